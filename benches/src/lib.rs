@@ -1,0 +1,1 @@
+//! Support code for Hive's stress suite.

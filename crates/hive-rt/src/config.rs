@@ -1,0 +1,108 @@
+//! Runtime and spawn configuration.
+
+/// Runtime configuration (the Rust twin of `hive_config`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Number of scheduler (worker) threads. 0 = the number of cores the OS lets this
+    /// process use (`std::thread::available_parallelism`).
+    pub schedulers: usize,
+    /// Default stack size of a process, in bytes (usable bytes, excluding the guard page).
+    /// Rounded up to a power of two between [`MIN_STACK_SIZE`] and [`MAX_STACK_SIZE`].
+    /// Only the pages a process touches are resident.
+    pub stack_size: usize,
+    /// Capacity of the pid table: the most processes that can be alive at once.
+    /// Rounded up to a power of two, at most 2^24. The table reserves 8 bytes of address
+    /// space per entry; untouched parts cost no memory.
+    pub max_processes: usize,
+}
+
+/// Smallest accepted stack size, in bytes.
+pub const MIN_STACK_SIZE: usize = 16 * 1024;
+/// Largest accepted stack size, in bytes.
+pub const MAX_STACK_SIZE: usize = 64 * 1024 * 1024;
+/// Default process stack size, in bytes (usable, excluding the guard page).
+pub const DEFAULT_STACK_SIZE: usize = 64 * 1024;
+/// Default capacity of the pid table.
+pub const DEFAULT_MAX_PROCESSES: usize = 1 << 22;
+/// Upper bound of [`Config::max_processes`] (the 24 index bits of a pid).
+pub const MAX_PROCESSES_LIMIT: usize = 1 << 24;
+/// Upper bound of [`Config::schedulers`].
+pub const MAX_SCHEDULERS: usize = 1024;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            schedulers: 0,
+            stack_size: DEFAULT_STACK_SIZE,
+            max_processes: DEFAULT_MAX_PROCESSES,
+        }
+    }
+}
+
+impl Config {
+    /// Checks ranges and fills in defaults: returns the effective configuration.
+    pub(crate) fn resolve(&self) -> Result<Config, crate::Status> {
+        use crate::Status;
+        let schedulers = if self.schedulers == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            self.schedulers
+        };
+        if schedulers > MAX_SCHEDULERS {
+            return Err(Status::ErrBadArgument);
+        }
+        let stack_size = stack_class(self.stack_size).ok_or(Status::ErrBadLength)?;
+        if self.max_processes == 0 || self.max_processes > MAX_PROCESSES_LIMIT {
+            return Err(Status::ErrBadArgument);
+        }
+        Ok(Config {
+            schedulers,
+            stack_size,
+            max_processes: self.max_processes.next_power_of_two(),
+        })
+    }
+}
+
+/// Rounds a requested stack size (bytes) up to its size class, or None when out of range.
+pub(crate) fn stack_class(size: usize) -> Option<usize> {
+    if size > MAX_STACK_SIZE {
+        return None;
+    }
+    Some(size.max(MIN_STACK_SIZE).next_power_of_two())
+}
+
+/// Scheduling priority of a process (BEAM `process_flag(priority, _)`; `max` is not
+/// offered). High-priority processes run before any normal or low one; a low-priority
+/// process runs when no normal one is ready, and at least once every 8 normal runs
+/// (the BEAM's `RESCHEDULE_LOW`), so it is never starved.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Priority {
+    /// Runs when nothing normal is ready, or once every 8 normal runs.
+    Low = 0,
+    /// The default.
+    #[default]
+    Normal = 1,
+    /// Runs before every normal and low process.
+    High = 2,
+}
+
+impl Priority {
+    pub(crate) fn from_raw(v: i32) -> Option<Priority> {
+        match v {
+            0 => Some(Priority::Low),
+            1 => Some(Priority::Normal),
+            2 => Some(Priority::High),
+            _ => None,
+        }
+    }
+}
+
+/// Options of one spawn (the Rust twin of `hive_spawn_opts`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SpawnOptions {
+    /// Scheduling priority.
+    pub priority: Priority,
+    /// Stack size in bytes; 0 = the runtime's default ([`Config::stack_size`]).
+    pub stack_size: usize,
+}

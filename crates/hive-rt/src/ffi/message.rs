@@ -1,0 +1,311 @@
+//! Messages: `hive_send`, `hive_send_msg`, `hive_receive`, `hive_receive_match`,
+//! `hive_mailbox_len` and the `hive_msg_*` accessors.
+//!
+//! **Ownership.** A `hive_msg` belongs to exactly one party:
+//! - `hive_msg_alloc` gives the caller a message to fill; `hive_send_msg` takes it back
+//!   (always, also when it returns an error other than `HIVE_ERR_NULL_POINTER`);
+//! - `hive_receive` / `hive_receive_match` hand the caller a message it owns until it passes
+//!   it to `hive_msg_free` (or forwards it, zero-copy, with `hive_send_msg`);
+//! - the predicate of `hive_receive_match` only borrows the message for the call.
+//! Messages left in a mailbox when its process exits are freed by the runtime.
+
+use std::ffi::c_void;
+use std::ptr::NonNull;
+
+use super::*;
+use crate::mailbox::{MessageKind, Msg, MAX_MESSAGE_LEN};
+use crate::process;
+use crate::Pid;
+
+/// An opaque message: a header and `hive_msg_len(m)` payload bytes at `hive_msg_data(m)`
+/// (16-byte aligned).
+#[repr(C)]
+#[derive(Debug)]
+pub struct hive_msg {
+    _opaque: [u8; 0],
+}
+
+/// Predicate of a selective receive: return non-zero to take `msg`. It only borrows `msg`
+/// and must not call `hive_receive*` (that returns `HIVE_ERR_BAD_ARGUMENT`).
+pub type hive_match_fn = extern "C" fn(env: *mut c_void, msg: *const hive_msg) -> i32;
+
+/// Largest message payload in bytes (1 GiB).
+pub const HIVE_MAX_MESSAGE_LEN: usize = 1 << 30;
+/// Message kind: ordinary data.
+pub const HIVE_MSG_DATA: i32 = 0;
+
+fn raw(m: *const hive_msg) -> *mut Msg {
+    m as *mut Msg
+}
+
+/// Sends a copy of `data[0..len]` to `to` (`erlang:send/2`). Works from any thread (the
+/// message's sender is 0 outside a process). Sending to a dead or unknown pid — or to a pid
+/// of another node, until distribution exists — succeeds and drops the message, as in
+/// Erlang (BEAM case 2). Messages from one sender to one receiver arrive in order (14, 15).
+///
+/// Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (pid 0), `HIVE_ERR_NULL_POINTER` (data NULL
+/// with len > 0), `HIVE_ERR_BAD_LENGTH` (len > `HIVE_MAX_MESSAGE_LEN`),
+/// `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+///
+/// # Safety
+/// `data` is NULL or readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn hive_send(to: hive_pid, data: *const c_void, len: usize) -> hive_status {
+    guard(|| {
+        if data.is_null() && len != 0 {
+            return HIVE_ERR_NULL_POINTER;
+        }
+        let rt = match runtime() {
+            Ok(rt) => rt,
+            Err(s) => return code(s),
+        };
+        let bytes = if len == 0 {
+            &[][..]
+        } else {
+            if len > MAX_MESSAGE_LEN {
+                return HIVE_ERR_BAD_LENGTH;
+            }
+            // SAFETY: non-null and readable for `len` bytes per the contract.
+            unsafe { std::slice::from_raw_parts(data as *const u8, len) }
+        };
+        result_code(process::send_on(rt, Pid(to), bytes).map_err(|e| e.0))
+    })
+}
+
+/// Allocates a message with `len` payload bytes (uninitialised) for the caller to fill and
+/// hand to `hive_send_msg` without a copy. `*out` receives it.
+///
+/// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (out NULL), `HIVE_ERR_BAD_LENGTH`
+/// (len > `HIVE_MAX_MESSAGE_LEN`), `HIVE_ERR_NO_MEMORY`.
+///
+/// # Safety
+/// `out` is NULL or a writable `hive_msg *`.
+#[no_mangle]
+pub unsafe extern "C" fn hive_msg_alloc(len: usize, out: *mut *mut hive_msg) -> hive_status {
+    guard(|| {
+        if out.is_null() {
+            return HIVE_ERR_NULL_POINTER;
+        }
+        if len > MAX_MESSAGE_LEN {
+            return HIVE_ERR_BAD_LENGTH;
+        }
+        match Msg::alloc(len, Pid::NONE, MessageKind::Data) {
+            Some(m) => {
+                // SAFETY: non-null and writable per the contract.
+                unsafe { out.write(m.as_ptr() as *mut hive_msg) };
+                HIVE_OK
+            }
+            None => HIVE_ERR_NO_MEMORY,
+        }
+    })
+}
+
+/// Sends a message made by `hive_msg_alloc` (or one received) to `to` without copying.
+/// The runtime takes ownership of `msg` in every case except a NULL `msg`; the caller must
+/// not touch it afterwards. Delivery rules as `hive_send`.
+///
+/// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (msg NULL), `HIVE_ERR_BAD_ARGUMENT` (pid 0;
+/// msg freed), `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN` (msg freed).
+///
+/// # Safety
+/// `msg` is NULL or a message the caller owns.
+#[no_mangle]
+pub unsafe extern "C" fn hive_send_msg(to: hive_pid, msg: *mut hive_msg) -> hive_status {
+    guard(|| {
+        let Some(m) = NonNull::new(raw(msg)) else {
+            return HIVE_ERR_NULL_POINTER;
+        };
+        let free = || {
+            // SAFETY: the caller handed us `m`, which it owned.
+            unsafe { Msg::free(m.as_ptr()) };
+        };
+        if to == 0 {
+            free();
+            return HIVE_ERR_BAD_ARGUMENT;
+        }
+        let rt = match runtime() {
+            Ok(rt) => rt,
+            Err(s) => {
+                free();
+                return code(s);
+            }
+        };
+        // SAFETY: we own `m` now.
+        unsafe { Msg::set_sender(m.as_ptr(), process::self_pid()) };
+        result_code(rt.send(Pid(to), m))
+    })
+}
+
+/// Receives the oldest message of the calling process's mailbox, waiting at most
+/// `timeout_ms` milliseconds: 0 = do not wait, negative = forever, at most 4294967295
+/// (Erlang's limit). On `HIVE_OK`, `*out` receives a message the caller owns
+/// (free it with `hive_msg_free`). A message that arrives as the timeout fires is never
+/// lost: it stays for the next receive. Cases 4, 8–11, 13.
+///
+/// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NULL_POINTER` (out NULL),
+/// `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_BAD_ARGUMENT` (timeout > 4294967295 and the receive
+/// had to wait — as on the BEAM, case 12, a queued message is returned without checking it;
+/// or a receive called from inside a `hive_receive_match` predicate).
+///
+/// # Safety
+/// `out` is NULL or a writable `hive_msg *`.
+#[no_mangle]
+pub unsafe extern "C" fn hive_receive(timeout_ms: i64, out: *mut *mut hive_msg) -> hive_status {
+    // SAFETY: forwarded contract.
+    unsafe { receive(None, timeout_ms, out) }
+}
+
+/// Selective receive (BEAM cases 5–8): returns the oldest message for which
+/// `match(env, msg)` is non-zero, leaving the others in the mailbox in order. While it
+/// waits, each message is examined once (a save pointer keeps the scan's place across
+/// wake-ups); each examination costs one reduction, and a long scan is preempted and
+/// resumed. Timeout, ownership and status codes as `hive_receive`, plus
+/// `HIVE_ERR_NULL_POINTER` when `match` is NULL.
+///
+/// # Safety
+/// `out` is NULL or a writable `hive_msg *`; `match` is safe to call with `env`.
+#[no_mangle]
+pub unsafe extern "C" fn hive_receive_match(
+    r#match: Option<extern "C" fn(env: *mut c_void, msg: *const hive_msg) -> i32>,
+    env: *mut c_void,
+    timeout_ms: i64,
+    out: *mut *mut hive_msg,
+) -> hive_status {
+    let Some(f) = r#match else {
+        return HIVE_ERR_NULL_POINTER;
+    };
+    // SAFETY: forwarded contract.
+    unsafe { receive(Some((f, env)), timeout_ms, out) }
+}
+
+/// # Safety
+/// As `hive_receive_match`.
+unsafe fn receive(
+    pred: Option<(hive_match_fn, *mut c_void)>,
+    timeout_ms: i64,
+    out: *mut *mut hive_msg,
+) -> hive_status {
+    guard(|| {
+        if out.is_null() {
+            return HIVE_ERR_NULL_POINTER;
+        }
+        let pcb = match process::current() {
+            Ok(p) => p,
+            Err(s) => return code(s),
+        };
+        if pcb.receiving.replace(true) {
+            return HIVE_ERR_BAD_ARGUMENT;
+        }
+        let mut call = |m: *mut Msg| -> bool {
+            let (f, env) = pred.expect("predicate present");
+            f(env, m as *const hive_msg) != 0
+        };
+        let matcher: Option<&mut dyn FnMut(*mut Msg) -> bool> = match pred {
+            Some(_) => Some(&mut call),
+            None => None,
+        };
+        // SAFETY: `pcb` is the calling process.
+        let r = unsafe { process::receive_raw(pcb, timeout_ms, matcher) };
+        // Re-read the PCB through the current pointer: the process may run on another
+        // worker now, but the PCB is the same.
+        pcb.receiving.set(false);
+        match r {
+            Ok(m) => {
+                // SAFETY: non-null and writable per the contract; the message is now the
+                // caller's.
+                unsafe { out.write(m.as_ptr() as *mut hive_msg) };
+                HIVE_OK
+            }
+            Err(s) => code(s),
+        }
+    })
+}
+
+/// Writes the number of messages in the calling process's mailbox to `*out`
+/// (`process_info(self(), message_queue_len)`).
+/// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_NOT_A_PROCESS`.
+///
+/// # Safety
+/// `out` is NULL or a writable `size_t`.
+#[no_mangle]
+pub unsafe extern "C" fn hive_mailbox_len(out: *mut usize) -> hive_status {
+    guard(|| {
+        if out.is_null() {
+            return HIVE_ERR_NULL_POINTER;
+        }
+        match process::mailbox_len() {
+            Ok(n) => {
+                // SAFETY: non-null and writable per the contract.
+                unsafe { out.write(n) };
+                HIVE_OK
+            }
+            Err(e) => code(e.0),
+        }
+    })
+}
+
+/// Pointer to the payload of `msg` (writable for a message the caller owns), or NULL when
+/// `msg` is NULL.
+///
+/// # Safety
+/// `msg` is NULL or a live message the caller owns or borrows.
+#[no_mangle]
+pub unsafe extern "C" fn hive_msg_data(msg: *mut hive_msg) -> *mut u8 {
+    if msg.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: a live message per the contract.
+    unsafe { Msg::payload(raw(msg)) }
+}
+
+/// Payload length of `msg` in bytes (0 when `msg` is NULL).
+///
+/// # Safety
+/// `msg` is NULL or a live message.
+#[no_mangle]
+pub unsafe extern "C" fn hive_msg_len(msg: *const hive_msg) -> usize {
+    if msg.is_null() {
+        return 0;
+    }
+    // SAFETY: a live message per the contract.
+    unsafe { Msg::len(raw(msg)) }
+}
+
+/// The process that sent `msg`, or 0 (sent from a thread that is not a process, or `msg`
+/// NULL).
+///
+/// # Safety
+/// `msg` is NULL or a live message.
+#[no_mangle]
+pub unsafe extern "C" fn hive_msg_sender(msg: *const hive_msg) -> hive_pid {
+    if msg.is_null() {
+        return 0;
+    }
+    // SAFETY: a live message per the contract.
+    unsafe { Msg::sender(raw(msg)).0 }
+}
+
+/// Kind of `msg`: `HIVE_MSG_DATA`, or `HIVE_ERR_NULL_POINTER` when `msg` is NULL.
+///
+/// # Safety
+/// `msg` is NULL or a live message.
+#[no_mangle]
+pub unsafe extern "C" fn hive_msg_kind(msg: *const hive_msg) -> i32 {
+    if msg.is_null() {
+        return HIVE_ERR_NULL_POINTER;
+    }
+    // SAFETY: a live message per the contract.
+    unsafe { Msg::kind(raw(msg)) as i32 }
+}
+
+/// Frees a message the caller owns. NULL is ignored.
+///
+/// # Safety
+/// `msg` is NULL or a message the caller owns; it is not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn hive_msg_free(msg: *mut hive_msg) {
+    if let Some(m) = NonNull::new(raw(msg)) {
+        // SAFETY: owned by the caller, per the contract.
+        unsafe { Msg::free(m.as_ptr()) }
+    }
+}

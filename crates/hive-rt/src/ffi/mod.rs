@@ -1,0 +1,137 @@
+//! The C ABI: every `hive_*` function, declared in the generated `include/hive.h`.
+//!
+//! This layer is thin: it validates arguments, converts between C and Rust shapes, catches
+//! panics (a panic never crosses the ABI; it becomes `HIVE_ERR_INTERNAL`) and calls the
+//! runtime. One file per area: [`lifecycle`], [`proc`], [`message`].
+//!
+//! **Which runtime.** A call made from inside a process acts on that process's runtime. A
+//! call from any other thread acts on the global runtime created by `hive_init`; before
+//! it, such calls return `HIVE_ERR_NOT_INITIALIZED`, and after `hive_shutdown`,
+//! `HIVE_ERR_SHUT_DOWN`.
+//!
+//! See `docs/abi.md` for the reference with examples.
+#![allow(non_camel_case_types)]
+
+pub mod lifecycle;
+pub mod message;
+pub mod proc;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::runtime::RtInner;
+use crate::status::Status;
+
+/// A process identifier: `[node:12 | serial:28 | index:24]`; 0 is never a valid pid.
+pub type hive_pid = u64;
+
+/// Result code of every `hive_*` function (see the `HIVE_OK` / `HIVE_ERR_*` constants).
+pub type hive_status = i32;
+
+/// Success.
+pub const HIVE_OK: hive_status = 0;
+/// A receive or wait reached its timeout (not an error).
+pub const HIVE_TIMEOUT: hive_status = 1;
+/// `hive_init` has not been called.
+pub const HIVE_ERR_NOT_INITIALIZED: hive_status = -1;
+/// `hive_init` was already called.
+pub const HIVE_ERR_ALREADY_INITIALIZED: hive_status = -2;
+/// The runtime was shut down; it cannot be used or started again in this OS process.
+pub const HIVE_ERR_SHUT_DOWN: hive_status = -3;
+/// A required pointer was NULL (or NULL with a non-zero length).
+pub const HIVE_ERR_NULL_POINTER: hive_status = -4;
+/// A length or size is out of range.
+pub const HIVE_ERR_BAD_LENGTH: hive_status = -5;
+/// An argument has an invalid value (pid 0, unknown enum value, timeout out of range).
+pub const HIVE_ERR_BAD_ARGUMENT: hive_status = -6;
+/// Must be called from inside a process.
+pub const HIVE_ERR_NOT_A_PROCESS: hive_status = -7;
+/// No live process has this pid.
+pub const HIVE_ERR_NO_PROCESS: hive_status = -8;
+/// A system limit was reached (process table full).
+pub const HIVE_ERR_SYSTEM_LIMIT: hive_status = -9;
+/// Out of memory or stack address space.
+pub const HIVE_ERR_NO_MEMORY: hive_status = -10;
+/// May not be called from inside a process (it would block or join its own worker).
+pub const HIVE_ERR_IN_PROCESS: hive_status = -11;
+/// A panic was caught inside the runtime; the call had no reliable effect.
+pub const HIVE_ERR_INTERNAL: hive_status = -12;
+
+/// Reductions in one time slice (the BEAM's `CONTEXT_REDS`).
+pub const HIVE_REDUCTIONS_PER_SLICE: i32 = 4000;
+
+pub(crate) fn code(s: Status) -> hive_status {
+    s as i32
+}
+
+pub(crate) fn result_code(r: Result<(), Status>) -> hive_status {
+    match r {
+        Ok(()) => HIVE_OK,
+        Err(s) => code(s),
+    }
+}
+
+/// Runs an ABI body, turning a panic into `HIVE_ERR_INTERNAL`.
+pub(crate) fn guard(f: impl FnOnce() -> hive_status) -> hive_status {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(HIVE_ERR_INTERNAL)
+}
+
+/// Like [`guard`] for functions returning a value: `on_panic` on a panic.
+pub(crate) fn guard_value<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic)
+}
+
+/// The runtime a call acts on: the calling process's, else the global one.
+pub(crate) fn runtime() -> Result<&'static RtInner, Status> {
+    if let Ok(pcb) = crate::process::current() {
+        // SAFETY: a runtime outlives its processes; the reference is used only during this
+        // call, made by the process itself.
+        return Ok(unsafe { &*pcb.rt });
+    }
+    let rt = lifecycle::global()?;
+    if rt.is_shut_down() {
+        return Err(Status::ErrShutDown);
+    }
+    Ok(rt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_constants_match_the_enum() {
+        let all = [
+            (HIVE_OK, Status::Ok),
+            (HIVE_TIMEOUT, Status::Timeout),
+            (HIVE_ERR_NOT_INITIALIZED, Status::ErrNotInitialized),
+            (HIVE_ERR_ALREADY_INITIALIZED, Status::ErrAlreadyInitialized),
+            (HIVE_ERR_SHUT_DOWN, Status::ErrShutDown),
+            (HIVE_ERR_NULL_POINTER, Status::ErrNullPointer),
+            (HIVE_ERR_BAD_LENGTH, Status::ErrBadLength),
+            (HIVE_ERR_BAD_ARGUMENT, Status::ErrBadArgument),
+            (HIVE_ERR_NOT_A_PROCESS, Status::ErrNotAProcess),
+            (HIVE_ERR_NO_PROCESS, Status::ErrNoProcess),
+            (HIVE_ERR_SYSTEM_LIMIT, Status::ErrSystemLimit),
+            (HIVE_ERR_NO_MEMORY, Status::ErrNoMemory),
+            (HIVE_ERR_IN_PROCESS, Status::ErrInProcess),
+            (HIVE_ERR_INTERNAL, Status::ErrInternal),
+        ];
+        for (c, s) in all {
+            assert_eq!(c, s as i32, "{}", s.name());
+        }
+        assert_eq!(HIVE_REDUCTIONS_PER_SLICE, crate::REDUCTIONS_PER_SLICE);
+        assert_eq!(
+            message::HIVE_MAX_MESSAGE_LEN,
+            crate::mailbox::MAX_MESSAGE_LEN
+        );
+        assert_eq!(
+            message::HIVE_MSG_DATA,
+            crate::mailbox::MessageKind::Data as i32
+        );
+        assert_eq!(
+            lifecycle::HIVE_REASON_ERROR,
+            crate::reason::ReasonKind::Error as i32
+        );
+        assert_eq!(proc::HIVE_PRIORITY_HIGH, crate::Priority::High as i32);
+    }
+}

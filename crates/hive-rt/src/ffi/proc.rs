@@ -1,0 +1,262 @@
+//! Processes: `hive_spawn`, `hive_self`, `hive_exit`, `hive_yield`, reductions,
+//! `hive_is_alive`, `hive_process_count`.
+
+use std::ffi::c_void;
+
+use super::*;
+use crate::config::{Priority, SpawnOptions, MAX_STACK_SIZE};
+use crate::process::pcb::Entry;
+use crate::process::{self, HiveCtx};
+use crate::reason::{ExitReason, ReasonKind};
+
+/// Entry point of a process: receives the runtime's copy of the spawn argument (NULL when
+/// `arg_len` was 0). Returning from it ends the process with reason `normal`.
+pub type hive_entry_fn = extern "C" fn(arg: *mut c_void);
+
+/// Priority `low` (`process_flag(priority, low)`).
+pub const HIVE_PRIORITY_LOW: i32 = 0;
+/// Priority `normal` (the default).
+pub const HIVE_PRIORITY_NORMAL: i32 = 1;
+/// Priority `high`.
+pub const HIVE_PRIORITY_HIGH: i32 = 2;
+
+/// Largest spawn argument, in bytes (1 MiB).
+pub const HIVE_MAX_ARG_LEN: usize = 1 << 20;
+/// Largest exit-reason payload for `hive_exit`, in bytes (64 KiB).
+pub const HIVE_MAX_REASON_LEN: usize = 1 << 16;
+
+/// Options for `hive_spawn` (pass NULL for all defaults; zero-initialised fields other than
+/// `priority` mean "default").
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct hive_spawn_opts {
+    /// `HIVE_PRIORITY_LOW`, `HIVE_PRIORITY_NORMAL` or `HIVE_PRIORITY_HIGH`.
+    pub priority: i32,
+    /// Reserved; must be 0.
+    pub flags: u32,
+    /// Stack size in bytes (usable); 0 = the runtime's default. Rounded up to a power of
+    /// two ≥ 16 KiB; at most 64 MiB.
+    pub stack_size: usize,
+}
+
+/// Validates spawn arguments.
+///
+/// # Safety
+/// `arg` is NULL or readable for `arg_len` bytes; `opts` is NULL or readable.
+pub(crate) unsafe fn spawn_args<'a>(
+    entry: Option<hive_entry_fn>,
+    arg: *const c_void,
+    arg_len: usize,
+    opts: *const hive_spawn_opts,
+) -> Result<(hive_entry_fn, &'a [u8], SpawnOptions), Status> {
+    let f = entry.ok_or(Status::ErrNullPointer)?;
+    if arg.is_null() && arg_len != 0 {
+        return Err(Status::ErrNullPointer);
+    }
+    if arg_len > HIVE_MAX_ARG_LEN {
+        return Err(Status::ErrBadLength);
+    }
+    let bytes = if arg_len == 0 {
+        &[][..]
+    } else {
+        // SAFETY: non-null and readable for `arg_len` bytes per the contract.
+        unsafe { std::slice::from_raw_parts(arg as *const u8, arg_len) }
+    };
+    let mut o = SpawnOptions::default();
+    if !opts.is_null() {
+        // SAFETY: non-null and readable per the contract.
+        let c = unsafe { opts.read() };
+        o.priority = Priority::from_raw(c.priority).ok_or(Status::ErrBadArgument)?;
+        if c.flags != 0 {
+            return Err(Status::ErrBadArgument);
+        }
+        if c.stack_size > MAX_STACK_SIZE {
+            return Err(Status::ErrBadLength);
+        }
+        o.stack_size = c.stack_size;
+    }
+    Ok((f, bytes, o))
+}
+
+/// Spawns a process running `entry(copy_of_arg)` (`erlang:spawn/1`). Works from any
+/// thread; from a process, the new process goes to the end of the caller's run queue.
+///
+/// - `arg`, `arg_len`: bytes copied by the runtime (at most `HIVE_MAX_ARG_LEN`); the process
+///   receives a pointer to its copy, 16-byte aligned and valid until it exits. NULL/0 for
+///   none (the entry then receives NULL).
+/// - `opts`: NULL for defaults.
+/// - `pid_out`: receives the new pid (may be NULL).
+///
+/// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (entry NULL, or arg NULL with arg_len > 0),
+/// `HIVE_ERR_BAD_LENGTH` (arg_len or stack size too large), `HIVE_ERR_BAD_ARGUMENT`
+/// (unknown priority, flags ≠ 0), `HIVE_ERR_SYSTEM_LIMIT` (pid table full),
+/// `HIVE_ERR_NO_MEMORY` (no stack), `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+///
+/// # Safety
+/// `arg` is NULL or readable for `arg_len` bytes; `opts` is NULL or a readable
+/// `hive_spawn_opts`; `pid_out` is NULL or a writable `hive_pid`.
+#[no_mangle]
+pub unsafe extern "C" fn hive_spawn(
+    entry: Option<extern "C" fn(arg: *mut c_void)>,
+    arg: *const c_void,
+    arg_len: usize,
+    opts: *const hive_spawn_opts,
+    pid_out: *mut hive_pid,
+) -> hive_status {
+    guard(|| {
+        let rt = match runtime() {
+            Ok(rt) => rt,
+            Err(s) => return code(s),
+        };
+        // SAFETY: forwarded contract.
+        let (f, bytes, opts) = match unsafe { spawn_args(entry, arg, arg_len, opts) } {
+            Ok(x) => x,
+            Err(s) => return code(s),
+        };
+        let entry = Entry::C {
+            f,
+            arg: std::ptr::null_mut(),
+        };
+        match rt.spawn(entry, bytes, opts, None) {
+            Ok(pid) => {
+                if !pid_out.is_null() {
+                    // SAFETY: non-null and writable per the contract.
+                    unsafe { pid_out.write(pid.0) };
+                }
+                HIVE_OK
+            }
+            Err(s) => code(s),
+        }
+    })
+}
+
+/// The calling process's pid (`erlang:self/0`), or 0 when the calling thread is not
+/// running a process.
+#[no_mangle]
+pub extern "C" fn hive_self() -> hive_pid {
+    guard_value(0, || process::self_pid().0)
+}
+
+/// Ends the calling process (`erlang:exit/1`) with a reason of kind `kind`
+/// (`HIVE_REASON_*`) and, for `HIVE_REASON_ERROR`, the bytes `data[0..len]` (copied).
+/// Does not return on success. Frames of the process are discarded without unwinding.
+///
+/// Returns only on error: `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_BAD_ARGUMENT` (unknown
+/// kind), `HIVE_ERR_NULL_POINTER` (data NULL with len > 0), `HIVE_ERR_BAD_LENGTH`
+/// (len > `HIVE_MAX_REASON_LEN`).
+///
+/// # Safety
+/// `data` is NULL or readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn hive_exit(kind: i32, data: *const c_void, len: usize) -> hive_status {
+    let reason = guard_value(Err(HIVE_ERR_INTERNAL), || {
+        let pcb = process::current().map_err(code)?;
+        let kind = ReasonKind::from_raw(kind).ok_or(HIVE_ERR_BAD_ARGUMENT)?;
+        if data.is_null() && len != 0 {
+            return Err(HIVE_ERR_NULL_POINTER);
+        }
+        if len > HIVE_MAX_REASON_LEN {
+            return Err(HIVE_ERR_BAD_LENGTH);
+        }
+        let bytes = if len == 0 {
+            &[][..]
+        } else {
+            // SAFETY: non-null and readable for `len` bytes per the contract.
+            unsafe { std::slice::from_raw_parts(data as *const u8, len) }
+        };
+        Ok((pcb, ExitReason::from_kind(kind, bytes)))
+    });
+    match reason {
+        // SAFETY: `pcb` is the calling process. Outside `guard`: nothing to unwind here.
+        Ok((pcb, r)) => unsafe { process::exit_raw(pcb, r) },
+        Err(c) => c,
+    }
+}
+
+/// Gives up the rest of the time slice (`erlang:yield/0`): the process goes to the back of
+/// its run queue. Returns `HIVE_OK` once resumed, or `HIVE_ERR_NOT_A_PROCESS`.
+#[no_mangle]
+pub extern "C" fn hive_yield() -> hive_status {
+    guard(|| match process::current() {
+        // SAFETY: the calling process.
+        Ok(pcb) => unsafe {
+            process::yield_raw(pcb);
+            HIVE_OK
+        },
+        Err(s) => code(s),
+    })
+}
+
+/// Charges one reduction and yields if the slice is used up: the call a backend inserts at
+/// loop back-edges and function entries. Returns `HIVE_OK` or `HIVE_ERR_NOT_A_PROCESS`.
+/// The inline alternative: `if (--ctx->reductions <= 0) hive_yield();` with `ctx` from
+/// `hive_current_ctx()`.
+#[no_mangle]
+pub extern "C" fn hive_reduction_check() -> hive_status {
+    hive_consume_reductions(1)
+}
+
+/// Charges `n` reductions (e.g. for a costly builtin) and yields if the slice is used up.
+/// Returns `HIVE_OK` or `HIVE_ERR_NOT_A_PROCESS`.
+#[no_mangle]
+pub extern "C" fn hive_consume_reductions(n: u32) -> hive_status {
+    guard(|| match process::current() {
+        // SAFETY: the calling process.
+        Ok(pcb) => unsafe {
+            process::consume_raw(pcb, n.min(i32::MAX as u32) as i32);
+            HIVE_OK
+        },
+        Err(s) => code(s),
+    })
+}
+
+/// The calling process's context header, or NULL outside a process. Valid until the
+/// process exits, on whichever worker it runs (it lives in the process, not the thread), so
+/// generated code may fetch it once at entry and keep it in a register. The scheduler sets
+/// `reductions` to `HIVE_REDUCTIONS_PER_SLICE` at every resume.
+#[no_mangle]
+pub extern "C" fn hive_current_ctx() -> *mut HiveCtx {
+    guard_value(std::ptr::null_mut(), || {
+        process::ctx().map_or(std::ptr::null_mut(), |p| p.as_ptr())
+    })
+}
+
+/// Whether `pid` is alive (`erlang:is_process_alive/1`): 1 alive, 0 not alive (dead,
+/// unknown, pid 0 or another node's), or a negative status: `HIVE_ERR_NOT_INITIALIZED`,
+/// `HIVE_ERR_SHUT_DOWN`.
+#[no_mangle]
+pub extern "C" fn hive_is_alive(pid: hive_pid) -> i32 {
+    guard(|| {
+        let rt = match runtime() {
+            Ok(rt) => rt,
+            Err(s) => return code(s),
+        };
+        let _pin = crate::sched::current_worker()
+            .is_null()
+            .then(crossbeam_epoch::pin);
+        i32::from(rt.table.lookup(crate::Pid(pid)).is_some())
+    })
+}
+
+/// Writes the number of live processes to `*out`.
+/// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_NOT_INITIALIZED`,
+/// `HIVE_ERR_SHUT_DOWN`.
+///
+/// # Safety
+/// `out` is NULL or a writable `uint64_t`.
+#[no_mangle]
+pub unsafe extern "C" fn hive_process_count(out: *mut u64) -> hive_status {
+    guard(|| {
+        if out.is_null() {
+            return HIVE_ERR_NULL_POINTER;
+        }
+        match runtime() {
+            Ok(rt) => {
+                // SAFETY: non-null, writable per the contract.
+                unsafe { out.write(rt.table.live() as u64) };
+                HIVE_OK
+            }
+            Err(s) => code(s),
+        }
+    })
+}

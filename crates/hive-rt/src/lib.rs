@@ -1,0 +1,64 @@
+//! # Hive runtime core
+//!
+//! Hive gives a compiled language Erlang's process model: millions of cheap processes
+//! scheduled M:N over one worker thread per core, preempted by reduction counting,
+//! communicating by copying messages into mailboxes, blocking in `receive` with a timeout.
+//!
+//! Two faces:
+//! - the **C ABI** (`hive_*` functions in [`ffi`], declared in the generated `include/hive.h`),
+//!   which compiler backends call;
+//! - the **Rust API** ([`Runtime`] and the functions in [`process`]), used by Hive's own
+//!   tests and benches and by Rust programs.
+//!
+//! Module map (one concern each, see `docs/design.md` for how they fit together):
+//! - [`pid`]: the 64-bit process identifier (`[node:12 | serial:28 | index:24]`).
+//! - `stack`: pooled coroutine stacks carved from large lazily committed arenas.
+//! - `mailbox`: the lock-free outer queue senders push to and the owner-only inner queue
+//!   with its save pointer for selective receive.
+//! - `process`: the process control block (PCB), its wake-state word and the pid table.
+//! - `sched`: workers, run queues, work stealing, parking.
+//! - `timer`: the per-worker hierarchical timer wheel.
+//! - [`ffi`]: the thin C layer: validation, conversion, `catch_unwind`.
+//!
+//! ```
+//! use hive_rt::{Runtime, Config, process};
+//! let rt = Runtime::new(Config::default()).unwrap();
+//! let echo = rt.spawn(|| {
+//!     let msg = process::receive(None).unwrap();
+//!     let from = msg.sender();
+//!     process::send(from, msg.data()).unwrap();
+//! }).unwrap();
+//! let main = rt.spawn(move || {
+//!     process::send(echo, b"hello").unwrap();
+//!     let reply = process::receive(Some(5_000)).unwrap();
+//!     assert_eq!(reply.data(), b"hello");
+//! }).unwrap();
+//! assert!(rt.wait(main).unwrap().is_normal());
+//! rt.shutdown();
+//! ```
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+pub mod config;
+pub mod ffi;
+mod mailbox;
+pub mod pid;
+pub mod process;
+pub mod reason;
+mod runtime;
+mod sched;
+mod stack;
+pub mod status;
+mod sync;
+mod timer;
+
+pub use config::{Config, Priority, SpawnOptions};
+pub use mailbox::Message;
+pub use pid::Pid;
+pub use reason::ExitReason;
+pub use runtime::Runtime;
+pub use status::{Error, Status};
+
+/// Reductions a process may spend in one time slice before it is preempted
+/// (the BEAM's `CONTEXT_REDS`, 4000 since OTP 19.2).
+pub const REDUCTIONS_PER_SLICE: i32 = 4000;

@@ -1,0 +1,337 @@
+//! The process API: what code running *inside* a process calls (Rust side; the C side is
+//! in [`crate::ffi`] and calls the same internals).
+//!
+//! Every function here finds the calling process through the thread's current-process
+//! pointer and fails with `ErrNotAProcess` on a thread that is not running one.
+//!
+//! **Rust values across suspension points.** A process may be stopped for good while it is
+//! suspended (by [`exit`], and later by `kill`); its stack is then discarded without
+//! unwinding, so values owned by the stack at that moment are leaked, not dropped. Prefer
+//! returning from the process function to calling [`exit`] with live values.
+
+pub(crate) mod pcb;
+pub(crate) mod state;
+pub(crate) mod table;
+
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::Arc;
+
+pub use pcb::HiveCtx;
+use pcb::{ArmedTimer, Entry, Pcb, Suspend};
+
+use crate::config::SpawnOptions;
+use crate::mailbox::{Message, Msg, MAX_MESSAGE_LEN};
+use crate::pid::Pid;
+use crate::reason::ExitReason;
+use crate::runtime::RtInner;
+use crate::sched::{current_pcb, current_worker};
+use crate::status::{Error, Result, Status};
+use crate::timer;
+
+/// Largest finite receive timeout, in ms (Erlang's limit, 2^32 − 1; BEAM case 12).
+pub const MAX_TIMEOUT_MS: i64 = 0xFFFF_FFFF;
+
+/// The calling process's PCB, or `ErrNotAProcess`.
+pub(crate) fn current() -> std::result::Result<&'static Pcb, Status> {
+    let p = current_pcb();
+    if p.is_null() {
+        return Err(Status::ErrNotAProcess);
+    }
+    // SAFETY: CURRENT_PROC is set only while that process runs on this thread, and the PCB
+    // lives until after the process stopped running. The 'static lifetime never escapes a
+    // call made by the process itself.
+    Ok(unsafe { &*p })
+}
+
+/// The runtime of the calling process.
+pub(crate) fn runtime_of(pcb: &Pcb) -> &RtInner {
+    // SAFETY: a runtime outlives all of its processes.
+    unsafe { &*pcb.rt }
+}
+
+/// Suspends the calling process.
+///
+/// # Safety
+/// `pcb` is the calling process (so its yielder is the one on this stack).
+pub(crate) unsafe fn suspend(pcb: &Pcb, why: Suspend) {
+    // SAFETY: `yielder` was set by `process_main` on this process's stack and stays valid
+    // while the coroutine lives.
+    unsafe { (*pcb.yielder.get()).suspend(why) }
+}
+
+/// Copies `data` into a new message and sends it (see [`crate::Runtime::send`]).
+pub(crate) fn send_on(rt: &RtInner, to: Pid, data: &[u8]) -> Result<()> {
+    if to.is_none() {
+        return Err(Error(Status::ErrBadArgument));
+    }
+    if data.len() > MAX_MESSAGE_LEN {
+        return Err(Error(Status::ErrBadLength));
+    }
+    let me = current_pcb_pid();
+    let m = Msg::with_data(data, me).ok_or(Error(Status::ErrNoMemory))?;
+    rt.send(to, m).map_err(Error)
+}
+
+fn current_pcb_pid() -> Pid {
+    let p = current_pcb();
+    if p.is_null() {
+        Pid::NONE
+    } else {
+        // SAFETY: see `current`.
+        unsafe { (*p).pid }
+    }
+}
+
+/// Receives the oldest message that `matches` accepts (all of them when None).
+///
+/// `timeout_ms`: negative = wait forever, 0 = do not wait, otherwise at most
+/// [`MAX_TIMEOUT_MS`]. As on the BEAM (case 12), an out-of-range timeout is reported only
+/// when the receive would have to wait.
+///
+/// # Safety
+/// `pcb` is the calling process.
+pub(crate) unsafe fn receive_raw(
+    pcb: &Pcb,
+    timeout_ms: i64,
+    mut matches: Option<&mut dyn FnMut(*mut Msg) -> bool>,
+) -> std::result::Result<NonNull<Msg>, Status> {
+    // SAFETY (for all accesses to `inner` and `ctx` below): owner-only fields, and we are the
+    // owner. No reference to them is held across a suspension.
+    let inner = unsafe { &mut *pcb.inner.get() };
+    inner.reset_save();
+    let mut armed: Option<u32> = None;
+    let result = loop {
+        let found = match matches.as_mut() {
+            None => inner.pop(),
+            Some(f) => {
+                // SAFETY: see above.
+                let reds = unsafe { &mut (*pcb.ctx.get()).reductions };
+                inner.scan(reds, |m| f(m))
+            }
+        };
+        if let Some(m) = found {
+            break Ok(m);
+        }
+        // SAFETY: see above.
+        if unsafe { (*pcb.ctx.get()).reductions } <= 0 {
+            // Long scan: let others run; the save pointer keeps our place.
+            // SAFETY: `pcb` is the calling process.
+            unsafe { suspend(pcb, Suspend::Yield) };
+            continue;
+        }
+        if inner.fetch(&pcb.outer) > 0 {
+            continue;
+        }
+        if let Some(seq) = armed {
+            if pcb.timeout_fired.load(Acquire) == seq {
+                break Err(Status::Timeout);
+            }
+        } else if timeout_ms == 0 {
+            break Err(Status::Timeout);
+        } else if timeout_ms > MAX_TIMEOUT_MS {
+            break Err(Status::ErrBadArgument);
+        } else if timeout_ms > 0 {
+            let seq = pcb.timer_seq.fetch_add(1, Relaxed).wrapping_add(1);
+            let Some(worker) = (!current_worker().is_null()).then(current_worker) else {
+                break Err(Status::ErrNotAProcess);
+            };
+            // SAFETY: a process runs on a worker thread; the pointer is to that worker.
+            let worker = unsafe { &*worker };
+            let rt = runtime_of(pcb);
+            let deadline = timer::deadline_tick(rt.now_ns(), timeout_ms as u64);
+            match worker.wheel.borrow_mut().insert(deadline, pcb.pid, seq) {
+                None => break Err(Status::Timeout),
+                Some(key) => {
+                    pcb.timer.set(Some(ArmedTimer {
+                        worker: worker.index,
+                        key,
+                    }));
+                    armed = Some(seq);
+                }
+            }
+            // Look once more before sleeping: the wheel insert took time.
+            continue;
+        }
+        // SAFETY: `pcb` is the calling process.
+        unsafe { suspend(pcb, Suspend::Receive) };
+    };
+    if armed.is_some() {
+        // Any firing still in flight is now stale.
+        pcb.timer_seq.fetch_add(1, Relaxed);
+        if let Some(t) = pcb.timer.take() {
+            let w = current_worker();
+            if !w.is_null() {
+                // SAFETY: a process runs on a worker thread; the pointer is to that worker.
+                let w = unsafe { &*w };
+                if w.index == t.worker && std::ptr::eq(Arc::as_ptr(&w.rt), pcb.rt) {
+                    w.wheel.borrow_mut().cancel(t.key);
+                }
+            }
+        }
+    }
+    result
+}
+
+/// Ends the calling process with `reason`.
+///
+/// # Safety
+/// `pcb` is the calling process.
+pub(crate) unsafe fn exit_raw(pcb: &Pcb, reason: ExitReason) -> ! {
+    // SAFETY: owner-only field.
+    unsafe { *pcb.exit.get() = Some(reason) };
+    // SAFETY: `pcb` is the calling process; it is never resumed after `Exit`.
+    unsafe { suspend(pcb, Suspend::Exit) };
+    unreachable!("an exited process was resumed")
+}
+
+/// Yields the rest of the time slice (`erlang:yield/0`): the process goes to the back of
+/// its run queue.
+///
+/// # Safety
+/// `pcb` is the calling process.
+pub(crate) unsafe fn yield_raw(pcb: &Pcb) {
+    // SAFETY: per the contract.
+    unsafe { suspend(pcb, Suspend::Yield) }
+}
+
+/// Charges `n` reductions; yields when the slice is used up.
+///
+/// # Safety
+/// `pcb` is the calling process.
+pub(crate) unsafe fn consume_raw(pcb: &Pcb, n: i32) {
+    // SAFETY: owner-only field.
+    let left = unsafe {
+        let r = &mut (*pcb.ctx.get()).reductions;
+        *r = r.saturating_sub(n);
+        *r
+    };
+    if left <= 0 {
+        // SAFETY: per the contract.
+        unsafe { suspend(pcb, Suspend::Yield) }
+    }
+}
+
+/// The calling process's pid, or [`Pid::NONE`] outside a process (`erlang:self/0`).
+pub fn self_pid() -> Pid {
+    current_pcb_pid()
+}
+
+/// Sends a copy of `data` to `to` (`erlang:send/2`). A dead or unknown pid is not an error
+/// (BEAM case 2); messages from one sender arrive in send order (cases 14, 15).
+/// Errors: `ErrNotAProcess`, `ErrBadArgument` (pid 0), `ErrBadLength` (over 1 GiB),
+/// `ErrNoMemory`, `ErrShutDown`.
+pub fn send(to: Pid, data: &[u8]) -> Result<()> {
+    let pcb = current()?;
+    send_on(runtime_of(pcb), to, data)
+}
+
+fn timeout_arg(timeout_ms: Option<u32>) -> i64 {
+    timeout_ms.map_or(-1, i64::from)
+}
+
+/// Receives the oldest message, waiting at most `timeout_ms` milliseconds (None = forever,
+/// `Some(0)` = do not wait). A message that arrives as the timeout fires is never lost: it
+/// stays in the mailbox for the next receive.
+/// Errors: `ErrNotAProcess`, `Timeout`.
+pub fn receive(timeout_ms: Option<u32>) -> Result<Message> {
+    let pcb = current()?;
+    // SAFETY: `pcb` is the calling process; the message returned is ours.
+    unsafe {
+        receive_raw(pcb, timeout_arg(timeout_ms), None)
+            .map(|m| Message::from_raw(m))
+            .map_err(Error)
+    }
+}
+
+/// Selective receive (BEAM cases 5–8): returns the oldest message for which
+/// `matches(sender, data)` is true; the others stay in the mailbox in order. While the
+/// receive waits, each message is examined once (save pointer).
+/// Errors: `ErrNotAProcess`, `Timeout`.
+pub fn receive_match(
+    timeout_ms: Option<u32>,
+    mut matches: impl FnMut(Pid, &[u8]) -> bool,
+) -> Result<Message> {
+    let pcb = current()?;
+    let mut f = |m: *mut Msg| {
+        // SAFETY: the scan passes live messages of our own mailbox.
+        let (sender, data) = unsafe {
+            (
+                Msg::sender(m),
+                std::slice::from_raw_parts(Msg::payload(m), Msg::len(m)),
+            )
+        };
+        matches(sender, data)
+    };
+    // SAFETY: `pcb` is the calling process.
+    unsafe {
+        receive_raw(pcb, timeout_arg(timeout_ms), Some(&mut f))
+            .map(|m| Message::from_raw(m))
+            .map_err(Error)
+    }
+}
+
+/// Messages in the calling process's mailbox (`process_info(self(), message_queue_len)`).
+/// Errors: `ErrNotAProcess`.
+pub fn mailbox_len() -> Result<usize> {
+    let pcb = current()?;
+    // SAFETY: owner-only field.
+    let inner = unsafe { &mut *pcb.inner.get() };
+    inner.fetch(&pcb.outer);
+    Ok(inner.len())
+}
+
+/// Gives up the rest of the time slice (`erlang:yield/0`). Errors: `ErrNotAProcess`.
+pub fn yield_now() -> Result<()> {
+    let pcb = current()?;
+    // SAFETY: the calling process.
+    unsafe { yield_raw(pcb) };
+    Ok(())
+}
+
+/// Charges `n` reductions (`n` ≥ 0) and yields when the slice (4000) is used up: the call a
+/// loop makes to stay preemptible. Errors: `ErrNotAProcess`.
+pub fn consume_reductions(n: u32) -> Result<()> {
+    let pcb = current()?;
+    // SAFETY: the calling process.
+    unsafe { consume_raw(pcb, n.min(i32::MAX as u32) as i32) };
+    Ok(())
+}
+
+/// Ends the calling process with `reason` (`erlang:exit/1`). Values on the process's stack
+/// are leaked, not dropped (see the module docs). Returns only with `ErrNotAProcess`.
+pub fn exit(reason: ExitReason) -> Error {
+    match current() {
+        // SAFETY: the calling process.
+        Ok(pcb) => unsafe { exit_raw(pcb, reason) },
+        Err(e) => Error(e),
+    }
+}
+
+/// Spawns a process on the calling process's runtime (`erlang:spawn/1`).
+/// Errors: `ErrNotAProcess`, `ErrShutDown`, `ErrSystemLimit`, `ErrNoMemory`.
+pub fn spawn<F: FnOnce() + Send + 'static>(f: F) -> Result<Pid> {
+    spawn_opts(SpawnOptions::default(), f)
+}
+
+/// Spawns with options (priority, stack size). Errors as [`spawn`], plus `ErrBadLength`.
+pub fn spawn_opts<F: FnOnce() + Send + 'static>(opts: SpawnOptions, f: F) -> Result<Pid> {
+    let pcb = current()?;
+    runtime_of(pcb)
+        .spawn(Entry::Rust(Box::new(f)), &[], opts, None)
+        .map_err(Error)
+}
+
+/// The calling process's [`HiveCtx`] (reduction counter), for code that decrements it
+/// inline. Valid until the process exits, on whichever worker it runs.
+/// Errors: `ErrNotAProcess`.
+pub fn ctx() -> Result<NonNull<HiveCtx>> {
+    let pcb = current()?;
+    Ok(NonNull::new(pcb.ctx.get()).expect("PCB field"))
+}
+
+/// True while `pid` is alive (`erlang:is_process_alive/1`). Errors: `ErrNotAProcess`.
+pub fn is_alive(pid: Pid) -> Result<bool> {
+    let pcb = current()?;
+    Ok(runtime_of(pcb).table.lookup(pid).is_some())
+}

@@ -1,0 +1,163 @@
+//! The process control block.
+//!
+//! A PCB is heap-allocated at spawn, published in the pid table, and freed through
+//! crossbeam-epoch after the process exited (see `table.rs`). It never moves, so pointers
+//! into it (the inner queue's self-links, the [`HiveCtx`] handed to generated code) stay
+//! valid while the process lives, on whichever worker it runs.
+//!
+//! ## Who touches what
+//! - `pid`, `priority`, `rt`: immutable after publication; anyone.
+//! - `state`, `outer`, `timer_seq`, `timeout_fired`: atomics; anyone.
+//! - `ctx`, `inner`, `coroutine`, `yielder`, `entry`, `exit`, `timer`: the process itself
+//!   while it runs, or the worker that owns it while it is suspended or exiting. The state
+//!   word hands ownership from one worker to the next (Acquire/Release on every transition),
+//!   so these plain fields are never accessed by two threads at once.
+//! - `watchers`: under its mutex.
+
+use std::cell::{Cell, UnsafeCell};
+use std::ffi::c_void;
+use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
+
+use corosensei::{Coroutine, Yielder};
+use parking_lot::{Condvar, Mutex};
+
+use super::state::StateWord;
+use crate::config::Priority;
+use crate::mailbox::{InnerQueue, OuterQueue};
+use crate::pid::Pid;
+use crate::reason::ExitReason;
+use crate::stack::ArenaStack;
+
+/// The per-process header that generated code may read and write directly
+/// (`hive_ctx` in `hive.h`). It lives inside the PCB, so its address is stable for the
+/// life of the process, also when the process migrates between workers.
+#[repr(C)]
+#[derive(Debug)]
+pub struct HiveCtx {
+    /// Reductions left in the current time slice. The scheduler sets it to
+    /// [`crate::REDUCTIONS_PER_SLICE`] on every resume; generated code decrements it at loop
+    /// back-edges and calls and calls `hive_yield()` when it drops to 0 or below.
+    pub reductions: i32,
+    /// Reserved, 0.
+    pub reserved: u32,
+}
+
+/// Why a process suspended (the coroutine's yield value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Suspend {
+    /// Time slice over or voluntary yield: back to the end of its run queue.
+    Yield,
+    /// Blocked in receive: becomes WAITING unless notified meanwhile.
+    Receive,
+    /// `exit` called: never resume; run the exit path.
+    Exit,
+}
+
+/// The coroutine type of a process.
+pub(crate) type ProcCoroutine = Coroutine<(), Suspend, (), ArenaStack>;
+
+/// What the process runs.
+pub(crate) enum Entry {
+    /// Already started (or nothing to run).
+    Taken,
+    /// A C entry point and its argument (a copy owned by the runtime, or null).
+    C {
+        f: extern "C" fn(*mut c_void),
+        arg: *mut c_void,
+    },
+    /// A Rust closure.
+    Rust(Box<dyn FnOnce() + Send + 'static>),
+}
+
+/// A receive timeout that is armed on some worker's wheel.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ArmedTimer {
+    pub(crate) worker: usize,
+    pub(crate) key: crate::timer::TimerKey,
+}
+
+/// Threads waiting for this process to exit (`hive_wait`).
+#[derive(Default)]
+pub(crate) struct Watchers {
+    /// Set by the exit path; later watchers read it instead of waiting.
+    pub(crate) exited: Option<ExitReason>,
+    pub(crate) waiters: Vec<Arc<ExitWaiter>>,
+}
+
+/// One thread blocked in `hive_wait`.
+#[derive(Default)]
+pub(crate) struct ExitWaiter {
+    pub(crate) reason: Mutex<Option<ExitReason>>,
+    pub(crate) cond: Condvar,
+}
+
+impl ExitWaiter {
+    pub(crate) fn complete(&self, reason: &ExitReason) {
+        *self.reason.lock() = Some(reason.clone());
+        self.cond.notify_all();
+    }
+}
+
+/// The process control block.
+#[repr(C)]
+pub(crate) struct Pcb {
+    /// First field: the header generated code reads (`hive_current_ctx()` points here).
+    pub(crate) ctx: UnsafeCell<HiveCtx>,
+    pub(crate) pid: Pid,
+    pub(crate) state: StateWord,
+    pub(crate) priority: Priority,
+    pub(crate) outer: OuterQueue,
+    pub(crate) inner: UnsafeCell<InnerQueue>,
+    /// Incremented for every armed receive timeout; a timer firing with an older value is
+    /// stale and ignored.
+    pub(crate) timer_seq: AtomicU32,
+    /// The `timer_seq` of the last timeout that fired.
+    pub(crate) timeout_fired: AtomicU32,
+    pub(crate) timer: Cell<Option<ArmedTimer>>,
+    /// True inside `hive_receive*` (a receive from a match predicate is refused).
+    pub(crate) receiving: Cell<bool>,
+    pub(crate) coroutine: UnsafeCell<Option<ProcCoroutine>>,
+    pub(crate) yielder: Cell<*const Yielder<(), Suspend>>,
+    pub(crate) entry: UnsafeCell<Entry>,
+    /// A heap copy of the spawn argument (when it did not fit on the stack), freed at exit.
+    pub(crate) heap_arg: UnsafeCell<Option<Box<[u128]>>>,
+    /// Set by `exit`; None at the end means `normal`.
+    pub(crate) exit: UnsafeCell<Option<ExitReason>>,
+    pub(crate) watchers: Mutex<Watchers>,
+    /// The runtime this process belongs to (outlives the process).
+    pub(crate) rt: *const crate::runtime::RtInner,
+}
+
+impl Pcb {
+    pub(crate) fn new(
+        priority: Priority,
+        entry: Entry,
+        rt: *const crate::runtime::RtInner,
+    ) -> Box<Pcb> {
+        let mut pcb = Box::new(Pcb {
+            ctx: UnsafeCell::new(HiveCtx {
+                reductions: crate::REDUCTIONS_PER_SLICE,
+                reserved: 0,
+            }),
+            pid: Pid::NONE,
+            state: StateWord::new(),
+            priority,
+            outer: OuterQueue::new(),
+            inner: UnsafeCell::new(InnerQueue::new()),
+            timer_seq: AtomicU32::new(0),
+            timeout_fired: AtomicU32::new(0),
+            timer: Cell::new(None),
+            receiving: Cell::new(false),
+            coroutine: UnsafeCell::new(None),
+            yielder: Cell::new(std::ptr::null()),
+            entry: UnsafeCell::new(entry),
+            heap_arg: UnsafeCell::new(None),
+            exit: UnsafeCell::new(None),
+            watchers: Mutex::new(Watchers::default()),
+            rt,
+        });
+        pcb.inner.get_mut().init();
+        pcb
+    }
+}

@@ -1,0 +1,177 @@
+//! The pid table: pid → PCB without a lock.
+//!
+//! An array of slots sized at boot (`Config::max_processes`), each `{pcb, serial}`. A lookup
+//! is two loads and a compare: Acquire-load the slot's PCB pointer, compare the PCB's
+//! immutable `pid` with the one asked for. It writes nothing, so lookups from all workers
+//! never contend (BEAM's process table, `erts/emulator/internal_doc/PTables.md`).
+//!
+//! ## Memory reclamation
+//! A PCB is freed only through crossbeam-epoch: the exit path clears the slot and *defers*
+//! the free. Every reader is pinned: workers stay pinned while they run processes and
+//! re-pin between runs (a quiescent point), non-worker threads pin for the duration of
+//! each call. So a reader that loaded a PCB pointer can always dereference it; a reader that
+//! loaded a stale pointer finds either a different `pid` (slot reused) or an exited state.
+//!
+//! ## Index reuse
+//! Never-used indices are handed out first (bump); freed ones go to a FIFO queue, so a slot
+//! is reused only after all slots freed before it. Each reuse bumps the slot's serial;
+//! a slot whose serial reaches `Pid::MAX_SERIAL` is retired for good. Together: a pid is
+//! never issued twice while the runtime lives.
+
+use std::alloc::{self, Layout};
+use std::ptr::{self, NonNull};
+use std::sync::atomic::AtomicU32;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+use crossbeam_queue::SegQueue;
+
+use super::pcb::Pcb;
+use crate::pid::Pid;
+use crate::status::Status;
+use crate::sync::{AtomicPtr, AtomicUsize};
+
+#[repr(C)]
+struct Slot {
+    pcb: AtomicPtr<Pcb>,
+    /// Serial of the pid most recently issued for this slot (0 = never used).
+    serial: AtomicU32,
+}
+
+/// The table.
+pub(crate) struct PidTable {
+    slots: NonNull<Slot>,
+    capacity: usize,
+    bump: AtomicUsize,
+    free: SegQueue<u32>,
+    live: AtomicUsize,
+}
+
+// SAFETY: the slots are atomics, shared by design; the raw pointer is an owned allocation.
+unsafe impl Send for PidTable {}
+// SAFETY: as above; every access to a slot goes through its atomics.
+unsafe impl Sync for PidTable {}
+
+impl std::fmt::Debug for PidTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PidTable")
+            .field("capacity", &self.capacity)
+            .field("live", &self.live())
+            .finish()
+    }
+}
+
+impl PidTable {
+    fn layout(capacity: usize) -> Layout {
+        Layout::array::<Slot>(capacity).expect("pid table layout")
+    }
+
+    /// A table for `capacity` processes (a power of two ≤ 2^24).
+    pub(crate) fn new(capacity: usize) -> Result<PidTable, Status> {
+        // Zeroed memory: large zeroed allocations come from fresh anonymous pages, so the
+        // table costs nothing until slots are used.
+        // SAFETY: the layout is non-zero sized (capacity ≥ 1).
+        let p = unsafe { alloc::alloc_zeroed(Self::layout(capacity)) } as *mut Slot;
+        // An all-zero `Slot` is valid: a null AtomicPtr and a zero AtomicU32.
+        let slots = NonNull::new(p).ok_or(Status::ErrNoMemory)?;
+        Ok(PidTable {
+            slots,
+            capacity,
+            bump: AtomicUsize::new(0),
+            free: SegQueue::new(),
+            live: AtomicUsize::new(0),
+        })
+    }
+
+    fn slot(&self, index: usize) -> &Slot {
+        debug_assert!(index < self.capacity);
+        // SAFETY: index < capacity, and the allocation lives as long as `self`.
+        unsafe { &*self.slots.as_ptr().add(index) }
+    }
+
+    /// Processes currently in the table.
+    pub(crate) fn live(&self) -> usize {
+        self.live.load(Relaxed)
+    }
+
+    /// Issues a fresh pid and publishes `pcb` under it. `init` is called with the pid before
+    /// the PCB becomes visible, to write the pid into it.
+    pub(crate) fn insert(&self, pcb: *mut Pcb, init: impl FnOnce(Pid)) -> Result<Pid, Status> {
+        loop {
+            let index = match self.free.pop() {
+                Some(i) => i as usize,
+                None => {
+                    let i = self.bump.fetch_add(1, Relaxed);
+                    if i >= self.capacity {
+                        self.bump.fetch_sub(1, Relaxed);
+                        // A slot may have been freed since we looked.
+                        match self.free.pop() {
+                            Some(i) => i as usize,
+                            None => return Err(Status::ErrSystemLimit),
+                        }
+                    } else {
+                        i
+                    }
+                }
+            };
+            let slot = self.slot(index);
+            // This index is ours alone now: only the holder of a free index writes serial.
+            let serial = slot.serial.load(Relaxed) + 1;
+            if serial > Pid::MAX_SERIAL {
+                continue; // retired: never handed out again
+            }
+            slot.serial.store(serial, Relaxed);
+            let pid = Pid::local(index as u32, serial);
+            init(pid);
+            // Release: the PCB's contents (pid included) are visible to any Acquire lookup.
+            slot.pcb.store(pcb, Release);
+            self.live.fetch_add(1, Relaxed);
+            return Ok(pid);
+        }
+    }
+
+    /// The PCB of a live (not yet removed) process.
+    ///
+    /// The caller must be pinned (see module docs) for as long as it uses the pointer.
+    pub(crate) fn lookup(&self, pid: Pid) -> Option<NonNull<Pcb>> {
+        let index = pid.index() as usize;
+        if index >= self.capacity || pid.node() != 0 || pid.is_none() {
+            return None;
+        }
+        let p = NonNull::new(self.slot(index).pcb.load(Acquire))?;
+        // SAFETY: the caller is pinned, so a PCB loaded from the table is not yet freed;
+        // `pid` is written before publication and never changes.
+        if unsafe { p.as_ref().pid } == pid {
+            Some(p)
+        } else {
+            None
+        }
+    }
+
+    /// Removes a process; its index becomes reusable (with a new serial).
+    pub(crate) fn remove(&self, pid: Pid) {
+        let slot = self.slot(pid.index() as usize);
+        debug_assert_eq!(
+            // SAFETY: the caller is the exit path of this very process; the PCB is live.
+            unsafe { (*slot.pcb.load(Relaxed)).pid },
+            pid
+        );
+        slot.pcb.store(ptr::null_mut(), Release);
+        self.live.fetch_sub(1, Relaxed);
+        self.free.push(pid.index());
+    }
+
+    /// Every PCB still in the table (shutdown, after all workers stopped).
+    pub(crate) fn drain_live(&self) -> Vec<NonNull<Pcb>> {
+        let used = self.bump.load(Relaxed).min(self.capacity);
+        (0..used)
+            .filter_map(|i| NonNull::new(self.slot(i).pcb.load(Acquire)))
+            .collect()
+    }
+}
+
+impl Drop for PidTable {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { alloc::dealloc(self.slots.as_ptr() as *mut u8, Self::layout(self.capacity)) }
+    }
+}

@@ -1,0 +1,549 @@
+//! The runtime object: start-up, spawn, send, wait, the exit path and shutdown.
+//!
+//! [`RtInner`] is shared (`Arc`) by the [`Runtime`] handle and the worker threads. The C ABI
+//! keeps one global runtime (`ffi::lifecycle`); the Rust API may create several (each test
+//! does).
+
+use std::ffi::c_void;
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{Arc, Barrier};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use corosensei::{Coroutine, Yielder};
+use crossbeam_deque::Worker;
+use crossbeam_epoch::{self as epoch, Guard};
+use parking_lot::Mutex;
+
+use crate::config::{stack_class, Config, SpawnOptions};
+use crate::mailbox::{Closed, Msg};
+use crate::pid::Pid;
+use crate::process::pcb::{Entry, ExitWaiter, Pcb, Suspend};
+use crate::process::state::Notify;
+use crate::process::table::PidTable;
+use crate::reason::ExitReason;
+use crate::sched::worker::{worker_main, WorkerLocal};
+use crate::sched::{current_pcb, current_worker, Idle, ProcRef, Scheduler, WorkerShared};
+use crate::stack::Stacks;
+use crate::status::{Error, Result, Status};
+
+/// Spawn arguments up to this many bytes are copied to the top of the process's stack
+/// (no allocation); larger ones go to the heap.
+const MAX_STACK_ARG: usize = 1024;
+
+/// Shared state of one runtime.
+pub(crate) struct RtInner {
+    pub(crate) config: Config,
+    pub(crate) table: PidTable,
+    pub(crate) stacks: Stacks,
+    pub(crate) sched: Scheduler,
+    start: Instant,
+    shut_down: AtomicBool,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Serialises shutdown; holds the number of processes it stopped once done.
+    stopped: Mutex<Option<usize>>,
+}
+
+impl std::fmt::Debug for RtInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RtInner")
+            .field("config", &self.config)
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RtInner {
+    /// Builds a runtime and starts its workers.
+    pub(crate) fn start(config: &Config) -> std::result::Result<Arc<RtInner>, Status> {
+        let config = config.resolve()?;
+        let n = config.schedulers;
+        let table = PidTable::new(config.max_processes)?;
+        let mut queues = Vec::with_capacity(n);
+        let mut shared = Vec::with_capacity(n);
+        for _ in 0..n {
+            let q = [Worker::new_fifo(), Worker::new_fifo(), Worker::new_fifo()];
+            shared.push(WorkerShared {
+                stealers: [q[0].stealer(), q[1].stealer(), q[2].stealer()],
+                thread: std::sync::OnceLock::new(),
+            });
+            queues.push(q);
+        }
+        let rt = Arc::new(RtInner {
+            stacks: Stacks::new(config.stack_size),
+            table,
+            sched: Scheduler {
+                workers: shared.into_boxed_slice(),
+                injector: [Default::default(), Default::default(), Default::default()],
+                idle: Idle::new(n),
+            },
+            start: Instant::now(),
+            shut_down: AtomicBool::new(false),
+            threads: Mutex::new(Vec::with_capacity(n)),
+            stopped: Mutex::new(None),
+            config,
+        });
+        // Every worker registers its thread handle before `start` returns, so shutdown can
+        // always unpark it.
+        let ready = Arc::new(Barrier::new(n + 1));
+        for (index, q) in queues.into_iter().enumerate() {
+            let rt2 = rt.clone();
+            let ready2 = ready.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("hive-worker-{index}"))
+                .spawn(move || {
+                    let _ = rt2.sched.workers[index].thread.set(std::thread::current());
+                    ready2.wait();
+                    worker_main(rt2, index, q)
+                });
+            match spawned {
+                Ok(h) => rt.threads.lock().push(h),
+                Err(_) => {
+                    // Let the started workers pass the barrier and stop.
+                    rt.shut_down.store(true, SeqCst);
+                    for _ in index..n {
+                        ready.wait();
+                    }
+                    rt.sched.unpark_all();
+                    for h in rt.threads.lock().drain(..) {
+                        let _ = h.join();
+                    }
+                    return Err(Status::ErrSystemLimit);
+                }
+            }
+        }
+        ready.wait();
+        Ok(rt)
+    }
+
+    /// Nanoseconds since the runtime started (monotonic).
+    pub(crate) fn now_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shut_down.load(SeqCst)
+    }
+
+    /// The worker this thread runs, if it is one of *this* runtime's workers.
+    pub(crate) fn local_worker(&self) -> Option<&WorkerLocal> {
+        let w = current_worker();
+        if w.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null CURRENT_WORKER points to the WorkerLocal living on this thread's
+        // stack in `worker_main` for as long as the pointer is set.
+        let w = unsafe { &*w };
+        ptr::eq(Arc::as_ptr(&w.rt), self).then_some(w)
+    }
+
+    /// Creates a process. `arg` is copied; a C entry receives a pointer to the copy (or
+    /// NULL when `arg` is empty). A `waiter` is registered before the process can run.
+    pub(crate) fn spawn(
+        &self,
+        mut entry: Entry,
+        arg: &[u8],
+        opts: SpawnOptions,
+        waiter: Option<&Arc<ExitWaiter>>,
+    ) -> std::result::Result<Pid, Status> {
+        if self.is_shut_down() {
+            return Err(Status::ErrShutDown);
+        }
+        let default = self.stacks.default_usable();
+        let usable = if opts.stack_size == 0 {
+            default
+        } else {
+            stack_class(opts.stack_size).ok_or(Status::ErrBadLength)?
+        };
+        let worker = self.local_worker();
+        let mut stack = match worker {
+            Some(w) if usable == default => w
+                .take_stack()
+                .map(|limit| self.stacks.default_pool().slot_at(limit)),
+            _ => self.stacks.pool(usable).alloc(),
+        }
+        .map_err(|_| Status::ErrNoMemory)?;
+        let mut heap_arg = None;
+        if let Entry::C { arg: arg_ptr, .. } = &mut entry {
+            if !arg.is_empty() {
+                let dst = if arg.len() <= MAX_STACK_ARG {
+                    stack.reserve_top(arg.len()) as *mut u8
+                } else {
+                    let mut b = vec![0u128; arg.len().div_ceil(16)].into_boxed_slice();
+                    let p = b.as_mut_ptr() as *mut u8;
+                    heap_arg = Some(b);
+                    p
+                };
+                // SAFETY: `dst` has room for `arg.len()` bytes (reserved at the top of a stack
+                // slot we own, or a fresh heap buffer) and cannot overlap `arg`.
+                unsafe { ptr::copy_nonoverlapping(arg.as_ptr(), dst, arg.len()) };
+                *arg_ptr = dst as *mut c_void;
+            }
+        }
+        let pcb = Box::into_raw(Pcb::new(opts.priority, entry, self));
+        let pcb_addr = pcb as usize;
+        let co = Coroutine::with_stack(stack, move |y: &Yielder<(), Suspend>, ()| {
+            // SAFETY: the PCB outlives its coroutine (freed only after the exit path took the
+            // coroutine out), and this closure runs only as that process.
+            unsafe { process_main(pcb_addr as *const Pcb, y) }
+        });
+        // SAFETY: the PCB is not yet published; we are its only user.
+        unsafe {
+            *(*pcb).coroutine.get() = Some(co);
+            *(*pcb).heap_arg.get() = heap_arg;
+            if let Some(w) = waiter {
+                (*pcb).watchers.lock().waiters.push(w.clone());
+            }
+        }
+        // SAFETY: as above; `init` writes the pid before the table publishes the PCB.
+        let inserted = self.table.insert(pcb, |pid| unsafe { (*pcb).pid = pid });
+        let pid = match inserted {
+            Ok(pid) => pid,
+            Err(e) => {
+                // SAFETY: never published, never run: take it apart again.
+                unsafe {
+                    let pcb = Box::from_raw(pcb);
+                    let co = (*pcb.coroutine.get()).take().expect("coroutine set above");
+                    self.recycle_stack(co.into_stack(), worker);
+                }
+                return Err(e);
+            }
+        };
+        // SAFETY: `pcb` is a valid, live allocation.
+        let p = ProcRef(unsafe { NonNull::new_unchecked(pcb) });
+        match worker {
+            Some(w) => w.push_back(p),
+            None => self.sched.inject(p),
+        }
+        Ok(pid)
+    }
+
+    fn recycle_stack(&self, stack: crate::stack::ArenaStack, worker: Option<&WorkerLocal>) {
+        match worker {
+            Some(w) if stack.usable() == self.stacks.default_usable() => {
+                w.give_stack(stack.limit_addr())
+            }
+            _ => self.stacks.pool(stack.usable()).free(stack),
+        }
+    }
+
+    /// Delivers a message (ownership passes to the runtime in every case). A message to a
+    /// pid that is not alive is dropped silently, as in Erlang (BEAM case 2).
+    pub(crate) fn send(&self, to: Pid, m: NonNull<Msg>) -> std::result::Result<(), Status> {
+        // Worker threads are pinned while they run processes; other threads pin here.
+        let _guard = current_worker().is_null().then(epoch::pin);
+        if self.is_shut_down() {
+            // SAFETY: we own `m`.
+            unsafe { Msg::free(m.as_ptr()) };
+            return Err(Status::ErrShutDown);
+        }
+        let Some(pcb) = self.table.lookup(to) else {
+            // SAFETY: we own `m`.
+            unsafe { Msg::free(m.as_ptr()) };
+            return Ok(());
+        };
+        // SAFETY: we are pinned, so the PCB found in the table is not freed under us.
+        let pcb_ref = unsafe { pcb.as_ref() };
+        if let Err(Closed(m)) = pcb_ref.outer.push(m) {
+            // SAFETY: the push failed, so the message is still ours.
+            unsafe { Msg::free(m.as_ptr()) };
+            return Ok(());
+        }
+        if pcb_ref.state.notify() == Notify::Schedule {
+            self.schedule_woken(ProcRef(pcb));
+        }
+        Ok(())
+    }
+
+    /// Queues a process that a notification just made runnable.
+    pub(crate) fn schedule_woken(&self, p: ProcRef) {
+        match self.local_worker() {
+            Some(w) if !current_pcb().is_null() => w.push_woken(p),
+            Some(w) => w.push_back(p),
+            None => self.sched.inject(p),
+        }
+    }
+
+    /// Blocks the calling thread (not a process) until `pid` exits; returns its reason.
+    pub(crate) fn wait(
+        &self,
+        pid: Pid,
+        timeout: Option<Duration>,
+    ) -> std::result::Result<ExitReason, Status> {
+        if !current_pcb().is_null() || !current_worker().is_null() {
+            return Err(Status::ErrInProcess);
+        }
+        let waiter = Arc::new(ExitWaiter::default());
+        {
+            let _guard = epoch::pin();
+            let pcb = self.table.lookup(pid).ok_or(Status::ErrNoProcess)?;
+            // SAFETY: pinned.
+            let mut w = unsafe { pcb.as_ref() }.watchers.lock();
+            if let Some(r) = &w.exited {
+                return Ok(r.clone());
+            }
+            w.waiters.push(waiter.clone());
+        }
+        Self::block_on(&waiter, timeout)
+    }
+
+    pub(crate) fn block_on(
+        waiter: &ExitWaiter,
+        timeout: Option<Duration>,
+    ) -> std::result::Result<ExitReason, Status> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut r = waiter.reason.lock();
+        loop {
+            if let Some(x) = r.take() {
+                return Ok(x);
+            }
+            match deadline {
+                None => waiter.cond.wait(&mut r),
+                Some(d) => {
+                    if waiter.cond.wait_until(&mut r, d).timed_out() && r.is_none() {
+                        return Err(Status::Timeout);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The exit path: runs once per process, on the worker that ran it last (or on the
+    /// shutdown thread), after the process stopped running for good.
+    ///
+    /// # Safety
+    /// `pcb` is a live process that will never be resumed again and that no other thread
+    /// is running or exiting; `guard` pins the calling thread.
+    pub(crate) unsafe fn finish_process(
+        &self,
+        pcb_ptr: *mut Pcb,
+        worker: Option<&WorkerLocal>,
+        guard: &Guard,
+    ) {
+        // SAFETY: per the contract, we own the process now.
+        let pcb = unsafe { &*pcb_ptr };
+        pcb.state.transition_to_exited();
+        // 1. The mailbox: later sends fail and free their message; queued ones are freed.
+        pcb.outer.close();
+        // SAFETY: owner-only fields; the process no longer runs.
+        let reason = unsafe {
+            (*pcb.inner.get()).clear();
+            (*pcb.exit.get()).take().unwrap_or(ExitReason::Normal)
+        };
+        // 2. The pid stops resolving.
+        self.table.remove(pcb.pid);
+        // 3. Resources: pending timer, stack, spawn argument, unstarted entry.
+        if let (Some(t), Some(w)) = (pcb.timer.take(), worker) {
+            if t.worker == w.index {
+                w.wheel.borrow_mut().cancel(t.key);
+            }
+        }
+        // SAFETY: owner-only field.
+        let mut co = unsafe { (*pcb.coroutine.get()).take() }.expect("process has a coroutine");
+        if co.started() && !co.done() {
+            // SAFETY: by the runtime's rule, no value with a destructor lives on a process
+            // stack across a suspension point (C frames have none; the Rust API documents
+            // that values live across `exit` are leaked). So discarding the stack without
+            // unwinding it drops nothing that needed dropping.
+            unsafe { co.force_reset() };
+        }
+        self.recycle_stack(co.into_stack(), worker);
+        // SAFETY: owner-only fields.
+        unsafe {
+            *pcb.entry.get() = Entry::Taken;
+            *pcb.heap_arg.get() = None;
+        }
+        // 4. Notify threads waiting in `wait`.
+        let waiters = {
+            let mut w = pcb.watchers.lock();
+            w.exited = Some(reason.clone());
+            std::mem::take(&mut w.waiters)
+        };
+        for w in waiters {
+            w.complete(&reason);
+        }
+        // 5. Free the PCB once every pinned reader has moved on.
+        let addr = pcb_ptr as usize;
+        // SAFETY: the PCB is unreachable from the table now; readers that loaded it earlier
+        // are pinned, and the closure runs only after all of them unpinned.
+        unsafe { guard.defer_unchecked(move || drop(Box::from_raw(addr as *mut Pcb))) };
+    }
+
+    /// Stops everything (see [`Runtime::shutdown`]).
+    pub(crate) fn shutdown(&self) -> std::result::Result<usize, Status> {
+        if !current_pcb().is_null() || !current_worker().is_null() {
+            return Err(Status::ErrInProcess);
+        }
+        let mut stopped = self.stopped.lock();
+        if stopped.is_some() {
+            return Err(Status::ErrShutDown);
+        }
+        self.shut_down.store(true, SeqCst);
+        self.sched.unpark_all();
+        let threads = std::mem::take(&mut *self.threads.lock());
+        for h in threads {
+            let _ = h.join();
+        }
+        let guard = epoch::pin();
+        let live = self.table.drain_live();
+        for pcb in &live {
+            // SAFETY: every worker has stopped, so no process runs or exits concurrently;
+            // each PCB still in the table is live and exited by nobody else.
+            unsafe {
+                *(*pcb.as_ptr()).exit.get() = Some(ExitReason::Shutdown);
+                self.finish_process(pcb.as_ptr(), None, &guard);
+            }
+        }
+        guard.flush();
+        *stopped = Some(live.len());
+        Ok(live.len())
+    }
+}
+
+/// Body of every process coroutine.
+///
+/// # Safety
+/// `pcb` is the live PCB of the process this coroutine belongs to.
+unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) {
+    // SAFETY: per the contract; the process owns these fields while it runs.
+    let pcb = unsafe { &*pcb };
+    pcb.yielder.set(y);
+    // SAFETY: as above.
+    let entry = unsafe { std::mem::replace(&mut *pcb.entry.get(), Entry::Taken) };
+    match entry {
+        Entry::C { f, arg } => f(arg),
+        Entry::Rust(f) => {
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
+                let text = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "non-string payload".into());
+                // SAFETY: owner-only field, we are the process.
+                unsafe { *pcb.exit.get() = Some(ExitReason::error(format!("panic: {text}"))) };
+            }
+        }
+        Entry::Taken => {}
+    }
+}
+
+/// A Hive runtime: its workers run until [`Runtime::shutdown`] (or drop).
+///
+/// ```
+/// use hive_rt::{process, Config, Runtime};
+/// let rt = Runtime::new(Config { schedulers: 2, ..Default::default() }).unwrap();
+/// // `run` spawns a process and waits for its exit reason.
+/// assert!(rt.run(|| { process::yield_now().unwrap(); }).unwrap().is_normal());
+/// // A process still blocked at shutdown is stopped with reason `shutdown`.
+/// let pid = rt.spawn(|| { process::receive(None).unwrap(); }).unwrap();
+/// assert!(rt.is_alive(pid));
+/// assert_eq!(rt.shutdown(), 1);
+/// assert!(!rt.is_alive(pid));
+/// ```
+#[derive(Debug)]
+pub struct Runtime {
+    inner: Arc<RtInner>,
+}
+
+impl Runtime {
+    /// Starts a runtime with its worker threads.
+    ///
+    /// Errors: `ErrBadArgument` (scheduler count above 1024, `max_processes` 0 or above
+    /// 2^24), `ErrBadLength` (stack size above 64 MiB), `ErrNoMemory` (pid table),
+    /// `ErrSystemLimit` (a worker thread could not be started).
+    pub fn new(config: Config) -> Result<Runtime> {
+        Ok(Runtime {
+            inner: RtInner::start(&config).map_err(Error)?,
+        })
+    }
+
+    /// The effective configuration (defaults filled in, sizes rounded).
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Spawns a process running `f` with default options. Works from any thread.
+    ///
+    /// A panic in `f` ends the process with an `Error` reason `"panic: <message>"`.
+    /// Errors: `ErrShutDown`, `ErrSystemLimit` (pid table full), `ErrNoMemory` (stacks).
+    pub fn spawn<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<Pid> {
+        self.spawn_opts(SpawnOptions::default(), f)
+    }
+
+    /// Spawns a process with options. Errors as [`Runtime::spawn`], plus `ErrBadLength`
+    /// for a stack size above 64 MiB.
+    pub fn spawn_opts<F: FnOnce() + Send + 'static>(
+        &self,
+        opts: SpawnOptions,
+        f: F,
+    ) -> Result<Pid> {
+        self.inner
+            .spawn(Entry::Rust(Box::new(f)), &[], opts, None)
+            .map_err(Error)
+    }
+
+    /// Spawns `f` and blocks the calling thread until it exits; returns its exit reason.
+    /// Errors as [`Runtime::spawn`], plus `ErrInProcess` when called from a process.
+    pub fn run<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<ExitReason> {
+        if !current_pcb().is_null() || !current_worker().is_null() {
+            return Err(Error(Status::ErrInProcess));
+        }
+        let waiter = Arc::new(ExitWaiter::default());
+        self.inner
+            .spawn(
+                Entry::Rust(Box::new(f)),
+                &[],
+                SpawnOptions::default(),
+                Some(&waiter),
+            )
+            .map_err(Error)?;
+        RtInner::block_on(&waiter, None).map_err(Error)
+    }
+
+    /// Sends a copy of `data` to `to` from any thread (the sender pid of the message is
+    /// [`Pid::NONE`] outside a process). A dead or unknown pid is not an error (BEAM case 2).
+    /// Errors: `ErrBadArgument` (pid 0), `ErrBadLength` (over 1 GiB), `ErrNoMemory`,
+    /// `ErrShutDown`.
+    pub fn send(&self, to: Pid, data: &[u8]) -> Result<()> {
+        crate::process::send_on(&self.inner, to, data)
+    }
+
+    /// Blocks until `pid` exits and returns its exit reason.
+    /// Errors: `ErrNoProcess` (not alive when called), `ErrInProcess` (called from a
+    /// process: use a monitor there).
+    pub fn wait(&self, pid: Pid) -> Result<ExitReason> {
+        self.inner.wait(pid, None).map_err(Error)
+    }
+
+    /// As [`Runtime::wait`], giving up after `timeout` with `Status::Timeout`.
+    pub fn wait_timeout(&self, pid: Pid, timeout: Duration) -> Result<ExitReason> {
+        self.inner.wait(pid, Some(timeout)).map_err(Error)
+    }
+
+    /// Live processes.
+    pub fn process_count(&self) -> usize {
+        self.inner.table.live()
+    }
+
+    /// True while `pid` is alive (`erlang:is_process_alive/1`).
+    pub fn is_alive(&self, pid: Pid) -> bool {
+        let _guard = current_worker().is_null().then(epoch::pin);
+        self.inner.table.lookup(pid).is_some()
+    }
+
+    /// Stops every process (exit reason `shutdown`), joins the workers and returns how many
+    /// processes were stopped. Later calls return 0. Called from inside a process it does
+    /// nothing and returns 0 (it would have to join its own worker).
+    pub fn shutdown(&self) -> usize {
+        self.inner.shutdown().unwrap_or(0)
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // The C ABI's global runtime is never dropped; a Rust runtime stops with its handle.
+        let _ = self.inner.shutdown();
+    }
+}

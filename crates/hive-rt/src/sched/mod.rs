@@ -1,0 +1,127 @@
+//! The M:N scheduler.
+//!
+//! One worker thread per scheduler, each with three crossbeam-deque FIFO run queues (high,
+//! normal, low priority) and a **LIFO slot** holding the process most recently woken by the
+//! process running on it (Go's `runnext`, tokio's `lifo_slot`), which keeps a ping-pong pair
+//! on one core. Work from threads that are not workers goes to a global `Injector` per
+//! priority, which every worker checks when idle and every 61 ticks even when busy. Idle
+//! workers steal half of a victim's queue (`steal_batch_and_pop`), then sleep (`idle.rs`).
+//!
+//! ## Migration and thread-locals
+//! A suspended process may be resumed by any worker (after a steal, or woken into another
+//! worker's LIFO slot). That is sound because of one rule, which the runtime and generated
+//! code keep: **nothing on a process stack refers to thread-local state across a suspension
+//! point.** Concretely:
+//! - process state is reached through the PCB (a stable heap pointer), never through TLS;
+//! - the two thread-locals (`CURRENT_PROC`, `CURRENT_WORKER`) are read only through the
+//!   `#[inline(never)]` accessors below, so the compiler cannot cache a TLS address across a
+//!   suspension inside one function (rust-lang/rust#33368); every hive function re-reads
+//!   them after it resumes;
+//! - values owned by a suspended process are `Send` (raw bytes and PCB pointers).
+
+mod idle;
+pub(crate) mod worker;
+
+use std::cell::Cell;
+use std::ptr::{self, NonNull};
+use std::sync::OnceLock;
+use std::thread::Thread;
+
+use crossbeam_deque::{Injector, Stealer};
+
+use crate::config::Priority;
+use crate::process::pcb::Pcb;
+pub(crate) use idle::Idle;
+use worker::WorkerLocal;
+
+/// A process in a run queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ProcRef(pub(crate) NonNull<Pcb>);
+
+// SAFETY: a `ProcRef` in a run queue is the unique right to run that process (the state word
+// gives it to exactly one queue at a time), and a process may run on any worker thread
+// because of the migration rule in the module docs.
+unsafe impl Send for ProcRef {}
+
+impl ProcRef {
+    pub(crate) fn priority(self) -> Priority {
+        // SAFETY: a queued process is live (it exits only after being run).
+        unsafe { self.0.as_ref().priority }
+    }
+}
+
+/// The parts of a worker other threads use.
+#[derive(Debug)]
+pub(crate) struct WorkerShared {
+    pub(crate) stealers: [Stealer<ProcRef>; 3],
+    pub(crate) thread: OnceLock<Thread>,
+}
+
+/// Queues, idle state and worker handles of one runtime.
+#[derive(Debug)]
+pub(crate) struct Scheduler {
+    pub(crate) workers: Box<[WorkerShared]>,
+    pub(crate) injector: [Injector<ProcRef>; 3],
+    pub(crate) idle: Idle,
+}
+
+impl Scheduler {
+    /// Wakes a sleeping worker if work was pushed and nobody is searching for it.
+    pub(crate) fn notify_work(&self) {
+        if let Some(id) = self.idle.worker_to_notify() {
+            if let Some(t) = self.workers[id].thread.get() {
+                t.unpark();
+            }
+        }
+    }
+
+    /// Is any work visible to a worker that is about to sleep?
+    pub(crate) fn has_visible_work(&self) -> bool {
+        self.injector.iter().any(|q| !q.is_empty())
+            || self
+                .workers
+                .iter()
+                .any(|w| w.stealers.iter().any(|s| !s.is_empty()))
+    }
+
+    /// Queues a process from a thread that is not one of this runtime's workers.
+    pub(crate) fn inject(&self, p: ProcRef) {
+        self.injector[p.priority() as usize].push(p);
+        self.notify_work();
+    }
+
+    /// Unparks every worker (shutdown).
+    pub(crate) fn unpark_all(&self) {
+        for w in self.workers.iter() {
+            if let Some(t) = w.thread.get() {
+                t.unpark();
+            }
+        }
+    }
+}
+
+thread_local! {
+    static CURRENT_PROC: Cell<*const Pcb> = const { Cell::new(ptr::null()) };
+    static CURRENT_WORKER: Cell<*const WorkerLocal> = const { Cell::new(ptr::null()) };
+}
+
+/// The process running on this thread, or null.
+#[inline(never)]
+pub(crate) fn current_pcb() -> *const Pcb {
+    CURRENT_PROC.with(|c| c.get())
+}
+
+#[inline(never)]
+pub(crate) fn set_current_pcb(p: *const Pcb) {
+    CURRENT_PROC.with(|c| c.set(p))
+}
+
+/// The worker this thread runs, or null.
+#[inline(never)]
+pub(crate) fn current_worker() -> *const WorkerLocal {
+    CURRENT_WORKER.with(|c| c.get())
+}
+
+pub(crate) fn set_current_worker(w: *const WorkerLocal) {
+    CURRENT_WORKER.with(|c| c.set(w))
+}

@@ -1,0 +1,352 @@
+//! One worker: its run loop, local queues, LIFO slot, timer wheel and stack cache.
+//!
+//! Everything in [`WorkerLocal`] belongs to the worker's own thread. Processes running on
+//! the worker reach it through [`super::current_worker`] (they run on the same thread,
+//! inside `resume`, while the loop holds no borrow of it).
+//!
+//! Each **tick** of the loop: re-pin the epoch (a quiescent point: PCBs freed before it may
+//! now be reclaimed), fire due timers, pick one process and run it until it suspends.
+
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::Ordering::Acquire;
+use std::sync::Arc;
+use std::time::Duration;
+
+use corosensei::CoroutineResult;
+use crossbeam_deque::{Steal, Worker};
+use crossbeam_epoch::{self as epoch, Guard};
+
+use super::{set_current_pcb, set_current_worker, ProcRef};
+use crate::process::pcb::{Pcb, Suspend};
+use crate::process::state::{Notify, ToWaiting};
+use crate::runtime::RtInner;
+use crate::timer::{self, Wheel};
+
+/// Every this many ticks the injector is checked first, even with local work.
+const INJECTOR_INTERVAL: u64 = 61;
+/// At most this many LIFO-slot runs in a row (tokio's `MAX_LIFO_POLLS_PER_TICK`).
+const MAX_LIFO_STREAK: u32 = 3;
+/// A low-priority process runs at least once per this many normal runs (`RESCHEDULE_LOW`).
+const LOW_SKIP: u32 = 8;
+/// Stack slots kept per worker before spilling to the shared pool.
+const STACK_CACHE_MAX: usize = 64;
+/// Ticks between epoch flushes (hand deferred frees to the collector).
+const FLUSH_INTERVAL: u64 = 64;
+
+/// The worker-owned state.
+pub(crate) struct WorkerLocal {
+    pub(crate) index: usize,
+    pub(crate) rt: Arc<RtInner>,
+    queues: [Worker<ProcRef>; 3],
+    lifo: Cell<Option<ProcRef>>,
+    lifo_streak: Cell<u32>,
+    low_skip: Cell<u32>,
+    tick: Cell<u64>,
+    searching: Cell<bool>,
+    rng: Cell<u64>,
+    pub(crate) wheel: RefCell<Wheel>,
+    /// Free stack slots (their `limit` addresses) of the runtime's default-size pool.
+    pub(crate) stack_cache: RefCell<Vec<usize>>,
+}
+
+impl WorkerLocal {
+    /// Puts a process woken by the process running here into the LIFO slot; the previous
+    /// occupant goes to the back of its queue.
+    pub(crate) fn push_woken(&self, p: ProcRef) {
+        if let Some(old) = self.lifo.replace(Some(p)) {
+            self.push_back(old);
+        }
+    }
+
+    /// Appends a process to this worker's queue of its priority and tells idle workers.
+    pub(crate) fn push_back(&self, p: ProcRef) {
+        self.queues[p.priority() as usize].push(p);
+        self.rt.sched.notify_work();
+    }
+
+    /// Next process to run from local sources (no stealing).
+    fn next_local(&self) -> Option<ProcRef> {
+        let tick = self.tick.get();
+        if tick % INJECTOR_INTERVAL == 0 {
+            if let Some(p) = self.pop_injector() {
+                return Some(p);
+            }
+        }
+        if let Some(p) = self.queues[2].pop() {
+            return Some(p);
+        }
+        if let Some(p) = self.lifo.take() {
+            let streak = self.lifo_streak.get();
+            if streak < MAX_LIFO_STREAK {
+                self.lifo_streak.set(streak + 1);
+                return Some(p);
+            }
+            self.queues[p.priority() as usize].push(p);
+        }
+        self.lifo_streak.set(0);
+        let low_ready = !self.queues[0].is_empty();
+        if low_ready && self.low_skip.get() >= LOW_SKIP {
+            self.low_skip.set(0);
+            return self.queues[0].pop();
+        }
+        if let Some(p) = self.queues[1].pop() {
+            if low_ready {
+                self.low_skip.set(self.low_skip.get() + 1);
+            }
+            return Some(p);
+        }
+        if let Some(p) = self.queues[0].pop() {
+            self.low_skip.set(0);
+            return Some(p);
+        }
+        self.pop_injector()
+    }
+
+    fn pop_injector(&self) -> Option<ProcRef> {
+        for prio in [2, 1, 0] {
+            loop {
+                match self.rt.sched.injector[prio].steal_batch_and_pop(&self.queues[prio]) {
+                    Steal::Success(p) => return Some(p),
+                    Steal::Empty => break,
+                    Steal::Retry => continue,
+                }
+            }
+        }
+        None
+    }
+
+    /// Steals from other workers (and the injector). Handles the searching protocol.
+    fn search(&self) -> Option<ProcRef> {
+        let sched = &self.rt.sched;
+        let n = sched.workers.len();
+        if n == 1 {
+            return self.pop_injector();
+        }
+        if !self.searching.get() {
+            if !sched.idle.start_searching() {
+                return self.pop_injector();
+            }
+            self.searching.set(true);
+        }
+        let found = self.steal_round();
+        if found.is_some() {
+            self.searching.set(false);
+            if sched.idle.stop_searching() {
+                // The last searcher found work: there may be more; let another look.
+                sched.notify_work();
+            }
+        }
+        found
+    }
+
+    fn steal_round(&self) -> Option<ProcRef> {
+        let sched = &self.rt.sched;
+        let n = sched.workers.len();
+        // xorshift for the victim order.
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.set(x);
+        let start = (x % n as u64) as usize;
+        for i in 0..n {
+            let v = (start + i) % n;
+            if v == self.index {
+                continue;
+            }
+            for prio in [2, 1, 0] {
+                loop {
+                    match sched.workers[v].stealers[prio].steal_batch_and_pop(&self.queues[prio]) {
+                        Steal::Success(p) => return Some(p),
+                        Steal::Empty => break,
+                        Steal::Retry => continue,
+                    }
+                }
+            }
+        }
+        self.pop_injector()
+    }
+
+    /// Fires due timers. Cheap when the wheel is empty.
+    fn poll_timers(&self) {
+        let mut wheel = self.wheel.borrow_mut();
+        if wheel.len() == 0 {
+            return;
+        }
+        let now = timer::tick_of(self.rt.now_ns());
+        match wheel.next_expiry() {
+            Some(t) if t <= now => {}
+            _ => return,
+        }
+        let rt = &*self.rt;
+        wheel.advance(now, |pid, seq| {
+            // The worker is pinned: a PCB found in the table stays valid here.
+            let Some(pcb) = rt.table.lookup(pid) else {
+                return; // the process exited: its timer is stale
+            };
+            // SAFETY: pinned, see above.
+            let pcb = unsafe { pcb.as_ref() };
+            if pcb.timer_seq.load(Acquire) != seq {
+                return; // that receive already ended
+            }
+            pcb.timeout_fired
+                .store(seq, std::sync::atomic::Ordering::Release);
+            if pcb.state.notify() == Notify::Schedule {
+                let p = ProcRef(std::ptr::NonNull::from(pcb));
+                self.queues[p.priority() as usize].push(p);
+                rt.sched.notify_work();
+            }
+        });
+    }
+
+    /// Runs one process until it suspends or exits.
+    fn run(&self, p: ProcRef, guard: &Guard) {
+        let pcb_ptr = p.0.as_ptr();
+        // SAFETY: `p` came from a run queue, so this worker has the exclusive right to run the
+        // process, and the PCB is live (only this worker could exit it).
+        let pcb: &Pcb = unsafe { &*pcb_ptr };
+        // SAFETY: only the running worker touches `ctx` outside the process itself.
+        unsafe { (*pcb.ctx.get()).reductions = crate::REDUCTIONS_PER_SLICE };
+        loop {
+            pcb.state.transition_to_running();
+            set_current_pcb(pcb_ptr);
+            // SAFETY: the coroutine is only touched by the worker that owns the process; it
+            // is Some until the exit path takes it.
+            let result = unsafe {
+                (*pcb.coroutine.get())
+                    .as_mut()
+                    .expect("runnable process has a coroutine")
+                    .resume(())
+            };
+            set_current_pcb(std::ptr::null());
+            match result {
+                CoroutineResult::Yield(Suspend::Yield) => {
+                    pcb.state.transition_to_runnable();
+                    self.queues[p.priority() as usize].push(p);
+                    return;
+                }
+                CoroutineResult::Yield(Suspend::Receive) => match pcb.state.transition_to_waiting()
+                {
+                    ToWaiting::Parked => return,
+                    ToWaiting::Notified => continue,
+                },
+                CoroutineResult::Yield(Suspend::Exit) | CoroutineResult::Return(()) => {
+                    // SAFETY: the process has stopped running for good and is owned by us.
+                    unsafe { self.rt.finish_process(pcb_ptr, Some(self), guard) };
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Parks until woken, or until the next timer is due.
+    fn park(&self) {
+        let sched = &self.rt.sched;
+        if self.searching.get() {
+            self.searching.set(false);
+            if sched.idle.stop_searching() && sched.has_visible_work() {
+                sched.notify_work();
+            }
+        }
+        sched.idle.announce_sleep(self.index);
+        if sched.has_visible_work() || self.rt.is_shut_down() {
+            if !sched.idle.cancel_sleep(self.index) {
+                self.searching.set(true); // a waker counted us as a searcher
+            }
+            return;
+        }
+        let next = self.wheel.borrow().next_expiry();
+        match next {
+            Some(t) => {
+                let now = self.rt.now_ns();
+                let at = timer::tick_start_ns(t);
+                if at > now {
+                    std::thread::park_timeout(Duration::from_nanos(at - now));
+                }
+            }
+            None => std::thread::park(),
+        }
+        if !sched.idle.cancel_sleep(self.index) {
+            self.searching.set(true);
+        }
+    }
+
+    /// Takes a stack slot limit from the cache, refilling from the pool.
+    pub(crate) fn take_stack(&self) -> std::io::Result<usize> {
+        let mut cache = self.stack_cache.borrow_mut();
+        if let Some(s) = cache.pop() {
+            return Ok(s);
+        }
+        let mut v = Vec::new();
+        self.rt
+            .stacks
+            .default_pool()
+            .alloc_batch(STACK_CACHE_MAX / 2, &mut v)?;
+        cache.extend(v.into_iter().map(|s| s.limit_addr()));
+        Ok(cache.pop().expect("alloc_batch returns at least one slot"))
+    }
+
+    /// Returns a stack slot of the default pool to the cache (spilling half when full).
+    pub(crate) fn give_stack(&self, limit: usize) {
+        let mut cache = self.stack_cache.borrow_mut();
+        if cache.len() >= STACK_CACHE_MAX {
+            let pool = self.rt.stacks.default_pool();
+            let spill = cache.split_off(STACK_CACHE_MAX / 2);
+            pool.free_limits(spill.into_iter());
+        }
+        cache.push(limit);
+    }
+}
+
+/// Body of a worker thread.
+pub(crate) fn worker_main(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRef>; 3]) {
+    // Precise timeouts: without this, the kernel may delay our timed park by up to 50 µs.
+    // SAFETY: prctl(PR_SET_TIMERSLACK) only changes this thread's timer slack.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
+    }
+    let _ = rt.sched.workers[index].thread.set(std::thread::current());
+    let local = WorkerLocal {
+        index,
+        queues,
+        lifo: Cell::new(None),
+        lifo_streak: Cell::new(0),
+        low_skip: Cell::new(0),
+        tick: Cell::new(0),
+        searching: Cell::new(false),
+        rng: Cell::new(0x2545_F491_4F6C_DD1D ^ ((index as u64 + 1) * 0x9E37_79B9)),
+        wheel: RefCell::new(Wheel::new(timer::tick_of(rt.now_ns()))),
+        stack_cache: RefCell::new(Vec::new()),
+        rt,
+    };
+    set_current_worker(&local);
+    let mut guard = epoch::pin();
+    loop {
+        if local.rt.is_shut_down() {
+            break;
+        }
+        let tick = local.tick.get().wrapping_add(1);
+        local.tick.set(tick);
+        guard.repin();
+        if tick % FLUSH_INTERVAL == 0 {
+            guard.flush();
+        }
+        local.poll_timers();
+        if let Some(p) = local.next_local().or_else(|| local.search()) {
+            local.run(p, &guard);
+            continue;
+        }
+        // Nothing to do: unpin (so reclamation can proceed) and sleep.
+        drop(guard);
+        local.park();
+        guard = epoch::pin();
+    }
+    drop(guard);
+    set_current_worker(std::ptr::null());
+    let cache = std::mem::take(&mut *local.stack_cache.borrow_mut());
+    local
+        .rt
+        .stacks
+        .default_pool()
+        .free_limits(cache.into_iter());
+}

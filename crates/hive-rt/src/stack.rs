@@ -1,0 +1,401 @@
+//! Process stacks: fixed-size slots carved from large, lazily committed arenas.
+//!
+//! One `mmap` per process stack cannot reach a million processes: each mapping (and each
+//! `mprotect`ed guard) is a VMA, and `vm.max_map_count` is 65530 by default. So stacks come
+//! from **chunks** of 1 GiB reserved with `MAP_NORESERVE` (one VMA each) and cut into
+//! slots of `guard page + usable size`. Only pages a process touches become resident; a
+//! process blocked in `receive` right after starting touches one page of its stack.
+//!
+//! ```text
+//!  chunk:  | guard | usable ...... | guard | usable ...... | ...
+//!          ^ slot 0 limit          ^ slot 1 limit
+//!                               ^ slot 0 base (top; the stack grows down towards its guard)
+//! ```
+//!
+//! **Guards.** The lowest page of each slot is a guard, so an overflow faults instead of
+//! writing into the slot below. Where the kernel has `MADV_GUARD_INSTALL` (Linux ≥ 6.13) the
+//! guard is a page-table marker that costs no VMA; this is probed once per pool. Elsewhere
+//! the guard is `mprotect(PROT_NONE)`, which splits the chunk into VMAs and so limits the
+//! number of stacks to about half of `vm.max_map_count`; a spawn past that fails with
+//! `HIVE_ERR_NO_MEMORY` rather than running unguarded. What happens on overflow is
+//! described in `docs/design.md` ("Stack overflow"): the faulting access raises `SIGSEGV`.
+//!
+//! **Recycling.** Freed slots go to a LIFO free list (hot pages first) and keep their
+//! resident pages; the scheduler keeps a small per-worker cache in front of the pool.
+
+use parking_lot::Mutex;
+use std::io;
+
+use corosensei::stack::{Stack, StackPointer};
+
+const PAGE: usize = 4096;
+/// Bytes reserved per chunk (rounded down to whole slots).
+const CHUNK_BYTES: usize = 1 << 30;
+const MADV_GUARD_INSTALL: libc::c_int = 102;
+
+/// How slot guards are made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GuardMode {
+    /// `madvise(MADV_GUARD_INSTALL)`: no VMA per guard.
+    GuardInstall,
+    /// `mprotect(PROT_NONE)`: one extra VMA per guard.
+    Mprotect,
+}
+
+/// A stack slot handed to a coroutine. It does not free itself: the owner returns it to
+/// its pool with [`StackPool::free`] (a dropped slot is leaked, never reused unsafely).
+#[derive(Debug)]
+pub(crate) struct ArenaStack {
+    /// Usable bytes of the slot's size class (identifies its pool).
+    usable: usize,
+    /// Lowest address of the slot (start of the guard page).
+    limit: usize,
+    /// Highest address of the slot (one past the last usable byte).
+    base: usize,
+}
+
+// SAFETY: `ArenaStack` is two addresses of memory owned exclusively by this handle (the pool
+// hands each slot to one owner at a time); moving it between threads moves that ownership.
+unsafe impl Send for ArenaStack {}
+
+// SAFETY: (1) the lowest page of every slot is a guard page that faults on access, made by
+// `StackPool::carve` with MADV_GUARD_INSTALL or mprotect(PROT_NONE) before the slot is handed
+// out, and `limit()` includes it; (2) the usable part is at least `config::MIN_STACK_SIZE`
+// (16 KiB) ≥ corosensei's `MIN_STACK_SIZE` (4 KiB); (3) `base` and `limit` are page-aligned,
+// hence aligned to `STACK_ALIGNMENT`; (4) the memory stays mapped as long as the pool lives,
+// and the pool outlives every process.
+unsafe impl Stack for ArenaStack {
+    fn base(&self) -> StackPointer {
+        StackPointer::new(self.base).expect("stack base is non-null")
+    }
+
+    fn limit(&self) -> StackPointer {
+        StackPointer::new(self.limit).expect("stack limit is non-null")
+    }
+}
+
+impl ArenaStack {
+    /// Lowest usable address (just above the guard page).
+    pub(crate) fn usable_bottom(&self) -> usize {
+        self.limit + PAGE
+    }
+
+    /// Highest address of the slot.
+    #[cfg(test)]
+    pub(crate) fn top(&self) -> usize {
+        self.base
+    }
+
+    /// Usable bytes of the slot's size class.
+    pub(crate) fn usable(&self) -> usize {
+        self.usable
+    }
+
+    /// Lowest address of the slot: identifies the slot to its pool.
+    pub(crate) fn limit_addr(&self) -> usize {
+        self.limit
+    }
+
+    /// Reserves `n` bytes (rounded up to 16) at the top of the slot for data that lives as
+    /// long as the process (its spawn argument); the coroutine's stack starts below them.
+    /// Returns the address of the reserved bytes.
+    pub(crate) fn reserve_top(&mut self, n: usize) -> usize {
+        let n = n.div_ceil(16) * 16;
+        debug_assert!(self.base - n >= self.usable_bottom() + 8 * 1024);
+        self.base -= n;
+        self.base
+    }
+}
+
+struct Bump {
+    /// Next never-used slot address in the current chunk.
+    next: usize,
+    /// End of the current chunk.
+    end: usize,
+    /// Chunks reserved so far (address, length), unmapped when the pool is dropped.
+    chunks: Vec<(usize, usize)>,
+}
+
+/// A pool of equally sized stack slots.
+pub(crate) struct StackPool {
+    usable: usize,
+    slot: usize,
+    guard: GuardMode,
+    free: Mutex<Vec<usize>>,
+    bump: Mutex<Bump>,
+}
+
+impl std::fmt::Debug for StackPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StackPool")
+            .field("usable", &self.usable)
+            .field("guard", &self.guard)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StackPool {
+    /// A pool of slots with `usable` bytes each (a multiple of the page size).
+    pub(crate) fn new(usable: usize) -> StackPool {
+        debug_assert!(usable % PAGE == 0 && usable >= 4 * PAGE);
+        StackPool {
+            usable,
+            slot: usable + PAGE,
+            guard: probe_guard_mode(),
+            free: Mutex::new(Vec::new()),
+            bump: Mutex::new(Bump {
+                next: 0,
+                end: 0,
+                chunks: Vec::new(),
+            }),
+        }
+    }
+
+    /// How this pool guards its slots.
+    #[cfg(test)]
+    pub(crate) fn guard_mode(&self) -> GuardMode {
+        self.guard
+    }
+
+    /// Takes one slot.
+    pub(crate) fn alloc(&self) -> io::Result<ArenaStack> {
+        if let Some(limit) = self.free.lock().pop() {
+            return Ok(self.slot_at(limit));
+        }
+        self.carve()
+    }
+
+    /// Moves up to `n` slots into `out` (at least one, or an error).
+    pub(crate) fn alloc_batch(&self, n: usize, out: &mut Vec<ArenaStack>) -> io::Result<()> {
+        {
+            let mut free = self.free.lock();
+            let take = n.min(free.len());
+            let from = free.len() - take;
+            out.extend(free.drain(from..).map(|l| self.slot_at(l)));
+        }
+        if out.is_empty() {
+            out.push(self.carve()?);
+        }
+        Ok(())
+    }
+
+    /// Returns a slot to the pool.
+    pub(crate) fn free(&self, stack: ArenaStack) {
+        self.free.lock().push(stack.limit);
+    }
+
+    /// Returns many slots to the pool.
+    #[cfg(test)]
+    pub(crate) fn free_batch(&self, stacks: impl Iterator<Item = ArenaStack>) {
+        let mut free = self.free.lock();
+        free.extend(stacks.map(|s| s.limit));
+    }
+
+    /// Returns slots, given by their `limit` addresses, to the pool.
+    pub(crate) fn free_limits(&self, limits: impl Iterator<Item = usize>) {
+        self.free.lock().extend(limits);
+    }
+
+    /// The slot whose lowest address is `limit` (a slot of this pool).
+    pub(crate) fn slot_at(&self, limit: usize) -> ArenaStack {
+        ArenaStack {
+            usable: self.usable,
+            limit,
+            base: limit + self.slot,
+        }
+    }
+
+    /// Cuts a never-used slot from the current chunk, reserving a new chunk when needed,
+    /// and installs its guard.
+    fn carve(&self) -> io::Result<ArenaStack> {
+        let limit = {
+            let mut b = self.bump.lock();
+            if b.next + self.slot > b.end {
+                let len = (CHUNK_BYTES / self.slot).max(1) * self.slot;
+                let addr = reserve(len)?;
+                b.chunks.push((addr, len));
+                b.next = addr;
+                b.end = addr + len;
+            }
+            let l = b.next;
+            b.next += self.slot;
+            l
+        };
+        let rc = match self.guard {
+            // SAFETY: `limit..limit+PAGE` lies inside a private anonymous RW chunk we mapped
+            // and handed to nobody yet; marking it as a guard affects only this slot.
+            GuardMode::GuardInstall => unsafe {
+                libc::madvise(limit as *mut libc::c_void, PAGE, MADV_GUARD_INSTALL)
+            },
+            // SAFETY: as above; PROT_NONE on a page of our own unused mapping.
+            GuardMode::Mprotect => unsafe {
+                libc::mprotect(limit as *mut libc::c_void, PAGE, libc::PROT_NONE)
+            },
+        };
+        if rc != 0 {
+            let err = io::Error::last_os_error();
+            // The slot cannot be guarded: never hand it out. It stays reserved (leaked).
+            return Err(err);
+        }
+        Ok(self.slot_at(limit))
+    }
+}
+
+impl Drop for StackPool {
+    fn drop(&mut self) {
+        for &(addr, len) in &self.bump.get_mut().chunks {
+            // SAFETY: each chunk was mapped by `reserve` with this length; the pool is being
+            // dropped, which happens only after every process (and so every slot) is gone.
+            unsafe {
+                libc::munmap(addr as *mut libc::c_void, len);
+            }
+        }
+    }
+}
+
+/// The stack pools of one runtime: one per size class (powers of two from
+/// `config::MIN_STACK_SIZE` to `config::MAX_STACK_SIZE`), created on first use.
+#[derive(Debug)]
+pub(crate) struct Stacks {
+    default_usable: usize,
+    pools: Vec<std::sync::OnceLock<StackPool>>,
+}
+
+impl Stacks {
+    /// Pools whose default class holds `default_usable` bytes (a valid size class).
+    pub(crate) fn new(default_usable: usize) -> Stacks {
+        let classes = Self::class_index(crate::config::MAX_STACK_SIZE) + 1;
+        Stacks {
+            default_usable,
+            pools: (0..classes).map(|_| std::sync::OnceLock::new()).collect(),
+        }
+    }
+
+    fn class_index(usable: usize) -> usize {
+        (usable.trailing_zeros() - crate::config::MIN_STACK_SIZE.trailing_zeros()) as usize
+    }
+
+    /// The pool for a size class (`usable` must be a value `config::stack_class` returned).
+    pub(crate) fn pool(&self, usable: usize) -> &StackPool {
+        self.pools[Self::class_index(usable)].get_or_init(|| StackPool::new(usable))
+    }
+
+    /// The pool of the runtime's default stack size.
+    pub(crate) fn default_pool(&self) -> &StackPool {
+        self.pool(self.default_usable)
+    }
+
+    /// Usable bytes of the default class.
+    pub(crate) fn default_usable(&self) -> usize {
+        self.default_usable
+    }
+}
+
+/// Reserves `len` bytes of address space: private, anonymous, read-write, not charged to
+/// the commit limit (`MAP_NORESERVE`), never backed by huge pages.
+fn reserve(len: usize) -> io::Result<usize> {
+    // SAFETY: a fresh anonymous mapping chosen by the kernel; no existing memory is affected.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    // Under THP `always`, one touch could fault a 2 MiB page shared by many slots.
+    // SAFETY: advice on the mapping just created; failure is harmless and ignored.
+    unsafe {
+        libc::madvise(p, len, libc::MADV_NOHUGEPAGE);
+    }
+    Ok(p as usize)
+}
+
+/// Detects once whether `MADV_GUARD_INSTALL` works here.
+fn probe_guard_mode() -> GuardMode {
+    static MODE: std::sync::OnceLock<GuardMode> = std::sync::OnceLock::new();
+    *MODE.get_or_init(|| {
+        let Ok(p) = reserve(2 * PAGE) else {
+            return GuardMode::Mprotect;
+        };
+        // SAFETY: advice on a private mapping we own; then we unmap it.
+        let rc = unsafe { libc::madvise(p as *mut libc::c_void, PAGE, MADV_GUARD_INSTALL) };
+        // SAFETY: unmapping the probe mapping created above, used by nothing else.
+        unsafe {
+            libc::munmap(p as *mut libc::c_void, 2 * PAGE);
+        }
+        if rc == 0 {
+            GuardMode::GuardInstall
+        } else {
+            GuardMode::Mprotect
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_distinct_aligned_and_recycled_lifo() {
+        let pool = StackPool::new(16 * 1024);
+        assert_eq!(pool.guard_mode(), probe_guard_mode());
+        let a = pool.alloc().unwrap();
+        let b = pool.alloc().unwrap();
+        assert_ne!(a.limit, b.limit);
+        assert_eq!(a.limit % PAGE, 0);
+        assert_eq!(a.top() - a.usable_bottom(), 16 * 1024);
+        assert!(b.limit >= a.base || b.base <= a.limit, "slots overlap");
+        let a_limit = a.limit;
+        pool.free(a);
+        let c = pool.alloc().unwrap();
+        assert_eq!(c.limit, a_limit, "free list is LIFO");
+        pool.free(b);
+        pool.free(c);
+    }
+
+    #[test]
+    fn usable_part_is_writable() {
+        let pool = StackPool::new(16 * 1024);
+        let s = pool.alloc().unwrap();
+        // SAFETY: the usable part of a slot we own.
+        unsafe {
+            std::ptr::write_bytes(
+                s.usable_bottom() as *mut u8,
+                0xAB,
+                s.top() - s.usable_bottom(),
+            );
+        }
+        pool.free(s);
+    }
+
+    #[test]
+    fn many_slots_do_not_consume_vmas() {
+        if probe_guard_mode() != GuardMode::GuardInstall {
+            return; // mprotect guards cost a VMA each by design.
+        }
+        let pool = StackPool::new(16 * 1024);
+        let maps_before = std::fs::read_to_string("/proc/self/maps")
+            .unwrap()
+            .lines()
+            .count();
+        let mut v = Vec::new();
+        for _ in 0..40_000 {
+            v.push(pool.alloc().unwrap());
+        }
+        let maps_after = std::fs::read_to_string("/proc/self/maps")
+            .unwrap()
+            .lines()
+            .count();
+        assert!(
+            maps_after < maps_before + 10,
+            "{maps_before} -> {maps_after} VMAs"
+        );
+        pool.free_batch(v.into_iter());
+    }
+}

@@ -1,0 +1,86 @@
+//! The one status-code enum shared by the whole C ABI, and its Rust error twin.
+
+use std::fmt;
+
+/// Result code of every `hive_*` function. `HIVE_OK` (0) is success; positive values are
+/// non-error outcomes; negative values are errors. No function returns a code not listed
+/// in its own documentation.
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Success.
+    Ok = 0,
+    /// A `receive` or `wait` reached its timeout without a result (not an error).
+    Timeout = 1,
+    /// `hive_init` has not been called yet.
+    ErrNotInitialized = -1,
+    /// `hive_init` was called twice.
+    ErrAlreadyInitialized = -2,
+    /// The runtime has been shut down (`hive_shutdown`); it cannot be used or restarted.
+    ErrShutDown = -3,
+    /// A required pointer argument was NULL (or NULL with a non-zero length).
+    ErrNullPointer = -4,
+    /// A length or size argument is out of range (zero where data is required, larger than
+    /// the documented maximum, or overflowing).
+    ErrBadLength = -5,
+    /// An argument has an invalid value (pid 0, unknown enum value, timeout out of range).
+    ErrBadArgument = -6,
+    /// The function must be called from inside a process, and the calling thread is not
+    /// running one.
+    ErrNotAProcess = -7,
+    /// No live process has this pid (it exited, or never existed).
+    ErrNoProcess = -8,
+    /// A system limit was reached (process table full, pid serials exhausted).
+    ErrSystemLimit = -9,
+    /// Memory (or address space for stacks) could not be obtained.
+    ErrNoMemory = -10,
+    /// The function may not be called from inside a process (it would block a worker).
+    ErrInProcess = -11,
+    /// An internal error: a panic was caught at the ABI boundary. The call had no effect
+    /// that can be relied on; the runtime keeps working.
+    ErrInternal = -12,
+}
+
+impl Status {
+    /// The C name of this status, as in `hive.h`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "HIVE_OK",
+            Status::Timeout => "HIVE_TIMEOUT",
+            Status::ErrNotInitialized => "HIVE_ERR_NOT_INITIALIZED",
+            Status::ErrAlreadyInitialized => "HIVE_ERR_ALREADY_INITIALIZED",
+            Status::ErrShutDown => "HIVE_ERR_SHUT_DOWN",
+            Status::ErrNullPointer => "HIVE_ERR_NULL_POINTER",
+            Status::ErrBadLength => "HIVE_ERR_BAD_LENGTH",
+            Status::ErrBadArgument => "HIVE_ERR_BAD_ARGUMENT",
+            Status::ErrNotAProcess => "HIVE_ERR_NOT_A_PROCESS",
+            Status::ErrNoProcess => "HIVE_ERR_NO_PROCESS",
+            Status::ErrSystemLimit => "HIVE_ERR_SYSTEM_LIMIT",
+            Status::ErrNoMemory => "HIVE_ERR_NO_MEMORY",
+            Status::ErrInProcess => "HIVE_ERR_IN_PROCESS",
+            Status::ErrInternal => "HIVE_ERR_INTERNAL",
+        }
+    }
+}
+
+/// Error of the Rust API: every error is one of the ABI's negative [`Status`] codes
+/// (or [`Status::Timeout`] where a timeout is reported as an error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Error(pub Status);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.name())
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Status> for Error {
+    fn from(s: Status) -> Self {
+        Error(s)
+    }
+}
+
+/// Shorthand for results of the Rust API.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,329 @@
+//! A hierarchical timer wheel (after tokio's `runtime/time/wheel` and the BEAM's
+//! `erts/emulator/beam/time.c`), owned by one worker and touched by no other thread.
+//!
+//! 7 levels × 64 slots; level L's slots are 64^L ticks wide, so the wheel spans 2^42 ticks
+//! (about 4.6 years at 32.768 µs per tick), more than the largest receive timeout
+//! (2^32 − 1 ms, about 50 days). An entry with deadline `d` lives at the level of the
+//! highest 6-bit digit in which `d` and the wheel's current time `elapsed` differ, in the
+//! slot given by `d`'s digit at that level. Each level keeps an `occupied` bitmask, so the
+//! next expiry is a few trailing-zero counts, and each slot is an intrusive doubly linked
+//! list of entries kept in a slab, so insert and cancel are O(1).
+//!
+//! Invariant: every occupied slot at level L has a digit ≥ the digit of `elapsed` at L, and
+//! all its entries share `elapsed`'s digits above L. `advance` keeps it by processing slots
+//! in time order and re-inserting (cascading) the entries of a higher-level slot when time
+//! reaches it.
+
+use crate::pid::Pid;
+
+const LEVELS: usize = 7;
+const SLOT_BITS: u32 = 6;
+const SLOTS: usize = 1 << SLOT_BITS;
+const NIL: u32 = u32::MAX;
+
+/// Handle to cancel an entry: its slab index and the generation it was inserted with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimerKey {
+    index: u32,
+    gen: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    deadline: u64,
+    pid: Pid,
+    seq: u32,
+    gen: u32,
+    prev: u32,
+    next: u32,
+    /// level * SLOTS + slot while linked; NIL when free.
+    home: u32,
+}
+
+/// One worker's timer wheel.
+#[derive(Debug)]
+pub(crate) struct Wheel {
+    elapsed: u64,
+    heads: [[u32; SLOTS]; LEVELS],
+    occupied: [u64; LEVELS],
+    entries: Vec<Entry>,
+    free: u32,
+    len: usize,
+}
+
+impl Wheel {
+    /// An empty wheel whose time starts at `now` (ticks).
+    pub(crate) fn new(now: u64) -> Wheel {
+        Wheel {
+            elapsed: now,
+            heads: [[NIL; SLOTS]; LEVELS],
+            occupied: [0; LEVELS],
+            entries: Vec::new(),
+            free: NIL,
+            len: 0,
+        }
+    }
+
+    /// Pending entries.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Adds a timer for process `pid` (receive timeout sequence `seq`) at `deadline` ticks.
+    /// Returns None when the deadline has already passed: the caller handles it at once.
+    pub(crate) fn insert(&mut self, deadline: u64, pid: Pid, seq: u32) -> Option<TimerKey> {
+        if deadline <= self.elapsed {
+            return None;
+        }
+        let index = if self.free != NIL {
+            let i = self.free;
+            self.free = self.entries[i as usize].next;
+            i
+        } else {
+            self.entries.push(Entry {
+                deadline: 0,
+                pid: Pid::NONE,
+                seq: 0,
+                gen: 0,
+                prev: NIL,
+                next: NIL,
+                home: NIL,
+            });
+            (self.entries.len() - 1) as u32
+        };
+        let e = &mut self.entries[index as usize];
+        e.deadline = deadline;
+        e.pid = pid;
+        e.seq = seq;
+        e.gen = e.gen.wrapping_add(1);
+        let gen = e.gen;
+        self.link(index);
+        self.len += 1;
+        Some(TimerKey { index, gen })
+    }
+
+    /// Cancels an entry. Returns false when it already fired or was cancelled.
+    pub(crate) fn cancel(&mut self, key: TimerKey) -> bool {
+        match self.entries.get(key.index as usize) {
+            Some(e) if e.gen == key.gen && e.home != NIL => {}
+            _ => return false,
+        }
+        self.unlink(key.index);
+        self.release(key.index);
+        true
+    }
+
+    /// The earliest tick at which `advance` has work, if any entry is pending.
+    pub(crate) fn next_expiry(&self) -> Option<u64> {
+        self.next_slot().map(|(_, _, t)| t)
+    }
+
+    /// Moves time to `now` (ticks), calling `fire(pid, seq)` for every entry whose deadline
+    /// is ≤ `now`, in deadline order (ties in any order).
+    pub(crate) fn advance(&mut self, now: u64, mut fire: impl FnMut(Pid, u32)) {
+        while let Some((level, slot, t)) = self.next_slot() {
+            if t > now {
+                break;
+            }
+            self.elapsed = self.elapsed.max(t);
+            // Detach the whole slot, then fire or cascade each entry.
+            let mut i = self.heads[level][slot];
+            self.heads[level][slot] = NIL;
+            self.occupied[level] &= !(1 << slot);
+            while i != NIL {
+                let next = self.entries[i as usize].next;
+                let e = self.entries[i as usize];
+                if e.deadline <= self.elapsed {
+                    self.entries[i as usize].home = NIL;
+                    self.release(i);
+                    fire(e.pid, e.seq);
+                } else {
+                    self.link(i);
+                }
+                i = next;
+            }
+        }
+        self.elapsed = self.elapsed.max(now);
+    }
+
+    /// (level, slot, start tick) of the earliest occupied slot.
+    fn next_slot(&self) -> Option<(usize, usize, u64)> {
+        let mut best: Option<(usize, usize, u64)> = None;
+        for level in 0..LEVELS {
+            let occ = self.occupied[level];
+            if occ == 0 {
+                continue;
+            }
+            let shift = SLOT_BITS * level as u32;
+            let cur = ((self.elapsed >> shift) as usize) & (SLOTS - 1);
+            // Occupied slots are never behind `elapsed`'s digit (module invariant).
+            let ahead = occ & (!0u64 << cur);
+            debug_assert_eq!(ahead, occ, "timer wheel slot behind current time");
+            let slot = ahead.trailing_zeros() as usize;
+            let window = self.elapsed & !((1u64 << (shift + SLOT_BITS)) - 1);
+            let start = window + ((slot as u64) << shift);
+            if best.is_none_or(|(_, _, t)| start < t) {
+                best = Some((level, slot, start));
+            }
+        }
+        best
+    }
+
+    fn level_for(&self, deadline: u64) -> usize {
+        // Highest differing bit, ignoring the level-0 digit.
+        let masked = (self.elapsed ^ deadline) | (SLOTS as u64 - 1);
+        let significant = 63 - masked.leading_zeros();
+        (significant / SLOT_BITS) as usize
+    }
+
+    fn link(&mut self, i: u32) {
+        let deadline = self.entries[i as usize].deadline;
+        let level = self.level_for(deadline).min(LEVELS - 1);
+        let slot = ((deadline >> (SLOT_BITS * level as u32)) as usize) & (SLOTS - 1);
+        let head = self.heads[level][slot];
+        {
+            let e = &mut self.entries[i as usize];
+            e.prev = NIL;
+            e.next = head;
+            e.home = (level * SLOTS + slot) as u32;
+        }
+        if head != NIL {
+            self.entries[head as usize].prev = i;
+        }
+        self.heads[level][slot] = i;
+        self.occupied[level] |= 1 << slot;
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let e = self.entries[i as usize];
+        let (level, slot) = (e.home as usize / SLOTS, e.home as usize % SLOTS);
+        if e.prev != NIL {
+            self.entries[e.prev as usize].next = e.next;
+        } else {
+            self.heads[level][slot] = e.next;
+            if e.next == NIL {
+                self.occupied[level] &= !(1 << slot);
+            }
+        }
+        if e.next != NIL {
+            self.entries[e.next as usize].prev = e.prev;
+        }
+        self.entries[i as usize].home = NIL;
+    }
+
+    fn release(&mut self, i: u32) {
+        let e = &mut self.entries[i as usize];
+        e.home = NIL;
+        e.next = self.free;
+        self.free = i;
+        self.len -= 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fired(w: &mut Wheel, now: u64) -> Vec<u32> {
+        let mut v = Vec::new();
+        w.advance(now, |_, seq| v.push(seq));
+        v
+    }
+
+    #[test]
+    fn fires_at_deadline_not_before() {
+        let mut w = Wheel::new(100);
+        w.insert(105, Pid(1), 1).unwrap();
+        assert_eq!(w.next_expiry(), Some(105));
+        assert!(fired(&mut w, 104).is_empty());
+        assert_eq!(fired(&mut w, 105), vec![1]);
+        assert_eq!(w.len(), 0);
+        assert_eq!(w.next_expiry(), None);
+    }
+
+    #[test]
+    fn past_deadline_is_refused() {
+        let mut w = Wheel::new(100);
+        assert!(w.insert(100, Pid(1), 1).is_none());
+        assert!(w.insert(3, Pid(1), 1).is_none());
+    }
+
+    #[test]
+    fn far_timers_cascade_down_and_fire_in_order() {
+        let mut w = Wheel::new(0);
+        let deadlines = [70u64, 5, 4096 + 3, 64 * 64 * 64 + 17, 1 << 40, 63, 64, 65];
+        for (i, d) in deadlines.iter().enumerate() {
+            w.insert(*d, Pid(1), i as u32).unwrap();
+        }
+        let mut order = Vec::new();
+        let mut now = 0;
+        while let Some(t) = w.next_expiry() {
+            assert!(t >= now, "expiry went backwards");
+            now = t;
+            w.advance(now, |_, seq| order.push((now, deadlines[seq as usize])));
+        }
+        let mut sorted = deadlines.to_vec();
+        sorted.sort();
+        assert_eq!(order.iter().map(|x| x.1).collect::<Vec<_>>(), sorted);
+        for (at, d) in order {
+            assert_eq!(at, d, "fired at {at}, deadline {d}");
+        }
+    }
+
+    #[test]
+    fn cancel_is_exact_and_idempotent() {
+        let mut w = Wheel::new(0);
+        let a = w.insert(10, Pid(1), 1).unwrap();
+        let b = w.insert(10, Pid(1), 2).unwrap();
+        let c = w.insert(10, Pid(1), 3).unwrap();
+        assert!(w.cancel(b));
+        assert!(!w.cancel(b));
+        assert_eq!(fired(&mut w, 10).len(), 2);
+        assert!(!w.cancel(a), "already fired");
+        assert!(!w.cancel(c));
+        // The slab slot of `b` is reused with a new generation: the old key stays dead.
+        let d = w.insert(20, Pid(1), 4).unwrap();
+        assert!(!w.cancel(b));
+        assert!(w.cancel(d));
+    }
+
+    #[test]
+    fn randomized_against_a_sorted_model() {
+        // A small LCG keeps the test deterministic.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut rnd = move || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x >> 33
+        };
+        let mut w = Wheel::new(1000);
+        let mut model: Vec<(u64, u32, TimerKey)> = Vec::new();
+        let mut now = 1000;
+        for round in 0..2000u32 {
+            match rnd() % 4 {
+                0 | 1 => {
+                    let d = now + 1 + rnd() % (1 << (rnd() % 30));
+                    let k = w.insert(d, Pid(1), round).unwrap();
+                    model.push((d, round, k));
+                }
+                2 if !model.is_empty() => {
+                    let i = (rnd() as usize) % model.len();
+                    let (_, _, k) = model.swap_remove(i);
+                    assert!(w.cancel(k));
+                }
+                _ => {
+                    now += rnd() % 5000;
+                    let mut got = fired(&mut w, now);
+                    let mut want: Vec<u32> =
+                        model.iter().filter(|m| m.0 <= now).map(|m| m.1).collect();
+                    model.retain(|m| m.0 > now);
+                    got.sort();
+                    want.sort();
+                    assert_eq!(got, want, "round {round}");
+                }
+            }
+            assert_eq!(w.len(), model.len());
+        }
+    }
+}
