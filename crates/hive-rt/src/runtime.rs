@@ -202,10 +202,13 @@ impl RtInner {
         let pid = match inserted {
             Ok(pid) => pid,
             Err(e) => {
-                // SAFETY: never published, never run: take it apart again.
+                // SAFETY: never published, never run: take it apart again. An unstarted
+                // coroutine holds only its closure, which captures a plain integer, so
+                // marking it done without dropping anything leaks nothing.
                 unsafe {
                     let pcb = Box::from_raw(pcb);
-                    let co = (*pcb.coroutine.get()).take().expect("coroutine set above");
+                    let mut co = (*pcb.coroutine.get()).take().expect("coroutine set above");
+                    co.force_reset();
                     self.recycle_stack(co.into_stack(), worker);
                 }
                 return Err(e);
@@ -342,11 +345,12 @@ impl RtInner {
         }
         // SAFETY: owner-only field.
         let mut co = unsafe { (*pcb.coroutine.get()).take() }.expect("process has a coroutine");
-        if co.started() && !co.done() {
+        if !co.done() {
             // SAFETY: by the runtime's rule, no value with a destructor lives on a process
             // stack across a suspension point (C frames have none; the Rust API documents
-            // that values live across `exit` are leaked). So discarding the stack without
-            // unwinding it drops nothing that needed dropping.
+            // that values live across `exit` are leaked). An unstarted coroutine (stopped
+            // by shutdown before it ran) holds only its closure, which captures an integer.
+            // So discarding the stack without unwinding it drops nothing that needed it.
             unsafe { co.force_reset() };
         }
         self.recycle_stack(co.into_stack(), worker);

@@ -128,15 +128,16 @@ impl WorkerLocal {
             }
             self.searching.set(true);
         }
-        let found = self.steal_round();
-        if found.is_some() {
-            self.searching.set(false);
-            if sched.idle.stop_searching() {
-                // The last searcher found work: there may be more; let another look.
-                sched.notify_work();
-            }
+        self.steal_round()
+    }
+
+    /// Leaves the searching state after finding work (by any path: a worker woken by
+    /// `notify_work` is counted as a searcher even if it then finds work locally).
+    fn stop_searching(&self) {
+        if self.searching.replace(false) && self.rt.sched.idle.stop_searching() {
+            // The last searcher found work: there may be more; let another look.
+            self.rt.sched.notify_work();
         }
-        found
     }
 
     fn steal_round(&self) -> Option<ProcRef> {
@@ -242,11 +243,9 @@ impl WorkerLocal {
     /// Parks until woken, or until the next timer is due.
     fn park(&self) {
         let sched = &self.rt.sched;
-        if self.searching.get() {
-            self.searching.set(false);
-            if sched.idle.stop_searching() && sched.has_visible_work() {
-                sched.notify_work();
-            }
+        if self.searching.replace(false) && sched.idle.stop_searching() && sched.has_visible_work()
+        {
+            sched.notify_work();
         }
         sched.idle.announce_sleep(self.index);
         if sched.has_visible_work() || self.rt.is_shut_down() {
@@ -333,6 +332,7 @@ pub(crate) fn worker_main(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRe
         }
         local.poll_timers();
         if let Some(p) = local.next_local().or_else(|| local.search()) {
+            local.stop_searching();
             local.run(p, &guard);
             continue;
         }

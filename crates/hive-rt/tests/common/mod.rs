@@ -1,0 +1,33 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use hive_rt::{Config, Pid, Runtime};
+
+/// A runtime with `n` schedulers.
+pub fn rt(n: usize) -> Runtime {
+    Runtime::new(Config {
+        schedulers: n,
+        ..Config::default()
+    })
+    .expect("runtime starts")
+}
+
+/// Encodes a u64 as message bytes.
+pub fn u64b(v: u64) -> [u8; 8] {
+    v.to_le_bytes()
+}
+
+/// Decodes message bytes as a u64.
+pub fn bu64(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b[..8].try_into().expect("8 bytes"))
+}
+
+/// Encodes a pid.
+pub fn pidb(p: Pid) -> [u8; 8] {
+    p.0.to_le_bytes()
+}
+
+/// Decodes a pid.
+pub fn bpid(b: &[u8]) -> Pid {
+    Pid(bu64(b))
+}
