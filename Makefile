@@ -1,5 +1,5 @@
 # Hive: `make stress` runs the stress benches through the C ABI (the main job);
-# `make test` runs every test (Rust unit/integration/loom-free, C runtime tests, a small
+# `make test` runs every test (Rust unit and integration, loom models, C runtime tests, a small
 # run of every stress workload that checks counts). See README.md.
 
 CARGO   ?= cargo
@@ -33,7 +33,7 @@ target/stress/bin/%: benches/stress/%.c $(STRESS_COMMON) include/hive.h $(LIB)
 	$(CC) $(CFLAGS) -Ibenches/stress -o $@ $< $(LIB) $(LDLIBS)
 
 # --- tests ------------------------------------------------------------------------------
-test: test-rust test-c stress-quick
+test: test-rust loom test-c stress-quick
 	@echo "make test: all test suites passed"
 
 test-rust:
@@ -66,8 +66,9 @@ check:
 bench:
 	$(CARGO) bench -p hive-bench
 
+# Model checking of the lock-free protocols (own target dir: different cfg).
 loom:
-	RUSTFLAGS="--cfg loom" $(CARGO) test -p hive-rt --release --lib loom_
+	CARGO_TARGET_DIR=target/loom RUSTFLAGS="--cfg loom" $(CARGO) test -p hive-rt --release --lib loom_
 
 clean:
 	$(CARGO) clean

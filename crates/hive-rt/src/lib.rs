@@ -62,3 +62,6 @@ pub use status::{Error, Status};
 /// Reductions a process may spend in one time slice before it is preempted
 /// (the BEAM's `CONTEXT_REDS`, 4000 since OTP 19.2).
 pub const REDUCTIONS_PER_SLICE: i32 = 4000;
+
+#[cfg(all(test, loom))]
+mod tests;

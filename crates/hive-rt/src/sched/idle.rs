@@ -20,10 +20,9 @@
 //! re-check sees the work. Parking uses `std::thread::park`, whose token makes an unpark
 //! that lands before the park harmless.
 
-use parking_lot::Mutex;
 use std::sync::atomic::Ordering::SeqCst;
 
-use crate::sync::AtomicUsize;
+use crate::sync::{AtomicUsize, Mutex};
 
 /// Counters and the list of sleeping workers.
 #[derive(Debug)]
@@ -59,8 +58,19 @@ impl Idle {
         self.num_searching.fetch_sub(1, SeqCst) == 1
     }
 
+    /// The whole sleep sequence of worker `id`: announce, re-check with `has_work`, `park`
+    /// (which may return spuriously or on timeout), withdraw. Returns true when a waker
+    /// woke us, in which case we now count as a searcher.
+    pub(crate) fn sleep(&self, id: usize, has_work: impl Fn() -> bool, park: impl FnOnce()) -> bool {
+        self.announce_sleep(id);
+        if !has_work() {
+            park();
+        }
+        !self.cancel_sleep(id)
+    }
+
     /// Announces `id` as a sleeper. The caller must re-check the queues afterwards.
-    pub(crate) fn announce_sleep(&self, id: usize) {
+    fn announce_sleep(&self, id: usize) {
         self.sleepers.lock().push(id);
         self.num_sleeping.fetch_add(1, SeqCst);
         // StoreLoad: the announcement is visible before the caller re-reads the queues.
@@ -69,7 +79,7 @@ impl Idle {
 
     /// Withdraws `id` from the sleepers. Returns false when a waker already took it out
     /// (the waker then counted it as a searcher).
-    pub(crate) fn cancel_sleep(&self, id: usize) -> bool {
+    fn cancel_sleep(&self, id: usize) -> bool {
         let mut s = self.sleepers.lock();
         match s.iter().position(|&x| x == id) {
             Some(i) => {

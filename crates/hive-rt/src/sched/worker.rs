@@ -247,26 +247,23 @@ impl WorkerLocal {
         {
             sched.notify_work();
         }
-        sched.idle.announce_sleep(self.index);
-        if sched.has_visible_work() || self.rt.is_shut_down() {
-            if !sched.idle.cancel_sleep(self.index) {
-                self.searching.set(true); // a waker counted us as a searcher
-            }
-            return;
-        }
-        let next = self.wheel.borrow().next_expiry();
-        match next {
-            Some(t) => {
-                let now = self.rt.now_ns();
-                let at = timer::tick_start_ns(t);
-                if at > now {
-                    std::thread::park_timeout(Duration::from_nanos(at - now));
+        let rt = &*self.rt;
+        let woken = sched.idle.sleep(
+            self.index,
+            || sched.has_visible_work() || rt.is_shut_down(),
+            || match self.wheel.borrow().next_expiry() {
+                Some(t) => {
+                    let now = rt.now_ns();
+                    let at = timer::tick_start_ns(t);
+                    if at > now {
+                        std::thread::park_timeout(Duration::from_nanos(at - now));
+                    }
                 }
-            }
-            None => std::thread::park(),
-        }
-        if !sched.idle.cancel_sleep(self.index) {
-            self.searching.set(true);
+                None => std::thread::park(),
+            },
+        );
+        if woken {
+            self.searching.set(true); // the waker counted us as a searcher
         }
     }
 
