@@ -42,6 +42,10 @@
 // Largest exit-reason payload for `hive_exit`, in bytes (64 KiB).
 #define HIVE_MAX_REASON_LEN (1 << 16)
 
+// Bytes of stack an ABI function needs; a call with less left exits the process with
+// `stack_overflow` before doing anything.
+#define ABI_HEADROOM (8 * 1024)
+
 // Result code of every `hive_*` function (see the `HIVE_OK` / `HIVE_ERR_*` constants).
 typedef int32_t hive_status;
 

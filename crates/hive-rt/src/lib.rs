@@ -42,6 +42,7 @@
 pub mod config;
 pub mod ffi;
 mod mailbox;
+mod overflow;
 pub mod pid;
 pub mod process;
 pub mod reason;
@@ -53,7 +54,7 @@ mod sync;
 mod timer;
 
 pub use config::{Config, Priority, SpawnOptions};
-pub use mailbox::Message;
+pub use mailbox::{Message, MessageKind};
 pub use pid::Pid;
 pub use reason::ExitReason;
 pub use runtime::Runtime;

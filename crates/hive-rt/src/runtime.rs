@@ -19,6 +19,7 @@ use parking_lot::Mutex;
 
 use crate::config::{stack_class, Config, SpawnOptions};
 use crate::mailbox::{Closed, Msg};
+use crate::overflow::{self, Ending};
 use crate::pid::Pid;
 use crate::process::pcb::{Entry, ExitWaiter, Pcb, Suspend};
 use crate::process::state::Notify;
@@ -59,6 +60,7 @@ impl RtInner {
     /// Builds a runtime and starts its workers.
     pub(crate) fn start(config: &Config) -> std::result::Result<Arc<RtInner>, Status> {
         let config = config.resolve()?;
+        overflow::install_handler();
         let n = config.schedulers;
         let table = PidTable::new(config.max_processes)?;
         let mut queues = Vec::with_capacity(n);
@@ -182,6 +184,7 @@ impl RtInner {
                 *arg_ptr = dst as *mut c_void;
             }
         }
+        let stack_guard = stack.limit_addr();
         let pcb = Box::into_raw(Pcb::new(opts.priority, entry, self));
         let pcb_addr = pcb as usize;
         let co = Coroutine::with_stack(stack, move |y: &Yielder<(), Suspend>, ()| {
@@ -191,6 +194,8 @@ impl RtInner {
         });
         // SAFETY: the PCB is not yet published; we are its only user.
         unsafe {
+            (*pcb).trap.set(Some(co.trap_handler()));
+            (*pcb).stack_guard.set(stack_guard);
             *(*pcb).coroutine.get() = Some(co);
             *(*pcb).heap_arg.get() = heap_arg;
             if let Some(w) = waiter {
@@ -410,7 +415,7 @@ impl RtInner {
 ///
 /// # Safety
 /// `pcb` is the live PCB of the process this coroutine belongs to.
-unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) {
+unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
     // SAFETY: per the contract; the process owns these fields while it runs.
     let pcb = unsafe { &*pcb };
     pcb.yielder.set(y);
@@ -431,6 +436,7 @@ unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) {
         }
         Entry::Taken => {}
     }
+    Ending::Returned
 }
 
 /// A Hive runtime: its workers run until [`Runtime::shutdown`] (or drop).
@@ -491,17 +497,21 @@ impl Runtime {
     /// Spawns `f` and blocks the calling thread until it exits; returns its exit reason.
     /// Errors as [`Runtime::spawn`], plus `ErrInProcess` when called from a process.
     pub fn run<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<ExitReason> {
+        self.run_opts(SpawnOptions::default(), f)
+    }
+
+    /// As [`Runtime::run`], with spawn options.
+    pub fn run_opts<F: FnOnce() + Send + 'static>(
+        &self,
+        opts: SpawnOptions,
+        f: F,
+    ) -> Result<ExitReason> {
         if !current_pcb().is_null() || !current_worker().is_null() {
             return Err(Error(Status::ErrInProcess));
         }
         let waiter = Arc::new(ExitWaiter::default());
         self.inner
-            .spawn(
-                Entry::Rust(Box::new(f)),
-                &[],
-                SpawnOptions::default(),
-                Some(&waiter),
-            )
+            .spawn(Entry::Rust(Box::new(f)), &[], opts, Some(&waiter))
             .map_err(Error)?;
         RtInner::block_on(&waiter, None).map_err(Error)
     }

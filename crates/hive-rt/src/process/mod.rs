@@ -41,7 +41,14 @@ pub(crate) fn current() -> std::result::Result<&'static Pcb, Status> {
     // SAFETY: CURRENT_PROC is set only while that process runs on this thread, and the PCB
     // lives until after the process stopped running. The 'static lifetime never escapes a
     // call made by the process itself.
-    Ok(unsafe { &*p })
+    let pcb = unsafe { &*p };
+    if crate::overflow::low_on_stack(pcb) {
+        // Not enough stack for the runtime's own frames: exit cleanly now rather than
+        // overflowing inside the runtime (possibly holding a lock).
+        // SAFETY: `pcb` is the calling process.
+        unsafe { exit_raw(pcb, ExitReason::error("stack_overflow")) }
+    }
+    Ok(pcb)
 }
 
 /// The runtime of the calling process.

@@ -19,12 +19,14 @@ use std::ffi::c_void;
 use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 
+use corosensei::trap::CoroutineTrapHandler;
 use corosensei::{Coroutine, Yielder};
 use parking_lot::{Condvar, Mutex};
 
 use super::state::StateWord;
 use crate::config::Priority;
 use crate::mailbox::{InnerQueue, OuterQueue};
+use crate::overflow::Ending;
 use crate::pid::Pid;
 use crate::reason::ExitReason;
 use crate::stack::ArenaStack;
@@ -55,7 +57,7 @@ pub(crate) enum Suspend {
 }
 
 /// The coroutine type of a process.
-pub(crate) type ProcCoroutine = Coroutine<(), Suspend, (), ArenaStack>;
+pub(crate) type ProcCoroutine = Coroutine<(), Suspend, Ending, ArenaStack>;
 
 /// What the process runs.
 pub(crate) enum Entry {
@@ -118,6 +120,10 @@ pub(crate) struct Pcb {
     /// True inside `hive_receive*` (a receive from a match predicate is refused).
     pub(crate) receiving: Cell<bool>,
     pub(crate) coroutine: UnsafeCell<Option<ProcCoroutine>>,
+    /// Lowest address of the stack slot (its guard page), for overflow detection.
+    pub(crate) stack_guard: Cell<usize>,
+    /// Lets the SIGSEGV handler end this coroutine (see `overflow.rs`).
+    pub(crate) trap: Cell<Option<CoroutineTrapHandler<Ending>>>,
     pub(crate) yielder: Cell<*const Yielder<(), Suspend>>,
     pub(crate) entry: UnsafeCell<Entry>,
     /// A heap copy of the spawn argument (when it did not fit on the stack), freed at exit.
@@ -150,6 +156,8 @@ impl Pcb {
             timer: Cell::new(None),
             receiving: Cell::new(false),
             coroutine: UnsafeCell::new(None),
+            stack_guard: Cell::new(0),
+            trap: Cell::new(None),
             yielder: Cell::new(std::ptr::null()),
             entry: UnsafeCell::new(entry),
             heap_arg: UnsafeCell::new(None),

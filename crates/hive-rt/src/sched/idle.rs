@@ -61,7 +61,12 @@ impl Idle {
     /// The whole sleep sequence of worker `id`: announce, re-check with `has_work`, `park`
     /// (which may return spuriously or on timeout), withdraw. Returns true when a waker
     /// woke us, in which case we now count as a searcher.
-    pub(crate) fn sleep(&self, id: usize, has_work: impl Fn() -> bool, park: impl FnOnce()) -> bool {
+    pub(crate) fn sleep(
+        &self,
+        id: usize,
+        has_work: impl Fn() -> bool,
+        park: impl FnOnce(),
+    ) -> bool {
         self.announce_sleep(id);
         if !has_work() {
             park();

@@ -17,6 +17,7 @@ use crossbeam_deque::{Steal, Worker};
 use crossbeam_epoch::{self as epoch, Guard};
 
 use super::{set_current_pcb, set_current_worker, ProcRef};
+use crate::overflow::Ending;
 use crate::process::pcb::{Pcb, Suspend};
 use crate::process::state::{Notify, ToWaiting};
 use crate::runtime::RtInner;
@@ -231,7 +232,16 @@ impl WorkerLocal {
                     ToWaiting::Parked => return,
                     ToWaiting::Notified => continue,
                 },
-                CoroutineResult::Yield(Suspend::Exit) | CoroutineResult::Return(()) => {
+                CoroutineResult::Return(Ending::StackOverflow) => {
+                    // SAFETY: the trapped coroutine is done; owner-only field.
+                    unsafe {
+                        *pcb.exit.get() = Some(crate::ExitReason::error("stack_overflow"));
+                        self.rt.finish_process(pcb_ptr, Some(self), guard);
+                    }
+                    return;
+                }
+                CoroutineResult::Yield(Suspend::Exit)
+                | CoroutineResult::Return(Ending::Returned) => {
                     // SAFETY: the process has stopped running for good and is owned by us.
                     unsafe { self.rt.finish_process(pcb_ptr, Some(self), guard) };
                     return;
@@ -296,6 +306,7 @@ impl WorkerLocal {
 
 /// Body of a worker thread.
 pub(crate) fn worker_main(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRef>; 3]) {
+    crate::overflow::ensure_altstack();
     // Precise timeouts: without this, the kernel may delay our timed park by up to 50 µs.
     // SAFETY: prctl(PR_SET_TIMERSLACK) only changes this thread's timer slack.
     unsafe {

@@ -1,0 +1,232 @@
+//! Stack overflow: a fault in a process's guard page ends that process alone.
+//!
+//! Every stack slot has a guard page at its low end (`stack.rs`). A process that runs into
+//! it raises `SIGSEGV`. The handler installed here (once per OS process, on an alternate
+//! signal stack that every worker thread sets up) checks whether the faulting address lies
+//! in the guard page of the process running on this thread, with that thread's stack
+//! pointer inside the same slot. If so, it uses corosensei's trap API
+//! (`CoroutineTrapHandler::setup_trap_handler`) to make the coroutine return
+//! [`Ending::StackOverflow`] as soon as the handler returns; the worker then runs the
+//! normal exit path with the reason `stack_overflow` (an `Error` reason). Links, waiters and
+//! (later) monitors see that reason; every other process keeps running.
+//!
+//! The handler allocates nothing, takes no lock and reads only the thread's current-process
+//! pointer and that PCB's trap data, all async-signal-safe. Any other fault is passed to the
+//! handler that was installed before ours (e.g. Rust's own stack-overflow reporter), or to
+//! the default action, which ends the OS process.
+//!
+//! **Limits** (also in `docs/design.md`): the overflowing process's half-done writes are
+//! lost and its stack is discarded without unwinding (the trap contract); if it overflowed
+//! while inside libc or the runtime holding a lock, that lock stays held. ABI functions
+//! therefore refuse to start with less than [`ABI_HEADROOM`] bytes of stack left and exit
+//! the process with `stack_overflow` instead. A frame larger than the guard page can jump
+//! over it: backends should emit stack probes (`-fstack-clash-protection`, or Rust's
+//! default probes) for frames above 4 KiB.
+//!
+//! Implemented for Linux on x86_64 and aarch64; elsewhere an overflow ends the OS process
+//! (SIGSEGV), which still never corrupts another process's stack.
+
+use crate::process::pcb::Pcb;
+
+/// Bytes of stack an ABI function needs; a call with less left exits the process with
+/// `stack_overflow` before doing anything.
+pub const ABI_HEADROOM: usize = 8 * 1024;
+
+/// How a process coroutine ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// The entry function returned (or the process exited, see `Suspend::Exit`).
+    Returned,
+    /// The process ran into its guard page.
+    StackOverflow,
+}
+
+/// Address of the calling frame's stack (approximately the stack pointer).
+#[inline(always)]
+pub(crate) fn approx_sp() -> usize {
+    let marker = 0u8;
+    std::ptr::addr_of!(marker) as usize
+}
+
+/// True when the calling process has less than [`ABI_HEADROOM`] bytes of stack left.
+pub(crate) fn low_on_stack(pcb: &Pcb) -> bool {
+    approx_sp() < pcb.stack_guard.get() + 4096 + ABI_HEADROOM
+}
+
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+mod imp {
+    use std::mem::MaybeUninit;
+    use std::sync::Once;
+
+    use super::Ending;
+    use crate::sched::current_pcb;
+
+    const PAGE: usize = 4096;
+    /// Size of each worker thread's alternate signal stack.
+    const ALTSTACK: usize = 64 * 1024;
+
+    static INSTALL: Once = Once::new();
+    static mut PREV_SEGV: MaybeUninit<libc::sigaction> = MaybeUninit::uninit();
+    static mut PREV_BUS: MaybeUninit<libc::sigaction> = MaybeUninit::uninit();
+
+    /// Installs the SIGSEGV/SIGBUS handler (once per OS process).
+    pub(crate) fn install_handler() {
+        INSTALL.call_once(|| {
+            // SAFETY: plain sigaction calls with a zeroed, then filled, action; the
+            // previous actions are saved before our handler can run (it runs only after
+            // sigaction returns), and are never written again.
+            unsafe {
+                let mut act: libc::sigaction = std::mem::zeroed();
+                act.sa_sigaction = handler as *const () as usize;
+                act.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+                libc::sigemptyset(&mut act.sa_mask);
+                libc::sigaction(
+                    libc::SIGSEGV,
+                    &act,
+                    (&raw mut PREV_SEGV).cast::<libc::sigaction>(),
+                );
+                libc::sigaction(
+                    libc::SIGBUS,
+                    &act,
+                    (&raw mut PREV_BUS).cast::<libc::sigaction>(),
+                );
+            }
+        });
+    }
+
+    /// Gives the calling (worker) thread an alternate signal stack if it has none.
+    /// The stack is leaked when the thread ends (one per worker thread).
+    pub(crate) fn ensure_altstack() {
+        // SAFETY: querying and setting this thread's signal stack with valid pointers; the
+        // new stack is a fresh private mapping that is never unmapped.
+        unsafe {
+            let mut old: libc::stack_t = std::mem::zeroed();
+            if libc::sigaltstack(std::ptr::null(), &mut old) == 0
+                && old.ss_flags & libc::SS_DISABLE == 0
+                && old.ss_size >= ALTSTACK / 4
+            {
+                return; // already has one (Rust's runtime gives std threads one)
+            }
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                ALTSTACK + PAGE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            if p == libc::MAP_FAILED {
+                return;
+            }
+            // A guard below the signal stack too.
+            libc::mprotect(p, PAGE, libc::PROT_NONE);
+            let st = libc::stack_t {
+                ss_sp: (p as usize + PAGE) as *mut libc::c_void,
+                ss_flags: 0,
+                ss_size: ALTSTACK,
+            };
+            libc::sigaltstack(&st, std::ptr::null_mut());
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn sp_of(uc: *mut libc::ucontext_t) -> usize {
+        // SAFETY: the kernel passes a valid ucontext to an SA_SIGINFO handler.
+        unsafe { (*uc).uc_mcontext.gregs[libc::REG_RSP as usize] as usize }
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    unsafe fn sp_of(uc: *mut libc::ucontext_t) -> usize {
+        // SAFETY: as above.
+        unsafe { (*uc).uc_mcontext.sp as usize }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn redirect(uc: *mut libc::ucontext_t, r: corosensei::trap::TrapHandlerRegs) {
+        // SAFETY: as above; we rewrite the interrupted context as the trap API requires.
+        unsafe {
+            let g = &mut (*uc).uc_mcontext.gregs;
+            g[libc::REG_RIP as usize] = r.rip as i64;
+            g[libc::REG_RSP as usize] = r.rsp as i64;
+            g[libc::REG_RBP as usize] = r.rbp as i64;
+            g[libc::REG_RDI as usize] = r.rdi as i64;
+            g[libc::REG_RSI as usize] = r.rsi as i64;
+        }
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    unsafe fn redirect(uc: *mut libc::ucontext_t, r: corosensei::trap::TrapHandlerRegs) {
+        // SAFETY: as above.
+        unsafe {
+            let m = &mut (*uc).uc_mcontext;
+            m.pc = r.pc;
+            m.sp = r.sp;
+            m.regs[0] = r.x0;
+            m.regs[1] = r.x1;
+            m.regs[29] = r.x29;
+            m.regs[30] = r.lr;
+        }
+    }
+
+    extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
+        let uc = uc as *mut libc::ucontext_t;
+        let pcb = current_pcb();
+        if !pcb.is_null() {
+            // SAFETY: CURRENT_PROC points to the live PCB of the process this thread is
+            // running; `si_addr` and the ucontext come from the kernel.
+            unsafe {
+                let pcb = &*pcb;
+                let fault = (*info).si_addr() as usize;
+                let guard = pcb.stack_guard.get();
+                if let Some(trap) = pcb.trap.get() {
+                    if guard != 0
+                        && (guard..guard + PAGE).contains(&fault)
+                        && trap.stack_ptr_in_bounds(sp_of(uc))
+                    {
+                        // The coroutine's code only touched its own stack and runtime
+                        // state the exit path rebuilds; the closure returns a plain value.
+                        let regs = trap.setup_trap_handler(|| Ending::StackOverflow);
+                        redirect(uc, regs);
+                        return;
+                    }
+                }
+            }
+        }
+        // Not an overflow of ours: hand over to the previous disposition.
+        // SAFETY: the saved actions were written once before this handler was installed.
+        unsafe {
+            let prev = if sig == libc::SIGBUS {
+                (*(&raw const PREV_BUS)).assume_init_ref()
+            } else {
+                (*(&raw const PREV_SEGV)).assume_init_ref()
+            };
+            let h = prev.sa_sigaction;
+            if h == libc::SIG_DFL || h == libc::SIG_IGN {
+                // Restore the default and return: the access faults again and the OS
+                // process ends with the signal, as it would have without us.
+                libc::signal(sig, libc::SIG_DFL);
+            } else if prev.sa_flags & libc::SA_SIGINFO != 0 {
+                let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                    std::mem::transmute(h);
+                f(sig, info, uc as *mut libc::c_void);
+            } else {
+                let f: extern "C" fn(libc::c_int) = std::mem::transmute(h);
+                f(sig);
+            }
+        }
+    }
+}
+
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+mod imp {
+    pub(crate) fn install_handler() {}
+    pub(crate) fn ensure_altstack() {}
+}
+
+pub(crate) use imp::{ensure_altstack, install_handler};
