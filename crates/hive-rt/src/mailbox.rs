@@ -55,7 +55,9 @@ pub(crate) struct Msg {
     /// The sending process, or [`Pid::NONE`] when sent from a thread that is not a process.
     sender: Pid,
     kind: u32,
-    _pad: u32,
+    /// Payload capacity: `SMALL_PAYLOAD` for small messages (recycled through a worker's
+    /// [`MsgCache`]), else equal to `len`.
+    cap: u32,
 }
 
 const HEADER: usize = std::mem::size_of::<Msg>();
@@ -73,9 +75,21 @@ impl Msg {
         if len > MAX_MESSAGE_LEN {
             return None;
         }
-        // SAFETY: the layout has non-zero size (the header alone is 32 bytes).
-        let p = unsafe { alloc::alloc(Self::layout(len)) } as *mut Msg;
-        let p = NonNull::new(p)?;
+        let cap = if len <= SMALL_PAYLOAD {
+            SMALL_PAYLOAD
+        } else {
+            len
+        };
+        let recycled = if cap == SMALL_PAYLOAD {
+            crate::sched::with_msg_cache(|c, d| c.take(d)).flatten()
+        } else {
+            None
+        };
+        let p = match recycled {
+            Some(p) => p,
+            // SAFETY: the layout has non-zero size (the header alone is 32 bytes).
+            None => NonNull::new(unsafe { alloc::alloc(Self::layout(cap)) } as *mut Msg)?,
+        };
         // SAFETY: `p` is a fresh allocation large and aligned enough for a `Msg`.
         unsafe {
             p.as_ptr().write(Msg {
@@ -83,7 +97,7 @@ impl Msg {
                 len,
                 sender,
                 kind: kind as u32,
-                _pad: 0,
+                cap: cap as u32,
             })
         };
         Some(p)
@@ -103,11 +117,18 @@ impl Msg {
     /// # Safety
     /// `m` was returned by [`Msg::alloc`] and is owned by the caller; it is not used again.
     pub(crate) unsafe fn free(m: *mut Msg) {
-        // SAFETY: per the contract, `m` is a live allocation made with this layout.
-        unsafe {
-            let len = (*m).len;
-            alloc::dealloc(m as *mut u8, Self::layout(len));
+        // SAFETY: per the contract, `m` is a live allocation of `cap` payload bytes.
+        let cap = unsafe { (*m).cap } as usize;
+        if cap == SMALL_PAYLOAD {
+            // SAFETY: `m` is non-null (a live message).
+            let m = unsafe { NonNull::new_unchecked(m) };
+            if let Some(None) = crate::sched::with_msg_cache(|c, d| c.put(m, d)) {
+                return; // kept for reuse
+            }
+            // Cache full, or not on a worker thread: fall through to the allocator.
         }
+        // SAFETY: allocated with this layout.
+        unsafe { alloc::dealloc(m as *mut u8, Self::layout(cap)) }
     }
 
     /// Pointer to the payload.
@@ -153,6 +174,88 @@ impl Msg {
     pub(crate) unsafe fn set_sender(m: *mut Msg, sender: Pid) {
         // SAFETY: per the contract.
         unsafe { (*m).sender = sender }
+    }
+}
+
+/// Payload capacity of a small message: messages up to this many bytes share one size and
+/// are recycled through per-worker caches.
+pub(crate) const SMALL_PAYLOAD: usize = 96;
+/// Small message buffers moved between a worker and the depot at a time.
+const MSG_BATCH: usize = 1024;
+/// Batches the depot keeps at most (beyond that, buffers go back to the allocator).
+const DEPOT_MAX_BATCHES: usize = 64;
+
+/// A worker's free list of small message buffers (a "magazine").
+///
+/// Messages are allocated on the sender's worker and freed on the receiver's; going through
+/// the system allocator for that producer/consumer pattern made glibc spend a third of an
+/// all-to-all benchmark in `malloc_consolidate`, `unlink_chunk` and arena locks. Each worker
+/// keeps a LIFO list touched only by its own thread; when it holds two batches it hands one
+/// to the runtime's [`MsgDepot`], and when it is empty it takes a batch back, so a worker
+/// that receives more than it sends feeds the one that sends more, one lock per batch.
+#[derive(Debug, Default)]
+pub(crate) struct MsgCache {
+    free: Vec<NonNull<Msg>>,
+}
+
+/// Full batches of free small-message buffers shared by a runtime's workers.
+#[derive(Debug, Default)]
+pub(crate) struct MsgDepot {
+    batches: parking_lot::Mutex<Vec<Batch>>,
+}
+
+#[derive(Debug)]
+struct Batch(Vec<NonNull<Msg>>);
+
+// SAFETY: a batch holds unused heap buffers owned by nobody else; moving them between
+// threads moves that ownership.
+unsafe impl Send for Batch {}
+
+impl MsgCache {
+    fn take(&mut self, depot: &MsgDepot) -> Option<NonNull<Msg>> {
+        if self.free.is_empty() {
+            if let Some(Batch(b)) = depot.batches.lock().pop() {
+                self.free = b;
+            }
+        }
+        self.free.pop()
+    }
+
+    /// Keeps `m`, or hands it back when the cache and the depot are full.
+    fn put(&mut self, m: NonNull<Msg>, depot: &MsgDepot) -> Option<NonNull<Msg>> {
+        if self.free.len() >= 2 * MSG_BATCH {
+            let batch = self.free.split_off(MSG_BATCH);
+            let mut d = depot.batches.lock();
+            if d.len() < DEPOT_MAX_BATCHES {
+                d.push(Batch(batch));
+            } else {
+                drop(d);
+                free_buffers(batch);
+            }
+        }
+        self.free.push(m);
+        None
+    }
+}
+
+fn free_buffers(v: Vec<NonNull<Msg>>) {
+    for m in v {
+        // SAFETY: cached buffers are unused small-message allocations.
+        unsafe { alloc::dealloc(m.as_ptr() as *mut u8, Msg::layout(SMALL_PAYLOAD)) };
+    }
+}
+
+impl Drop for MsgCache {
+    fn drop(&mut self) {
+        free_buffers(std::mem::take(&mut self.free));
+    }
+}
+
+impl Drop for MsgDepot {
+    fn drop(&mut self) {
+        for Batch(b) in self.batches.get_mut().drain(..) {
+            free_buffers(b);
+        }
     }
 }
 

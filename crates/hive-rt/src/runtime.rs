@@ -30,9 +30,9 @@ use crate::sched::{current_pcb, current_worker, Idle, ProcRef, Scheduler, Worker
 use crate::stack::Stacks;
 use crate::status::{Error, Result, Status};
 
-/// Spawn arguments up to this many bytes are copied to the top of the process's stack
-/// (no allocation); larger ones go to the heap.
-const MAX_STACK_ARG: usize = 1024;
+/// Spawn arguments up to this many bytes are copied into the PCB (no allocation); larger
+/// ones go to the heap.
+const INLINE_ARG: usize = crate::process::pcb::INLINE_ARG_BYTES;
 
 /// Shared state of one runtime.
 pub(crate) struct RtInner {
@@ -40,6 +40,8 @@ pub(crate) struct RtInner {
     pub(crate) table: PidTable,
     pub(crate) stacks: Stacks,
     pub(crate) sched: Scheduler,
+    /// Free small-message buffers shared between the workers' caches.
+    pub(crate) msg_depot: crate::mailbox::MsgDepot,
     start: Instant,
     shut_down: AtomicBool,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -81,6 +83,7 @@ impl RtInner {
                 injector: [Default::default(), Default::default(), Default::default()],
                 idle: Idle::new(n),
             },
+            msg_depot: Default::default(),
             start: Instant::now(),
             shut_down: AtomicBool::new(false),
             threads: Mutex::new(Vec::with_capacity(n)),
@@ -145,7 +148,7 @@ impl RtInner {
     /// NULL when `arg` is empty). A `waiter` is registered before the process can run.
     pub(crate) fn spawn(
         &self,
-        mut entry: Entry,
+        entry: Entry,
         arg: &[u8],
         opts: SpawnOptions,
         waiter: Option<&Arc<ExitWaiter>>,
@@ -160,62 +163,36 @@ impl RtInner {
             stack_class(opts.stack_size).ok_or(Status::ErrBadLength)?
         };
         let worker = self.local_worker();
-        let mut stack = match worker {
-            Some(w) if usable == default => w
-                .take_stack()
-                .map(|limit| self.stacks.default_pool().slot_at(limit)),
-            _ => self.stacks.pool(usable).alloc(),
-        }
-        .map_err(|_| Status::ErrNoMemory)?;
-        let mut heap_arg = None;
-        if let Entry::C { arg: arg_ptr, .. } = &mut entry {
+        let pcb = Box::into_raw(Pcb::new(opts.priority, entry, self));
+        // SAFETY: the PCB is not yet published; we are its only user. The argument copy lives
+        // in the PCB (inline when small), which never moves, so the pointer stays valid
+        // for the life of the process.
+        unsafe {
+            (*pcb).stack_usable.set(usable);
             if !arg.is_empty() {
-                let dst = if arg.len() <= MAX_STACK_ARG {
-                    stack.reserve_top(arg.len()) as *mut u8
+                let dst = if arg.len() <= INLINE_ARG {
+                    (*(*pcb).inline_arg.get()).as_mut_ptr() as *mut u8
                 } else {
                     let mut b = vec![0u128; arg.len().div_ceil(16)].into_boxed_slice();
                     let p = b.as_mut_ptr() as *mut u8;
-                    heap_arg = Some(b);
+                    *(*pcb).heap_arg.get() = Some(b);
                     p
                 };
-                // SAFETY: `dst` has room for `arg.len()` bytes (reserved at the top of a stack
-                // slot we own, or a fresh heap buffer) and cannot overlap `arg`.
-                unsafe { ptr::copy_nonoverlapping(arg.as_ptr(), dst, arg.len()) };
-                *arg_ptr = dst as *mut c_void;
+                ptr::copy_nonoverlapping(arg.as_ptr(), dst, arg.len());
+                if let Entry::C { arg: arg_ptr, .. } = &mut *(*pcb).entry.get() {
+                    *arg_ptr = dst as *mut c_void;
+                }
             }
-        }
-        let stack_guard = stack.limit_addr();
-        let pcb = Box::into_raw(Pcb::new(opts.priority, entry, self));
-        let pcb_addr = pcb as usize;
-        let co = Coroutine::with_stack(stack, move |y: &Yielder<(), Suspend>, ()| {
-            // SAFETY: the PCB outlives its coroutine (freed only after the exit path took the
-            // coroutine out), and this closure runs only as that process.
-            unsafe { process_main(pcb_addr as *const Pcb, y) }
-        });
-        // SAFETY: the PCB is not yet published; we are its only user.
-        unsafe {
-            (*pcb).trap.set(Some(co.trap_handler()));
-            (*pcb).stack_guard.set(stack_guard);
-            *(*pcb).coroutine.get() = Some(co);
-            *(*pcb).heap_arg.get() = heap_arg;
             if let Some(w) = waiter {
                 (*pcb).watchers.lock().waiters.push(w.clone());
             }
         }
         // SAFETY: as above; `init` writes the pid before the table publishes the PCB.
-        let inserted = self.table.insert(pcb, |pid| unsafe { (*pcb).pid = pid });
-        let pid = match inserted {
+        let pid = match self.table.insert(pcb, |pid| unsafe { (*pcb).pid = pid }) {
             Ok(pid) => pid,
             Err(e) => {
-                // SAFETY: never published, never run: take it apart again. An unstarted
-                // coroutine holds only its closure, which captures a plain integer, so
-                // marking it done without dropping anything leaks nothing.
-                unsafe {
-                    let pcb = Box::from_raw(pcb);
-                    let mut co = (*pcb.coroutine.get()).take().expect("coroutine set above");
-                    co.force_reset();
-                    self.recycle_stack(co.into_stack(), worker);
-                }
+                // SAFETY: never published, never run, no stack yet.
+                drop(unsafe { Box::from_raw(pcb) });
                 return Err(e);
             }
         };
@@ -226,6 +203,41 @@ impl RtInner {
             None => self.sched.inject(p),
         }
         Ok(pid)
+    }
+
+    /// Gives a process its stack and coroutine, on the worker about to run it for the
+    /// first time (stacks are allocated lazily: a spawned process that has not run yet holds
+    /// no stack, which keeps spawn-heavy workloads such as skynet small).
+    ///
+    /// # Safety
+    /// `pcb` is a process that has not started, owned by the calling worker.
+    pub(crate) unsafe fn start_process(
+        &self,
+        pcb_ptr: *mut Pcb,
+        worker: &WorkerLocal,
+    ) -> std::io::Result<()> {
+        // SAFETY: per the contract.
+        let pcb = unsafe { &*pcb_ptr };
+        let usable = pcb.stack_usable.get();
+        let stack = if usable == self.stacks.default_usable() {
+            worker
+                .take_stack()
+                .map(|limit| self.stacks.default_pool().slot_at(limit))?
+        } else {
+            self.stacks.pool(usable).alloc()?
+        };
+        let stack_guard = stack.limit_addr();
+        let pcb_addr = pcb_ptr as usize;
+        let co = Coroutine::with_stack(stack, move |y: &Yielder<(), Suspend>, ()| {
+            // SAFETY: the PCB outlives its coroutine (freed only after the exit path took the
+            // coroutine out), and this closure runs only as that process.
+            unsafe { process_main(pcb_addr as *const Pcb, y) }
+        });
+        pcb.trap.set(Some(co.trap_handler()));
+        pcb.stack_guard.set(stack_guard);
+        // SAFETY: owner-only field, per the contract.
+        unsafe { *pcb.coroutine.get() = Some(co) };
+        Ok(())
     }
 
     fn recycle_stack(&self, stack: crate::stack::ArenaStack, worker: Option<&WorkerLocal>) {
@@ -245,7 +257,14 @@ impl RtInner {
         if self.is_shut_down() {
             // SAFETY: we own `m`.
             unsafe { Msg::free(m.as_ptr()) };
-            return Err(Status::ErrShutDown);
+            // A process still running while shutdown stops everything is about to be
+            // stopped itself: its send succeeds and is dropped, as a send to a process that
+            // is going away would be (a BEAM send never fails). Other threads are told.
+            return if current_pcb().is_null() {
+                Err(Status::ErrShutDown)
+            } else {
+                Ok(())
+            };
         }
         let Some(pcb) = self.table.lookup(to) else {
             // SAFETY: we own `m`.
@@ -348,17 +367,17 @@ impl RtInner {
                 w.wheel.borrow_mut().cancel(t.key);
             }
         }
-        // SAFETY: owner-only field.
-        let mut co = unsafe { (*pcb.coroutine.get()).take() }.expect("process has a coroutine");
-        if !co.done() {
-            // SAFETY: by the runtime's rule, no value with a destructor lives on a process
-            // stack across a suspension point (C frames have none; the Rust API documents
-            // that values live across `exit` are leaked). An unstarted coroutine (stopped
-            // by shutdown before it ran) holds only its closure, which captures an integer.
-            // So discarding the stack without unwinding it drops nothing that needed it.
-            unsafe { co.force_reset() };
+        // SAFETY: owner-only field. None: the process never ran (no stack yet).
+        if let Some(mut co) = unsafe { (*pcb.coroutine.get()).take() } {
+            if !co.done() {
+                // SAFETY: by the runtime's rule, no value with a destructor lives on a
+                // process stack across a suspension point (C frames have none; the Rust API
+                // documents that values live across `exit` are leaked). A coroutine is
+                // created right before its first resume, so it is never unstarted here.
+                unsafe { co.force_reset() };
+            }
+            self.recycle_stack(co.into_stack(), worker);
         }
-        self.recycle_stack(co.into_stack(), worker);
         // SAFETY: owner-only fields.
         unsafe {
             *pcb.entry.get() = Entry::Taken;

@@ -76,6 +76,7 @@ unsafe impl Stack for ArenaStack {
 
 impl ArenaStack {
     /// Lowest usable address (just above the guard page).
+    #[cfg(test)]
     pub(crate) fn usable_bottom(&self) -> usize {
         self.limit + PAGE
     }
@@ -94,16 +95,6 @@ impl ArenaStack {
     /// Lowest address of the slot: identifies the slot to its pool.
     pub(crate) fn limit_addr(&self) -> usize {
         self.limit
-    }
-
-    /// Reserves `n` bytes (rounded up to 16) at the top of the slot for data that lives as
-    /// long as the process (its spawn argument); the coroutine's stack starts below them.
-    /// Returns the address of the reserved bytes.
-    pub(crate) fn reserve_top(&mut self, n: usize) -> usize {
-        let n = n.div_ceil(16) * 16;
-        debug_assert!(self.base - n >= self.usable_bottom() + 8 * 1024);
-        self.base -= n;
-        self.base
     }
 }
 

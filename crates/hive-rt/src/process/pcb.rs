@@ -31,6 +31,9 @@ use crate::pid::Pid;
 use crate::reason::ExitReason;
 use crate::stack::ArenaStack;
 
+/// Spawn arguments up to this size (bytes) are stored inside the PCB.
+pub(crate) const INLINE_ARG_BYTES: usize = 32;
+
 /// The per-process header that generated code may read and write directly
 /// (`hive_ctx` in `hive.h`). It lives inside the PCB, so its address is stable for the
 /// life of the process, also when the process migrates between workers.
@@ -102,37 +105,53 @@ impl ExitWaiter {
 }
 
 /// The process control block.
+///
+/// **Layout.** Field order is chosen for the cache: the fields the running process and its
+/// worker write all the time (`ctx.reductions`, the inner queue, the coroutine's stack
+/// pointer) come first; the fields *other* threads write on every send or timeout (`state`,
+/// the outer queue's head, `timeout_fired`) sit together further down, with cold fields on
+/// both sides, at least 64 bytes of them after (so the next heap allocation's hot head
+/// cannot share their line). Putting them on one line with `ctx` made every reduction check
+/// of a receiver fight every send to it.
 #[repr(C)]
 pub(crate) struct Pcb {
-    /// First field: the header generated code reads (`hive_current_ctx()` points here).
+    // ---- written by the process and its worker ----
+    /// The header generated code reads (`hive_current_ctx()` points here).
     pub(crate) ctx: UnsafeCell<HiveCtx>,
-    pub(crate) pid: Pid,
+    pub(crate) inner: UnsafeCell<InnerQueue>,
+    pub(crate) yielder: Cell<*const Yielder<(), Suspend>>,
+    pub(crate) coroutine: UnsafeCell<Option<ProcCoroutine>>,
+    pub(crate) timer: Cell<Option<ArmedTimer>>,
+    /// True inside `hive_receive*` (a receive from a match predicate is refused).
+    pub(crate) receiving: Cell<bool>,
+    // ---- cold ----
+    /// Lets the SIGSEGV handler end this coroutine (see `overflow.rs`).
+    pub(crate) trap: Cell<Option<CoroutineTrapHandler<Ending>>>,
+    /// Lowest address of the stack slot (its guard page), for overflow detection.
+    pub(crate) stack_guard: Cell<usize>,
+    /// Set by `exit`; None at the end means `normal`.
+    pub(crate) exit: UnsafeCell<Option<ExitReason>>,
+    pub(crate) watchers: Mutex<Watchers>,
+    // ---- read or written by other threads (senders, timers) ----
     pub(crate) state: StateWord,
     pub(crate) priority: Priority,
     pub(crate) outer: OuterQueue,
-    pub(crate) inner: UnsafeCell<InnerQueue>,
+    pub(crate) pid: Pid,
+    /// The runtime this process belongs to (outlives the process).
+    pub(crate) rt: *const crate::runtime::RtInner,
     /// Incremented for every armed receive timeout; a timer firing with an older value is
     /// stale and ignored.
     pub(crate) timer_seq: AtomicU32,
     /// The `timer_seq` of the last timeout that fired.
     pub(crate) timeout_fired: AtomicU32,
-    pub(crate) timer: Cell<Option<ArmedTimer>>,
-    /// True inside `hive_receive*` (a receive from a match predicate is refused).
-    pub(crate) receiving: Cell<bool>,
-    pub(crate) coroutine: UnsafeCell<Option<ProcCoroutine>>,
-    /// Lowest address of the stack slot (its guard page), for overflow detection.
-    pub(crate) stack_guard: Cell<usize>,
-    /// Lets the SIGSEGV handler end this coroutine (see `overflow.rs`).
-    pub(crate) trap: Cell<Option<CoroutineTrapHandler<Ending>>>,
-    pub(crate) yielder: Cell<*const Yielder<(), Suspend>>,
+    // ---- cold tail (≥ 64 bytes) ----
     pub(crate) entry: UnsafeCell<Entry>,
-    /// A heap copy of the spawn argument (when it did not fit on the stack), freed at exit.
+    /// A heap copy of a larger spawn argument, freed at exit.
     pub(crate) heap_arg: UnsafeCell<Option<Box<[u128]>>>,
-    /// Set by `exit`; None at the end means `normal`.
-    pub(crate) exit: UnsafeCell<Option<ExitReason>>,
-    pub(crate) watchers: Mutex<Watchers>,
-    /// The runtime this process belongs to (outlives the process).
-    pub(crate) rt: *const crate::runtime::RtInner,
+    /// Usable bytes of the stack this process gets when it first runs.
+    pub(crate) stack_usable: Cell<usize>,
+    /// The spawn argument's copy when it fits (≤ `INLINE_ARG_BYTES`), 16-byte aligned.
+    pub(crate) inline_arg: UnsafeCell<[u128; INLINE_ARG_BYTES / 16]>,
 }
 
 impl Pcb {
@@ -160,12 +179,37 @@ impl Pcb {
             trap: Cell::new(None),
             yielder: Cell::new(std::ptr::null()),
             entry: UnsafeCell::new(entry),
+            inline_arg: UnsafeCell::new([0; INLINE_ARG_BYTES / 16]),
             heap_arg: UnsafeCell::new(None),
+            stack_usable: Cell::new(0),
             exit: UnsafeCell::new(None),
             watchers: Mutex::new(Watchers::default()),
             rt,
         });
         pcb.inner.get_mut().init();
         pcb
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pcb;
+    use std::mem::offset_of;
+
+    #[test]
+    fn sender_written_fields_are_a_cache_line_away_from_owner_fields() {
+        let hot_owner_end = offset_of!(Pcb, receiving) + 1;
+        let shared_start = offset_of!(Pcb, state);
+        let shared_end = offset_of!(Pcb, timeout_fired) + 4;
+        assert!(
+            shared_start - hot_owner_end >= 64,
+            "{hot_owner_end}..{shared_start}"
+        );
+        assert!(std::mem::size_of::<Pcb>() - shared_end >= 64);
+        assert!(
+            std::mem::size_of::<Pcb>() <= 352,
+            "PCB grew: {}",
+            std::mem::size_of::<Pcb>()
+        );
     }
 }

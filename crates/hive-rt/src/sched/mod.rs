@@ -116,6 +116,21 @@ pub(crate) fn set_current_pcb(p: *const Pcb) {
     CURRENT_PROC.with(|c| c.set(p))
 }
 
+/// Runs `f` on this thread's message cache; None when the thread is not a worker.
+pub(crate) fn with_msg_cache<R>(
+    f: impl FnOnce(&mut crate::mailbox::MsgCache, &crate::mailbox::MsgDepot) -> R,
+) -> Option<R> {
+    let w = current_worker();
+    if w.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null CURRENT_WORKER points to this thread's live WorkerLocal; the cache
+    // is borrowed only here, never across a call that could re-enter.
+    let w = unsafe { &*w };
+    let mut c = w.msg_cache.try_borrow_mut().ok()?;
+    Some(f(&mut c, &w.rt.msg_depot))
+}
+
 /// The worker this thread runs, or null.
 #[inline(never)]
 pub(crate) fn current_worker() -> *const WorkerLocal {

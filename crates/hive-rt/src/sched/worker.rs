@@ -48,6 +48,8 @@ pub(crate) struct WorkerLocal {
     pub(crate) wheel: RefCell<Wheel>,
     /// Free stack slots (their `limit` addresses) of the runtime's default-size pool.
     pub(crate) stack_cache: RefCell<Vec<usize>>,
+    /// Free small-message buffers.
+    pub(crate) msg_cache: RefCell<crate::mailbox::MsgCache>,
 }
 
 impl WorkerLocal {
@@ -207,8 +209,17 @@ impl WorkerLocal {
         // SAFETY: `p` came from a run queue, so this worker has the exclusive right to run the
         // process, and the PCB is live (only this worker could exit it).
         let pcb: &Pcb = unsafe { &*pcb_ptr };
-        // SAFETY: only the running worker touches `ctx` outside the process itself.
-        unsafe { (*pcb.ctx.get()).reductions = crate::REDUCTIONS_PER_SLICE };
+        // SAFETY: only the running worker touches `ctx` and `coroutine` outside the process.
+        unsafe {
+            (*pcb.ctx.get()).reductions = crate::REDUCTIONS_PER_SLICE;
+            if (*pcb.coroutine.get()).is_none() && self.rt.start_process(pcb_ptr, self).is_err() {
+                // No stack could be had: the process ends before running (the BEAM's
+                // spawn would have failed with system_limit).
+                *pcb.exit.get() = Some(crate::ExitReason::error("system_limit: no stack"));
+                self.rt.finish_process(pcb_ptr, Some(self), guard);
+                return;
+            }
+        }
         loop {
             pcb.state.transition_to_running();
             set_current_pcb(pcb_ptr);
@@ -324,6 +335,7 @@ pub(crate) fn worker_main(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRe
         rng: Cell::new(0x2545_F491_4F6C_DD1D ^ ((index as u64 + 1) * 0x9E37_79B9)),
         wheel: RefCell::new(Wheel::new(timer::tick_of(rt.now_ns()))),
         stack_cache: RefCell::new(Vec::new()),
+        msg_cache: RefCell::new(Default::default()),
         rt,
     };
     set_current_worker(&local);
