@@ -18,7 +18,7 @@ use crossbeam_epoch::{self as epoch, Guard};
 use parking_lot::Mutex;
 
 use crate::config::{stack_class, Config, SpawnOptions};
-use crate::mailbox::{Closed, Msg};
+use crate::mailbox::Msg;
 use crate::overflow::{self, Ending};
 use crate::pid::Pid;
 use crate::process::pcb::{Entry, ExitWaiter, Pcb, Suspend};
@@ -273,11 +273,14 @@ impl RtInner {
         };
         // SAFETY: we are pinned, so the PCB found in the table is not freed under us.
         let pcb_ref = unsafe { pcb.as_ref() };
-        if let Err(Closed(m)) = pcb_ref.outer.push(m) {
-            // SAFETY: the push failed, so the message is still ours.
+        if pcb_ref.state.is_exited() {
+            // Dead already: drop it now. (A send racing the exit may still append; the
+            // PCB's destructor frees such messages, see `mailbox.rs`.)
+            // SAFETY: we own `m`.
             unsafe { Msg::free(m.as_ptr()) };
             return Ok(());
         }
+        pcb_ref.outer.push(m);
         if pcb_ref.state.notify() == Notify::Schedule {
             self.schedule_woken(ProcRef(pcb));
         }
@@ -307,9 +310,12 @@ impl RtInner {
             let _guard = epoch::pin();
             let pcb = self.table.lookup(pid).ok_or(Status::ErrNoProcess)?;
             // SAFETY: pinned.
-            let mut w = unsafe { pcb.as_ref() }.watchers.lock();
-            if let Some(r) = &w.exited {
-                return Ok(r.clone());
+            let pcb = unsafe { pcb.as_ref() };
+            let mut w = pcb.watchers.lock();
+            if w.exited {
+                // SAFETY: `exit` was written before `exited` was set under this lock, and is
+                // not written again.
+                return Ok(unsafe { (*pcb.exit.get()).clone() }.unwrap_or(ExitReason::Normal));
             }
             w.waiters.push(waiter.clone());
         }
@@ -352,12 +358,14 @@ impl RtInner {
         // SAFETY: per the contract, we own the process now.
         let pcb = unsafe { &*pcb_ptr };
         pcb.state.transition_to_exited();
-        // 1. The mailbox: later sends fail and free their message; queued ones are freed.
-        pcb.outer.close();
-        // SAFETY: owner-only fields; the process no longer runs.
-        let reason = unsafe {
+        // 1. The mailbox: queued messages are freed (later sends see EXITED and drop theirs;
+        // one racing this point is freed with the PCB).
+        // SAFETY: owner-only fields and the queue's consumer side; the process no longer runs.
+        // The reason stays in the PCB (late `wait` callers read it there).
+        let reason: &ExitReason = unsafe {
+            pcb.outer.clear();
             (*pcb.inner.get()).clear();
-            (*pcb.exit.get()).take().unwrap_or(ExitReason::Normal)
+            (*pcb.exit.get()).get_or_insert(ExitReason::Normal)
         };
         // 2. The pid stops resolving.
         self.table.remove(pcb.pid);
@@ -386,11 +394,11 @@ impl RtInner {
         // 4. Notify threads waiting in `wait`.
         let waiters = {
             let mut w = pcb.watchers.lock();
-            w.exited = Some(reason.clone());
+            w.exited = true;
             std::mem::take(&mut w.waiters)
         };
         for w in waiters {
-            w.complete(&reason);
+            w.complete(reason);
         }
         // 5. Free the PCB once every pinned reader has moved on.
         let addr = pcb_ptr as usize;

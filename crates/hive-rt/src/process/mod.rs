@@ -29,6 +29,9 @@ use crate::sched::{current_pcb, current_worker};
 use crate::status::{Error, Result, Status};
 use crate::timer;
 
+/// Messages a selective receive moves from the outer to the inner queue at a time.
+const FETCH_BATCH: usize = 64;
+
 /// Largest finite receive timeout, in ms (Erlang's limit, 2^32 − 1; BEAM case 12).
 pub const MAX_TIMEOUT_MS: i64 = 0xFFFF_FFFF;
 
@@ -110,7 +113,8 @@ pub(crate) unsafe fn receive_raw(
     let mut armed: Option<u32> = None;
     let result = loop {
         let found = match matches.as_mut() {
-            None => inner.pop(),
+            // SAFETY: the process is its mailbox's consumer.
+            None => inner.pop().or_else(|| unsafe { pcb.outer.pop() }),
             Some(f) => {
                 // SAFETY: see above.
                 let reds = unsafe { &mut (*pcb.ctx.get()).reductions };
@@ -127,7 +131,8 @@ pub(crate) unsafe fn receive_raw(
             unsafe { suspend(pcb, Suspend::Yield) };
             continue;
         }
-        if inner.fetch(&pcb.outer) > 0 {
+        // SAFETY: the process is its mailbox's consumer.
+        if matches.is_some() && unsafe { inner.fetch(&pcb.outer, FETCH_BATCH) } > 0 {
             continue;
         }
         if let Some(seq) = armed {
@@ -284,7 +289,8 @@ pub fn mailbox_len() -> Result<usize> {
     let pcb = current()?;
     // SAFETY: owner-only field.
     let inner = unsafe { &mut *pcb.inner.get() };
-    inner.fetch(&pcb.outer);
+    // SAFETY: the process is its mailbox's consumer.
+    unsafe { inner.fetch(&pcb.outer, usize::MAX) };
     Ok(inner.len())
 }
 

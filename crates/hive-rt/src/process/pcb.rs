@@ -85,8 +85,9 @@ pub(crate) struct ArmedTimer {
 /// Threads waiting for this process to exit (`hive_wait`).
 #[derive(Default)]
 pub(crate) struct Watchers {
-    /// Set by the exit path; later watchers read it instead of waiting.
-    pub(crate) exited: Option<ExitReason>,
+    /// Set by the exit path (under this lock, after `Pcb::exit` holds the final reason);
+    /// later watchers read `Pcb::exit` instead of waiting.
+    pub(crate) exited: bool,
     pub(crate) waiters: Vec<Arc<ExitWaiter>>,
 }
 
@@ -187,6 +188,7 @@ impl Pcb {
             rt,
         });
         pcb.inner.get_mut().init();
+        pcb.outer.init();
         pcb
     }
 }

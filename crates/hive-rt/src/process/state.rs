@@ -80,6 +80,11 @@ impl StateWord {
         StateWord(AtomicU32::new(RUNNABLE))
     }
 
+    /// True once the process has exited (a snapshot; only ever becomes true).
+    pub(crate) fn is_exited(&self) -> bool {
+        self.0.load(Acquire) & STATUS_MASK == EXITED
+    }
+
     /// Current status (a snapshot).
     #[cfg(test)]
     pub(crate) fn status(&self) -> u32 {

@@ -1,8 +1,9 @@
 //! The mailbox wake-up handshake (`process/state.rs`) with the outer queue
 //! (`mailbox.rs`), model-checked.
 //!
-//! Interleavings explored: two senders each push one message and call `notify`, racing
-//! the owner's cycle "transition_to_running → fetch and take messages →
+//! Interleavings explored: two senders each append one message (Vyukov queue: tail swap,
+//! then link) and call `notify`, racing the owner's cycle "transition_to_running → take
+//! messages (a half-linked message reads as empty) →
 //! transition_to_waiting → (if Parked) wait to be scheduled". Loom runs every ordering of
 //! those atomic operations (and every value the Acquire/Release orderings allow each load
 //! to see). The model fails if the owner waits forever with a message queued (a lost
@@ -29,11 +30,12 @@ struct Proc {
 #[test]
 fn loom_wake_handshake_never_loses_a_message() {
     model(|| {
-        let p = Arc::new(Proc {
+        let mut p = Arc::new(Proc {
             outer: OuterQueue::new(),
             state: StateWord::new(),
             schedules: AtomicUsize::new(0),
         });
+        Arc::get_mut(&mut p).unwrap().outer.init();
         let owner = thread::current();
         let senders: Vec<_> = (0..2u8)
             .map(|i| {
@@ -41,7 +43,7 @@ fn loom_wake_handshake_never_loses_a_message() {
                 let owner = owner.clone();
                 thread::spawn(move || {
                     let m = Msg::with_data(&[i], Pid::NONE).unwrap();
-                    assert!(p.outer.push(m).is_ok());
+                    p.outer.push(m);
                     if p.state.notify() == Notify::Schedule {
                         p.schedules.fetch_add(1, SeqCst);
                         owner.unpark();
@@ -56,7 +58,8 @@ fn loom_wake_handshake_never_loses_a_message() {
         let mut seen_schedules = 0;
         p.state.transition_to_running();
         loop {
-            inner.fetch(&p.outer);
+            // SAFETY: this thread is the queue's single consumer.
+            unsafe { inner.fetch(&p.outer, usize::MAX) };
             while let Some(m) = inner.pop() {
                 // SAFETY: one-byte messages we now own.
                 got.push(unsafe { *Msg::payload(m.as_ptr()) });
@@ -85,6 +88,5 @@ fn loom_wake_handshake_never_loses_a_message() {
         assert_eq!(got, vec![0, 1], "each message received exactly once");
         // Every schedule corresponds to one WAITING period of ours: never two per wait.
         assert_eq!(p.schedules.load(SeqCst), seen_schedules);
-        p.outer.close();
     });
 }
