@@ -47,6 +47,23 @@ pub(crate) struct RtInner {
     threads: Mutex<Vec<JoinHandle<()>>>,
     /// Serialises shutdown; holds the number of processes it stopped once done.
     stopped: Mutex<Option<usize>>,
+    /// Calls in progress from threads that are not this runtime's workers and may hold a PCB
+    /// pointer (see [`RtInner::access`]); shutdown waits for them before freeing PCBs.
+    external: std::sync::atomic::AtomicUsize,
+}
+
+/// Permission to look PCBs up and use them until dropped (see [`RtInner::access`]).
+pub(crate) struct Access<'a> {
+    rt: &'a RtInner,
+    pin: Option<Guard>,
+}
+
+impl Drop for Access<'_> {
+    fn drop(&mut self) {
+        if self.pin.take().is_some() {
+            self.rt.external.fetch_sub(1, SeqCst);
+        }
+    }
 }
 
 impl std::fmt::Debug for RtInner {
@@ -88,6 +105,7 @@ impl RtInner {
             shut_down: AtomicBool::new(false),
             threads: Mutex::new(Vec::with_capacity(n)),
             stopped: Mutex::new(None),
+            external: std::sync::atomic::AtomicUsize::new(0),
             config,
         });
         // Every worker registers its thread handle before `start` returns, so shutdown can
@@ -130,6 +148,31 @@ impl RtInner {
 
     pub(crate) fn is_shut_down(&self) -> bool {
         self.shut_down.load(SeqCst)
+    }
+
+    /// Makes PCB lookups safe on this thread until the returned value is dropped.
+    ///
+    /// This runtime's workers are pinned (epoch) for as long as they run processes, so they
+    /// need nothing. Any other thread pins and is counted in `external`; shutdown sets its
+    /// flag, then waits for `external` to drop to zero before it frees PCBs directly. The
+    /// counter is raised *before* the flag is read (both SeqCst), so either this call sees
+    /// the flag and returns None, or shutdown sees the call and waits for it.
+    pub(crate) fn access(&self) -> Option<Access<'_>> {
+        if self.local_worker().is_some() {
+            return Some(Access {
+                rt: self,
+                pin: None,
+            });
+        }
+        self.external.fetch_add(1, SeqCst);
+        let access = Access {
+            rt: self,
+            pin: Some(epoch::pin()),
+        };
+        if self.is_shut_down() {
+            return None; // dropping `access` lowers the counter again
+        }
+        Some(access)
     }
 
     /// The worker this thread runs, if it is one of *this* runtime's workers.
@@ -252,9 +295,8 @@ impl RtInner {
     /// Delivers a message (ownership passes to the runtime in every case). A message to a
     /// pid that is not alive is dropped silently, as in Erlang (BEAM case 2).
     pub(crate) fn send(&self, to: Pid, m: NonNull<Msg>) -> std::result::Result<(), Status> {
-        // Worker threads are pinned while they run processes; other threads pin here.
-        let _guard = current_worker().is_null().then(epoch::pin);
-        if self.is_shut_down() {
+        let access = self.access();
+        if access.is_none() || self.is_shut_down() {
             // SAFETY: we own `m`.
             unsafe { Msg::free(m.as_ptr()) };
             // A process still running while shutdown stops everything is about to be
@@ -307,9 +349,9 @@ impl RtInner {
         }
         let waiter = Arc::new(ExitWaiter::default());
         {
-            let _guard = epoch::pin();
+            let _access = self.access().ok_or(Status::ErrShutDown)?;
             let pcb = self.table.lookup(pid).ok_or(Status::ErrNoProcess)?;
-            // SAFETY: pinned.
+            // SAFETY: `_access` keeps the PCB alive.
             let pcb = unsafe { pcb.as_ref() };
             let mut w = pcb.watchers.lock();
             if w.exited {
@@ -348,12 +390,15 @@ impl RtInner {
     ///
     /// # Safety
     /// `pcb` is a live process that will never be resumed again and that no other thread
-    /// is running or exiting; `guard` pins the calling thread.
+    /// is running or exiting. With `guard` (pinning the calling thread) the PCB is freed
+    /// once every pinned reader has moved on; without, it is freed at once, which is only
+    /// sound when no other thread can hold a pointer to it (shutdown, after the workers
+    /// stopped and every external call drained).
     pub(crate) unsafe fn finish_process(
         &self,
         pcb_ptr: *mut Pcb,
         worker: Option<&WorkerLocal>,
-        guard: &Guard,
+        guard: Option<&Guard>,
     ) {
         // SAFETY: per the contract, we own the process now.
         let pcb = unsafe { &*pcb_ptr };
@@ -402,9 +447,13 @@ impl RtInner {
         }
         // 5. Free the PCB once every pinned reader has moved on.
         let addr = pcb_ptr as usize;
-        // SAFETY: the PCB is unreachable from the table now; readers that loaded it earlier
-        // are pinned, and the closure runs only after all of them unpinned.
-        unsafe { guard.defer_unchecked(move || drop(Box::from_raw(addr as *mut Pcb))) };
+        match guard {
+            // SAFETY: the PCB is unreachable from the table now; readers that loaded it
+            // earlier are pinned, and the closure runs only after all of them unpinned.
+            Some(g) => unsafe { g.defer_unchecked(move || drop(Box::from_raw(addr as *mut Pcb))) },
+            // SAFETY: per the contract, nobody else can hold the pointer.
+            None => drop(unsafe { Box::from_raw(pcb_ptr) }),
+        }
     }
 
     /// Stops everything (see [`Runtime::shutdown`]).
@@ -422,17 +471,30 @@ impl RtInner {
         for h in threads {
             let _ = h.join();
         }
-        let guard = epoch::pin();
+        // Calls from other threads that started before the flag was set may still hold PCB
+        // pointers; new ones see the flag (see `access`). Wait for the former.
+        while self.external.load(SeqCst) != 0 {
+            std::thread::yield_now();
+        }
         let live = self.table.drain_live();
         for pcb in &live {
-            // SAFETY: every worker has stopped, so no process runs or exits concurrently;
+            // SAFETY: every worker has stopped and no external call is in progress, so no
+            // process runs or exits concurrently and no other thread holds a PCB pointer;
             // each PCB still in the table is live and exited by nobody else.
             unsafe {
                 *(*pcb.as_ptr()).exit.get() = Some(ExitReason::Shutdown);
-                self.finish_process(pcb.as_ptr(), None, &guard);
+                self.finish_process(pcb.as_ptr(), None, None);
             }
         }
-        guard.flush();
+        epoch::pin().flush();
+        // Give the memory back: every stack slot is free now, and the heap can shrink.
+        // SAFETY: no process exists any more, so no stack is in use.
+        unsafe { self.stacks.decommit_all() };
+        #[cfg(target_env = "gnu")]
+        // SAFETY: malloc_trim only releases free heap memory to the OS.
+        unsafe {
+            libc::malloc_trim(0);
+        }
         *stopped = Some(live.len());
         Ok(live.len())
     }
@@ -570,7 +632,9 @@ impl Runtime {
 
     /// True while `pid` is alive (`erlang:is_process_alive/1`).
     pub fn is_alive(&self, pid: Pid) -> bool {
-        let _guard = current_worker().is_null().then(epoch::pin);
+        let Some(_access) = self.inner.access() else {
+            return false;
+        };
         self.inner.table.lookup(pid).is_some()
     }
 

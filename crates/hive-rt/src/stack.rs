@@ -232,6 +232,22 @@ impl StackPool {
     }
 }
 
+impl StackPool {
+    /// Returns the physical pages of every slot to the OS (their contents become zero;
+    /// guards installed with MADV_GUARD_INSTALL survive this).
+    ///
+    /// # Safety
+    /// No slot of this pool is in use by a running or suspended coroutine.
+    pub(crate) unsafe fn decommit_all(&self) {
+        for &(addr, len) in &self.bump.lock().chunks {
+            // SAFETY: per the contract nothing lives in these slots; the chunk stays mapped.
+            unsafe {
+                libc::madvise(addr as *mut libc::c_void, len, libc::MADV_DONTNEED);
+            }
+        }
+    }
+}
+
 impl Drop for StackPool {
     fn drop(&mut self) {
         for &(addr, len) in &self.bump.get_mut().chunks {
@@ -279,6 +295,17 @@ impl Stacks {
     /// Usable bytes of the default class.
     pub(crate) fn default_usable(&self) -> usize {
         self.default_usable
+    }
+
+    /// Returns the memory of every stack to the OS.
+    ///
+    /// # Safety
+    /// No process of the runtime has a stack any more (after shutdown).
+    pub(crate) unsafe fn decommit_all(&self) {
+        for p in self.pools.iter().filter_map(|p| p.get()) {
+            // SAFETY: forwarded contract.
+            unsafe { p.decommit_all() };
+        }
     }
 }
 

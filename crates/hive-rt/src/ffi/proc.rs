@@ -231,9 +231,9 @@ pub extern "C" fn hive_is_alive(pid: hive_pid) -> i32 {
             Ok(rt) => rt,
             Err(s) => return code(s),
         };
-        let _pin = crate::sched::current_worker()
-            .is_null()
-            .then(crossbeam_epoch::pin);
+        let Some(_access) = rt.access() else {
+            return HIVE_ERR_SHUT_DOWN;
+        };
         i32::from(rt.table.lookup(crate::Pid(pid)).is_some())
     })
 }

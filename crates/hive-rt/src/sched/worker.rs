@@ -216,7 +216,7 @@ impl WorkerLocal {
                 // No stack could be had: the process ends before running (the BEAM's
                 // spawn would have failed with system_limit).
                 *pcb.exit.get() = Some(crate::ExitReason::error("system_limit: no stack"));
-                self.rt.finish_process(pcb_ptr, Some(self), guard);
+                self.rt.finish_process(pcb_ptr, Some(self), Some(guard));
                 return;
             }
         }
@@ -247,14 +247,14 @@ impl WorkerLocal {
                     // SAFETY: the trapped coroutine is done; owner-only field.
                     unsafe {
                         *pcb.exit.get() = Some(crate::ExitReason::error("stack_overflow"));
-                        self.rt.finish_process(pcb_ptr, Some(self), guard);
+                        self.rt.finish_process(pcb_ptr, Some(self), Some(guard));
                     }
                     return;
                 }
                 CoroutineResult::Yield(Suspend::Exit)
                 | CoroutineResult::Return(Ending::Returned) => {
                     // SAFETY: the process has stopped running for good and is owned by us.
-                    unsafe { self.rt.finish_process(pcb_ptr, Some(self), guard) };
+                    unsafe { self.rt.finish_process(pcb_ptr, Some(self), Some(guard)) };
                     return;
                 }
             }
