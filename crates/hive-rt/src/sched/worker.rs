@@ -80,7 +80,11 @@ impl WorkerLocal {
         }
         if let Some(p) = self.lifo.take() {
             let streak = self.lifo_streak.get();
-            if streak < MAX_LIFO_STREAK {
+            // The cap keeps the LIFO slot from starving the queues; with nothing queued
+            // there is nobody to starve, and moving the process to the queue would only
+            // invite a sleeping worker to steal it (a token passed around a ring would then
+            // cross cores every few hops).
+            if streak < MAX_LIFO_STREAK || self.queues.iter().all(|q| q.is_empty()) {
                 self.lifo_streak.set(streak + 1);
                 return Some(p);
             }
