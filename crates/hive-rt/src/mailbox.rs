@@ -71,7 +71,7 @@ pub(crate) struct Msg {
 }
 
 const HEADER: usize = std::mem::size_of::<Msg>();
-const _: () = assert!(HEADER % MESSAGE_ALIGN == 0);
+const _: () = assert!(HEADER.is_multiple_of(MESSAGE_ALIGN));
 
 impl Msg {
     fn layout(len: usize) -> Layout {

@@ -199,9 +199,9 @@ mod imp {
         // SAFETY: the saved actions were written once before this handler was installed.
         unsafe {
             let prev = if sig == libc::SIGBUS {
-                (*(&raw const PREV_BUS)).assume_init_ref()
+                *(&raw const PREV_BUS).cast::<libc::sigaction>()
             } else {
-                (*(&raw const PREV_SEGV)).assume_init_ref()
+                *(&raw const PREV_SEGV).cast::<libc::sigaction>()
             };
             let h = prev.sa_sigaction;
             if h == libc::SIG_DFL || h == libc::SIG_IGN {

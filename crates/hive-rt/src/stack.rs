@@ -128,7 +128,7 @@ impl std::fmt::Debug for StackPool {
 impl StackPool {
     /// A pool of slots with `usable` bytes each (a multiple of the page size).
     pub(crate) fn new(usable: usize) -> StackPool {
-        debug_assert!(usable % PAGE == 0 && usable >= 4 * PAGE);
+        debug_assert!(usable.is_multiple_of(PAGE) && usable >= 4 * PAGE);
         StackPool {
             usable,
             slot: usable + PAGE,

@@ -7,6 +7,7 @@
 //! - `hive_receive` / `hive_receive_match` hand the caller a message it owns until it passes
 //!   it to `hive_msg_free` (or forwards it, zero-copy, with `hive_send_msg`);
 //! - the predicate of `hive_receive_match` only borrows the message for the call.
+//!
 //! Messages left in a mailbox when its process exits are freed by the runtime.
 
 use std::ffi::c_void;

@@ -118,7 +118,7 @@ pub(crate) unsafe fn receive_raw(
             Some(f) => {
                 // SAFETY: see above.
                 let reds = unsafe { &mut (*pcb.ctx.get()).reductions };
-                inner.scan(reds, |m| f(m))
+                inner.scan(reds, f)
             }
         };
         if let Some(m) = found {

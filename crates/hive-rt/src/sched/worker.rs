@@ -70,7 +70,7 @@ impl WorkerLocal {
     /// Next process to run from local sources (no stealing).
     fn next_local(&self) -> Option<ProcRef> {
         let tick = self.tick.get();
-        if tick % INJECTOR_INTERVAL == 0 {
+        if tick.is_multiple_of(INJECTOR_INTERVAL) {
             if let Some(p) = self.pop_injector() {
                 return Some(p);
             }
@@ -351,7 +351,7 @@ pub(crate) fn worker_main(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRe
         let tick = local.tick.get().wrapping_add(1);
         local.tick.set(tick);
         guard.repin();
-        if tick % FLUSH_INTERVAL == 0 {
+        if tick.is_multiple_of(FLUSH_INTERVAL) {
             guard.flush();
         }
         local.poll_timers();
