@@ -1,0 +1,358 @@
+//! The nine stress workloads: arguments, result keys, main figure and the issue's target.
+//!
+//! Definitions and keys follow `shared/bench/baselines.md`.
+
+/// A target from the issue, judged at 2 schedulers against BEAM in the same run
+/// (except [`Target::RssPerProcAtMost`] and [`Target::KeyAtMost`], which are absolute).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target {
+    /// Hive's main rate must be at least this many times BEAM's.
+    RateRatioAtLeast(f64),
+    /// Hive's `seconds` must be at most this fraction of BEAM's.
+    SecondsRatioAtMost(f64),
+    /// Hive's `rss_per_proc_b` must be at most this many bytes.
+    RssPerProcAtMost(f64),
+    /// Hive's (median) value of `key` must be at most `max`, e.g. `med_us` ≤ 1100.
+    KeyAtMost {
+        /// The `RESULT` key judged.
+        key: &'static str,
+        /// The largest value that meets the target, in the key's own unit.
+        max: f64,
+    },
+}
+
+impl Target {
+    /// Short description, e.g. `≥2× rate`.
+    pub fn describe(&self) -> String {
+        match *self {
+            Target::RateRatioAtLeast(x) => format!("≥{x}× rate"),
+            Target::SecondsRatioAtMost(x) => format!("≤{x}× BEAM s"),
+            Target::RssPerProcAtMost(b) => format!("≤{b} B/proc"),
+            Target::KeyAtMost { key, max } => format!("{key} ≤{max}"),
+        }
+    }
+
+    /// True if the target compares Hive with BEAM (rather than being absolute).
+    pub fn needs_beam(&self) -> bool {
+        !matches!(self, Target::RssPerProcAtMost(_) | Target::KeyAtMost { .. })
+    }
+}
+
+/// One workload of the stress suite.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Workload {
+    /// Program name: `<bin-dir>/<name>` and Erlang module `hive_peer_<name>`.
+    pub name: &'static str,
+    /// Arguments at full size (after the scheduler count for Hive, after `main` for Erlang).
+    pub full_args: &'static [u64],
+    /// Arguments with `--quick`.
+    pub quick_args: &'static [u64],
+    /// The keys that echo the arguments, in argument order (`ring`: `n`, `m`). May be shorter
+    /// than the arguments when the last ones have no exact echo (`idle`'s `WINDOW_MS`,
+    /// reported as the measured `window_s`).
+    pub arg_keys: &'static [&'static str],
+    /// Keys every `RESULT` line for this workload must carry (besides lang/name/schedulers).
+    pub keys: &'static [&'static str],
+    /// The key of the main figure shown in the table's rate columns: a rate for most
+    /// workloads, a latency or a CPU share for those with `lower_is_better`.
+    pub rate_key: &'static str,
+    /// Unit of the main figure, e.g. `hops/s` (the table's `metric` column).
+    pub rate_unit: &'static str,
+    /// True if a smaller main figure is better (a latency, a CPU share): the table then
+    /// marks the row and its `rate ×` (Hive / BEAM) with `↓`, below 1× favouring Hive.
+    pub lower_is_better: bool,
+    /// The issue's target.
+    pub target: Target,
+}
+
+impl Workload {
+    /// Arguments for the given mode.
+    pub fn args(&self, quick: bool) -> &'static [u64] {
+        if quick {
+            self.quick_args
+        } else {
+            self.full_args
+        }
+    }
+
+    /// The Erlang module that implements this workload.
+    pub fn erlang_module(&self) -> String {
+        format!("hive_peer_{}", self.name)
+    }
+}
+
+/// All workloads, in the order they run.
+pub const WORKLOADS: [Workload; 9] = [
+    Workload {
+        name: "spawn",
+        full_args: &[1_000_000],
+        quick_args: &[10_000],
+        arg_keys: &["n"],
+        keys: &["n", "seconds", "spawns_per_s", "spawn_loop_s", "cpu_s"],
+        rate_key: "spawns_per_s",
+        rate_unit: "spawns/s",
+        lower_is_better: false,
+        target: Target::RateRatioAtLeast(3.0),
+    },
+    Workload {
+        name: "spawn_live",
+        full_args: &[1_000_000],
+        quick_args: &[10_000],
+        arg_keys: &["n"],
+        keys: &[
+            "n",
+            "spawns_per_s",
+            "rss_before_kb",
+            "rss_live_kb",
+            "rss_after_kill_kb",
+            "rss_per_proc_b",
+            "kills_per_s",
+        ],
+        rate_key: "spawns_per_s",
+        rate_unit: "spawns/s",
+        lower_is_better: false,
+        target: Target::RssPerProcAtMost(4500.0),
+    },
+    Workload {
+        name: "ring",
+        full_args: &[10_000, 1000],
+        quick_args: &[100, 100],
+        arg_keys: &["n", "m"],
+        keys: &["n", "m", "seconds", "hops_per_s", "ns_per_hop", "cpu_s"],
+        rate_key: "hops_per_s",
+        rate_unit: "hops/s",
+        lower_is_better: false,
+        target: Target::RateRatioAtLeast(2.0),
+    },
+    Workload {
+        name: "ping_pong",
+        full_args: &[1000, 1000],
+        quick_args: &[50, 100],
+        arg_keys: &["pairs", "k"],
+        keys: &["pairs", "k", "seconds", "msgs_per_s", "cpu_s"],
+        rate_key: "msgs_per_s",
+        rate_unit: "msgs/s",
+        lower_is_better: false,
+        target: Target::RateRatioAtLeast(3.0),
+    },
+    Workload {
+        name: "fan_in",
+        full_args: &[1000, 1000],
+        quick_args: &[50, 100],
+        arg_keys: &["senders", "k"],
+        keys: &["senders", "k", "seconds", "msgs_per_s", "max_qlen", "cpu_s"],
+        rate_key: "msgs_per_s",
+        rate_unit: "msgs/s",
+        lower_is_better: false,
+        target: Target::RateRatioAtLeast(2.0),
+    },
+    Workload {
+        name: "big",
+        full_args: &[1000, 10],
+        quick_args: &[50, 3],
+        arg_keys: &["n", "r"],
+        keys: &["n", "r", "seconds", "msgs_per_s", "cpu_s"],
+        rate_key: "msgs_per_s",
+        rate_unit: "msgs/s",
+        lower_is_better: false,
+        target: Target::RateRatioAtLeast(2.0),
+    },
+    Workload {
+        name: "skynet",
+        full_args: &[1_000_000],
+        quick_args: &[10_000],
+        arg_keys: &["size"],
+        keys: &[
+            "size",
+            "sum",
+            "seconds",
+            "procs_per_s",
+            "rss_delta_kb",
+            "cpu_s",
+        ],
+        rate_key: "procs_per_s",
+        rate_unit: "procs/s",
+        lower_is_better: false,
+        target: Target::SecondsRatioAtMost(0.5),
+    },
+    Workload {
+        name: "recv_timeout",
+        full_args: &[1000],
+        quick_args: &[50],
+        arg_keys: &["k"],
+        keys: &["k", "timeout_ms", "min_us", "med_us", "p99_us", "max_us"],
+        rate_key: "med_us",
+        rate_unit: "µs median",
+        lower_is_better: true,
+        // "receive with a 1 ms timeout returns after ≤ 1.1 ms at the median"
+        target: Target::KeyAtMost {
+            key: "med_us",
+            max: 1100.0,
+        },
+    },
+    Workload {
+        name: "idle",
+        full_args: &[1_000_000, 2000],
+        quick_args: &[10_000, 200],
+        arg_keys: &["n"],
+        keys: &["n", "window_s", "idle_cpu_s", "idle_cpu_pct"],
+        rate_key: "idle_cpu_pct",
+        rate_unit: "idle CPU %",
+        lower_is_better: true,
+        // "idle CPU ≈ 0 with 1M blocked processes"
+        target: Target::KeyAtMost {
+            key: "idle_cpu_pct",
+            max: 1.0,
+        },
+    },
+];
+
+/// The workload called `name`.
+pub fn by_name(name: &str) -> Option<&'static Workload> {
+    WORKLOADS.iter().find(|w| w.name == name)
+}
+
+/// Every key any workload prints, in table order, without repeats (the CSV's fixed columns).
+pub fn all_keys() -> Vec<&'static str> {
+    let mut keys: Vec<&'static str> = Vec::new();
+    for w in &WORKLOADS {
+        for k in w.keys {
+            if !keys.contains(k) {
+                keys.push(k);
+            }
+        }
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_match_the_brief() {
+        let full: Vec<_> = WORKLOADS.iter().map(|w| (w.name, w.full_args)).collect();
+        assert_eq!(
+            full,
+            vec![
+                ("spawn", &[1_000_000u64][..]),
+                ("spawn_live", &[1_000_000][..]),
+                ("ring", &[10_000, 1000][..]),
+                ("ping_pong", &[1000, 1000][..]),
+                ("fan_in", &[1000, 1000][..]),
+                ("big", &[1000, 10][..]),
+                ("skynet", &[1_000_000][..]),
+                ("recv_timeout", &[1000][..]),
+                ("idle", &[1_000_000, 2000][..]),
+            ]
+        );
+        let quick: Vec<_> = WORKLOADS.iter().map(|w| (w.name, w.quick_args)).collect();
+        assert_eq!(
+            quick,
+            vec![
+                ("spawn", &[10_000u64][..]),
+                ("spawn_live", &[10_000][..]),
+                ("ring", &[100, 100][..]),
+                ("ping_pong", &[50, 100][..]),
+                ("fan_in", &[50, 100][..]),
+                ("big", &[50, 3][..]),
+                ("skynet", &[10_000][..]),
+                ("recv_timeout", &[50][..]),
+                ("idle", &[10_000, 200][..]),
+            ]
+        );
+        for w in &WORKLOADS {
+            assert_eq!(w.full_args.len(), w.quick_args.len(), "{}", w.name);
+            assert!(w.keys.contains(&w.rate_key), "{}", w.name);
+            assert!(w.arg_keys.len() <= w.full_args.len(), "{}", w.name);
+            assert!(!w.arg_keys.is_empty(), "{}", w.name);
+            assert!(w.arg_keys.iter().all(|k| w.keys.contains(k)), "{}", w.name);
+            if let Target::KeyAtMost { key, .. } = w.target {
+                assert!(w.keys.contains(&key), "{}", w.name);
+            }
+        }
+        // Only the idle window has no exact echo.
+        let short: Vec<_> = WORKLOADS
+            .iter()
+            .filter(|w| w.arg_keys.len() < w.full_args.len())
+            .map(|w| w.name)
+            .collect();
+        assert_eq!(short, vec!["idle"]);
+    }
+
+    #[test]
+    fn new_absolute_workloads() {
+        let r = by_name("recv_timeout").unwrap();
+        assert_eq!(
+            r.target,
+            Target::KeyAtMost {
+                key: "med_us",
+                max: 1100.0
+            }
+        );
+        assert_eq!((r.rate_key, r.lower_is_better), ("med_us", true));
+        let i = by_name("idle").unwrap();
+        assert_eq!(
+            i.target,
+            Target::KeyAtMost {
+                key: "idle_cpu_pct",
+                max: 1.0
+            }
+        );
+        assert_eq!((i.rate_key, i.lower_is_better), ("idle_cpu_pct", true));
+        assert_eq!(i.arg_keys, &["n"]);
+        // The rate workloads stay higher-is-better, and the new two run last.
+        let lower: Vec<_> = WORKLOADS
+            .iter()
+            .filter(|w| w.lower_is_better)
+            .map(|w| w.name)
+            .collect();
+        assert_eq!(lower, vec!["recv_timeout", "idle"]);
+        assert_eq!(WORKLOADS[7].name, "recv_timeout");
+        assert_eq!(WORKLOADS[8].name, "idle");
+    }
+
+    #[test]
+    fn lookup_and_keys() {
+        assert_eq!(by_name("ring").unwrap().rate_key, "hops_per_s");
+        assert!(by_name("nope").is_none());
+        assert_eq!(
+            by_name("fan_in").unwrap().erlang_module(),
+            "hive_peer_fan_in"
+        );
+        let keys = all_keys();
+        assert_eq!(keys[0], "n");
+        assert!(keys.contains(&"max_qlen") && keys.contains(&"rss_delta_kb"));
+        assert!(keys.contains(&"med_us") && keys.contains(&"idle_cpu_pct"));
+        assert_eq!(keys.last(), Some(&"idle_cpu_pct"));
+        let unique: std::collections::HashSet<_> = keys.iter().collect();
+        assert_eq!(keys.len(), unique.len());
+    }
+
+    #[test]
+    fn targets() {
+        assert_eq!(Target::RateRatioAtLeast(2.0).describe(), "≥2× rate");
+        assert_eq!(Target::SecondsRatioAtMost(0.5).describe(), "≤0.5× BEAM s");
+        assert_eq!(Target::RssPerProcAtMost(4500.0).describe(), "≤4500 B/proc");
+        assert!(!Target::RssPerProcAtMost(1.0).needs_beam());
+        assert!(Target::RateRatioAtLeast(1.0).needs_beam());
+        assert!(Target::SecondsRatioAtMost(1.0).needs_beam());
+        let med = Target::KeyAtMost {
+            key: "med_us",
+            max: 1100.0,
+        };
+        assert_eq!(med.describe(), "med_us ≤1100");
+        assert!(!med.needs_beam());
+        let cpu = Target::KeyAtMost {
+            key: "idle_cpu_pct",
+            max: 1.0,
+        };
+        assert_eq!(cpu.describe(), "idle_cpu_pct ≤1");
+        assert!(!cpu.needs_beam());
+        let frac = Target::KeyAtMost {
+            key: "x",
+            max: 0.25,
+        };
+        assert_eq!(frac.describe(), "x ≤0.25");
+    }
+}
