@@ -211,7 +211,7 @@ impl RtInner {
         // in the PCB (inline when small), which never moves, so the pointer stays valid
         // for the life of the process.
         unsafe {
-            (*pcb).stack_usable.set(usable);
+            (*pcb).stack_usable.set(usable as u32);
             if !arg.is_empty() {
                 let dst = if arg.len() <= INLINE_ARG {
                     (*(*pcb).inline_arg.get()).as_mut_ptr() as *mut u8
@@ -227,7 +227,7 @@ impl RtInner {
                 }
             }
             if let Some(w) = waiter {
-                (*pcb).watchers.lock().waiters.push(w.clone());
+                (*pcb).watchers.lock().push(w.clone());
             }
         }
         // SAFETY: as above; `init` writes the pid before the table publishes the PCB.
@@ -261,7 +261,7 @@ impl RtInner {
     ) -> std::io::Result<()> {
         // SAFETY: per the contract.
         let pcb = unsafe { &*pcb_ptr };
-        let usable = pcb.stack_usable.get();
+        let usable = pcb.stack_usable.get() as usize;
         let stack = if usable == self.stacks.default_usable() {
             worker
                 .take_stack()
@@ -283,12 +283,15 @@ impl RtInner {
         Ok(())
     }
 
-    fn recycle_stack(&self, stack: crate::stack::ArenaStack, worker: Option<&WorkerLocal>) {
+    fn recycle_stack(
+        &self,
+        stack: crate::stack::ArenaStack,
+        usable: usize,
+        worker: Option<&WorkerLocal>,
+    ) {
         match worker {
-            Some(w) if stack.usable() == self.stacks.default_usable() => {
-                w.give_stack(stack.limit_addr())
-            }
-            _ => self.stacks.pool(stack.usable()).free(stack),
+            Some(w) if usable == self.stacks.default_usable() => w.give_stack(stack.limit_addr()),
+            _ => self.stacks.pool(usable).free(stack),
         }
     }
 
@@ -354,12 +357,11 @@ impl RtInner {
             // SAFETY: `_access` keeps the PCB alive.
             let pcb = unsafe { pcb.as_ref() };
             let mut w = pcb.watchers.lock();
-            if w.exited {
-                // SAFETY: `exit` was written before `exited` was set under this lock, and is
-                // not written again.
-                return Ok(unsafe { (*pcb.exit.get()).clone() }.unwrap_or(ExitReason::Normal));
+            if pcb.state.is_exited() {
+                // SAFETY: EXITED was read with Acquire; the reason never changes after it.
+                return Ok(unsafe { pcb.exit_reason() }.clone());
             }
-            w.waiters.push(waiter.clone());
+            w.push(waiter.clone());
         }
         Self::block_on(&waiter, timeout)
     }
@@ -406,17 +408,18 @@ impl RtInner {
         // 1. The mailbox: queued messages are freed (later sends see EXITED and drop theirs;
         // one racing this point is freed with the PCB).
         // SAFETY: owner-only fields and the queue's consumer side; the process no longer runs.
-        // The reason stays in the PCB (late `wait` callers read it there).
+        // The reason stays in the PCB (late `wait` callers read it there); it is final: the
+        // state word says EXITED.
         let reason: &ExitReason = unsafe {
             pcb.outer.clear();
             (*pcb.inner.get()).clear();
-            (*pcb.exit.get()).get_or_insert(ExitReason::Normal)
+            pcb.exit_reason()
         };
         // 2. The pid stops resolving.
         self.table.remove(pcb.pid);
         // 3. Resources: pending timer, stack, spawn argument, unstarted entry.
         if let (Some(t), Some(w)) = (pcb.timer.take(), worker) {
-            if t.worker == w.index {
+            if t.worker as usize == w.index {
                 w.wheel.borrow_mut().cancel(t.key);
             }
         }
@@ -429,7 +432,7 @@ impl RtInner {
                 // created right before its first resume, so it is never unstarted here.
                 unsafe { co.force_reset() };
             }
-            self.recycle_stack(co.into_stack(), worker);
+            self.recycle_stack(co.into_stack(), pcb.stack_usable.get() as usize, worker);
         }
         // SAFETY: owner-only fields.
         unsafe {
@@ -439,8 +442,7 @@ impl RtInner {
         // 4. Notify threads waiting in `wait`.
         let waiters = {
             let mut w = pcb.watchers.lock();
-            w.exited = true;
-            std::mem::take(&mut w.waiters)
+            std::mem::take(&mut *w)
         };
         for w in waiters {
             w.complete(reason);
@@ -482,7 +484,7 @@ impl RtInner {
             // process runs or exits concurrently and no other thread holds a PCB pointer;
             // each PCB still in the table is live and exited by nobody else.
             unsafe {
-                *(*pcb.as_ptr()).exit.get() = Some(ExitReason::Shutdown);
+                (*pcb.as_ptr()).set_exit(ExitReason::Shutdown);
                 self.finish_process(pcb.as_ptr(), None, None);
             }
         }
@@ -520,7 +522,7 @@ unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "non-string payload".into());
                 // SAFETY: owner-only field, we are the process.
-                unsafe { *pcb.exit.get() = Some(ExitReason::error(format!("panic: {text}"))) };
+                unsafe { pcb.set_exit(ExitReason::error(format!("panic: {text}"))) };
             }
         }
         Entry::Taken => {}

@@ -46,8 +46,6 @@ pub(crate) enum GuardMode {
 /// its pool with [`StackPool::free`] (a dropped slot is leaked, never reused unsafely).
 #[derive(Debug)]
 pub(crate) struct ArenaStack {
-    /// Usable bytes of the slot's size class (identifies its pool).
-    usable: usize,
     /// Lowest address of the slot (start of the guard page).
     limit: usize,
     /// Highest address of the slot (one past the last usable byte).
@@ -85,11 +83,6 @@ impl ArenaStack {
     #[cfg(test)]
     pub(crate) fn top(&self) -> usize {
         self.base
-    }
-
-    /// Usable bytes of the slot's size class.
-    pub(crate) fn usable(&self) -> usize {
-        self.usable
     }
 
     /// Lowest address of the slot: identifies the slot to its pool.
@@ -190,7 +183,6 @@ impl StackPool {
     /// The slot whose lowest address is `limit` (a slot of this pool).
     pub(crate) fn slot_at(&self, limit: usize) -> ArenaStack {
         ArenaStack {
-            usable: self.usable,
             limit,
             base: limit + self.slot,
         }

@@ -156,7 +156,7 @@ pub(crate) unsafe fn receive_raw(
                 None => break Err(Status::Timeout),
                 Some(key) => {
                     pcb.timer.set(Some(ArmedTimer {
-                        worker: worker.index,
+                        worker: worker.index as u32,
                         key,
                     }));
                     armed = Some(seq);
@@ -176,7 +176,7 @@ pub(crate) unsafe fn receive_raw(
             if !w.is_null() {
                 // SAFETY: a process runs on a worker thread; the pointer is to that worker.
                 let w = unsafe { &*w };
-                if w.index == t.worker && std::ptr::eq(Arc::as_ptr(&w.rt), pcb.rt) {
+                if w.index == t.worker as usize && std::ptr::eq(Arc::as_ptr(&w.rt), pcb.rt) {
                     w.wheel.borrow_mut().cancel(t.key);
                 }
             }
@@ -191,7 +191,7 @@ pub(crate) unsafe fn receive_raw(
 /// `pcb` is the calling process.
 pub(crate) unsafe fn exit_raw(pcb: &Pcb, reason: ExitReason) -> ! {
     // SAFETY: owner-only field.
-    unsafe { *pcb.exit.get() = Some(reason) };
+    unsafe { pcb.set_exit(reason) };
     // SAFETY: `pcb` is the calling process; it is never resumed after `Exit`.
     unsafe { suspend(pcb, Suspend::Exit) };
     unreachable!("an exited process was resumed")

@@ -78,17 +78,8 @@ pub(crate) enum Entry {
 /// A receive timeout that is armed on some worker's wheel.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ArmedTimer {
-    pub(crate) worker: usize,
+    pub(crate) worker: u32,
     pub(crate) key: crate::timer::TimerKey,
-}
-
-/// Threads waiting for this process to exit (`hive_wait`).
-#[derive(Default)]
-pub(crate) struct Watchers {
-    /// Set by the exit path (under this lock, after `Pcb::exit` holds the final reason);
-    /// later watchers read `Pcb::exit` instead of waiting.
-    pub(crate) exited: bool,
-    pub(crate) waiters: Vec<Arc<ExitWaiter>>,
 }
 
 /// One thread blocked in `hive_wait`.
@@ -125,14 +116,19 @@ pub(crate) struct Pcb {
     pub(crate) timer: Cell<Option<ArmedTimer>>,
     /// True inside `hive_receive*` (a receive from a match predicate is refused).
     pub(crate) receiving: Cell<bool>,
+    /// Usable bytes of the stack this process gets when it first runs.
+    pub(crate) stack_usable: Cell<u32>,
     // ---- cold ----
     /// Lets the SIGSEGV handler end this coroutine (see `overflow.rs`).
     pub(crate) trap: Cell<Option<CoroutineTrapHandler<Ending>>>,
     /// Lowest address of the stack slot (its guard page), for overflow detection.
     pub(crate) stack_guard: Cell<usize>,
-    /// Set by `exit`; None at the end means `normal`.
-    pub(crate) exit: UnsafeCell<Option<ExitReason>>,
-    pub(crate) watchers: Mutex<Watchers>,
+    /// Set by `exit` (boxed: most processes end `normal`, which is None).
+    exit: UnsafeCell<Option<Box<ExitReason>>>,
+    /// Threads blocked in `hive_wait` for this process. A thread that takes the lock after
+    /// the state word says EXITED reads the reason instead of registering (the exit path
+    /// takes the waiters under this lock after setting EXITED).
+    pub(crate) watchers: Mutex<Vec<Arc<ExitWaiter>>>,
     // ---- read or written by other threads (senders, timers) ----
     pub(crate) state: StateWord,
     pub(crate) priority: Priority,
@@ -149,13 +145,38 @@ pub(crate) struct Pcb {
     pub(crate) entry: UnsafeCell<Entry>,
     /// A heap copy of a larger spawn argument, freed at exit.
     pub(crate) heap_arg: UnsafeCell<Option<Box<[u128]>>>,
-    /// Usable bytes of the stack this process gets when it first runs.
-    pub(crate) stack_usable: Cell<usize>,
     /// The spawn argument's copy when it fits (≤ `INLINE_ARG_BYTES`), 16-byte aligned.
     pub(crate) inline_arg: UnsafeCell<[u128; INLINE_ARG_BYTES / 16]>,
 }
 
+static NORMAL: ExitReason = ExitReason::Normal;
+
 impl Pcb {
+    /// Records the exit reason.
+    ///
+    /// # Safety
+    /// Called by the process itself, or by the thread that exits it after it stopped
+    /// running, before the state word says EXITED.
+    pub(crate) unsafe fn set_exit(&self, reason: ExitReason) {
+        let v = if reason.is_normal() {
+            None
+        } else {
+            Some(Box::new(reason))
+        };
+        // SAFETY: per the contract, nobody else reads or writes the field now.
+        unsafe { *self.exit.get() = v };
+    }
+
+    /// The exit reason (`normal` unless set).
+    ///
+    /// # Safety
+    /// Either the caller may write the field (see `set_exit`), or the state word says
+    /// EXITED (read with Acquire), after which the field never changes.
+    pub(crate) unsafe fn exit_reason(&self) -> &ExitReason {
+        // SAFETY: per the contract there is no concurrent write.
+        unsafe { (*self.exit.get()).as_deref().unwrap_or(&NORMAL) }
+    }
+
     pub(crate) fn new(
         priority: Priority,
         entry: Entry,
@@ -184,7 +205,7 @@ impl Pcb {
             heap_arg: UnsafeCell::new(None),
             stack_usable: Cell::new(0),
             exit: UnsafeCell::new(None),
-            watchers: Mutex::new(Watchers::default()),
+            watchers: Mutex::new(Vec::new()),
             rt,
         });
         pcb.inner.get_mut().init();
@@ -200,7 +221,7 @@ mod tests {
 
     #[test]
     fn sender_written_fields_are_a_cache_line_away_from_owner_fields() {
-        let hot_owner_end = offset_of!(Pcb, receiving) + 1;
+        let hot_owner_end = offset_of!(Pcb, stack_usable) + 4;
         let shared_start = offset_of!(Pcb, state);
         let shared_end = offset_of!(Pcb, timeout_fired) + 4;
         assert!(
@@ -209,7 +230,7 @@ mod tests {
         );
         assert!(std::mem::size_of::<Pcb>() - shared_end >= 64);
         assert!(
-            std::mem::size_of::<Pcb>() <= 352,
+            std::mem::size_of::<Pcb>() <= 304,
             "PCB grew: {}",
             std::mem::size_of::<Pcb>()
         );

@@ -219,7 +219,7 @@ impl WorkerLocal {
             if (*pcb.coroutine.get()).is_none() && self.rt.start_process(pcb_ptr, self).is_err() {
                 // No stack could be had: the process ends before running (the BEAM's
                 // spawn would have failed with system_limit).
-                *pcb.exit.get() = Some(crate::ExitReason::error("system_limit: no stack"));
+                pcb.set_exit(crate::ExitReason::error("system_limit: no stack"));
                 self.rt.finish_process(pcb_ptr, Some(self), Some(guard));
                 return;
             }
@@ -250,7 +250,7 @@ impl WorkerLocal {
                 CoroutineResult::Return(Ending::StackOverflow) => {
                     // SAFETY: the trapped coroutine is done; owner-only field.
                     unsafe {
-                        *pcb.exit.get() = Some(crate::ExitReason::error("stack_overflow"));
+                        pcb.set_exit(crate::ExitReason::error("stack_overflow"));
                         self.rt.finish_process(pcb_ptr, Some(self), Some(guard));
                     }
                     return;
