@@ -353,40 +353,32 @@ impl std::fmt::Debug for Message {
     }
 }
 
-/// The lock-free part senders append to (Vyukov's intrusive MPSC queue).
+/// The lock-free part senders append to (Vyukov's intrusive MPSC queue): the tail and the
+/// stub. The consumer's end (the head) lives in the owner's [`InnerQueue`], on the owner's
+/// cache lines: the consumer writes it on every message taken, and keeping it beside the
+/// tail made every receive invalidate the line every sender reads.
 ///
-/// Self-referential (head and tail start at the embedded stub): create it in place, then
-/// call [`OuterQueue::init`] once it is at its final address (inside a PCB, which never
-/// moves).
+/// Self-referential (the tail starts at the embedded stub): create it in place, then call
+/// [`OuterQueue::init`] once it is at its final address (inside a PCB, which never moves).
 pub(crate) struct OuterQueue {
     /// The newest message (or the stub). Senders swap it.
     tail: AtomicPtr<Msg>,
-    /// The oldest node (a message or the stub). Consumer only.
-    head: std::cell::UnsafeCell<*mut Msg>,
     /// The stub node: only a `next` link.
     stub: AtomicPtr<Msg>,
 }
-
-// SAFETY: `tail` is atomic and shared by design; `head` is touched only by the single
-// consumer (the owning process, its exit path or the destructor), see the module invariants.
-unsafe impl Sync for OuterQueue {}
-// SAFETY: the queue owns the messages it links; moving it moves that ownership.
-unsafe impl Send for OuterQueue {}
 
 impl OuterQueue {
     pub(crate) fn new() -> OuterQueue {
         OuterQueue {
             tail: AtomicPtr::new(ptr::null_mut()),
-            head: std::cell::UnsafeCell::new(ptr::null_mut()),
             stub: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
-    /// Points head and tail at the stub; call once the queue is at its final address.
+    /// Points the tail at the stub; call once the queue is at its final address.
     pub(crate) fn init(&mut self) {
         let stub = self.stub_ptr();
         self.tail = AtomicPtr::new(stub);
-        *self.head.get_mut() = stub;
     }
 
     fn stub_ptr(&self) -> *mut Msg {
@@ -404,22 +396,21 @@ impl OuterQueue {
     fn push_node(&self, m: *mut Msg) {
         // AcqRel: Acquire so the old tail is a node whose `next` we may write; Release so
         // the consumer that later reaches `m` through that link sees its contents.
-        let prev = self.tail.swap(m, std::sync::atomic::Ordering::AcqRel);
+        let prev = self.tail.swap(m, AcqRel);
         // Release: publishes `m` (its header and payload) to the consumer's Acquire load.
         // SAFETY: `prev` is the stub or a message still in the queue: the consumer never
-        // takes the last node (it first puts the stub behind it), so `prev` is live.
+        // takes the last node (it first makes the stub the tail), so `prev` is live.
         unsafe { next_of(prev).store(m, Release) };
     }
 
-    /// Takes the oldest message (consumer only). None when empty, or when the oldest message
-    /// is still being linked by its sender (who will notify the process once it is).
+    /// Takes the oldest message; `head` is the consumer's end (see [`InnerQueue`]). None
+    /// when empty, or when the oldest message is still being linked by its sender (who
+    /// will notify the process once it is).
     ///
     /// # Safety
-    /// The caller is the queue's single consumer (see the module invariants).
-    pub(crate) unsafe fn pop(&self) -> Option<NonNull<Msg>> {
+    /// The caller is the queue's single consumer and `head` its end of this queue.
+    unsafe fn pop(&self, head_slot: &mut *mut Msg) -> Option<NonNull<Msg>> {
         let stub = self.stub_ptr();
-        // SAFETY: consumer-only field, per the contract.
-        let head_slot = unsafe { &mut *self.head.get() };
         let mut head = *head_slot;
         // SAFETY (for every `next_of` below): `head`, `next` are the stub or live messages
         // owned by the queue.
@@ -452,42 +443,13 @@ impl OuterQueue {
             Err(_) => None,
         }
     }
-
-    /// True when no message is reachable (a hint).
-    #[cfg(test)]
-    pub(crate) fn is_empty(&self) -> bool {
-        // SAFETY: tests call this from the consumer side.
-        let head = unsafe { *self.head.get() };
-        head == self.stub_ptr() && unsafe { next_of(head) }.load(Acquire).is_null()
-    }
-
-    /// Frees every reachable message (exit path; consumer only).
-    ///
-    /// # Safety
-    /// The caller is the queue's single consumer.
-    pub(crate) unsafe fn clear(&self) {
-        // SAFETY: per the contract; taken messages are ours to free.
-        while let Some(m) = unsafe { self.pop() } {
-            unsafe { Msg::free(m.as_ptr()) };
-        }
-    }
-}
-
-impl Drop for OuterQueue {
-    fn drop(&mut self) {
-        if self.head.get_mut().is_null() {
-            return; // never initialised
-        }
-        // No sender can be mid-push any more (see the module invariants), so this frees
-        // everything, including messages sent after the owner exited.
-        // SAFETY: `&mut self`: we are the only user.
-        unsafe { self.clear() };
-    }
 }
 
 /// The owner-only part: messages taken from the outer queue and not yet received, in
 /// arrival order, and the selective-receive save pointer.
 pub(crate) struct InnerQueue {
+    /// The consumer's end of the [`OuterQueue`]: its oldest node (a message or its stub).
+    outer_head: *mut Msg,
     head: AtomicPtr<Msg>,
     /// The link that holds the last message's successor (`&head` when empty).
     tail: *const AtomicPtr<Msg>,
@@ -502,6 +464,7 @@ impl InnerQueue {
     /// final address (inside a PCB, which never moves).
     pub(crate) fn new() -> InnerQueue {
         InnerQueue {
+            outer_head: ptr::null_mut(),
             head: AtomicPtr::new(ptr::null_mut()),
             tail: ptr::null(),
             save: ptr::null(),
@@ -509,10 +472,32 @@ impl InnerQueue {
         }
     }
 
-    /// Points the queue's links at its own `head`.
-    pub(crate) fn init(&mut self) {
+    /// Points the queue's links at its own `head`, and its end of `outer` at that queue's
+    /// stub (`outer` must be initialised and at its final address).
+    pub(crate) fn init(&mut self, outer: &OuterQueue) {
         self.tail = &self.head;
         self.save = &self.head;
+        self.outer_head = outer.stub_ptr();
+    }
+
+    /// Takes the oldest message of `outer` (see [`OuterQueue::pop`]).
+    ///
+    /// # Safety
+    /// The caller is `outer`'s single consumer and this queue was initialised with it.
+    pub(crate) unsafe fn take_outer(&mut self, outer: &OuterQueue) -> Option<NonNull<Msg>> {
+        // SAFETY: per the contract.
+        unsafe { outer.pop(&mut self.outer_head) }
+    }
+
+    /// Frees every message of `outer` that is reachable (exit path, PCB destructor).
+    ///
+    /// # Safety
+    /// As [`InnerQueue::take_outer`].
+    pub(crate) unsafe fn drain_outer(&mut self, outer: &OuterQueue) {
+        // SAFETY: per the contract; taken messages are ours to free.
+        while let Some(m) = unsafe { self.take_outer(outer) } {
+            unsafe { Msg::free(m.as_ptr()) };
+        }
     }
 
     /// Messages in the inner queue.
@@ -538,7 +523,7 @@ impl InnerQueue {
         let mut n = 0;
         while n < limit {
             // SAFETY: per the contract.
-            match unsafe { outer.pop() } {
+            match unsafe { self.take_outer(outer) } {
                 Some(m) => self.push_back(m.as_ptr()),
                 None => break,
             }
@@ -634,9 +619,9 @@ mod tests {
         q
     }
 
-    fn inner() -> Box<InnerQueue> {
+    fn inner(outer: &OuterQueue) -> Box<InnerQueue> {
         let mut q = Box::new(InnerQueue::new());
-        q.init();
+        q.init(outer);
         q
     }
 
@@ -648,32 +633,30 @@ mod tests {
     #[test]
     fn outer_queue_is_fifo_and_drains_to_empty() {
         let outer = outer();
-        assert!(outer.is_empty());
+        let mut q = inner(&outer);
+        // SAFETY (every `take_outer` below): the test is the single consumer.
+        assert!(unsafe { q.take_outer(&outer) }.is_none());
         for i in 0..5 {
             outer.push(msg(i));
         }
         let mut got = Vec::new();
-        // SAFETY: single consumer.
-        while let Some(m) = unsafe { outer.pop() } {
+        while let Some(m) = unsafe { q.take_outer(&outer) } {
             got.push(byte(m));
             if got.len() == 2 {
                 outer.push(msg(5)); // interleave a late push
             }
         }
         assert_eq!(got, vec![0, 1, 2, 3, 4, 5]);
-        assert!(outer.is_empty());
         // The stub is reusable: another round works.
         outer.push(msg(9));
-        // SAFETY: single consumer.
-        assert_eq!(byte(unsafe { outer.pop() }.unwrap()), 9);
-        // SAFETY: single consumer.
-        assert!(unsafe { outer.pop() }.is_none());
+        assert_eq!(byte(unsafe { q.take_outer(&outer) }.unwrap()), 9);
+        assert!(unsafe { q.take_outer(&outer) }.is_none());
     }
 
     #[test]
     fn fifo_across_batches() {
         let outer = outer();
-        let mut q = inner();
+        let mut q = inner(&outer);
         for i in 0..3 {
             outer.push(msg(i));
         }
@@ -691,7 +674,7 @@ mod tests {
     #[test]
     fn selective_scan_keeps_order_and_resumes_at_save_pointer() {
         let outer = outer();
-        let mut q = inner();
+        let mut q = inner(&outer);
         for v in [b'a', b'b', b'c'] {
             outer.push(msg(v));
         }
@@ -739,7 +722,7 @@ mod tests {
     #[test]
     fn scan_stops_when_budget_runs_out_and_resumes() {
         let outer = outer();
-        let mut q = inner();
+        let mut q = inner(&outer);
         for v in 0..10 {
             outer.push(msg(v));
         }
@@ -762,12 +745,16 @@ mod tests {
     }
 
     #[test]
-    fn dropping_a_queue_frees_what_it_holds() {
+    fn draining_frees_what_the_queue_holds() {
         let outer = outer();
+        let mut q = inner(&outer);
         for v in 0..100 {
             outer.push(msg(v));
         }
-        drop(outer); // frees 100 messages (checked for leaks under valgrind/ASan runs)
+        // SAFETY: single consumer.
+        unsafe { q.drain_outer(&outer) };
+        // SAFETY: as above.
+        assert!(unsafe { q.take_outer(&outer) }.is_none());
     }
 
     #[test]
@@ -775,7 +762,7 @@ mod tests {
         // Initialised in place: moving an initialised queue would break its stub links.
         let mut outer = std::sync::Arc::new(OuterQueue::new());
         std::sync::Arc::get_mut(&mut outer).unwrap().init();
-        let mut q = inner();
+        let mut q = inner(&outer);
         let senders: Vec<_> = (0..4u8)
             .map(|id| {
                 let outer = outer.clone();

@@ -411,8 +411,9 @@ impl RtInner {
         // The reason stays in the PCB (late `wait` callers read it there); it is final: the
         // state word says EXITED.
         let reason: &ExitReason = unsafe {
-            pcb.outer.clear();
-            (*pcb.inner.get()).clear();
+            let inner = &mut *pcb.inner.get();
+            inner.drain_outer(&pcb.outer);
+            inner.clear();
             pcb.exit_reason()
         };
         // 2. The pid stops resolving.

@@ -46,7 +46,9 @@ fn raw(m: *const hive_msg) -> *mut Msg {
 ///
 /// Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (pid 0), `HIVE_ERR_NULL_POINTER` (data NULL
 /// with len > 0), `HIVE_ERR_BAD_LENGTH` (len > `HIVE_MAX_MESSAGE_LEN`),
-/// `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+/// `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN` (from a thread
+/// that is not a process, once `hive_shutdown` began; a process still running then gets
+/// `HIVE_OK`, as it is being stopped too and a BEAM send never fails).
 ///
 /// # Safety
 /// `data` is NULL or readable for `len` bytes.
@@ -106,7 +108,8 @@ pub unsafe extern "C" fn hive_msg_alloc(len: usize, out: *mut *mut hive_msg) -> 
 /// not touch it afterwards. Delivery rules as `hive_send`.
 ///
 /// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (msg NULL), `HIVE_ERR_BAD_ARGUMENT` (pid 0;
-/// msg freed), `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN` (msg freed).
+/// msg freed), `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN` (msg freed; as for
+/// `hive_send`, only for threads that are not processes).
 ///
 /// # Safety
 /// `msg` is NULL or a message the caller owns.

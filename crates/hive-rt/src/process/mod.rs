@@ -114,7 +114,10 @@ pub(crate) unsafe fn receive_raw(
     let result = loop {
         let found = match matches.as_mut() {
             // SAFETY: the process is its mailbox's consumer.
-            None => inner.pop().or_else(|| unsafe { pcb.outer.pop() }),
+            None => match inner.pop() {
+                Some(m) => Some(m),
+                None => unsafe { inner.take_outer(&pcb.outer) },
+            },
             Some(f) => {
                 // SAFETY: see above.
                 let reds = unsafe { &mut (*pcb.ctx.get()).reductions };

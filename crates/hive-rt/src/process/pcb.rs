@@ -208,9 +208,23 @@ impl Pcb {
             watchers: Mutex::new(Vec::new()),
             rt,
         });
-        pcb.inner.get_mut().init();
-        pcb.outer.init();
+        let p = &mut *pcb;
+        p.outer.init();
+        p.inner.get_mut().init(&p.outer);
         pcb
+    }
+}
+
+impl Drop for Pcb {
+    fn drop(&mut self) {
+        // Messages a sender appended after the exit path drained the mailbox (it found the
+        // PCB just before the exit). The PCB is freed only after every such sender finished
+        // (epoch), so everything is linked now.
+        let p = &mut *self;
+        // SAFETY: `&mut self`: we are the only user; the inner queue was initialised with
+        // this outer queue in `Pcb::new`.
+        unsafe { p.inner.get_mut().drain_outer(&p.outer) };
+        p.inner.get_mut().clear();
     }
 }
 

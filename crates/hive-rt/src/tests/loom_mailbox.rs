@@ -53,7 +53,7 @@ fn loom_wake_handshake_never_loses_a_message() {
             .collect();
 
         let mut inner = Box::new(InnerQueue::new());
-        inner.init();
+        inner.init(&p.outer);
         let mut got = Vec::new();
         let mut seen_schedules = 0;
         p.state.transition_to_running();
@@ -88,5 +88,6 @@ fn loom_wake_handshake_never_loses_a_message() {
         assert_eq!(got, vec![0, 1], "each message received exactly once");
         // Every schedule corresponds to one WAITING period of ours: never two per wait.
         assert_eq!(p.schedules.load(SeqCst), seen_schedules);
+        inner.clear();
     });
 }
