@@ -12,15 +12,21 @@
 //! ## The handshake (after `../shared/design/brief.md` §5)
 //! ```text
 //! sender:    push(msg) completely; then notify():
-//!              fetch_or(NOTIFIED)            -- one RMW, Release: publishes the push
-//!              old status WAITING  -> CAS WAITING|NOTIFIED -> RUNNABLE; the winner schedules
-//!              otherwise           -> nothing more (the owner will look)
+//!              old = fetch_or(NOTIFIED)      -- the only RMW, Release: publishes the push
+//!              old == WAITING (no NOTIFIED)  -> this sender won: it schedules the process
+//!              otherwise                     -> nothing more (someone scheduled it, or the
+//!                                               owner is running and will look)
 //! scheduler: after the process suspended in receive, transition_to_waiting():
 //!              CAS RUNNING -> WAITING        -- fails iff NOTIFIED was set
 //!              on failure: clear NOTIFIED, resume the process (it rescans)
 //! scheduler: before resuming, transition_to_running(): swap to RUNNING (clears NOTIFIED,
-//!              Acquire: sees every push whose notify came before)
+//!              Acquire: sees every push notified before this swap)
 //! ```
+//! So `WAITING|NOTIFIED` means "was waiting, now scheduled by a notifier": it is a runnable
+//! state ([`StateWord::status`] reports it as RUNNABLE). One RMW per notification, whatever
+//! the state (an earlier version tried a CAS WAITING→RUNNABLE first, which cost busy
+//! receivers a failed CAS on every message).
+//!
 //! **No lost wake-up.** Take a sender's `fetch_or` and the scheduler's `CAS RUNNING→WAITING`.
 //! If the `fetch_or` comes first, the CAS sees NOTIFIED and fails, and the process rescans
 //! its mailbox after an Acquire that synchronises with the sender's Release, so it sees the
@@ -29,11 +35,12 @@
 //! after the coroutine has suspended, so no second worker can resume a process that is still
 //! running (the mesh-rt bug of brief §5).
 //!
-//! **No double schedule.** Only the CAS that moves the status from WAITING to RUNNABLE
-//! schedules, and after it the status is no longer WAITING until the scheduler itself
-//! makes it so again.
+//! **No double schedule.** Only the `fetch_or` that finds exactly WAITING schedules; it
+//! leaves NOTIFIED set, so every later one finds `WAITING|NOTIFIED` until the scheduler
+//! runs the process, and the status is WAITING again only after the scheduler itself made
+//! it so.
 
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
 
 use crate::sync::AtomicU32;
 
@@ -85,37 +92,37 @@ impl StateWord {
         self.0.load(Acquire) & STATUS_MASK == EXITED
     }
 
-    /// Current status (a snapshot).
+    /// Current status (a snapshot); `WAITING|NOTIFIED` (scheduled) reads as RUNNABLE.
     #[cfg(test)]
     pub(crate) fn status(&self) -> u32 {
-        self.0.load(Acquire) & STATUS_MASK
+        match self.0.load(Acquire) {
+            s if s == WAITING | NOTIFIED => RUNNABLE,
+            s => s & STATUS_MASK,
+        }
     }
 
     /// Called after something was added to the process's mailbox (see module docs).
     pub(crate) fn notify(&self) -> Notify {
-        // AcqRel: Release publishes the caller's push; Acquire orders the CAS below.
+        // AcqRel: Release publishes the caller's push to whoever runs the process next.
         let old = self.0.fetch_or(NOTIFIED, AcqRel);
-        match old & STATUS_MASK {
-            WAITING => {
-                // Only one notifier (or none, if the scheduler already moved on) wins.
-                match self
-                    .0
-                    .compare_exchange(WAITING | NOTIFIED, RUNNABLE, AcqRel, Relaxed)
-                {
-                    Ok(_) => Notify::Schedule,
-                    Err(_) => Notify::Noted,
-                }
-            }
-            EXITED => Notify::Exited,
-            _ => Notify::Noted,
+        if old == WAITING {
+            Notify::Schedule
+        } else if old & STATUS_MASK == EXITED {
+            Notify::Exited
+        } else {
+            Notify::Noted
         }
     }
 
-    /// Scheduler, before resuming: RUNNABLE → RUNNING, clearing NOTIFIED.
+    /// Scheduler, before resuming: RUNNABLE (or WAITING|NOTIFIED) → RUNNING, clearing
+    /// NOTIFIED.
     pub(crate) fn transition_to_running(&self) {
         // Acquire: the process's mailbox scan sees every push notified before this swap.
         let old = self.0.swap(RUNNING, AcqRel);
-        debug_assert!(old & STATUS_MASK != WAITING && old & STATUS_MASK != EXITED);
+        debug_assert!(
+            old != WAITING && old & STATUS_MASK != EXITED,
+            "state {old:#x}"
+        );
     }
 
     /// Scheduler, after the process suspended in receive: RUNNING → WAITING unless notified.
