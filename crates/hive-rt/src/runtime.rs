@@ -56,6 +56,8 @@ pub(crate) struct RtInner {
 pub(crate) struct Access<'a> {
     rt: &'a RtInner,
     pin: Option<Guard>,
+    /// This runtime's worker, when the calling thread is one.
+    worker: Option<&'a WorkerLocal>,
 }
 
 impl Drop for Access<'_> {
@@ -158,16 +160,18 @@ impl RtInner {
     /// counter is raised *before* the flag is read (both SeqCst), so either this call sees
     /// the flag and returns None, or shutdown sees the call and waits for it.
     pub(crate) fn access(&self) -> Option<Access<'_>> {
-        if self.local_worker().is_some() {
+        if let Some(w) = self.local_worker() {
             return Some(Access {
                 rt: self,
                 pin: None,
+                worker: Some(w),
             });
         }
         self.external.fetch_add(1, SeqCst);
         let access = Access {
             rt: self,
             pin: Some(epoch::pin()),
+            worker: None,
         };
         if self.is_shut_down() {
             return None; // dropping `access` lowers the counter again
@@ -299,6 +303,7 @@ impl RtInner {
     /// pid that is not alive is dropped silently, as in Erlang (BEAM case 2).
     pub(crate) fn send(&self, to: Pid, m: NonNull<Msg>) -> std::result::Result<(), Status> {
         let access = self.access();
+        let worker = access.as_ref().and_then(|a| a.worker);
         if access.is_none() || self.is_shut_down() {
             // SAFETY: we own `m`.
             unsafe { Msg::free(m.as_ptr()) };
@@ -327,18 +332,15 @@ impl RtInner {
         }
         pcb_ref.outer.push(m);
         if pcb_ref.state.notify() == Notify::Schedule {
-            self.schedule_woken(ProcRef(pcb));
+            let p = ProcRef(pcb);
+            match worker {
+                // Woken by the process running here: it goes to this worker's LIFO slot.
+                Some(w) if !current_pcb().is_null() => w.push_woken(p),
+                Some(w) => w.push_back(p),
+                None => self.sched.inject(p),
+            }
         }
         Ok(())
-    }
-
-    /// Queues a process that a notification just made runnable.
-    pub(crate) fn schedule_woken(&self, p: ProcRef) {
-        match self.local_worker() {
-            Some(w) if !current_pcb().is_null() => w.push_woken(p),
-            Some(w) => w.push_back(p),
-            None => self.sched.inject(p),
-        }
     }
 
     /// Blocks the calling thread (not a process) until `pid` exits; returns its reason.

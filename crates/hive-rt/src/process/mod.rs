@@ -188,6 +188,30 @@ pub(crate) unsafe fn receive_raw(
     result
 }
 
+/// Receives the oldest message, waiting as long as it takes: the common `receive` of
+/// generated code, kept small because its frames are what a suspended process leaves on
+/// its stack, and resuming one of many processes pays a cache miss for every line of them.
+/// It cannot panic (so callers need no `catch_unwind` frame around it).
+///
+/// # Safety
+/// `pcb` is the calling process, not inside a receive.
+#[inline]
+pub(crate) unsafe fn receive_any(pcb: &Pcb) -> NonNull<Msg> {
+    // SAFETY: owner-only field; no reference to it is held across the suspension.
+    let inner = unsafe { &mut *pcb.inner.get() };
+    loop {
+        if let Some(m) = inner.pop() {
+            return m;
+        }
+        // SAFETY: the process is its mailbox's consumer.
+        if let Some(m) = unsafe { inner.take_outer(&pcb.outer) } {
+            return m;
+        }
+        // SAFETY: `pcb` is the calling process.
+        unsafe { suspend(pcb, Suspend::Receive) };
+    }
+}
+
 /// Ends the calling process with `reason`.
 ///
 /// # Safety
@@ -251,6 +275,10 @@ fn timeout_arg(timeout_ms: Option<u32>) -> i64 {
 /// Errors: `ErrNotAProcess`, `Timeout`.
 pub fn receive(timeout_ms: Option<u32>) -> Result<Message> {
     let pcb = current()?;
+    if timeout_ms.is_none() {
+        // SAFETY: `pcb` is the calling process; the message returned is ours.
+        return Ok(unsafe { Message::from_raw(receive_any(pcb)) });
+    }
     // SAFETY: `pcb` is the calling process; the message returned is ours.
     unsafe {
         receive_raw(pcb, timeout_arg(timeout_ms), None)

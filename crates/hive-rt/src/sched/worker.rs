@@ -31,6 +31,8 @@ const MAX_LIFO_STREAK: u32 = 3;
 const LOW_SKIP: u32 = 8;
 /// Stack slots kept per worker before spilling to the shared pool.
 const STACK_CACHE_MAX: usize = 64;
+/// Ticks between epoch re-pins (quiescent points).
+const REPIN_INTERVAL: u64 = 8;
 /// Ticks between epoch flushes (hand deferred frees to the collector).
 const FLUSH_INTERVAL: u64 = 64;
 
@@ -350,7 +352,11 @@ pub(crate) fn worker_main(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRe
         }
         let tick = local.tick.get().wrapping_add(1);
         local.tick.set(tick);
-        guard.repin();
+        // A quiescent point: PCBs freed before it may be reclaimed once every worker passed
+        // one. Every few ticks is enough (reclamation only waits a little longer).
+        if tick.is_multiple_of(REPIN_INTERVAL) {
+            guard.repin();
+        }
         if tick.is_multiple_of(FLUSH_INTERVAL) {
             guard.flush();
         }
