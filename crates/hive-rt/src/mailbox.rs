@@ -360,18 +360,23 @@ impl std::fmt::Debug for Message {
 ///
 /// Self-referential (the tail starts at the embedded stub): create it in place, then call
 /// [`OuterQueue::init`] once it is at its final address (inside a PCB, which never moves).
+#[repr(C)]
 pub(crate) struct OuterQueue {
-    /// The newest message (or the stub). Senders swap it.
-    tail: AtomicPtr<Msg>,
     /// The stub node: only a `next` link.
     stub: AtomicPtr<Msg>,
+    /// The newest message (or the stub). Senders swap it.
+    tail: AtomicPtr<Msg>,
 }
+
+/// Offset of the tail inside an [`OuterQueue`] (the PCB keeps it beside the state word).
+#[cfg(test)]
+pub(crate) const OUTER_TAIL_OFFSET: usize = std::mem::offset_of!(OuterQueue, tail);
 
 impl OuterQueue {
     pub(crate) fn new() -> OuterQueue {
         OuterQueue {
-            tail: AtomicPtr::new(ptr::null_mut()),
             stub: AtomicPtr::new(ptr::null_mut()),
+            tail: AtomicPtr::new(ptr::null_mut()),
         }
     }
 

@@ -323,13 +323,9 @@ impl RtInner {
         };
         // SAFETY: we are pinned, so the PCB found in the table is not freed under us.
         let pcb_ref = unsafe { pcb.as_ref() };
-        if pcb_ref.state.is_exited() {
-            // Dead already: drop it now. (A send racing the exit may still append; the
-            // PCB's destructor frees such messages, see `mailbox.rs`.)
-            // SAFETY: we own `m`.
-            unsafe { Msg::free(m.as_ptr()) };
-            return Ok(());
-        }
+        // No check for an exited process first: reading the state word would fetch the line
+        // shared, and the push right after would need it exclusive. A message appended to a
+        // process that has exited is freed with its PCB (see `mailbox.rs`).
         pcb_ref.outer.push(m);
         if pcb_ref.state.notify() == Notify::Schedule {
             let p = ProcRef(pcb);

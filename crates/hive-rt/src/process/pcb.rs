@@ -130,9 +130,10 @@ pub(crate) struct Pcb {
     /// takes the waiters under this lock after setting EXITED).
     pub(crate) watchers: Mutex<Vec<Arc<ExitWaiter>>>,
     // ---- read or written by other threads (senders, timers) ----
+    /// A sender swaps its tail, then RMWs `state`: the two share a 16-byte block.
+    pub(crate) outer: OuterQueue,
     pub(crate) state: StateWord,
     pub(crate) priority: Priority,
-    pub(crate) outer: OuterQueue,
     pub(crate) pid: Pid,
     /// The runtime this process belongs to (outlives the process).
     pub(crate) rt: *const crate::runtime::RtInner,
@@ -236,13 +237,18 @@ mod tests {
     #[test]
     fn sender_written_fields_are_a_cache_line_away_from_owner_fields() {
         let hot_owner_end = offset_of!(Pcb, stack_usable) + 4;
-        let shared_start = offset_of!(Pcb, state);
+        let shared_start = offset_of!(Pcb, outer);
         let shared_end = offset_of!(Pcb, timeout_fired) + 4;
         assert!(
             shared_start - hot_owner_end >= 64,
             "{hot_owner_end}..{shared_start}"
         );
         assert!(std::mem::size_of::<Pcb>() - shared_end >= 64);
+        // A sender swaps the mailbox tail, then RMWs the state word: keep both in one
+        // 16-byte block (PCBs are 16-byte aligned), so they never straddle a cache line.
+        let tail = offset_of!(Pcb, outer) + crate::mailbox::OUTER_TAIL_OFFSET;
+        let state = offset_of!(Pcb, state);
+        assert_eq!(tail / 16, state / 16, "tail at {tail}, state at {state}");
         assert!(
             std::mem::size_of::<Pcb>() <= 304,
             "PCB grew: {}",

@@ -132,15 +132,26 @@ impl PidTable {
     /// The PCB of a live (not yet removed) process.
     ///
     /// The caller must be pinned (see module docs) for as long as it uses the pointer.
+    ///
+    /// The pid is checked against the slot's serial, not the PCB's `pid`, so a lookup reads
+    /// only the table (whose lines stay shared between cores) and not the PCB (whose lines
+    /// senders and the owner keep writing). Why that is exact: `insert` writes the serial
+    /// before it publishes the PCB (Release), so a reader that Acquire-loads the new PCB
+    /// reads the new serial; a reader holding an older PCB either reads that PCB's serial
+    /// (the process is live or exiting, which the state word tells) or a newer one (no match).
     pub(crate) fn lookup(&self, pid: Pid) -> Option<NonNull<Pcb>> {
         let index = pid.index() as usize;
         if index >= self.capacity || pid.node() != 0 || pid.is_none() {
             return None;
         }
-        let p = NonNull::new(self.slot(index).pcb.load(Acquire))?;
-        // SAFETY: the caller is pinned, so a PCB loaded from the table is not yet freed;
-        // `pid` is written before publication and never changes.
-        if unsafe { p.as_ref().pid } == pid {
+        let slot = self.slot(index);
+        let p = NonNull::new(slot.pcb.load(Acquire))?;
+        if slot.serial.load(Relaxed) == pid.serial() {
+            debug_assert_eq!(
+                // SAFETY: pinned (see above); `pid` never changes after publication.
+                unsafe { p.as_ref().pid },
+                pid
+            );
             Some(p)
         } else {
             None
