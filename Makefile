@@ -23,8 +23,11 @@ lib:
 	$(CARGO) build --release -p hive-rt
 
 # --- the main job -----------------------------------------------------------------------
+# Interleaved runs per workload and scheduler count; the tables show medians.
+STRESS_RUNS ?= 3
+
 stress: lib stress-bins
-	$(CARGO) run --release -q -p hive-bench --bin hive-stress -- --bin-dir target/stress/bin $(STRESS_ARGS)
+	$(CARGO) run --release -q -p hive-bench --bin hive-stress -- --bin-dir target/stress/bin --runs $(STRESS_RUNS) $(STRESS_ARGS)
 
 stress-bins: $(STRESS_BINS)
 
