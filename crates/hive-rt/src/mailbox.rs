@@ -426,6 +426,7 @@ impl OuterQueue {
             }
             *head_slot = next;
             head = next;
+            // SAFETY: `next` is a live message of the queue.
             next = unsafe { next_of(next) }.load(Acquire);
         }
         if !next.is_null() {
@@ -435,8 +436,8 @@ impl OuterQueue {
         }
         // `head` is the last node. Make the stub the tail again: if the CAS succeeds, no
         // sender can ever link after `head` (none swapped the tail since), so it can be taken.
-        // The stub's own link still points where it pointed on its previous trip: clear it
-        // first (it is not in the queue now, so only we touch it).
+        // The stub's own link still points where it pointed on its previous trip: clear it.
+        // SAFETY: the stub is not in the queue now (head is past it), so only we touch it.
         unsafe { next_of(stub) }.store(ptr::null_mut(), Relaxed);
         match self.tail.compare_exchange(head, stub, AcqRel, Relaxed) {
             Ok(_) => {
@@ -499,8 +500,9 @@ impl InnerQueue {
     /// # Safety
     /// As [`InnerQueue::take_outer`].
     pub(crate) unsafe fn drain_outer(&mut self, outer: &OuterQueue) {
-        // SAFETY: per the contract; taken messages are ours to free.
+        // SAFETY: per the contract.
         while let Some(m) = unsafe { self.take_outer(outer) } {
+            // SAFETY: a message taken from the queue is ours to free.
             unsafe { Msg::free(m.as_ptr()) };
         }
     }
@@ -565,9 +567,9 @@ impl InnerQueue {
         budget: &mut i32,
         mut matches: impl FnMut(*mut Msg) -> bool,
     ) -> Option<NonNull<Msg>> {
-        // SAFETY: `save` always holds a valid link of this queue (`&head` or the `next` of a
-        // message still in the queue): unlinking below only removes the message *after*
-        // `save`, and `pop`/`reset_save` reset it.
+        // Unlinking below only removes the message *after* `save`, and `pop`/`reset_save`
+        // reset it.
+        // SAFETY: `save` always holds a valid link of this queue (`&head` or a `next`).
         unsafe {
             loop {
                 let m = (*self.save).load(Relaxed);
@@ -645,6 +647,7 @@ mod tests {
             outer.push(msg(i));
         }
         let mut got = Vec::new();
+        // SAFETY: the test is the single consumer.
         while let Some(m) = unsafe { q.take_outer(&outer) } {
             got.push(byte(m));
             if got.len() == 2 {
@@ -654,7 +657,9 @@ mod tests {
         assert_eq!(got, vec![0, 1, 2, 3, 4, 5]);
         // The stub is reusable: another round works.
         outer.push(msg(9));
+        // SAFETY: the test is the single consumer.
         assert_eq!(byte(unsafe { q.take_outer(&outer) }.unwrap()), 9);
+        // SAFETY: as above.
         assert!(unsafe { q.take_outer(&outer) }.is_none());
     }
 

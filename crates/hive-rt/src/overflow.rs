@@ -75,9 +75,9 @@ mod imp {
     /// Installs the SIGSEGV/SIGBUS handler (once per OS process).
     pub(crate) fn install_handler() {
         INSTALL.call_once(|| {
-            // SAFETY: plain sigaction calls with a zeroed, then filled, action; the
-            // previous actions are saved before our handler can run (it runs only after
+            // The previous actions are saved before our handler can run (it runs only after
             // sigaction returns), and are never written again.
+            // SAFETY: plain sigaction calls with a zeroed, then filled, action.
             unsafe {
                 let mut act: libc::sigaction = std::mem::zeroed();
                 act.sa_sigaction = handler as *const () as usize;

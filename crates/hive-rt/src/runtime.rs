@@ -211,9 +211,9 @@ impl RtInner {
         };
         let worker = self.local_worker();
         let pcb = Box::into_raw(Pcb::new(opts.priority, entry, self));
-        // SAFETY: the PCB is not yet published; we are its only user. The argument copy lives
-        // in the PCB (inline when small), which never moves, so the pointer stays valid
-        // for the life of the process.
+        // The argument copy lives in the PCB (inline when small), which never moves, so the
+        // pointer stays valid for the life of the process.
+        // SAFETY: the PCB is not yet published; we are its only user.
         unsafe {
             (*pcb).stack_usable.set(usable as u32);
             if !arg.is_empty() {
@@ -405,9 +405,9 @@ impl RtInner {
         pcb.state.transition_to_exited();
         // 1. The mailbox: queued messages are freed (later sends see EXITED and drop theirs;
         // one racing this point is freed with the PCB).
-        // SAFETY: owner-only fields and the queue's consumer side; the process no longer runs.
         // The reason stays in the PCB (late `wait` callers read it there); it is final: the
         // state word says EXITED.
+        // SAFETY: owner-only fields and the queue's consumer side; the process no longer runs.
         let reason: &ExitReason = unsafe {
             let inner = &mut *pcb.inner.get();
             inner.drain_outer(&pcb.outer);
@@ -425,10 +425,11 @@ impl RtInner {
         // SAFETY: owner-only field. None: the process never ran (no stack yet).
         if let Some(mut co) = unsafe { (*pcb.coroutine.get()).take() } {
             if !co.done() {
+                // C frames have no destructors; the Rust API documents that values live across
+                // `exit` are leaked. A coroutine is created right before its first resume,
+                // so it is never unstarted here.
                 // SAFETY: by the runtime's rule, no value with a destructor lives on a
-                // process stack across a suspension point (C frames have none; the Rust API
-                // documents that values live across `exit` are leaked). A coroutine is
-                // created right before its first resume, so it is never unstarted here.
+                // process stack across a suspension point, so nothing is skipped.
                 unsafe { co.force_reset() };
             }
             self.recycle_stack(co.into_stack(), pcb.stack_usable.get() as usize, worker);
@@ -479,9 +480,9 @@ impl RtInner {
         }
         let live = self.table.drain_live();
         for pcb in &live {
-            // SAFETY: every worker has stopped and no external call is in progress, so no
-            // process runs or exits concurrently and no other thread holds a PCB pointer;
-            // each PCB still in the table is live and exited by nobody else.
+            // Every worker has stopped and no external call is in progress, so no process runs
+            // or exits concurrently and no other thread holds a PCB pointer.
+            // SAFETY: each PCB still in the table is live and exited by nobody else (above).
             unsafe {
                 (*pcb.as_ptr()).set_exit(ExitReason::Shutdown);
                 self.finish_process(pcb.as_ptr(), None, None);

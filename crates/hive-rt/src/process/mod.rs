@@ -41,9 +41,9 @@ pub(crate) fn current() -> std::result::Result<&'static Pcb, Status> {
     if p.is_null() {
         return Err(Status::ErrNotAProcess);
     }
+    // The 'static lifetime never escapes a call made by the process itself.
     // SAFETY: CURRENT_PROC is set only while that process runs on this thread, and the PCB
-    // lives until after the process stopped running. The 'static lifetime never escapes a
-    // call made by the process itself.
+    // lives until after the process stopped running.
     let pcb = unsafe { &*p };
     if crate::overflow::low_on_stack(pcb) {
         // Not enough stack for the runtime's own frames: exit cleanly now rather than
@@ -113,9 +113,9 @@ pub(crate) unsafe fn receive_raw(
     let mut armed: Option<u32> = None;
     let result = loop {
         let found = match matches.as_mut() {
-            // SAFETY: the process is its mailbox's consumer.
             None => match inner.pop() {
                 Some(m) => Some(m),
+                // SAFETY: the process is its mailbox's consumer.
                 None => unsafe { inner.take_outer(&pcb.outer) },
             },
             Some(f) => {
