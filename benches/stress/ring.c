@@ -116,11 +116,7 @@ int main(int argc, char **argv) {
     struct params p = {a[0], a[1]};
     CHECK(p.n >= 1 && p.m >= 1, "N and M must be positive");
     bench_init(s);
-    hive_exit_info info;
-    CHECK_OK(hive_run(root, &p, sizeof p, NULL, &info));
-    CHECK_EQ(info.kind, HIVE_REASON_NORMAL);
-    wait_process_count(0, 60);
-    bench_shutdown(0);
+    bench_run_root(root, &p, sizeof p);
 
     double hops = (double)p.n * (double)p.m;
     result_begin("ring", s);

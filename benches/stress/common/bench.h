@@ -256,6 +256,17 @@ static inline void bench_shutdown(uint64_t expected) {
     CHECK_EQ(stopped, expected);
 }
 
+/* Runs `root(copy of arg)` as the root process and waits for it (hive_run), checks it
+ * returned normally, waits until every other process has exited too, and shuts the
+ * runtime down (which must then stop nothing). */
+static inline void bench_run_root(hive_entry_fn root, const void *arg, size_t len) {
+    hive_exit_info info;
+    CHECK_OK(hive_run(root, arg, len, NULL, &info));
+    CHECK_EQ(info.kind, HIVE_REASON_NORMAL);
+    wait_process_count(0, 60);
+    bench_shutdown(0);
+}
+
 /* ---- the RESULT line --------------------------------------------------------------- */
 
 static char bench_result_buf[4096];

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering::AcqRel, Ordering::Acquire
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::proc::{hive_spawn_opts, spawn_args};
+use super::proc::{hive_spawn_opts, spawn_request};
 use super::*;
 use crate::config::Config;
-use crate::process::pcb::{Entry, ExitWaiter};
+use crate::process::pcb::ExitWaiter;
 use crate::reason::ExitReason;
 use crate::sched::{current_pcb, current_worker};
 
@@ -232,21 +232,13 @@ pub unsafe extern "C" fn hive_run(
         if !current_pcb().is_null() || !current_worker().is_null() {
             return HIVE_ERR_IN_PROCESS;
         }
-        let rt = match runtime() {
-            Ok(rt) => rt,
-            Err(s) => return code(s),
-        };
         // SAFETY: forwarded contract.
-        let (f, bytes, opts) = match unsafe { spawn_args(entry, arg, arg_len, opts) } {
-            Ok(x) => x,
+        let req = match unsafe { spawn_request(entry, arg, arg_len, opts) } {
+            Ok(r) => r,
             Err(s) => return code(s),
         };
         let waiter = Arc::new(ExitWaiter::default());
-        let entry = Entry::C {
-            f,
-            arg: std::ptr::null_mut(),
-        };
-        if let Err(s) = rt.spawn(entry, bytes, opts, Some(&waiter)) {
+        if let Err(s) = req.rt.spawn(req.entry, req.arg, req.opts, Some(&waiter)) {
             return code(s);
         }
         match RtInner::block_on(&waiter, None) {

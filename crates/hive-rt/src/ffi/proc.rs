@@ -8,6 +8,7 @@ use crate::config::{Priority, SpawnOptions, MAX_STACK_SIZE};
 use crate::process::pcb::Entry;
 use crate::process::{self, HiveCtx};
 use crate::reason::{ExitReason, ReasonKind};
+use crate::runtime::RtInner;
 
 /// Entry point of a process: receives the runtime's copy of the spawn argument (NULL when
 /// `arg_len` was 0). Returning from it ends the process with reason `normal`.
@@ -39,16 +40,25 @@ pub struct hive_spawn_opts {
     pub stack_size: usize,
 }
 
-/// Validates spawn arguments.
+/// A validated spawn request: what `hive_spawn` and `hive_run` hand to the runtime.
+pub(crate) struct SpawnRequest<'a> {
+    pub(crate) rt: &'static RtInner,
+    pub(crate) entry: Entry,
+    pub(crate) arg: &'a [u8],
+    pub(crate) opts: SpawnOptions,
+}
+
+/// Finds the runtime and validates spawn arguments.
 ///
 /// # Safety
 /// `arg` is NULL or readable for `arg_len` bytes; `opts` is NULL or readable.
-pub(crate) unsafe fn spawn_args<'a>(
+pub(crate) unsafe fn spawn_request<'a>(
     entry: Option<hive_entry_fn>,
     arg: *const c_void,
     arg_len: usize,
     opts: *const hive_spawn_opts,
-) -> Result<(hive_entry_fn, &'a [u8], SpawnOptions), Status> {
+) -> Result<SpawnRequest<'a>, Status> {
+    let rt = runtime()?;
     let f = entry.ok_or(Status::ErrNullPointer)?;
     if arg.is_null() && arg_len != 0 {
         return Err(Status::ErrNullPointer);
@@ -75,7 +85,15 @@ pub(crate) unsafe fn spawn_args<'a>(
         }
         o.stack_size = c.stack_size;
     }
-    Ok((f, bytes, o))
+    Ok(SpawnRequest {
+        rt,
+        entry: Entry::C {
+            f,
+            arg: std::ptr::null_mut(),
+        },
+        arg: bytes,
+        opts: o,
+    })
 }
 
 /// Spawns a process running `entry(copy_of_arg)` (`erlang:spawn/1`). Works from any
@@ -104,20 +122,12 @@ pub unsafe extern "C" fn hive_spawn(
     pid_out: *mut hive_pid,
 ) -> hive_status {
     guard(|| {
-        let rt = match runtime() {
-            Ok(rt) => rt,
-            Err(s) => return code(s),
-        };
         // SAFETY: forwarded contract.
-        let (f, bytes, opts) = match unsafe { spawn_args(entry, arg, arg_len, opts) } {
-            Ok(x) => x,
+        let req = match unsafe { spawn_request(entry, arg, arg_len, opts) } {
+            Ok(r) => r,
             Err(s) => return code(s),
         };
-        let entry = Entry::C {
-            f,
-            arg: std::ptr::null_mut(),
-        };
-        match rt.spawn(entry, bytes, opts, None) {
+        match req.rt.spawn(req.entry, req.arg, req.opts, None) {
             Ok(pid) => {
                 if !pid_out.is_null() {
                     // SAFETY: non-null and writable per the contract.
