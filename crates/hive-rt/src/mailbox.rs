@@ -82,6 +82,17 @@ impl Msg {
     /// Allocates a message with `len` payload bytes (uninitialised).
     /// Returns None when `len` is too large or memory is exhausted.
     pub(crate) fn alloc(len: usize, sender: Pid, kind: MessageKind) -> Option<NonNull<Msg>> {
+        Self::alloc_by(len, sender, kind, crate::sched::current_worker())
+    }
+
+    /// As [`Msg::alloc`], recycling through the cache of `worker` (the calling thread's
+    /// worker, or null).
+    pub(crate) fn alloc_by(
+        len: usize,
+        sender: Pid,
+        kind: MessageKind,
+        worker: *const crate::sched::worker::WorkerLocal,
+    ) -> Option<NonNull<Msg>> {
         if len > MAX_MESSAGE_LEN {
             return None;
         }
@@ -91,7 +102,7 @@ impl Msg {
             len
         };
         let recycled = if cap == SMALL_PAYLOAD {
-            crate::sched::with_msg_cache(|c, d| c.take(d)).flatten()
+            crate::sched::with_msg_cache_of(worker, |c, d| c.take(d)).flatten()
         } else {
             None
         };
@@ -113,9 +124,13 @@ impl Msg {
         Some(p)
     }
 
-    /// Allocates a message holding a copy of `data`.
-    pub(crate) fn with_data(data: &[u8], sender: Pid) -> Option<NonNull<Msg>> {
-        let m = Self::alloc(data.len(), sender, MessageKind::Data)?;
+    /// Allocates a message holding a copy of `data` (see [`Msg::alloc_by`] for `worker`).
+    pub(crate) fn with_data(
+        data: &[u8],
+        sender: Pid,
+        worker: *const crate::sched::worker::WorkerLocal,
+    ) -> Option<NonNull<Msg>> {
+        let m = Self::alloc_by(data.len(), sender, MessageKind::Data, worker)?;
         // SAFETY: the payload area of `m` has exactly `data.len()` bytes and cannot overlap
         // `data`, which the caller owns.
         unsafe { ptr::copy_nonoverlapping(data.as_ptr(), Self::payload(m.as_ptr()), data.len()) };
@@ -127,12 +142,22 @@ impl Msg {
     /// # Safety
     /// `m` was returned by [`Msg::alloc`] and is owned by the caller; it is not used again.
     pub(crate) unsafe fn free(m: *mut Msg) {
+        // SAFETY: forwarded contract.
+        unsafe { Self::free_by(m, crate::sched::current_worker()) }
+    }
+
+    /// As [`Msg::free`], recycling through the cache of `worker` (the calling thread's
+    /// worker, or null).
+    ///
+    /// # Safety
+    /// As [`Msg::free`].
+    pub(crate) unsafe fn free_by(m: *mut Msg, worker: *const crate::sched::worker::WorkerLocal) {
         // SAFETY: per the contract, `m` is a live allocation of `cap` payload bytes.
         let cap = unsafe { (*m).cap } as usize;
         if cap == SMALL_PAYLOAD {
             // SAFETY: `m` is non-null (a live message).
             let m = unsafe { NonNull::new_unchecked(m) };
-            if let Some(None) = crate::sched::with_msg_cache(|c, d| c.put(m, d)) {
+            if let Some(None) = crate::sched::with_msg_cache_of(worker, |c, d| c.put(m, d)) {
                 return; // kept for reuse
             }
             // Cache full, or not on a worker thread: fall through to the allocator.
@@ -609,7 +634,7 @@ mod tests {
     use super::*;
 
     fn msg(v: u8) -> NonNull<Msg> {
-        Msg::with_data(&[v], Pid::NONE).unwrap()
+        Msg::with_data(&[v], Pid::NONE, std::ptr::null()).unwrap()
     }
 
     fn byte(m: NonNull<Msg>) -> u8 {
@@ -781,7 +806,7 @@ mod tests {
                         let mut data = [0u8; 5];
                         data[0] = id;
                         data[1..].copy_from_slice(&i.to_le_bytes());
-                        outer.push(Msg::with_data(&data, Pid::NONE).unwrap());
+                        outer.push(Msg::with_data(&data, Pid::NONE, std::ptr::null()).unwrap());
                     }
                 })
             })

@@ -26,7 +26,7 @@ use crate::process::state::Notify;
 use crate::process::table::PidTable;
 use crate::reason::ExitReason;
 use crate::sched::worker::{worker_main, WorkerLocal};
-use crate::sched::{current_pcb, current_worker, Idle, ProcRef, Scheduler, WorkerShared};
+use crate::sched::{current_pcb, current_worker, Caller, Idle, ProcRef, Scheduler, WorkerShared};
 use crate::stack::Stacks;
 use crate::status::{Error, Result, Status};
 
@@ -160,7 +160,12 @@ impl RtInner {
     /// counter is raised *before* the flag is read (both SeqCst), so either this call sees
     /// the flag and returns None, or shutdown sees the call and waits for it.
     pub(crate) fn access(&self) -> Option<Access<'_>> {
-        if let Some(w) = self.local_worker() {
+        self.access_as(&Caller::get())
+    }
+
+    /// As [`RtInner::access`], for a caller already looked up.
+    pub(crate) fn access_as(&self, caller: &Caller) -> Option<Access<'_>> {
+        if let Some(w) = self.worker_of(caller) {
             return Some(Access {
                 rt: self,
                 pin: None,
@@ -181,7 +186,12 @@ impl RtInner {
 
     /// The worker this thread runs, if it is one of *this* runtime's workers.
     pub(crate) fn local_worker(&self) -> Option<&WorkerLocal> {
-        let w = current_worker();
+        self.worker_of(&Caller::get())
+    }
+
+    /// The caller's worker, if it is one of *this* runtime's workers.
+    pub(crate) fn worker_of(&self, caller: &Caller) -> Option<&WorkerLocal> {
+        let w = caller.worker;
         if w.is_null() {
             return None;
         }
@@ -302,15 +312,25 @@ impl RtInner {
     /// Delivers a message (ownership passes to the runtime in every case). A message to a
     /// pid that is not alive is dropped silently, as in Erlang (BEAM case 2).
     pub(crate) fn send(&self, to: Pid, m: NonNull<Msg>) -> std::result::Result<(), Status> {
-        let access = self.access();
+        self.send_as(&Caller::get(), to, m)
+    }
+
+    /// As [`RtInner::send`], for a caller already looked up.
+    pub(crate) fn send_as(
+        &self,
+        caller: &Caller,
+        to: Pid,
+        m: NonNull<Msg>,
+    ) -> std::result::Result<(), Status> {
+        let access = self.access_as(caller);
         let worker = access.as_ref().and_then(|a| a.worker);
         if access.is_none() || self.is_shut_down() {
             // SAFETY: we own `m`.
-            unsafe { Msg::free(m.as_ptr()) };
+            unsafe { Msg::free_by(m.as_ptr(), caller.worker) };
             // A process still running while shutdown stops everything is about to be
             // stopped itself: its send succeeds and is dropped, as a send to a process that
             // is going away would be (a BEAM send never fails). Other threads are told.
-            return if current_pcb().is_null() {
+            return if caller.pcb.is_null() {
                 Err(Status::ErrShutDown)
             } else {
                 Ok(())
@@ -318,7 +338,7 @@ impl RtInner {
         }
         let Some(pcb) = self.table.lookup(to) else {
             // SAFETY: we own `m`.
-            unsafe { Msg::free(m.as_ptr()) };
+            unsafe { Msg::free_by(m.as_ptr(), caller.worker) };
             return Ok(());
         };
         // SAFETY: we are pinned, so the PCB found in the table is not freed under us.
@@ -331,7 +351,7 @@ impl RtInner {
             let p = ProcRef(pcb);
             match worker {
                 // Woken by the process running here: it goes to this worker's LIFO slot.
-                Some(w) if !current_pcb().is_null() => w.push_woken(p),
+                Some(w) if !caller.pcb.is_null() => w.push_woken(p),
                 Some(w) => w.push_back(p),
                 None => self.sched.inject(p),
             }
@@ -612,7 +632,7 @@ impl Runtime {
     /// Errors: `ErrBadArgument` (pid 0), `ErrBadLength` (over 1 GiB), `ErrNoMemory`,
     /// `ErrShutDown`.
     pub fn send(&self, to: Pid, data: &[u8]) -> Result<()> {
-        crate::process::send_on(&self.inner, to, data)
+        crate::process::send_on(&self.inner, &Caller::get(), to, data)
     }
 
     /// Blocks until `pid` exits and returns its exit reason.

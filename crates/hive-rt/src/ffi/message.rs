@@ -16,6 +16,7 @@ use std::ptr::NonNull;
 use super::*;
 use crate::mailbox::{MessageKind, Msg, MAX_MESSAGE_LEN};
 use crate::process;
+use crate::sched::Caller;
 use crate::Pid;
 
 /// An opaque message: a header and `hive_msg_len(m)` payload bytes at `hive_msg_data(m)`
@@ -58,7 +59,8 @@ pub unsafe extern "C" fn hive_send(to: hive_pid, data: *const c_void, len: usize
         if data.is_null() && len != 0 {
             return HIVE_ERR_NULL_POINTER;
         }
-        let rt = match runtime() {
+        let caller = Caller::get();
+        let rt = match runtime_for(&caller) {
             Ok(rt) => rt,
             Err(s) => return code(s),
         };
@@ -71,7 +73,7 @@ pub unsafe extern "C" fn hive_send(to: hive_pid, data: *const c_void, len: usize
             // SAFETY: non-null and readable for `len` bytes per the contract.
             unsafe { std::slice::from_raw_parts(data as *const u8, len) }
         };
-        result_code(process::send_on(rt, Pid(to), bytes).map_err(|e| e.0))
+        result_code(process::send_on(rt, &caller, Pid(to), bytes).map_err(|e| e.0))
     })
 }
 

@@ -82,7 +82,13 @@ pub(crate) fn guard_value<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
 
 /// The runtime a call acts on: the calling process's, else the global one.
 pub(crate) fn runtime() -> Result<&'static RtInner, Status> {
-    if let Ok(pcb) = crate::process::current() {
+    runtime_for(&crate::sched::Caller::get())
+}
+
+/// As [`runtime`], for a caller already looked up.
+pub(crate) fn runtime_for(caller: &crate::sched::Caller) -> Result<&'static RtInner, Status> {
+    if !caller.pcb.is_null() {
+        let pcb = crate::process::checked(caller.pcb);
         // SAFETY: a runtime outlives its processes; the reference is used only during this
         // call, made by the process itself.
         return Ok(unsafe { &*pcb.rt });

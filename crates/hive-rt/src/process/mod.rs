@@ -25,7 +25,7 @@ use crate::mailbox::{Message, Msg, MAX_MESSAGE_LEN};
 use crate::pid::Pid;
 use crate::reason::ExitReason;
 use crate::runtime::RtInner;
-use crate::sched::{current_pcb, current_worker};
+use crate::sched::{current_pcb, current_worker, Caller};
 use crate::status::{Error, Result, Status};
 use crate::timer;
 
@@ -41,6 +41,12 @@ pub(crate) fn current() -> std::result::Result<&'static Pcb, Status> {
     if p.is_null() {
         return Err(Status::ErrNotAProcess);
     }
+    Ok(checked(p))
+}
+
+/// The calling process's PCB `p` (non-null, from the thread's current-process pointer),
+/// after checking it has stack enough for the runtime's frames.
+pub(crate) fn checked(p: *const Pcb) -> &'static Pcb {
     // The 'static lifetime never escapes a call made by the process itself.
     // SAFETY: CURRENT_PROC is set only while that process runs on this thread, and the PCB
     // lives until after the process stopped running.
@@ -51,7 +57,7 @@ pub(crate) fn current() -> std::result::Result<&'static Pcb, Status> {
         // SAFETY: `pcb` is the calling process.
         unsafe { exit_raw(pcb, ExitReason::error("stack_overflow")) }
     }
-    Ok(pcb)
+    pcb
 }
 
 /// The runtime of the calling process.
@@ -71,16 +77,15 @@ pub(crate) unsafe fn suspend(pcb: &Pcb, why: Suspend) {
 }
 
 /// Copies `data` into a new message and sends it (see [`crate::Runtime::send`]).
-pub(crate) fn send_on(rt: &RtInner, to: Pid, data: &[u8]) -> Result<()> {
+pub(crate) fn send_on(rt: &RtInner, caller: &Caller, to: Pid, data: &[u8]) -> Result<()> {
     if to.is_none() {
         return Err(Error(Status::ErrBadArgument));
     }
     if data.len() > MAX_MESSAGE_LEN {
         return Err(Error(Status::ErrBadLength));
     }
-    let me = current_pcb_pid();
-    let m = Msg::with_data(data, me).ok_or(Error(Status::ErrNoMemory))?;
-    rt.send(to, m).map_err(Error)
+    let m = Msg::with_data(data, caller.pid(), caller.worker).ok_or(Error(Status::ErrNoMemory))?;
+    rt.send_as(caller, to, m).map_err(Error)
 }
 
 fn current_pcb_pid() -> Pid {
@@ -262,7 +267,7 @@ pub fn self_pid() -> Pid {
 /// `ErrNoMemory`, `ErrShutDown`.
 pub fn send(to: Pid, data: &[u8]) -> Result<()> {
     let pcb = current()?;
-    send_on(runtime_of(pcb), to, data)
+    send_on(runtime_of(pcb), &Caller::get(), to, data)
 }
 
 fn timeout_arg(timeout_ms: Option<u32>) -> i64 {

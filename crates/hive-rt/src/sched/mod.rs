@@ -116,11 +116,41 @@ pub(crate) fn set_current_pcb(p: *const Pcb) {
     CURRENT_PROC.with(|c| c.set(p))
 }
 
-/// Runs `f` on this thread's message cache; None when the thread is not a worker.
-pub(crate) fn with_msg_cache<R>(
+/// Who is calling into the runtime: the thread's current process and worker, looked up
+/// once per call (each lookup is an out-of-line thread-local read, see the module docs).
+/// Valid only for the duration of that call.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Caller {
+    pub(crate) pcb: *const Pcb,
+    pub(crate) worker: *const WorkerLocal,
+}
+
+impl Caller {
+    /// Reads the thread-locals.
+    pub(crate) fn get() -> Caller {
+        Caller {
+            pcb: current_pcb(),
+            worker: current_worker(),
+        }
+    }
+
+    /// The calling process's pid, or `Pid::NONE`.
+    pub(crate) fn pid(&self) -> crate::Pid {
+        if self.pcb.is_null() {
+            crate::Pid::NONE
+        } else {
+            // SAFETY: a non-null current process is live for the duration of its own call.
+            unsafe { (*self.pcb).pid }
+        }
+    }
+}
+
+/// Runs `f` on the message cache of worker `w` (the calling thread's, or null: then
+/// None).
+pub(crate) fn with_msg_cache_of<R>(
+    w: *const WorkerLocal,
     f: impl FnOnce(&mut crate::mailbox::MsgCache, &crate::mailbox::MsgDepot) -> R,
 ) -> Option<R> {
-    let w = current_worker();
     if w.is_null() {
         return None;
     }

@@ -42,7 +42,7 @@ fn loom_wake_handshake_never_loses_a_message() {
                 let p = p.clone();
                 let owner = owner.clone();
                 thread::spawn(move || {
-                    let m = Msg::with_data(&[i], Pid::NONE).unwrap();
+                    let m = Msg::with_data(&[i], Pid::NONE, std::ptr::null()).unwrap();
                     p.outer.push(m);
                     if p.state.notify() == Notify::Schedule {
                         p.schedules.fetch_add(1, SeqCst);
