@@ -42,9 +42,15 @@
 // Largest exit-reason payload for `hive_exit`, in bytes (64 KiB).
 #define HIVE_MAX_REASON_LEN (1 << 16)
 
+// Longest registered name, in bytes (the BEAM's atom limit).
+#define HIVE_MAX_NAME_LEN 255
+
 // Bytes of stack an ABI function needs; a call with less left exits the process with
 // `stack_overflow` before doing anything.
 #define ABI_HEADROOM (8 * 1024)
+
+// Longest registered name, in bytes (the BEAM's atom limit is 255 characters).
+#define MAX_NAME_LEN 255
 
 // Result code of every `hive_*` function (see the `HIVE_OK` / `HIVE_ERR_*` constants).
 typedef int32_t hive_status;
@@ -164,6 +170,15 @@ typedef int32_t (*hive_match_fn)(void *env, const struct hive_msg *msg);
 
 // A panic was caught inside the runtime; the call had no reliable effect.
 #define HIVE_ERR_INTERNAL -12
+
+// The registered name is in use by another process.
+#define HIVE_ERR_NAME_TAKEN -13
+
+// The process already has a registered name (a process holds at most one).
+#define HIVE_ERR_ALREADY_NAMED -14
+
+// No process is registered under this name.
+#define HIVE_ERR_NOT_REGISTERED -15
 
 // `normal`: the entry function returned.
 #define HIVE_REASON_NORMAL 0
@@ -385,6 +400,14 @@ hive_status hive_exit(int32_t kind, const void *data, size_t len);
 // its run queue. Returns `HIVE_OK` once resumed, or `HIVE_ERR_NOT_A_PROCESS`.
 hive_status hive_yield(void);
 
+// Suspends the calling process for at least `ms` milliseconds (`timer:sleep/1`) without
+// taking any message: it waits on its worker's timer wheel, with no busy waiting and no
+// blocked worker thread. 0 only yields. Messages arriving meanwhile stay queued.
+//
+// Returns `HIVE_OK` once the time has passed; `HIVE_ERR_BAD_ARGUMENT` (ms negative or
+// above 4294967295), `HIVE_ERR_NOT_A_PROCESS`.
+hive_status hive_sleep(int64_t ms);
+
 // Charges one reduction and yields if the slice is used up: the call a backend inserts at
 // loop back-edges and function entries. Returns `HIVE_OK` or `HIVE_ERR_NOT_A_PROCESS`.
 // The inline alternative: `if (--ctx->reductions <= 0) hive_yield();` with `ctx` from
@@ -413,6 +436,55 @@ int32_t hive_is_alive(hive_pid pid);
 // # Safety
 // `out` is NULL or a writable `uint64_t`.
 hive_status hive_process_count(uint64_t *out);
+
+// Registers `name[0..len]` for process `pid` (`erlang:register/2`, BEAM cases 79–80). Any
+// process or thread may register any process. A name maps to one process and a process
+// holds at most one name. The name is released when the process exits, before anyone is
+// told of the exit, so it can be registered again at once (cases 82–83).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (name NULL), `HIVE_ERR_BAD_LENGTH` (len >
+// `HIVE_MAX_NAME_LEN`), `HIVE_ERR_BAD_ARGUMENT` (len 0, a NUL byte in the name, pid 0),
+// `HIVE_ERR_NAME_TAKEN`, `HIVE_ERR_ALREADY_NAMED` (the process has a name, possibly this
+// one), `HIVE_ERR_NO_PROCESS` (pid not alive), `HIVE_ERR_NOT_INITIALIZED`,
+// `HIVE_ERR_SHUT_DOWN`.
+//
+// # Safety
+// `name` is NULL or readable for `len` bytes.
+hive_status hive_register(const void *name, size_t len, hive_pid pid);
+
+// Removes the registered name `name[0..len]` (`erlang:unregister/1`, case 81); the process
+// may then register another name, and the name may go to another process.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NOT_REGISTERED`, `HIVE_ERR_NULL_POINTER`,
+// `HIVE_ERR_BAD_LENGTH`, `HIVE_ERR_BAD_ARGUMENT`, `HIVE_ERR_NOT_INITIALIZED`,
+// `HIVE_ERR_SHUT_DOWN`.
+//
+// # Safety
+// `name` is NULL or readable for `len` bytes.
+hive_status hive_unregister(const void *name, size_t len);
+
+// Writes the pid registered as `name[0..len]` to `*pid_out`, or 0 when none is
+// (`erlang:whereis/1`: `undefined`).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (name or pid_out NULL),
+// `HIVE_ERR_BAD_LENGTH`, `HIVE_ERR_BAD_ARGUMENT`, `HIVE_ERR_NOT_INITIALIZED`,
+// `HIVE_ERR_SHUT_DOWN`.
+//
+// # Safety
+// `name` is NULL or readable for `len` bytes; `pid_out` is NULL or a writable `hive_pid`.
+hive_status hive_whereis(const void *name, size_t len, hive_pid *pid_out);
+
+// Sends a copy of `data[0..data_len]` to the process registered as `name[0..len]`
+// (`Name ! Msg`). Unlike a send to a pid, an unregistered name is an error (the BEAM's
+// `badarg`, case 80). Delivery as `hive_send`.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NOT_REGISTERED`; the name errors of `hive_register`;
+// the data errors of `hive_send` (`HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_LENGTH`,
+// `HIVE_ERR_NO_MEMORY`); `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+//
+// # Safety
+// `name` is NULL or readable for `len` bytes; `data` is NULL or readable for `data_len`.
+hive_status hive_send_named(const void *name, size_t len, const void *data, size_t data_len);
 
 #ifdef __cplusplus
 }  // extern "C"

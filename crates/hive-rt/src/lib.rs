@@ -46,6 +46,7 @@ mod overflow;
 pub mod pid;
 pub mod process;
 pub mod reason;
+mod registry;
 mod runtime;
 mod sched;
 mod stack;
@@ -57,6 +58,7 @@ pub use config::{Config, Priority, SpawnOptions};
 pub use mailbox::{Message, MessageKind};
 pub use pid::Pid;
 pub use reason::ExitReason;
+pub use registry::MAX_NAME_LEN;
 pub use runtime::Runtime;
 pub use status::{Error, Status};
 

@@ -40,6 +40,8 @@ pub(crate) struct RtInner {
     pub(crate) table: PidTable,
     pub(crate) stacks: Stacks,
     pub(crate) sched: Scheduler,
+    /// Registered names.
+    pub(crate) registry: crate::registry::Registry,
     /// Free small-message buffers shared between the workers' caches.
     pub(crate) msg_depot: crate::mailbox::MsgDepot,
     start: Instant,
@@ -102,6 +104,7 @@ impl RtInner {
                 injector: [Default::default(), Default::default(), Default::default()],
                 idle: Idle::new(n),
             },
+            registry: crate::registry::Registry::new(),
             msg_depot: Default::default(),
             start: Instant::now(),
             shut_down: AtomicBool::new(false),
@@ -359,6 +362,46 @@ impl RtInner {
         Ok(())
     }
 
+    /// Registers `name` for `pid` (BEAM `register/2`).
+    pub(crate) fn register(&self, name: &[u8], pid: Pid) -> std::result::Result<(), Status> {
+        crate::registry::validate(name)?;
+        if pid.is_none() {
+            return Err(Status::ErrBadArgument);
+        }
+        let _access = self.access().ok_or(Status::ErrShutDown)?;
+        let pcb = self.table.lookup(pid).ok_or(Status::ErrNoProcess)?;
+        // SAFETY: `_access` keeps the PCB alive.
+        self.registry.register(name, unsafe { pcb.as_ref() })
+    }
+
+    /// Removes a registered name (BEAM `unregister/1`).
+    pub(crate) fn unregister(&self, name: &[u8]) -> std::result::Result<(), Status> {
+        crate::registry::validate(name)?;
+        self.registry.unregister(name)
+    }
+
+    /// The pid registered under `name`, or `Pid::NONE` (BEAM `whereis/1`).
+    pub(crate) fn whereis(&self, name: &[u8]) -> std::result::Result<Pid, Status> {
+        crate::registry::validate(name)?;
+        Ok(self.registry.whereis(name).unwrap_or(Pid::NONE))
+    }
+
+    /// Sends a copy of `data` to the process registered as `name` (BEAM `Name ! Msg`).
+    /// An unregistered name is `ErrNotRegistered` (the BEAM's `badarg`, case 80).
+    pub(crate) fn send_named(
+        &self,
+        caller: &Caller,
+        name: &[u8],
+        data: &[u8],
+    ) -> std::result::Result<(), Status> {
+        crate::registry::validate(name)?;
+        let pid = self
+            .registry
+            .whereis(name)
+            .ok_or(Status::ErrNotRegistered)?;
+        crate::process::send_on(self, caller, pid, data).map_err(|e| e.0)
+    }
+
     /// Blocks the calling thread (not a process) until `pid` exits; returns its reason.
     pub(crate) fn wait(
         &self,
@@ -434,7 +477,10 @@ impl RtInner {
             inner.clear();
             pcb.exit_reason()
         };
-        // 2. The pid stops resolving.
+        // 2. Its registered name is released, then the pid stops resolving: nobody who can
+        // see that the process is gone (is_alive, wait, later DOWN/EXIT) can still find the
+        // name (BEAM cases 82, 83).
+        self.registry.release(pcb);
         self.table.remove(pcb.pid);
         // 3. Resources: pending timer, stack, spawn argument, unstarted entry.
         if let (Some(t), Some(w)) = (pcb.timer.take(), worker) {
@@ -645,6 +691,40 @@ impl Runtime {
     /// As [`Runtime::wait`], giving up after `timeout` with `Status::Timeout`.
     pub fn wait_timeout(&self, pid: Pid, timeout: Duration) -> Result<ExitReason> {
         self.inner.wait(pid, Some(timeout)).map_err(Error)
+    }
+
+    /// Registers `name` (1 to 255 bytes, no NUL) for `pid` (`erlang:register/2`, BEAM cases
+    /// 79–80): a name maps to one process and a process holds at most one name; the name is
+    /// released when the process exits, before the exit is signalled (cases 82–83).
+    /// Errors: `ErrBadArgument` (empty name, NUL byte, pid 0), `ErrBadLength` (over 255
+    /// bytes), `ErrNameTaken`, `ErrAlreadyNamed`, `ErrNoProcess` (not alive), `ErrShutDown`.
+    pub fn register(&self, name: &[u8], pid: Pid) -> Result<()> {
+        self.inner.register(name, pid).map_err(Error)
+    }
+
+    /// Removes a registered name (`erlang:unregister/1`, case 81).
+    /// Errors: `ErrBadArgument`, `ErrBadLength`, `ErrNotRegistered`.
+    pub fn unregister(&self, name: &[u8]) -> Result<()> {
+        self.inner.unregister(name).map_err(Error)
+    }
+
+    /// The pid registered as `name`, or [`Pid::NONE`] (`erlang:whereis/1`).
+    /// Errors: `ErrBadArgument`, `ErrBadLength`.
+    pub fn whereis(&self, name: &[u8]) -> Result<Pid> {
+        self.inner.whereis(name).map_err(Error)
+    }
+
+    /// The registered name of `pid`, if any (`process_info(P, registered_name)`).
+    pub fn registered_name(&self, pid: Pid) -> Option<Vec<u8>> {
+        self.inner.registry.name_of(pid).map(Vec::from)
+    }
+
+    /// Sends a copy of `data` to the process registered as `name` (`Name ! Msg`).
+    /// Errors: those of [`Runtime::send`], plus `ErrNotRegistered` and the name errors.
+    pub fn send_named(&self, name: &[u8], data: &[u8]) -> Result<()> {
+        self.inner
+            .send_named(&Caller::get(), name, data)
+            .map_err(Error)
     }
 
     /// Live processes.

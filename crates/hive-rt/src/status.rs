@@ -39,6 +39,12 @@ pub enum Status {
     /// An internal error: a panic was caught at the ABI boundary. The call had no effect
     /// that can be relied on; the runtime keeps working.
     ErrInternal = -12,
+    /// The registered name is in use by another process (BEAM case 80).
+    ErrNameTaken = -13,
+    /// The process already has a registered name; a process holds at most one (case 80).
+    ErrAlreadyNamed = -14,
+    /// No process is registered under this name (case 80: sending to it is `badarg`).
+    ErrNotRegistered = -15,
 }
 
 impl Status {
@@ -59,6 +65,9 @@ impl Status {
             Status::ErrNoMemory => "HIVE_ERR_NO_MEMORY",
             Status::ErrInProcess => "HIVE_ERR_IN_PROCESS",
             Status::ErrInternal => "HIVE_ERR_INTERNAL",
+            Status::ErrNameTaken => "HIVE_ERR_NAME_TAKEN",
+            Status::ErrAlreadyNamed => "HIVE_ERR_ALREADY_NAMED",
+            Status::ErrNotRegistered => "HIVE_ERR_NOT_REGISTERED",
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! This layer is thin: it validates arguments, converts between C and Rust shapes, catches
 //! panics (a panic never crosses the ABI; it becomes `HIVE_ERR_INTERNAL`) and calls the
-//! runtime. One file per area: [`lifecycle`], [`proc`], [`message`].
+//! runtime. One file per area: [`lifecycle`], [`proc`], [`message`], [`registry`].
 //!
 //! **Which runtime.** A call made from inside a process acts on that process's runtime. A
 //! call from any other thread acts on the global runtime created by `hive_init`; before
@@ -15,6 +15,7 @@
 pub mod lifecycle;
 pub mod message;
 pub mod proc;
+pub mod registry;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -55,6 +56,12 @@ pub const HIVE_ERR_NO_MEMORY: hive_status = -10;
 pub const HIVE_ERR_IN_PROCESS: hive_status = -11;
 /// A panic was caught inside the runtime; the call had no reliable effect.
 pub const HIVE_ERR_INTERNAL: hive_status = -12;
+/// The registered name is in use by another process.
+pub const HIVE_ERR_NAME_TAKEN: hive_status = -13;
+/// The process already has a registered name (a process holds at most one).
+pub const HIVE_ERR_ALREADY_NAMED: hive_status = -14;
+/// No process is registered under this name.
+pub const HIVE_ERR_NOT_REGISTERED: hive_status = -15;
 
 /// Reductions in one time slice (the BEAM's `CONTEXT_REDS`).
 pub const HIVE_REDUCTIONS_PER_SLICE: i32 = 4000;
@@ -121,11 +128,15 @@ mod tests {
             (HIVE_ERR_NO_MEMORY, Status::ErrNoMemory),
             (HIVE_ERR_IN_PROCESS, Status::ErrInProcess),
             (HIVE_ERR_INTERNAL, Status::ErrInternal),
+            (HIVE_ERR_NAME_TAKEN, Status::ErrNameTaken),
+            (HIVE_ERR_ALREADY_NAMED, Status::ErrAlreadyNamed),
+            (HIVE_ERR_NOT_REGISTERED, Status::ErrNotRegistered),
         ];
         for (c, s) in all {
             assert_eq!(c, s as i32, "{}", s.name());
         }
         assert_eq!(HIVE_REDUCTIONS_PER_SLICE, crate::REDUCTIONS_PER_SLICE);
+        assert_eq!(registry::HIVE_MAX_NAME_LEN, crate::MAX_NAME_LEN);
         assert_eq!(
             message::HIVE_MAX_MESSAGE_LEN,
             crate::mailbox::MAX_MESSAGE_LEN

@@ -197,6 +197,26 @@ pub extern "C" fn hive_yield() -> hive_status {
     })
 }
 
+/// Suspends the calling process for at least `ms` milliseconds (`timer:sleep/1`) without
+/// taking any message: it waits on its worker's timer wheel, with no busy waiting and no
+/// blocked worker thread. 0 only yields. Messages arriving meanwhile stay queued.
+///
+/// Returns `HIVE_OK` once the time has passed; `HIVE_ERR_BAD_ARGUMENT` (ms negative or
+/// above 4294967295), `HIVE_ERR_NOT_A_PROCESS`.
+#[no_mangle]
+pub extern "C" fn hive_sleep(ms: i64) -> hive_status {
+    guard(|| {
+        if !(0..=process::MAX_TIMEOUT_MS).contains(&ms) {
+            return HIVE_ERR_BAD_ARGUMENT;
+        }
+        match process::current() {
+            // SAFETY: the calling process.
+            Ok(pcb) => result_code(unsafe { process::sleep_raw(pcb, ms as u64) }),
+            Err(s) => code(s),
+        }
+    })
+}
+
 /// Charges one reduction and yields if the slice is used up: the call a backend inserts at
 /// loop back-edges and function entries. Returns `HIVE_OK` or `HIVE_ERR_NOT_A_PROCESS`.
 /// The inline alternative: `if (--ctx->reductions <= 0) hive_yield();` with `ctx` from

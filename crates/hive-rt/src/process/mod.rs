@@ -152,23 +152,11 @@ pub(crate) unsafe fn receive_raw(
         } else if timeout_ms > MAX_TIMEOUT_MS {
             break Err(Status::ErrBadArgument);
         } else if timeout_ms > 0 {
-            let seq = pcb.timer_seq.fetch_add(1, Relaxed).wrapping_add(1);
-            let Some(worker) = (!current_worker().is_null()).then(current_worker) else {
-                break Err(Status::ErrNotAProcess);
-            };
-            // SAFETY: a process runs on a worker thread; the pointer is to that worker.
-            let worker = unsafe { &*worker };
-            let rt = runtime_of(pcb);
-            let deadline = timer::deadline_tick(rt.now_ns(), timeout_ms as u64);
-            match worker.wheel.borrow_mut().insert(deadline, pcb.pid, seq) {
-                None => break Err(Status::Timeout),
-                Some(key) => {
-                    pcb.timer.set(Some(ArmedTimer {
-                        worker: worker.index as u32,
-                        key,
-                    }));
-                    armed = Some(seq);
-                }
+            // SAFETY: `pcb` is the calling process.
+            match unsafe { arm_timeout(pcb, timeout_ms as u64) } {
+                Err(e) => break Err(e),
+                Ok(None) => break Err(Status::Timeout),
+                Ok(Some(seq)) => armed = Some(seq),
             }
             // Look once more before sleeping: the wheel insert took time.
             continue;
@@ -177,20 +165,73 @@ pub(crate) unsafe fn receive_raw(
         unsafe { suspend(pcb, Suspend::Receive) };
     };
     if armed.is_some() {
-        // Any firing still in flight is now stale.
-        pcb.timer_seq.fetch_add(1, Relaxed);
-        if let Some(t) = pcb.timer.take() {
-            let w = current_worker();
-            if !w.is_null() {
-                // SAFETY: a process runs on a worker thread; the pointer is to that worker.
-                let w = unsafe { &*w };
-                if w.index == t.worker as usize && std::ptr::eq(Arc::as_ptr(&w.rt), pcb.rt) {
-                    w.wheel.borrow_mut().cancel(t.key);
-                }
+        disarm_timeout(pcb);
+    }
+    result
+}
+
+/// Arms a timeout `ms` milliseconds from now for the calling process, on the wheel of the
+/// worker it runs on. Returns the timeout's sequence number (it has fired once
+/// `pcb.timeout_fired` equals it), or None when the deadline has already passed.
+///
+/// # Safety
+/// `pcb` is the calling process.
+unsafe fn arm_timeout(pcb: &Pcb, ms: u64) -> std::result::Result<Option<u32>, Status> {
+    let seq = pcb.timer_seq.fetch_add(1, Relaxed).wrapping_add(1);
+    let w = current_worker();
+    if w.is_null() {
+        return Err(Status::ErrNotAProcess);
+    }
+    // SAFETY: a process runs on a worker thread; the pointer is to that worker.
+    let worker = unsafe { &*w };
+    let deadline = timer::deadline_tick(runtime_of(pcb).now_ns(), ms);
+    let key = worker.wheel.borrow_mut().insert(deadline, pcb.pid, seq);
+    Ok(key.map(|key| {
+        pcb.timer.set(Some(ArmedTimer {
+            worker: worker.index as u32,
+            key,
+        }));
+        seq
+    }))
+}
+
+/// Ends the calling process's armed timeout: a firing still in flight becomes stale, and
+/// the wheel entry is cancelled when it is on this worker (else it fires and is ignored).
+fn disarm_timeout(pcb: &Pcb) {
+    pcb.timer_seq.fetch_add(1, Relaxed);
+    if let Some(t) = pcb.timer.take() {
+        let w = current_worker();
+        if !w.is_null() {
+            // SAFETY: a process runs on a worker thread; the pointer is to that worker.
+            let w = unsafe { &*w };
+            if w.index == t.worker as usize && std::ptr::eq(Arc::as_ptr(&w.rt), pcb.rt) {
+                w.wheel.borrow_mut().cancel(t.key);
             }
         }
     }
-    result
+}
+
+/// Suspends the calling process for at least `ms` milliseconds without taking any message
+/// (`timer:sleep/1`); 0 only yields. Messages arriving meanwhile stay queued.
+///
+/// # Safety
+/// `pcb` is the calling process.
+pub(crate) unsafe fn sleep_raw(pcb: &Pcb, ms: u64) -> std::result::Result<(), Status> {
+    if ms == 0 {
+        // SAFETY: per the contract.
+        unsafe { yield_raw(pcb) };
+        return Ok(());
+    }
+    // SAFETY: per the contract.
+    if let Some(seq) = unsafe { arm_timeout(pcb, ms)? } {
+        while pcb.timeout_fired.load(Acquire) != seq {
+            // A message only wakes us to look at the clock again.
+            // SAFETY: per the contract.
+            unsafe { suspend(pcb, Suspend::Receive) };
+        }
+    }
+    disarm_timeout(pcb);
+    Ok(())
 }
 
 /// Receives the oldest message, waiting as long as it takes: the common `receive` of
@@ -317,6 +358,45 @@ pub fn receive_match(
             .map(|m| Message::from_raw(m))
             .map_err(Error)
     }
+}
+
+/// Suspends the calling process for at least `ms` milliseconds without taking any message
+/// (`timer:sleep/1`): no busy waiting, no blocked worker thread. `Some(0)`-like 0 yields.
+/// Errors: `ErrNotAProcess`.
+pub fn sleep(ms: u32) -> Result<()> {
+    let pcb = current()?;
+    // SAFETY: the calling process.
+    unsafe { sleep_raw(pcb, u64::from(ms)) }.map_err(Error)
+}
+
+/// Registers `name` for `pid` (`erlang:register/2`; see [`crate::Runtime::register`]).
+/// Errors: `ErrNotAProcess`, and those of `Runtime::register`.
+pub fn register(name: &[u8], pid: Pid) -> Result<()> {
+    let pcb = current()?;
+    runtime_of(pcb).register(name, pid).map_err(Error)
+}
+
+/// Removes a registered name (`erlang:unregister/1`).
+/// Errors: `ErrNotAProcess`, `ErrBadArgument`, `ErrBadLength`, `ErrNotRegistered`.
+pub fn unregister(name: &[u8]) -> Result<()> {
+    let pcb = current()?;
+    runtime_of(pcb).unregister(name).map_err(Error)
+}
+
+/// The pid registered as `name`, or [`Pid::NONE`] (`erlang:whereis/1`).
+/// Errors: `ErrNotAProcess`, `ErrBadArgument`, `ErrBadLength`.
+pub fn whereis(name: &[u8]) -> Result<Pid> {
+    let pcb = current()?;
+    runtime_of(pcb).whereis(name).map_err(Error)
+}
+
+/// Sends a copy of `data` to the process registered as `name` (`Name ! Msg`).
+/// Errors: those of [`send`], plus `ErrNotRegistered` and the name errors.
+pub fn send_named(name: &[u8], data: &[u8]) -> Result<()> {
+    let pcb = current()?;
+    runtime_of(pcb)
+        .send_named(&Caller::get(), name, data)
+        .map_err(Error)
 }
 
 /// Messages in the calling process's mailbox (`process_info(self(), message_queue_len)`).

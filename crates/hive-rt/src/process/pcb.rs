@@ -116,6 +116,8 @@ pub(crate) struct Pcb {
     pub(crate) timer: Cell<Option<ArmedTimer>>,
     /// True inside `hive_receive*` (a receive from a match predicate is refused).
     pub(crate) receiving: Cell<bool>,
+    /// True once the process registered a name (see `registry.rs`; written rarely).
+    pub(crate) named: std::sync::atomic::AtomicBool,
     /// Usable bytes of the stack this process gets when it first runs.
     pub(crate) stack_usable: Cell<u32>,
     // ---- cold ----
@@ -197,6 +199,7 @@ impl Pcb {
             timeout_fired: AtomicU32::new(0),
             timer: Cell::new(None),
             receiving: Cell::new(false),
+            named: std::sync::atomic::AtomicBool::new(false),
             coroutine: UnsafeCell::new(None),
             stack_guard: Cell::new(0),
             trap: Cell::new(None),

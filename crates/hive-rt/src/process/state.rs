@@ -87,6 +87,11 @@ impl StateWord {
         StateWord(AtomicU32::new(RUNNABLE))
     }
 
+    /// As [`StateWord::is_exited`], sequentially consistent (the registry's handshake).
+    pub(crate) fn is_exited_seqcst(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst) & STATUS_MASK == EXITED
+    }
+
     /// True once the process has exited (a snapshot; only ever becomes true).
     pub(crate) fn is_exited(&self) -> bool {
         self.0.load(Acquire) & STATUS_MASK == EXITED
@@ -143,9 +148,10 @@ impl StateWord {
         self.0.swap(RUNNABLE, AcqRel);
     }
 
-    /// Exit path: any → EXITED. Later notifiers see `Exited` and do nothing.
+    /// Exit path: any → EXITED. Later notifiers see `Exited` and do nothing. SeqCst: the
+    /// registry's handshake orders it before the exit path reads the `named` flag.
     pub(crate) fn transition_to_exited(&self) {
-        self.0.swap(EXITED, AcqRel);
+        self.0.swap(EXITED, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
