@@ -27,6 +27,10 @@
 // Message kind: ordinary data.
 #define HIVE_MSG_DATA 0
 
+// Message kind: a `hive_start_timer` timeout (`{timeout, TRef, Msg}`); the payload is the
+// timer's data and `hive_msg_timer_ref` gives the reference.
+#define HIVE_MSG_TIMEOUT 1
+
 // Priority `low` (`process_flag(priority, low)`).
 #define HIVE_PRIORITY_LOW 0
 
@@ -45,12 +49,18 @@
 // Longest registered name, in bytes (the BEAM's atom limit).
 #define HIVE_MAX_NAME_LEN 255
 
+// Longest timer delay in ms (2^36, about 795 days).
+#define HIVE_MAX_TIMER_MS (1 << 36)
+
 // Bytes of stack an ABI function needs; a call with less left exits the process with
 // `stack_overflow` before doing anything.
 #define ABI_HEADROOM (8 * 1024)
 
 // Longest registered name, in bytes (the BEAM's atom limit is 255 characters).
 #define MAX_NAME_LEN 255
+
+// Longest timer delay, in ms (2^36 ms, about 795 days; the BEAM accepts at least 2^33).
+#define MAX_TIMER_MS (1 << 36)
 
 // Result code of every `hive_*` function (see the `HIVE_OK` / `HIVE_ERR_*` constants).
 typedef int32_t hive_status;
@@ -121,6 +131,9 @@ typedef struct hive_ctx {
   uint32_t reserved;
 } hive_ctx;
 
+// A timer reference: a `uint64_t`, never 0, never reused while the runtime lives.
+typedef uint64_t hive_tref;
+
 // Entry point of a process: receives the runtime's copy of the spawn argument (NULL when
 // `arg_len` was 0). Returning from it ends the process with reason `normal`.
 typedef void (*hive_entry_fn)(void *arg);
@@ -179,6 +192,9 @@ typedef int32_t (*hive_match_fn)(void *env, const struct hive_msg *msg);
 
 // No process is registered under this name.
 #define HIVE_ERR_NOT_REGISTERED -15
+
+// No such timer: it fired, was cancelled, its destination exited, or it never existed.
+#define HIVE_ERR_NO_TIMER -16
 
 // `normal`: the entry function returned.
 #define HIVE_REASON_NORMAL 0
@@ -342,14 +358,21 @@ uint8_t *hive_msg_data(struct hive_msg *msg);
 // `msg` is NULL or a live message.
 size_t hive_msg_len(const struct hive_msg *msg);
 
-// The process that sent `msg`, or 0 (sent from a thread that is not a process, or `msg`
-// NULL).
+// The process that sent `msg`, or 0 (sent from a thread that is not a process, sent by a
+// timer, or `msg` NULL).
 //
 // # Safety
 // `msg` is NULL or a live message.
 hive_pid hive_msg_sender(const struct hive_msg *msg);
 
-// Kind of `msg`: `HIVE_MSG_DATA`, or `HIVE_ERR_NULL_POINTER` when `msg` is NULL.
+// The timer reference of a `HIVE_MSG_TIMEOUT` message, else 0 (also for NULL).
+//
+// # Safety
+// `msg` is NULL or a live message.
+uint64_t hive_msg_timer_ref(const struct hive_msg *msg);
+
+// Kind of `msg`: `HIVE_MSG_DATA`, `HIVE_MSG_TIMEOUT`, or `HIVE_ERR_NULL_POINTER` when
+// `msg` is NULL.
 //
 // # Safety
 // `msg` is NULL or a live message.
@@ -485,6 +508,65 @@ hive_status hive_whereis(const void *name, size_t len, hive_pid *pid_out);
 // # Safety
 // `name` is NULL or readable for `len` bytes; `data` is NULL or readable for `data_len`.
 hive_status hive_send_named(const void *name, size_t len, const void *data, size_t data_len);
+
+// Sends a copy of `data[0..len]` to process `dest` after `ms` milliseconds
+// (`erlang:send_after/3`, BEAM cases 85, 90, 92–95): the message is an ordinary
+// `HIVE_MSG_DATA` message with sender 0. It arrives no earlier than `ms` ms from now; 0
+// delivers at once. Timers with different deadlines fire in deadline order; equal ones in
+// any order. The timer is cancelled if `dest` exits (or has already: the reference is
+// still returned). It outlives its creator; anyone with the reference may cancel it.
+// Works from any thread. `*out` (may be NULL) receives the timer reference.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (ms < 0 or > `HIVE_MAX_TIMER_MS`, dest 0),
+// `HIVE_ERR_NULL_POINTER` (data NULL with len > 0), `HIVE_ERR_BAD_LENGTH`,
+// `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+//
+// # Safety
+// `data` is NULL or readable for `len` bytes; `out` is NULL or a writable `hive_tref`.
+hive_status hive_send_after(hive_pid dest, int64_t ms, const void *data, size_t len, hive_tref *out);
+
+// As `hive_send_after`, to the process registered as `name[0..name_len]` when the timer
+// fires (case 91): nobody registered then means the message is dropped; the timer is not
+// cancelled when a process holding the name exits. Name errors as `hive_register`.
+//
+// # Safety
+// As `hive_send_after`; `name` is NULL or readable for `name_len` bytes.
+hive_status hive_send_after_named(const void *name, size_t name_len, int64_t ms, const void *data, size_t len, hive_tref *out);
+
+// As `hive_send_after`, but the message is of kind `HIVE_MSG_TIMEOUT`: the BEAM's
+// `{timeout, TRef, Msg}` (`erlang:start_timer/3`, case 86); `hive_msg_timer_ref` gives
+// the reference and the payload is `data`.
+//
+// # Safety
+// As `hive_send_after`.
+hive_status hive_start_timer(hive_pid dest, int64_t ms, const void *data, size_t len, hive_tref *out);
+
+// As `hive_start_timer`, to a registered name (see `hive_send_after_named`).
+//
+// # Safety
+// As `hive_send_after_named`.
+hive_status hive_start_timer_named(const void *name, size_t name_len, int64_t ms, const void *data, size_t len, hive_tref *out);
+
+// Cancels timer `tref` (`erlang:cancel_timer/1`, cases 87, 93, 94). On `HIVE_OK`,
+// `*ms_left_out` (may be NULL) receives the milliseconds that were left (rounded up) and
+// the message will never arrive. A timer that already fired leaves its message where it
+// is (possibly queued, case 94).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NO_TIMER` (fired, cancelled, destination exited, or never
+// a timer), `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+//
+// # Safety
+// `ms_left_out` is NULL or a writable `int64_t`.
+hive_status hive_cancel_timer(hive_tref tref, int64_t *ms_left_out);
+
+// Writes the milliseconds left on timer `tref` (rounded up) to `*ms_left_out` (may be
+// NULL) (`erlang:read_timer/1`, case 88).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NO_TIMER`, `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+//
+// # Safety
+// `ms_left_out` is NULL or a writable `int64_t`.
+hive_status hive_read_timer(hive_tref tref, int64_t *ms_left_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -60,7 +60,9 @@ pub use pid::Pid;
 pub use reason::ExitReason;
 pub use registry::MAX_NAME_LEN;
 pub use runtime::Runtime;
+pub use runtime::TimerDest;
 pub use status::{Error, Status};
+pub use timer::MAX_TIMER_MS;
 
 /// Reductions a process may spend in one time slice before it is preempted
 /// (the BEAM's `CONTEXT_REDS`, 4000 since OTP 19.2).

@@ -50,8 +50,11 @@ pub const MESSAGE_ALIGN: usize = 16;
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MessageKind {
-    /// Bytes sent with `hive_send` / `hive_send_msg`.
+    /// Bytes sent with `hive_send` / `hive_send_msg` (or by `send_after`).
     Data = 0,
+    /// A `start_timer` timeout: the BEAM's `{timeout, TRef, Msg}`; the payload is `Msg`,
+    /// the timer reference is [`Message::timer_ref`].
+    Timeout = 1,
 }
 
 /// Header of a message; the payload follows at offset [`HEADER`].
@@ -191,6 +194,37 @@ impl Msg {
     pub(crate) unsafe fn sender(m: *const Msg) -> Pid {
         // SAFETY: per the contract.
         unsafe { (*m).sender }
+    }
+
+    /// The sender as users see it: [`Pid::NONE`] for timer messages (whose `sender` field
+    /// holds the timer reference).
+    ///
+    /// # Safety
+    /// `m` points to a live message.
+    pub(crate) unsafe fn sender_of(m: *const Msg) -> Pid {
+        // SAFETY: per the contract.
+        unsafe {
+            if (*m).kind == MessageKind::Timeout as u32 {
+                Pid::NONE
+            } else {
+                (*m).sender
+            }
+        }
+    }
+
+    /// The timer reference of a timeout message, else 0.
+    ///
+    /// # Safety
+    /// `m` points to a live message.
+    pub(crate) unsafe fn timer_ref(m: *const Msg) -> u64 {
+        // SAFETY: per the contract.
+        unsafe {
+            if (*m).kind == MessageKind::Timeout as u32 {
+                (*m).sender.0
+            } else {
+                0
+            }
+        }
     }
 
     /// Kind.
@@ -350,15 +384,27 @@ impl Message {
         self.len() == 0
     }
 
-    /// The sending process, or [`Pid::NONE`] when sent from outside any process.
+    /// The sending process, or [`Pid::NONE`] when sent from outside any process or by a
+    /// timer.
     pub fn sender(&self) -> Pid {
         // SAFETY: the message is live.
-        unsafe { Msg::sender(self.ptr.as_ptr()) }
+        unsafe { Msg::sender_of(self.ptr.as_ptr()) }
     }
 
     /// The message kind.
     pub fn kind(&self) -> MessageKind {
-        MessageKind::Data
+        // SAFETY: the message is live.
+        if unsafe { Msg::kind(self.ptr.as_ptr()) } == MessageKind::Timeout as u32 {
+            MessageKind::Timeout
+        } else {
+            MessageKind::Data
+        }
+    }
+
+    /// The timer reference of a [`MessageKind::Timeout`] message, else 0.
+    pub fn timer_ref(&self) -> u64 {
+        // SAFETY: the message is live.
+        unsafe { Msg::timer_ref(self.ptr.as_ptr()) }
     }
 }
 

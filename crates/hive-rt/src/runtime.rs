@@ -42,6 +42,8 @@ pub(crate) struct RtInner {
     pub(crate) sched: Scheduler,
     /// Registered names.
     pub(crate) registry: crate::registry::Registry,
+    /// User timers (`send_after`, `start_timer`).
+    pub(crate) timers: crate::timer::user::Timers,
     /// Free small-message buffers shared between the workers' caches.
     pub(crate) msg_depot: crate::mailbox::MsgDepot,
     start: Instant,
@@ -105,6 +107,7 @@ impl RtInner {
                 idle: Idle::new(n),
             },
             registry: crate::registry::Registry::new(),
+            timers: crate::timer::user::Timers::new(),
             msg_depot: Default::default(),
             start: Instant::now(),
             shut_down: AtomicBool::new(false),
@@ -244,7 +247,9 @@ impl RtInner {
                 }
             }
             if let Some(w) = waiter {
-                (*pcb).watchers.lock().push(w.clone());
+                if let Some(v) = (*pcb).watchers.lock().as_mut() {
+                    v.push(w.clone());
+                }
             }
         }
         // SAFETY: as above; `init` writes the pid before the table publishes the PCB.
@@ -402,6 +407,111 @@ impl RtInner {
         crate::process::send_on(self, caller, pid, data).map_err(|e| e.0)
     }
 
+    /// Sets a timer that sends a copy of `data` to `dest` in `ms` milliseconds
+    /// (`erlang:send_after/3` with `kind` Data, `erlang:start_timer/3` with kind Timeout).
+    /// Returns the timer reference.
+    pub(crate) fn set_timer(
+        &self,
+        caller: &Caller,
+        dest: crate::timer::user::Dest,
+        ms: u64,
+        data: &[u8],
+        kind: crate::mailbox::MessageKind,
+    ) -> std::result::Result<u64, Status> {
+        use crate::timer::user::Dest;
+        if ms > crate::timer::MAX_TIMER_MS {
+            return Err(Status::ErrBadArgument);
+        }
+        if data.len() > crate::mailbox::MAX_MESSAGE_LEN {
+            return Err(Status::ErrBadLength);
+        }
+        match &dest {
+            Dest::Pid(p) if p.is_none() => return Err(Status::ErrBadArgument),
+            Dest::Name(n) => crate::registry::validate(n)?,
+            _ => {}
+        }
+        let access = self.access_as(caller).ok_or(Status::ErrShutDown)?;
+        let tref = self.timers.new_ref();
+        let m =
+            Msg::alloc_by(data.len(), Pid(tref), kind, caller.worker).ok_or(Status::ErrNoMemory)?;
+        // SAFETY: a fresh message we own with room for `data`.
+        unsafe {
+            ptr::copy_nonoverlapping(data.as_ptr(), Msg::payload(m.as_ptr()), data.len());
+            if kind == crate::mailbox::MessageKind::Data {
+                Msg::set_sender(m.as_ptr(), Pid::NONE);
+            }
+        }
+        let now = self.now_ns();
+        let dead_dest = matches!(dest, Dest::Pid(p) if self.table.lookup(p).is_none());
+        let t = self
+            .timers
+            .create(tref, now.saturating_add(ms * 1_000_000), dest, m);
+        if dead_dest {
+            // A timer to a dead process is cancelled at once (BEAM case 92).
+            self.timers.cancel(tref, now, |_| false);
+            return Ok(tref);
+        }
+        let deadline = crate::timer::deadline_tick(now, ms);
+        match access.worker {
+            Some(w) => {
+                let raw = Arc::into_raw(t.clone());
+                let entry = crate::timer::Fire::User(raw);
+                if w.wheel.borrow_mut().insert_fire(deadline, entry).is_none() {
+                    // Already due (0 ms): deliver now.
+                    // SAFETY: the wheel refused the entry, so the reference is ours again.
+                    let t = unsafe { Arc::from_raw(raw) };
+                    self.fire_user_timer(&t, caller);
+                }
+            }
+            None => {
+                self.timers.inbox.lock().push(t);
+                self.timers.inbox_len.fetch_add(1, SeqCst);
+                if let Some(th) = self.sched.workers[0].thread.get() {
+                    th.unpark();
+                }
+            }
+        }
+        Ok(tref)
+    }
+
+    /// Delivers a user timer that came due (if it is still active).
+    pub(crate) fn fire_user_timer(&self, t: &crate::timer::user::Timer, caller: &Caller) {
+        use crate::timer::user::Dest;
+        let Some(m) = self.timers.fire(t) else {
+            return; // cancelled
+        };
+        let to = match t.dest() {
+            Dest::Pid(p) => Some(*p),
+            // Names are looked up when the timer fires (BEAM case 91).
+            Dest::Name(n) => self.registry.whereis(n),
+        };
+        match to {
+            // A dead destination drops the message, as any send to a dead pid does.
+            Some(p) => {
+                let _ = self.send_as(caller, p, m);
+            }
+            // SAFETY: we own the message; nobody is registered under the name.
+            None => unsafe { Msg::free_by(m.as_ptr(), caller.worker) },
+        }
+    }
+
+    fn alive(&self, p: Pid) -> bool {
+        self.table.lookup(p).is_some()
+    }
+
+    /// Cancels a timer: the ms that were left, or None (fired, cancelled, unknown, or its
+    /// destination process is gone) (`erlang:cancel_timer/1`).
+    pub(crate) fn cancel_timer(&self, tref: u64) -> std::result::Result<Option<u64>, Status> {
+        let _access = self.access().ok_or(Status::ErrShutDown)?;
+        Ok(self.timers.cancel(tref, self.now_ns(), |p| self.alive(p)))
+    }
+
+    /// The ms left of a timer, or None (`erlang:read_timer/1`).
+    pub(crate) fn read_timer(&self, tref: u64) -> std::result::Result<Option<u64>, Status> {
+        let _access = self.access().ok_or(Status::ErrShutDown)?;
+        Ok(self.timers.read(tref, self.now_ns(), |p| self.alive(p)))
+    }
+
     /// Blocks the calling thread (not a process) until `pid` exits; returns its reason.
     pub(crate) fn wait(
         &self,
@@ -418,11 +528,12 @@ impl RtInner {
             // SAFETY: `_access` keeps the PCB alive.
             let pcb = unsafe { pcb.as_ref() };
             let mut w = pcb.watchers.lock();
-            if pcb.state.is_exited() {
-                // SAFETY: EXITED was read with Acquire; the reason never changes after it.
-                return Ok(unsafe { pcb.exit_reason() }.clone());
+            match w.as_mut() {
+                Some(v) => v.push(waiter.clone()),
+                // SAFETY: the exit path closed the list under this lock after the reason
+                // became final; it never changes afterwards.
+                None => return Ok(unsafe { pcb.exit_reason() }.clone()),
             }
-            w.push(waiter.clone());
         }
         Self::block_on(&waiter, timeout)
     }
@@ -508,7 +619,7 @@ impl RtInner {
         // 4. Notify threads waiting in `wait`.
         let waiters = {
             let mut w = pcb.watchers.lock();
-            std::mem::take(&mut *w)
+            w.take().unwrap_or_default()
         };
         for w in waiters {
             w.complete(reason);
@@ -594,6 +705,24 @@ unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
         Entry::Taken => {}
     }
     Ending::Returned
+}
+
+/// Where a timer's message goes (`send_after`, `start_timer`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerDest<'a> {
+    /// A process: the timer is cancelled when it exits (BEAM case 92).
+    Pid(Pid),
+    /// A registered name, looked up when the timer fires; not cancelled (case 91).
+    Name(&'a [u8]),
+}
+
+impl TimerDest<'_> {
+    pub(crate) fn owned(self) -> crate::timer::user::Dest {
+        match self {
+            TimerDest::Pid(p) => crate::timer::user::Dest::Pid(p),
+            TimerDest::Name(n) => crate::timer::user::Dest::Name(n.into()),
+        }
+    }
 }
 
 /// A Hive runtime: its workers run until [`Runtime::shutdown`] (or drop).
@@ -725,6 +854,52 @@ impl Runtime {
         self.inner
             .send_named(&Caller::get(), name, data)
             .map_err(Error)
+    }
+
+    /// Sends a copy of `data` to `dest` in `ms` milliseconds (`erlang:send_after/3`, BEAM
+    /// cases 85, 90–95); returns the timer reference. Works from any thread.
+    /// Errors: `ErrBadArgument` (ms > `MAX_TIMER_MS`, pid 0, bad name), `ErrBadLength`,
+    /// `ErrNoMemory`, `ErrShutDown`.
+    pub fn send_after(&self, dest: TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u64> {
+        self.inner
+            .set_timer(
+                &Caller::get(),
+                dest.owned(),
+                ms,
+                data,
+                crate::MessageKind::Data,
+            )
+            .map_err(Error)
+    }
+
+    /// As [`Runtime::send_after`], delivering a [`crate::MessageKind::Timeout`] message that
+    /// carries the timer reference (`erlang:start_timer/3`, case 86).
+    pub fn start_timer(&self, dest: TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u64> {
+        self.inner
+            .set_timer(
+                &Caller::get(),
+                dest.owned(),
+                ms,
+                data,
+                crate::MessageKind::Timeout,
+            )
+            .map_err(Error)
+    }
+
+    /// Cancels a timer: `Some(ms left)`, or None when it fired, was cancelled, its
+    /// destination exited or it never existed (`erlang:cancel_timer/1`, cases 87, 93, 94).
+    pub fn cancel_timer(&self, tref: u64) -> Result<Option<u64>> {
+        self.inner.cancel_timer(tref).map_err(Error)
+    }
+
+    /// The ms left of a timer, or None (`erlang:read_timer/1`, case 88).
+    pub fn read_timer(&self, tref: u64) -> Result<Option<u64>> {
+        self.inner.read_timer(tref).map_err(Error)
+    }
+
+    /// Timers set and not yet fired or cancelled.
+    pub fn pending_timers(&self) -> usize {
+        self.inner.timers.pending()
     }
 
     /// Live processes.

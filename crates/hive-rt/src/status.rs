@@ -45,6 +45,9 @@ pub enum Status {
     ErrAlreadyNamed = -14,
     /// No process is registered under this name (case 80: sending to it is `badarg`).
     ErrNotRegistered = -15,
+    /// No such timer: it fired, was cancelled, its destination process exited, or the
+    /// reference never named a timer (`cancel_timer`/`read_timer` give `false`, case 87).
+    ErrNoTimer = -16,
 }
 
 impl Status {
@@ -68,6 +71,7 @@ impl Status {
             Status::ErrNameTaken => "HIVE_ERR_NAME_TAKEN",
             Status::ErrAlreadyNamed => "HIVE_ERR_ALREADY_NAMED",
             Status::ErrNotRegistered => "HIVE_ERR_NOT_REGISTERED",
+            Status::ErrNoTimer => "HIVE_ERR_NO_TIMER",
         }
     }
 }

@@ -35,6 +35,9 @@ pub type hive_match_fn = extern "C" fn(env: *mut c_void, msg: *const hive_msg) -
 pub const HIVE_MAX_MESSAGE_LEN: usize = 1 << 30;
 /// Message kind: ordinary data.
 pub const HIVE_MSG_DATA: i32 = 0;
+/// Message kind: a `hive_start_timer` timeout (`{timeout, TRef, Msg}`); the payload is the
+/// timer's data and `hive_msg_timer_ref` gives the reference.
+pub const HIVE_MSG_TIMEOUT: i32 = 1;
 
 fn raw(m: *const hive_msg) -> *mut Msg {
     m as *mut Msg
@@ -292,8 +295,8 @@ pub unsafe extern "C" fn hive_msg_len(msg: *const hive_msg) -> usize {
     unsafe { Msg::len(raw(msg)) }
 }
 
-/// The process that sent `msg`, or 0 (sent from a thread that is not a process, or `msg`
-/// NULL).
+/// The process that sent `msg`, or 0 (sent from a thread that is not a process, sent by a
+/// timer, or `msg` NULL).
 ///
 /// # Safety
 /// `msg` is NULL or a live message.
@@ -303,10 +306,24 @@ pub unsafe extern "C" fn hive_msg_sender(msg: *const hive_msg) -> hive_pid {
         return 0;
     }
     // SAFETY: a live message per the contract.
-    unsafe { Msg::sender(raw(msg)).0 }
+    unsafe { Msg::sender_of(raw(msg)).0 }
 }
 
-/// Kind of `msg`: `HIVE_MSG_DATA`, or `HIVE_ERR_NULL_POINTER` when `msg` is NULL.
+/// The timer reference of a `HIVE_MSG_TIMEOUT` message, else 0 (also for NULL).
+///
+/// # Safety
+/// `msg` is NULL or a live message.
+#[no_mangle]
+pub unsafe extern "C" fn hive_msg_timer_ref(msg: *const hive_msg) -> u64 {
+    if msg.is_null() {
+        return 0;
+    }
+    // SAFETY: a live message per the contract.
+    unsafe { Msg::timer_ref(raw(msg)) }
+}
+
+/// Kind of `msg`: `HIVE_MSG_DATA`, `HIVE_MSG_TIMEOUT`, or `HIVE_ERR_NULL_POINTER` when
+/// `msg` is NULL.
 ///
 /// # Safety
 /// `msg` is NULL or a live message.

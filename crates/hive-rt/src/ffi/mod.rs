@@ -2,7 +2,8 @@
 //!
 //! This layer is thin: it validates arguments, converts between C and Rust shapes, catches
 //! panics (a panic never crosses the ABI; it becomes `HIVE_ERR_INTERNAL`) and calls the
-//! runtime. One file per area: [`lifecycle`], [`proc`], [`message`], [`registry`].
+//! runtime. One file per area: [`lifecycle`], [`proc`], [`message`], [`registry`],
+//! [`timer`].
 //!
 //! **Which runtime.** A call made from inside a process acts on that process's runtime. A
 //! call from any other thread acts on the global runtime created by `hive_init`; before
@@ -16,6 +17,7 @@ pub mod lifecycle;
 pub mod message;
 pub mod proc;
 pub mod registry;
+pub mod timer;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -62,6 +64,8 @@ pub const HIVE_ERR_NAME_TAKEN: hive_status = -13;
 pub const HIVE_ERR_ALREADY_NAMED: hive_status = -14;
 /// No process is registered under this name.
 pub const HIVE_ERR_NOT_REGISTERED: hive_status = -15;
+/// No such timer: it fired, was cancelled, its destination exited, or it never existed.
+pub const HIVE_ERR_NO_TIMER: hive_status = -16;
 
 /// Reductions in one time slice (the BEAM's `CONTEXT_REDS`).
 pub const HIVE_REDUCTIONS_PER_SLICE: i32 = 4000;
@@ -131,12 +135,18 @@ mod tests {
             (HIVE_ERR_NAME_TAKEN, Status::ErrNameTaken),
             (HIVE_ERR_ALREADY_NAMED, Status::ErrAlreadyNamed),
             (HIVE_ERR_NOT_REGISTERED, Status::ErrNotRegistered),
+            (HIVE_ERR_NO_TIMER, Status::ErrNoTimer),
         ];
         for (c, s) in all {
             assert_eq!(c, s as i32, "{}", s.name());
         }
         assert_eq!(HIVE_REDUCTIONS_PER_SLICE, crate::REDUCTIONS_PER_SLICE);
         assert_eq!(registry::HIVE_MAX_NAME_LEN, crate::MAX_NAME_LEN);
+        assert_eq!(timer::HIVE_MAX_TIMER_MS, crate::MAX_TIMER_MS);
+        assert_eq!(
+            message::HIVE_MSG_TIMEOUT,
+            crate::MessageKind::Timeout as i32
+        );
         assert_eq!(
             message::HIVE_MAX_MESSAGE_LEN,
             crate::mailbox::MAX_MESSAGE_LEN

@@ -15,7 +15,7 @@ pub const HIVE_MAX_NAME_LEN: usize = 255;
 ///
 /// # Safety
 /// `name` is NULL or readable for `len` bytes.
-unsafe fn name_arg<'a>(name: *const c_void, len: usize) -> Result<&'a [u8], Status> {
+pub(crate) unsafe fn name_arg<'a>(name: *const c_void, len: usize) -> Result<&'a [u8], Status> {
     if name.is_null() {
         return Err(Status::ErrNullPointer);
     }

@@ -369,6 +369,47 @@ pub fn sleep(ms: u32) -> Result<()> {
     unsafe { sleep_raw(pcb, u64::from(ms)) }.map_err(Error)
 }
 
+/// Sends a copy of `data` to `dest` in `ms` ms (`erlang:send_after/3`); see
+/// [`crate::Runtime::send_after`]. Errors: `ErrNotAProcess` and those of `Runtime::send_after`.
+pub fn send_after(dest: crate::TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u64> {
+    let pcb = current()?;
+    runtime_of(pcb)
+        .set_timer(
+            &Caller::get(),
+            dest.owned(),
+            ms,
+            data,
+            crate::MessageKind::Data,
+        )
+        .map_err(Error)
+}
+
+/// `erlang:start_timer/3`; see [`crate::Runtime::start_timer`].
+pub fn start_timer(dest: crate::TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u64> {
+    let pcb = current()?;
+    runtime_of(pcb)
+        .set_timer(
+            &Caller::get(),
+            dest.owned(),
+            ms,
+            data,
+            crate::MessageKind::Timeout,
+        )
+        .map_err(Error)
+}
+
+/// `erlang:cancel_timer/1`; see [`crate::Runtime::cancel_timer`].
+pub fn cancel_timer(tref: u64) -> Result<Option<u64>> {
+    let pcb = current()?;
+    runtime_of(pcb).cancel_timer(tref).map_err(Error)
+}
+
+/// `erlang:read_timer/1`; see [`crate::Runtime::read_timer`].
+pub fn read_timer(tref: u64) -> Result<Option<u64>> {
+    let pcb = current()?;
+    runtime_of(pcb).read_timer(tref).map_err(Error)
+}
+
 /// Registers `name` for `pid` (`erlang:register/2`; see [`crate::Runtime::register`]).
 /// Errors: `ErrNotAProcess`, and those of `Runtime::register`.
 pub fn register(name: &[u8], pid: Pid) -> Result<()> {

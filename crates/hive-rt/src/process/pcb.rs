@@ -127,10 +127,11 @@ pub(crate) struct Pcb {
     pub(crate) stack_guard: Cell<usize>,
     /// Set by `exit` (boxed: most processes end `normal`, which is None).
     exit: UnsafeCell<Option<Box<ExitReason>>>,
-    /// Threads blocked in `hive_wait` for this process. A thread that takes the lock after
-    /// the state word says EXITED reads the reason instead of registering (the exit path
-    /// takes the waiters under this lock after setting EXITED).
-    pub(crate) watchers: Mutex<Vec<Arc<ExitWaiter>>>,
+    /// Threads blocked in `hive_wait` for this process; None once the exit path has
+    /// finished releasing the process's resources and taken the list (then the exit reason
+    /// is final and a new waiter reads it instead of registering). Not the state word's
+    /// EXITED: that is set at the start of the exit path, before the name is released.
+    pub(crate) watchers: Mutex<Option<Vec<Arc<ExitWaiter>>>>,
     // ---- read or written by other threads (senders, timers) ----
     /// A sender swaps its tail, then RMWs `state`: the two share a 16-byte block.
     pub(crate) outer: OuterQueue,
@@ -209,7 +210,7 @@ impl Pcb {
             heap_arg: UnsafeCell::new(None),
             stack_usable: Cell::new(0),
             exit: UnsafeCell::new(None),
-            watchers: Mutex::new(Vec::new()),
+            watchers: Mutex::new(Some(Vec::new())),
             rt,
         });
         let p = &mut *pcb;

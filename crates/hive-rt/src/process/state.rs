@@ -93,6 +93,7 @@ impl StateWord {
     }
 
     /// True once the process has exited (a snapshot; only ever becomes true).
+    #[cfg(test)]
     pub(crate) fn is_exited(&self) -> bool {
         self.0.load(Acquire) & STATUS_MASK == EXITED
     }

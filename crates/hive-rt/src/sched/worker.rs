@@ -8,7 +8,7 @@
 //! now be reclaimed), fire due timers, pick one process and run it until it suspends.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::Ordering::Acquire;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +21,8 @@ use crate::overflow::Ending;
 use crate::process::pcb::{Pcb, Suspend};
 use crate::process::state::{Notify, ToWaiting};
 use crate::runtime::RtInner;
-use crate::timer::{self, Wheel};
+use crate::sched::Caller;
+use crate::timer::{self, Fire, Wheel};
 
 /// Every this many ticks the injector is checked first, even with local work.
 const INJECTOR_INTERVAL: u64 = 61;
@@ -189,24 +190,66 @@ impl WorkerLocal {
             _ => return,
         }
         let rt = &*self.rt;
-        wheel.advance(now, |pid, seq| {
-            // The worker is pinned: a PCB found in the table stays valid here.
-            let Some(pcb) = rt.table.lookup(pid) else {
-                return; // the process exited: its timer is stale
-            };
-            // SAFETY: pinned, see above.
-            let pcb = unsafe { pcb.as_ref() };
-            if pcb.timer_seq.load(Acquire) != seq {
-                return; // that receive already ended
+        let caller = Caller {
+            pcb: std::ptr::null(),
+            worker: self,
+        };
+        wheel.advance(now, |what| match what {
+            Fire::Receive { pid, seq } => {
+                // The worker is pinned: a PCB found in the table stays valid here.
+                let Some(pcb) = rt.table.lookup(pid) else {
+                    return; // the process exited: its timer is stale
+                };
+                // SAFETY: pinned, see above.
+                let pcb = unsafe { pcb.as_ref() };
+                if pcb.timer_seq.load(Acquire) != seq {
+                    return; // that receive already ended
+                }
+                pcb.timeout_fired
+                    .store(seq, std::sync::atomic::Ordering::Release);
+                if pcb.state.notify() == Notify::Schedule {
+                    let p = ProcRef(std::ptr::NonNull::from(pcb));
+                    self.queues[p.priority() as usize].push(p);
+                    rt.sched.notify_work();
+                }
             }
-            pcb.timeout_fired
-                .store(seq, std::sync::atomic::Ordering::Release);
-            if pcb.state.notify() == Notify::Schedule {
-                let p = ProcRef(std::ptr::NonNull::from(pcb));
-                self.queues[p.priority() as usize].push(p);
-                rt.sched.notify_work();
+            Fire::User(raw) => {
+                // SAFETY: the wheel held this reference (`Arc::into_raw`); it is ours now.
+                let t = unsafe { std::sync::Arc::from_raw(raw) };
+                rt.fire_user_timer(&t, &caller);
             }
         });
+    }
+
+    /// Worker 0 takes the timers armed by threads that are not workers onto its wheel.
+    fn take_timer_inbox(&self) {
+        let rt = &*self.rt;
+        if self.index != 0 || rt.timers.inbox_len.load(Relaxed) == 0 {
+            return;
+        }
+        let timers = std::mem::take(&mut *rt.timers.inbox.lock());
+        rt.timers
+            .inbox_len
+            .fetch_sub(timers.len(), std::sync::atomic::Ordering::SeqCst);
+        let caller = Caller {
+            pcb: std::ptr::null(),
+            worker: self,
+        };
+        for t in timers {
+            let deadline =
+                timer::tick_of(t.deadline_ns.saturating_add((1 << timer::TICK_SHIFT) - 1));
+            let raw = std::sync::Arc::into_raw(t);
+            if self
+                .wheel
+                .borrow_mut()
+                .insert_fire(deadline, Fire::User(raw))
+                .is_none()
+            {
+                // SAFETY: the wheel refused the entry, so the reference is ours again.
+                let t = unsafe { std::sync::Arc::from_raw(raw) };
+                rt.fire_user_timer(&t, &caller);
+            }
+        }
     }
 
     /// Runs one process until it suspends or exits.
@@ -360,6 +403,7 @@ pub(crate) fn worker_main(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRe
         if tick.is_multiple_of(FLUSH_INTERVAL) {
             guard.flush();
         }
+        local.take_timer_inbox();
         local.poll_timers();
         if let Some(p) = local.next_local().or_else(|| local.search()) {
             local.stop_searching();
@@ -370,6 +414,13 @@ pub(crate) fn worker_main(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRe
         drop(guard);
         local.park();
         guard = epoch::pin();
+    }
+    // Drop the wheel's references to user timers (the table keeps its own).
+    for what in local.wheel.borrow_mut().drain() {
+        if let Fire::User(raw) = what {
+            // SAFETY: the wheel held this reference.
+            drop(unsafe { std::sync::Arc::from_raw(raw) });
+        }
     }
     drop(guard);
     set_current_worker(std::ptr::null());

@@ -5,9 +5,11 @@
 //! receive with a 1 ms timeout is late by at most one tick plus the wake-up latency, and
 //! never early: deadlines are rounded *up* to the next tick ([`deadline_tick`]).
 
+pub(crate) mod user;
 mod wheel;
 
-pub(crate) use wheel::{TimerKey, Wheel};
+pub use user::MAX_TIMER_MS;
+pub(crate) use wheel::{Fire, TimerKey, Wheel};
 
 /// log2 of the tick length in nanoseconds.
 pub(crate) const TICK_SHIFT: u32 = 15;

@@ -28,11 +28,20 @@ pub(crate) struct TimerKey {
     gen: u32,
 }
 
+/// What an entry does when it fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fire {
+    /// A receive (or sleep) timeout of process `pid`, valid while its `timer_seq` is `seq`.
+    Receive { pid: Pid, seq: u32 },
+    /// A user timer (`send_after`, `start_timer`); the wheel holds one reference to it
+    /// (`Arc::into_raw`), which the firing takes over.
+    User(*const super::user::Timer),
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     deadline: u64,
-    pid: Pid,
-    seq: u32,
+    what: Fire,
     gen: u32,
     prev: u32,
     next: u32,
@@ -72,6 +81,11 @@ impl Wheel {
     /// Adds a timer for process `pid` (receive timeout sequence `seq`) at `deadline` ticks.
     /// Returns None when the deadline has already passed: the caller handles it at once.
     pub(crate) fn insert(&mut self, deadline: u64, pid: Pid, seq: u32) -> Option<TimerKey> {
+        self.insert_fire(deadline, Fire::Receive { pid, seq })
+    }
+
+    /// Adds an entry that does `what` at `deadline` ticks; None when the deadline passed.
+    pub(crate) fn insert_fire(&mut self, deadline: u64, what: Fire) -> Option<TimerKey> {
         if deadline <= self.elapsed {
             return None;
         }
@@ -82,8 +96,10 @@ impl Wheel {
         } else {
             self.entries.push(Entry {
                 deadline: 0,
-                pid: Pid::NONE,
-                seq: 0,
+                what: Fire::Receive {
+                    pid: Pid::NONE,
+                    seq: 0,
+                },
                 gen: 0,
                 prev: NIL,
                 next: NIL,
@@ -93,8 +109,7 @@ impl Wheel {
         };
         let e = &mut self.entries[index as usize];
         e.deadline = deadline;
-        e.pid = pid;
-        e.seq = seq;
+        e.what = what;
         e.gen = e.gen.wrapping_add(1);
         let gen = e.gen;
         self.link(index);
@@ -118,9 +133,9 @@ impl Wheel {
         self.next_slot().map(|(_, _, t)| t)
     }
 
-    /// Moves time to `now` (ticks), calling `fire(pid, seq)` for every entry whose deadline
-    /// is ≤ `now`, in deadline order (ties in any order).
-    pub(crate) fn advance(&mut self, now: u64, mut fire: impl FnMut(Pid, u32)) {
+    /// Moves time to `now` (ticks), calling `fire` for every entry whose deadline is ≤ `now`,
+    /// in deadline order (ties in any order).
+    pub(crate) fn advance(&mut self, now: u64, mut fire: impl FnMut(Fire)) {
         while let Some((level, slot, t)) = self.next_slot() {
             if t > now {
                 break;
@@ -136,7 +151,7 @@ impl Wheel {
                 if e.deadline <= self.elapsed {
                     self.entries[i as usize].home = NIL;
                     self.release(i);
-                    fire(e.pid, e.seq);
+                    fire(e.what);
                 } else {
                     self.link(i);
                 }
@@ -144,6 +159,19 @@ impl Wheel {
             }
         }
         self.elapsed = self.elapsed.max(now);
+    }
+
+    /// Removes every pending entry and returns what each would have done (shutdown).
+    pub(crate) fn drain(&mut self) -> Vec<Fire> {
+        let mut out = Vec::with_capacity(self.len);
+        for i in 0..self.entries.len() {
+            if self.entries[i].home != NIL {
+                out.push(self.entries[i].what);
+                self.unlink(i as u32);
+                self.release(i as u32);
+            }
+        }
+        out
     }
 
     /// (level, slot, start tick) of the earliest occupied slot.
@@ -224,9 +252,16 @@ impl Wheel {
 mod tests {
     use super::*;
 
+    fn seq_of(f: Fire) -> u32 {
+        match f {
+            Fire::Receive { seq, .. } => seq,
+            Fire::User(_) => unreachable!("tests insert receive timeouts only"),
+        }
+    }
+
     fn fired(w: &mut Wheel, now: u64) -> Vec<u32> {
         let mut v = Vec::new();
-        w.advance(now, |_, seq| v.push(seq));
+        w.advance(now, |f| v.push(seq_of(f)));
         v
     }
 
@@ -260,7 +295,7 @@ mod tests {
         while let Some(t) = w.next_expiry() {
             assert!(t >= now, "expiry went backwards");
             now = t;
-            w.advance(now, |_, seq| order.push((now, deadlines[seq as usize])));
+            w.advance(now, |f| order.push((now, deadlines[seq_of(f) as usize])));
         }
         let mut sorted = deadlines.to_vec();
         sorted.sort();
