@@ -92,12 +92,6 @@ impl StateWord {
         self.0.load(std::sync::atomic::Ordering::SeqCst) & STATUS_MASK == EXITED
     }
 
-    /// True once the process has exited (a snapshot; only ever becomes true).
-    #[cfg(test)]
-    pub(crate) fn is_exited(&self) -> bool {
-        self.0.load(Acquire) & STATUS_MASK == EXITED
-    }
-
     /// Current status (a snapshot); `WAITING|NOTIFIED` (scheduled) reads as RUNNABLE.
     #[cfg(test)]
     pub(crate) fn status(&self) -> u32 {
