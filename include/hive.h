@@ -241,12 +241,19 @@ hive_status hive_config_default(struct hive_config *out);
 // `config` is NULL or points to a readable `hive_config`.
 hive_status hive_init(const struct hive_config *config);
 
-// Stops the global runtime: every process still alive exits with reason `shutdown`, the
-// workers are joined. `stopped_out` (may be NULL) receives how many processes it stopped.
-// Afterwards every call returns `HIVE_ERR_SHUT_DOWN`, including a second `hive_shutdown`.
+// Stops the runtime: every process still alive exits with reason `shutdown`, every
+// pending timer is cancelled, the workers are joined, and the memory of stacks and
+// process control blocks is returned. `stopped_out` (may be NULL) receives how many
+// processes it stopped. Afterwards every call returns `HIVE_ERR_SHUT_DOWN`, including a
+// second `hive_shutdown` (which, from a plain thread, first waits for the first to finish).
+//
+// Called from inside a process, it cannot join the caller's own worker: the shutdown is
+// begun on a helper thread and the call returns `HIVE_OK` at once with `*stopped_out` = 0
+// (like `init:stop/0`); the calling process is stopped with the others, and a thread
+// blocked in `hive_run`/`hive_wait` sees its process exit with `shutdown`.
 //
 // Returns `HIVE_OK`; `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`,
-// `HIVE_ERR_IN_PROCESS` (called from a process or worker thread: it would join itself).
+// `HIVE_ERR_SYSTEM_LIMIT` (the helper thread could not be started).
 //
 // # Safety
 // `stopped_out` is NULL or points to a writable `uint64_t`.

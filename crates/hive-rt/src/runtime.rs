@@ -54,6 +54,11 @@ pub(crate) struct RtInner {
     /// Calls in progress from threads that are not this runtime's workers and may hold a PCB
     /// pointer (see [`RtInner::access`]); shutdown waits for them before freeing PCBs.
     external: std::sync::atomic::AtomicUsize,
+    /// Set by the first shutdown request (also one made from a process, which runs it on a
+    /// helper thread).
+    shutdown_begun: AtomicBool,
+    /// This runtime's own `Arc` (for the helper thread of an asynchronous shutdown).
+    self_ref: std::sync::OnceLock<std::sync::Weak<RtInner>>,
 }
 
 /// Permission to look PCBs up and use them until dropped (see [`RtInner::access`]).
@@ -114,8 +119,11 @@ impl RtInner {
             threads: Mutex::new(Vec::with_capacity(n)),
             stopped: Mutex::new(None),
             external: std::sync::atomic::AtomicUsize::new(0),
+            shutdown_begun: AtomicBool::new(false),
+            self_ref: std::sync::OnceLock::new(),
             config,
         });
+        let _ = rt.self_ref.set(Arc::downgrade(&rt));
         // Every worker registers its thread handle before `start` returns, so shutdown can
         // always unpark it.
         let ready = Arc::new(Barrier::new(n + 1));
@@ -636,10 +644,39 @@ impl RtInner {
     }
 
     /// Stops everything (see [`Runtime::shutdown`]).
-    pub(crate) fn shutdown(&self) -> std::result::Result<usize, Status> {
-        if !current_pcb().is_null() || !current_worker().is_null() {
-            return Err(Status::ErrInProcess);
+    ///
+    /// Called from a worker thread (a process), shutdown cannot join the caller's own
+    /// worker: it is begun on a helper thread and this returns `Ok(None)` at once, like
+    /// `init:stop/0`; the calling process is stopped with the others. From any other thread
+    /// it completes before returning `Ok(Some(stopped))`. A second request gets
+    /// `ErrShutDown` (after the first has completed, when made from a plain thread).
+    pub(crate) fn shutdown(&self) -> std::result::Result<Option<usize>, Status> {
+        if !current_worker().is_null() {
+            if self.shutdown_begun.swap(true, SeqCst) {
+                return Err(Status::ErrShutDown);
+            }
+            let rt = self
+                .self_ref
+                .get()
+                .and_then(std::sync::Weak::upgrade)
+                .ok_or(Status::ErrShutDown)?;
+            std::thread::Builder::new()
+                .name("hive-shutdown".into())
+                .spawn(move || {
+                    let _ = rt.shutdown_now();
+                })
+                .map_err(|_| Status::ErrSystemLimit)?;
+            return Ok(None);
         }
+        if self.shutdown_begun.swap(true, SeqCst) {
+            // Wait for a shutdown in progress to finish, so "returned" means "stopped".
+            let _done = self.stopped.lock();
+            return Err(Status::ErrShutDown);
+        }
+        self.shutdown_now().map(Some)
+    }
+
+    fn shutdown_now(&self) -> std::result::Result<usize, Status> {
         let mut stopped = self.stopped.lock();
         if stopped.is_some() {
             return Err(Status::ErrShutDown);
@@ -665,6 +702,8 @@ impl RtInner {
                 self.finish_process(pcb.as_ptr(), None, None);
             }
         }
+        // Pending timers go with their messages (the workers dropped their wheel entries).
+        self.timers.clear();
         epoch::pin().flush();
         // Give the memory back: every stack slot is free now, and the heap can shrink.
         // SAFETY: no process exists any more, so no stack is in use.
@@ -915,11 +954,12 @@ impl Runtime {
         self.inner.table.lookup(pid).is_some()
     }
 
-    /// Stops every process (exit reason `shutdown`), joins the workers and returns how many
-    /// processes were stopped. Later calls return 0. Called from inside a process it does
-    /// nothing and returns 0 (it would have to join its own worker).
+    /// Stops every process (exit reason `shutdown`), cancels every timer, joins the workers
+    /// and returns how many processes were stopped. Later calls return 0. Called from
+    /// inside a process it begins the shutdown on a helper thread and returns 0 at once
+    /// (like `init:stop/0`); the calling process is stopped with the others.
     pub fn shutdown(&self) -> usize {
-        self.inner.shutdown().unwrap_or(0)
+        self.inner.shutdown().ok().flatten().unwrap_or(0)
     }
 }
 

@@ -180,22 +180,26 @@ pub unsafe extern "C" fn hive_init(config: *const hive_config) -> hive_status {
     })
 }
 
-/// Stops the global runtime: every process still alive exits with reason `shutdown`, the
-/// workers are joined. `stopped_out` (may be NULL) receives how many processes it stopped.
-/// Afterwards every call returns `HIVE_ERR_SHUT_DOWN`, including a second `hive_shutdown`.
+/// Stops the runtime: every process still alive exits with reason `shutdown`, every
+/// pending timer is cancelled, the workers are joined, and the memory of stacks and
+/// process control blocks is returned. `stopped_out` (may be NULL) receives how many
+/// processes it stopped. Afterwards every call returns `HIVE_ERR_SHUT_DOWN`, including a
+/// second `hive_shutdown` (which, from a plain thread, first waits for the first to finish).
+///
+/// Called from inside a process, it cannot join the caller's own worker: the shutdown is
+/// begun on a helper thread and the call returns `HIVE_OK` at once with `*stopped_out` = 0
+/// (like `init:stop/0`); the calling process is stopped with the others, and a thread
+/// blocked in `hive_run`/`hive_wait` sees its process exit with `shutdown`.
 ///
 /// Returns `HIVE_OK`; `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`,
-/// `HIVE_ERR_IN_PROCESS` (called from a process or worker thread: it would join itself).
+/// `HIVE_ERR_SYSTEM_LIMIT` (the helper thread could not be started).
 ///
 /// # Safety
 /// `stopped_out` is NULL or points to a writable `uint64_t`.
 #[no_mangle]
 pub unsafe extern "C" fn hive_shutdown(stopped_out: *mut u64) -> hive_status {
     guard(|| {
-        if !current_pcb().is_null() || !current_worker().is_null() {
-            return HIVE_ERR_IN_PROCESS;
-        }
-        let rt = match global() {
+        let rt = match runtime() {
             Ok(rt) => rt,
             Err(s) => return code(s),
         };
@@ -203,7 +207,7 @@ pub unsafe extern "C" fn hive_shutdown(stopped_out: *mut u64) -> hive_status {
             Ok(n) => {
                 if !stopped_out.is_null() {
                     // SAFETY: non-null and writable per the contract.
-                    unsafe { stopped_out.write(n as u64) };
+                    unsafe { stopped_out.write(n.unwrap_or(0) as u64) };
                 }
                 HIVE_OK
             }

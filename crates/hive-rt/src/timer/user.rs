@@ -207,6 +207,20 @@ impl Timers {
         Some(m)
     }
 
+    /// Drops every pending timer and its message (shutdown).
+    pub(crate) fn clear(&self) {
+        for s in self.shards.iter() {
+            let timers: Vec<_> = s.lock().drain().map(|(_, t)| t).collect();
+            for t in timers {
+                if let Some(m) = t.claim(CANCELED) {
+                    // SAFETY: we won the CAS; the message was never sent.
+                    unsafe { Msg::free(m.as_ptr()) };
+                }
+            }
+        }
+        let _ = std::mem::take(&mut *self.inbox.lock());
+    }
+
     /// Timers in the table (set, not yet fired or cancelled).
     pub(crate) fn pending(&self) -> usize {
         self.shards.iter().map(|s| s.lock().len()).sum()
