@@ -18,6 +18,21 @@
 // Reductions in one time slice (the BEAM's `CONTEXT_REDS`).
 #define HIVE_REDUCTIONS_PER_SLICE 4000
 
+// `hive_process_info.status`: in a run queue.
+#define HIVE_STATUS_RUNNABLE 0
+
+// `hive_process_info.status`: running on a worker now.
+#define HIVE_STATUS_RUNNING 1
+
+// `hive_process_info.status`: blocked in a receive or a sleep.
+#define HIVE_STATUS_WAITING 2
+
+// `hive_process_info.status`: its exit is being processed.
+#define HIVE_STATUS_EXITING 3
+
+// Worker run-queue lengths `hive_get_runtime_stats` reports (the first 64 workers).
+#define HIVE_STATS_MAX_WORKERS 64
+
 // Bytes of an error reason that `hive_exit_info` carries inline.
 #define HIVE_EXIT_DATA_MAX 64
 
@@ -65,6 +80,55 @@
 // Result code of every `hive_*` function (see the `HIVE_OK` / `HIVE_ERR_*` constants).
 typedef int32_t hive_status;
 
+// A process identifier: `[node:12 | serial:28 | index:24]`; 0 is never a valid pid.
+typedef uint64_t hive_pid;
+
+// A snapshot of one process (`hive_get_process_info`).
+typedef struct hive_process_info {
+  // A `HIVE_STATUS_*` value.
+  int32_t status;
+  // A `HIVE_PRIORITY_*` value.
+  int32_t priority;
+  // Messages in its mailbox.
+  uint64_t mailbox_len;
+  // Reductions spent so far (updated when it is suspended).
+  uint64_t reductions;
+  // 1 when it traps exits (always 0 until exit signals exist).
+  int32_t trap_exit;
+  // Length of its registered name in bytes, 0 when it has none.
+  uint32_t name_len;
+  // Its registered name (`name_len` bytes, not NUL-terminated).
+  uint8_t name[256];
+} hive_process_info;
+
+// Runtime counters and gauges (`hive_get_runtime_stats`).
+typedef struct hive_runtime_stats {
+  // Processes alive now.
+  uint64_t live;
+  // Processes spawned since start.
+  uint64_t spawned;
+  // Processes that exited since start.
+  uint64_t exited;
+  // Messages sent since start.
+  uint64_t messages_sent;
+  // Reductions spent by all processes since start.
+  uint64_t reductions;
+  // Successful steals between workers.
+  uint64_t steals;
+  // Times a worker went to sleep for lack of work.
+  uint64_t parks;
+  // Timers set and neither fired nor cancelled.
+  uint64_t pending_timers;
+  // Processes in the global injector queue.
+  uint64_t injector_queue;
+  // Number of workers (schedulers).
+  uint32_t schedulers;
+  // Reserved, 0.
+  uint32_t reserved;
+  // Processes in each worker's run queues (the first `HIVE_STATS_MAX_WORKERS`).
+  uint64_t run_queue[HIVE_STATS_MAX_WORKERS];
+} hive_runtime_stats;
+
 // Runtime configuration for `hive_init`. Get the defaults with `hive_config_default`,
 // then change fields.
 typedef struct hive_config {
@@ -109,9 +173,6 @@ typedef struct hive_exit_info {
   // The reason's bytes, truncated to `HIVE_EXIT_DATA_MAX`.
   uint8_t data[HIVE_EXIT_DATA_MAX];
 } hive_exit_info;
-
-// A process identifier: `[node:12 | serial:28 | index:24]`; 0 is never a valid pid.
-typedef uint64_t hive_pid;
 
 // An opaque message: a header and `hive_msg_len(m)` payload bytes at `hive_msg_data(m)`
 // (16-byte aligned).
@@ -220,6 +281,26 @@ typedef int32_t (*hive_match_fn)(void *env, const struct hive_msg *msg);
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Fills `*out` with a snapshot of process `pid` (`erlang:process_info/2`): status,
+// priority, mailbox length, reductions, trap_exit, registered name.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NO_PROCESS` (not alive; the BEAM's `undefined`),
+// `HIVE_ERR_NULL_POINTER` (out NULL), `HIVE_ERR_BAD_ARGUMENT` (pid 0),
+// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+//
+// # Safety
+// `out` is NULL or a writable `hive_process_info`.
+hive_status hive_get_process_info(hive_pid pid, struct hive_process_info *out);
+
+// Fills `*out` with the runtime's counters and gauges (`erlang:statistics/1`).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_NOT_INITIALIZED`,
+// `HIVE_ERR_SHUT_DOWN`.
+//
+// # Safety
+// `out` is NULL or a writable `hive_runtime_stats`.
+hive_status hive_get_runtime_stats(struct hive_runtime_stats *out);
 
 // Fills `*out` with the default configuration.
 //
@@ -474,8 +555,9 @@ hive_status hive_process_count(uint64_t *out);
 //
 // Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (name NULL), `HIVE_ERR_BAD_LENGTH` (len >
 // `HIVE_MAX_NAME_LEN`), `HIVE_ERR_BAD_ARGUMENT` (len 0, a NUL byte in the name, pid 0),
-// `HIVE_ERR_NAME_TAKEN`, `HIVE_ERR_ALREADY_NAMED` (the process has a name, possibly this
-// one), `HIVE_ERR_NO_PROCESS` (pid not alive), `HIVE_ERR_NOT_INITIALIZED`,
+// `HIVE_ERR_NAME_TAKEN` (the name is registered, also when to this very process: the name
+// is checked first), `HIVE_ERR_ALREADY_NAMED` (the process has another name),
+// `HIVE_ERR_NO_PROCESS` (pid not alive), `HIVE_ERR_NOT_INITIALIZED`,
 // `HIVE_ERR_SHUT_DOWN`.
 //
 // # Safety

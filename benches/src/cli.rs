@@ -27,7 +27,7 @@ options:
   --no-probe        skip the page-fault probe before each pass (skipped with --quick)
   -h, --help        this text
 
-workloads: spawn, spawn_live, ring, ping_pong, fan_in, big, skynet, recv_timeout, idle";
+workloads: spawn, spawn_live, ring, ping_pong, fan_in, big, skynet, registry, recv_timeout, idle";
 
 /// The runner's options.
 #[derive(Debug)]
@@ -147,8 +147,9 @@ mod tests {
         assert_eq!(o.bin_dir, PathBuf::from("target/stress/bin"));
         assert_eq!(o.schedulers, 2);
         assert_eq!(o.passes(), vec![2, 1]);
-        assert_eq!(o.workloads.len(), 9);
-        assert_eq!(o.workloads[8].name, "idle");
+        assert_eq!(o.workloads.len(), 10);
+        assert_eq!(o.workloads[7].name, "registry");
+        assert_eq!(o.workloads[9].name, "idle");
         assert!(!o.quick && o.peers && o.probe);
         assert_eq!(o.erl, None);
         assert_eq!(o.runs, 1);
@@ -205,5 +206,12 @@ mod tests {
         assert!(p(&["--runs", "x"]).is_err());
         assert!(p(&["--frobnicate"]).unwrap_err().contains("--frobnicate"));
         assert!(p(&["ring"]).is_err());
+    }
+
+    #[test]
+    fn usage_lists_every_workload() {
+        let listed = USAGE.lines().last().unwrap();
+        let names: Vec<_> = WORKLOADS.iter().map(|w| w.name).collect();
+        assert_eq!(listed, format!("workloads: {}", names.join(", ")));
     }
 }

@@ -1,4 +1,4 @@
-//! The nine stress workloads: arguments, result keys, main figure and the target.
+//! The ten stress workloads: arguments, result keys, main figure and the target.
 //!
 //! Definitions and keys follow `shared/bench/baselines.md`.
 
@@ -82,7 +82,7 @@ impl Workload {
 }
 
 /// All workloads, in the order they run.
-pub const WORKLOADS: [Workload; 9] = [
+pub const WORKLOADS: [Workload; 10] = [
     Workload {
         name: "spawn",
         full_args: &[1_000_000],
@@ -176,6 +176,20 @@ pub const WORKLOADS: [Workload; 9] = [
         target: Target::SecondsRatioAtMost(0.5),
     },
     Workload {
+        // baselines.md workload 11: OPS register/whereis/unregister calls over WORKERS
+        // workers, with 10,000 background names registered.
+        name: "registry",
+        full_args: &[1_000_000, 2],
+        quick_args: &[20_000, 2],
+        arg_keys: &["ops", "workers"],
+        keys: &["ops", "workers", "seconds", "ops_per_s", "ns_per_op"],
+        rate_key: "ops_per_s",
+        rate_unit: "ops/s",
+        lower_is_better: false,
+        // "registry ≥ 2× BEAM ops/s at 2 schedulers"
+        target: Target::RateRatioAtLeast(2.0),
+    },
+    Workload {
         name: "recv_timeout",
         full_args: &[1000],
         quick_args: &[50],
@@ -242,6 +256,7 @@ mod tests {
                 ("fan_in", &[1000, 1000][..]),
                 ("big", &[1000, 10][..]),
                 ("skynet", &[1_000_000][..]),
+                ("registry", &[1_000_000, 2][..]),
                 ("recv_timeout", &[1000][..]),
                 ("idle", &[1_000_000, 2000][..]),
             ]
@@ -257,6 +272,7 @@ mod tests {
                 ("fan_in", &[50, 100][..]),
                 ("big", &[50, 3][..]),
                 ("skynet", &[10_000][..]),
+                ("registry", &[20_000, 2][..]),
                 ("recv_timeout", &[50][..]),
                 ("idle", &[10_000, 200][..]),
             ]
@@ -308,8 +324,25 @@ mod tests {
             .map(|w| w.name)
             .collect();
         assert_eq!(lower, vec!["recv_timeout", "idle"]);
-        assert_eq!(WORKLOADS[7].name, "recv_timeout");
-        assert_eq!(WORKLOADS[8].name, "idle");
+        assert_eq!(WORKLOADS[8].name, "recv_timeout");
+        assert_eq!(WORKLOADS[9].name, "idle");
+    }
+
+    #[test]
+    fn registry_workload() {
+        let r = by_name("registry").unwrap();
+        assert_eq!(r.target, Target::RateRatioAtLeast(2.0));
+        assert_eq!((r.rate_key, r.rate_unit), ("ops_per_s", "ops/s"));
+        assert!(!r.lower_is_better);
+        assert_eq!(r.arg_keys, &["ops", "workers"]);
+        assert_eq!(
+            r.keys,
+            &["ops", "workers", "seconds", "ops_per_s", "ns_per_op"]
+        );
+        assert_eq!(r.erlang_module(), "hive_peer_registry");
+        // It runs after skynet, before the two absolute workloads.
+        let names: Vec<_> = WORKLOADS.iter().map(|w| w.name).collect();
+        assert_eq!(names[6..8], ["skynet", "registry"]);
     }
 
     #[test]
@@ -324,6 +357,7 @@ mod tests {
         assert_eq!(keys[0], "n");
         assert!(keys.contains(&"max_qlen") && keys.contains(&"rss_delta_kb"));
         assert!(keys.contains(&"med_us") && keys.contains(&"idle_cpu_pct"));
+        assert!(keys.contains(&"ops") && keys.contains(&"ns_per_op"));
         assert_eq!(keys.last(), Some(&"idle_cpu_pct"));
         let unique: std::collections::HashSet<_> = keys.iter().collect();
         assert_eq!(keys.len(), unique.len());

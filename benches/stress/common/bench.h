@@ -99,6 +99,10 @@ static inline const char *bench_status_name(hive_status s) {
     case HIVE_ERR_NO_MEMORY: return "HIVE_ERR_NO_MEMORY";
     case HIVE_ERR_IN_PROCESS: return "HIVE_ERR_IN_PROCESS";
     case HIVE_ERR_INTERNAL: return "HIVE_ERR_INTERNAL";
+    case HIVE_ERR_NAME_TAKEN: return "HIVE_ERR_NAME_TAKEN";
+    case HIVE_ERR_ALREADY_NAMED: return "HIVE_ERR_ALREADY_NAMED";
+    case HIVE_ERR_NOT_REGISTERED: return "HIVE_ERR_NOT_REGISTERED";
+    case HIVE_ERR_NO_TIMER: return "HIVE_ERR_NO_TIMER";
     default: return "unknown status";
     }
 }

@@ -60,7 +60,7 @@ pub use pid::Pid;
 pub use reason::ExitReason;
 pub use registry::MAX_NAME_LEN;
 pub use runtime::Runtime;
-pub use runtime::TimerDest;
+pub use runtime::{ProcessInfo, ProcessStatus, RuntimeStats, TimerDest};
 pub use status::{Error, Status};
 pub use timer::MAX_TIMER_MS;
 

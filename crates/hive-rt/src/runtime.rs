@@ -44,6 +44,8 @@ pub(crate) struct RtInner {
     pub(crate) registry: crate::registry::Registry,
     /// User timers (`send_after`, `start_timer`).
     pub(crate) timers: crate::timer::user::Timers,
+    /// Counters of work done by threads that are not workers (any thread may add).
+    external_stats: ExternalStats,
     /// Free small-message buffers shared between the workers' caches.
     pub(crate) msg_depot: crate::mailbox::MsgDepot,
     start: Instant,
@@ -59,6 +61,73 @@ pub(crate) struct RtInner {
     shutdown_begun: AtomicBool,
     /// This runtime's own `Arc` (for the helper thread of an asynchronous shutdown).
     self_ref: std::sync::OnceLock<std::sync::Weak<RtInner>>,
+}
+
+/// Counters for work done outside the workers (spawns and sends from plain threads, exits
+/// run by shutdown).
+#[derive(Debug, Default)]
+struct ExternalStats {
+    spawned: std::sync::atomic::AtomicU64,
+    exited: std::sync::atomic::AtomicU64,
+    sent: std::sync::atomic::AtomicU64,
+}
+
+/// Runtime-wide counters and gauges (`erlang:statistics/1`, `erlang:system_info/1`), a
+/// snapshot: each figure is read without stopping anything, so they need not add up
+/// exactly while processes run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuntimeStats {
+    /// Processes alive now.
+    pub live: u64,
+    /// Processes spawned since start.
+    pub spawned: u64,
+    /// Processes that have exited since start.
+    pub exited: u64,
+    /// Messages sent (to live or dead processes) since start.
+    pub messages_sent: u64,
+    /// Reductions spent by all processes since start.
+    pub reductions: u64,
+    /// Successful steals of work from other workers.
+    pub steals: u64,
+    /// Times a worker went to sleep for lack of work.
+    pub parks: u64,
+    /// Timers set and neither fired nor cancelled.
+    pub pending_timers: u64,
+    /// Processes waiting in each worker's run queues (all priorities), by worker.
+    pub run_queue: Vec<u64>,
+    /// Processes waiting in the global injector (spawned or woken by plain threads).
+    pub injector_queue: u64,
+}
+
+/// Status of a process (`process_info(P, status)`).
+#[repr(i32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcessStatus {
+    /// In a run queue, ready to run.
+    Runnable = 0,
+    /// Running on a worker now.
+    Running = 1,
+    /// Blocked in `receive` (or `sleep`).
+    Waiting = 2,
+    /// Exiting: its exit is being processed.
+    Exiting = 3,
+}
+
+/// What `process_info/2` tells about a process (a snapshot).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessInfo {
+    /// Scheduling status.
+    pub status: ProcessStatus,
+    /// Messages in its mailbox.
+    pub mailbox_len: u64,
+    /// Reductions spent so far (updated when it is suspended).
+    pub reductions: u64,
+    /// Its priority.
+    pub priority: crate::Priority,
+    /// Whether it traps exits (always false until links and exit signals exist).
+    pub trap_exit: bool,
+    /// Its registered name, if any.
+    pub registered_name: Option<Vec<u8>>,
 }
 
 /// Permission to look PCBs up and use them until dropped (see [`RtInner::access`]).
@@ -100,6 +169,7 @@ impl RtInner {
             shared.push(WorkerShared {
                 stealers: [q[0].stealer(), q[1].stealer(), q[2].stealer()],
                 thread: std::sync::OnceLock::new(),
+                stats: Default::default(),
             });
             queues.push(q);
         }
@@ -114,6 +184,7 @@ impl RtInner {
             registry: crate::registry::Registry::new(),
             timers: crate::timer::user::Timers::new(),
             msg_depot: Default::default(),
+            external_stats: Default::default(),
             start: Instant::now(),
             shut_down: AtomicBool::new(false),
             threads: Mutex::new(Vec::with_capacity(n)),
@@ -255,9 +326,7 @@ impl RtInner {
                 }
             }
             if let Some(w) = waiter {
-                if let Some(v) = (*pcb).watchers.lock().as_mut() {
-                    v.push(w.clone());
-                }
+                (*pcb).watchers.lock().add(w.clone());
             }
         }
         // SAFETY: as above; `init` writes the pid before the table publishes the PCB.
@@ -272,8 +341,16 @@ impl RtInner {
         // SAFETY: `pcb` is a valid, live allocation.
         let p = ProcRef(unsafe { NonNull::new_unchecked(pcb) });
         match worker {
-            Some(w) => w.push_back(p),
-            None => self.sched.inject(p),
+            Some(w) => {
+                w.stats().spawned.add(1);
+                w.push_back(p)
+            }
+            None => {
+                self.external_stats
+                    .spawned
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.sched.inject(p)
+            }
         }
         Ok(pid)
     }
@@ -363,6 +440,17 @@ impl RtInner {
         // shared, and the push right after would need it exclusive. A message appended to a
         // process that has exited is freed with its PCB (see `mailbox.rs`).
         pcb_ref.outer.push(m);
+        pcb_ref
+            .msgs_in
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match worker {
+            Some(w) => w.stats().sent.add(1),
+            None => {
+                self.external_stats
+                    .sent
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
         if pcb_ref.state.notify() == Notify::Schedule {
             let p = ProcRef(pcb);
             match worker {
@@ -450,10 +538,28 @@ impl RtInner {
             }
         }
         let now = self.now_ns();
-        let dead_dest = matches!(dest, Dest::Pid(p) if self.table.lookup(p).is_none());
+        let dest_pcb = match dest {
+            Dest::Pid(p) => self.table.lookup(p),
+            Dest::Name(_) => None,
+        };
+        let is_pid = matches!(dest, Dest::Pid(_));
         let t = self
             .timers
             .create(tref, now.saturating_add(ms * 1_000_000), dest, m);
+        // The destination's exit cancels the timer: flag it (SeqCst) before checking that it
+        // has not exited (SeqCst); the exit path marks EXITED before it reads the flag. So
+        // either we see the exit, or the exit path sees the flag and cancels (the registry's
+        // handshake).
+        let dead_dest = is_pid
+            && match dest_pcb {
+                None => true,
+                Some(pcb) => {
+                    // SAFETY: `access` keeps the PCB alive.
+                    let pcb = unsafe { pcb.as_ref() };
+                    pcb.timed.store(true, SeqCst);
+                    pcb.state.is_exited_seqcst()
+                }
+            };
         if dead_dest {
             // A timer to a dead process is cancelled at once (BEAM case 92).
             self.timers.cancel(tref, now, |_| false);
@@ -520,6 +626,65 @@ impl RtInner {
         Ok(self.timers.read(tref, self.now_ns(), |p| self.alive(p)))
     }
 
+    /// A snapshot of a live process (`erlang:process_info/2`), or None.
+    pub(crate) fn process_info(
+        &self,
+        pid: Pid,
+    ) -> std::result::Result<Option<ProcessInfo>, Status> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let _access = self.access().ok_or(Status::ErrShutDown)?;
+        let Some(pcb) = self.table.lookup(pid) else {
+            return Ok(None);
+        };
+        // SAFETY: `_access` keeps the PCB alive.
+        let pcb = unsafe { pcb.as_ref() };
+        let status = match pcb.state.status_snapshot() {
+            crate::process::state::RUNNING => ProcessStatus::Running,
+            crate::process::state::WAITING => ProcessStatus::Waiting,
+            crate::process::state::EXITED => ProcessStatus::Exiting,
+            _ => ProcessStatus::Runnable,
+        };
+        let queued = pcb
+            .msgs_in
+            .load(Relaxed)
+            .wrapping_sub(pcb.msgs_out.load(Relaxed));
+        Ok(Some(ProcessInfo {
+            status,
+            mailbox_len: u64::from(queued),
+            reductions: pcb.reductions.load(Relaxed),
+            priority: pcb.priority,
+            trap_exit: false,
+            registered_name: self.registry.name_of(pid).map(Vec::from),
+        }))
+    }
+
+    /// Runtime counters and gauges (see [`RuntimeStats`]).
+    pub(crate) fn stats(&self) -> RuntimeStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let ext = &self.external_stats;
+        let mut s = RuntimeStats {
+            live: self.table.live() as u64,
+            spawned: ext.spawned.load(Relaxed),
+            exited: ext.exited.load(Relaxed),
+            messages_sent: ext.sent.load(Relaxed),
+            pending_timers: self.timers.pending() as u64,
+            injector_queue: self.sched.injector.iter().map(|q| q.len() as u64).sum(),
+            ..RuntimeStats::default()
+        };
+        for w in self.sched.workers.iter() {
+            let st = &w.stats;
+            s.spawned += st.spawned.get();
+            s.exited += st.exited.get();
+            s.messages_sent += st.sent.get();
+            s.reductions += st.reductions.get();
+            s.steals += st.steals.get();
+            s.parks += st.parks.get();
+            s.run_queue
+                .push(w.stealers.iter().map(|q| q.len() as u64).sum());
+        }
+        s
+    }
+
     /// Blocks the calling thread (not a process) until `pid` exits; returns its reason.
     pub(crate) fn wait(
         &self,
@@ -536,11 +701,10 @@ impl RtInner {
             // SAFETY: `_access` keeps the PCB alive.
             let pcb = unsafe { pcb.as_ref() };
             let mut w = pcb.watchers.lock();
-            match w.as_mut() {
-                Some(v) => v.push(waiter.clone()),
+            if !w.add(waiter.clone()) {
                 // SAFETY: the exit path closed the list under this lock after the reason
                 // became final; it never changes afterwards.
-                None => return Ok(unsafe { pcb.exit_reason() }.clone()),
+                return Ok(unsafe { pcb.exit_reason() }.clone());
             }
         }
         Self::block_on(&waiter, timeout)
@@ -600,7 +764,19 @@ impl RtInner {
         // see that the process is gone (is_alive, wait, later DOWN/EXIT) can still find the
         // name (BEAM cases 82, 83).
         self.registry.release(pcb);
+        if pcb.timed.load(SeqCst) {
+            // Timers to this process die with it (BEAM case 92).
+            self.timers.cancel_all_to(pcb.pid);
+        }
         self.table.remove(pcb.pid);
+        match worker {
+            Some(w) => w.stats().exited.add(1),
+            None => {
+                self.external_stats
+                    .exited
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
         // 3. Resources: pending timer, stack, spawn argument, unstarted entry.
         if let (Some(t), Some(w)) = (pcb.timer.take(), worker) {
             if t.worker as usize == w.index {
@@ -625,10 +801,7 @@ impl RtInner {
             *pcb.heap_arg.get() = None;
         }
         // 4. Notify threads waiting in `wait`.
-        let waiters = {
-            let mut w = pcb.watchers.lock();
-            w.take().unwrap_or_default()
-        };
+        let waiters = { pcb.watchers.lock().close() };
         for w in waiters {
             w.complete(reason);
         }
@@ -934,6 +1107,19 @@ impl Runtime {
     /// The ms left of a timer, or None (`erlang:read_timer/1`, case 88).
     pub fn read_timer(&self, tref: u64) -> Result<Option<u64>> {
         self.inner.read_timer(tref).map_err(Error)
+    }
+
+    /// A snapshot of process `pid` (`erlang:process_info/2`), or None when it is not alive.
+    /// Cheap: no signal to the process, no lock but the registry shard of its name.
+    /// Errors: `ErrShutDown`.
+    pub fn process_info(&self, pid: Pid) -> Result<Option<ProcessInfo>> {
+        self.inner.process_info(pid).map_err(Error)
+    }
+
+    /// Runtime counters and gauges (`erlang:statistics/1`), cheap enough to poll while
+    /// benchmarks run.
+    pub fn stats(&self) -> RuntimeStats {
+        self.inner.stats()
     }
 
     /// Timers set and not yet fired or cancelled.

@@ -3,7 +3,7 @@
 //! This layer is thin: it validates arguments, converts between C and Rust shapes, catches
 //! panics (a panic never crosses the ABI; it becomes `HIVE_ERR_INTERNAL`) and calls the
 //! runtime. One file per area: [`lifecycle`], [`proc`], [`message`], [`registry`],
-//! [`timer`].
+//! [`timer`], [`info`].
 //!
 //! **Which runtime.** A call made from inside a process acts on that process's runtime. A
 //! call from any other thread acts on the global runtime created by `hive_init`; before
@@ -13,6 +13,7 @@
 //! See `docs/abi.md` for the reference with examples.
 #![allow(non_camel_case_types)]
 
+pub mod info;
 pub mod lifecycle;
 pub mod message;
 pub mod proc;
@@ -143,6 +144,14 @@ mod tests {
         assert_eq!(HIVE_REDUCTIONS_PER_SLICE, crate::REDUCTIONS_PER_SLICE);
         assert_eq!(registry::HIVE_MAX_NAME_LEN, crate::MAX_NAME_LEN);
         assert_eq!(timer::HIVE_MAX_TIMER_MS, crate::MAX_TIMER_MS);
+        assert_eq!(
+            info::HIVE_STATUS_EXITING,
+            crate::ProcessStatus::Exiting as i32
+        );
+        assert_eq!(
+            info::HIVE_STATUS_WAITING,
+            crate::ProcessStatus::Waiting as i32
+        );
         assert_eq!(
             message::HIVE_MSG_TIMEOUT,
             crate::MessageKind::Timeout as i32

@@ -33,8 +33,9 @@ pub(crate) unsafe fn name_arg<'a>(name: *const c_void, len: usize) -> Result<&'a
 ///
 /// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (name NULL), `HIVE_ERR_BAD_LENGTH` (len >
 /// `HIVE_MAX_NAME_LEN`), `HIVE_ERR_BAD_ARGUMENT` (len 0, a NUL byte in the name, pid 0),
-/// `HIVE_ERR_NAME_TAKEN`, `HIVE_ERR_ALREADY_NAMED` (the process has a name, possibly this
-/// one), `HIVE_ERR_NO_PROCESS` (pid not alive), `HIVE_ERR_NOT_INITIALIZED`,
+/// `HIVE_ERR_NAME_TAKEN` (the name is registered, also when to this very process: the name
+/// is checked first), `HIVE_ERR_ALREADY_NAMED` (the process has another name),
+/// `HIVE_ERR_NO_PROCESS` (pid not alive), `HIVE_ERR_NOT_INITIALIZED`,
 /// `HIVE_ERR_SHUT_DOWN`.
 ///
 /// # Safety

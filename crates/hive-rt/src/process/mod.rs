@@ -130,6 +130,7 @@ pub(crate) unsafe fn receive_raw(
             }
         };
         if let Some(m) = found {
+            count_out(pcb);
             break Ok(m);
         }
         // SAFETY: see above.
@@ -247,15 +248,25 @@ pub(crate) unsafe fn receive_any(pcb: &Pcb) -> NonNull<Msg> {
     let inner = unsafe { &mut *pcb.inner.get() };
     loop {
         if let Some(m) = inner.pop() {
+            count_out(pcb);
             return m;
         }
         // SAFETY: the process is its mailbox's consumer.
         if let Some(m) = unsafe { inner.take_outer(&pcb.outer) } {
+            count_out(pcb);
             return m;
         }
         // SAFETY: `pcb` is the calling process.
         unsafe { suspend(pcb, Suspend::Receive) };
     }
+}
+
+/// Counts a message taken out of the mailbox (for `process_info`'s mailbox length).
+#[inline]
+fn count_out(pcb: &Pcb) {
+    // Only the owner writes it: a plain load and store.
+    let n = pcb.msgs_out.load(Relaxed);
+    pcb.msgs_out.store(n.wrapping_add(1), Relaxed);
 }
 
 /// Ends the calling process with `reason`.

@@ -82,6 +82,37 @@ pub(crate) struct ArmedTimer {
     pub(crate) key: crate::timer::TimerKey,
 }
 
+/// The threads waiting for a process to exit.
+#[derive(Default)]
+pub(crate) struct Watchers {
+    /// Set once the exit path has finished releasing the process's resources and taken the
+    /// list: the exit reason is then final, and a new waiter reads it instead of waiting.
+    /// (Not the state word's EXITED: that is set at the start of the exit path, before the
+    /// registered name is released.)
+    pub(crate) closed: bool,
+    /// Boxed: most processes are never waited for, and the PCB stays small (8 bytes here
+    /// instead of a `Vec`'s 24).
+    #[allow(clippy::box_collection)]
+    pub(crate) waiters: Option<Box<Vec<Arc<ExitWaiter>>>>,
+}
+
+impl Watchers {
+    /// Adds a waiter; false when the list is closed.
+    pub(crate) fn add(&mut self, w: Arc<ExitWaiter>) -> bool {
+        if self.closed {
+            return false;
+        }
+        self.waiters.get_or_insert_with(Default::default).push(w);
+        true
+    }
+
+    /// Closes the list and returns the waiters.
+    pub(crate) fn close(&mut self) -> Vec<Arc<ExitWaiter>> {
+        self.closed = true;
+        self.waiters.take().map(|b| *b).unwrap_or_default()
+    }
+}
+
 /// One thread blocked in `hive_wait`.
 #[derive(Default)]
 pub(crate) struct ExitWaiter {
@@ -118,8 +149,12 @@ pub(crate) struct Pcb {
     pub(crate) receiving: Cell<bool>,
     /// True once the process registered a name (see `registry.rs`; written rarely).
     pub(crate) named: std::sync::atomic::AtomicBool,
-    /// Usable bytes of the stack this process gets when it first runs.
-    pub(crate) stack_usable: Cell<u32>,
+    /// True once a timer was set to this process (its exit then cancels such timers).
+    pub(crate) timed: std::sync::atomic::AtomicBool,
+    /// Messages taken out of the mailbox by receives (owner writes, anyone reads).
+    pub(crate) msgs_out: AtomicU32,
+    /// Reductions spent so far (its worker writes after each run, anyone reads).
+    pub(crate) reductions: std::sync::atomic::AtomicU64,
     // ---- cold ----
     /// Lets the SIGSEGV handler end this coroutine (see `overflow.rs`).
     pub(crate) trap: Cell<Option<CoroutineTrapHandler<Ending>>>,
@@ -127,16 +162,21 @@ pub(crate) struct Pcb {
     pub(crate) stack_guard: Cell<usize>,
     /// Set by `exit` (boxed: most processes end `normal`, which is None).
     exit: UnsafeCell<Option<Box<ExitReason>>>,
-    /// Threads blocked in `hive_wait` for this process; None once the exit path has
-    /// finished releasing the process's resources and taken the list (then the exit reason
-    /// is final and a new waiter reads it instead of registering). Not the state word's
-    /// EXITED: that is set at the start of the exit path, before the name is released.
-    pub(crate) watchers: Mutex<Option<Vec<Arc<ExitWaiter>>>>,
+    /// Threads blocked in `hive_wait` for this process.
+    pub(crate) watchers: Mutex<Watchers>,
+    /// A heap copy of a larger spawn argument, freed at exit.
+    pub(crate) heap_arg: UnsafeCell<Option<Box<[u128]>>>,
     // ---- read or written by other threads (senders, timers) ----
     /// A sender swaps its tail, then RMWs `state`: the two share a 16-byte block.
     pub(crate) outer: OuterQueue,
     pub(crate) state: StateWord,
+    /// Messages appended to the mailbox (senders add 1 after their push: the line is already
+    /// theirs). Mailbox length = `msgs_in - msgs_out` (wrapping).
+    pub(crate) msgs_in: AtomicU32,
     pub(crate) priority: Priority,
+    /// Usable bytes of the stack this process gets when it first runs (cold; here because
+    /// it fills padding).
+    pub(crate) stack_usable: Cell<u32>,
     pub(crate) pid: Pid,
     /// The runtime this process belongs to (outlives the process).
     pub(crate) rt: *const crate::runtime::RtInner,
@@ -147,8 +187,6 @@ pub(crate) struct Pcb {
     pub(crate) timeout_fired: AtomicU32,
     // ---- cold tail (≥ 64 bytes) ----
     pub(crate) entry: UnsafeCell<Entry>,
-    /// A heap copy of a larger spawn argument, freed at exit.
-    pub(crate) heap_arg: UnsafeCell<Option<Box<[u128]>>>,
     /// The spawn argument's copy when it fits (≤ `INLINE_ARG_BYTES`), 16-byte aligned.
     pub(crate) inline_arg: UnsafeCell<[u128; INLINE_ARG_BYTES / 16]>,
 }
@@ -193,6 +231,7 @@ impl Pcb {
             }),
             pid: Pid::NONE,
             state: StateWord::new(),
+            msgs_in: AtomicU32::new(0),
             priority,
             outer: OuterQueue::new(),
             inner: UnsafeCell::new(InnerQueue::new()),
@@ -201,6 +240,9 @@ impl Pcb {
             timer: Cell::new(None),
             receiving: Cell::new(false),
             named: std::sync::atomic::AtomicBool::new(false),
+            timed: std::sync::atomic::AtomicBool::new(false),
+            msgs_out: AtomicU32::new(0),
+            reductions: std::sync::atomic::AtomicU64::new(0),
             coroutine: UnsafeCell::new(None),
             stack_guard: Cell::new(0),
             trap: Cell::new(None),
@@ -210,7 +252,7 @@ impl Pcb {
             heap_arg: UnsafeCell::new(None),
             stack_usable: Cell::new(0),
             exit: UnsafeCell::new(None),
-            watchers: Mutex::new(Some(Vec::new())),
+            watchers: Mutex::new(Watchers::default()),
             rt,
         });
         let p = &mut *pcb;
@@ -240,7 +282,7 @@ mod tests {
 
     #[test]
     fn sender_written_fields_are_a_cache_line_away_from_owner_fields() {
-        let hot_owner_end = offset_of!(Pcb, stack_usable) + 4;
+        let hot_owner_end = offset_of!(Pcb, reductions) + 8;
         let shared_start = offset_of!(Pcb, outer);
         let shared_end = offset_of!(Pcb, timeout_fired) + 4;
         assert!(
@@ -254,7 +296,7 @@ mod tests {
         let state = offset_of!(Pcb, state);
         assert_eq!(tail / 16, state / 16, "tail at {tail}, state at {state}");
         assert!(
-            std::mem::size_of::<Pcb>() <= 304,
+            std::mem::size_of::<Pcb>() <= 320,
             "PCB grew: {}",
             std::mem::size_of::<Pcb>()
         );

@@ -93,6 +93,14 @@ impl StateWord {
     }
 
     /// Current status (a snapshot); `WAITING|NOTIFIED` (scheduled) reads as RUNNABLE.
+    pub(crate) fn status_snapshot(&self) -> u32 {
+        match self.0.load(Acquire) {
+            s if s == WAITING | NOTIFIED => RUNNABLE,
+            s => s & STATUS_MASK,
+        }
+    }
+
+    /// Current status (a snapshot); `WAITING|NOTIFIED` (scheduled) reads as RUNNABLE.
     #[cfg(test)]
     pub(crate) fn status(&self) -> u32 {
         match self.0.load(Acquire) {

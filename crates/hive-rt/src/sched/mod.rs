@@ -55,6 +55,37 @@ impl ProcRef {
 pub(crate) struct WorkerShared {
     pub(crate) stealers: [Stealer<ProcRef>; 3],
     pub(crate) thread: OnceLock<Thread>,
+    /// Counters for `statistics`, written only by this worker's thread (Relaxed).
+    pub(crate) stats: WorkerStats,
+}
+
+/// Per-worker counters (`erlang:statistics/1`-style), each written by one thread only.
+#[derive(Debug, Default)]
+pub(crate) struct WorkerStats {
+    pub(crate) spawned: CounterU64,
+    pub(crate) exited: CounterU64,
+    pub(crate) sent: CounterU64,
+    pub(crate) reductions: CounterU64,
+    pub(crate) steals: CounterU64,
+    pub(crate) parks: CounterU64,
+}
+
+/// A counter with a single writer: a plain load and store, no RMW.
+#[derive(Debug, Default)]
+pub(crate) struct CounterU64(std::sync::atomic::AtomicU64);
+
+impl CounterU64 {
+    /// Adds `n` (only the owning thread calls this).
+    #[inline]
+    pub(crate) fn add(&self, n: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.0.store(self.0.load(Relaxed).wrapping_add(n), Relaxed);
+    }
+
+    /// The current value (any thread; a snapshot).
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Queues, idle state and worker handles of one runtime.

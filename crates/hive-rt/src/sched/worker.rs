@@ -56,6 +56,11 @@ pub(crate) struct WorkerLocal {
 }
 
 impl WorkerLocal {
+    /// This worker's counters.
+    pub(crate) fn stats(&self) -> &crate::sched::WorkerStats {
+        &self.rt.sched.workers[self.index].stats
+    }
+
     /// Puts a process woken by the process running here into the LIFO slot; the previous
     /// occupant goes to the back of its queue.
     pub(crate) fn push_woken(&self, p: ProcRef) {
@@ -168,7 +173,10 @@ impl WorkerLocal {
             for prio in [2, 1, 0] {
                 loop {
                     match sched.workers[v].stealers[prio].steal_batch_and_pop(&self.queues[prio]) {
-                        Steal::Success(p) => return Some(p),
+                        Steal::Success(p) => {
+                            self.stats().steals.add(1);
+                            return Some(p);
+                        }
                         Steal::Empty => break,
                         Steal::Retry => continue,
                     }
@@ -271,6 +279,8 @@ impl WorkerLocal {
         }
         loop {
             pcb.state.transition_to_running();
+            // SAFETY: as above.
+            let slice_start = unsafe { (*pcb.ctx.get()).reductions };
             set_current_pcb(pcb_ptr);
             // SAFETY: the coroutine is only touched by the worker that owns the process; it
             // is Some until the exit path takes it.
@@ -281,6 +291,13 @@ impl WorkerLocal {
                     .resume(())
             };
             set_current_pcb(std::ptr::null());
+            // Reductions spent in this run (the counter went down from where it started).
+            // SAFETY: only the running worker touches `ctx` outside the process itself.
+            let left = unsafe { (*pcb.ctx.get()).reductions };
+            let spent = (slice_start - left).max(0) as u64;
+            pcb.reductions
+                .store(pcb.reductions.load(Relaxed) + spent, Relaxed);
+            self.stats().reductions.add(spent);
             match result {
                 CoroutineResult::Yield(Suspend::Yield) => {
                     pcb.state.transition_to_runnable();
@@ -318,6 +335,7 @@ impl WorkerLocal {
             sched.notify_work();
         }
         let rt = &*self.rt;
+        self.stats().parks.add(1);
         let woken = sched.idle.sleep(
             self.index,
             || sched.has_visible_work() || rt.is_shut_down(),

@@ -11,10 +11,12 @@
 //! the worker that armed it (timers set from threads that are not workers go through an
 //! inbox of worker 0). A cancelled timer's wheel entry is dropped lazily when it comes due.
 //!
-//! **Timers to a pid die with the process** (cases 92, 96): a timer whose destination
-//! process is not alive counts as cancelled — `read` and `cancel` find no timer, and the
-//! firing drops the message. (The wheel entry goes when it comes due.) Timers outlive
-//! their creator and may be cancelled by anyone holding the ref (case 93).
+//! **Timers to a pid die with the process** (cases 92, 96): timers are indexed by
+//! destination pid, and the exit path cancels the process's timers (a flag in the PCB
+//! spares processes without timers the lookup; it is set before, and the exit checked
+//! after, with the same SeqCst handshake as the registry). A timer set to a pid that is
+//! already gone is cancelled at once. (The wheel entry goes when it comes due.) Timers
+//! outlive their creator and may be cancelled by anyone holding the ref (case 93).
 
 use std::cell::UnsafeCell;
 use std::ptr::NonNull;
@@ -102,10 +104,14 @@ pub(crate) fn ms_left(deadline_ns: u64, now_ns: u64) -> u64 {
 
 /// One shard of the ref → timer table.
 type Shard = Mutex<FxHashMap<u64, Arc<Timer>>>;
+/// One shard of the destination pid → timer refs index.
+type DestShard = Mutex<FxHashMap<Pid, fxhash::FxHashSet<u64>>>;
 
 /// The ref → timer table of one runtime.
 pub(crate) struct Timers {
     shards: Box<[Shard]>,
+    /// Timers whose destination is a pid, by pid: the exit path cancels them.
+    by_dest: Box<[DestShard]>,
     next_ref: AtomicU64,
     /// Timers armed from threads that are not workers, for worker 0's wheel.
     pub(crate) inbox: Mutex<Vec<Arc<Timer>>>,
@@ -122,6 +128,7 @@ impl Timers {
     pub(crate) fn new() -> Timers {
         Timers {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            by_dest: (0..SHARDS).map(|_| Mutex::default()).collect(),
             next_ref: AtomicU64::new(1),
             inbox: Mutex::new(Vec::new()),
             inbox_len: Default::default(),
@@ -153,11 +160,38 @@ impl Timers {
             msg: UnsafeCell::new(Some(msg)),
         });
         self.shard(tref).lock().insert(tref, t.clone());
+        if let Dest::Pid(p) = t.dest {
+            self.dest_shard(p).lock().entry(p).or_default().insert(tref);
+        }
         t
     }
 
+    fn dest_shard(&self, p: Pid) -> &DestShard {
+        &self.by_dest[(p.index() as usize) % SHARDS]
+    }
+
     fn remove(&self, tref: u64) -> Option<Arc<Timer>> {
-        self.shard(tref).lock().remove(&tref)
+        let t = self.shard(tref).lock().remove(&tref)?;
+        if let Dest::Pid(p) = t.dest {
+            let mut d = self.dest_shard(p).lock();
+            if let Some(set) = d.get_mut(&p) {
+                set.remove(&tref);
+                if set.is_empty() {
+                    d.remove(&p);
+                }
+            }
+        }
+        Some(t)
+    }
+
+    /// Exit path: cancels every timer whose destination is `pid` (BEAM case 92).
+    pub(crate) fn cancel_all_to(&self, pid: Pid) {
+        let Some(set) = self.dest_shard(pid).lock().remove(&pid) else {
+            return;
+        };
+        for tref in set {
+            self.cancel(tref, 0, |_| false);
+        }
     }
 
     fn get(&self, tref: u64) -> Option<Arc<Timer>> {
@@ -209,6 +243,9 @@ impl Timers {
 
     /// Drops every pending timer and its message (shutdown).
     pub(crate) fn clear(&self) {
+        for d in self.by_dest.iter() {
+            d.lock().clear();
+        }
         for s in self.shards.iter() {
             let timers: Vec<_> = s.lock().drain().map(|(_, t)| t).collect();
             for t in timers {
