@@ -425,6 +425,29 @@ hive_status hive_receive(int64_t timeout_ms, struct hive_msg **out);
 // `out` is NULL or a writable `hive_msg *`; `match` is safe to call with `env`.
 hive_status hive_receive_match(int32_t (*match)(void *env, const struct hive_msg *msg), void *env, int64_t timeout_ms, struct hive_msg **out);
 
+// Sets the calling process's receive mark and writes its id to `*mark_out`: a later
+// `hive_receive_match_from` with that id examines only messages that arrived after this
+// call. This is what the BEAM's receive markers do for a call/reply
+// (`Ref = make_ref(), Server ! {Ref, Req}, receive {Ref, Reply} -> ...`): set the mark,
+// make the reference, send the request, then receive from the mark, and the reply is
+// found without scanning the messages queued before. One mark per process; a new one
+// replaces the old (a receive from an old id scans from the oldest message: correct, only
+// slower).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (mark_out NULL), `HIVE_ERR_NOT_A_PROCESS`.
+//
+// # Safety
+// `mark_out` is NULL or a writable `uint64_t`.
+hive_status hive_recv_mark(uint64_t *mark_out);
+
+// As `hive_receive_match`, examining only the messages that arrived after
+// `hive_recv_mark` returned `mark` (the caller guarantees no earlier message can match).
+// Status codes as `hive_receive_match`.
+//
+// # Safety
+// As `hive_receive_match`.
+hive_status hive_receive_match_from(uint64_t mark, int32_t (*match)(void *env, const struct hive_msg *msg), void *env, int64_t timeout_ms, struct hive_msg **out);
+
 // Writes the number of messages in the calling process's mailbox to `*out`
 // (`process_info(self(), message_queue_len)`).
 // Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_NOT_A_PROCESS`.

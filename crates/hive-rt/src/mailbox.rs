@@ -534,6 +534,11 @@ pub(crate) struct InnerQueue {
     /// message it has not yet examined. Reset at the start of every receive.
     save: *const AtomicPtr<Msg>,
     len: usize,
+    /// The receive mark (see [`InnerQueue::mark`]): the link after which messages count as
+    /// arrived after the mark; null when there is none.
+    mark: *const AtomicPtr<Msg>,
+    /// Identifies the current mark (0: none).
+    mark_id: u64,
 }
 
 impl InnerQueue {
@@ -546,6 +551,8 @@ impl InnerQueue {
             tail: ptr::null(),
             save: ptr::null(),
             len: 0,
+            mark: ptr::null(),
+            mark_id: 0,
         }
     }
 
@@ -610,11 +617,46 @@ impl InnerQueue {
         n
     }
 
+    /// Sets the receive mark at the end of the queue (after moving everything pending in
+    /// `outer` here) and returns its id: a receive from this mark examines only messages
+    /// that arrive afterwards (the BEAM's `recv_marker_reserve/bind/use`). One mark per
+    /// process: a new mark replaces the old one.
+    ///
+    /// # Safety
+    /// The caller is `outer`'s single consumer.
+    pub(crate) unsafe fn mark(&mut self, outer: &OuterQueue) -> u64 {
+        // SAFETY: per the contract.
+        unsafe { self.fetch(outer, usize::MAX) };
+        self.mark = self.tail;
+        self.mark_id = self.mark_id.wrapping_add(1).max(1);
+        self.mark_id
+    }
+
+    /// Starts a selective receive from the mark `id` if it is the current one (else from
+    /// the oldest message, which is always correct, only slower).
+    pub(crate) fn reset_save_to_mark(&mut self, id: u64) {
+        self.save = if id != 0 && id == self.mark_id && !self.mark.is_null() {
+            self.mark
+        } else {
+            &self.head
+        };
+    }
+
+    /// Keeps the mark valid when the message behind `link` (whose own link is `next_link`)
+    /// is unlinked: a mark on the removed message's link moves back to `link`.
+    fn unlinking(&mut self, link: *const AtomicPtr<Msg>, next_link: *const AtomicPtr<Msg>) {
+        if std::ptr::eq(self.mark, next_link) {
+            self.mark = link;
+        }
+    }
+
     /// Removes and returns the oldest message.
     pub(crate) fn pop(&mut self) -> Option<NonNull<Msg>> {
         let m = NonNull::new(self.head.load(Relaxed))?;
         // SAFETY: `m` is the live first message, owned by the queue.
         let next = unsafe { next_of(m.as_ptr()) }.load(Relaxed);
+        // SAFETY: as above.
+        self.unlinking(&self.head, unsafe { next_of(m.as_ptr()) });
         self.head.store(next, Relaxed);
         self.len -= 1;
         if next.is_null() {
@@ -653,6 +695,7 @@ impl InnerQueue {
                     prefetch(next);
                 }
                 if matches(m) {
+                    self.unlinking(self.save, next_of(m));
                     (*self.save).store(next, Relaxed);
                     if std::ptr::eq(self.tail, next_of(m)) {
                         self.tail = self.save;
@@ -668,6 +711,8 @@ impl InnerQueue {
 
     /// Frees every message (exit path).
     pub(crate) fn clear(&mut self) {
+        self.mark = ptr::null();
+        self.mark_id = 0;
         while let Some(m) = self.pop() {
             // SAFETY: the queue owned it.
             unsafe { Msg::free(m.as_ptr()) };
@@ -822,6 +867,52 @@ mod tests {
             .unwrap();
         assert_eq!(budget, 0, "resumed at message 4, examined 4,5,6,7");
         assert_eq!(byte(hit), 7);
+        q.clear();
+    }
+
+    #[test]
+    fn receive_mark_survives_removal_of_the_messages_around_it() {
+        let outer = outer();
+        let mut q = inner(&outer);
+        for v in [1u8, 2, 3] {
+            outer.push(msg(v));
+        }
+        // SAFETY: single consumer.
+        let id = unsafe { q.mark(&outer) };
+        // The message just before the mark goes (selective unlink), then the oldest (pop).
+        q.reset_save();
+        let mut budget = 100;
+        // SAFETY: scan passes live messages.
+        let three = q
+            .scan(&mut budget, |m| unsafe { *Msg::payload(m) } == 3)
+            .unwrap();
+        assert_eq!(byte(three), 3);
+        assert_eq!(byte(q.pop().unwrap()), 1);
+        for v in [4u8, 5] {
+            outer.push(msg(v));
+        }
+        // SAFETY: single consumer.
+        unsafe { q.fetch(&outer, usize::MAX) };
+        // From the mark only 4 and 5 are examined, though 2 would match too.
+        q.reset_save_to_mark(id);
+        let mut seen = Vec::new();
+        let hit = q
+            .scan(&mut budget, |m| {
+                // SAFETY: as above.
+                let b = unsafe { *Msg::payload(m) };
+                seen.push(b);
+                b == 5 || b == 2
+            })
+            .unwrap();
+        assert_eq!((seen, byte(hit)), (vec![4, 5], 5));
+        // A stale mark id scans from the oldest message.
+        q.reset_save_to_mark(id + 1);
+        let mut budget = 100;
+        // SAFETY: as above.
+        let two = q
+            .scan(&mut budget, |m| unsafe { *Msg::payload(m) } == 2)
+            .unwrap();
+        assert_eq!(byte(two), 2);
         q.clear();
     }
 

@@ -236,3 +236,44 @@ fn case_13_busy_receiver_loses_nothing() {
     })
     .unwrap();
 }
+
+/// Receive markers: a call/reply finds its reply without examining the messages queued
+/// before the mark (the BEAM's `recv_marker_*` optimisation, baselines' selective_receive).
+#[test]
+fn receive_from_mark_skips_older_messages() {
+    let rt = rt(2);
+    rt.run(|| {
+        let me = process::self_pid();
+        for i in 0..10_000u64 {
+            process::send(me, &u64b(i)).unwrap();
+        }
+        let server = process::spawn(|| loop {
+            let m = process::receive(None).unwrap();
+            if m.is_empty() {
+                return;
+            }
+            process::send(m.sender(), m.data()).unwrap();
+        })
+        .unwrap();
+        for round in 0..100u64 {
+            let mark = process::recv_mark().unwrap();
+            let reference = 1_000_000 + round;
+            process::send(server, &u64b(reference)).unwrap();
+            let mut examined = 0;
+            let m = process::receive_match_from(mark, Some(5000), |from, d| {
+                examined += 1;
+                from == server && bu64(d) == reference
+            })
+            .unwrap();
+            assert_eq!(bu64(m.data()), reference);
+            assert_eq!(examined, 1, "only the reply was examined");
+        }
+        process::send(server, b"").unwrap();
+        assert_eq!(
+            process::mailbox_len().unwrap(),
+            10_000,
+            "the old messages stay"
+        );
+    })
+    .unwrap();
+}

@@ -176,7 +176,7 @@ pub unsafe extern "C" fn hive_receive(timeout_ms: i64, out: *mut *mut hive_msg) 
         }
     }
     // SAFETY: forwarded contract.
-    unsafe { receive(None, timeout_ms, out) }
+    unsafe { receive(None, 0, timeout_ms, out) }
 }
 
 /// Selective receive (BEAM cases 5–8): returns the oldest message for which
@@ -199,13 +199,65 @@ pub unsafe extern "C" fn hive_receive_match(
         return HIVE_ERR_NULL_POINTER;
     };
     // SAFETY: forwarded contract.
-    unsafe { receive(Some((f, env)), timeout_ms, out) }
+    unsafe { receive(Some((f, env)), 0, timeout_ms, out) }
+}
+
+/// Sets the calling process's receive mark and writes its id to `*mark_out`: a later
+/// `hive_receive_match_from` with that id examines only messages that arrived after this
+/// call. This is what the BEAM's receive markers do for a call/reply
+/// (`Ref = make_ref(), Server ! {Ref, Req}, receive {Ref, Reply} -> ...`): set the mark,
+/// make the reference, send the request, then receive from the mark, and the reply is
+/// found without scanning the messages queued before. One mark per process; a new one
+/// replaces the old (a receive from an old id scans from the oldest message: correct, only
+/// slower).
+///
+/// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (mark_out NULL), `HIVE_ERR_NOT_A_PROCESS`.
+///
+/// # Safety
+/// `mark_out` is NULL or a writable `uint64_t`.
+#[no_mangle]
+pub unsafe extern "C" fn hive_recv_mark(mark_out: *mut u64) -> hive_status {
+    guard(|| {
+        if mark_out.is_null() {
+            return HIVE_ERR_NULL_POINTER;
+        }
+        match process::recv_mark() {
+            Ok(id) => {
+                // SAFETY: non-null and writable per the contract.
+                unsafe { mark_out.write(id) };
+                HIVE_OK
+            }
+            Err(e) => code(e.0),
+        }
+    })
+}
+
+/// As `hive_receive_match`, examining only the messages that arrived after
+/// `hive_recv_mark` returned `mark` (the caller guarantees no earlier message can match).
+/// Status codes as `hive_receive_match`.
+///
+/// # Safety
+/// As `hive_receive_match`.
+#[no_mangle]
+pub unsafe extern "C" fn hive_receive_match_from(
+    mark: u64,
+    r#match: Option<extern "C" fn(env: *mut c_void, msg: *const hive_msg) -> i32>,
+    env: *mut c_void,
+    timeout_ms: i64,
+    out: *mut *mut hive_msg,
+) -> hive_status {
+    let Some(f) = r#match else {
+        return HIVE_ERR_NULL_POINTER;
+    };
+    // SAFETY: forwarded contract.
+    unsafe { receive(Some((f, env)), mark, timeout_ms, out) }
 }
 
 /// # Safety
 /// As `hive_receive_match`.
 unsafe fn receive(
     pred: Option<(hive_match_fn, *mut c_void)>,
+    from_mark: u64,
     timeout_ms: i64,
     out: *mut *mut hive_msg,
 ) -> hive_status {
@@ -229,7 +281,7 @@ unsafe fn receive(
             None => None,
         };
         // SAFETY: `pcb` is the calling process.
-        let r = unsafe { process::receive_raw(pcb, timeout_ms, matcher) };
+        let r = unsafe { process::receive_raw(pcb, timeout_ms, matcher, from_mark) };
         // Re-read the PCB through the current pointer: the process may run on another
         // worker now, but the PCB is the same.
         pcb.receiving.set(false);

@@ -110,11 +110,16 @@ pub(crate) unsafe fn receive_raw(
     pcb: &Pcb,
     timeout_ms: i64,
     mut matches: Option<&mut dyn FnMut(*mut Msg) -> bool>,
+    from_mark: u64,
 ) -> std::result::Result<NonNull<Msg>, Status> {
     // SAFETY (for all accesses to `inner` and `ctx` below): owner-only fields, and we are the
     // owner. No reference to them is held across a suspension.
     let inner = unsafe { &mut *pcb.inner.get() };
-    inner.reset_save();
+    if matches.is_some() && from_mark != 0 {
+        inner.reset_save_to_mark(from_mark);
+    } else {
+        inner.reset_save();
+    }
     let mut armed: Option<u32> = None;
     let result = loop {
         let found = match matches.as_mut() {
@@ -338,7 +343,7 @@ pub fn receive(timeout_ms: Option<u32>) -> Result<Message> {
     }
     // SAFETY: `pcb` is the calling process; the message returned is ours.
     unsafe {
-        receive_raw(pcb, timeout_arg(timeout_ms), None)
+        receive_raw(pcb, timeout_arg(timeout_ms), None, 0)
             .map(|m| Message::from_raw(m))
             .map_err(Error)
     }
@@ -349,6 +354,14 @@ pub fn receive(timeout_ms: Option<u32>) -> Result<Message> {
 /// receive waits, each message is examined once (save pointer).
 /// Errors: `ErrNotAProcess`, `Timeout`.
 pub fn receive_match(
+    timeout_ms: Option<u32>,
+    matches: impl FnMut(Pid, &[u8]) -> bool,
+) -> Result<Message> {
+    receive_match_impl(0, timeout_ms, matches)
+}
+
+fn receive_match_impl(
+    from_mark: u64,
     timeout_ms: Option<u32>,
     mut matches: impl FnMut(Pid, &[u8]) -> bool,
 ) -> Result<Message> {
@@ -365,10 +378,33 @@ pub fn receive_match(
     };
     // SAFETY: `pcb` is the calling process.
     unsafe {
-        receive_raw(pcb, timeout_arg(timeout_ms), Some(&mut f))
+        receive_raw(pcb, timeout_arg(timeout_ms), Some(&mut f), from_mark)
             .map(|m| Message::from_raw(m))
             .map_err(Error)
     }
+}
+
+/// Sets the calling process's receive mark and returns its id: a later
+/// [`receive_match_from`] with that id examines only messages that arrived after this call
+/// (the BEAM's receive markers: `Ref = make_ref(), Server ! {Ref, ...}, receive {Ref, R} ->`
+/// scans only new messages). One mark per process; a new one replaces the old (the old id
+/// then scans from the oldest message, which is correct, only slower).
+/// Errors: `ErrNotAProcess`.
+pub fn recv_mark() -> Result<u64> {
+    let pcb = current()?;
+    // SAFETY: owner-only field; the process is its mailbox's consumer.
+    Ok(unsafe { (*pcb.inner.get()).mark(&pcb.outer) })
+}
+
+/// As [`receive_match`], examining only messages that arrived after [`recv_mark`] returned
+/// `mark`: the caller guarantees no earlier message can match.
+/// Errors: `ErrNotAProcess`, `Timeout`.
+pub fn receive_match_from(
+    mark: u64,
+    timeout_ms: Option<u32>,
+    matches: impl FnMut(Pid, &[u8]) -> bool,
+) -> Result<Message> {
+    receive_match_impl(mark, timeout_ms, matches)
 }
 
 /// Suspends the calling process for at least `ms` milliseconds without taking any message

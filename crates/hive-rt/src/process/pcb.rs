@@ -296,7 +296,7 @@ mod tests {
         let state = offset_of!(Pcb, state);
         assert_eq!(tail / 16, state / 16, "tail at {tail}, state at {state}");
         assert!(
-            std::mem::size_of::<Pcb>() <= 320,
+            std::mem::size_of::<Pcb>() <= 336,
             "PCB grew: {}",
             std::mem::size_of::<Pcb>()
         );
