@@ -402,9 +402,12 @@ mod tests {
             .unwrap()
             .lines()
             .count();
+        // Other tests run in parallel and their threads map malloc arenas, so allow some
+        // growth: what matters is that 40,000 guarded slots do not cost 40,000 VMAs
+        // (mprotect guards would cost two each).
         assert!(
-            maps_after < maps_before + 10,
-            "{maps_before} -> {maps_after} VMAs"
+            maps_after < maps_before + 200,
+            "{maps_before} -> {maps_after} VMAs for 40000 slots"
         );
         pool.free_batch(v.into_iter());
     }
