@@ -1,4 +1,4 @@
-//! The ten stress workloads: arguments, result keys, main figure and the issue's target.
+//! The eleven stress workloads: arguments, result keys, main figure and the issue's target.
 //!
 //! Definitions and keys follow `shared/bench/baselines.md`.
 
@@ -82,7 +82,7 @@ impl Workload {
 }
 
 /// All workloads, in the order they run.
-pub const WORKLOADS: [Workload; 10] = [
+pub const WORKLOADS: [Workload; 11] = [
     Workload {
         name: "spawn",
         full_args: &[1_000_000],
@@ -190,6 +190,37 @@ pub const WORKLOADS: [Workload; 10] = [
         target: Target::RateRatioAtLeast(2.0),
     },
     Workload {
+        // baselines.md workload 10: N send_after timers (0..1000 ms) over R receivers, every
+        // second one cancelled; a 1 ms sleep loop; a far pass of N timers 60 s ahead.
+        name: "timer_storm",
+        full_args: &[1_000_000, 1000],
+        quick_args: &[20_000, 100],
+        arg_keys: &["n", "r"],
+        keys: &[
+            "n",
+            "r",
+            "sets_per_s",
+            "cancels_per_s",
+            "cancel_ok",
+            "fired",
+            "late_med_us",
+            "late_p99_us",
+            "late_max_us",
+            "sleep1_med_us",
+            "sleep1_p99_us",
+            "far_sets_per_s",
+            "far_cancels_per_s",
+        ],
+        rate_key: "sets_per_s",
+        rate_unit: "sets/s",
+        lower_is_better: false,
+        // "timer set and live-cancel rates ≥ 3× BEAM; lateness median ≤ 1 ms, p99 ≤ 2 ms".
+        // A target judges one condition: the set rate. The live-cancel rate
+        // (`far_cancels_per_s`) and lateness (`late_med_us`, `late_p99_us`) are printed
+        // in the RESULT lines for reading by hand.
+        target: Target::RateRatioAtLeast(3.0),
+    },
+    Workload {
         name: "recv_timeout",
         full_args: &[1000],
         quick_args: &[50],
@@ -257,6 +288,7 @@ mod tests {
                 ("big", &[1000, 10][..]),
                 ("skynet", &[1_000_000][..]),
                 ("registry", &[1_000_000, 2][..]),
+                ("timer_storm", &[1_000_000, 1000][..]),
                 ("recv_timeout", &[1000][..]),
                 ("idle", &[1_000_000, 2000][..]),
             ]
@@ -273,6 +305,7 @@ mod tests {
                 ("big", &[50, 3][..]),
                 ("skynet", &[10_000][..]),
                 ("registry", &[20_000, 2][..]),
+                ("timer_storm", &[20_000, 100][..]),
                 ("recv_timeout", &[50][..]),
                 ("idle", &[10_000, 200][..]),
             ]
@@ -324,8 +357,8 @@ mod tests {
             .map(|w| w.name)
             .collect();
         assert_eq!(lower, vec!["recv_timeout", "idle"]);
-        assert_eq!(WORKLOADS[8].name, "recv_timeout");
-        assert_eq!(WORKLOADS[9].name, "idle");
+        assert_eq!(WORKLOADS[9].name, "recv_timeout");
+        assert_eq!(WORKLOADS[10].name, "idle");
     }
 
     #[test]
@@ -346,6 +379,33 @@ mod tests {
     }
 
     #[test]
+    fn timer_storm_workload() {
+        let t = by_name("timer_storm").unwrap();
+        assert_eq!(t.target, Target::RateRatioAtLeast(3.0));
+        assert_eq!((t.rate_key, t.rate_unit), ("sets_per_s", "sets/s"));
+        assert!(!t.lower_is_better);
+        assert_eq!(t.arg_keys, &["n", "r"]);
+        for k in [
+            "cancels_per_s",
+            "cancel_ok",
+            "fired",
+            "late_med_us",
+            "late_p99_us",
+            "late_max_us",
+            "sleep1_med_us",
+            "sleep1_p99_us",
+            "far_sets_per_s",
+            "far_cancels_per_s",
+        ] {
+            assert!(t.keys.contains(&k), "{k}");
+        }
+        assert_eq!(t.erlang_module(), "hive_peer_timer_storm");
+        // It runs after registry, before the two absolute workloads.
+        let names: Vec<_> = WORKLOADS.iter().map(|w| w.name).collect();
+        assert_eq!(names[7..10], ["registry", "timer_storm", "recv_timeout"]);
+    }
+
+    #[test]
     fn lookup_and_keys() {
         assert_eq!(by_name("ring").unwrap().rate_key, "hops_per_s");
         assert!(by_name("nope").is_none());
@@ -358,6 +418,7 @@ mod tests {
         assert!(keys.contains(&"max_qlen") && keys.contains(&"rss_delta_kb"));
         assert!(keys.contains(&"med_us") && keys.contains(&"idle_cpu_pct"));
         assert!(keys.contains(&"ops") && keys.contains(&"ns_per_op"));
+        assert!(keys.contains(&"sets_per_s") && keys.contains(&"far_cancels_per_s"));
         assert_eq!(keys.last(), Some(&"idle_cpu_pct"));
         let unique: std::collections::HashSet<_> = keys.iter().collect();
         assert_eq!(keys.len(), unique.len());
