@@ -514,6 +514,19 @@ impl RtInner {
         data: &[u8],
         kind: crate::mailbox::MessageKind,
     ) -> std::result::Result<u64, Status> {
+        let r = self.set_timer_inner(caller, dest, ms, data, kind);
+        charge_timer_op(caller);
+        r
+    }
+
+    fn set_timer_inner(
+        &self,
+        caller: &Caller,
+        dest: crate::timer::user::Dest,
+        ms: u64,
+        data: &[u8],
+        kind: crate::mailbox::MessageKind,
+    ) -> std::result::Result<u64, Status> {
         use crate::timer::user::Dest;
         if ms > crate::timer::MAX_TIMER_MS {
             return Err(Status::ErrBadArgument);
@@ -616,8 +629,13 @@ impl RtInner {
     /// Cancels a timer: the ms that were left, or None (fired, cancelled, unknown, or its
     /// destination process is gone) (`erlang:cancel_timer/1`).
     pub(crate) fn cancel_timer(&self, tref: u64) -> std::result::Result<Option<u64>, Status> {
-        let _access = self.access().ok_or(Status::ErrShutDown)?;
-        Ok(self.timers.cancel(tref, self.now_ns(), |p| self.alive(p)))
+        let caller = Caller::get();
+        let r = {
+            let _access = self.access_as(&caller).ok_or(Status::ErrShutDown)?;
+            self.timers.cancel(tref, self.now_ns(), |p| self.alive(p))
+        };
+        charge_timer_op(&caller);
+        Ok(r)
     }
 
     /// The ms left of a timer, or None (`erlang:read_timer/1`).
@@ -888,6 +906,19 @@ impl RtInner {
         }
         *stopped = Some(live.len());
         Ok(live.len())
+    }
+}
+
+/// Reductions a timer operation costs the calling process (the BEAM charges its timer BIFs
+/// too). Without a cost, a process setting timers in a loop kept its worker for a whole
+/// slice of 4000 reduction checks, and the worker's timer wheel waited that long to fire.
+const TIMER_OP_REDUCTIONS: u32 = 25;
+
+/// Charges a timer operation to the calling process, if there is one (may yield).
+fn charge_timer_op(caller: &Caller) {
+    if !caller.pcb.is_null() {
+        // SAFETY: the current process, calling from its own stack.
+        unsafe { crate::process::consume_raw(&*caller.pcb, TIMER_OP_REDUCTIONS as i32) };
     }
 }
 
