@@ -324,6 +324,11 @@ pub fn evaluate(target: Target, rate_key: &str, hive: &Summary, beam: &Summary) 
             Some(v) => (v <= max, format!("{key}={}", plain(v))),
             None => return Verdict::Unknown(format!("no {key}")),
         },
+        Target::KeyRatioAtMost { key, max } => match (hive.median(key), beam.median(key)) {
+            (Some(h), Some(b)) if b > 0.0 => (h / b <= max, ratio_label(h / b)),
+            (None, _) => return Verdict::Unknown(format!("no {key}")),
+            _ => return Verdict::Unknown("no BEAM result".into()),
+        },
     };
     if ok {
         Verdict::Met(label)
@@ -983,6 +988,74 @@ mod tests {
         assert_eq!(csv[col("med_us")], "1049");
         assert_eq!(csv[col("k")], "1000");
         assert_eq!(csv[col("extra")], "");
+    }
+
+    #[test]
+    fn key_ratio_target() {
+        let h = line(
+            "RESULT lang=hive name=selective_receive schedulers=2 queued=10000 k=10000 \
+             empty_us_per_rt=0.13 opt_us_per_rt=0.5 unopt_us_per_rt=59",
+        );
+        let b = line(
+            "RESULT lang=erlang name=selective_receive schedulers=2 queued=10000 k=10000 \
+             empty_us_per_rt=0.4 opt_us_per_rt=0.5 unopt_us_per_rt=50",
+        );
+        let slow = line(
+            "RESULT lang=hive name=selective_receive schedulers=2 queued=10000 k=10000 \
+             empty_us_per_rt=0.13 opt_us_per_rt=1 unopt_us_per_rt=59",
+        );
+        let records = vec![
+            record(Lang::Hive, "selective_receive", 2, Ok(h)),
+            record(Lang::Erlang, "selective_receive", 2, Ok(b)),
+            record(Lang::Hive, "selective_receive", 1, Ok(slow.clone())),
+        ];
+        let t = Target::KeyRatioAtMost {
+            key: "opt_us_per_rt",
+            max: 1.0,
+        };
+        let hive = Summary::of(&records, Lang::Hive, "selective_receive", 2);
+        let beam = Summary::of(&records, Lang::Erlang, "selective_receive", 2);
+        let hive_slow = Summary::of(&records, Lang::Hive, "selective_receive", 1);
+        let none = Summary::default();
+        // The bound itself (equal µs) meets the target; twice BEAM's misses it.
+        assert_eq!(
+            evaluate(t, "opt_us_per_rt", &hive, &beam),
+            Verdict::Met("1.00×".into())
+        );
+        assert_eq!(
+            evaluate(t, "opt_us_per_rt", &hive_slow, &beam),
+            Verdict::Missed("2.00×".into())
+        );
+        // The ratio is Hive / BEAM of the target's own key, whatever the rate key.
+        let empty = Target::KeyRatioAtMost {
+            key: "empty_us_per_rt",
+            max: 0.5,
+        };
+        assert_eq!(
+            evaluate(empty, "opt_us_per_rt", &hive, &beam),
+            Verdict::Met("0.325×".into())
+        );
+        assert_eq!(
+            evaluate(t, "opt_us_per_rt", &hive, &none),
+            Verdict::Unknown("no BEAM result".into())
+        );
+        assert_eq!(
+            evaluate(t, "opt_us_per_rt", &none, &beam),
+            Verdict::Unknown("no Hive result".into())
+        );
+        let other = Target::KeyRatioAtMost {
+            key: "nope_us",
+            max: 1.0,
+        };
+        assert_eq!(
+            evaluate(other, "opt_us_per_rt", &hive, &beam),
+            Verdict::Unknown("no nope_us".into())
+        );
+        // The table judges the selective_receive row with it.
+        let ws = [by_name("selective_receive").unwrap()];
+        let table = comparison_table(&records, &ws, 2, false, true);
+        assert!(table.contains("opt_us_per_rt ≤1× BEAM"), "{table}");
+        assert!(table.contains("met (1.00×)"), "{table}");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The eleven stress workloads: arguments, result keys, main figure and the target.
+//! The twelve stress workloads: arguments, result keys, main figure and the target.
 //!
 //! Definitions and keys follow `shared/bench/baselines.md`.
 
@@ -19,6 +19,14 @@ pub enum Target {
         /// The largest value that meets the target, in the key's own unit.
         max: f64,
     },
+    /// Hive's median `key` divided by BEAM's must be at most `max` (for a key where lower
+    /// is better, e.g. `opt_us_per_rt` ≤ 1.0× BEAM's).
+    KeyRatioAtMost {
+        /// The `RESULT` key compared.
+        key: &'static str,
+        /// The largest Hive / BEAM ratio that meets the target.
+        max: f64,
+    },
 }
 
 impl Target {
@@ -29,6 +37,7 @@ impl Target {
             Target::SecondsRatioAtMost(x) => format!("≤{x}× BEAM s"),
             Target::RssPerProcAtMost(b) => format!("≤{b} B/proc"),
             Target::KeyAtMost { key, max } => format!("{key} ≤{max}"),
+            Target::KeyRatioAtMost { key, max } => format!("{key} ≤{max}× BEAM"),
         }
     }
 
@@ -82,7 +91,7 @@ impl Workload {
 }
 
 /// All workloads, in the order they run.
-pub const WORKLOADS: [Workload; 11] = [
+pub const WORKLOADS: [Workload; 12] = [
     Workload {
         name: "spawn",
         full_args: &[1_000_000],
@@ -221,6 +230,24 @@ pub const WORKLOADS: [Workload; 11] = [
         target: Target::RateRatioAtLeast(3.0),
     },
     Workload {
+        // baselines.md workload 12: K call/reply round trips with a server, with an empty
+        // mailbox, then with Q junk messages queued (with the receive marker, `opt`, and
+        // without it, `unopt`, scanning the queue each time); µs per round trip.
+        name: "selective_receive",
+        full_args: &[10_000, 10_000],
+        quick_args: &[1000, 200],
+        arg_keys: &["queued", "k"],
+        keys: &["queued", "k", "empty_us_per_rt", "opt_us_per_rt"],
+        rate_key: "opt_us_per_rt",
+        rate_unit: "µs/round trip",
+        lower_is_better: true,
+        // "selective receive ≤ the BEAM's µs per receive"
+        target: Target::KeyRatioAtMost {
+            key: "opt_us_per_rt",
+            max: 1.0,
+        },
+    },
+    Workload {
         name: "recv_timeout",
         full_args: &[1000],
         quick_args: &[50],
@@ -289,6 +316,7 @@ mod tests {
                 ("skynet", &[1_000_000][..]),
                 ("registry", &[1_000_000, 2][..]),
                 ("timer_storm", &[1_000_000, 1000][..]),
+                ("selective_receive", &[10_000, 10_000][..]),
                 ("recv_timeout", &[1000][..]),
                 ("idle", &[1_000_000, 2000][..]),
             ]
@@ -306,6 +334,7 @@ mod tests {
                 ("skynet", &[10_000][..]),
                 ("registry", &[20_000, 2][..]),
                 ("timer_storm", &[20_000, 100][..]),
+                ("selective_receive", &[1000, 200][..]),
                 ("recv_timeout", &[50][..]),
                 ("idle", &[10_000, 200][..]),
             ]
@@ -316,7 +345,7 @@ mod tests {
             assert!(w.arg_keys.len() <= w.full_args.len(), "{}", w.name);
             assert!(!w.arg_keys.is_empty(), "{}", w.name);
             assert!(w.arg_keys.iter().all(|k| w.keys.contains(k)), "{}", w.name);
-            if let Target::KeyAtMost { key, .. } = w.target {
+            if let Target::KeyAtMost { key, .. } | Target::KeyRatioAtMost { key, .. } = w.target {
                 assert!(w.keys.contains(&key), "{}", w.name);
             }
         }
@@ -350,15 +379,16 @@ mod tests {
         );
         assert_eq!((i.rate_key, i.lower_is_better), ("idle_cpu_pct", true));
         assert_eq!(i.arg_keys, &["n"]);
-        // The rate workloads stay higher-is-better, and the new two run last.
+        // The rate workloads stay higher-is-better (selective_receive's figure is a
+        // latency), and the new two run last.
         let lower: Vec<_> = WORKLOADS
             .iter()
             .filter(|w| w.lower_is_better)
             .map(|w| w.name)
             .collect();
-        assert_eq!(lower, vec!["recv_timeout", "idle"]);
-        assert_eq!(WORKLOADS[9].name, "recv_timeout");
-        assert_eq!(WORKLOADS[10].name, "idle");
+        assert_eq!(lower, vec!["selective_receive", "recv_timeout", "idle"]);
+        assert_eq!(WORKLOADS[10].name, "recv_timeout");
+        assert_eq!(WORKLOADS[11].name, "idle");
     }
 
     #[test]
@@ -400,9 +430,37 @@ mod tests {
             assert!(t.keys.contains(&k), "{k}");
         }
         assert_eq!(t.erlang_module(), "hive_peer_timer_storm");
-        // It runs after registry, before the two absolute workloads.
+        // It runs after registry, before selective_receive and the two absolute workloads.
         let names: Vec<_> = WORKLOADS.iter().map(|w| w.name).collect();
-        assert_eq!(names[7..10], ["registry", "timer_storm", "recv_timeout"]);
+        assert_eq!(
+            names[7..11],
+            [
+                "registry",
+                "timer_storm",
+                "selective_receive",
+                "recv_timeout"
+            ]
+        );
+    }
+
+    #[test]
+    fn selective_receive_workload() {
+        let s = by_name("selective_receive").unwrap();
+        assert_eq!(
+            s.target,
+            Target::KeyRatioAtMost {
+                key: "opt_us_per_rt",
+                max: 1.0
+            }
+        );
+        assert!(s.target.needs_beam());
+        assert_eq!(s.target.describe(), "opt_us_per_rt ≤1× BEAM");
+        assert_eq!((s.rate_key, s.lower_is_better), ("opt_us_per_rt", true));
+        assert_eq!(s.arg_keys, &["queued", "k"]);
+        assert_eq!(s.keys, &["queued", "k", "empty_us_per_rt", "opt_us_per_rt"]);
+        assert_eq!(s.erlang_module(), "hive_peer_selective_receive");
+        let names: Vec<_> = WORKLOADS.iter().map(|w| w.name).collect();
+        assert_eq!(names[8..10], ["timer_storm", "selective_receive"]);
     }
 
     #[test]
@@ -449,5 +507,11 @@ mod tests {
             max: 0.25,
         };
         assert_eq!(frac.describe(), "x ≤0.25");
+        let ratio = Target::KeyRatioAtMost {
+            key: "opt_us_per_rt",
+            max: 1.0,
+        };
+        assert_eq!(ratio.describe(), "opt_us_per_rt ≤1× BEAM");
+        assert!(ratio.needs_beam());
     }
 }
