@@ -195,11 +195,8 @@ pub unsafe extern "C" fn hive_receive_match(
     timeout_ms: i64,
     out: *mut *mut hive_msg,
 ) -> hive_status {
-    let Some(f) = r#match else {
-        return HIVE_ERR_NULL_POINTER;
-    };
-    // SAFETY: forwarded contract.
-    unsafe { receive(Some((f, env)), 0, timeout_ms, out) }
+    // SAFETY: forwarded contract (mark 0: from the oldest message).
+    unsafe { hive_receive_match_from(0, r#match, env, timeout_ms, out) }
 }
 
 /// Sets the calling process's receive mark and writes its id to `*mark_out`: a later

@@ -190,17 +190,8 @@ pub unsafe extern "C" fn hive_start_timer_named(
 /// `ms_left_out` is NULL or a writable `int64_t`.
 #[no_mangle]
 pub unsafe extern "C" fn hive_cancel_timer(tref: hive_tref, ms_left_out: *mut i64) -> hive_status {
-    guard(|| match runtime().and_then(|rt| rt.cancel_timer(tref)) {
-        Ok(Some(ms)) => {
-            if !ms_left_out.is_null() {
-                // SAFETY: non-null and writable per the contract.
-                unsafe { ms_left_out.write(ms as i64) };
-            }
-            HIVE_OK
-        }
-        Ok(None) => HIVE_ERR_NO_TIMER,
-        Err(s) => code(s),
-    })
+    // SAFETY: forwarded contract.
+    unsafe { timer_query(ms_left_out, |rt| rt.cancel_timer(tref)) }
 }
 
 /// Writes the milliseconds left on timer `tref` (rounded up) to `*ms_left_out` (may be
@@ -212,7 +203,19 @@ pub unsafe extern "C" fn hive_cancel_timer(tref: hive_tref, ms_left_out: *mut i6
 /// `ms_left_out` is NULL or a writable `int64_t`.
 #[no_mangle]
 pub unsafe extern "C" fn hive_read_timer(tref: hive_tref, ms_left_out: *mut i64) -> hive_status {
-    guard(|| match runtime().and_then(|rt| rt.read_timer(tref)) {
+    // SAFETY: forwarded contract.
+    unsafe { timer_query(ms_left_out, |rt| rt.read_timer(tref)) }
+}
+
+/// Runs a cancel or read and reports its ms left.
+///
+/// # Safety
+/// `ms_left_out` is NULL or a writable `int64_t`.
+unsafe fn timer_query(
+    ms_left_out: *mut i64,
+    op: impl FnOnce(&RtInner) -> Result<Option<u64>, Status>,
+) -> hive_status {
+    guard(|| match runtime().and_then(op) {
         Ok(Some(ms)) => {
             if !ms_left_out.is_null() {
                 // SAFETY: non-null and writable per the contract.
