@@ -144,7 +144,6 @@ pub(crate) struct Pcb {
     pub(crate) inner: UnsafeCell<InnerQueue>,
     pub(crate) yielder: Cell<*const Yielder<(), Suspend>>,
     pub(crate) coroutine: UnsafeCell<Option<ProcCoroutine>>,
-    pub(crate) timer: Cell<Option<ArmedTimer>>,
     /// True inside `hive_receive*` (a receive from a match predicate is refused).
     pub(crate) receiving: Cell<bool>,
     /// True once the process registered a name (see `registry.rs`; written rarely).
@@ -155,6 +154,9 @@ pub(crate) struct Pcb {
     pub(crate) msgs_out: AtomicU32,
     /// Reductions spent so far (its worker writes after each run, anyone reads).
     pub(crate) reductions: std::sync::atomic::AtomicU64,
+    /// The armed receive timeout (touched only by receives with a timeout, so it sits after
+    /// the fields every receive touches, which then share the first two cache lines).
+    pub(crate) timer: Cell<Option<ArmedTimer>>,
     // ---- cold ----
     /// Lets the SIGSEGV handler end this coroutine (see `overflow.rs`).
     pub(crate) trap: Cell<Option<CoroutineTrapHandler<Ending>>>,
