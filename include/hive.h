@@ -46,6 +46,16 @@
 // timer's data and `hive_msg_timer_ref` gives the reference.
 #define HIVE_MSG_TIMEOUT 1
 
+// Message kind: an exit signal received while trapping exits (`{'EXIT', From, Reason}`):
+// `hive_msg_sender` is `From`, `hive_msg_reason_kind` the reason's kind, and
+// `hive_msg_data`/`hive_msg_len` its bytes (for `HIVE_REASON_ERROR`).
+#define HIVE_MSG_EXIT 2
+
+// Message kind: a monitor fired (`{'DOWN', Ref, process, Pid, Reason}`):
+// `hive_msg_sender` is `Pid`, `hive_msg_monitor_ref` is `Ref`, `hive_msg_reason_kind` and
+// `hive_msg_data`/`hive_msg_len` the exit reason.
+#define HIVE_MSG_DOWN 3
+
 // Priority `low` (`process_flag(priority, low)`).
 #define HIVE_PRIORITY_LOW 0
 
@@ -64,6 +74,21 @@
 // Longest registered name, in bytes (the BEAM's atom limit).
 #define HIVE_MAX_NAME_LEN 255
 
+// `hive_demonitor` flag: also remove this monitor's DOWN message if it is already in the
+// mailbox (`demonitor(Ref, [flush])`).
+#define HIVE_DEMONITOR_FLUSH DEMONITOR_FLUSH
+
+// `hive_demonitor` flag: report through `info_out` whether the monitor was still active
+// (`demonitor(Ref, [info])`). `info_out` is filled whenever it is non-NULL; the flag is
+// accepted for symmetry with Erlang.
+#define HIVE_DEMONITOR_INFO DEMONITOR_INFO
+
+// `hive_spawn_opts.flags` for `hive_spawn_opt`: link the new process to the caller.
+#define HIVE_SPAWN_LINK 1
+
+// `hive_spawn_opts.flags` for `hive_spawn_opt`: the caller monitors the new process.
+#define HIVE_SPAWN_MONITOR 2
+
 // Longest timer delay in ms (2^36, about 795 days).
 #define HIVE_MAX_TIMER_MS (1 << 36)
 
@@ -74,8 +99,18 @@
 // Longest registered name, in bytes (the BEAM's atom limit is 255 characters).
 #define MAX_NAME_LEN 255
 
+// `demonitor` option: remove a DOWN of this monitor already in the mailbox.
+#define DEMONITOR_FLUSH 1
+
+// `demonitor` option: report whether the monitor was still active.
+#define DEMONITOR_INFO 2
+
 // Longest timer delay, in ms (2^36 ms, about 795 days; the BEAM accepts at least 2^33).
 #define MAX_TIMER_MS (1 << 36)
+
+typedef struct Option_hive_entry_fn Option_hive_entry_fn;
+
+typedef struct Option_hive_terminate_fn Option_hive_terminate_fn;
 
 // Result code of every `hive_*` function (see the `HIVE_OK` / `HIVE_ERR_*` constants).
 typedef int32_t hive_status;
@@ -93,8 +128,14 @@ typedef struct hive_process_info {
   uint64_t mailbox_len;
   // Reductions spent so far (updated when it is suspended).
   uint64_t reductions;
-  // 1 when it traps exits (always 0 until exit signals exist).
+  // 1 when it traps exits.
   int32_t trap_exit;
+  // Number of processes linked to it (list them with `hive_get_links`).
+  uint32_t links;
+  // Number of monitors it holds on others (`hive_get_monitors`).
+  uint32_t monitors;
+  // Number of monitors others hold on it (`hive_get_monitored_by`).
+  uint32_t monitored_by;
   // Length of its registered name in bytes, 0 when it has none.
   uint32_t name_len;
   // Its registered name (`name_len` bytes, not NUL-terminated).
@@ -192,6 +233,14 @@ typedef struct hive_ctx {
   uint32_t reserved;
 } hive_ctx;
 
+// One monitor a process holds (`hive_get_monitors`).
+typedef struct hive_monitor_info {
+  // The monitor reference.
+  uint64_t mref;
+  // The monitored process.
+  hive_pid pid;
+} hive_monitor_info;
+
 // A timer reference: a `uint64_t`, never 0, never reused while the runtime lives.
 typedef uint64_t hive_tref;
 
@@ -283,7 +332,10 @@ extern "C" {
 #endif // __cplusplus
 
 // Fills `*out` with a snapshot of process `pid` (`erlang:process_info/2`): status,
-// priority, mailbox length, reductions, trap_exit, registered name.
+// priority, mailbox length, reductions, trap_exit, registered name, numbers of links and
+// monitors. Called from a process, it is ordered after the caller's earlier signals to
+// `pid` (BEAM case 23: after `hive_exit_pid(p, …)` that ended `p` it returns
+// `HIVE_ERR_NO_PROCESS`; the caller may yield meanwhile).
 //
 // Returns `HIVE_OK`; `HIVE_ERR_NO_PROCESS` (not alive; the BEAM's `undefined`),
 // `HIVE_ERR_NULL_POINTER` (out NULL), `HIVE_ERR_BAD_ARGUMENT` (pid 0),
@@ -482,8 +534,21 @@ hive_pid hive_msg_sender(const struct hive_msg *msg);
 // `msg` is NULL or a live message.
 uint64_t hive_msg_timer_ref(const struct hive_msg *msg);
 
-// Kind of `msg`: `HIVE_MSG_DATA`, `HIVE_MSG_TIMEOUT`, or `HIVE_ERR_NULL_POINTER` when
-// `msg` is NULL.
+// The monitor reference of a `HIVE_MSG_DOWN` message, else 0 (also for NULL).
+//
+// # Safety
+// `msg` is NULL or a live message.
+uint64_t hive_msg_monitor_ref(const struct hive_msg *msg);
+
+// The exit reason's kind (`HIVE_REASON_*`) of a `HIVE_MSG_EXIT` or `HIVE_MSG_DOWN`
+// message; -1 for other kinds and for NULL. The reason's bytes are the message's data.
+//
+// # Safety
+// `msg` is NULL or a live message.
+int32_t hive_msg_reason_kind(const struct hive_msg *msg);
+
+// Kind of `msg`: `HIVE_MSG_DATA`, `HIVE_MSG_TIMEOUT`, `HIVE_MSG_EXIT`, `HIVE_MSG_DOWN`, or
+// `HIVE_ERR_NULL_POINTER` when `msg` is NULL.
 //
 // # Safety
 // `msg` is NULL or a live message.
@@ -559,8 +624,11 @@ hive_status hive_consume_reductions(uint32_t n);
 struct hive_ctx *hive_current_ctx(void);
 
 // Whether `pid` is alive (`erlang:is_process_alive/1`): 1 alive, 0 not alive (dead,
-// unknown, pid 0 or another node's), or a negative status: `HIVE_ERR_NOT_INITIALIZED`,
-// `HIVE_ERR_SHUT_DOWN`.
+// exiting, unknown, pid 0 or another node's), or a negative status:
+// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`. Called from a process, the answer is
+// ordered after every signal the caller sent to `pid` before (BEAM case 23: after
+// `hive_exit_pid(p, HIVE_REASON_KILL, …)` it returns 0); the caller may yield while `pid`
+// handles them. From another thread it is a snapshot.
 int32_t hive_is_alive(hive_pid pid);
 
 // Writes the number of live processes to `*out`.
@@ -620,6 +688,157 @@ hive_status hive_whereis(const void *name, size_t len, hive_pid *pid_out);
 // # Safety
 // `name` is NULL or readable for `len` bytes; `data` is NULL or readable for `data_len`.
 hive_status hive_send_named(const void *name, size_t len, const void *data, size_t data_len);
+
+// Links the calling process to `pid` (`erlang:link/1`; BEAM cases 24–37). Links are
+// bidirectional and form a set: linking again, or linking to oneself, does nothing. When
+// either side exits, the other gets an exit signal with the exit reason: it exits too
+// with that reason unless the reason is `normal` or it traps exits (then it gets a
+// `HIVE_MSG_EXIT` message). A target that is already exiting answers with an exit signal
+// `noproc` (case 37: a caller that does not trap exits is then killed with `noproc`).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NO_PROCESS` when `pid` is dead (or another node's) and the
+// caller does not trap exits (case 26; no link is made; a trapping caller gets `HIVE_OK`
+// and a `HIVE_MSG_EXIT` message with reason `HIVE_REASON_NOPROC` instead, case 27);
+// `HIVE_ERR_BAD_ARGUMENT` (pid 0); `HIVE_ERR_NOT_A_PROCESS`.
+hive_status hive_link(hive_pid pid);
+
+// Removes the link between the calling process and `pid` (`erlang:unlink/1`; cases 33,
+// 34). Once it returns, the link has no effect on the caller; a `HIVE_MSG_EXIT` of that
+// link may already be in the mailbox (a `hive_receive` with timeout 0 flushes it). Also
+// `HIVE_OK` when there was no link or `pid` is dead.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (pid 0); `HIVE_ERR_NOT_A_PROCESS`.
+hive_status hive_unlink(hive_pid pid);
+
+// Sets the calling process's `trap_exit` flag (`process_flag(trap_exit, On)`; cases 40,
+// 48): `on` non-zero traps. While set, exit signals (except `hive_exit_pid(…, KILL)`)
+// arrive as `HIVE_MSG_EXIT` messages instead of ending the process. The flag starts at 0
+// and is not inherited by spawned processes. Writes the previous value (0 or 1) to
+// `*old_out` when it is non-NULL.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`.
+//
+// # Safety
+// `old_out` is NULL or a writable `int32_t`.
+hive_status hive_trap_exit(int32_t on, int32_t *old_out);
+
+// Sends an exit signal with the reason (`kind`, `data[0..len]`) to `pid`
+// (`erlang:exit/2`; cases 42–55). From any thread (the signal's sender is 0 outside a
+// process). The target:
+// - `HIVE_REASON_KILL`: exits with `killed`, even if it traps exits (cases 51–53);
+// - traps exits: gets a `HIVE_MSG_EXIT` message `{From, Reason}` (cases 43, 44);
+// - `HIVE_REASON_NORMAL`: ignored (case 42), except by the caller itself, which then exits
+//   with `normal` (case 45);
+// - otherwise exits with the reason (case 44).
+//
+// A process blocked in a receive is stopped at once; one busy computing at its next
+// `hive_yield` or reduction check. Signals from one sender keep their order with its
+// messages (cases 16, 17); a later `hive_is_alive(pid)` from the same caller already
+// sees the effect (case 23). Sent to the caller itself, the signal takes effect before
+// this returns (case 46). A dead or unknown pid is fine (case 47).
+//
+// Returns `HIVE_OK` (not on a self-exit that ends the caller: that does not return);
+// `HIVE_ERR_BAD_ARGUMENT` (pid 0, unknown kind), `HIVE_ERR_NULL_POINTER` (data NULL with
+// len > 0), `HIVE_ERR_BAD_LENGTH` (len > `HIVE_MAX_REASON_LEN`), `HIVE_ERR_NO_MEMORY`,
+// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+//
+// # Safety
+// `data` is NULL or readable for `len` bytes.
+hive_status hive_exit_pid(hive_pid pid, hive_reason_kind kind, const void *data, size_t len);
+
+// Monitors `pid` (`erlang:monitor(process, Pid)`; cases 56–69) and writes the monitor
+// reference (never 0, never reused) to `*ref_out`. When `pid` exits, the caller gets one
+// `HIVE_MSG_DOWN` message: sender `pid`, `hive_msg_monitor_ref` the reference,
+// `hive_msg_reason_kind`/data the exit reason. If `pid` is dead or already exiting, the
+// DOWN comes at once with reason `HIVE_REASON_NOPROC` (cases 57, 67). Each call makes an
+// independent monitor (case 61). Monitoring oneself gives a reference that never fires
+// (case 71). Monitors never kill (case 62).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (ref_out NULL), `HIVE_ERR_BAD_ARGUMENT`
+// (pid 0), `HIVE_ERR_NOT_A_PROCESS`.
+//
+// # Safety
+// `ref_out` is NULL or a writable `uint64_t`.
+hive_status hive_monitor(hive_pid pid, uint64_t *ref_out);
+
+// Removes the monitor `mref` (`erlang:demonitor/2`; cases 70–78): once it returns, no
+// DOWN of it arrives. `flags`: `HIVE_DEMONITOR_FLUSH` also removes its DOWN if one is
+// already in the mailbox (case 73); `HIVE_DEMONITOR_INFO`. When `info_out` is non-NULL it
+// receives 1 if the monitor was still active and is now removed, 0 if not (it already
+// fired, was removed before, belongs to another process, or never existed: the call is
+// then a no-op, as on OTP 25, cases 71, 77). Demonitoring twice is fine.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (mref 0, unknown flag bits, or called from
+// inside a `hive_receive_match` predicate), `HIVE_ERR_NOT_A_PROCESS`.
+//
+// # Safety
+// `info_out` is NULL or a writable `int32_t`.
+hive_status hive_demonitor(uint64_t mref, uint32_t flags, int32_t *info_out);
+
+// Spawns a process like `hive_spawn`, with `opts->flags` (`HIVE_SPAWN_LINK`,
+// `HIVE_SPAWN_MONITOR`, or both; `erlang:spawn_opt/2` with `link`, `monitor`; case 98).
+// Atomic: the link and the monitor exist before the new process runs its first
+// instruction, so the caller always sees its real exit reason, never `noproc` (cases 65,
+// 97). Writes the pid to `*pid_out` and the monitor reference (0 without
+// `HIVE_SPAWN_MONITOR`) to `*ref_out` when they are non-NULL.
+//
+// Returns `HIVE_OK`; the errors of `hive_spawn`, with `HIVE_ERR_BAD_ARGUMENT` for unknown
+// flag bits; `HIVE_ERR_NOT_A_PROCESS` (a link or monitor needs a calling process).
+//
+// # Safety
+// As `hive_spawn`; `ref_out` is NULL or a writable `uint64_t`.
+hive_status hive_spawn_opt(struct Option_hive_entry_fn entry, const void *arg, size_t arg_len, const struct hive_spawn_opts *opts, hive_pid *pid_out, uint64_t *ref_out);
+
+// `erlang:spawn_link/1` (case 97): as `hive_spawn`, linked to the caller atomically.
+// Returns as `hive_spawn_opt`.
+//
+// # Safety
+// As `hive_spawn`.
+hive_status hive_spawn_link(struct Option_hive_entry_fn entry, const void *arg, size_t arg_len, const struct hive_spawn_opts *opts, hive_pid *pid_out);
+
+// `erlang:spawn_monitor/1` (case 65): as `hive_spawn`, monitored by the caller
+// atomically; the reference goes to `*ref_out`. Returns as `hive_spawn_opt`.
+//
+// # Safety
+// As `hive_spawn`; `ref_out` is NULL or a writable `uint64_t`.
+hive_status hive_spawn_monitor(struct Option_hive_entry_fn entry, const void *arg, size_t arg_len, const struct hive_spawn_opts *opts, hive_pid *pid_out, uint64_t *ref_out);
+
+// Sets the calling process's terminate callback, replacing an earlier one; NULL removes
+// it. When the process exits — returning from its entry, `hive_exit`, an exit signal —
+// `f(arg, kind, data, len)` runs as the process, on its stack, before its registered name
+// is released and before its links and monitors are signalled (the exit path's order).
+// It may send messages; a `hive_exit` inside it ends the callback and keeps the first
+// reason. It does not run when the process dies of a stack overflow (its stack is gone)
+// or is stopped by `hive_shutdown`.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`.
+hive_status hive_set_terminate(struct Option_hive_terminate_fn f, void *arg);
+
+// The processes linked to `pid` (`process_info(Pid, links)`): writes up to `cap` pids to
+// `out` and the total number to `*n_out` (call with `cap` 0 to size the array). From a
+// process, ordered after the caller's earlier signals to `pid` (like `hive_is_alive`).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NO_PROCESS` (dead or exiting), `HIVE_ERR_NULL_POINTER`
+// (n_out NULL, or out NULL with cap > 0), `HIVE_ERR_BAD_ARGUMENT` (pid 0),
+// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+//
+// # Safety
+// `out` is NULL or writable for `cap` pids; `n_out` is NULL or a writable `size_t`.
+hive_status hive_get_links(hive_pid pid, hive_pid *out, size_t cap, size_t *n_out);
+
+// The monitors `pid` holds on other processes (`process_info(Pid, monitors)`), as
+// (reference, pid) pairs; otherwise as `hive_get_links`.
+//
+// # Safety
+// `out` is NULL or writable for `cap` items; `n_out` is NULL or a writable `size_t`.
+hive_status hive_get_monitors(hive_pid pid, struct hive_monitor_info *out, size_t cap, size_t *n_out);
+
+// The processes monitoring `pid` (`process_info(Pid, monitored_by)`; one entry per
+// monitor); otherwise as `hive_get_links`.
+//
+// # Safety
+// `out` is NULL or writable for `cap` pids; `n_out` is NULL or a writable `size_t`.
+hive_status hive_get_monitored_by(hive_pid pid, hive_pid *out, size_t cap, size_t *n_out);
 
 // Sends a copy of `data[0..len]` to process `dest` after `ms` milliseconds
 // (`erlang:send_after/3`, BEAM cases 85, 90, 92–95): the message is an ordinary

@@ -49,6 +49,7 @@ pub mod reason;
 mod registry;
 mod runtime;
 mod sched;
+mod signal;
 mod stack;
 pub mod status;
 mod sync;
@@ -61,6 +62,7 @@ pub use reason::ExitReason;
 pub use registry::MAX_NAME_LEN;
 pub use runtime::Runtime;
 pub use runtime::{ProcessInfo, ProcessStatus, RuntimeStats, TimerDest};
+pub use signal::{DEMONITOR_FLUSH, DEMONITOR_INFO};
 pub use status::{Error, Status};
 pub use timer::MAX_TIMER_MS;
 

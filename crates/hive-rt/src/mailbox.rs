@@ -45,8 +45,7 @@ pub const MAX_MESSAGE_LEN: usize = 1 << 30;
 /// Alignment of a message's payload, in bytes.
 pub const MESSAGE_ALIGN: usize = 16;
 
-/// Kind of a message (`hive_msg_kind`): ordinary data; further kinds (exit signals turned
-/// into messages, DOWN, timeouts) are added by later modules.
+/// Kind of a message (`hive_msg_kind`).
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MessageKind {
@@ -55,7 +54,25 @@ pub enum MessageKind {
     /// A `start_timer` timeout: the BEAM's `{timeout, TRef, Msg}`; the payload is `Msg`,
     /// the timer reference is [`Message::timer_ref`].
     Timeout = 1,
+    /// An exit signal received while trapping exits: the BEAM's `{'EXIT', From, Reason}`.
+    /// [`Message::sender`] is `From`, [`Message::reason`] the reason; the payload is the
+    /// reason's bytes.
+    Exit = 2,
+    /// A monitor fired: the BEAM's `{'DOWN', Ref, process, Pid, Reason}`.
+    /// [`Message::sender`] is `Pid`, [`Message::monitor_ref`] is `Ref`,
+    /// [`Message::reason`] the reason; the payload is the reason's bytes.
+    Down = 3,
 }
+
+/// Kinds at or above this value are signals other than messages (link, unlink, exit,
+/// monitor, demonitor, down); they travel in the mailbox's outer queue, so they keep their
+/// order with the sender's messages, and are handled by the receiver before it sees any
+/// message behind them (see `signal.rs`). They never reach the inner queue.
+pub(crate) const SIG_BASE: u32 = 16;
+
+/// Bytes before the user-visible payload of signals and of `Exit`/`Down` messages:
+/// `[monitor ref: u64][reason kind: u32][reserved: u32]`, then the reason's bytes.
+pub(crate) const SIG_PREFIX: usize = 16;
 
 /// Header of a message; the payload follows at offset [`HEADER`].
 #[repr(C, align(16))]
@@ -96,6 +113,16 @@ impl Msg {
         kind: MessageKind,
         worker: *const crate::sched::worker::WorkerLocal,
     ) -> Option<NonNull<Msg>> {
+        Self::alloc_kind(len, sender, kind as u32, worker)
+    }
+
+    /// As [`Msg::alloc_by`], with a raw kind (a [`MessageKind`] or a signal kind).
+    pub(crate) fn alloc_kind(
+        len: usize,
+        sender: Pid,
+        kind: u32,
+        worker: *const crate::sched::worker::WorkerLocal,
+    ) -> Option<NonNull<Msg>> {
         if len > MAX_MESSAGE_LEN {
             return None;
         }
@@ -120,7 +147,7 @@ impl Msg {
                 next: AtomicPtr::new(ptr::null_mut()),
                 len,
                 sender,
-                kind: kind as u32,
+                kind,
                 cap: cap as u32,
             })
         };
@@ -176,15 +203,6 @@ impl Msg {
     pub(crate) unsafe fn payload(m: *mut Msg) -> *mut u8 {
         // SAFETY: the payload follows the header inside the same allocation.
         unsafe { (m as *mut u8).add(HEADER) }
-    }
-
-    /// Payload length.
-    ///
-    /// # Safety
-    /// `m` points to a live message.
-    pub(crate) unsafe fn len(m: *const Msg) -> usize {
-        // SAFETY: per the contract.
-        unsafe { (*m).len }
     }
 
     /// Sender pid.
@@ -243,6 +261,123 @@ impl Msg {
     pub(crate) unsafe fn set_sender(m: *mut Msg, sender: Pid) {
         // SAFETY: per the contract.
         unsafe { (*m).sender = sender }
+    }
+
+    /// Changes the kind (a signal becoming an `Exit` or `Down` message).
+    ///
+    /// # Safety
+    /// `m` points to a live message owned by the caller.
+    pub(crate) unsafe fn set_kind(m: *mut Msg, kind: u32) {
+        // SAFETY: per the contract.
+        unsafe { (*m).kind = kind }
+    }
+
+    /// True for kinds whose payload starts with the [`SIG_PREFIX`] (signals, `Exit`,
+    /// `Down`).
+    fn has_prefix(kind: u32) -> bool {
+        kind >= SIG_BASE || kind == MessageKind::Exit as u32 || kind == MessageKind::Down as u32
+    }
+
+    /// Allocates a signal (or an `Exit`/`Down` message) of kind `kind` from `sender`,
+    /// carrying a monitor reference and an exit reason.
+    pub(crate) fn signal(
+        kind: u32,
+        sender: Pid,
+        mref: u64,
+        reason: &crate::ExitReason,
+        worker: *const crate::sched::worker::WorkerLocal,
+    ) -> Option<NonNull<Msg>> {
+        let data = reason.data();
+        let m = Self::alloc_kind(SIG_PREFIX + data.len(), sender, kind, worker)?;
+        // SAFETY: the payload has SIG_PREFIX + data.len() bytes, 16-byte aligned, and does
+        // not overlap `data`.
+        unsafe {
+            let p = Self::payload(m.as_ptr());
+            (p as *mut u64).write(mref);
+            (p.add(8) as *mut u32).write(reason.kind() as u32);
+            (p.add(12) as *mut u32).write(0);
+            ptr::copy_nonoverlapping(data.as_ptr(), p.add(SIG_PREFIX), data.len());
+        }
+        Some(m)
+    }
+
+    /// The monitor reference a signal, `Exit` or `Down` message carries (0 for others).
+    ///
+    /// # Safety
+    /// `m` points to a live message.
+    pub(crate) unsafe fn monitor_ref(m: *const Msg) -> u64 {
+        // SAFETY: per the contract; prefixed kinds have at least SIG_PREFIX payload bytes.
+        unsafe {
+            if Self::has_prefix((*m).kind) {
+                (Self::payload(m as *mut Msg) as *const u64).read()
+            } else {
+                0
+            }
+        }
+    }
+
+    /// The exit reason a signal, `Exit` or `Down` message carries (None for others).
+    ///
+    /// # Safety
+    /// `m` points to a live message.
+    pub(crate) unsafe fn reason(m: *const Msg) -> Option<crate::ExitReason> {
+        // SAFETY: per the contract; prefixed kinds have at least SIG_PREFIX payload bytes.
+        unsafe {
+            if !Self::has_prefix((*m).kind) {
+                return None;
+            }
+            let p = Self::payload(m as *mut Msg);
+            let kind = crate::reason::ReasonKind::from_raw((p.add(8) as *const u32).read() as i32)?;
+            Some(crate::ExitReason::from_kind(
+                kind,
+                std::slice::from_raw_parts(p.add(SIG_PREFIX), (*m).len - SIG_PREFIX),
+            ))
+        }
+    }
+
+    /// The reason kind a signal, `Exit` or `Down` message carries, else -1.
+    ///
+    /// # Safety
+    /// `m` points to a live message.
+    pub(crate) unsafe fn reason_kind(m: *const Msg) -> i32 {
+        // SAFETY: per the contract; prefixed kinds have at least SIG_PREFIX payload bytes.
+        unsafe {
+            if Self::has_prefix((*m).kind) {
+                (Self::payload(m as *mut Msg).add(8) as *const u32).read() as i32
+            } else {
+                -1
+            }
+        }
+    }
+
+    /// The user-visible payload: the reason's bytes for `Exit`/`Down`, else the payload.
+    ///
+    /// # Safety
+    /// `m` points to a live message.
+    pub(crate) unsafe fn user_data(m: *mut Msg) -> *mut u8 {
+        // SAFETY: per the contract.
+        unsafe {
+            if Self::has_prefix((*m).kind) {
+                Self::payload(m).add(SIG_PREFIX)
+            } else {
+                Self::payload(m)
+            }
+        }
+    }
+
+    /// Length of [`Msg::user_data`] in bytes.
+    ///
+    /// # Safety
+    /// `m` points to a live message.
+    pub(crate) unsafe fn user_len(m: *const Msg) -> usize {
+        // SAFETY: per the contract.
+        unsafe {
+            if Self::has_prefix((*m).kind) {
+                (*m).len - SIG_PREFIX
+            } else {
+                (*m).len
+            }
+        }
     }
 }
 
@@ -367,16 +502,32 @@ impl Message {
         Message { ptr }
     }
 
-    /// The payload bytes.
+    /// The payload bytes (for `Exit` and `Down` messages: the reason's bytes).
     pub fn data(&self) -> &[u8] {
         // SAFETY: the message is live and owned by `self`; the payload has `len` bytes.
-        unsafe { std::slice::from_raw_parts(Msg::payload(self.ptr.as_ptr()), self.len()) }
+        unsafe { std::slice::from_raw_parts(Msg::user_data(self.ptr.as_ptr()), self.len()) }
     }
 
     /// The payload length in bytes.
     pub fn len(&self) -> usize {
         // SAFETY: the message is live.
-        unsafe { Msg::len(self.ptr.as_ptr()) }
+        unsafe { Msg::user_len(self.ptr.as_ptr()) }
+    }
+
+    /// The exit reason of an `Exit` or `Down` message, else None.
+    pub fn reason(&self) -> Option<crate::ExitReason> {
+        // SAFETY: the message is live.
+        unsafe { Msg::reason(self.ptr.as_ptr()) }
+    }
+
+    /// The monitor reference of a `Down` message, else 0.
+    pub fn monitor_ref(&self) -> u64 {
+        if self.kind() == MessageKind::Down {
+            // SAFETY: the message is live.
+            unsafe { Msg::monitor_ref(self.ptr.as_ptr()) }
+        } else {
+            0
+        }
     }
 
     /// True when the payload is empty.
@@ -394,10 +545,11 @@ impl Message {
     /// The message kind.
     pub fn kind(&self) -> MessageKind {
         // SAFETY: the message is live.
-        if unsafe { Msg::kind(self.ptr.as_ptr()) } == MessageKind::Timeout as u32 {
-            MessageKind::Timeout
-        } else {
-            MessageKind::Data
+        match unsafe { Msg::kind(self.ptr.as_ptr()) } {
+            1 => MessageKind::Timeout,
+            2 => MessageKind::Exit,
+            3 => MessageKind::Down,
+            _ => MessageKind::Data,
         }
     }
 
@@ -418,6 +570,7 @@ impl Drop for Message {
 impl std::fmt::Debug for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Message")
+            .field("kind", &self.kind())
             .field("sender", &self.sender())
             .field("len", &self.len())
             .finish()
@@ -459,6 +612,22 @@ impl OuterQueue {
 
     fn stub_ptr(&self) -> *mut Msg {
         &self.stub as *const AtomicPtr<Msg> as *mut Msg
+    }
+
+    /// The newest node (the stub when empty), for the exit path's drain.
+    pub(crate) fn tail_snapshot(&self) -> *mut Msg {
+        self.tail.load(Acquire)
+    }
+
+    /// True when no message is queued or being linked (only meaningful to the consumer
+    /// right after a pop returned None).
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.tail.load(Acquire) == self.stub_ptr()
+    }
+
+    /// The stub node's address (the tail of an empty queue).
+    pub(crate) fn stub_addr(&self) -> *mut Msg {
+        self.stub_ptr()
     }
 
     /// Appends a message (any thread).
@@ -590,7 +759,8 @@ impl InnerQueue {
         self.len
     }
 
-    fn push_back(&mut self, m: *mut Msg) {
+    /// Appends a message the caller owns.
+    pub(crate) fn push_back(&mut self, m: *mut Msg) {
         // SAFETY: `m` is a live message we own; `tail` is a link of this queue.
         unsafe {
             next_of(m).store(ptr::null_mut(), Relaxed);

@@ -61,6 +61,8 @@ pub(crate) struct RtInner {
     shutdown_begun: AtomicBool,
     /// This runtime's own `Arc` (for the helper thread of an asynchronous shutdown).
     self_ref: std::sync::OnceLock<std::sync::Weak<RtInner>>,
+    /// The last monitor reference handed out.
+    pub(crate) next_ref: std::sync::atomic::AtomicU64,
 }
 
 /// Counters for work done outside the workers (spawns and sends from plain threads, exits
@@ -124,10 +126,16 @@ pub struct ProcessInfo {
     pub reductions: u64,
     /// Its priority.
     pub priority: crate::Priority,
-    /// Whether it traps exits (always false until links and exit signals exist).
+    /// Whether it traps exits (`process_flag(trap_exit)`).
     pub trap_exit: bool,
     /// Its registered name, if any.
     pub registered_name: Option<Vec<u8>>,
+    /// Processes linked to it (`process_info(P, links)`).
+    pub links: Vec<Pid>,
+    /// Monitors it holds: (reference, monitored pid) (`process_info(P, monitors)`).
+    pub monitors: Vec<(u64, Pid)>,
+    /// Processes monitoring it (`process_info(P, monitored_by)`; one entry per monitor).
+    pub monitored_by: Vec<Pid>,
 }
 
 /// Permission to look PCBs up and use them until dropped (see [`RtInner::access`]).
@@ -192,6 +200,7 @@ impl RtInner {
             external: std::sync::atomic::AtomicUsize::new(0),
             shutdown_begun: AtomicBool::new(false),
             self_ref: std::sync::OnceLock::new(),
+            next_ref: std::sync::atomic::AtomicU64::new(0),
             config,
         });
         let _ = rt.self_ref.set(Arc::downgrade(&rt));
@@ -295,6 +304,35 @@ impl RtInner {
         opts: SpawnOptions,
         waiter: Option<&Arc<ExitWaiter>>,
     ) -> std::result::Result<Pid, Status> {
+        self.spawn_with(entry, arg, opts, waiter, None)
+            .map(|(pid, _)| pid)
+    }
+
+    /// `spawn_link` / `spawn_monitor` / `spawn_opt(F, [link, monitor])` (cases 65, 97, 98):
+    /// the calling process `parent` is linked to, and/or monitors, the new process before
+    /// it can run its first instruction. Returns the pid and the monitor reference (0
+    /// without `monitor`).
+    pub(crate) fn spawn_linked(
+        &self,
+        entry: Entry,
+        arg: &[u8],
+        opts: SpawnOptions,
+        parent: &Pcb,
+        link: bool,
+        monitor: bool,
+    ) -> std::result::Result<(Pid, u64), Status> {
+        let mref = if monitor { self.new_ref() } else { 0 };
+        self.spawn_with(entry, arg, opts, None, Some((parent, link, mref)))
+    }
+
+    fn spawn_with(
+        &self,
+        entry: Entry,
+        arg: &[u8],
+        opts: SpawnOptions,
+        waiter: Option<&Arc<ExitWaiter>>,
+        parent: Option<(&Pcb, bool, u64)>,
+    ) -> std::result::Result<(Pid, u64), Status> {
         if self.is_shut_down() {
             return Err(Status::ErrShutDown);
         }
@@ -326,7 +364,17 @@ impl RtInner {
                 }
             }
             if let Some(w) = waiter {
-                (*pcb).watchers.lock().add(w.clone());
+                (*pcb).sig.lock().data().waiters.push(w.clone());
+            }
+            if let Some((parent, link, mref)) = parent {
+                let mut s = (*pcb).sig.lock();
+                let d = s.data();
+                if link {
+                    d.links.push(parent.pid);
+                }
+                if mref != 0 {
+                    d.monitored_by.push((mref, parent.pid));
+                }
             }
         }
         // SAFETY: as above; `init` writes the pid before the table publishes the PCB.
@@ -338,6 +386,17 @@ impl RtInner {
                 return Err(e);
             }
         };
+        if let Some((parent, link, mref)) = parent {
+            // The parent's side, before the child can run (and exit, and signal it).
+            let mut s = parent.sig.lock();
+            let d = s.data();
+            if link {
+                d.links.push(pid);
+            }
+            if mref != 0 {
+                d.monitors.push((mref, pid));
+            }
+        }
         // SAFETY: `pcb` is a valid, live allocation.
         let p = ProcRef(unsafe { NonNull::new_unchecked(pcb) });
         match worker {
@@ -352,7 +411,7 @@ impl RtInner {
                 self.sched.inject(p)
             }
         }
-        Ok(pid)
+        Ok((pid, parent.map_or(0, |(_, _, mref)| mref)))
     }
 
     /// Gives a process its stack and coroutine, on the worker about to run it for the
@@ -451,16 +510,33 @@ impl RtInner {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
-        if pcb_ref.state.notify() == Notify::Schedule {
+        self.wake_on(pcb, worker, !caller.pcb.is_null());
+        Ok(())
+    }
+
+    /// Tells the process `pcb` that something arrived in its mailbox, and schedules it if
+    /// it was waiting: on `worker`'s LIFO slot when `lifo` (woken by the process running
+    /// there), at the back of `worker`'s queue, or through the injector from another thread.
+    pub(crate) fn wake(&self, pcb: NonNull<Pcb>, worker: *const WorkerLocal, lifo: bool) {
+        let caller = Caller {
+            pcb: std::ptr::null(),
+            worker,
+        };
+        self.wake_on(pcb, self.worker_of(&caller), lifo)
+    }
+
+    /// As [`RtInner::wake`], with the worker already resolved.
+    #[inline]
+    fn wake_on(&self, pcb: NonNull<Pcb>, worker: Option<&WorkerLocal>, lifo: bool) {
+        // SAFETY: the caller keeps the PCB alive (pinned).
+        if unsafe { pcb.as_ref() }.state.notify() == Notify::Schedule {
             let p = ProcRef(pcb);
             match worker {
-                // Woken by the process running here: it goes to this worker's LIFO slot.
-                Some(w) if !caller.pcb.is_null() => w.push_woken(p),
+                Some(w) if lifo => w.push_woken(p),
                 Some(w) => w.push_back(p),
                 None => self.sched.inject(p),
             }
         }
-        Ok(())
     }
 
     /// Registers `name` for `pid` (BEAM `register/2`).
@@ -644,18 +720,28 @@ impl RtInner {
         Ok(self.timers.read(tref, self.now_ns(), |p| self.alive(p)))
     }
 
-    /// A snapshot of a live process (`erlang:process_info/2`), or None.
+    /// A snapshot of a live process (`erlang:process_info/2`), or None when it is dead or
+    /// exiting. Called from a process, it is ordered after the signals that process sent
+    /// to `pid` before (case 23; it may yield while `pid` handles them); from another
+    /// thread it is a plain snapshot.
     pub(crate) fn process_info(
         &self,
         pid: Pid,
     ) -> std::result::Result<Option<ProcessInfo>, Status> {
         use std::sync::atomic::Ordering::Relaxed;
+        let caller = Caller::get();
+        if !caller.pcb.is_null() && !self.alive_ordered(&caller, pid)? {
+            return Ok(None);
+        }
         let _access = self.access().ok_or(Status::ErrShutDown)?;
         let Some(pcb) = self.table.lookup(pid) else {
             return Ok(None);
         };
         // SAFETY: `_access` keeps the PCB alive.
         let pcb = unsafe { pcb.as_ref() };
+        if pcb.is_exiting() {
+            return Ok(None);
+        }
         let status = match pcb.state.status_snapshot() {
             crate::process::state::RUNNING => ProcessStatus::Running,
             crate::process::state::WAITING => ProcessStatus::Waiting,
@@ -666,14 +752,40 @@ impl RtInner {
             .msgs_in
             .load(Relaxed)
             .wrapping_sub(pcb.msgs_out.load(Relaxed));
+        let (links, monitors, monitored_by) = match pcb.sig.lock().data.as_deref() {
+            Some(d) => (
+                d.links.clone(),
+                d.monitors.clone(),
+                d.monitored_by.iter().map(|&(_, p)| p).collect(),
+            ),
+            None => Default::default(),
+        };
         Ok(Some(ProcessInfo {
             status,
             mailbox_len: u64::from(queued),
             reductions: pcb.reductions.load(Relaxed),
             priority: pcb.priority,
-            trap_exit: false,
+            trap_exit: pcb.trap_exit.load(Relaxed),
             registered_name: self.registry.name_of(pid).map(Vec::from),
+            links,
+            monitors,
+            monitored_by,
         }))
+    }
+
+    /// `is_alive/1`: ordered after the caller's earlier signals when called from a
+    /// process (case 23), else a snapshot. An exiting process is not alive.
+    pub(crate) fn is_alive(&self, pid: Pid) -> std::result::Result<bool, Status> {
+        let caller = Caller::get();
+        if !caller.pcb.is_null() {
+            return self.alive_ordered(&caller, pid);
+        }
+        let _access = self.access().ok_or(Status::ErrShutDown)?;
+        Ok(self
+            .table
+            .lookup(pid)
+            // SAFETY: `_access` keeps the PCB alive.
+            .is_some_and(|p| !unsafe { p.as_ref() }.is_exiting()))
     }
 
     /// Runtime counters and gauges (see [`RuntimeStats`]).
@@ -718,12 +830,13 @@ impl RtInner {
             let pcb = self.table.lookup(pid).ok_or(Status::ErrNoProcess)?;
             // SAFETY: `_access` keeps the PCB alive.
             let pcb = unsafe { pcb.as_ref() };
-            let mut w = pcb.watchers.lock();
-            if !w.add(waiter.clone()) {
+            let mut w = pcb.sig.lock();
+            if pcb.sig_closed.load(std::sync::atomic::Ordering::Relaxed) {
                 // SAFETY: the exit path closed the list under this lock after the reason
                 // became final; it never changes afterwards.
                 return Ok(unsafe { pcb.exit_reason() }.clone());
             }
+            w.data().waiters.push(waiter.clone());
         }
         Self::block_on(&waiter, timeout)
     }
@@ -766,25 +879,31 @@ impl RtInner {
     ) {
         // SAFETY: per the contract, we own the process now.
         let pcb = unsafe { &*pcb_ptr };
+        // 1. The terminate callback ran on the process's stack (`exit_raw`, `process_main`);
+        // from here on it counts as dead to `is_alive`, and the reason is final.
+        pcb.exiting.store(crate::process::pcb::EXIT_PUBLIC, SeqCst);
         pcb.state.transition_to_exited();
-        // 1. The mailbox: queued messages are freed (later sends see EXITED and drop theirs;
-        // one racing this point is freed with the PCB).
-        // The reason stays in the PCB (late `wait` callers read it there); it is final: the
-        // state word says EXITED.
-        // SAFETY: owner-only fields and the queue's consumer side; the process no longer runs.
-        let reason: &ExitReason = unsafe {
-            let inner = &mut *pcb.inner.get();
-            inner.drain_outer(&pcb.outer);
-            inner.clear();
-            pcb.exit_reason()
-        };
-        // 2. Its registered name is released, then the pid stops resolving: nobody who can
-        // see that the process is gone (is_alive, wait, later DOWN/EXIT) can still find the
+        // SAFETY: per the contract the reason is final now.
+        let reason: &ExitReason = unsafe { pcb.exit_reason() };
+        // 2. Its registered name is released before anything is signalled: nobody who can
+        // see that the process is gone (DOWN, EXIT, is_alive, wait) can still find the
         // name (BEAM cases 82, 83).
         self.registry.release(pcb);
         if pcb.timed.load(SeqCst) {
             // Timers to this process die with it (BEAM case 92).
             self.timers.cancel_all_to(pcb.pid);
+        }
+        // 3, 4. Links and monitors: pending requests answered, then each link and monitor
+        // notified once (see `signal.rs`). Then the messages left are freed (later sends
+        // see EXITED and drop theirs; one racing this point is freed with the PCB).
+        let worker_ptr = worker.map_or(ptr::null(), |w| w as *const WorkerLocal);
+        // SAFETY: per the contract.
+        let waiters = unsafe { crate::signal::exit_signals(self, pcb, worker_ptr) };
+        // SAFETY: owner-only fields and the queue's consumer side; the process no longer runs.
+        unsafe {
+            let inner = &mut *pcb.inner.get();
+            inner.drain_outer(&pcb.outer);
+            inner.clear();
         }
         self.table.remove(pcb.pid);
         match worker {
@@ -818,8 +937,7 @@ impl RtInner {
             *pcb.entry.get() = Entry::Taken;
             *pcb.heap_arg.get() = None;
         }
-        // 4. Notify threads waiting in `wait`.
-        let waiters = { pcb.watchers.lock().close() };
+        // Threads waiting in `wait`.
         for w in waiters {
             w.complete(reason);
         }
@@ -930,8 +1048,12 @@ unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
     // SAFETY: per the contract; the process owns these fields while it runs.
     let pcb = unsafe { &*pcb };
     pcb.yielder.set(y);
+    // Signals that arrived before the first instruction (an exit signal ends it here).
+    // SAFETY: the calling process.
+    unsafe { crate::signal::check(pcb) };
     // SAFETY: as above.
     let entry = unsafe { std::mem::replace(&mut *pcb.entry.get(), Entry::Taken) };
+    let mut started = false;
     match entry {
         Entry::C { f, arg } => f(arg),
         Entry::Rust(f) => {
@@ -941,11 +1063,19 @@ unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
                     .map(|s| s.to_string())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "non-string payload".into());
-                // SAFETY: owner-only field, we are the process.
-                unsafe { pcb.set_exit(ExitReason::error(format!("panic: {text}"))) };
+                // SAFETY: the calling process.
+                started = unsafe {
+                    crate::process::begin_exit(pcb, ExitReason::error(format!("panic: {text}")))
+                };
             }
         }
         Entry::Taken => {}
+    }
+    // SAFETY: the calling process; `normal` unless a panic set the reason.
+    started |= unsafe { crate::process::begin_exit(pcb, ExitReason::Normal) };
+    if started {
+        // SAFETY: as above.
+        unsafe { crate::process::publish_exit(pcb) };
     }
     Ending::Returned
 }
@@ -1163,12 +1293,18 @@ impl Runtime {
         self.inner.table.live()
     }
 
-    /// True while `pid` is alive (`erlang:is_process_alive/1`).
+    /// True while `pid` is alive and not exiting (`erlang:is_process_alive/1`). From a
+    /// process of this runtime it is ordered after the signals the caller sent to `pid`
+    /// (BEAM case 23; it may yield meanwhile); from another thread it is a snapshot.
     pub fn is_alive(&self, pid: Pid) -> bool {
-        let Some(_access) = self.inner.access() else {
-            return false;
-        };
-        self.inner.table.lookup(pid).is_some()
+        self.inner.is_alive(pid).unwrap_or(false)
+    }
+
+    /// Sends an exit signal with `reason` to `pid` from this thread (`erlang:exit/2`; the
+    /// sender pid is none). See [`crate::process::exit_pid`] for the semantics.
+    /// Errors: `ErrBadArgument` (pid 0), `ErrNoMemory`.
+    pub fn exit_pid(&self, pid: Pid, reason: ExitReason) -> Result<()> {
+        crate::signal::exit_pid(&self.inner, &Caller::get(), pid, &reason).map_err(Error)
     }
 
     /// Stops every process (exit reason `shutdown`), cancels every timer, joins the workers

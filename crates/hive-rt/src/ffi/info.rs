@@ -1,6 +1,8 @@
 //! Introspection: `hive_get_process_info` (`erlang:process_info/2`) and `hive_get_runtime_stats`
 //! (`erlang:statistics/1`). Both read counters without signalling any process, so they are
-//! cheap enough to call while benchmarks run; their figures are snapshots.
+//! cheap enough to call while benchmarks run; their figures are snapshots (a process
+//! caller of `hive_get_process_info` first waits until the target has handled the signals
+//! it sent it).
 
 use super::*;
 use crate::Pid;
@@ -29,8 +31,14 @@ pub struct hive_process_info {
     pub mailbox_len: u64,
     /// Reductions spent so far (updated when it is suspended).
     pub reductions: u64,
-    /// 1 when it traps exits (always 0 until exit signals exist).
+    /// 1 when it traps exits.
     pub trap_exit: i32,
+    /// Number of processes linked to it (list them with `hive_get_links`).
+    pub links: u32,
+    /// Number of monitors it holds on others (`hive_get_monitors`).
+    pub monitors: u32,
+    /// Number of monitors others hold on it (`hive_get_monitored_by`).
+    pub monitored_by: u32,
     /// Length of its registered name in bytes, 0 when it has none.
     pub name_len: u32,
     /// Its registered name (`name_len` bytes, not NUL-terminated).
@@ -68,7 +76,10 @@ pub struct hive_runtime_stats {
 }
 
 /// Fills `*out` with a snapshot of process `pid` (`erlang:process_info/2`): status,
-/// priority, mailbox length, reductions, trap_exit, registered name.
+/// priority, mailbox length, reductions, trap_exit, registered name, numbers of links and
+/// monitors. Called from a process, it is ordered after the caller's earlier signals to
+/// `pid` (BEAM case 23: after `hive_exit_pid(p, …)` that ended `p` it returns
+/// `HIVE_ERR_NO_PROCESS`; the caller may yield meanwhile).
 ///
 /// Returns `HIVE_OK`; `HIVE_ERR_NO_PROCESS` (not alive; the BEAM's `undefined`),
 /// `HIVE_ERR_NULL_POINTER` (out NULL), `HIVE_ERR_BAD_ARGUMENT` (pid 0),
@@ -104,6 +115,9 @@ pub unsafe extern "C" fn hive_get_process_info(
                 mailbox_len: info.mailbox_len,
                 reductions: info.reductions,
                 trap_exit: i32::from(info.trap_exit),
+                links: info.links.len() as u32,
+                monitors: info.monitors.len() as u32,
+                monitored_by: info.monitored_by.len() as u32,
                 name_len: n.len() as u32,
                 name,
             })

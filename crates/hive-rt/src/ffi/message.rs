@@ -38,6 +38,14 @@ pub const HIVE_MSG_DATA: i32 = 0;
 /// Message kind: a `hive_start_timer` timeout (`{timeout, TRef, Msg}`); the payload is the
 /// timer's data and `hive_msg_timer_ref` gives the reference.
 pub const HIVE_MSG_TIMEOUT: i32 = 1;
+/// Message kind: an exit signal received while trapping exits (`{'EXIT', From, Reason}`):
+/// `hive_msg_sender` is `From`, `hive_msg_reason_kind` the reason's kind, and
+/// `hive_msg_data`/`hive_msg_len` its bytes (for `HIVE_REASON_ERROR`).
+pub const HIVE_MSG_EXIT: i32 = 2;
+/// Message kind: a monitor fired (`{'DOWN', Ref, process, Pid, Reason}`):
+/// `hive_msg_sender` is `Pid`, `hive_msg_monitor_ref` is `Ref`, `hive_msg_reason_kind` and
+/// `hive_msg_data`/`hive_msg_len` the exit reason.
+pub const HIVE_MSG_DOWN: i32 = 3;
 
 fn raw(m: *const hive_msg) -> *mut Msg {
     m as *mut Msg
@@ -328,7 +336,7 @@ pub unsafe extern "C" fn hive_msg_data(msg: *mut hive_msg) -> *mut u8 {
         return std::ptr::null_mut();
     }
     // SAFETY: a live message per the contract.
-    unsafe { Msg::payload(raw(msg)) }
+    unsafe { Msg::user_data(raw(msg)) }
 }
 
 /// Payload length of `msg` in bytes (0 when `msg` is NULL).
@@ -341,7 +349,7 @@ pub unsafe extern "C" fn hive_msg_len(msg: *const hive_msg) -> usize {
         return 0;
     }
     // SAFETY: a live message per the contract.
-    unsafe { Msg::len(raw(msg)) }
+    unsafe { Msg::user_len(raw(msg)) }
 }
 
 /// The process that sent `msg`, or 0 (sent from a thread that is not a process, sent by a
@@ -371,8 +379,41 @@ pub unsafe extern "C" fn hive_msg_timer_ref(msg: *const hive_msg) -> u64 {
     unsafe { Msg::timer_ref(raw(msg)) }
 }
 
-/// Kind of `msg`: `HIVE_MSG_DATA`, `HIVE_MSG_TIMEOUT`, or `HIVE_ERR_NULL_POINTER` when
-/// `msg` is NULL.
+/// The monitor reference of a `HIVE_MSG_DOWN` message, else 0 (also for NULL).
+///
+/// # Safety
+/// `msg` is NULL or a live message.
+#[no_mangle]
+pub unsafe extern "C" fn hive_msg_monitor_ref(msg: *const hive_msg) -> u64 {
+    if msg.is_null() {
+        return 0;
+    }
+    // SAFETY: a live message per the contract.
+    unsafe {
+        if Msg::kind(raw(msg)) == MessageKind::Down as u32 {
+            Msg::monitor_ref(raw(msg))
+        } else {
+            0
+        }
+    }
+}
+
+/// The exit reason's kind (`HIVE_REASON_*`) of a `HIVE_MSG_EXIT` or `HIVE_MSG_DOWN`
+/// message; -1 for other kinds and for NULL. The reason's bytes are the message's data.
+///
+/// # Safety
+/// `msg` is NULL or a live message.
+#[no_mangle]
+pub unsafe extern "C" fn hive_msg_reason_kind(msg: *const hive_msg) -> i32 {
+    if msg.is_null() {
+        return -1;
+    }
+    // SAFETY: a live message per the contract.
+    unsafe { Msg::reason_kind(raw(msg)) }
+}
+
+/// Kind of `msg`: `HIVE_MSG_DATA`, `HIVE_MSG_TIMEOUT`, `HIVE_MSG_EXIT`, `HIVE_MSG_DOWN`, or
+/// `HIVE_ERR_NULL_POINTER` when `msg` is NULL.
 ///
 /// # Safety
 /// `msg` is NULL or a live message.

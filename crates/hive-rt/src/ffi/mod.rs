@@ -3,7 +3,7 @@
 //! This layer is thin: it validates arguments, converts between C and Rust shapes, catches
 //! panics (a panic never crosses the ABI; it becomes `HIVE_ERR_INTERNAL`) and calls the
 //! runtime. One file per area: [`lifecycle`], [`proc`], [`message`], [`registry`],
-//! [`timer`], [`info`].
+//! [`timer`], [`info`], [`signal`].
 //!
 //! **Which runtime.** A call made from inside a process acts on that process's runtime. A
 //! call from any other thread acts on the global runtime created by `hive_init`; before
@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod message;
 pub mod proc;
 pub mod registry;
+pub mod signal;
 pub mod timer;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

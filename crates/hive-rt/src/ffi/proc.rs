@@ -161,26 +161,41 @@ pub extern "C" fn hive_self() -> hive_pid {
 pub unsafe extern "C" fn hive_exit(kind: i32, data: *const c_void, len: usize) -> hive_status {
     let reason = guard_value(Err(HIVE_ERR_INTERNAL), || {
         let pcb = process::current().map_err(code)?;
-        let kind = ReasonKind::from_raw(kind).ok_or(HIVE_ERR_BAD_ARGUMENT)?;
-        if data.is_null() && len != 0 {
-            return Err(HIVE_ERR_NULL_POINTER);
-        }
-        if len > HIVE_MAX_REASON_LEN {
-            return Err(HIVE_ERR_BAD_LENGTH);
-        }
-        let bytes = if len == 0 {
-            &[][..]
-        } else {
-            // SAFETY: non-null and readable for `len` bytes per the contract.
-            unsafe { std::slice::from_raw_parts(data as *const u8, len) }
-        };
-        Ok((pcb, ExitReason::from_kind(kind, bytes)))
+        // SAFETY: forwarded contract.
+        Ok((pcb, unsafe { reason_arg(kind, data, len) }?))
     });
     match reason {
         // SAFETY: `pcb` is the calling process. Outside `guard`: nothing to unwind here.
         Ok((pcb, r)) => unsafe { process::exit_raw(pcb, r) },
         Err(c) => c,
     }
+}
+
+/// Validates an exit reason given as (`kind`, `data`, `len`): `HIVE_ERR_BAD_ARGUMENT`
+/// (unknown kind), `HIVE_ERR_NULL_POINTER` (data NULL with len > 0),
+/// `HIVE_ERR_BAD_LENGTH` (len > `HIVE_MAX_REASON_LEN`).
+///
+/// # Safety
+/// `data` is NULL or readable for `len` bytes.
+pub(crate) unsafe fn reason_arg(
+    kind: i32,
+    data: *const c_void,
+    len: usize,
+) -> Result<ExitReason, hive_status> {
+    let kind = ReasonKind::from_raw(kind).ok_or(HIVE_ERR_BAD_ARGUMENT)?;
+    if data.is_null() && len != 0 {
+        return Err(HIVE_ERR_NULL_POINTER);
+    }
+    if len > HIVE_MAX_REASON_LEN {
+        return Err(HIVE_ERR_BAD_LENGTH);
+    }
+    let bytes = if len == 0 {
+        &[][..]
+    } else {
+        // SAFETY: non-null and readable for `len` bytes per the contract.
+        unsafe { std::slice::from_raw_parts(data as *const u8, len) }
+    };
+    Ok(ExitReason::from_kind(kind, bytes))
 }
 
 /// Gives up the rest of the time slice (`erlang:yield/0`): the process goes to the back of
@@ -252,8 +267,11 @@ pub extern "C" fn hive_current_ctx() -> *mut HiveCtx {
 }
 
 /// Whether `pid` is alive (`erlang:is_process_alive/1`): 1 alive, 0 not alive (dead,
-/// unknown, pid 0 or another node's), or a negative status: `HIVE_ERR_NOT_INITIALIZED`,
-/// `HIVE_ERR_SHUT_DOWN`.
+/// exiting, unknown, pid 0 or another node's), or a negative status:
+/// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`. Called from a process, the answer is
+/// ordered after every signal the caller sent to `pid` before (BEAM case 23: after
+/// `hive_exit_pid(p, HIVE_REASON_KILL, …)` it returns 0); the caller may yield while `pid`
+/// handles them. From another thread it is a snapshot.
 #[no_mangle]
 pub extern "C" fn hive_is_alive(pid: hive_pid) -> i32 {
     guard(|| {
@@ -261,10 +279,10 @@ pub extern "C" fn hive_is_alive(pid: hive_pid) -> i32 {
             Ok(rt) => rt,
             Err(s) => return code(s),
         };
-        let Some(_access) = rt.access() else {
-            return HIVE_ERR_SHUT_DOWN;
-        };
-        i32::from(rt.table.lookup(crate::Pid(pid)).is_some())
+        match rt.is_alive(crate::Pid(pid)) {
+            Ok(a) => i32::from(a),
+            Err(s) => code(s),
+        }
     })
 }
 

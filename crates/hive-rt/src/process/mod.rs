@@ -21,7 +21,7 @@ pub use pcb::HiveCtx;
 use pcb::{ArmedTimer, Entry, Pcb, Suspend};
 
 use crate::config::SpawnOptions;
-use crate::mailbox::{Message, Msg, MAX_MESSAGE_LEN};
+use crate::mailbox::{Message, Msg, MAX_MESSAGE_LEN, SIG_BASE};
 use crate::pid::Pid;
 use crate::reason::ExitReason;
 use crate::runtime::RtInner;
@@ -126,7 +126,15 @@ pub(crate) unsafe fn receive_raw(
             None => match inner.pop() {
                 Some(m) => Some(m),
                 // SAFETY: the process is its mailbox's consumer.
-                None => unsafe { inner.take_outer(&pcb.outer) },
+                None => match unsafe { inner.take_outer(&pcb.outer) } {
+                    // SAFETY: a live message we own.
+                    Some(m) if unsafe { Msg::kind(m.as_ptr()) } >= SIG_BASE => {
+                        // SAFETY: `pcb` is the calling process (may exit here).
+                        unsafe { crate::signal::settle(pcb, Some(m)) };
+                        continue;
+                    }
+                    other => other,
+                },
             },
             Some(f) => {
                 // SAFETY: see above.
@@ -146,7 +154,7 @@ pub(crate) unsafe fn receive_raw(
             continue;
         }
         // SAFETY: the process is its mailbox's consumer.
-        if matches.is_some() && unsafe { inner.fetch(&pcb.outer, FETCH_BATCH) } > 0 {
+        if matches.is_some() && unsafe { fetch(pcb, FETCH_BATCH) } {
             continue;
         }
         if let Some(seq) = armed {
@@ -174,6 +182,42 @@ pub(crate) unsafe fn receive_raw(
         disarm_timeout(pcb);
     }
     result
+}
+
+/// Moves up to `limit` messages from the outer to the inner queue; at a signal, handles it
+/// and everything behind it (see [`crate::signal::settle`]; the process may exit there).
+/// True if anything moved.
+///
+/// # Safety
+/// `pcb` is the calling process.
+unsafe fn fetch(pcb: &Pcb, limit: usize) -> bool {
+    // SAFETY: owner-only field; not held across the settle (which re-borrows it).
+    let inner = unsafe { &mut *pcb.inner.get() };
+    let mut n = 0;
+    while n < limit {
+        // SAFETY: the process is its mailbox's consumer.
+        let Some(m) = (unsafe { inner.take_outer(&pcb.outer) }) else {
+            break;
+        };
+        // SAFETY: a live message we own.
+        if unsafe { Msg::kind(m.as_ptr()) } >= SIG_BASE {
+            // SAFETY: per the contract.
+            unsafe { crate::signal::settle(pcb, Some(m)) };
+            return true;
+        }
+        inner.push_back(m.as_ptr());
+        n += 1;
+    }
+    n > 0
+}
+
+/// Moves everything from the outer to the inner queue, handling signals.
+///
+/// # Safety
+/// `pcb` is the calling process.
+pub(crate) unsafe fn fetch_all(pcb: &Pcb) {
+    // SAFETY: per the contract.
+    unsafe { crate::signal::settle(pcb, None) }
 }
 
 /// Arms a timeout `ms` milliseconds from now for the calling process, on the wheel of the
@@ -231,9 +275,13 @@ pub(crate) unsafe fn sleep_raw(pcb: &Pcb, ms: u64) -> std::result::Result<(), St
     // SAFETY: per the contract.
     if let Some(seq) = unsafe { arm_timeout(pcb, ms)? } {
         while pcb.timeout_fired.load(Acquire) != seq {
-            // A message only wakes us to look at the clock again.
+            // A message only wakes us to look at the clock again; a signal is handled
+            // (an exit signal may end the process here).
             // SAFETY: per the contract.
-            unsafe { suspend(pcb, Suspend::Receive) };
+            unsafe {
+                suspend(pcb, Suspend::Receive);
+                crate::signal::check(pcb);
+            }
         }
     }
     disarm_timeout(pcb);
@@ -258,6 +306,13 @@ pub(crate) unsafe fn receive_any(pcb: &Pcb) -> NonNull<Msg> {
         }
         // SAFETY: the process is its mailbox's consumer.
         if let Some(m) = unsafe { inner.take_outer(&pcb.outer) } {
+            // SAFETY: a live message we own.
+            if unsafe { Msg::kind(m.as_ptr()) } >= SIG_BASE {
+                // A signal: handle it and everything behind it (may exit here).
+                // SAFETY: `pcb` is the calling process.
+                unsafe { crate::signal::settle(pcb, Some(m)) };
+                continue;
+            }
             count_out(pcb);
             return m;
         }
@@ -279,11 +334,82 @@ fn count_out(pcb: &Pcb) {
 /// # Safety
 /// `pcb` is the calling process.
 pub(crate) unsafe fn exit_raw(pcb: &Pcb, reason: ExitReason) -> ! {
+    // SAFETY: per the contract.
+    unsafe {
+        let started = begin_exit(pcb, reason);
+        finish_exit(pcb, started, None)
+    }
+}
+
+/// Records `reason` as the calling process's exit reason, unless its exit has already
+/// begun (an exit from inside its terminate callback keeps the first reason). True if this
+/// call began the exit.
+///
+/// # Safety
+/// `pcb` is the calling process.
+pub(crate) unsafe fn begin_exit(pcb: &Pcb, reason: ExitReason) -> bool {
+    if pcb.exiting.load(Relaxed) != pcb::EXIT_NONE {
+        return false;
+    }
     // SAFETY: owner-only field.
     unsafe { pcb.set_exit(reason) };
+    pcb.exiting.store(pcb::EXIT_BEGUN, Relaxed);
+    true
+}
+
+/// The calling process's side of the exit path, then leaves it for good: when `started`,
+/// runs the terminate callback and releases the registered name, then makes the exit
+/// public (`is_alive` is false from here on; see [`publish_exit`]) and stores `sig_done`
+/// (when the exit came from a signal handled up to that count).
+///
+/// # Safety
+/// `pcb` is the calling process, after [`begin_exit`].
+pub(crate) unsafe fn finish_exit(pcb: &Pcb, started: bool, sig_done: Option<u32>) -> ! {
+    if started {
+        // SAFETY: per the contract.
+        unsafe { publish_exit(pcb) };
+    }
+    if let Some(n) = sig_done {
+        pcb.sig_done.store(n, std::sync::atomic::Ordering::Release);
+    }
     // SAFETY: `pcb` is the calling process; it is never resumed after `Exit`.
     unsafe { suspend(pcb, Suspend::Exit) };
     unreachable!("an exited process was resumed")
+}
+
+/// Runs the terminate callback, releases the registered name, then marks the process as
+/// exiting for everybody: whoever sees it dead can no longer find its name (cases 82, 83).
+/// (A name registered to it after this point, racing its exit, is released by the exit
+/// path.)
+///
+/// # Safety
+/// `pcb` is the calling process, whose exit has begun.
+pub(crate) unsafe fn publish_exit(pcb: &Pcb) {
+    // SAFETY: per the contract.
+    unsafe { run_terminate(pcb) };
+    runtime_of(pcb).registry.release(pcb);
+    pcb.exiting
+        .store(pcb::EXIT_PUBLIC, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Runs the calling process's terminate callback, if one is set, with its exit reason
+/// (on its own stack, as the process; a panic in it is caught and ignored).
+///
+/// # Safety
+/// `pcb` is the calling process, already exiting.
+pub(crate) unsafe fn run_terminate(pcb: &Pcb) {
+    let f = pcb
+        .sig
+        .lock()
+        .data
+        .as_deref_mut()
+        .and_then(|d| d.terminate.take());
+    if let Some(f) = f {
+        // SAFETY: owner-only field; the reason is not changed while the callback runs
+        // (a later exit keeps it, see `begin_exit`).
+        let reason = unsafe { pcb.exit_reason() }.clone();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || f(&reason)));
+    }
 }
 
 /// Yields the rest of the time slice (`erlang:yield/0`): the process goes to the back of
@@ -293,7 +419,10 @@ pub(crate) unsafe fn exit_raw(pcb: &Pcb, reason: ExitReason) -> ! {
 /// `pcb` is the calling process.
 pub(crate) unsafe fn yield_raw(pcb: &Pcb) {
     // SAFETY: per the contract.
-    unsafe { suspend(pcb, Suspend::Yield) }
+    unsafe {
+        suspend(pcb, Suspend::Yield);
+        crate::signal::check(pcb);
+    }
 }
 
 /// Charges `n` reductions; yields when the slice is used up.
@@ -309,7 +438,7 @@ pub(crate) unsafe fn consume_raw(pcb: &Pcb, n: i32) {
     };
     if left <= 0 {
         // SAFETY: per the contract.
-        unsafe { suspend(pcb, Suspend::Yield) }
+        unsafe { yield_raw(pcb) }
     }
 }
 
@@ -360,6 +489,30 @@ pub fn receive_match(
     receive_match_impl(0, timeout_ms, matches)
 }
 
+/// Selective receive on whole messages: as [`receive_match`], but `matches` sees the
+/// [`Message`] (kind, sender, data, reason, monitor reference), e.g. to take the DOWN of
+/// one monitor: `receive_select(None, |m| m.monitor_ref() == r)`. The predicate only
+/// borrows the message. Errors: `ErrNotAProcess`, `Timeout`.
+pub fn receive_select(
+    timeout_ms: Option<u32>,
+    mut matches: impl FnMut(&Message) -> bool,
+) -> Result<Message> {
+    let pcb = current()?;
+    let mut f = |m: *mut Msg| {
+        // SAFETY: the scan passes live messages of our own mailbox; the borrowed view is
+        // never dropped (ManuallyDrop), so the message stays in the mailbox.
+        let view =
+            std::mem::ManuallyDrop::new(unsafe { Message::from_raw(NonNull::new_unchecked(m)) });
+        matches(&view)
+    };
+    // SAFETY: `pcb` is the calling process.
+    unsafe {
+        receive_raw(pcb, timeout_arg(timeout_ms), Some(&mut f), 0)
+            .map(|m| Message::from_raw(m))
+            .map_err(Error)
+    }
+}
+
 fn receive_match_impl(
     from_mark: u64,
     timeout_ms: Option<u32>,
@@ -371,7 +524,7 @@ fn receive_match_impl(
         let (sender, data) = unsafe {
             (
                 Msg::sender(m),
-                std::slice::from_raw_parts(Msg::payload(m), Msg::len(m)),
+                std::slice::from_raw_parts(Msg::user_data(m), Msg::user_len(m)),
             )
         };
         matches(sender, data)
@@ -392,8 +545,11 @@ fn receive_match_impl(
 /// Errors: `ErrNotAProcess`.
 pub fn recv_mark() -> Result<u64> {
     let pcb = current()?;
-    // SAFETY: owner-only field; the process is its mailbox's consumer.
-    Ok(unsafe { (*pcb.inner.get()).mark(&pcb.outer) })
+    // SAFETY: the calling process; then owner-only field (everything is fetched already).
+    unsafe {
+        fetch_all(pcb);
+        Ok((*pcb.inner.get()).mark(&pcb.outer))
+    }
 }
 
 /// As [`receive_match`], examining only messages that arrived after [`recv_mark`] returned
@@ -491,11 +647,10 @@ pub fn send_named(name: &[u8], data: &[u8]) -> Result<()> {
 /// Errors: `ErrNotAProcess`.
 pub fn mailbox_len() -> Result<usize> {
     let pcb = current()?;
+    // SAFETY: the calling process.
+    unsafe { fetch_all(pcb) };
     // SAFETY: owner-only field.
-    let inner = unsafe { &mut *pcb.inner.get() };
-    // SAFETY: the process is its mailbox's consumer.
-    unsafe { inner.fetch(&pcb.outer, usize::MAX) };
-    Ok(inner.len())
+    Ok(unsafe { (*pcb.inner.get()).len() })
 }
 
 /// Gives up the rest of the time slice (`erlang:yield/0`). Errors: `ErrNotAProcess`.
@@ -547,8 +702,127 @@ pub fn ctx() -> Result<NonNull<HiveCtx>> {
     Ok(NonNull::new(pcb.ctx.get()).expect("PCB field"))
 }
 
-/// True while `pid` is alive (`erlang:is_process_alive/1`). Errors: `ErrNotAProcess`.
+/// True while `pid` is alive (`erlang:is_process_alive/1`). Ordered after every signal the
+/// caller sent to `pid` before: after `exit_pid(p, Kill)` it returns false (BEAM case 23).
+/// May yield while `pid` handles pending signals. Errors: `ErrNotAProcess`.
 pub fn is_alive(pid: Pid) -> Result<bool> {
     let pcb = current()?;
-    Ok(runtime_of(pcb).table.lookup(pid).is_some())
+    runtime_of(pcb).is_alive(pid).map_err(Error)
+}
+
+/// A snapshot of `pid` (`erlang:process_info/2`): None when it is dead or exiting. Ordered
+/// after the signals the caller sent to `pid` before (case 23; may yield meanwhile).
+/// Errors: `ErrNotAProcess`.
+pub fn process_info(pid: Pid) -> Result<Option<crate::ProcessInfo>> {
+    let pcb = current()?;
+    runtime_of(pcb).process_info(pid).map_err(Error)
+}
+
+/// Links the calling process to `pid` (`erlang:link/1`, BEAM cases 24–37). Links are
+/// bidirectional and form a set (linking again does nothing); linking to oneself does
+/// nothing. When either side exits, the other gets an exit signal with the exit reason.
+/// A target that is exiting answers with an exit signal `noproc` (cases 35–37).
+/// Errors: `ErrNotAProcess`; `ErrBadArgument` (pid 0); `ErrNoProcess` when `pid` is dead
+/// and the caller does not trap exits (case 26; a trapping caller instead gets an `Exit`
+/// message with reason `noproc`, case 27).
+pub fn link(pid: Pid) -> Result<()> {
+    let pcb = current()?;
+    crate::signal::link(pcb, pid).map_err(Error)
+}
+
+/// Removes the link to `pid` (`erlang:unlink/1`, cases 33–34): once it returns, the link
+/// has no effect on the caller; an `Exit` message of that link may already be queued (one
+/// receive with timeout 0 flushes it). Succeeds also when there was no link or `pid` is
+/// dead. Errors: `ErrNotAProcess`, `ErrBadArgument` (pid 0).
+pub fn unlink(pid: Pid) -> Result<()> {
+    let pcb = current()?;
+    crate::signal::unlink(pcb, pid).map_err(Error)
+}
+
+/// Sets the calling process's `trap_exit` flag and returns the old value
+/// (`process_flag(trap_exit, On)`, cases 40, 48). While set, exit signals other than
+/// `exit(P, kill)` arrive as [`MessageKind::Exit`](crate::MessageKind::Exit) messages
+/// instead of ending the process. The flag starts false and is not inherited.
+/// Errors: `ErrNotAProcess`.
+pub fn trap_exit(on: bool) -> Result<bool> {
+    let pcb = current()?;
+    Ok(pcb.trap_exit.swap(on, Relaxed))
+}
+
+/// Sends an exit signal with `reason` to `pid` (`erlang:exit/2`, cases 42–55): `Kill`
+/// ends it with `Killed` even if it traps exits; a trapping process gets an `Exit`
+/// message; `Normal` is ignored by a process that does not trap (but ends the caller
+/// itself when `pid` is the caller, case 45); any other reason ends it with that reason.
+/// A busy process is stopped at its next yield or reduction check, a waiting one at once.
+/// A dead pid is fine. Errors: `ErrNotAProcess`, `ErrBadArgument` (pid 0), `ErrNoMemory`.
+pub fn exit_pid(pid: Pid, reason: ExitReason) -> Result<()> {
+    let pcb = current()?;
+    crate::signal::exit_pid(runtime_of(pcb), &Caller::get(), pid, &reason).map_err(Error)
+}
+
+/// Monitors `pid` (`erlang:monitor(process, Pid)`, cases 56–69) and returns the monitor
+/// reference. When `pid` exits the caller gets one
+/// [`MessageKind::Down`](crate::MessageKind::Down) message with this reference, the pid
+/// and the exit reason; at once with `Noproc` if `pid` is dead or exiting. Every call
+/// creates an independent monitor. Monitoring oneself returns a reference that never fires.
+/// Errors: `ErrNotAProcess`, `ErrBadArgument` (pid 0).
+pub fn monitor(pid: Pid) -> Result<u64> {
+    let pcb = current()?;
+    crate::signal::monitor(pcb, pid).map_err(Error)
+}
+
+/// Removes a monitor (`erlang:demonitor/2`, cases 70–78): once it returns, no DOWN of it
+/// arrives. `flush`: also remove its DOWN if one is already in the mailbox. Returns true
+/// if the monitor was still active (the `info` option); false if it had fired, was
+/// removed before, belongs to another process or never existed.
+/// Errors: `ErrNotAProcess`, `ErrBadArgument` (reference 0).
+pub fn demonitor(mref: u64, flush: bool) -> Result<bool> {
+    let pcb = current()?;
+    let flags = crate::signal::DEMONITOR_INFO
+        | if flush {
+            crate::signal::DEMONITOR_FLUSH
+        } else {
+            0
+        };
+    // SAFETY: the calling process.
+    unsafe { crate::signal::demonitor(pcb, mref, flags) }.map_err(Error)
+}
+
+/// Spawns a process linked to the caller, atomically (`erlang:spawn_link/1`, case 97):
+/// the link exists before the child runs, so the caller always sees its real exit reason.
+/// Errors as [`spawn`].
+pub fn spawn_link<F: FnOnce() + Send + 'static>(f: F) -> Result<Pid> {
+    spawn_opt(SpawnOptions::default(), true, false, f).map(|(p, _)| p)
+}
+
+/// Spawns a process monitored by the caller, atomically (`erlang:spawn_monitor/1`,
+/// case 65); returns its pid and the monitor reference. Errors as [`spawn`].
+pub fn spawn_monitor<F: FnOnce() + Send + 'static>(f: F) -> Result<(Pid, u64)> {
+    spawn_opt(SpawnOptions::default(), false, true, f)
+}
+
+/// `erlang:spawn_opt/2` with the `link` and `monitor` options (case 98): returns the pid
+/// and the monitor reference (0 without `monitor`). Errors as [`spawn_opts`].
+pub fn spawn_opt<F: FnOnce() + Send + 'static>(
+    opts: SpawnOptions,
+    link: bool,
+    monitor: bool,
+    f: F,
+) -> Result<(Pid, u64)> {
+    let pcb = current()?;
+    runtime_of(pcb)
+        .spawn_linked(Entry::Rust(Box::new(f)), &[], opts, pcb, link, monitor)
+        .map_err(Error)
+}
+
+/// Sets the calling process's terminate callback (replacing an earlier one): when the
+/// process exits — returning, `exit`, a panic, or an exit signal — `f` runs on its stack,
+/// as the process, with the exit reason, before its name is released and its links and
+/// monitors are signalled. Not run when the process dies of a stack overflow (its stack
+/// is gone) or is stopped by shutdown. A panic in `f` is caught and ignored; an `exit`
+/// inside `f` ends it and keeps the first reason. Errors: `ErrNotAProcess`.
+pub fn set_terminate<F: FnOnce(&ExitReason) + Send + 'static>(f: F) -> Result<()> {
+    let pcb = current()?;
+    pcb.sig.lock().data().terminate = Some(Box::new(f));
+    Ok(())
 }

@@ -12,7 +12,7 @@
 //!   while it runs, or the worker that owns it while it is suspended or exiting. The state
 //!   word hands ownership from one worker to the next (Acquire/Release on every transition),
 //!   so these plain fields are never accessed by two threads at once.
-//! - `watchers`: under its mutex.
+//! - `sig` (links, monitors, waiters): under its mutex.
 
 use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_void;
@@ -82,34 +82,40 @@ pub(crate) struct ArmedTimer {
     pub(crate) key: crate::timer::TimerKey,
 }
 
-/// The threads waiting for a process to exit.
+/// A process's links, monitors, exit waiters and terminate callback, and whether its exit
+/// path has closed them (under `Pcb::sig`; see `signal.rs` for the protocol).
+/// Whether it is closed is `Pcb::sig_closed`, written and read under the same lock.
 #[derive(Default)]
-pub(crate) struct Watchers {
-    /// Set once the exit path has finished releasing the process's resources and taken the
-    /// list: the exit reason is then final, and a new waiter reads it instead of waiting.
-    /// (Not the state word's EXITED: that is set at the start of the exit path, before the
-    /// registered name is released.)
-    pub(crate) closed: bool,
-    /// Boxed: most processes are never waited for, and the PCB stays small (8 bytes here
-    /// instead of a `Vec`'s 24).
-    #[allow(clippy::box_collection)]
-    pub(crate) waiters: Option<Box<Vec<Arc<ExitWaiter>>>>,
+pub(crate) struct SigState {
+    /// Boxed: most processes have no links, monitors or waiters, and the PCB stays small.
+    pub(crate) data: Option<Box<LinkData>>,
 }
 
-impl Watchers {
-    /// Adds a waiter; false when the list is closed.
-    pub(crate) fn add(&mut self, w: Arc<ExitWaiter>) -> bool {
-        if self.closed {
-            return false;
-        }
-        self.waiters.get_or_insert_with(Default::default).push(w);
-        true
-    }
+/// A terminate callback (see `process::set_terminate`).
+pub(crate) type Terminate = Box<dyn FnOnce(&ExitReason) + Send>;
 
-    /// Closes the list and returns the waiters.
-    pub(crate) fn close(&mut self) -> Vec<Arc<ExitWaiter>> {
-        self.closed = true;
-        self.waiters.take().map(|b| *b).unwrap_or_default()
+/// The bulky part of [`SigState`].
+#[derive(Default)]
+pub(crate) struct LinkData {
+    /// Threads blocked in `hive_wait`.
+    pub(crate) waiters: Vec<Arc<ExitWaiter>>,
+    /// Linked processes (a set; order of creation).
+    pub(crate) links: Vec<Pid>,
+    /// Monitors this process holds on others: (reference, target).
+    pub(crate) monitors: Vec<(u64, Pid)>,
+    /// Monitors others hold on this process: (reference, watcher).
+    pub(crate) monitored_by: Vec<(u64, Pid)>,
+    /// The last process this one sent an exit signal to (`exit/2`): a link to it that finds
+    /// it dead is answered as by an exiting process (see `signal::link`, case 37).
+    pub(crate) last_exit_to: Pid,
+    /// Run by the process itself when it exits (before anything is signalled).
+    pub(crate) terminate: Option<Terminate>,
+}
+
+impl SigState {
+    /// The link data, created on first use.
+    pub(crate) fn data(&mut self) -> &mut LinkData {
+        self.data.get_or_insert_with(Default::default)
     }
 }
 
@@ -150,6 +156,9 @@ pub(crate) struct Pcb {
     pub(crate) named: std::sync::atomic::AtomicBool,
     /// True once a timer was set to this process (its exit then cancels such timers).
     pub(crate) timed: std::sync::atomic::AtomicBool,
+    /// `process_flag(trap_exit)`: exit signals become `Exit` messages (owner writes,
+    /// anyone reads).
+    pub(crate) trap_exit: std::sync::atomic::AtomicBool,
     /// Messages taken out of the mailbox by receives (owner writes, anyone reads).
     pub(crate) msgs_out: AtomicU32,
     /// Reductions spent so far (its worker writes after each run, anyone reads).
@@ -164,10 +173,15 @@ pub(crate) struct Pcb {
     pub(crate) stack_guard: Cell<usize>,
     /// Set by `exit` (boxed: most processes end `normal`, which is None).
     exit: UnsafeCell<Option<Box<ExitReason>>>,
-    /// Threads blocked in `hive_wait` for this process.
-    pub(crate) watchers: Mutex<Watchers>,
+    /// Links, monitors, exit waiters (see [`SigState`]).
+    pub(crate) sig: Mutex<SigState>,
     /// A heap copy of a larger spawn argument, freed at exit.
     pub(crate) heap_arg: UnsafeCell<Option<Box<[u128]>>>,
+    /// Signals (not messages) handled so far by the process (owner-only; compared with
+    /// `sig_in`, see `signal.rs`).
+    pub(crate) sig_seen: Cell<u32>,
+    /// Usable bytes of the stack this process gets when it first runs.
+    pub(crate) stack_usable: Cell<u32>,
     // ---- read or written by other threads (senders, timers) ----
     /// A sender swaps its tail, then RMWs `state`: the two share a 16-byte block.
     pub(crate) outer: OuterQueue,
@@ -175,10 +189,12 @@ pub(crate) struct Pcb {
     /// Messages appended to the mailbox (senders add 1 after their push: the line is already
     /// theirs). Mailbox length = `msgs_in - msgs_out` (wrapping).
     pub(crate) msgs_in: AtomicU32,
-    pub(crate) priority: Priority,
-    /// Usable bytes of the stack this process gets when it first runs (cold; here because
-    /// it fills padding).
-    pub(crate) stack_usable: Cell<u32>,
+    /// Signals pushed to the mailbox (a sender adds 1 after its push).
+    pub(crate) sig_in: AtomicU32,
+    /// The `sig_in` value up to which the process has handled its signals (it stores it
+    /// after handling them): `is_alive` and `process_info` wait for it to pass the value
+    /// they read, so they are ordered after the caller's earlier signals (BEAM case 23).
+    pub(crate) sig_done: AtomicU32,
     pub(crate) pid: Pid,
     /// The runtime this process belongs to (outlives the process).
     pub(crate) rt: *const crate::runtime::RtInner,
@@ -188,6 +204,17 @@ pub(crate) struct Pcb {
     /// The `timer_seq` of the last timeout that fired.
     pub(crate) timeout_fired: AtomicU32,
     // ---- cold tail (≥ 64 bytes) ----
+    pub(crate) priority: Priority,
+    /// [`EXIT_NONE`], then [`EXIT_BEGUN`] (the process decided to exit; owner-only news),
+    /// then [`EXIT_PUBLIC`] (after its terminate callback ran and its name was released):
+    /// from then on it counts as dead for `is_alive`, and a link or monitor to it gets
+    /// `noproc`. See [`Pcb::is_exiting`].
+    pub(crate) exiting: std::sync::atomic::AtomicU8,
+    /// Set under `sig`'s lock once the exit path took the links and monitors: the exit
+    /// reason is then final, a new waiter reads it instead of waiting, and a link or
+    /// monitor request is answered by its sender with `noproc` (the process counts as
+    /// dead). (Not the state word's EXITED, which is set at the start of the exit path.)
+    pub(crate) sig_closed: std::sync::atomic::AtomicBool,
     pub(crate) entry: UnsafeCell<Entry>,
     /// The spawn argument's copy when it fits (≤ `INLINE_ARG_BYTES`), 16-byte aligned.
     pub(crate) inline_arg: UnsafeCell<[u128; INLINE_ARG_BYTES / 16]>,
@@ -195,7 +222,19 @@ pub(crate) struct Pcb {
 
 static NORMAL: ExitReason = ExitReason::Normal;
 
+/// `Pcb::exiting`: alive.
+pub(crate) const EXIT_NONE: u8 = 0;
+/// `Pcb::exiting`: the exit has begun (reason recorded, terminate callback running).
+pub(crate) const EXIT_BEGUN: u8 = 1;
+/// `Pcb::exiting`: exiting, as everybody sees it.
+pub(crate) const EXIT_PUBLIC: u8 = 2;
+
 impl Pcb {
+    /// True once the process counts as exiting (dead) for everybody.
+    pub(crate) fn is_exiting(&self) -> bool {
+        self.exiting.load(std::sync::atomic::Ordering::Acquire) == EXIT_PUBLIC
+    }
+
     /// Records the exit reason.
     ///
     /// # Safety
@@ -243,6 +282,12 @@ impl Pcb {
             receiving: Cell::new(false),
             named: std::sync::atomic::AtomicBool::new(false),
             timed: std::sync::atomic::AtomicBool::new(false),
+            trap_exit: std::sync::atomic::AtomicBool::new(false),
+            exiting: std::sync::atomic::AtomicU8::new(EXIT_NONE),
+            sig_closed: std::sync::atomic::AtomicBool::new(false),
+            sig_in: AtomicU32::new(0),
+            sig_done: AtomicU32::new(0),
+            sig_seen: Cell::new(0),
             msgs_out: AtomicU32::new(0),
             reductions: std::sync::atomic::AtomicU64::new(0),
             coroutine: UnsafeCell::new(None),
@@ -254,7 +299,7 @@ impl Pcb {
             heap_arg: UnsafeCell::new(None),
             stack_usable: Cell::new(0),
             exit: UnsafeCell::new(None),
-            watchers: Mutex::new(Watchers::default()),
+            sig: Mutex::new(SigState::default()),
             rt,
         });
         let p = &mut *pcb;

@@ -1,0 +1,715 @@
+//! Links, exit signals, `trap_exit`, `kill` and monitors, with the BEAM's semantics
+//! (groups B–G and K of `../shared/semantics/beam-cases.md`).
+//!
+//! ## Signals travel with messages
+//! The BEAM's one ordering guarantee is that all signals from one process to another keep
+//! their order ([RM-Proc §Delivery of Signals]). Hive gets it by sending every signal — link,
+//! unlink, exit, monitor, demonitor, down — through the receiver's mailbox (the outer
+//! queue of `mailbox.rs`), as a message of an internal kind (≥ [`SIG_BASE`]). The receiver
+//! handles a signal when its mailbox reaches it, never earlier than the messages sent before
+//! it (cases 16–22) and always before it takes any message sent after it:
+//!
+//! - while it receives (every path that moves messages out of the outer queue goes through
+//!   [`settle`], which handles each signal in order and appends converted `Exit`/`Down`
+//!   messages to the inner queue);
+//! - after every resume from a yield, sleep or reduction check, and before its first
+//!   instruction, when `sig_in` says signals arrived that it has not handled (so a process
+//!   busy computing is killed at its next yield; one blocked in receive is woken by the
+//!   signal and killed at once).
+//!
+//! Converted signals (`{'EXIT', From, Reason}`, `{'DOWN', Ref, process, Pid, Reason}`) are
+//! then ordinary messages of kinds `Exit` and `Down` (case 50).
+//!
+//! ## Link and monitor sets
+//! Each process keeps its links, the monitors it holds and the monitors held on it in
+//! `Pcb::sig` (a mutex, almost never contended: the owner writes its own set, a requester
+//! writes the target's only in the fast path below). The set of the receiving side decides:
+//! - an exit signal that came over a link is acted on only if the link is still in the
+//!   receiver's set (then removed): after `unlink` returns, no exit signal of that link has
+//!   any effect (cases 33, 34);
+//! - a DOWN is delivered only if the monitor is still in the monitoring process's set (then
+//!   removed): after `demonitor` returns, no DOWN arrives (cases 70, 75).
+//!
+//! ## Link and monitor requests: alive, exiting, dead
+//! A request looks the target up and locks its `sig`:
+//! - not found, or `closed` (its exit path has taken its links, so it counts as dead):
+//!   the target is **dead**: `link` fails with `noproc` for a caller that does not trap
+//!   exits, or queues `{'EXIT', Pid, noproc}` (case 26, 27); `monitor` queues a DOWN with
+//!   `noproc` (case 57). No link or monitor is created. Except: when the caller's last
+//!   `exit/2` went to this target, its link request would have reached the target behind
+//!   that exit signal, so it is answered as by an exiting target (case 37), even if the
+//!   target finished exiting before the caller looked.
+//! - `exiting` (it decided to exit, its exit path has not closed yet): the request is
+//!   answered with `noproc` as an exiting BEAM process answers it (cases 35–37, 67): the
+//!   link is created on the caller's side and at once ended by an exit signal `noproc`;
+//!   the monitor fires at once with `noproc`.
+//! - alive with no signal pending (`sig_done == sig_in`): the link or monitor is written
+//!   into the target's set directly. Nothing sent earlier by the caller can still be
+//!   waiting in the target's mailbox, so the order of signals is kept.
+//! - alive with signals pending: a LINK or MONITOR signal is queued behind them (under the
+//!   lock, so the exit path, which closes under the same lock, sees every such signal).
+//!   When the target reaches it alive, it adds the link or monitor; when its exit path
+//!   reaches it, it answers `noproc` (case 37: `exit(P, foo), link(P)` gives `noproc`).
+//!
+//! ## The exit path (`RtInner::finish_process`)
+//! 1. The terminate callback runs, on the process's own stack, before anything is signalled
+//!    (`exit_raw` and `process_main`); `exiting` is set.
+//! 2. The registered name is released (cases 82, 83).
+//! 3. `sig` is closed and its links and monitors taken; the mailbox is drained up to the
+//!    tail seen at closing: pending LINK and MONITOR requests are answered with `noproc`,
+//!    UNLINK and DEMONITOR remove entries, the rest is freed.
+//! 4. Each linked process gets an exit signal with the exit reason, each monitoring process
+//!    a DOWN, and each process this one monitored a DEMONITOR (so its `monitored_by` is
+//!    cleaned, case 62). All of them are pushed after every message the process sent while
+//!    it ran, so none overtakes one (cases 18, 19). Each link or monitor is in exactly one
+//!    set, taken once, so it is notified exactly once.
+//! 5. The pid stops resolving and the resources are freed.
+//!
+//! ## Ordered liveness (`sig_in` / `sig_done`)
+//! A sender increments the target's `sig_in` after pushing a signal; the target stores in
+//! `sig_done` the `sig_in` value it read before handling, once every signal counted by it
+//! is handled (and sets `exiting` first when a signal killed it). `is_alive` and
+//! `process_info` read `sig_in` and wait until `sig_done` reaches it (or `exiting` is set),
+//! so a caller that sent `exit(P, kill)` then sees `P` as dead (case 23).
+//!
+//! ## Known differences from the BEAM
+//! - The BEAM gives each unlink an id, so that `unlink` racing a `link` from the other side
+//!   cannot leave a half link. Hive does not: if A calls `unlink(B)` while B calls
+//!   `link(A)`, B may end up linked to A without A being linked to B.
+//! - Monitors by registered name (`monitor(process, Name)`, cases 58–60) are not offered;
+//!   resolve the name with `whereis` and monitor the pid.
+
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+use crate::mailbox::{MessageKind, Msg, SIG_BASE};
+use crate::pid::Pid;
+use crate::process::pcb::{LinkData, Pcb};
+use crate::process::{self, runtime_of};
+use crate::reason::ExitReason;
+use crate::runtime::RtInner;
+use crate::sched::worker::WorkerLocal;
+use crate::sched::Caller;
+use crate::status::Status;
+
+/// A link request: the receiver adds the sender to its links.
+pub(crate) const SIG_LINK: u32 = SIG_BASE;
+/// An unlink: the receiver removes the sender from its links.
+pub(crate) const SIG_UNLINK: u32 = SIG_BASE + 1;
+/// `exit/2`: an exit signal not tied to a link.
+pub(crate) const SIG_EXIT: u32 = SIG_BASE + 2;
+/// The exit signal of a link (sent by a dying process, or `noproc` by an exiting one).
+pub(crate) const SIG_EXIT_LINK: u32 = SIG_BASE + 3;
+/// A monitor request (reference in the prefix).
+pub(crate) const SIG_MONITOR: u32 = SIG_BASE + 4;
+/// A demonitor (reference in the prefix).
+pub(crate) const SIG_DEMONITOR: u32 = SIG_BASE + 5;
+/// A monitor fired (reference and reason in the prefix).
+pub(crate) const SIG_DOWN: u32 = SIG_BASE + 6;
+
+/// `demonitor` option: remove a DOWN of this monitor already in the mailbox.
+pub const DEMONITOR_FLUSH: u32 = 1;
+/// `demonitor` option: report whether the monitor was still active.
+pub const DEMONITOR_INFO: u32 = 2;
+
+/// Who sends a signal: the pid it carries and the thread's worker (message caches, run
+/// queues) and whether it is a running process (then a woken receiver goes to the worker's
+/// LIFO slot).
+#[derive(Clone, Copy)]
+pub(crate) struct Sender {
+    pub(crate) pid: Pid,
+    pub(crate) worker: *const WorkerLocal,
+    pub(crate) lifo: bool,
+}
+
+impl Sender {
+    pub(crate) fn of(caller: &Caller) -> Sender {
+        Sender {
+            pid: caller.pid(),
+            worker: caller.worker,
+            lifo: !caller.pcb.is_null(),
+        }
+    }
+}
+
+/// True when `a` has reached `b` on the wrapping u32 counters.
+fn reached(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) >= 0
+}
+
+impl RtInner {
+    /// A new monitor reference (never 0, never reused while the runtime lives).
+    pub(crate) fn new_ref(&self) -> u64 {
+        self.next_ref.fetch_add(1, Relaxed) + 1
+    }
+
+    /// Pushes the signal `m` into `pcb`'s mailbox, counts it and wakes the process.
+    ///
+    /// # Safety
+    /// The caller is pinned (or otherwise keeps `pcb` alive) and owns `m`.
+    pub(crate) unsafe fn push_signal(&self, pcb: NonNull<Pcb>, m: NonNull<Msg>, from: &Sender) {
+        // SAFETY: per the contract.
+        let p = unsafe { pcb.as_ref() };
+        p.outer.push(m);
+        p.sig_in.fetch_add(1, Release);
+        self.wake(pcb, from.worker, from.lifo);
+    }
+
+    /// Sends a signal of `kind` to `to` (dropped when `to` is not alive). True if it was
+    /// queued.
+    pub(crate) fn send_signal(
+        &self,
+        from: &Sender,
+        to: Pid,
+        kind: u32,
+        mref: u64,
+        reason: &ExitReason,
+    ) -> bool {
+        let Some(_access) = self.access() else {
+            return false;
+        };
+        let Some(pcb) = self.table.lookup(to) else {
+            return false;
+        };
+        let Some(m) = Msg::signal(kind, from.pid, mref, reason, from.worker) else {
+            return false;
+        };
+        // SAFETY: `_access` pins us, so the PCB stays allocated; we own `m`.
+        unsafe { self.push_signal(pcb, m, from) };
+        true
+    }
+
+    /// Waits until `pid` has handled every signal sent to it before this call; returns
+    /// whether it is then alive (not exiting). The ordering of `is_alive/1` and
+    /// `process_info/2` (case 23). A process caller yields while it waits; another thread
+    /// yields its OS time slice.
+    pub(crate) fn alive_ordered(&self, caller: &Caller, pid: Pid) -> Result<bool, Status> {
+        let mut target: Option<u32> = None;
+        loop {
+            {
+                let _access = self.access_as(caller).ok_or(Status::ErrShutDown)?;
+                let Some(pcb) = self.table.lookup(pid) else {
+                    return Ok(false);
+                };
+                // SAFETY: `_access` keeps the PCB alive.
+                let pcb = unsafe { pcb.as_ref() };
+                if pcb.is_exiting() {
+                    return Ok(false);
+                }
+                let want = *target.get_or_insert_with(|| pcb.sig_in.load(Acquire));
+                if reached(pcb.sig_done.load(Acquire), want) || std::ptr::eq(pcb, caller.pcb) {
+                    return Ok(!pcb.is_exiting());
+                }
+            }
+            if caller.pcb.is_null() {
+                std::thread::yield_now();
+            } else {
+                // SAFETY: the calling process, from its own stack.
+                unsafe { process::yield_raw(&*caller.pcb) };
+            }
+        }
+    }
+}
+
+/// What handling one signal gave.
+enum Handled {
+    /// Deliver this (converted) message.
+    Deliver(NonNull<Msg>),
+    /// Nothing to deliver (the signal was consumed).
+    Dropped,
+    /// The process must exit with this reason.
+    Die(ExitReason),
+}
+
+/// Handles signal `m` in the living process `pcb` (its owner).
+///
+/// # Safety
+/// `pcb` is the calling process; `m` a signal taken from its mailbox.
+unsafe fn handle(pcb: &Pcb, m: NonNull<Msg>) -> Handled {
+    let mp = m.as_ptr();
+    // SAFETY: `m` is a live signal we own.
+    let (kind, from, mref) = unsafe { (Msg::kind(mp), Msg::sender(mp), Msg::monitor_ref(mp)) };
+    let free = || {
+        // SAFETY: we own `m` and do not use it afterwards.
+        unsafe { Msg::free(mp) };
+        Handled::Dropped
+    };
+    let trap = pcb.trap_exit.load(Relaxed);
+    match kind {
+        SIG_LINK => {
+            let mut s = pcb.sig.lock();
+            let d = s.data();
+            if !d.links.contains(&from) {
+                d.links.push(from);
+            }
+            drop(s);
+            free()
+        }
+        SIG_UNLINK => {
+            remove_link(pcb, from);
+            free()
+        }
+        SIG_MONITOR => {
+            pcb.sig.lock().data().monitored_by.push((mref, from));
+            free()
+        }
+        SIG_DEMONITOR => {
+            if let Some(d) = pcb.sig.lock().data.as_deref_mut() {
+                remove_ref(&mut d.monitored_by, mref);
+            }
+            free()
+        }
+        SIG_DOWN => {
+            let active = pcb
+                .sig
+                .lock()
+                .data
+                .as_deref_mut()
+                .is_some_and(|d| remove_ref(&mut d.monitors, mref).is_some());
+            if active {
+                // SAFETY: we own `m`.
+                unsafe { Msg::set_kind(mp, MessageKind::Down as u32) };
+                Handled::Deliver(m)
+            } else {
+                free()
+            }
+        }
+        SIG_EXIT | SIG_EXIT_LINK => {
+            if kind == SIG_EXIT_LINK && !remove_link(pcb, from) {
+                // The link was removed (unlink) before this signal arrived: no effect.
+                return free();
+            }
+            // SAFETY: a live signal.
+            let reason = unsafe { Msg::reason(mp) }.unwrap_or(ExitReason::Normal);
+            if kind == SIG_EXIT && reason == ExitReason::Kill {
+                // `exit(P, kill)`: untrappable, the process exits with `killed` (case 51).
+                free();
+                return Handled::Die(ExitReason::Killed);
+            }
+            if trap {
+                // SAFETY: we own `m`.
+                unsafe { Msg::set_kind(mp, MessageKind::Exit as u32) };
+                return Handled::Deliver(m);
+            }
+            free();
+            if !reason.is_normal() {
+                // Over a link, `kill` stays `kill` (case 54).
+                Handled::Die(reason)
+            } else if kind == SIG_EXIT && from == pcb.pid {
+                // `exit(self(), normal)` kills a process that does not trap (case 45).
+                Handled::Die(ExitReason::Normal)
+            } else {
+                Handled::Dropped
+            }
+        }
+        _ => {
+            debug_assert!(false, "unknown signal kind {kind}");
+            free()
+        }
+    }
+}
+
+/// Removes `pid` from `pcb`'s links; true if it was there.
+fn remove_link(pcb: &Pcb, pid: Pid) -> bool {
+    let mut s = pcb.sig.lock();
+    let Some(d) = s.data.as_deref_mut() else {
+        return false;
+    };
+    match d.links.iter().position(|&p| p == pid) {
+        Some(i) => {
+            d.links.swap_remove(i);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Removes the entry with reference `mref`; returns its pid.
+fn remove_ref(v: &mut Vec<(u64, Pid)>, mref: u64) -> Option<Pid> {
+    let i = v.iter().position(|&(r, _)| r == mref)?;
+    Some(v.swap_remove(i).1)
+}
+
+/// Moves every message of the calling process's outer queue to its inner queue, handling
+/// the signals among them in order (`first`, already taken, comes first). Signals that
+/// become messages are appended in their place. If a signal ends the process, it exits
+/// from here (storing `sig_done` once it counts as exiting), leaving the rest of the outer
+/// queue to its exit path.
+///
+/// # Safety
+/// `pcb` is the calling process, not inside a match predicate.
+pub(crate) unsafe fn settle(pcb: &Pcb, first: Option<NonNull<Msg>>) {
+    let n = pcb.sig_in.load(Acquire);
+    let mut pending = first;
+    let mut spins = 0u32;
+    loop {
+        let m = match pending.take() {
+            Some(m) => m,
+            // SAFETY: owner-only field; the process is its mailbox's consumer. The
+            // reference is not held across a suspension (the loop suspends only to exit).
+            None => match unsafe { (*pcb.inner.get()).take_outer(&pcb.outer) } {
+                Some(m) => m,
+                None => {
+                    if reached(pcb.sig_seen.get(), n) || pcb.outer.is_quiet() {
+                        break;
+                    }
+                    // A signal counted in `n` is behind a message whose sender is still
+                    // linking it: wait for the link (a few instructions).
+                    spins += 1;
+                    if spins > 64 {
+                        std::thread::yield_now();
+                    } else {
+                        std::hint::spin_loop();
+                    }
+                    continue;
+                }
+            },
+        };
+        // SAFETY: a live message we own.
+        if unsafe { Msg::kind(m.as_ptr()) } < SIG_BASE {
+            // SAFETY: owner-only field.
+            unsafe { (*pcb.inner.get()).push_back(m.as_ptr()) };
+            continue;
+        }
+        pcb.sig_seen.set(pcb.sig_seen.get().wrapping_add(1));
+        // SAFETY: per the contract.
+        match unsafe { handle(pcb, m) } {
+            Handled::Dropped => {}
+            Handled::Deliver(m) => {
+                pcb.msgs_in.fetch_add(1, Relaxed);
+                // SAFETY: owner-only field.
+                unsafe { (*pcb.inner.get()).push_back(m.as_ptr()) };
+            }
+            Handled::Die(reason) => {
+                // SAFETY: the calling process.
+                unsafe {
+                    let started = process::begin_exit(pcb, reason);
+                    process::finish_exit(pcb, started, Some(n))
+                }
+            }
+        }
+    }
+    pcb.sig_done.store(n, Release);
+}
+
+/// Handles pending signals if any arrived (the check made after every resume).
+///
+/// # Safety
+/// `pcb` is the calling process, not inside a match predicate.
+#[inline]
+pub(crate) unsafe fn check(pcb: &Pcb) {
+    if pcb.sig_in.load(Acquire) != pcb.sig_seen.get() && !pcb.receiving.get() {
+        // SAFETY: per the contract.
+        unsafe { settle(pcb, None) }
+    }
+}
+
+/// Outcome of looking a link or monitor target up.
+enum Target {
+    /// Not alive (or its exit path has closed it).
+    Dead,
+    /// It has started to exit.
+    Exiting,
+    /// The link or monitor is in place, or queued behind the target's pending signals.
+    Done,
+}
+
+/// Sets up a link or monitor on `to`'s side: directly when it has no pending signal, else
+/// by queuing `kind` (see the module docs).
+fn request(
+    rt: &RtInner,
+    from: &Sender,
+    to: Pid,
+    kind: u32,
+    mref: u64,
+    direct: impl FnOnce(&mut LinkData),
+) -> Result<Target, Status> {
+    let _access = rt.access().ok_or(Status::ErrShutDown)?;
+    let Some(pcb_ptr) = rt.table.lookup(to) else {
+        return Ok(Target::Dead);
+    };
+    // SAFETY: `_access` pins us: the PCB stays allocated.
+    let pcb = unsafe { pcb_ptr.as_ref() };
+    let mut s = pcb.sig.lock();
+    if pcb.sig_closed.load(Relaxed) {
+        return Ok(Target::Dead);
+    }
+    if pcb.is_exiting() {
+        return Ok(Target::Exiting);
+    }
+    if reached(pcb.sig_done.load(Acquire), pcb.sig_in.load(Acquire)) {
+        direct(s.data());
+        return Ok(Target::Done);
+    }
+    let m = Msg::signal(kind, from.pid, mref, &ExitReason::Normal, from.worker)
+        .ok_or(Status::ErrNoMemory)?;
+    pcb.outer.push(m);
+    pcb.sig_in.fetch_add(1, Release);
+    drop(s);
+    rt.wake(pcb_ptr, from.worker, from.lifo);
+    Ok(Target::Done)
+}
+
+/// Queues a message of kind `Exit` or `Down` (already converted) to the calling process
+/// itself.
+fn queue_to_self(pcb: &Pcb, kind: MessageKind, from: Pid, mref: u64, reason: &ExitReason) {
+    let caller = Caller::get();
+    if let Some(m) = Msg::signal(kind as u32, from, mref, reason, caller.worker) {
+        pcb.outer.push(m);
+        pcb.msgs_in.fetch_add(1, Relaxed);
+    }
+}
+
+/// `link/1` (cases 24–28, 35–37). See [`crate::process::link`].
+pub(crate) fn link(pcb: &Pcb, to: Pid) -> Result<(), Status> {
+    if to.is_none() {
+        return Err(Status::ErrBadArgument);
+    }
+    if to == pcb.pid {
+        return Ok(()); // case 24: nothing is done
+    }
+    let rt = runtime_of(pcb);
+    {
+        let mut s = pcb.sig.lock();
+        let d = s.data();
+        if d.links.contains(&to) {
+            return Ok(()); // case 25: links are a set
+        }
+        // Ours first: the target may exit and signal us as soon as its side exists.
+        d.links.push(to);
+    }
+    let from = Sender::of(&Caller::get());
+    let me = pcb.pid;
+    match request(rt, &from, to, SIG_LINK, 0, |d| {
+        if !d.links.contains(&me) {
+            d.links.push(me);
+        }
+    }) {
+        Ok(Target::Done) => Ok(()),
+        Ok(Target::Exiting) => {
+            exiting_answer(pcb, to, &from);
+            Ok(())
+        }
+        Ok(Target::Dead) if pcb.sig.lock().data.as_deref().map(|d| d.last_exit_to) == Some(to) => {
+            // We sent `to` an exit signal before this link: the link, ordered behind it,
+            // would have reached an exiting process, which answers `noproc` with an exit
+            // signal (case 37), even if `to` finished exiting before we looked.
+            exiting_answer(pcb, to, &from);
+            Ok(())
+        }
+        Ok(Target::Dead) | Err(_) => {
+            remove_link(pcb, to);
+            if pcb.trap_exit.load(Relaxed) {
+                // Case 27: `true`, then {'EXIT', Dead, noproc}; no link.
+                queue_to_self(pcb, MessageKind::Exit, to, 0, &ExitReason::Noproc);
+                Ok(())
+            } else {
+                // Case 26: the `noproc` error, no link, no signal.
+                Err(Status::ErrNoProcess)
+            }
+        }
+    }
+}
+
+/// The answer of an exiting process to a link request: an exit signal `noproc` over the
+/// new link (case 37): a trapping caller gets {'EXIT', To, noproc}, another is killed.
+fn exiting_answer(pcb: &Pcb, to: Pid, from: &Sender) {
+    if let Some(m) = Msg::signal(SIG_EXIT_LINK, to, 0, &ExitReason::Noproc, from.worker) {
+        pcb.outer.push(m);
+        pcb.sig_in.fetch_add(1, Release);
+        // SAFETY: the calling process, from its own stack.
+        unsafe { settle(pcb, None) };
+    }
+}
+
+/// `unlink/1` (cases 33, 34). See [`crate::process::unlink`].
+pub(crate) fn unlink(pcb: &Pcb, to: Pid) -> Result<(), Status> {
+    if to.is_none() {
+        return Err(Status::ErrBadArgument);
+    }
+    if to == pcb.pid {
+        return Ok(());
+    }
+    remove_link(pcb, to);
+    let from = Sender::of(&Caller::get());
+    runtime_of(pcb).send_signal(&from, to, SIG_UNLINK, 0, &ExitReason::Normal);
+    Ok(())
+}
+
+/// `monitor(process, Pid)` (cases 56–57, 61–68). See [`crate::process::monitor`].
+pub(crate) fn monitor(pcb: &Pcb, to: Pid) -> Result<u64, Status> {
+    if to.is_none() {
+        return Err(Status::ErrBadArgument);
+    }
+    let rt = runtime_of(pcb);
+    let mref = rt.new_ref();
+    if to == pcb.pid {
+        return Ok(mref); // case 71: never fires
+    }
+    pcb.sig.lock().data().monitors.push((mref, to));
+    let from = Sender::of(&Caller::get());
+    let me = pcb.pid;
+    match request(rt, &from, to, SIG_MONITOR, mref, |d| {
+        d.monitored_by.push((mref, me))
+    }) {
+        Ok(Target::Done) => {}
+        Ok(Target::Exiting) | Ok(Target::Dead) | Err(_) => {
+            // Cases 57, 67: an immediate DOWN with `noproc`; the monitor is gone.
+            if let Some(d) = pcb.sig.lock().data.as_deref_mut() {
+                remove_ref(&mut d.monitors, mref);
+            }
+            queue_to_self(pcb, MessageKind::Down, to, mref, &ExitReason::Noproc);
+        }
+    }
+    Ok(mref)
+}
+
+/// `demonitor/2` (cases 70–78). Returns whether the monitor was still active.
+///
+/// # Safety
+/// `pcb` is the calling process, not inside a match predicate.
+pub(crate) unsafe fn demonitor(pcb: &Pcb, mref: u64, flags: u32) -> Result<bool, Status> {
+    if mref == 0 || flags & !(DEMONITOR_FLUSH | DEMONITOR_INFO) != 0 {
+        return Err(Status::ErrBadArgument);
+    }
+    let target = pcb
+        .sig
+        .lock()
+        .data
+        .as_deref_mut()
+        .and_then(|d| remove_ref(&mut d.monitors, mref));
+    if let Some(to) = target {
+        let from = Sender::of(&Caller::get());
+        runtime_of(pcb).send_signal(&from, to, SIG_DEMONITOR, mref, &ExitReason::Normal);
+    }
+    if flags & DEMONITOR_FLUSH != 0 {
+        // SAFETY: per the contract.
+        unsafe { settle(pcb, None) };
+        // SAFETY: owner-only field.
+        let inner = unsafe { &mut *pcb.inner.get() };
+        inner.reset_save();
+        let mut budget = i32::MAX;
+        while let Some(m) = inner.scan(&mut budget, |m| {
+            // SAFETY: the scan passes live messages of our own mailbox.
+            unsafe { Msg::kind(m) == MessageKind::Down as u32 && Msg::monitor_ref(m) == mref }
+        }) {
+            pcb.msgs_out.fetch_add(1, Relaxed);
+            // SAFETY: unlinked from the queue: ours.
+            unsafe { Msg::free(m.as_ptr()) };
+            inner.reset_save();
+        }
+        inner.reset_save();
+    }
+    Ok(target.is_some())
+}
+
+/// `exit/2` (cases 42–49, 51–55). `from` is the calling process (or none, from another
+/// thread). See [`crate::process::exit_pid`].
+pub(crate) fn exit_pid(
+    rt: &RtInner,
+    caller: &Caller,
+    to: Pid,
+    reason: &ExitReason,
+) -> Result<(), Status> {
+    if to.is_none() {
+        return Err(Status::ErrBadArgument);
+    }
+    let from = Sender::of(caller);
+    if !caller.pcb.is_null() && from.pid == to {
+        // SAFETY: the calling process.
+        let pcb = unsafe { &*caller.pcb };
+        let m = Msg::signal(SIG_EXIT, to, 0, reason, from.worker).ok_or(Status::ErrNoMemory)?;
+        pcb.outer.push(m);
+        pcb.sig_in.fetch_add(1, Release);
+        // To ourselves: handled now (`exit(self(), R)` cannot be caught, case 46).
+        // SAFETY: the calling process, from its own stack.
+        unsafe { settle(pcb, None) };
+        return Ok(());
+    }
+    if !caller.pcb.is_null() {
+        // SAFETY: the calling process.
+        unsafe { &*caller.pcb }.sig.lock().data().last_exit_to = to;
+    }
+    rt.send_signal(&from, to, SIG_EXIT, 0, reason);
+    Ok(())
+}
+
+/// Step 3 and 4 of the exit path: closes the process's signal state, answers the requests
+/// still queued, and signals its links and monitors. Returns the exit waiters.
+///
+/// # Safety
+/// `pcb` has stopped running for good and the calling thread runs its exit path; its
+/// exit reason is final.
+pub(crate) unsafe fn exit_signals(
+    rt: &RtInner,
+    pcb: &Pcb,
+    worker: *const WorkerLocal,
+) -> Vec<std::sync::Arc<crate::process::pcb::ExitWaiter>> {
+    let data = {
+        let mut s = pcb.sig.lock();
+        pcb.sig_closed.store(true, Relaxed);
+        s.data.take()
+    };
+    let mut data = data.map(|b| *b).unwrap_or_default();
+    let from = Sender {
+        pid: pcb.pid,
+        worker,
+        lifo: true,
+    };
+    // Every LINK/MONITOR request queued before the close is at or before this node.
+    let last = pcb.outer.tail_snapshot();
+    if last != pcb.outer.stub_addr() {
+        let mut spins = 0u32;
+        loop {
+            // SAFETY: the process no longer runs: we are its mailbox's consumer.
+            let Some(m) = (unsafe { (*pcb.inner.get()).take_outer(&pcb.outer) }) else {
+                // A sender is linking a node before `last`: wait for it.
+                spins += 1;
+                if spins > 64 {
+                    std::thread::yield_now();
+                } else {
+                    std::hint::spin_loop();
+                }
+                continue;
+            };
+            let mp = m.as_ptr();
+            // SAFETY: a live message we own.
+            let (kind, sender, mref) =
+                unsafe { (Msg::kind(mp), Msg::sender(mp), Msg::monitor_ref(mp)) };
+            match kind {
+                SIG_LINK if !data.links.contains(&sender) => {
+                    rt.send_signal(&from, sender, SIG_EXIT_LINK, 0, &ExitReason::Noproc);
+                }
+                SIG_UNLINK => {
+                    if let Some(i) = data.links.iter().position(|&p| p == sender) {
+                        data.links.swap_remove(i);
+                    }
+                }
+                SIG_MONITOR => {
+                    rt.send_signal(&from, sender, SIG_DOWN, mref, &ExitReason::Noproc);
+                }
+                SIG_DEMONITOR => {
+                    remove_ref(&mut data.monitored_by, mref);
+                }
+                _ => {}
+            }
+            // SAFETY: we own `m`.
+            unsafe { Msg::free(mp) };
+            if mp == last {
+                break;
+            }
+        }
+    }
+    // SAFETY: per the contract, the reason is final.
+    let reason = unsafe { pcb.exit_reason() };
+    for &l in &data.links {
+        rt.send_signal(&from, l, SIG_EXIT_LINK, 0, reason);
+    }
+    for &(mref, w) in &data.monitored_by {
+        rt.send_signal(&from, w, SIG_DOWN, mref, reason);
+    }
+    for &(mref, t) in &data.monitors {
+        rt.send_signal(&from, t, SIG_DEMONITOR, mref, &ExitReason::Normal);
+    }
+    data.waiters
+}
