@@ -13,7 +13,7 @@
 //!   [`settle`], which handles each signal in order and appends converted `Exit`/`Down`
 //!   messages to the inner queue);
 //! - after every resume from a yield, sleep or reduction check, and before its first
-//!   instruction, when `sig_in` says signals arrived that it has not handled (so a process
+//!   instruction, when its sent count says signals arrived that it has not handled (so a process
 //!   busy computing is killed at its next yield; one blocked in receive is woken by the
 //!   signal and killed at once).
 //!
@@ -43,7 +43,7 @@
 //!   answered with `noproc` as an exiting BEAM process answers it (cases 35–37, 67): the
 //!   link is created on the caller's side and at once ended by an exit signal `noproc`;
 //!   the monitor fires at once with `noproc`.
-//! - alive with no signal pending (`sig_done == sig_in`): the link or monitor is written
+//! - alive with no signal pending (handled count = sent count): the link or monitor is written
 //!   into the target's set directly. Nothing sent earlier by the caller can still be
 //!   waiting in the target's mailbox, so the order of signals is kept.
 //! - alive with signals pending: a LINK or MONITOR signal is queued behind them (under the
@@ -51,10 +51,13 @@
 //!   When the target reaches it alive, it adds the link or monitor; when its exit path
 //!   reaches it, it answers `noproc` (case 37: `exit(P, foo), link(P)` gives `noproc`).
 //!
-//! ## The exit path (`RtInner::finish_process`)
-//! 1. The terminate callback runs, on the process's own stack, before anything is signalled
-//!    (`exit_raw` and `process_main`); `exiting` is set.
-//! 2. The registered name is released (cases 82, 83).
+//! ## The exit path
+//! 1. On the process's own stack (`process::publish_exit`): the terminate callback runs,
+//!    before anything is signalled; then the registered name is released; then the exit
+//!    is made public (`exiting`): from here `is_alive` is false, and whoever sees the
+//!    process dead can no longer find its name (cases 82, 83).
+//! 2. On the worker (`RtInner::finish_process`): the state word says EXITED, and the name
+//!    is released again (a registration that raced step 1).
 //! 3. `sig` is closed and its links and monitors taken; the mailbox is drained up to the
 //!    tail seen at closing: pending LINK and MONITOR requests are answered with `noproc`,
 //!    UNLINK and DEMONITOR remove entries, the rest is freed.
@@ -65,12 +68,13 @@
 //!    set, taken once, so it is notified exactly once.
 //! 5. The pid stops resolving and the resources are freed.
 //!
-//! ## Ordered liveness (`sig_in` / `sig_done`)
-//! A sender increments the target's `sig_in` after pushing a signal; the target stores in
-//! `sig_done` the `sig_in` value it read before handling, once every signal counted by it
-//! is handled (and sets `exiting` first when a signal killed it). `is_alive` and
-//! `process_info` read `sig_in` and wait until `sig_done` reaches it (or `exiting` is set),
-//! so a caller that sent `exit(P, kill)` then sees `P` as dead (case 23).
+//! ## Ordered liveness ([`SignalCounts`])
+//! A sender increments the target's sent count after pushing a signal; the target stores
+//! as its handled count the sent count it read before handling, once every signal counted
+//! by it is handled (and makes its exit public first when a signal killed it). `is_alive`
+//! and `process_info` read the sent count and wait until the handled count reaches it (or
+//! the target is exiting), so a caller that sent `exit(P, kill)` then sees `P` as dead
+//! (case 23).
 //!
 //! ## Known differences from the BEAM
 //! - The BEAM gives each unlink an id, so that `unlink` racing a `link` from the other side
@@ -81,6 +85,8 @@
 
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+use crate::sync::AtomicU32;
 
 use crate::mailbox::{MessageKind, Msg, SIG_BASE};
 use crate::pid::Pid;
@@ -137,6 +143,60 @@ fn reached(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) >= 0
 }
 
+/// The ordered-liveness handshake of a process (module docs, "Ordered liveness"): how
+/// many signals were pushed to its mailbox, and up to which count it has handled them.
+/// Model-checked in `tests/loom_signals.rs`.
+///
+/// Invariants: a sender calls [`SignalCounts::signal_sent`] only after its push is
+/// complete, so a receiver that read a count with [`SignalCounts::handling_begins`] can
+/// reach every signal it counts; the receiver calls [`SignalCounts::handled`] only after
+/// handling all of them and, if one ended it, after making its exit public (Release), so a
+/// checker that sees the handled count (Acquire) also sees the exit.
+#[derive(Debug)]
+pub(crate) struct SignalCounts {
+    sent: AtomicU32,
+    done: AtomicU32,
+}
+
+impl SignalCounts {
+    pub(crate) fn new() -> SignalCounts {
+        SignalCounts {
+            sent: AtomicU32::new(0),
+            done: AtomicU32::new(0),
+        }
+    }
+
+    /// Sender, after pushing a signal.
+    pub(crate) fn signal_sent(&self) {
+        self.sent.fetch_add(1, Release);
+    }
+
+    /// Signals sent so far.
+    pub(crate) fn sent(&self) -> u32 {
+        self.sent.load(Acquire)
+    }
+
+    /// Receiver, before handling: the count this round of handling will cover.
+    pub(crate) fn handling_begins(&self) -> u32 {
+        self.sent.load(Acquire)
+    }
+
+    /// Receiver, once every signal counted by `n` is handled.
+    pub(crate) fn handled(&self, n: u32) {
+        self.done.store(n, Release);
+    }
+
+    /// True once every signal counted up to `want` has been handled.
+    pub(crate) fn handled_up_to(&self, want: u32) -> bool {
+        reached(self.done.load(Acquire), want)
+    }
+
+    /// True when no signal is waiting to be handled.
+    pub(crate) fn idle(&self) -> bool {
+        self.handled_up_to(self.sent())
+    }
+}
+
 impl RtInner {
     /// A new monitor reference (never 0, never reused while the runtime lives).
     pub(crate) fn new_ref(&self) -> u64 {
@@ -151,7 +211,7 @@ impl RtInner {
         // SAFETY: per the contract.
         let p = unsafe { pcb.as_ref() };
         p.outer.push(m);
-        p.sig_in.fetch_add(1, Release);
+        p.sigs.signal_sent();
         self.wake(pcb, from.worker, from.lifo);
     }
 
@@ -196,8 +256,8 @@ impl RtInner {
                 if pcb.is_exiting() {
                     return Ok(false);
                 }
-                let want = *target.get_or_insert_with(|| pcb.sig_in.load(Acquire));
-                if reached(pcb.sig_done.load(Acquire), want) || std::ptr::eq(pcb, caller.pcb) {
+                let want = *target.get_or_insert_with(|| pcb.sigs.sent());
+                if pcb.sigs.handled_up_to(want) || std::ptr::eq(pcb, caller.pcb) {
                     return Ok(!pcb.is_exiting());
                 }
             }
@@ -333,13 +393,13 @@ fn remove_ref(v: &mut Vec<(u64, Pid)>, mref: u64) -> Option<Pid> {
 /// Moves every message of the calling process's outer queue to its inner queue, handling
 /// the signals among them in order (`first`, already taken, comes first). Signals that
 /// become messages are appended in their place. If a signal ends the process, it exits
-/// from here (storing `sig_done` once it counts as exiting), leaving the rest of the outer
+/// from here (storing its handled count once it counts as exiting), leaving the rest of the outer
 /// queue to its exit path.
 ///
 /// # Safety
 /// `pcb` is the calling process, not inside a match predicate.
 pub(crate) unsafe fn settle(pcb: &Pcb, first: Option<NonNull<Msg>>) {
-    let n = pcb.sig_in.load(Acquire);
+    let n = pcb.sigs.handling_begins();
     let mut pending = first;
     let mut spins = 0u32;
     loop {
@@ -389,7 +449,7 @@ pub(crate) unsafe fn settle(pcb: &Pcb, first: Option<NonNull<Msg>>) {
             }
         }
     }
-    pcb.sig_done.store(n, Release);
+    pcb.sigs.handled(n);
 }
 
 /// Handles pending signals if any arrived (the check made after every resume).
@@ -398,7 +458,7 @@ pub(crate) unsafe fn settle(pcb: &Pcb, first: Option<NonNull<Msg>>) {
 /// `pcb` is the calling process, not inside a match predicate.
 #[inline]
 pub(crate) unsafe fn check(pcb: &Pcb) {
-    if pcb.sig_in.load(Acquire) != pcb.sig_seen.get() && !pcb.receiving.get() {
+    if pcb.sigs.sent() != pcb.sig_seen.get() && !pcb.receiving.get() {
         // SAFETY: per the contract.
         unsafe { settle(pcb, None) }
     }
@@ -437,14 +497,14 @@ fn request(
     if pcb.is_exiting() {
         return Ok(Target::Exiting);
     }
-    if reached(pcb.sig_done.load(Acquire), pcb.sig_in.load(Acquire)) {
+    if pcb.sigs.idle() {
         direct(s.data());
         return Ok(Target::Done);
     }
     let m = Msg::signal(kind, from.pid, mref, &ExitReason::Normal, from.worker)
         .ok_or(Status::ErrNoMemory)?;
     pcb.outer.push(m);
-    pcb.sig_in.fetch_add(1, Release);
+    pcb.sigs.signal_sent();
     drop(s);
     rt.wake(pcb_ptr, from.worker, from.lifo);
     Ok(Target::Done)
@@ -516,7 +576,7 @@ pub(crate) fn link(pcb: &Pcb, to: Pid) -> Result<(), Status> {
 fn exiting_answer(pcb: &Pcb, to: Pid, from: &Sender) {
     if let Some(m) = Msg::signal(SIG_EXIT_LINK, to, 0, &ExitReason::Noproc, from.worker) {
         pcb.outer.push(m);
-        pcb.sig_in.fetch_add(1, Release);
+        pcb.sigs.signal_sent();
         // SAFETY: the calling process, from its own stack.
         unsafe { settle(pcb, None) };
     }
@@ -620,7 +680,7 @@ pub(crate) fn exit_pid(
         let pcb = unsafe { &*caller.pcb };
         let m = Msg::signal(SIG_EXIT, to, 0, reason, from.worker).ok_or(Status::ErrNoMemory)?;
         pcb.outer.push(m);
-        pcb.sig_in.fetch_add(1, Release);
+        pcb.sigs.signal_sent();
         // To ourselves: handled now (`exit(self(), R)` cannot be caught, case 46).
         // SAFETY: the calling process, from its own stack.
         unsafe { settle(pcb, None) };

@@ -359,7 +359,8 @@ pub(crate) unsafe fn begin_exit(pcb: &Pcb, reason: ExitReason) -> bool {
 
 /// The calling process's side of the exit path, then leaves it for good: when `started`,
 /// runs the terminate callback and releases the registered name, then makes the exit
-/// public (`is_alive` is false from here on; see [`publish_exit`]) and stores `sig_done`
+/// public (`is_alive` is false from here on; see [`publish_exit`]) and stores the handled
+/// signal count `sig_done`
 /// (when the exit came from a signal handled up to that count).
 ///
 /// # Safety
@@ -370,7 +371,7 @@ pub(crate) unsafe fn finish_exit(pcb: &Pcb, started: bool, sig_done: Option<u32>
         unsafe { publish_exit(pcb) };
     }
     if let Some(n) = sig_done {
-        pcb.sig_done.store(n, std::sync::atomic::Ordering::Release);
+        pcb.sigs.handled(n);
     }
     // SAFETY: `pcb` is the calling process; it is never resumed after `Exit`.
     unsafe { suspend(pcb, Suspend::Exit) };

@@ -178,7 +178,7 @@ pub(crate) struct Pcb {
     /// A heap copy of a larger spawn argument, freed at exit.
     pub(crate) heap_arg: UnsafeCell<Option<Box<[u128]>>>,
     /// Signals (not messages) handled so far by the process (owner-only; compared with
-    /// `sig_in`, see `signal.rs`).
+    /// the sent count of `sigs`, see `signal.rs`).
     pub(crate) sig_seen: Cell<u32>,
     /// Usable bytes of the stack this process gets when it first runs.
     pub(crate) stack_usable: Cell<u32>,
@@ -189,12 +189,10 @@ pub(crate) struct Pcb {
     /// Messages appended to the mailbox (senders add 1 after their push: the line is already
     /// theirs). Mailbox length = `msgs_in - msgs_out` (wrapping).
     pub(crate) msgs_in: AtomicU32,
-    /// Signals pushed to the mailbox (a sender adds 1 after its push).
-    pub(crate) sig_in: AtomicU32,
-    /// The `sig_in` value up to which the process has handled its signals (it stores it
-    /// after handling them): `is_alive` and `process_info` wait for it to pass the value
-    /// they read, so they are ordered after the caller's earlier signals (BEAM case 23).
-    pub(crate) sig_done: AtomicU32,
+    /// Signals pushed to the mailbox and handled (`is_alive` and `process_info` wait for
+    /// the handled count to pass the sent count they read, so they are ordered after the
+    /// caller's earlier signals, BEAM case 23).
+    pub(crate) sigs: crate::signal::SignalCounts,
     pub(crate) pid: Pid,
     /// The runtime this process belongs to (outlives the process).
     pub(crate) rt: *const crate::runtime::RtInner,
@@ -209,7 +207,7 @@ pub(crate) struct Pcb {
     /// then [`EXIT_PUBLIC`] (after its terminate callback ran and its name was released):
     /// from then on it counts as dead for `is_alive`, and a link or monitor to it gets
     /// `noproc`. See [`Pcb::is_exiting`].
-    pub(crate) exiting: std::sync::atomic::AtomicU8,
+    pub(crate) exiting: crate::sync::AtomicU8,
     /// Set under `sig`'s lock once the exit path took the links and monitors: the exit
     /// reason is then final, a new waiter reads it instead of waiting, and a link or
     /// monitor request is answered by its sender with `noproc` (the process counts as
@@ -283,10 +281,9 @@ impl Pcb {
             named: std::sync::atomic::AtomicBool::new(false),
             timed: std::sync::atomic::AtomicBool::new(false),
             trap_exit: std::sync::atomic::AtomicBool::new(false),
-            exiting: std::sync::atomic::AtomicU8::new(EXIT_NONE),
+            exiting: crate::sync::AtomicU8::new(EXIT_NONE),
             sig_closed: std::sync::atomic::AtomicBool::new(false),
-            sig_in: AtomicU32::new(0),
-            sig_done: AtomicU32::new(0),
+            sigs: crate::signal::SignalCounts::new(),
             sig_seen: Cell::new(0),
             msgs_out: AtomicU32::new(0),
             reductions: std::sync::atomic::AtomicU64::new(0),

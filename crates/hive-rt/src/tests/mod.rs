@@ -7,6 +7,7 @@
 //! `LOOM_MAX_PREEMPTIONS=5 make loom` explores more.
 mod loom_idle;
 mod loom_mailbox;
+mod loom_signals;
 
 /// Runs a loom model with the project's preemption bound (override: LOOM_MAX_PREEMPTIONS).
 fn model(f: impl Fn() + Sync + Send + 'static) {
