@@ -376,7 +376,10 @@ hive_status hive_init(const struct hive_config *config);
 
 // Stops the runtime: every process still alive exits with reason `shutdown`, every
 // pending timer is cancelled, the workers are joined, and the memory of stacks and
-// process control blocks is returned. `stopped_out` (may be NULL) receives how many
+// process control blocks is returned. First, processes with a terminate callback
+// (`hive_set_terminate`) get an untrappable exit signal `shutdown` and run their callback
+// as on any exit (new spawns fail meanwhile; the shutdown waits at most 2 s for them); the
+// others are then stopped without running anything. `stopped_out` (may be NULL) receives how many
 // processes it stopped. Afterwards every call returns `HIVE_ERR_SHUT_DOWN`, including a
 // second `hive_shutdown` (which, from a plain thread, first waits for the first to finish).
 //
@@ -808,8 +811,9 @@ hive_status hive_spawn_monitor(struct Option_hive_entry_fn entry, const void *ar
 // `f(arg, kind, data, len)` runs as the process, on its stack, before its registered name
 // is released and before its links and monitors are signalled (the exit path's order).
 // It may send messages; a `hive_exit` inside it ends the callback and keeps the first
-// reason. It does not run when the process dies of a stack overflow (its stack is gone)
-// or is stopped by `hive_shutdown`.
+// reason. It does not run when the process dies of a stack overflow (its stack is gone).
+// `hive_shutdown` stops a process that has one with an untrappable exit signal
+// `shutdown`, so it runs then too (if it finishes within the shutdown's 2 s grace).
 //
 // Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`.
 hive_status hive_set_terminate(struct Option_hive_terminate_fn f, void *arg);

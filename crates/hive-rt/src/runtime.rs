@@ -333,7 +333,11 @@ impl RtInner {
         waiter: Option<&Arc<ExitWaiter>>,
         parent: Option<(&Pcb, bool, u64)>,
     ) -> std::result::Result<(Pid, u64), Status> {
-        if self.is_shut_down() {
+        if self.is_shut_down()
+            || self
+                .shutdown_begun
+                .load(std::sync::atomic::Ordering::Relaxed)
+        {
             return Err(Status::ErrShutDown);
         }
         let default = self.stacks.default_usable();
@@ -990,6 +994,7 @@ impl RtInner {
         if stopped.is_some() {
             return Err(Status::ErrShutDown);
         }
+        let graceful = self.stop_with_terminate();
         self.shut_down.store(true, SeqCst);
         self.sched.unpark_all();
         let threads = std::mem::take(&mut *self.threads.lock());
@@ -1022,8 +1027,69 @@ impl RtInner {
         unsafe {
             libc::malloc_trim(0);
         }
-        *stopped = Some(live.len());
-        Ok(live.len())
+        *stopped = Some(live.len() + graceful);
+        Ok(live.len() + graceful)
+    }
+}
+
+/// How long `hive_shutdown` lets processes with a terminate callback run it before it stops
+/// the rest without running theirs.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+impl RtInner {
+    /// Shutdown's first phase: every process with a terminate callback gets an untrappable
+    /// exit signal `shutdown`, and the workers keep running until they have all exited (at
+    /// most [`SHUTDOWN_GRACE`]), so their callbacks run as on any exit. New spawns fail
+    /// meanwhile (`shutdown_begun`). Returns how many of them exited.
+    fn stop_with_terminate(&self) -> usize {
+        let from = crate::signal::Sender {
+            pid: Pid::NONE,
+            worker: ptr::null(),
+            lifo: false,
+        };
+        let mut targets = Vec::new();
+        {
+            let Some(_access) = self.access() else {
+                return 0;
+            };
+            for p in self.table.drain_live() {
+                // SAFETY: `_access` pins us: a PCB found in the table stays allocated.
+                let pcb = unsafe { p.as_ref() };
+                let has = pcb
+                    .sig
+                    .lock()
+                    .data
+                    .as_deref()
+                    .is_some_and(|d| d.terminate.is_some());
+                if has {
+                    targets.push(pcb.pid);
+                }
+            }
+        }
+        let mut sent = Vec::with_capacity(targets.len());
+        for pid in targets {
+            if self.send_signal(
+                &from,
+                pid,
+                crate::signal::SIG_SHUTDOWN,
+                0,
+                &ExitReason::Shutdown,
+            ) {
+                sent.push(pid);
+            }
+        }
+        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        let mut exited = 0;
+        for pid in sent {
+            // A plain thread waiting: polls at 1 ms (this is shutdown, not a hot path).
+            while self.alive(pid) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if !self.alive(pid) {
+                exited += 1;
+            }
+        }
+        exited
     }
 }
 
@@ -1308,7 +1374,9 @@ impl Runtime {
     }
 
     /// Stops every process (exit reason `shutdown`), cancels every timer, joins the workers
-    /// and returns how many processes were stopped. Later calls return 0. Called from
+    /// and returns how many processes were stopped. Later calls return 0. Processes with a
+    /// terminate callback are first sent an untrappable exit signal `shutdown` and run it
+    /// (waiting at most 2 s for them; spawns fail meanwhile). Called from
     /// inside a process it begins the shutdown on a helper thread and returns 0 at once
     /// (like `init:stop/0`); the calling process is stopped with the others.
     pub fn shutdown(&self) -> usize {

@@ -112,6 +112,8 @@ pub(crate) const SIG_MONITOR: u32 = SIG_BASE + 4;
 pub(crate) const SIG_DEMONITOR: u32 = SIG_BASE + 5;
 /// A monitor fired (reference and reason in the prefix).
 pub(crate) const SIG_DOWN: u32 = SIG_BASE + 6;
+/// `hive_shutdown`'s untrappable exit signal: the process exits with `shutdown`.
+pub(crate) const SIG_SHUTDOWN: u32 = SIG_BASE + 7;
 
 /// `demonitor` option: remove a DOWN of this monitor already in the mailbox.
 pub const DEMONITOR_FLUSH: u32 = 1;
@@ -333,6 +335,10 @@ unsafe fn handle(pcb: &Pcb, m: NonNull<Msg>) -> Handled {
             } else {
                 free()
             }
+        }
+        SIG_SHUTDOWN => {
+            free();
+            Handled::Die(ExitReason::Shutdown)
         }
         SIG_EXIT | SIG_EXIT_LINK => {
             if kind == SIG_EXIT_LINK && !remove_link(pcb, from) {

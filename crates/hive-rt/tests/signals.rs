@@ -1463,3 +1463,33 @@ fn terminate_callback_runs_before_signals() {
         }
     });
 }
+
+/// Shutdown stops a process that has a terminate callback with an untrappable exit
+/// signal `shutdown`, so the callback runs (here: it reports to a plain thread).
+#[test]
+fn shutdown_runs_terminate_callbacks() {
+    let rt = rt(2);
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    for _ in 0..3 {
+        let tx = tx.clone();
+        let ready_tx = ready_tx.clone();
+        rt.spawn(move || {
+            process::trap_exit(true).unwrap(); // shutdown cannot be trapped
+            process::set_terminate(move |r: &ExitReason| {
+                tx.send(format!("{r:?}")).unwrap();
+            })
+            .unwrap();
+            ready_tx.send(()).unwrap();
+            sleeper();
+        })
+        .unwrap();
+    }
+    rt.spawn(sleeper).unwrap(); // no callback: stopped without running anything
+    for _ in 0..3 {
+        ready_rx.recv().unwrap();
+    }
+    assert_eq!(rt.shutdown(), 4);
+    let got: Vec<String> = rx.try_iter().collect();
+    assert_eq!(got, vec!["Shutdown"; 3]);
+}

@@ -376,8 +376,9 @@ unsafe impl Send for CTerminate {}
 /// `f(arg, kind, data, len)` runs as the process, on its stack, before its registered name
 /// is released and before its links and monitors are signalled (the exit path's order).
 /// It may send messages; a `hive_exit` inside it ends the callback and keeps the first
-/// reason. It does not run when the process dies of a stack overflow (its stack is gone)
-/// or is stopped by `hive_shutdown`.
+/// reason. It does not run when the process dies of a stack overflow (its stack is gone).
+/// `hive_shutdown` stops a process that has one with an untrappable exit signal
+/// `shutdown`, so it runs then too (if it finishes within the shutdown's 2 s grace).
 ///
 /// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`.
 #[no_mangle]

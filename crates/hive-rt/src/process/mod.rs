@@ -820,8 +820,9 @@ pub fn spawn_opt<F: FnOnce() + Send + 'static>(
 /// process exits — returning, `exit`, a panic, or an exit signal — `f` runs on its stack,
 /// as the process, with the exit reason, before its name is released and its links and
 /// monitors are signalled. Not run when the process dies of a stack overflow (its stack
-/// is gone) or is stopped by shutdown. A panic in `f` is caught and ignored; an `exit`
-/// inside `f` ends it and keeps the first reason. Errors: `ErrNotAProcess`.
+/// is gone); at shutdown it runs (the process gets an untrappable exit signal
+/// `shutdown`). A panic in `f` is caught and ignored; an `exit` inside `f` ends it and
+/// keeps the first reason. Errors: `ErrNotAProcess`.
 pub fn set_terminate<F: FnOnce(&ExitReason) + Send + 'static>(f: F) -> Result<()> {
     let pcb = current()?;
     pcb.sig.lock().data().terminate = Some(Box::new(f));
