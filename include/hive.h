@@ -764,6 +764,20 @@ hive_status hive_exit_pid(hive_pid pid, hive_reason_kind kind, const void *data,
 // `ref_out` is NULL or a writable `uint64_t`.
 hive_status hive_monitor(hive_pid pid, uint64_t *ref_out);
 
+// Monitors the process registered as `name[0..len]` (`erlang:monitor(process, Name)`;
+// cases 58–60) and writes the reference to `*ref_out`. The name is resolved once, now:
+// the monitor is then on that pid (a later re-registration of the name does not move
+// it), and its DOWN has that pid as sender. If no process has the name, a DOWN with
+// reason `HIVE_REASON_NOPROC` and sender 0 arrives at once (case 59).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (name or ref_out NULL),
+// `HIVE_ERR_BAD_LENGTH` (len > `HIVE_MAX_NAME_LEN`), `HIVE_ERR_BAD_ARGUMENT` (empty name or
+// NUL byte), `HIVE_ERR_NOT_A_PROCESS`.
+//
+// # Safety
+// `name` is NULL or readable for `len` bytes; `ref_out` is NULL or a writable `uint64_t`.
+hive_status hive_monitor_name(const void *name, size_t len, uint64_t *ref_out);
+
 // Removes the monitor `mref` (`erlang:demonitor/2`; cases 70–78): once it returns, no
 // DOWN of it arrives. `flags`: `HIVE_DEMONITOR_FLUSH` also removes its DOWN if one is
 // already in the mailbox (case 73); `HIVE_DEMONITOR_INFO`. When `info_out` is non-NULL it

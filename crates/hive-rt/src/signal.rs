@@ -80,8 +80,9 @@
 //! - The BEAM gives each unlink an id, so that `unlink` racing a `link` from the other side
 //!   cannot leave a half link. Hive does not: if A calls `unlink(B)` while B calls
 //!   `link(A)`, B may end up linked to A without A being linked to B.
-//! - Monitors by registered name (`monitor(process, Name)`, cases 58–60) are not offered;
-//!   resolve the name with `whereis` and monitor the pid.
+//! - A monitor by registered name (`monitor_name`, cases 58–60) resolves the name once and
+//!   monitors the pid; its DOWN names the pid (0 when the name was not registered), not
+//!   `{Name, Node}`: the caller knows which name its reference is for.
 
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -628,6 +629,19 @@ pub(crate) fn monitor(pcb: &Pcb, to: Pid) -> Result<u64, Status> {
         }
     }
     Ok(mref)
+}
+
+/// `monitor(process, Name)` (cases 58–60): the name is resolved once, now; an unregistered
+/// name gives an immediate DOWN with `noproc` and sender 0.
+pub(crate) fn monitor_name(pcb: &Pcb, name: &[u8]) -> Result<u64, Status> {
+    let rt = runtime_of(pcb);
+    let pid = rt.whereis(name)?;
+    if pid.is_none() {
+        let mref = rt.new_ref();
+        queue_to_self(pcb, MessageKind::Down, Pid::NONE, mref, &ExitReason::Noproc);
+        return Ok(mref);
+    }
+    monitor(pcb, pid)
 }
 
 /// `demonitor/2` (cases 70–78). Returns whether the monitor was still active.

@@ -1493,3 +1493,42 @@ fn shutdown_runs_terminate_callbacks() {
     let got: Vec<String> = rx.try_iter().collect();
     assert_eq!(got, vec!["Shutdown"; 3]);
 }
+
+/// Cases 58–60: a monitor by name resolves the name once; an unregistered name gives an
+/// immediate DOWN with `noproc`.
+#[test]
+fn case_58_59_60_monitor_by_name() {
+    run(|_| {
+        // 58: the DOWN arrives with the reason (sender: the pid the name resolved to).
+        let p = process::spawn(dies_on_die).unwrap();
+        process::register(b"mon58", p).unwrap();
+        let m = process::monitor_name(b"mon58").unwrap();
+        process::send(p, b"die").unwrap();
+        let d = down(m);
+        assert_eq!((d.sender(), d.reason()), (p, Some(err("boom"))));
+        // 59: unregistered name.
+        let m = process::monitor_name(b"nobody59").unwrap();
+        let d = down(m);
+        assert_eq!(
+            (d.sender(), d.reason()),
+            (Pid::NONE, Some(ExitReason::Noproc))
+        );
+        // 60: resolved once: the name moving to P2 does not move the monitor.
+        let p1 = process::spawn(dies_on_die).unwrap();
+        process::register(b"mon60", p1).unwrap();
+        let m = process::monitor_name(b"mon60").unwrap();
+        process::unregister(b"mon60").unwrap();
+        let p2 = process::spawn(sleeper).unwrap();
+        process::register(b"mon60", p2).unwrap();
+        let m2 = process::monitor(p2).unwrap();
+        process::exit_pid(p2, ExitReason::Kill).unwrap();
+        assert_eq!(down_reason(m2), ExitReason::Killed);
+        assert!(drain().is_empty(), "no DOWN for the name's new owner");
+        process::send(p1, b"die").unwrap();
+        assert_eq!(down_reason(m), err("boom"));
+        assert_eq!(
+            process::monitor_name(b"").unwrap_err().0,
+            Status::ErrBadArgument
+        );
+    });
+}

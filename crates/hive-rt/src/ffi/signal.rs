@@ -180,6 +180,44 @@ pub unsafe extern "C" fn hive_monitor(pid: hive_pid, ref_out: *mut u64) -> hive_
     })
 }
 
+/// Monitors the process registered as `name[0..len]` (`erlang:monitor(process, Name)`;
+/// cases 58–60) and writes the reference to `*ref_out`. The name is resolved once, now:
+/// the monitor is then on that pid (a later re-registration of the name does not move
+/// it), and its DOWN has that pid as sender. If no process has the name, a DOWN with
+/// reason `HIVE_REASON_NOPROC` and sender 0 arrives at once (case 59).
+///
+/// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (name or ref_out NULL),
+/// `HIVE_ERR_BAD_LENGTH` (len > `HIVE_MAX_NAME_LEN`), `HIVE_ERR_BAD_ARGUMENT` (empty name or
+/// NUL byte), `HIVE_ERR_NOT_A_PROCESS`.
+///
+/// # Safety
+/// `name` is NULL or readable for `len` bytes; `ref_out` is NULL or a writable `uint64_t`.
+#[no_mangle]
+pub unsafe extern "C" fn hive_monitor_name(
+    name: *const c_void,
+    len: usize,
+    ref_out: *mut u64,
+) -> hive_status {
+    guard(|| {
+        if ref_out.is_null() {
+            return HIVE_ERR_NULL_POINTER;
+        }
+        // SAFETY: forwarded contract.
+        let name = match unsafe { super::registry::name_arg(name, len) } {
+            Ok(n) => n,
+            Err(s) => return code(s),
+        };
+        match process::monitor_name(name) {
+            Ok(r) => {
+                // SAFETY: non-null and writable per the contract.
+                unsafe { ref_out.write(r) };
+                HIVE_OK
+            }
+            Err(e) => code(e.0),
+        }
+    })
+}
+
 /// Removes the monitor `mref` (`erlang:demonitor/2`; cases 70–78): once it returns, no
 /// DOWN of it arrives. `flags`: `HIVE_DEMONITOR_FLUSH` also removes its DOWN if one is
 /// already in the mailbox (case 73); `HIVE_DEMONITOR_INFO`. When `info_out` is non-NULL it

@@ -772,6 +772,16 @@ pub fn monitor(pid: Pid) -> Result<u64> {
     crate::signal::monitor(pcb, pid).map_err(Error)
 }
 
+/// Monitors the process registered as `name` (`erlang:monitor(process, Name)`, cases
+/// 58–60): the name is resolved once, now, and the pid is monitored; if no process has
+/// the name, a DOWN with `Noproc` and sender [`Pid::NONE`] arrives at once. The DOWN names
+/// the pid, not the name (the caller knows which name its reference is for).
+/// Errors: `ErrNotAProcess`, `ErrBadArgument` / `ErrBadLength` (invalid name).
+pub fn monitor_name(name: &[u8]) -> Result<u64> {
+    let pcb = current()?;
+    crate::signal::monitor_name(pcb, name).map_err(Error)
+}
+
 /// Removes a monitor (`erlang:demonitor/2`, cases 70–78): once it returns, no DOWN of it
 /// arrives. `flush`: also remove its DOWN if one is already in the mailbox. Returns true
 /// if the monitor was still active (the `info` option); false if it had fired, was
