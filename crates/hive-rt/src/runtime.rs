@@ -374,10 +374,10 @@ impl RtInner {
                 let mut s = (*pcb).sig.lock();
                 let d = s.data();
                 if link {
-                    d.links.push(parent.pid);
+                    d.links.insert(parent.pid);
                 }
                 if mref != 0 {
-                    d.monitored_by.push((mref, parent.pid));
+                    d.monitored_by.insert(mref, parent.pid);
                 }
             }
         }
@@ -395,10 +395,10 @@ impl RtInner {
             let mut s = parent.sig.lock();
             let d = s.data();
             if link {
-                d.links.push(pid);
+                d.links.insert(pid);
             }
             if mref != 0 {
-                d.monitors.push((mref, pid));
+                d.monitors.insert(mref, pid);
             }
         }
         // SAFETY: `pcb` is a valid, live allocation.
@@ -756,14 +756,17 @@ impl RtInner {
             .msgs_in
             .load(Relaxed)
             .wrapping_sub(pcb.msgs_out.load(Relaxed));
-        let (links, monitors, monitored_by) = match pcb.sig.lock().data.as_deref() {
+        let (mut links, mut monitors, mut monitored_by) = match pcb.sig.lock().data.as_deref() {
             Some(d) => (
-                d.links.clone(),
-                d.monitors.clone(),
-                d.monitored_by.iter().map(|&(_, p)| p).collect(),
+                d.links.iter().copied().collect::<Vec<_>>(),
+                d.monitors.iter().map(|(&r, &p)| (r, p)).collect::<Vec<_>>(),
+                d.monitored_by.values().copied().collect::<Vec<_>>(),
             ),
             None => Default::default(),
         };
+        links.sort_unstable();
+        monitors.sort_unstable();
+        monitored_by.sort_unstable();
         Ok(Some(ProcessInfo {
             status,
             mailbox_len: u64::from(queued),

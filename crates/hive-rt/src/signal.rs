@@ -302,9 +302,7 @@ unsafe fn handle(pcb: &Pcb, m: NonNull<Msg>) -> Handled {
         SIG_LINK => {
             let mut s = pcb.sig.lock();
             let d = s.data();
-            if !d.links.contains(&from) {
-                d.links.push(from);
-            }
+            d.links.insert(from);
             drop(s);
             free()
         }
@@ -313,12 +311,12 @@ unsafe fn handle(pcb: &Pcb, m: NonNull<Msg>) -> Handled {
             free()
         }
         SIG_MONITOR => {
-            pcb.sig.lock().data().monitored_by.push((mref, from));
+            pcb.sig.lock().data().monitored_by.insert(mref, from);
             free()
         }
         SIG_DEMONITOR => {
             if let Some(d) = pcb.sig.lock().data.as_deref_mut() {
-                remove_ref(&mut d.monitored_by, mref);
+                d.monitored_by.remove(&mref);
             }
             free()
         }
@@ -328,7 +326,7 @@ unsafe fn handle(pcb: &Pcb, m: NonNull<Msg>) -> Handled {
                 .lock()
                 .data
                 .as_deref_mut()
-                .is_some_and(|d| remove_ref(&mut d.monitors, mref).is_some());
+                .is_some_and(|d| d.monitors.remove(&mref).is_some());
             if active {
                 // SAFETY: we own `m`.
                 unsafe { Msg::set_kind(mp, MessageKind::Down as u32) };
@@ -382,19 +380,7 @@ fn remove_link(pcb: &Pcb, pid: Pid) -> bool {
     let Some(d) = s.data.as_deref_mut() else {
         return false;
     };
-    match d.links.iter().position(|&p| p == pid) {
-        Some(i) => {
-            d.links.swap_remove(i);
-            true
-        }
-        None => false,
-    }
-}
-
-/// Removes the entry with reference `mref`; returns its pid.
-fn remove_ref(v: &mut Vec<(u64, Pid)>, mref: u64) -> Option<Pid> {
-    let i = v.iter().position(|&(r, _)| r == mref)?;
-    Some(v.swap_remove(i).1)
+    d.links.remove(&pid)
 }
 
 /// Moves every message of the calling process's outer queue to its inner queue, handling
@@ -539,18 +525,15 @@ pub(crate) fn link(pcb: &Pcb, to: Pid) -> Result<(), Status> {
     {
         let mut s = pcb.sig.lock();
         let d = s.data();
-        if d.links.contains(&to) {
+        // Ours first: the target may exit and signal us as soon as its side exists.
+        if !d.links.insert(to) {
             return Ok(()); // case 25: links are a set
         }
-        // Ours first: the target may exit and signal us as soon as its side exists.
-        d.links.push(to);
     }
     let from = Sender::of(&Caller::get());
     let me = pcb.pid;
     match request(rt, &from, to, SIG_LINK, 0, |d| {
-        if !d.links.contains(&me) {
-            d.links.push(me);
-        }
+        d.links.insert(me);
     }) {
         Ok(Target::Done) => Ok(()),
         Ok(Target::Exiting) => {
@@ -613,17 +596,17 @@ pub(crate) fn monitor(pcb: &Pcb, to: Pid) -> Result<u64, Status> {
     if to == pcb.pid {
         return Ok(mref); // case 71: never fires
     }
-    pcb.sig.lock().data().monitors.push((mref, to));
+    pcb.sig.lock().data().monitors.insert(mref, to);
     let from = Sender::of(&Caller::get());
     let me = pcb.pid;
     match request(rt, &from, to, SIG_MONITOR, mref, |d| {
-        d.monitored_by.push((mref, me))
+        d.monitored_by.insert(mref, me);
     }) {
         Ok(Target::Done) => {}
         Ok(Target::Exiting) | Ok(Target::Dead) | Err(_) => {
             // Cases 57, 67: an immediate DOWN with `noproc`; the monitor is gone.
             if let Some(d) = pcb.sig.lock().data.as_deref_mut() {
-                remove_ref(&mut d.monitors, mref);
+                d.monitors.remove(&mref);
             }
             queue_to_self(pcb, MessageKind::Down, to, mref, &ExitReason::Noproc);
         }
@@ -657,7 +640,7 @@ pub(crate) unsafe fn demonitor(pcb: &Pcb, mref: u64, flags: u32) -> Result<bool,
         .lock()
         .data
         .as_deref_mut()
-        .and_then(|d| remove_ref(&mut d.monitors, mref));
+        .and_then(|d| d.monitors.remove(&mref));
     if let Some(to) = target {
         let from = Sender::of(&Caller::get());
         runtime_of(pcb).send_signal(&from, to, SIG_DEMONITOR, mref, &ExitReason::Normal);
@@ -761,15 +744,13 @@ pub(crate) unsafe fn exit_signals(
                     rt.send_signal(&from, sender, SIG_EXIT_LINK, 0, &ExitReason::Noproc);
                 }
                 SIG_UNLINK => {
-                    if let Some(i) = data.links.iter().position(|&p| p == sender) {
-                        data.links.swap_remove(i);
-                    }
+                    data.links.remove(&sender);
                 }
                 SIG_MONITOR => {
                     rt.send_signal(&from, sender, SIG_DOWN, mref, &ExitReason::Noproc);
                 }
                 SIG_DEMONITOR => {
-                    remove_ref(&mut data.monitored_by, mref);
+                    data.monitored_by.remove(&mref);
                 }
                 _ => {}
             }
@@ -785,10 +766,10 @@ pub(crate) unsafe fn exit_signals(
     for &l in &data.links {
         rt.send_signal(&from, l, SIG_EXIT_LINK, 0, reason);
     }
-    for &(mref, w) in &data.monitored_by {
+    for (&mref, &w) in &data.monitored_by {
         rt.send_signal(&from, w, SIG_DOWN, mref, reason);
     }
-    for &(mref, t) in &data.monitors {
+    for (&mref, &t) in &data.monitors {
         rt.send_signal(&from, t, SIG_DEMONITOR, mref, &ExitReason::Normal);
     }
     data.waiters

@@ -99,12 +99,13 @@ pub(crate) type Terminate = Box<dyn FnOnce(&ExitReason) + Send>;
 pub(crate) struct LinkData {
     /// Threads blocked in `hive_wait`.
     pub(crate) waiters: Vec<Arc<ExitWaiter>>,
-    /// Linked processes (a set; order of creation).
-    pub(crate) links: Vec<Pid>,
+    /// Linked processes (hash sets and maps: a supervisor may have 100k children, a
+    /// server 100k monitors on it, a client 100k monitors out).
+    pub(crate) links: fxhash::FxHashSet<Pid>,
     /// Monitors this process holds on others: (reference, target).
-    pub(crate) monitors: Vec<(u64, Pid)>,
+    pub(crate) monitors: fxhash::FxHashMap<u64, Pid>,
     /// Monitors others hold on this process: (reference, watcher).
-    pub(crate) monitored_by: Vec<(u64, Pid)>,
+    pub(crate) monitored_by: fxhash::FxHashMap<u64, Pid>,
     /// The last process this one sent an exit signal to (`exit/2`): a link to it that finds
     /// it dead is answered as by an exiting process (see `signal::link`, case 37).
     pub(crate) last_exit_to: Pid,
