@@ -108,10 +108,6 @@
 // Longest timer delay, in ms (2^36 ms, about 795 days; the BEAM accepts at least 2^33).
 #define MAX_TIMER_MS (1 << 36)
 
-typedef struct Option_hive_entry_fn Option_hive_entry_fn;
-
-typedef struct Option_hive_terminate_fn Option_hive_terminate_fn;
-
 // Result code of every `hive_*` function (see the `HIVE_OK` / `HIVE_ERR_*` constants).
 typedef int32_t hive_status;
 
@@ -192,7 +188,7 @@ typedef struct hive_config {
 typedef struct hive_spawn_opts {
   // `HIVE_PRIORITY_LOW`, `HIVE_PRIORITY_NORMAL` or `HIVE_PRIORITY_HIGH`.
   int32_t priority;
-  // Reserved; must be 0.
+  // 0, except for `hive_spawn_opt`: `HIVE_SPAWN_LINK` and/or `HIVE_SPAWN_MONITOR`.
   uint32_t flags;
   // Stack size in bytes (usable); 0 = the runtime's default. Rounded up to a power of
   // two ≥ 16 KiB; at most 64 MiB.
@@ -574,8 +570,9 @@ void hive_msg_free(struct hive_msg *msg);
 //
 // Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (entry NULL, or arg NULL with arg_len > 0),
 // `HIVE_ERR_BAD_LENGTH` (arg_len or stack size too large), `HIVE_ERR_BAD_ARGUMENT`
-// (unknown priority, flags ≠ 0), `HIVE_ERR_SYSTEM_LIMIT` (pid table full),
-// `HIVE_ERR_NO_MEMORY` (no stack), `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+// (unknown priority, flags ≠ 0: links and monitors need `hive_spawn_opt`),
+// `HIVE_ERR_SYSTEM_LIMIT` (pid table full), `HIVE_ERR_NO_MEMORY` (no stack),
+// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
 //
 // # Safety
 // `arg` is NULL or readable for `arg_len` bytes; `opts` is NULL or a readable
@@ -804,21 +801,22 @@ hive_status hive_demonitor(uint64_t mref, uint32_t flags, int32_t *info_out);
 //
 // # Safety
 // As `hive_spawn`; `ref_out` is NULL or a writable `uint64_t`.
-hive_status hive_spawn_opt(struct Option_hive_entry_fn entry, const void *arg, size_t arg_len, const struct hive_spawn_opts *opts, hive_pid *pid_out, uint64_t *ref_out);
+hive_status hive_spawn_opt(void (*entry)(void *arg), const void *arg, size_t arg_len, const struct hive_spawn_opts *opts, hive_pid *pid_out, uint64_t *ref_out);
 
 // `erlang:spawn_link/1` (case 97): as `hive_spawn`, linked to the caller atomically.
-// Returns as `hive_spawn_opt`.
+// Returns as `hive_spawn_opt` (`opts->flags` must be 0 here).
 //
 // # Safety
 // As `hive_spawn`.
-hive_status hive_spawn_link(struct Option_hive_entry_fn entry, const void *arg, size_t arg_len, const struct hive_spawn_opts *opts, hive_pid *pid_out);
+hive_status hive_spawn_link(void (*entry)(void *arg), const void *arg, size_t arg_len, const struct hive_spawn_opts *opts, hive_pid *pid_out);
 
 // `erlang:spawn_monitor/1` (case 65): as `hive_spawn`, monitored by the caller
-// atomically; the reference goes to `*ref_out`. Returns as `hive_spawn_opt`.
+// atomically; the reference goes to `*ref_out`. Returns as `hive_spawn_opt`
+// (`opts->flags` must be 0 here).
 //
 // # Safety
 // As `hive_spawn`; `ref_out` is NULL or a writable `uint64_t`.
-hive_status hive_spawn_monitor(struct Option_hive_entry_fn entry, const void *arg, size_t arg_len, const struct hive_spawn_opts *opts, hive_pid *pid_out, uint64_t *ref_out);
+hive_status hive_spawn_monitor(void (*entry)(void *arg), const void *arg, size_t arg_len, const struct hive_spawn_opts *opts, hive_pid *pid_out, uint64_t *ref_out);
 
 // Sets the calling process's terminate callback, replacing an earlier one; NULL removes
 // it. When the process exits — returning from its entry, `hive_exit`, an exit signal —
@@ -830,7 +828,7 @@ hive_status hive_spawn_monitor(struct Option_hive_entry_fn entry, const void *ar
 // `shutdown`, so it runs then too (if it finishes within the shutdown's 2 s grace).
 //
 // Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`.
-hive_status hive_set_terminate(struct Option_hive_terminate_fn f, void *arg);
+hive_status hive_set_terminate(void (*f)(void *arg, int32_t kind, const uint8_t *data, size_t len), void *arg);
 
 // The processes linked to `pid` (`process_info(Pid, links)`): writes up to `cap` pids to
 // `out` and the total number to `*n_out` (call with `cap` 0 to size the array). From a

@@ -33,7 +33,7 @@ pub const HIVE_MAX_REASON_LEN: usize = 1 << 16;
 pub struct hive_spawn_opts {
     /// `HIVE_PRIORITY_LOW`, `HIVE_PRIORITY_NORMAL` or `HIVE_PRIORITY_HIGH`.
     pub priority: i32,
-    /// Reserved; must be 0.
+    /// 0, except for `hive_spawn_opt`: `HIVE_SPAWN_LINK` and/or `HIVE_SPAWN_MONITOR`.
     pub flags: u32,
     /// Stack size in bytes (usable); 0 = the runtime's default. Rounded up to a power of
     /// two ≥ 16 KiB; at most 64 MiB.
@@ -107,8 +107,9 @@ pub(crate) unsafe fn spawn_request<'a>(
 ///
 /// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (entry NULL, or arg NULL with arg_len > 0),
 /// `HIVE_ERR_BAD_LENGTH` (arg_len or stack size too large), `HIVE_ERR_BAD_ARGUMENT`
-/// (unknown priority, flags ≠ 0), `HIVE_ERR_SYSTEM_LIMIT` (pid table full),
-/// `HIVE_ERR_NO_MEMORY` (no stack), `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+/// (unknown priority, flags ≠ 0: links and monitors need `hive_spawn_opt`),
+/// `HIVE_ERR_SYSTEM_LIMIT` (pid table full), `HIVE_ERR_NO_MEMORY` (no stack),
+/// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
 ///
 /// # Safety
 /// `arg` is NULL or readable for `arg_len` bytes; `opts` is NULL or a readable

@@ -10,7 +10,7 @@
 
 use std::ffi::c_void;
 
-use super::proc::{hive_entry_fn, hive_spawn_opts, reason_arg, spawn_request};
+use super::proc::{hive_spawn_opts, reason_arg, spawn_request};
 use super::*;
 use crate::process;
 use crate::sched::Caller;
@@ -268,7 +268,7 @@ pub unsafe extern "C" fn hive_demonitor(mref: u64, flags: u32, info_out: *mut i3
 /// As `hive_spawn`; `ref_out` is NULL or a writable `uint64_t`.
 #[no_mangle]
 pub unsafe extern "C" fn hive_spawn_opt(
-    entry: Option<hive_entry_fn>,
+    entry: Option<extern "C" fn(arg: *mut c_void)>,
     arg: *const c_void,
     arg_len: usize,
     opts: *const hive_spawn_opts,
@@ -286,13 +286,13 @@ pub unsafe extern "C" fn hive_spawn_opt(
 }
 
 /// `erlang:spawn_link/1` (case 97): as `hive_spawn`, linked to the caller atomically.
-/// Returns as `hive_spawn_opt`.
+/// Returns as `hive_spawn_opt` (`opts->flags` must be 0 here).
 ///
 /// # Safety
 /// As `hive_spawn`.
 #[no_mangle]
 pub unsafe extern "C" fn hive_spawn_link(
-    entry: Option<hive_entry_fn>,
+    entry: Option<extern "C" fn(arg: *mut c_void)>,
     arg: *const c_void,
     arg_len: usize,
     opts: *const hive_spawn_opts,
@@ -300,6 +300,9 @@ pub unsafe extern "C" fn hive_spawn_link(
 ) -> hive_status {
     // SAFETY: forwarded contract.
     unsafe {
+        if !opts.is_null() && (*opts).flags != 0 {
+            return HIVE_ERR_BAD_ARGUMENT;
+        }
         spawn_flags(
             entry,
             arg,
@@ -313,13 +316,14 @@ pub unsafe extern "C" fn hive_spawn_link(
 }
 
 /// `erlang:spawn_monitor/1` (case 65): as `hive_spawn`, monitored by the caller
-/// atomically; the reference goes to `*ref_out`. Returns as `hive_spawn_opt`.
+/// atomically; the reference goes to `*ref_out`. Returns as `hive_spawn_opt`
+/// (`opts->flags` must be 0 here).
 ///
 /// # Safety
 /// As `hive_spawn`; `ref_out` is NULL or a writable `uint64_t`.
 #[no_mangle]
 pub unsafe extern "C" fn hive_spawn_monitor(
-    entry: Option<hive_entry_fn>,
+    entry: Option<extern "C" fn(arg: *mut c_void)>,
     arg: *const c_void,
     arg_len: usize,
     opts: *const hive_spawn_opts,
@@ -328,6 +332,9 @@ pub unsafe extern "C" fn hive_spawn_monitor(
 ) -> hive_status {
     // SAFETY: forwarded contract.
     unsafe {
+        if !opts.is_null() && (*opts).flags != 0 {
+            return HIVE_ERR_BAD_ARGUMENT;
+        }
         spawn_flags(
             entry,
             arg,
@@ -343,7 +350,7 @@ pub unsafe extern "C" fn hive_spawn_monitor(
 /// # Safety
 /// As `hive_spawn_opt`.
 unsafe fn spawn_flags(
-    entry: Option<hive_entry_fn>,
+    entry: Option<extern "C" fn(arg: *mut c_void)>,
     arg: *const c_void,
     arg_len: usize,
     opts: *const hive_spawn_opts,
@@ -421,7 +428,7 @@ unsafe impl Send for CTerminate {}
 /// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`.
 #[no_mangle]
 pub extern "C" fn hive_set_terminate(
-    f: Option<hive_terminate_fn>,
+    f: Option<extern "C" fn(arg: *mut c_void, kind: i32, data: *const u8, len: usize)>,
     arg: *mut c_void,
 ) -> hive_status {
     guard(|| {
