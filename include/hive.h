@@ -595,6 +595,18 @@ hive_pid hive_self(void);
 // `data` is NULL or readable for `len` bytes.
 hive_status hive_exit(int32_t kind, const void *data, size_t len);
 
+// Sets the calling process's priority to `priority` (`HIVE_PRIORITY_LOW`, `_NORMAL` or
+// `_HIGH`; `process_flag(priority, P)`, BEAM case 99) and writes the old one to
+// `*old_out` when it is non-NULL. It takes effect the next time the process is queued (its
+// next yield or wake-up); processes it spawns do not inherit it. `max`, reserved by the
+// BEAM for its own processes, is not offered.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (unknown priority), `HIVE_ERR_NOT_A_PROCESS`.
+//
+// # Safety
+// `old_out` is NULL or a writable `int32_t`.
+hive_status hive_set_priority(int32_t priority, int32_t *old_out);
+
 // Gives up the rest of the time slice (`erlang:yield/0`): the process goes to the back of
 // its run queue. Returns `HIVE_OK` once resumed, or `HIVE_ERR_NOT_A_PROCESS`.
 hive_status hive_yield(void);

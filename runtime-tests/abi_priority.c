@@ -70,6 +70,25 @@ static void root(void *arg) {
     }
 }
 
+/* BEAM case 99 through the ABI: hive_set_priority returns the old level, unknown levels
+ * are refused, process_info shows the current level. */
+static void priority_flag(void *arg) {
+    (void)arg;
+    int32_t old = -1;
+    hive_process_info pi;
+    CHECK_OK(hive_set_priority(HIVE_PRIORITY_HIGH, &old));
+    CHECK_EQ(old, HIVE_PRIORITY_NORMAL);
+    CHECK_OK(hive_get_process_info(hive_self(), &pi));
+    CHECK_EQ(pi.priority, HIVE_PRIORITY_HIGH);
+    CHECK_OK(hive_set_priority(HIVE_PRIORITY_LOW, &old));
+    CHECK_EQ(old, HIVE_PRIORITY_HIGH);
+    CHECK_EQ(hive_set_priority(4711, &old), HIVE_ERR_BAD_ARGUMENT);
+    CHECK_EQ(hive_set_priority(-1, NULL), HIVE_ERR_BAD_ARGUMENT);
+    CHECK_OK(hive_set_priority(HIVE_PRIORITY_NORMAL, NULL));
+    CHECK_OK(hive_get_process_info(hive_self(), &pi));
+    CHECK_EQ(pi.priority, HIVE_PRIORITY_NORMAL);
+}
+
 int main(void) {
     hive_config c;
     CHECK_OK(hive_config_default(&c));
@@ -82,6 +101,10 @@ int main(void) {
     hive_spawn_opts high = {.priority = HIVE_PRIORITY_HIGH, .flags = 0, .stack_size = 0};
     CHECK_OK(hive_run(root, NULL, 0, &high, &info));
     CHECK_EQ(info.kind, HIVE_REASON_NORMAL);
+    CHECK_OK(hive_run(priority_flag, NULL, 0, NULL, &info));
+    CHECK_EQ(info.kind, HIVE_REASON_NORMAL);
+    /* Not from a plain thread. */
+    CHECK_EQ(hive_set_priority(HIVE_PRIORITY_HIGH, NULL), HIVE_ERR_NOT_A_PROCESS);
     uint64_t stopped = 0;
     CHECK_OK(hive_shutdown(&stopped));
     printf("abi_priority: %d rounds x 2 roots ok, %llu checks\n", ROUNDS, CHECKS_DONE());

@@ -71,8 +71,8 @@ pub(crate) fn stack_class(size: usize) -> Option<usize> {
     Some(size.max(MIN_STACK_SIZE).next_power_of_two())
 }
 
-/// Scheduling priority of a process (BEAM `process_flag(priority, _)`; `max` is not
-/// offered). High-priority processes run before any normal or low one; a low-priority
+/// Scheduling priority of a process (BEAM `process_flag(priority, _)`, case 99; `max`,
+/// which the BEAM reserves for its own system processes, is not offered). High-priority processes run before any normal or low one; a low-priority
 /// process runs when no normal one is ready, and at least once every 8 normal runs
 /// (the BEAM's `RESCHEDULE_LOW`), so it is never starved.
 #[repr(i32)]

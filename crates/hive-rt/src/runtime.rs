@@ -771,7 +771,7 @@ impl RtInner {
             status,
             mailbox_len: u64::from(queued),
             reductions: pcb.reductions.load(Relaxed),
-            priority: pcb.priority,
+            priority: pcb.priority(),
             trap_exit: pcb.trap_exit.load(Relaxed),
             registered_name: self.registry.name_of(pid).map(Vec::from),
             links,

@@ -67,10 +67,10 @@ fn inline_reduction_counter_preempts() {
     assert!(r.is_normal());
 }
 
-/// BEAM cases 99–100 (priorities): a high-priority process runs before normal ones that
-/// were queued earlier.
+/// BEAM case 100 (a): a high-priority process runs before normal ones that were queued
+/// earlier (one scheduler).
 #[test]
-fn high_priority_runs_first() {
+fn case_100_high_priority_runs_first() {
     let rt = rt(1);
     rt.run(|| {
         let me = process::self_pid();
@@ -94,9 +94,10 @@ fn high_priority_runs_first() {
     .unwrap();
 }
 
-/// A low-priority process still runs while normal ones keep the worker busy.
+/// BEAM case 100 (c): a low-priority process still runs while normal ones keep the worker
+/// busy (one scheduler).
 #[test]
-fn low_priority_is_not_starved() {
+fn case_100_low_priority_is_not_starved() {
     let rt = rt(1);
     let stop = Arc::new(AtomicBool::new(false));
     for _ in 0..3 {
@@ -124,6 +125,91 @@ fn low_priority_is_not_starved() {
         .unwrap();
     stop.store(true, Ordering::Relaxed);
     assert!(r.is_normal());
+}
+
+/// BEAM case 100 (b): on one scheduler a busy high-priority process starves normal ones:
+/// the normal process, spawned first, runs only after the high one is done.
+#[test]
+fn case_100_high_priority_starves_normal() {
+    let rt = rt(1);
+    rt.run(|| {
+        let me = process::self_pid();
+        process::spawn(move || process::send(me, b"normal_ran").unwrap()).unwrap();
+        process::spawn_opts(
+            SpawnOptions {
+                priority: Priority::High,
+                ..Default::default()
+            },
+            move || {
+                // Many slices of work, each ending in a yield: still nothing normal runs.
+                for _ in 0..200_000 {
+                    process::consume_reductions(10).unwrap();
+                }
+                process::send(me, b"high_done").unwrap();
+            },
+        )
+        .unwrap();
+        // Let both run (we are normal too: we yield by waiting).
+        let first = process::receive(Some(10_000)).unwrap();
+        let second = process::receive(Some(10_000)).unwrap();
+        assert_eq!(
+            (first.data(), second.data()),
+            (&b"high_done"[..], &b"normal_ran"[..])
+        );
+    })
+    .unwrap();
+}
+
+/// BEAM case 99: the priority flag: `set_priority` returns the old level, process_info
+/// shows the current one, it is not inherited, and spawn options set it.
+#[test]
+fn case_99_priority_flag() {
+    let rt = rt(2);
+    rt.run(|| {
+        let me = process::self_pid();
+        let prio = || process::process_info(me).unwrap().unwrap().priority;
+        assert_eq!(prio(), Priority::Normal);
+        assert_eq!(
+            process::set_priority(Priority::High).unwrap(),
+            Priority::Normal
+        );
+        assert_eq!(prio(), Priority::High);
+        assert_eq!(
+            process::set_priority(Priority::Low).unwrap(),
+            Priority::High
+        );
+        assert_eq!(
+            process::set_priority(Priority::High).unwrap(),
+            Priority::Low
+        );
+        // A child of a high parent is normal.
+        process::spawn(move || {
+            let p = process::process_info(process::self_pid()).unwrap().unwrap();
+            process::send(me, &[p.priority as u8]).unwrap();
+        })
+        .unwrap();
+        assert_eq!(
+            process::receive(Some(10_000)).unwrap().data(),
+            &[Priority::Normal as u8]
+        );
+        process::spawn_opts(
+            SpawnOptions {
+                priority: Priority::Low,
+                ..Default::default()
+            },
+            move || {
+                let p = process::process_info(process::self_pid()).unwrap().unwrap();
+                process::send(me, &[p.priority as u8]).unwrap();
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            process::receive(Some(10_000)).unwrap().data(),
+            &[Priority::Low as u8]
+        );
+        process::set_priority(Priority::Normal).unwrap();
+    })
+    .unwrap();
 }
 
 /// Many ping-pong pairs across two workers: every round trip completes (a lost wake-up

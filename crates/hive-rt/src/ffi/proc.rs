@@ -199,6 +199,35 @@ pub(crate) unsafe fn reason_arg(
     Ok(ExitReason::from_kind(kind, bytes))
 }
 
+/// Sets the calling process's priority to `priority` (`HIVE_PRIORITY_LOW`, `_NORMAL` or
+/// `_HIGH`; `process_flag(priority, P)`, BEAM case 99) and writes the old one to
+/// `*old_out` when it is non-NULL. It takes effect the next time the process is queued (its
+/// next yield or wake-up); processes it spawns do not inherit it. `max`, reserved by the
+/// BEAM for its own processes, is not offered.
+///
+/// Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (unknown priority), `HIVE_ERR_NOT_A_PROCESS`.
+///
+/// # Safety
+/// `old_out` is NULL or a writable `int32_t`.
+#[no_mangle]
+pub unsafe extern "C" fn hive_set_priority(priority: i32, old_out: *mut i32) -> hive_status {
+    guard(|| {
+        let Some(p) = Priority::from_raw(priority) else {
+            return HIVE_ERR_BAD_ARGUMENT;
+        };
+        match process::set_priority(p) {
+            Ok(old) => {
+                if !old_out.is_null() {
+                    // SAFETY: non-null and writable per the contract.
+                    unsafe { old_out.write(old as i32) };
+                }
+                HIVE_OK
+            }
+            Err(e) => code(e.0),
+        }
+    })
+}
+
 /// Gives up the rest of the time slice (`erlang:yield/0`): the process goes to the back of
 /// its run queue. Returns `HIVE_OK` once resumed, or `HIVE_ERR_NOT_A_PROCESS`.
 #[no_mangle]

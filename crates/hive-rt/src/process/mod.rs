@@ -740,6 +740,16 @@ pub fn unlink(pid: Pid) -> Result<()> {
     crate::signal::unlink(pcb, pid).map_err(Error)
 }
 
+/// Sets the calling process's priority and returns the old one
+/// (`process_flag(priority, P)`, case 99). It takes effect the next time the process is
+/// queued (at its next yield or wake-up). Not inherited by processes it spawns.
+/// Errors: `ErrNotAProcess`.
+pub fn set_priority(p: crate::Priority) -> Result<crate::Priority> {
+    let pcb = current()?;
+    let old = pcb.priority.swap(p as i32, Relaxed);
+    Ok(crate::Priority::from_raw(old).unwrap_or_default())
+}
+
 /// Sets the calling process's `trap_exit` flag and returns the old value
 /// (`process_flag(trap_exit, On)`, cases 40, 48). While set, exit signals other than
 /// `exit(P, kill)` arrive as [`MessageKind::Exit`](crate::MessageKind::Exit) messages

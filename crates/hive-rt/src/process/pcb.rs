@@ -6,7 +6,8 @@
 //! valid while the process lives, on whichever worker it runs.
 //!
 //! ## Who touches what
-//! - `pid`, `priority`, `rt`: immutable after publication; anyone.
+//! - `pid`, `rt`: immutable after publication; anyone.
+//! - `priority`: written by the process itself (`set_priority`), read by whoever queues it.
 //! - `state`, `outer`, `timer_seq`, `timeout_fired`: atomics; anyone.
 //! - `ctx`, `inner`, `coroutine`, `yielder`, `entry`, `exit`, `timer`: the process itself
 //!   while it runs, or the worker that owns it while it is suspended or exiting. The state
@@ -203,7 +204,9 @@ pub(crate) struct Pcb {
     /// The `timer_seq` of the last timeout that fired.
     pub(crate) timeout_fired: AtomicU32,
     // ---- cold tail (≥ 64 bytes) ----
-    pub(crate) priority: Priority,
+    /// The process's [`Priority`] as its `i32` value (Relaxed: a change takes effect the
+    /// next time the process is queued).
+    pub(crate) priority: std::sync::atomic::AtomicI32,
     /// [`EXIT_NONE`], then [`EXIT_BEGUN`] (the process decided to exit; owner-only news),
     /// then [`EXIT_PUBLIC`] (after its terminate callback ran and its name was released):
     /// from then on it counts as dead for `is_alive`, and a link or monitor to it gets
@@ -229,6 +232,12 @@ pub(crate) const EXIT_BEGUN: u8 = 1;
 pub(crate) const EXIT_PUBLIC: u8 = 2;
 
 impl Pcb {
+    /// The process's current priority.
+    pub(crate) fn priority(&self) -> Priority {
+        Priority::from_raw(self.priority.load(std::sync::atomic::Ordering::Relaxed))
+            .unwrap_or_default()
+    }
+
     /// True once the process counts as exiting (dead) for everybody.
     pub(crate) fn is_exiting(&self) -> bool {
         self.exiting.load(std::sync::atomic::Ordering::Acquire) == EXIT_PUBLIC
@@ -272,7 +281,7 @@ impl Pcb {
             pid: Pid::NONE,
             state: StateWord::new(),
             msgs_in: AtomicU32::new(0),
-            priority,
+            priority: std::sync::atomic::AtomicI32::new(priority as i32),
             outer: OuterQueue::new(),
             inner: UnsafeCell::new(InnerQueue::new()),
             timer_seq: AtomicU32::new(0),

@@ -46,7 +46,7 @@ unsafe impl Send for ProcRef {}
 impl ProcRef {
     pub(crate) fn priority(self) -> Priority {
         // SAFETY: a queued process is live (it exits only after being run).
-        unsafe { self.0.as_ref().priority }
+        unsafe { self.0.as_ref().priority() }
     }
 }
 
