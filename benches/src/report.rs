@@ -75,8 +75,8 @@ pub fn missing(path: &Path) -> Failure {
 /// Judges a finished run of `workload` with arguments `args`: it must have exited 0 and
 /// printed a `RESULT` line for `workload` with the right `lang=` and `schedulers=`, every
 /// key the workload requires, the arguments echoed in their keys (`n=`, `m=` …), for
-/// skynet `sum` = SIZE·(SIZE−1)/2, and for idle a measured `window_s` of at least
-/// WINDOW_MS (less 0.1% for the 4-digit printing).
+/// skynet `sum` = SIZE·(SIZE−1)/2, for link_cascade `tail_reason` = `killed`, and for idle
+/// a measured `window_s` of at least WINDOW_MS (less 0.1% for the 4-digit printing).
 pub fn judge(
     lang: Lang,
     workload: &Workload,
@@ -155,6 +155,15 @@ pub fn judge(
                 ));
             }
         }
+    }
+    if workload.name == "link_cascade" && line.get("tail_reason") != Some("killed") {
+        return Err(Failure::new(
+            "bad-output",
+            format!(
+                "tail_reason={}, expected killed",
+                line.get("tail_reason").unwrap_or("")
+            ),
+        ));
     }
     if workload.name == "idle" {
         if let [_, window_ms] = args {
@@ -710,6 +719,21 @@ mod tests {
         assert!(judge(Lang::Erlang, skynet, 1, &[1000], &sh(&sky("499500"))).is_ok());
         let e = judge(Lang::Erlang, skynet, 1, &[1000], &sh(&sky("499501"))).unwrap_err();
         assert_eq!(e.detail, "sum=499501, expected 499500");
+
+        let lc = by_name("link_cascade").unwrap();
+        let lc_line = |reason: &str| {
+            format!(
+                "echo RESULT lang=hive name=link_cascade schedulers=2 n=2000 build_s=0.001 \
+                 seconds=0.001 ns_per_link=500.3 tail_reason={reason}"
+            )
+        };
+        let l = judge(Lang::Hive, lc, 2, &[2000], &sh(&lc_line("killed"))).unwrap();
+        assert_eq!(l.get_f64("ns_per_link"), Some(500.3));
+        let e = judge(Lang::Hive, lc, 2, &[2000], &sh(&lc_line("normal"))).unwrap_err();
+        assert_eq!(
+            (e.kind, e.detail.as_str()),
+            ("bad-output", "tail_reason=normal, expected killed")
+        );
 
         let rt = by_name("recv_timeout").unwrap();
         let rt_line = "echo RESULT lang=erlang name=recv_timeout schedulers=2 k=50 timeout_ms=1 \

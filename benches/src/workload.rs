@@ -1,4 +1,4 @@
-//! The twelve stress workloads: arguments, result keys, main figure and the issue's target.
+//! The fourteen stress workloads: arguments, result keys, main figure and the issue's target.
 //!
 //! Definitions and keys follow `shared/bench/baselines.md`.
 
@@ -91,7 +91,7 @@ impl Workload {
 }
 
 /// All workloads, in the order they run.
-pub const WORKLOADS: [Workload; 12] = [
+pub const WORKLOADS: [Workload; 14] = [
     Workload {
         name: "spawn",
         full_args: &[1_000_000],
@@ -181,6 +181,33 @@ pub const WORKLOADS: [Workload; 12] = [
         ],
         rate_key: "procs_per_s",
         rate_unit: "procs/s",
+        lower_is_better: false,
+        target: Target::SecondsRatioAtMost(0.5),
+    },
+    Workload {
+        // baselines.md workload 8: a chain of N processes, each spawn_linking the next;
+        // exit(Head, kill) is timed until the tail's DOWN (reason killed) arrives.
+        name: "link_cascade",
+        full_args: &[100_000],
+        quick_args: &[2000],
+        arg_keys: &["n"],
+        keys: &["n", "build_s", "seconds", "ns_per_link", "tail_reason"],
+        rate_key: "ns_per_link",
+        rate_unit: "ns/link",
+        lower_is_better: true,
+        // Issue 3: at most 0.5× the BEAM's seconds in the same run (monitor_storm too).
+        target: Target::SecondsRatioAtMost(0.5),
+    },
+    Workload {
+        // baselines.md workload 9: N parked processes, all monitored (monitor_s), then
+        // each sent `stop`; timed from the first stop to the Nth DOWN (reason normal).
+        name: "monitor_storm",
+        full_args: &[100_000],
+        quick_args: &[2000],
+        arg_keys: &["n"],
+        keys: &["n", "monitor_s", "seconds", "downs_per_s"],
+        rate_key: "downs_per_s",
+        rate_unit: "DOWNs/s",
         lower_is_better: false,
         target: Target::SecondsRatioAtMost(0.5),
     },
@@ -314,6 +341,8 @@ mod tests {
                 ("fan_in", &[1000, 1000][..]),
                 ("big", &[1000, 10][..]),
                 ("skynet", &[1_000_000][..]),
+                ("link_cascade", &[100_000][..]),
+                ("monitor_storm", &[100_000][..]),
                 ("registry", &[1_000_000, 2][..]),
                 ("timer_storm", &[1_000_000, 1000][..]),
                 ("selective_receive", &[10_000, 10_000][..]),
@@ -332,6 +361,8 @@ mod tests {
                 ("fan_in", &[50, 100][..]),
                 ("big", &[50, 3][..]),
                 ("skynet", &[10_000][..]),
+                ("link_cascade", &[2000][..]),
+                ("monitor_storm", &[2000][..]),
                 ("registry", &[20_000, 2][..]),
                 ("timer_storm", &[20_000, 100][..]),
                 ("selective_receive", &[1000, 200][..]),
@@ -386,9 +417,12 @@ mod tests {
             .filter(|w| w.lower_is_better)
             .map(|w| w.name)
             .collect();
-        assert_eq!(lower, vec!["selective_receive", "recv_timeout", "idle"]);
-        assert_eq!(WORKLOADS[10].name, "recv_timeout");
-        assert_eq!(WORKLOADS[11].name, "idle");
+        assert_eq!(
+            lower,
+            vec!["link_cascade", "selective_receive", "recv_timeout", "idle"]
+        );
+        assert_eq!(WORKLOADS[12].name, "recv_timeout");
+        assert_eq!(WORKLOADS[13].name, "idle");
     }
 
     #[test]
@@ -403,9 +437,13 @@ mod tests {
             &["ops", "workers", "seconds", "ops_per_s", "ns_per_op"]
         );
         assert_eq!(r.erlang_module(), "hive_peer_registry");
-        // It runs after skynet, before the two absolute workloads.
+        // It runs after skynet and the two link/monitor workloads, before the two absolute
+        // workloads.
         let names: Vec<_> = WORKLOADS.iter().map(|w| w.name).collect();
-        assert_eq!(names[6..8], ["skynet", "registry"]);
+        assert_eq!(
+            names[6..10],
+            ["skynet", "link_cascade", "monitor_storm", "registry"]
+        );
     }
 
     #[test]
@@ -433,7 +471,7 @@ mod tests {
         // It runs after registry, before selective_receive and the two absolute workloads.
         let names: Vec<_> = WORKLOADS.iter().map(|w| w.name).collect();
         assert_eq!(
-            names[7..11],
+            names[9..13],
             [
                 "registry",
                 "timer_storm",
@@ -460,7 +498,43 @@ mod tests {
         assert_eq!(s.keys, &["queued", "k", "empty_us_per_rt", "opt_us_per_rt"]);
         assert_eq!(s.erlang_module(), "hive_peer_selective_receive");
         let names: Vec<_> = WORKLOADS.iter().map(|w| w.name).collect();
-        assert_eq!(names[8..10], ["timer_storm", "selective_receive"]);
+        assert_eq!(names[10..12], ["timer_storm", "selective_receive"]);
+    }
+
+    #[test]
+    fn link_and_monitor_workloads() {
+        let l = by_name("link_cascade").unwrap();
+        assert_eq!(l.target, Target::SecondsRatioAtMost(0.5));
+        assert!(l.target.needs_beam());
+        assert_eq!(
+            (l.full_args, l.quick_args),
+            (&[100_000u64][..], &[2000u64][..])
+        );
+        assert_eq!(l.arg_keys, &["n"]);
+        assert_eq!(
+            l.keys,
+            &["n", "build_s", "seconds", "ns_per_link", "tail_reason"]
+        );
+        // ns per link is a time: lower is better.
+        assert_eq!((l.rate_key, l.rate_unit), ("ns_per_link", "ns/link"));
+        assert!(l.lower_is_better);
+        assert_eq!(l.erlang_module(), "hive_peer_link_cascade");
+
+        let m = by_name("monitor_storm").unwrap();
+        assert_eq!(m.target, Target::SecondsRatioAtMost(0.5));
+        assert_eq!(
+            (m.full_args, m.quick_args),
+            (&[100_000u64][..], &[2000u64][..])
+        );
+        assert_eq!(m.arg_keys, &["n"]);
+        assert_eq!(m.keys, &["n", "monitor_s", "seconds", "downs_per_s"]);
+        assert_eq!((m.rate_key, m.rate_unit), ("downs_per_s", "DOWNs/s"));
+        assert!(!m.lower_is_better);
+        assert_eq!(m.erlang_module(), "hive_peer_monitor_storm");
+
+        // baselines.md's order: after skynet (7), as workloads 8 and 9.
+        let names: Vec<_> = WORKLOADS.iter().map(|w| w.name).collect();
+        assert_eq!(names[6..9], ["skynet", "link_cascade", "monitor_storm"]);
     }
 
     #[test]
@@ -477,6 +551,7 @@ mod tests {
         assert!(keys.contains(&"med_us") && keys.contains(&"idle_cpu_pct"));
         assert!(keys.contains(&"ops") && keys.contains(&"ns_per_op"));
         assert!(keys.contains(&"sets_per_s") && keys.contains(&"far_cancels_per_s"));
+        assert!(keys.contains(&"tail_reason") && keys.contains(&"downs_per_s"));
         assert_eq!(keys.last(), Some(&"idle_cpu_pct"));
         let unique: std::collections::HashSet<_> = keys.iter().collect();
         assert_eq!(keys.len(), unique.len());

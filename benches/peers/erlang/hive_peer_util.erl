@@ -89,8 +89,10 @@ fail(Fmt, Args) ->
     erlang:halt(1).
 
 %% Integers as they are; floats with about 4 significant digits, never in
-%% exponent notation (values of 1000 and above are rounded to integers).
+%% exponent notation (values of 1000 and above are rounded to integers); atoms
+%% as their text (link_cascade's tail_reason=killed).
 fmt(V) when is_integer(V) -> integer_to_list(V);
+fmt(V) when is_atom(V) -> atom_to_list(V);
 fmt(V) when is_float(V), V == 0.0 -> "0";
 fmt(V) when is_float(V), abs(V) >= 1000 -> integer_to_list(round(V));
 fmt(V) when is_float(V) ->
