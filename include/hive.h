@@ -237,7 +237,8 @@ typedef struct hive_monitor_info {
   hive_pid pid;
 } hive_monitor_info;
 
-// A timer reference: a `uint64_t`, never 0, never reused while the runtime lives.
+// A timer reference: a `uint64_t`, never 0; not reused before 2^32 later timers have used
+// its slot of the timer table (a stale reference never affects a newer timer).
 typedef uint64_t hive_tref;
 
 // Entry point of a process: receives the runtime's copy of the spawn argument (NULL when
@@ -878,7 +879,7 @@ hive_status hive_get_monitored_by(hive_pid pid, hive_pid *out, size_t cap, size_
 //
 // Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (ms < 0 or > `HIVE_MAX_TIMER_MS`, dest 0),
 // `HIVE_ERR_NULL_POINTER` (data NULL with len > 0), `HIVE_ERR_BAD_LENGTH`,
-// `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+// `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_SYSTEM_LIMIT` (2^26 timers pending), `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
 //
 // # Safety
 // `data` is NULL or readable for `len` bytes; `out` is NULL or a writable `hive_tref`.

@@ -28,12 +28,13 @@
 //!     let from = msg.sender();
 //!     process::send(from, msg.data()).unwrap();
 //! }).unwrap();
-//! let main = rt.spawn(move || {
+//! // `run` spawns a process and waits for its exit (atomically: no race with a quick exit).
+//! let reason = rt.run(move || {
 //!     process::send(echo, b"hello").unwrap();
 //!     let reply = process::receive(Some(5_000)).unwrap();
 //!     assert_eq!(reply.data(), b"hello");
 //! }).unwrap();
-//! assert!(rt.wait(main).unwrap().is_normal());
+//! assert!(reason.is_normal());
 //! rt.shutdown();
 //! ```
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -620,77 +620,101 @@ impl RtInner {
             _ => {}
         }
         let access = self.access_as(caller).ok_or(Status::ErrShutDown)?;
-        let tref = self.timers.new_ref();
-        let m =
-            Msg::alloc_by(data.len(), Pid(tref), kind, caller.worker).ok_or(Status::ErrNoMemory)?;
-        // SAFETY: a fresh message we own with room for `data`.
-        unsafe {
-            ptr::copy_nonoverlapping(data.as_ptr(), Msg::payload(m.as_ptr()), data.len());
-            if kind == crate::mailbox::MessageKind::Data {
-                Msg::set_sender(m.as_ptr(), Pid::NONE);
-            }
-        }
+        let worker = access.worker;
         let now = self.now_ns();
-        let dest_pcb = match dest {
-            Dest::Pid(p) => self.table.lookup(p),
+        let deadline_ns = now.saturating_add(ms * 1_000_000);
+        let dest_pid = match &dest {
+            Dest::Pid(p) => Some(*p),
             Dest::Name(_) => None,
         };
-        let is_pid = matches!(dest, Dest::Pid(_));
-        let t = self
-            .timers
-            .create(tref, now.saturating_add(ms * 1_000_000), dest, m);
-        // The destination's exit cancels the timer: flag it (SeqCst) before checking that it
-        // has not exited (SeqCst); the exit path marks EXITED before it reads the flag. So
-        // either we see the exit, or the exit path sees the flag and cancels (the registry's
-        // handshake).
-        let dead_dest = is_pid
-            && match dest_pcb {
-                None => true,
-                Some(pcb) => {
-                    // SAFETY: `access` keeps the PCB alive.
-                    let pcb = unsafe { pcb.as_ref() };
-                    pcb.timed.store(true, SeqCst);
-                    pcb.state.is_exited_seqcst()
+        let make_msg = |tref: u64| {
+            let m = Msg::alloc_by(data.len(), Pid(tref), kind, caller.worker)?;
+            // SAFETY: a fresh message we own with room for `data`.
+            unsafe {
+                ptr::copy_nonoverlapping(data.as_ptr(), Msg::payload(m.as_ptr()), data.len());
+                if kind == crate::mailbox::MessageKind::Data {
+                    Msg::set_sender(m.as_ptr(), Pid::NONE);
                 }
-            };
-        if dead_dest {
-            // A timer to a dead process is cancelled at once (BEAM case 92).
-            self.timers.cancel(tref, now, |_| false);
-            return Ok(tref);
+            }
+            Some(m)
+        };
+        let t = match worker {
+            Some(w) => {
+                let mut cache = w.timer_slots.borrow_mut();
+                self.timers
+                    .create(Some(&mut cache), deadline_ns, dest, make_msg)?
+            }
+            None => self.timers.create(None, deadline_ns, dest, make_msg)?,
+        };
+        if let Some(p) = dest_pid {
+            // The destination's exit cancels its timers: record this one in its link
+            // record; if the record is closed (or the process is gone) it is dead, and the
+            // timer is cancelled at once (BEAM case 92).
+            let recorded = self.table.lookup(p).is_some_and(|pcb| {
+                // SAFETY: `access` keeps the PCB alive.
+                let pcb = unsafe { pcb.as_ref() };
+                let mut s = pcb.sig.lock();
+                if pcb.sig_closed.load(std::sync::atomic::Ordering::Relaxed) {
+                    return false;
+                }
+                let list = &mut s.data().timers;
+                if list.len() >= 64 && list.len().is_power_of_two() {
+                    list.retain(|&r| self.timers.is_active(r));
+                }
+                list.push(t.tref);
+                true
+            });
+            if !recorded {
+                self.timers.cancel(t.tref, now, |_| false, None);
+                // Not on any wheel yet: free it here, as its home would.
+                let mut cache = worker.map(|w| w.timer_slots.borrow_mut());
+                let _ = self.timers.due(t.index, t.gen, cache.as_deref_mut());
+                return Ok(t.tref);
+            }
         }
         let deadline = crate::timer::deadline_tick(now, ms);
-        match access.worker {
+        let what = crate::timer::Fire::User {
+            index: t.index,
+            gen: t.gen,
+        };
+        match worker {
             Some(w) => {
-                let raw = Arc::into_raw(t.clone());
-                let entry = crate::timer::Fire::User(raw);
-                if w.wheel.borrow_mut().insert_fire(deadline, entry).is_none() {
+                let key = w.wheel.borrow_mut().insert_fire(deadline, what);
+                match key {
+                    Some(key) => self.timers.set_home(t.index, w.index, key),
                     // Already due (0 ms): deliver now.
-                    // SAFETY: the wheel refused the entry, so the reference is ours again.
-                    let t = unsafe { Arc::from_raw(raw) };
-                    self.fire_user_timer(&t, caller);
+                    None => self.fire_user_timer(t.index, t.gen, caller, w),
                 }
             }
             None => {
-                self.timers.inbox.lock().push(t);
+                self.timers.inbox.lock().push(crate::timer::user::Inboxed {
+                    index: t.index,
+                    gen: t.gen,
+                    deadline_ns,
+                });
                 self.timers.inbox_len.fetch_add(1, SeqCst);
                 if let Some(th) = self.sched.workers[0].thread.get() {
                     th.unpark();
                 }
             }
         }
-        Ok(tref)
+        Ok(t.tref)
     }
 
-    /// Delivers a user timer that came due (if it is still active).
-    pub(crate) fn fire_user_timer(&self, t: &crate::timer::user::Timer, caller: &Caller) {
-        use crate::timer::user::Dest;
-        let Some(m) = self.timers.fire(t) else {
+    /// Delivers a user timer that came due on worker `w`'s wheel (if it is still active).
+    pub(crate) fn fire_user_timer(&self, index: u32, gen: u32, caller: &Caller, w: &WorkerLocal) {
+        use crate::timer::user::{Dest, Due};
+        let due = {
+            let mut cache = w.timer_slots.borrow_mut();
+            self.timers.due(index, gen, Some(&mut cache))
+        };
+        let Due::Deliver(m, dest) = due else {
             return; // cancelled
         };
-        let to = match t.dest() {
-            Dest::Pid(p) => Some(*p),
+        let to = match dest {
+            Dest::Pid(p) => Some(p),
             // Names are looked up when the timer fires (BEAM case 91).
-            Dest::Name(n) => self.registry.whereis(n),
+            Dest::Name(n) => self.registry.whereis(&n),
         };
         match to {
             // A dead destination drops the message, as any send to a dead pid does.
@@ -699,6 +723,24 @@ impl RtInner {
             }
             // SAFETY: we own the message; nobody is registered under the name.
             None => unsafe { Msg::free_by(m.as_ptr(), caller.worker) },
+        }
+    }
+
+    /// Cancels timer `tref` on behalf of a thread: eagerly (wheel entry and slot freed now)
+    /// when that thread is the timer's home worker.
+    pub(crate) fn cancel_timer_as(&self, caller: &Caller, tref: u64) -> Option<u64> {
+        let now = self.now_ns();
+        match self.worker_of(caller) {
+            Some(w) => match (w.wheel.try_borrow_mut(), w.timer_slots.try_borrow_mut()) {
+                (Ok(mut wheel), Ok(mut cache)) => self.timers.cancel(
+                    tref,
+                    now,
+                    |p| self.alive(p),
+                    Some((w.index, &mut wheel, &mut cache)),
+                ),
+                _ => self.timers.cancel(tref, now, |p| self.alive(p), None),
+            },
+            None => self.timers.cancel(tref, now, |p| self.alive(p), None),
         }
     }
 
@@ -712,7 +754,7 @@ impl RtInner {
         let caller = Caller::get();
         let r = {
             let _access = self.access_as(&caller).ok_or(Status::ErrShutDown)?;
-            self.timers.cancel(tref, self.now_ns(), |p| self.alive(p))
+            self.cancel_timer_as(&caller, tref)
         };
         charge_timer_op(&caller);
         Ok(r)
@@ -896,10 +938,6 @@ impl RtInner {
         // see that the process is gone (DOWN, EXIT, is_alive, wait) can still find the
         // name (BEAM cases 82, 83).
         self.registry.release(pcb);
-        if pcb.timed.load(SeqCst) {
-            // Timers to this process die with it (BEAM case 92).
-            self.timers.cancel_all_to(pcb.pid);
-        }
         // 3, 4. Links and monitors: pending requests answered, then each link and monitor
         // notified once (see `signal.rs`). Then the messages left are freed (later sends
         // see EXITED and drop theirs; one racing this point is freed with the PCB).

@@ -772,5 +772,13 @@ pub(crate) unsafe fn exit_signals(
     for (&mref, &t) in &data.monitors {
         rt.send_signal(&from, t, SIG_DEMONITOR, mref, &ExitReason::Normal);
     }
+    // Timers to this process die with it (BEAM case 92).
+    let caller = Caller {
+        pcb: std::ptr::null(),
+        worker,
+    };
+    for &tref in &data.timers {
+        rt.cancel_timer_as(&caller, tref);
+    }
     data.waiters
 }

@@ -107,6 +107,9 @@ pub(crate) struct LinkData {
     pub(crate) monitors: fxhash::FxHashMap<u64, Pid>,
     /// Monitors others hold on this process: (reference, watcher).
     pub(crate) monitored_by: fxhash::FxHashMap<u64, Pid>,
+    /// References of the timers set to this process (some may have fired or been
+    /// cancelled since: compacted as it grows); its exit cancels them (BEAM case 92).
+    pub(crate) timers: Vec<u64>,
     /// The last process this one sent an exit signal to (`exit/2`): a link to it that finds
     /// it dead is answered as by an exiting process (see `signal::link`, case 37).
     pub(crate) last_exit_to: Pid,
@@ -156,8 +159,6 @@ pub(crate) struct Pcb {
     pub(crate) receiving: Cell<bool>,
     /// True once the process registered a name (see `registry.rs`; written rarely).
     pub(crate) named: std::sync::atomic::AtomicBool,
-    /// True once a timer was set to this process (its exit then cancels such timers).
-    pub(crate) timed: std::sync::atomic::AtomicBool,
     /// `process_flag(trap_exit)`: exit signals become `Exit` messages (owner writes,
     /// anyone reads).
     pub(crate) trap_exit: std::sync::atomic::AtomicBool,
@@ -289,7 +290,6 @@ impl Pcb {
             timer: Cell::new(None),
             receiving: Cell::new(false),
             named: std::sync::atomic::AtomicBool::new(false),
-            timed: std::sync::atomic::AtomicBool::new(false),
             trap_exit: std::sync::atomic::AtomicBool::new(false),
             exiting: crate::sync::AtomicU8::new(EXIT_NONE),
             sig_closed: std::sync::atomic::AtomicBool::new(false),

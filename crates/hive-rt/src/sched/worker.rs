@@ -53,6 +53,8 @@ pub(crate) struct WorkerLocal {
     pub(crate) stack_cache: RefCell<Vec<usize>>,
     /// Free small-message buffers.
     pub(crate) msg_cache: RefCell<crate::mailbox::MsgCache>,
+    /// Free user-timer slots.
+    pub(crate) timer_slots: RefCell<crate::timer::user::SlotCache>,
 }
 
 impl WorkerLocal {
@@ -221,11 +223,7 @@ impl WorkerLocal {
                     rt.sched.notify_work();
                 }
             }
-            Fire::User(raw) => {
-                // SAFETY: the wheel held this reference (`Arc::into_raw`); it is ours now.
-                let t = unsafe { std::sync::Arc::from_raw(raw) };
-                rt.fire_user_timer(&t, &caller);
-            }
+            Fire::User { index, gen } => rt.fire_user_timer(index, gen, &caller, self),
         });
     }
 
@@ -246,16 +244,15 @@ impl WorkerLocal {
         for t in timers {
             let deadline =
                 timer::tick_of(t.deadline_ns.saturating_add((1 << timer::TICK_SHIFT) - 1));
-            let raw = std::sync::Arc::into_raw(t);
-            if self
-                .wheel
-                .borrow_mut()
-                .insert_fire(deadline, Fire::User(raw))
-                .is_none()
-            {
-                // SAFETY: the wheel refused the entry, so the reference is ours again.
-                let t = unsafe { std::sync::Arc::from_raw(raw) };
-                rt.fire_user_timer(&t, &caller);
+            let what = Fire::User {
+                index: t.index,
+                gen: t.gen,
+            };
+            let key = self.wheel.borrow_mut().insert_fire(deadline, what);
+            match key {
+                Some(key) => rt.timers.set_home(t.index, self.index, key),
+                // Already due: deliver now.
+                None => rt.fire_user_timer(t.index, t.gen, &caller, self),
             }
         }
     }
@@ -403,6 +400,7 @@ pub(crate) fn worker_main(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRe
         wheel: RefCell::new(Wheel::new(timer::tick_of(rt.now_ns()))),
         stack_cache: RefCell::new(Vec::new()),
         msg_cache: RefCell::new(Default::default()),
+        timer_slots: RefCell::new(Default::default()),
         rt,
     };
     set_current_worker(&local);
@@ -433,11 +431,16 @@ pub(crate) fn worker_main(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRe
         local.park();
         guard = epoch::pin();
     }
-    // Drop the wheel's references to user timers (the table keeps its own).
+    // Pending user timers on this wheel are dropped with their messages (shutdown).
     for what in local.wheel.borrow_mut().drain() {
-        if let Fire::User(raw) = what {
-            // SAFETY: the wheel held this reference.
-            drop(unsafe { std::sync::Arc::from_raw(raw) });
+        if let Fire::User { index, gen } = what {
+            let mut cache = local.timer_slots.borrow_mut();
+            if let crate::timer::user::Due::Deliver(m, _) =
+                local.rt.timers.due(index, gen, Some(&mut cache))
+            {
+                // SAFETY: the timer handed its unsent message to us.
+                unsafe { crate::mailbox::Msg::free(m.as_ptr()) };
+            }
         }
     }
     drop(guard);

@@ -1,42 +1,66 @@
 //! User timers: `send_after`, `start_timer`, `cancel_timer`, `read_timer` (BEAM group I).
 //!
-//! A [`Timer`] holds its destination (a pid, or a name looked up when it fires, case 91),
-//! its ready-made message and one atomic state, ACTIVE → FIRED or ACTIVE → CANCELED.
-//! Whoever wins that CAS owns the message: the firing sends it, a cancel frees it. So a
-//! cancel never races a delivery, and "no message arrives after a successful cancel"
-//! (case 87) holds by construction.
+//! ## The timer table: a slab of slots, no lock on the hot paths
+//! Each timer is a [`Slot`] of a runtime-wide slab (chunks of 4096 slots, allocated on
+//! demand, never moved). A timer reference is `generation << 32 | (slot index + 1)`; the
+//! slot's `state` word holds the generation and one of FREE, ACTIVE, CANCELED, FIRED.
+//! Setting a timer takes a free slot (from the worker's cache of free slot indices, refilled
+//! from a shared list in batches), writes its fields, and publishes `gen|ACTIVE` (Release);
+//! then the slot's index and generation go onto the timer wheel of the worker that set it
+//! (timers set from threads that are not workers go through an inbox of worker 0).
 //!
-//! Each timer is in two places: the runtime's sharded ref → timer table (for cancel and
-//! read from any thread, O(1), no round trip to the owning worker) and the timer wheel of
-//! the worker that armed it (timers set from threads that are not workers go through an
-//! inbox of worker 0). A cancelled timer's wheel entry is dropped lazily when it comes due.
+//! **One CAS decides** (cases 87, 94): firing moves `gen|ACTIVE → gen|FIRED`, cancelling
+//! `gen|ACTIVE → gen|CANCELED`; exactly one wins, so no message arrives after a successful
+//! cancel and a fired timer cannot be cancelled. A cancel reads what it reports (deadline,
+//! destination) before its CAS; the CAS succeeding proves the slot was not reused meanwhile
+//! (reuse goes through FREE and bumps the generation), so a stale reference can never
+//! touch a newer timer.
 //!
-//! **Timers to a pid die with the process** (cases 92, 96): timers are indexed by
-//! destination pid, and the exit path cancels the process's timers (a flag in the PCB
-//! spares processes without timers the lookup; it is set before, and the exit checked
-//! after, with the same SeqCst handshake as the registry). A timer set to a pid that is
-//! already gone is cancelled at once. (The wheel entry goes when it comes due.) Timers
-//! outlive their creator and may be cancelled by anyone holding the ref (case 93).
+//! **Who frees a slot.** Only the thread of the worker whose wheel holds the entry (its
+//! "home"): when the entry comes due (firing it, or dropping the message of a timer that
+//! was cancelled), or at once when the cancel runs on that very worker (the wheel entry is
+//! removed in O(1) then). A cancel from elsewhere only wins the CAS; the slot and its
+//! message stay until the deadline. So cancel and read are O(1) from any thread with no
+//! lock and no round trip to the home worker.
+//!
+//! **Timers to a pid die with the process** (cases 92, 96): setting a timer to a pid also
+//! records its reference in the destination's link record (`Pcb::sig`, under its lock);
+//! the exit path, which closes that record under the same lock, cancels every timer
+//! recorded there; a setter that finds the record closed cancels its timer at once. The
+//! list is compacted as it grows, so it holds O(active timers) entries. Timers to a name
+//! resolve the name when they fire (case 91); timers outlive their creator and anyone
+//! holding the reference may cancel them (case 93).
 
 use std::cell::UnsafeCell;
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
-use std::sync::atomic::{AtomicU64, AtomicU8};
-use std::sync::Arc;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 
-use fxhash::FxHashMap;
 use parking_lot::Mutex;
 
+use super::TimerKey;
 use crate::mailbox::Msg;
 use crate::pid::Pid;
 
-const ACTIVE: u8 = 0;
-const CANCELED: u8 = 1;
-const FIRED: u8 = 2;
-const SHARDS: usize = 64;
+const FREE: u64 = 0;
+const ACTIVE: u64 = 1;
+const CANCELED: u64 = 2;
+const FIRED: u64 = 3;
+const STATE_MASK: u64 = 0xFF;
+
+/// Slots per chunk.
+const CHUNK_BITS: u32 = 12;
+const CHUNK: usize = 1 << CHUNK_BITS;
+/// Most timers pending at once (2^26, about 67 million; each slot is 64 bytes).
+pub(crate) const MAX_TIMERS: usize = 1 << 26;
+/// Free slot indices a worker keeps, and moves to or from the shared list at a time.
+const FREE_BATCH: usize = 256;
 
 /// Longest timer delay, in ms (2^36 ms, about 795 days; the BEAM accepts at least 2^33).
 pub const MAX_TIMER_MS: u64 = 1 << 36;
+
+/// No home worker (yet).
+const NO_HOME: u32 = u32::MAX;
 
 /// Where a timer's message goes.
 #[derive(Debug)]
@@ -47,52 +71,41 @@ pub(crate) enum Dest {
     Name(Box<[u8]>),
 }
 
-/// One user timer.
-pub(crate) struct Timer {
-    pub(crate) tref: u64,
-    /// Monotonic deadline (runtime clock), in ns.
-    pub(crate) deadline_ns: u64,
-    dest: Dest,
-    state: AtomicU8,
-    /// Owned by the timer until the state CAS decides who takes it.
+/// One timer.
+///
+/// Written while FREE by the one thread that took the slot; after `gen|ACTIVE` is
+/// published, `deadline_ns`, `dest_pid` and `home_*` are read by anyone (atomics), while
+/// `msg` and `name` are touched only by the slot's home worker thread (which fires it,
+/// frees it, or cancels it eagerly) — or by the setter before publication.
+pub(crate) struct Slot {
+    state: AtomicU64,
+    deadline_ns: AtomicU64,
+    /// The destination pid (0 for a name).
+    dest_pid: AtomicU64,
+    /// The home worker's index, or `NO_HOME`.
+    home_worker: AtomicU32,
+    /// The wheel key (index << 32 | generation) on the home worker's wheel.
+    home_key: AtomicU64,
     msg: UnsafeCell<Option<NonNull<Msg>>>,
+    name: UnsafeCell<Option<Box<[u8]>>>,
 }
 
-// SAFETY: `msg` is touched only by the single winner of the state CAS (or by `Drop`, when no
-// other reference exists); everything else is immutable or atomic.
-unsafe impl Send for Timer {}
+// SAFETY: see the type's docs: the non-atomic fields have one owner at a time, handed over
+// by the state word (Release/Acquire).
+unsafe impl Sync for Slot {}
 // SAFETY: as above.
-unsafe impl Sync for Timer {}
+unsafe impl Send for Slot {}
 
-impl std::fmt::Debug for Timer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Timer")
-            .field("tref", &self.tref)
-            .field("dest", &self.dest)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Timer {
-    /// Takes the message if this call moved the state from ACTIVE to `to`.
-    fn claim(&self, to: u8) -> Option<NonNull<Msg>> {
-        self.state
-            .compare_exchange(ACTIVE, to, AcqRel, Acquire)
-            .ok()
-            // SAFETY: the CAS winner is the only one to touch `msg`.
-            .and_then(|_| unsafe { (*self.msg.get()).take() })
-    }
-
-    pub(crate) fn dest(&self) -> &Dest {
-        &self.dest
-    }
-}
-
-impl Drop for Timer {
-    fn drop(&mut self) {
-        if let Some(m) = self.msg.get_mut().take() {
-            // SAFETY: the message was never handed out.
-            unsafe { Msg::free(m.as_ptr()) };
+impl Slot {
+    fn new() -> Slot {
+        Slot {
+            state: AtomicU64::new(FREE),
+            deadline_ns: AtomicU64::new(0),
+            dest_pid: AtomicU64::new(0),
+            home_worker: AtomicU32::new(NO_HOME),
+            home_key: AtomicU64::new(0),
+            msg: UnsafeCell::new(None),
+            name: UnsafeCell::new(None),
         }
     }
 }
@@ -102,165 +115,376 @@ pub(crate) fn ms_left(deadline_ns: u64, now_ns: u64) -> u64 {
     deadline_ns.saturating_sub(now_ns).div_ceil(1_000_000)
 }
 
-/// One shard of the ref → timer table.
-type Shard = Mutex<FxHashMap<u64, Arc<Timer>>>;
-/// One shard of the destination pid → timer refs index.
-type DestShard = Mutex<FxHashMap<Pid, fxhash::FxHashSet<u64>>>;
+fn tref_of(index: u32, gen: u32) -> u64 {
+    (u64::from(gen) << 32) | (u64::from(index) + 1)
+}
 
-/// The ref → timer table of one runtime.
+/// (slot index, generation) of a reference, if it can be one.
+fn split(tref: u64) -> Option<(u32, u32)> {
+    let low = tref as u32;
+    if low == 0 {
+        return None;
+    }
+    Some((low - 1, (tref >> 32) as u32))
+}
+
+/// A timer just created: its reference and slot, to be put on a wheel.
+pub(crate) struct NewTimer {
+    pub(crate) tref: u64,
+    pub(crate) index: u32,
+    pub(crate) gen: u32,
+}
+
+/// A timer set by a thread that is not a worker, waiting for worker 0's wheel.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Inboxed {
+    pub(crate) index: u32,
+    pub(crate) gen: u32,
+    pub(crate) deadline_ns: u64,
+}
+
+/// What the home worker does with a timer that came due.
+pub(crate) enum Due {
+    /// Deliver this message to this destination.
+    Deliver(NonNull<Msg>, Dest),
+    /// It was cancelled (or is stale): nothing to deliver.
+    Nothing,
+}
+
+/// The user timers of one runtime.
 pub(crate) struct Timers {
-    shards: Box<[Shard]>,
-    /// Timers whose destination is a pid, by pid: the exit path cancels them.
-    by_dest: Box<[DestShard]>,
-    next_ref: AtomicU64,
-    /// Timers armed from threads that are not workers, for worker 0's wheel.
-    pub(crate) inbox: Mutex<Vec<Arc<Timer>>>,
-    pub(crate) inbox_len: std::sync::atomic::AtomicUsize,
+    chunks: Box<[AtomicPtr<Slot>]>,
+    /// Slots handed out so far (fresh ones are taken from here).
+    bump: AtomicUsize,
+    /// Free slot indices shared between workers and other threads.
+    free: Mutex<Vec<u32>>,
+    /// Timers set and neither fired nor cancelled.
+    pending: AtomicI64,
+    /// Timers set by threads that are not workers, for worker 0's wheel.
+    pub(crate) inbox: Mutex<Vec<Inboxed>>,
+    pub(crate) inbox_len: AtomicUsize,
 }
 
 impl std::fmt::Debug for Timers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Timers").finish_non_exhaustive()
+        f.debug_struct("Timers")
+            .field("pending", &self.pending())
+            .finish_non_exhaustive()
     }
+}
+
+/// A worker's cache of free slot indices (in its `WorkerLocal`).
+#[derive(Debug, Default)]
+pub(crate) struct SlotCache {
+    free: Vec<u32>,
 }
 
 impl Timers {
     pub(crate) fn new() -> Timers {
         Timers {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            by_dest: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            next_ref: AtomicU64::new(1),
+            chunks: (0..MAX_TIMERS / CHUNK)
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect(),
+            bump: AtomicUsize::new(0),
+            free: Mutex::new(Vec::new()),
+            pending: AtomicI64::new(0),
             inbox: Mutex::new(Vec::new()),
             inbox_len: Default::default(),
         }
     }
 
-    fn shard(&self, tref: u64) -> &Shard {
-        &self.shards[(tref as usize) % SHARDS]
-    }
-
-    /// A fresh timer reference (never 0, never reused).
-    pub(crate) fn new_ref(&self) -> u64 {
-        self.next_ref.fetch_add(1, Relaxed)
-    }
-
-    /// Creates an active timer `tref` that owns `msg`, and enters it in the table.
-    pub(crate) fn create(
-        &self,
-        tref: u64,
-        deadline_ns: u64,
-        dest: Dest,
-        msg: NonNull<Msg>,
-    ) -> Arc<Timer> {
-        let t = Arc::new(Timer {
-            tref,
-            deadline_ns,
-            dest,
-            state: AtomicU8::new(ACTIVE),
-            msg: UnsafeCell::new(Some(msg)),
-        });
-        self.shard(tref).lock().insert(tref, t.clone());
-        if let Dest::Pid(p) = t.dest {
-            self.dest_shard(p).lock().entry(p).or_default().insert(tref);
+    /// The slot `index`, if its chunk exists.
+    fn slot(&self, index: u32) -> Option<&Slot> {
+        let c = self.chunks.get(index as usize >> CHUNK_BITS)?.load(Acquire);
+        if c.is_null() {
+            return None;
         }
-        t
+        // SAFETY: a published chunk holds CHUNK slots and lives as long as `self`.
+        Some(unsafe { &*c.add(index as usize & (CHUNK - 1)) })
     }
 
-    fn dest_shard(&self, p: Pid) -> &DestShard {
-        &self.by_dest[(p.index() as usize) % SHARDS]
-    }
-
-    fn remove(&self, tref: u64) -> Option<Arc<Timer>> {
-        let t = self.shard(tref).lock().remove(&tref)?;
-        if let Dest::Pid(p) = t.dest {
-            let mut d = self.dest_shard(p).lock();
-            if let Some(set) = d.get_mut(&p) {
-                set.remove(&tref);
-                if set.is_empty() {
-                    d.remove(&p);
+    /// A free slot index: from `cache` (refilled from the shared list), or a fresh one.
+    fn alloc(&self, cache: Option<&mut SlotCache>) -> Option<u32> {
+        match cache {
+            Some(c) => {
+                if let Some(i) = c.free.pop() {
+                    return Some(i);
+                }
+                {
+                    let mut shared = self.free.lock();
+                    let n = shared.len().min(FREE_BATCH);
+                    let at = shared.len() - n;
+                    c.free.extend(shared.drain(at..));
+                }
+                if let Some(i) = c.free.pop() {
+                    return Some(i);
+                }
+            }
+            None => {
+                if let Some(i) = self.free.lock().pop() {
+                    return Some(i);
                 }
             }
         }
-        Some(t)
+        self.fresh()
     }
 
-    /// Exit path: cancels every timer whose destination is `pid` (BEAM case 92).
-    pub(crate) fn cancel_all_to(&self, pid: Pid) {
-        let Some(set) = self.dest_shard(pid).lock().remove(&pid) else {
-            return;
-        };
-        for tref in set {
-            self.cancel(tref, 0, |_| false);
+    fn fresh(&self) -> Option<u32> {
+        let i = self.bump.fetch_add(1, Relaxed);
+        if i >= MAX_TIMERS {
+            self.bump.fetch_sub(1, Relaxed);
+            return None;
+        }
+        let c = &self.chunks[i >> CHUNK_BITS];
+        if c.load(Acquire).is_null() {
+            let chunk: Box<[Slot]> = (0..CHUNK).map(|_| Slot::new()).collect();
+            let p = Box::into_raw(chunk) as *mut Slot;
+            if c.compare_exchange(std::ptr::null_mut(), p, AcqRel, Acquire)
+                .is_err()
+            {
+                // Another thread installed it first.
+                // SAFETY: ours, never published.
+                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, CHUNK)) });
+            }
+        }
+        Some(i as u32)
+    }
+
+    /// Returns slot `index` to the free lists.
+    fn release(&self, index: u32, cache: Option<&mut SlotCache>) {
+        match cache {
+            Some(c) => {
+                c.free.push(index);
+                if c.free.len() >= 2 * FREE_BATCH {
+                    let at = c.free.len() - FREE_BATCH;
+                    self.free.lock().extend(c.free.drain(at..));
+                }
+            }
+            None => self.free.lock().push(index),
         }
     }
 
-    fn get(&self, tref: u64) -> Option<Arc<Timer>> {
-        self.shard(tref).lock().get(&tref).cloned()
+    /// Creates an active timer owning `msg` (made by `make_msg` from the new reference),
+    /// due at `deadline_ns`. None when the table is full or `make_msg` fails.
+    pub(crate) fn create(
+        &self,
+        cache: Option<&mut SlotCache>,
+        deadline_ns: u64,
+        dest: Dest,
+        make_msg: impl FnOnce(u64) -> Option<NonNull<Msg>>,
+    ) -> Result<NewTimer, crate::Status> {
+        let index = self.alloc(cache).ok_or(crate::Status::ErrSystemLimit)?;
+        let slot = self.slot(index).expect("allocated slot");
+        // FREE: this thread owns the slot's fields.
+        let gen = ((slot.state.load(Relaxed) >> 32) as u32)
+            .wrapping_add(1)
+            .max(1);
+        let tref = tref_of(index, gen);
+        let Some(m) = make_msg(tref) else {
+            // Back to the free list untouched (the generation was not used).
+            self.free.lock().push(index);
+            return Err(crate::Status::ErrNoMemory);
+        };
+        slot.deadline_ns.store(deadline_ns, Relaxed);
+        slot.home_worker.store(NO_HOME, Relaxed);
+        // SAFETY: the slot is FREE and ours (see the type's docs).
+        unsafe {
+            *slot.msg.get() = Some(m);
+            match dest {
+                Dest::Pid(p) => {
+                    slot.dest_pid.store(p.0, Relaxed);
+                    *slot.name.get() = None;
+                }
+                Dest::Name(n) => {
+                    slot.dest_pid.store(0, Relaxed);
+                    *slot.name.get() = Some(n);
+                }
+            }
+        }
+        self.pending.fetch_add(1, Relaxed);
+        slot.state.store((u64::from(gen) << 32) | ACTIVE, Release);
+        Ok(NewTimer { tref, index, gen })
     }
 
-    /// Cancels a timer (`erlang:cancel_timer/1`): the ms that were left, or None when it
-    /// already fired, was cancelled, never existed, or its destination process is gone.
-    /// `alive` says whether a pid is alive.
+    /// Records where the wheel entry of timer (`index`, `gen`) lives (the home worker).
+    pub(crate) fn set_home(&self, index: u32, worker: usize, key: TimerKey) {
+        if let Some(slot) = self.slot(index) {
+            slot.home_key.store(key.to_u64(), Relaxed);
+            slot.home_worker.store(worker as u32, Release);
+        }
+    }
+
+    /// Cancels timer `tref` (`erlang:cancel_timer/1`): the ms that were left, or None when
+    /// it already fired, was cancelled, never existed, or its destination process is gone
+    /// (`alive` says whether a pid is alive). `home` is the calling thread's worker (index,
+    /// wheel, slot cache): when it is the timer's home, the wheel entry and the slot go at
+    /// once.
     pub(crate) fn cancel(
         &self,
         tref: u64,
         now_ns: u64,
         alive: impl Fn(Pid) -> bool,
+        home: Option<(usize, &mut super::Wheel, &mut SlotCache)>,
     ) -> Option<u64> {
-        let t = self.remove(tref)?;
-        let m = t.claim(CANCELED)?;
-        // SAFETY: we won the CAS, so the message is ours and was never sent.
-        unsafe { Msg::free(m.as_ptr()) };
-        match t.dest {
-            Dest::Pid(p) if !alive(p) => None,
-            _ => Some(ms_left(t.deadline_ns, now_ns)),
+        let (index, gen) = split(tref)?;
+        let slot = self.slot(index)?;
+        let active = (u64::from(gen) << 32) | ACTIVE;
+        if slot.state.load(Acquire) != active {
+            return None;
         }
+        // Read before the CAS: its success proves these belong to this very timer.
+        let deadline = slot.deadline_ns.load(Relaxed);
+        let dest = Pid(slot.dest_pid.load(Relaxed));
+        let home_worker = slot.home_worker.load(Acquire);
+        let home_key = slot.home_key.load(Relaxed);
+        if slot
+            .state
+            .compare_exchange(active, (u64::from(gen) << 32) | CANCELED, AcqRel, Acquire)
+            .is_err()
+        {
+            return None;
+        }
+        self.pending.fetch_sub(1, Relaxed);
+        if let Some((w, wheel, cache)) = home {
+            if home_worker as usize == w && wheel.cancel(TimerKey::from_u64(home_key)) {
+                // We are the home worker and the entry was still on our wheel: free all now.
+                self.free_slot(index, gen, Some(cache));
+            }
+        }
+        if !dest.is_none() && !alive(dest) {
+            return None;
+        }
+        Some(ms_left(deadline, now_ns))
     }
 
     /// The ms left of an active timer (`erlang:read_timer/1`), or None (as `cancel`).
     pub(crate) fn read(&self, tref: u64, now_ns: u64, alive: impl Fn(Pid) -> bool) -> Option<u64> {
-        let t = self.get(tref)?;
-        if t.state.load(Acquire) != ACTIVE {
+        let (index, gen) = split(tref)?;
+        let slot = self.slot(index)?;
+        let active = (u64::from(gen) << 32) | ACTIVE;
+        if slot.state.load(Acquire) != active {
             return None;
         }
-        if let Dest::Pid(p) = t.dest {
-            if !alive(p) {
-                // The destination died: the timer is cancelled (lazily, here).
-                self.cancel(tref, now_ns, |_| false);
-                return None;
-            }
+        let deadline = slot.deadline_ns.load(Relaxed);
+        let dest = Pid(slot.dest_pid.load(Relaxed));
+        // Still the same timer after the reads (Acquire orders them before this load).
+        if slot.state.load(Acquire) != active {
+            return None;
         }
-        Some(ms_left(t.deadline_ns, now_ns))
+        if !dest.is_none() && !alive(dest) {
+            // The destination died: the timer is cancelled (its exit path does it too).
+            self.cancel(tref, now_ns, |_| false, None);
+            return None;
+        }
+        Some(ms_left(deadline, now_ns))
     }
 
-    /// The timer came due: returns its message if it is still active (the caller delivers
-    /// it), after taking the timer out of the table.
-    pub(crate) fn fire(&self, t: &Timer) -> Option<NonNull<Msg>> {
-        let m = t.claim(FIRED)?;
-        self.remove(t.tref);
-        Some(m)
-    }
-
-    /// Drops every pending timer and its message (shutdown).
-    pub(crate) fn clear(&self) {
-        for d in self.by_dest.iter() {
-            d.lock().clear();
+    /// The home worker's wheel says timer (`index`, `gen`) is due: claims it for firing
+    /// (or finds it cancelled), frees the slot, and says what to deliver.
+    pub(crate) fn due(&self, index: u32, gen: u32, cache: Option<&mut SlotCache>) -> Due {
+        let Some(slot) = self.slot(index) else {
+            return Due::Nothing;
+        };
+        let active = (u64::from(gen) << 32) | ACTIVE;
+        let fired = slot
+            .state
+            .compare_exchange(active, (u64::from(gen) << 32) | FIRED, AcqRel, Acquire)
+            .is_ok();
+        if fired {
+            self.pending.fetch_sub(1, Relaxed);
         }
-        for s in self.shards.iter() {
-            let timers: Vec<_> = s.lock().drain().map(|(_, t)| t).collect();
-            for t in timers {
-                if let Some(m) = t.claim(CANCELED) {
-                    // SAFETY: we won the CAS; the message was never sent.
+        // SAFETY: the home worker owns `msg` and `name` (see the type's docs).
+        let (m, name) = unsafe { ((*slot.msg.get()).take(), (*slot.name.get()).take()) };
+        let dest_pid = Pid(slot.dest_pid.load(Relaxed));
+        self.release_slot(slot, index, gen, cache);
+        match (fired, m) {
+            (true, Some(m)) => Due::Deliver(
+                m,
+                match name {
+                    Some(n) => Dest::Name(n),
+                    None => Dest::Pid(dest_pid),
+                },
+            ),
+            (_, m) => {
+                if let Some(m) = m {
+                    // SAFETY: a cancelled timer's message, never sent: ours to free.
                     unsafe { Msg::free(m.as_ptr()) };
                 }
+                Due::Nothing
             }
         }
-        let _ = std::mem::take(&mut *self.inbox.lock());
+    }
+
+    /// Frees a cancelled timer's message and slot (home worker only).
+    fn free_slot(&self, index: u32, gen: u32, cache: Option<&mut SlotCache>) {
+        let Some(slot) = self.slot(index) else {
+            return;
+        };
+        // SAFETY: the home worker owns `msg` and `name` (see the type's docs).
+        unsafe {
+            if let Some(m) = (*slot.msg.get()).take() {
+                Msg::free(m.as_ptr());
+            }
+            *slot.name.get() = None;
+        }
+        self.release_slot(slot, index, gen, cache);
+    }
+
+    fn release_slot(&self, slot: &Slot, index: u32, gen: u32, cache: Option<&mut SlotCache>) {
+        slot.home_worker.store(NO_HOME, Relaxed);
+        slot.state.store(u64::from(gen) << 32 | FREE, Release);
+        self.release(index, cache);
     }
 
     /// Timers in the table (set, not yet fired or cancelled).
     pub(crate) fn pending(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().len()).sum()
+        self.pending.load(Relaxed).max(0) as usize
+    }
+
+    /// Whether `tref` is an active timer (for the compaction of per-process lists).
+    pub(crate) fn is_active(&self, tref: u64) -> bool {
+        split(tref)
+            .and_then(|(i, g)| self.slot(i).map(|s| (s, g)))
+            .is_some_and(|(s, g)| s.state.load(Relaxed) == (u64::from(g) << 32) | ACTIVE)
+    }
+
+    /// Drops every timer still in the table and its message (shutdown, after the workers
+    /// stopped and drained their wheels).
+    pub(crate) fn clear(&self) {
+        let _ = std::mem::take(&mut *self.inbox.lock());
+        let used = self.bump.load(Relaxed).min(MAX_TIMERS);
+        for i in 0..used as u32 {
+            let Some(slot) = self.slot(i) else { continue };
+            let st = slot.state.load(Acquire);
+            if st & STATE_MASK == ACTIVE {
+                self.pending.fetch_sub(1, Relaxed);
+            }
+            if st & STATE_MASK != FREE {
+                let gen = (st >> 32) as u32;
+                slot.state.store(u64::from(gen) << 32 | CANCELED, Release);
+                self.free_slot(i, gen, None);
+            }
+        }
+    }
+}
+
+impl Drop for Timers {
+    fn drop(&mut self) {
+        for c in self.chunks.iter() {
+            let p = c.load(Acquire);
+            if p.is_null() {
+                continue;
+            }
+            // SAFETY: a chunk installed by `fresh`; nobody else uses the table now.
+            let chunk = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, CHUNK)) };
+            for slot in chunk.iter() {
+                // SAFETY: exclusive access (drop).
+                if let Some(m) = unsafe { (*slot.msg.get()).take() } {
+                    // SAFETY: an unsent message owned by the table.
+                    unsafe { Msg::free(m.as_ptr()) };
+                }
+            }
+        }
     }
 }
 
@@ -268,35 +492,120 @@ impl Timers {
 mod tests {
     use super::*;
 
-    fn msg() -> NonNull<Msg> {
-        Msg::with_data(b"x", Pid::NONE, std::ptr::null()).unwrap()
+    fn msg() -> Option<NonNull<Msg>> {
+        Msg::with_data(b"x", Pid::NONE, std::ptr::null())
+    }
+
+    fn deliver(d: Due) -> bool {
+        match d {
+            Due::Deliver(m, _) => {
+                // SAFETY: the firing handed us the message.
+                unsafe { Msg::free(m.as_ptr()) };
+                true
+            }
+            Due::Nothing => false,
+        }
     }
 
     #[test]
     fn cancel_and_fire_exclude_each_other() {
         let ts = Timers::new();
-        let t = ts.create(ts.new_ref(), 5_000_000_000, Dest::Pid(Pid(7)), msg());
+        let mut cache = SlotCache::default();
+        let t = ts
+            .create(Some(&mut cache), 5_000_000_000, Dest::Pid(Pid(7)), |_| {
+                msg()
+            })
+            .unwrap();
+        assert_eq!(ts.pending(), 1);
         assert_eq!(ts.read(t.tref, 0, |_| true), Some(5000));
-        assert_eq!(ts.cancel(t.tref, 1_000_000_000, |_| true), Some(4000));
-        assert!(ts.fire(&t).is_none(), "no message after a cancel");
-        assert_eq!(ts.cancel(t.tref, 0, |_| true), None, "second cancel");
+        assert_eq!(ts.cancel(t.tref, 1_000_000_000, |_| true, None), Some(4000));
+        assert_eq!(ts.pending(), 0);
+        assert!(
+            !deliver(ts.due(t.index, t.gen, Some(&mut cache))),
+            "no message after a cancel"
+        );
+        assert_eq!(ts.cancel(t.tref, 0, |_| true, None), None, "second cancel");
         assert_eq!(ts.read(t.tref, 0, |_| true), None);
 
-        let t2 = ts.create(ts.new_ref(), 10, Dest::Name(b"n".to_vec().into()), msg());
-        let m = ts.fire(&t2).expect("fires");
-        // SAFETY: the firing handed us the message.
-        unsafe { Msg::free(m.as_ptr()) };
-        assert_eq!(ts.cancel(t2.tref, 0, |_| true), None, "cancel after expiry");
+        let t2 = ts
+            .create(
+                Some(&mut cache),
+                10,
+                Dest::Name(b"n".to_vec().into()),
+                |_| msg(),
+            )
+            .unwrap();
+        assert!(deliver(ts.due(t2.index, t2.gen, Some(&mut cache))), "fires");
+        assert_eq!(
+            ts.cancel(t2.tref, 0, |_| true, None),
+            None,
+            "cancel after expiry"
+        );
         assert_eq!(ts.pending(), 0);
+    }
+
+    #[test]
+    fn a_reused_slot_never_answers_for_its_old_timer() {
+        let ts = Timers::new();
+        let mut cache = SlotCache::default();
+        let t = ts
+            .create(Some(&mut cache), 10, Dest::Pid(Pid(7)), |_| msg())
+            .unwrap();
+        assert!(deliver(ts.due(t.index, t.gen, Some(&mut cache))));
+        let t2 = ts
+            .create(Some(&mut cache), 10, Dest::Pid(Pid(7)), |_| msg())
+            .unwrap();
+        assert_eq!(t2.index, t.index, "the slot is reused");
+        assert_ne!(t2.tref, t.tref, "with a new reference");
+        assert_eq!(
+            ts.cancel(t.tref, 0, |_| true, None),
+            None,
+            "the old reference is dead"
+        );
+        assert_eq!(ts.read(t2.tref, 0, |_| true), Some(1));
+        assert_eq!(ts.cancel(t2.tref, 0, |_| true, None), Some(1));
+        assert!(!deliver(ts.due(t2.index, t2.gen, Some(&mut cache))));
+    }
+
+    #[test]
+    fn eager_cancel_on_the_home_worker_frees_the_slot() {
+        let ts = Timers::new();
+        let mut cache = SlotCache::default();
+        let mut wheel = super::super::Wheel::new(0);
+        let t = ts
+            .create(Some(&mut cache), 5_000_000_000, Dest::Pid(Pid(7)), |_| {
+                msg()
+            })
+            .unwrap();
+        let key = wheel
+            .insert_fire(
+                1000,
+                super::super::Fire::User {
+                    index: t.index,
+                    gen: t.gen,
+                },
+            )
+            .unwrap();
+        ts.set_home(t.index, 3, key);
+        assert_eq!(
+            ts.cancel(t.tref, 0, |_| true, Some((3, &mut wheel, &mut cache))),
+            Some(5000)
+        );
+        assert_eq!(wheel.len(), 0, "the wheel entry went with the cancel");
+        assert_eq!(cache.free, vec![t.index], "and the slot");
     }
 
     #[test]
     fn a_dead_destination_cancels_the_timer() {
         let ts = Timers::new();
-        let t = ts.create(ts.new_ref(), 5_000_000_000, Dest::Pid(Pid(7)), msg());
+        let t = ts
+            .create(None, 5_000_000_000, Dest::Pid(Pid(7)), |_| msg())
+            .unwrap();
         assert_eq!(ts.read(t.tref, 0, |_| false), None);
-        assert!(ts.fire(&t).is_none());
-        assert_eq!(ts.cancel(12345, 0, |_| true), None, "unknown ref");
+        assert!(!deliver(ts.due(t.index, t.gen, None)));
+        assert_eq!(ts.cancel(12345, 0, |_| true, None), None, "unknown ref");
+        assert_eq!(ts.cancel(0, 0, |_| true, None), None, "ref 0");
+        assert_eq!(ts.cancel(u64::MAX, 0, |_| true, None), None, "out of range");
     }
 
     #[test]

@@ -28,14 +28,29 @@ pub(crate) struct TimerKey {
     gen: u32,
 }
 
+impl TimerKey {
+    /// The key packed in a u64 (index << 32 | generation).
+    pub(crate) fn to_u64(self) -> u64 {
+        (u64::from(self.index) << 32) | u64::from(self.gen)
+    }
+
+    /// The key packed by [`TimerKey::to_u64`].
+    pub(crate) fn from_u64(v: u64) -> TimerKey {
+        TimerKey {
+            index: (v >> 32) as u32,
+            gen: v as u32,
+        }
+    }
+}
+
 /// What an entry does when it fires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Fire {
     /// A receive (or sleep) timeout of process `pid`, valid while its `timer_seq` is `seq`.
     Receive { pid: Pid, seq: u32 },
-    /// A user timer (`send_after`, `start_timer`); the wheel holds one reference to it
-    /// (`Arc::into_raw`), which the firing takes over.
-    User(*const super::user::Timer),
+    /// A user timer (`send_after`, `start_timer`): its slot in the timer table and the
+    /// slot's generation.
+    User { index: u32, gen: u32 },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -255,7 +270,7 @@ mod tests {
     fn seq_of(f: Fire) -> u32 {
         match f {
             Fire::Receive { seq, .. } => seq,
-            Fire::User(_) => unreachable!("tests insert receive timeouts only"),
+            Fire::User { .. } => unreachable!("tests insert receive timeouts only"),
         }
     }
 
