@@ -76,12 +76,12 @@
 
 // `hive_demonitor` flag: also remove this monitor's DOWN message if it is already in the
 // mailbox (`demonitor(Ref, [flush])`).
-#define HIVE_DEMONITOR_FLUSH DEMONITOR_FLUSH
+#define HIVE_DEMONITOR_FLUSH 1
 
 // `hive_demonitor` flag: report through `info_out` whether the monitor was still active
 // (`demonitor(Ref, [info])`). `info_out` is filled whenever it is non-NULL; the flag is
 // accepted for symmetry with Erlang.
-#define HIVE_DEMONITOR_INFO DEMONITOR_INFO
+#define HIVE_DEMONITOR_INFO 2
 
 // `hive_spawn_opts.flags` for `hive_spawn_opt`: link the new process to the caller.
 #define HIVE_SPAWN_LINK 1
@@ -91,22 +91,6 @@
 
 // Longest timer delay in ms (2^36, about 795 days).
 #define HIVE_MAX_TIMER_MS (1 << 36)
-
-// Bytes of stack an ABI function needs; a call with less left exits the process with
-// `stack_overflow` before doing anything.
-#define ABI_HEADROOM (8 * 1024)
-
-// Longest registered name, in bytes (the BEAM's atom limit is 255 characters).
-#define MAX_NAME_LEN 255
-
-// `demonitor` option: remove a DOWN of this monitor already in the mailbox.
-#define DEMONITOR_FLUSH 1
-
-// `demonitor` option: report whether the monitor was still active.
-#define DEMONITOR_INFO 2
-
-// Longest timer delay, in ms (2^36 ms, about 795 days; the BEAM accepts at least 2^33).
-#define MAX_TIMER_MS (1 << 36)
 
 // Result code of every `hive_*` function (see the `HIVE_OK` / `HIVE_ERR_*` constants).
 typedef int32_t hive_status;
@@ -441,7 +425,10 @@ hive_status hive_msg_alloc(size_t len, struct hive_msg **out);
 
 // Sends a message made by `hive_msg_alloc` (or one received) to `to` without copying.
 // The runtime takes ownership of `msg` in every case except a NULL `msg`; the caller must
-// not touch it afterwards. Delivery rules as `hive_send`.
+// not touch it afterwards. Delivery rules as `hive_send`. A `HIVE_MSG_DATA` message gets
+// the caller as its sender; a received message of another kind (EXIT, DOWN, TIMEOUT) is
+// forwarded unchanged — kind, sender, reference and reason — as forwarding the tuple
+// `{'EXIT', From, Reason}` would on the BEAM.
 //
 // Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (msg NULL), `HIVE_ERR_BAD_ARGUMENT` (pid 0;
 // msg freed), `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN` (msg freed; as for
@@ -810,7 +797,8 @@ hive_status hive_demonitor(uint64_t mref, uint32_t flags, int32_t *info_out);
 // `HIVE_SPAWN_MONITOR`) to `*ref_out` when they are non-NULL.
 //
 // Returns `HIVE_OK`; the errors of `hive_spawn`, with `HIVE_ERR_BAD_ARGUMENT` for unknown
-// flag bits; `HIVE_ERR_NOT_A_PROCESS` (a link or monitor needs a calling process).
+// flag bits; `HIVE_ERR_NOT_A_PROCESS` (a link or monitor needs a calling process; with
+// flags 0 any thread may call it, like `hive_spawn`).
 //
 // # Safety
 // As `hive_spawn`; `ref_out` is NULL or a writable `uint64_t`.

@@ -71,7 +71,7 @@ pub enum MessageKind {
 pub(crate) const SIG_BASE: u32 = 16;
 
 /// Bytes before the user-visible payload of signals and of `Exit`/`Down` messages:
-/// `[monitor ref: u64][reason kind: u32][reserved: u32]`, then the reason's bytes.
+/// `[monitor ref: u64][reason kind: u32][signal ticket: u32]`, then the reason's bytes.
 pub(crate) const SIG_PREFIX: usize = 16;
 
 /// Header of a message; the payload follows at offset [`HEADER`].
@@ -299,6 +299,24 @@ impl Msg {
             ptr::copy_nonoverlapping(data.as_ptr(), p.add(SIG_PREFIX), data.len());
         }
         Some(m)
+    }
+
+    /// Stores a signal's ticket (`signal::SignalCounts`) in its prefix.
+    ///
+    /// # Safety
+    /// `m` is a live signal made by [`Msg::signal`], owned by the caller.
+    pub(crate) unsafe fn set_ticket(m: *mut Msg, ticket: u32) {
+        // SAFETY: per the contract the payload has the SIG_PREFIX bytes.
+        unsafe { (Self::payload(m).add(12) as *mut u32).write(ticket) }
+    }
+
+    /// A signal's ticket.
+    ///
+    /// # Safety
+    /// `m` is a live signal made by [`Msg::signal`].
+    pub(crate) unsafe fn ticket(m: *const Msg) -> u32 {
+        // SAFETY: per the contract the payload has the SIG_PREFIX bytes.
+        unsafe { (Self::payload(m as *mut Msg).add(12) as *const u32).read() }
     }
 
     /// The monitor reference a signal, `Exit` or `Down` message carries (0 for others).

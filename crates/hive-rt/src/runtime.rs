@@ -883,7 +883,17 @@ impl RtInner {
             if pcb.sig_closed.load(std::sync::atomic::Ordering::Relaxed) {
                 // SAFETY: the exit path closed the list under this lock after the reason
                 // became final; it never changes afterwards.
-                return Ok(unsafe { pcb.exit_reason() }.clone());
+                let reason = unsafe { pcb.exit_reason() }.clone();
+                drop(w);
+                drop(_access);
+                // Its exit path is past the point where waiters are taken but still sending
+                // its exit signals: return only once it is done (the pid stops resolving),
+                // as a registered waiter would, so whatever the caller does next comes after
+                // every signal of the exit.
+                while self.alive(pid) {
+                    std::thread::yield_now();
+                }
+                return Ok(reason);
             }
             w.data().waiters.push(waiter.clone());
         }

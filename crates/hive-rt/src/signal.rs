@@ -85,7 +85,7 @@
 //!   `{Name, Node}`: the caller knows which name its reference is for.
 
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 use crate::sync::AtomicU32;
 
@@ -146,15 +146,16 @@ fn reached(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) >= 0
 }
 
-/// The ordered-liveness handshake of a process (module docs, "Ordered liveness"): how
-/// many signals were pushed to its mailbox, and up to which count it has handled them.
+/// The ordered-liveness handshake of a process (module docs, "Ordered liveness").
 /// Model-checked in `tests/loom_signals.rs`.
 ///
-/// Invariants: a sender calls [`SignalCounts::signal_sent`] only after its push is
-/// complete, so a receiver that read a count with [`SignalCounts::handling_begins`] can
-/// reach every signal it counts; the receiver calls [`SignalCounts::handled`] only after
-/// handling all of them and, if one ended it, after making its exit public (Release), so a
-/// checker that sees the handled count (Acquire) also sees the exit.
+/// Every signal carries a **ticket**: the value of `sent` its sender took (fetch_add)
+/// before pushing it. The receiver tracks the contiguous prefix of tickets it has handled
+/// (`Pcb::sig_seen`: every ticket below it is handled; tickets handled out of order wait in
+/// `LinkData::early`) and publishes it in `done` (Release) after handling, and after making
+/// its exit public when a signal ended it. A checker reads `sent` after its own push (so
+/// its ticket is below the value read) and waits until `done` reaches that value (Acquire):
+/// then its own signal, and every signal counted before, has been handled.
 #[derive(Debug)]
 pub(crate) struct SignalCounts {
     sent: AtomicU32,
@@ -169,32 +170,27 @@ impl SignalCounts {
         }
     }
 
-    /// Sender, after pushing a signal.
-    pub(crate) fn signal_sent(&self) {
-        self.sent.fetch_add(1, Release);
+    /// Sender, before pushing a signal: its ticket.
+    pub(crate) fn ticket(&self) -> u32 {
+        self.sent.fetch_add(1, AcqRel)
     }
 
-    /// Signals sent so far.
+    /// Tickets taken so far.
     pub(crate) fn sent(&self) -> u32 {
         self.sent.load(Acquire)
     }
 
-    /// Receiver, before handling: the count this round of handling will cover.
-    pub(crate) fn handling_begins(&self) -> u32 {
-        self.sent.load(Acquire)
+    /// Receiver: every ticket below `next` is handled.
+    pub(crate) fn publish(&self, next: u32) {
+        self.done.store(next, Release);
     }
 
-    /// Receiver, once every signal counted by `n` is handled.
-    pub(crate) fn handled(&self, n: u32) {
-        self.done.store(n, Release);
-    }
-
-    /// True once every signal counted up to `want` has been handled.
+    /// True once every ticket below `want` has been handled.
     pub(crate) fn handled_up_to(&self, want: u32) -> bool {
         reached(self.done.load(Acquire), want)
     }
 
-    /// True when no signal is waiting to be handled.
+    /// True when no signal is waiting to be handled (or being sent).
     pub(crate) fn idle(&self) -> bool {
         self.handled_up_to(self.sent())
     }
@@ -213,8 +209,9 @@ impl RtInner {
     pub(crate) unsafe fn push_signal(&self, pcb: NonNull<Pcb>, m: NonNull<Msg>, from: &Sender) {
         // SAFETY: per the contract.
         let p = unsafe { pcb.as_ref() };
+        // SAFETY: we own `m`.
+        unsafe { Msg::set_ticket(m.as_ptr(), p.sigs.ticket()) };
         p.outer.push(m);
-        p.sigs.signal_sent();
         self.wake(pcb, from.worker, from.lifo);
     }
 
@@ -392,9 +389,10 @@ fn remove_link(pcb: &Pcb, pid: Pid) -> bool {
 /// # Safety
 /// `pcb` is the calling process, not inside a match predicate.
 pub(crate) unsafe fn settle(pcb: &Pcb, first: Option<NonNull<Msg>>) {
-    let n = pcb.sigs.handling_begins();
+    let n = pcb.sigs.sent();
     let mut pending = first;
     let mut spins = 0u32;
+    let mut moved = 0u32;
     loop {
         let m = match pending.take() {
             Some(m) => m,
@@ -422,9 +420,16 @@ pub(crate) unsafe fn settle(pcb: &Pcb, first: Option<NonNull<Msg>>) {
         if unsafe { Msg::kind(m.as_ptr()) } < SIG_BASE {
             // SAFETY: owner-only field.
             unsafe { (*pcb.inner.get()).push_back(m.as_ptr()) };
+            moved += 1;
+            if moved >= SETTLE_BUDGET && reached(pcb.sig_seen.get(), n) {
+                // A flood of messages: the signals counted are handled; the rest can wait
+                // for the receive that takes them.
+                break;
+            }
             continue;
         }
-        pcb.sig_seen.set(pcb.sig_seen.get().wrapping_add(1));
+        // SAFETY: a live signal we own.
+        seen_ticket(pcb, unsafe { Msg::ticket(m.as_ptr()) });
         // SAFETY: per the contract.
         match unsafe { handle(pcb, m) } {
             Handled::Dropped => {}
@@ -437,12 +442,33 @@ pub(crate) unsafe fn settle(pcb: &Pcb, first: Option<NonNull<Msg>>) {
                 // SAFETY: the calling process.
                 unsafe {
                     let started = process::begin_exit(pcb, reason);
-                    process::finish_exit(pcb, started, Some(n))
+                    process::finish_exit(pcb, started, Some(pcb.sig_seen.get()))
                 }
             }
         }
     }
-    pcb.sigs.handled(n);
+    pcb.sigs.publish(pcb.sig_seen.get());
+}
+
+/// Messages `settle` moves at most past the last counted signal before it returns.
+const SETTLE_BUDGET: u32 = 4096;
+
+/// Records that the signal with `ticket` was handled: advances the contiguous prefix
+/// `sig_seen` (tickets handled ahead of an earlier one wait in `LinkData::early`).
+fn seen_ticket(pcb: &Pcb, ticket: u32) {
+    let next = pcb.sig_seen.get();
+    if ticket != next {
+        pcb.sig.lock().data().early.push(ticket);
+        return;
+    }
+    let mut next = next.wrapping_add(1);
+    if let Some(d) = pcb.sig.lock().data.as_deref_mut() {
+        while let Some(i) = d.early.iter().position(|&t| t == next) {
+            d.early.swap_remove(i);
+            next = next.wrapping_add(1);
+        }
+    }
+    pcb.sig_seen.set(next);
 }
 
 /// Handles pending signals if any arrived (the check made after every resume).
@@ -496,8 +522,9 @@ fn request(
     }
     let m = Msg::signal(kind, from.pid, mref, &ExitReason::Normal, from.worker)
         .ok_or(Status::ErrNoMemory)?;
+    // SAFETY: we own `m`.
+    unsafe { Msg::set_ticket(m.as_ptr(), pcb.sigs.ticket()) };
     pcb.outer.push(m);
-    pcb.sigs.signal_sent();
     drop(s);
     rt.wake(pcb_ptr, from.worker, from.lifo);
     Ok(Target::Done)
@@ -565,8 +592,9 @@ pub(crate) fn link(pcb: &Pcb, to: Pid) -> Result<(), Status> {
 /// new link (case 37): a trapping caller gets {'EXIT', To, noproc}, another is killed.
 fn exiting_answer(pcb: &Pcb, to: Pid, from: &Sender) {
     if let Some(m) = Msg::signal(SIG_EXIT_LINK, to, 0, &ExitReason::Noproc, from.worker) {
+        // SAFETY: we own `m`.
+        unsafe { Msg::set_ticket(m.as_ptr(), pcb.sigs.ticket()) };
         pcb.outer.push(m);
-        pcb.sigs.signal_sent();
         // SAFETY: the calling process, from its own stack.
         unsafe { settle(pcb, None) };
     }
@@ -682,8 +710,9 @@ pub(crate) fn exit_pid(
         // SAFETY: the calling process.
         let pcb = unsafe { &*caller.pcb };
         let m = Msg::signal(SIG_EXIT, to, 0, reason, from.worker).ok_or(Status::ErrNoMemory)?;
+        // SAFETY: we own `m`.
+        unsafe { Msg::set_ticket(m.as_ptr(), pcb.sigs.ticket()) };
         pcb.outer.push(m);
-        pcb.sigs.signal_sent();
         // To ourselves: handled now (`exit(self(), R)` cannot be caught, case 46).
         // SAFETY: the calling process, from its own stack.
         unsafe { settle(pcb, None) };

@@ -118,7 +118,10 @@ pub unsafe extern "C" fn hive_msg_alloc(len: usize, out: *mut *mut hive_msg) -> 
 
 /// Sends a message made by `hive_msg_alloc` (or one received) to `to` without copying.
 /// The runtime takes ownership of `msg` in every case except a NULL `msg`; the caller must
-/// not touch it afterwards. Delivery rules as `hive_send`.
+/// not touch it afterwards. Delivery rules as `hive_send`. A `HIVE_MSG_DATA` message gets
+/// the caller as its sender; a received message of another kind (EXIT, DOWN, TIMEOUT) is
+/// forwarded unchanged — kind, sender, reference and reason — as forwarding the tuple
+/// `{'EXIT', From, Reason}` would on the BEAM.
 ///
 /// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (msg NULL), `HIVE_ERR_BAD_ARGUMENT` (pid 0;
 /// msg freed), `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN` (msg freed; as for
@@ -148,7 +151,11 @@ pub unsafe extern "C" fn hive_send_msg(to: hive_pid, msg: *mut hive_msg) -> hive
             }
         };
         // SAFETY: we own `m` now.
-        unsafe { Msg::set_sender(m.as_ptr(), process::self_pid()) };
+        unsafe {
+            if Msg::kind(m.as_ptr()) == MessageKind::Data as u32 {
+                Msg::set_sender(m.as_ptr(), process::self_pid());
+            }
+        }
         result_code(rt.send(Pid(to), m))
     })
 }

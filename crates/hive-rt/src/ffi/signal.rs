@@ -19,11 +19,14 @@ use crate::{ExitReason, Pid};
 
 /// `hive_demonitor` flag: also remove this monitor's DOWN message if it is already in the
 /// mailbox (`demonitor(Ref, [flush])`).
-pub const HIVE_DEMONITOR_FLUSH: u32 = DEMONITOR_FLUSH;
+pub const HIVE_DEMONITOR_FLUSH: u32 = 1;
 /// `hive_demonitor` flag: report through `info_out` whether the monitor was still active
 /// (`demonitor(Ref, [info])`). `info_out` is filled whenever it is non-NULL; the flag is
 /// accepted for symmetry with Erlang.
-pub const HIVE_DEMONITOR_INFO: u32 = DEMONITOR_INFO;
+pub const HIVE_DEMONITOR_INFO: u32 = 2;
+
+const _: () =
+    assert!(HIVE_DEMONITOR_FLUSH == DEMONITOR_FLUSH && HIVE_DEMONITOR_INFO == DEMONITOR_INFO);
 
 /// `hive_spawn_opts.flags` for `hive_spawn_opt`: link the new process to the caller.
 pub const HIVE_SPAWN_LINK: u32 = 1;
@@ -262,7 +265,8 @@ pub unsafe extern "C" fn hive_demonitor(mref: u64, flags: u32, info_out: *mut i3
 /// `HIVE_SPAWN_MONITOR`) to `*ref_out` when they are non-NULL.
 ///
 /// Returns `HIVE_OK`; the errors of `hive_spawn`, with `HIVE_ERR_BAD_ARGUMENT` for unknown
-/// flag bits; `HIVE_ERR_NOT_A_PROCESS` (a link or monitor needs a calling process).
+/// flag bits; `HIVE_ERR_NOT_A_PROCESS` (a link or monitor needs a calling process; with
+/// flags 0 any thread may call it, like `hive_spawn`).
 ///
 /// # Safety
 /// As `hive_spawn`; `ref_out` is NULL or a writable `uint64_t`.
@@ -363,7 +367,9 @@ unsafe fn spawn_flags(
             return HIVE_ERR_BAD_ARGUMENT;
         }
         let pcb = match process::current() {
-            Ok(p) => p,
+            Ok(p) => Some(p),
+            // Without a link or monitor, any thread may spawn (as `hive_spawn`).
+            Err(_) if flags == 0 => None,
             Err(s) => return code(s),
         };
         // The flags are checked above; `spawn_request` validates the rest.
@@ -381,14 +387,21 @@ unsafe fn spawn_flags(
             Ok(r) => r,
             Err(s) => return code(s),
         };
-        match req.rt.spawn_linked(
-            req.entry,
-            req.arg,
-            req.opts,
-            pcb,
-            flags & HIVE_SPAWN_LINK != 0,
-            flags & HIVE_SPAWN_MONITOR != 0,
-        ) {
+        let spawned = match pcb {
+            Some(pcb) => req.rt.spawn_linked(
+                req.entry,
+                req.arg,
+                req.opts,
+                pcb,
+                flags & HIVE_SPAWN_LINK != 0,
+                flags & HIVE_SPAWN_MONITOR != 0,
+            ),
+            None => req
+                .rt
+                .spawn(req.entry, req.arg, req.opts, None)
+                .map(|p| (p, 0)),
+        };
+        match spawned {
             Ok((pid, mref)) => {
                 // SAFETY: each is NULL or writable per the contract.
                 unsafe {

@@ -371,7 +371,7 @@ pub(crate) unsafe fn finish_exit(pcb: &Pcb, started: bool, sig_done: Option<u32>
         unsafe { publish_exit(pcb) };
     }
     if let Some(n) = sig_done {
-        pcb.sigs.handled(n);
+        pcb.sigs.publish(n);
     }
     // SAFETY: `pcb` is the calling process; it is never resumed after `Exit`.
     unsafe { suspend(pcb, Suspend::Exit) };

@@ -107,6 +107,8 @@ pub(crate) struct LinkData {
     pub(crate) monitors: fxhash::FxHashMap<u64, Pid>,
     /// Monitors others hold on this process: (reference, watcher).
     pub(crate) monitored_by: fxhash::FxHashMap<u64, Pid>,
+    /// Signal tickets handled ahead of an earlier one still in flight (rare, short).
+    pub(crate) early: Vec<u32>,
     /// References of the timers set to this process (some may have fired or been
     /// cancelled since: compacted as it grows); its exit cancels them (BEAM case 92).
     pub(crate) timers: Vec<u64>,
@@ -180,8 +182,8 @@ pub(crate) struct Pcb {
     pub(crate) sig: Mutex<SigState>,
     /// A heap copy of a larger spawn argument, freed at exit.
     pub(crate) heap_arg: UnsafeCell<Option<Box<[u128]>>>,
-    /// Signals (not messages) handled so far by the process (owner-only; compared with
-    /// the sent count of `sigs`, see `signal.rs`).
+    /// Every signal ticket below this one has been handled (owner-only; see
+    /// `signal::SignalCounts`).
     pub(crate) sig_seen: Cell<u32>,
     /// Usable bytes of the stack this process gets when it first runs.
     pub(crate) stack_usable: Cell<u32>,

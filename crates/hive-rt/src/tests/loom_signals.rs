@@ -1,10 +1,11 @@
 //! The signal handshakes of `signal.rs`, model-checked.
 //!
-//! **Ordered liveness** ([`SignalCounts`] with the `exiting` flag): a caller pushes an exit
-//! signal into the target's outer queue (the real Vyukov queue), counts it, wakes the
-//! target, and asks whether the target is alive, waiting until the target has handled
-//! everything counted when it asked. The target runs the sequence of `settle`: read the
-//! count, take messages, make its exit public on the kill, store the handled count. Loom
+//! **Ordered liveness** ([`SignalCounts`] with the `exiting` flag): a caller takes a
+//! ticket, pushes an exit signal carrying it into the target's outer queue (the real
+//! Vyukov queue), wakes the target, and asks whether the target is alive, waiting until
+//! the target has handled every ticket taken when it asked. The target runs the sequence
+//! of `settle`: read the count, take messages, make its exit public on the kill, publish
+//! the handled prefix. Loom
 //! runs every interleaving (and every value the Acquire/Release orderings allow a load to
 //! see); the model fails if a counted signal is not reachable when the target looks, if
 //! the caller is ever told the target is alive after its kill, or if anyone waits forever.
@@ -40,7 +41,14 @@ struct Target {
 }
 
 fn message(kind: u32) -> std::ptr::NonNull<Msg> {
-    Msg::alloc_kind(0, Pid::NONE, kind, std::ptr::null()).unwrap()
+    Msg::signal(
+        kind,
+        Pid::NONE,
+        0,
+        &crate::ExitReason::Normal,
+        std::ptr::null(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -58,8 +66,10 @@ fn loom_exit_signal_then_is_alive_sees_the_exit() {
         let caller = {
             let t = t.clone();
             thread::spawn(move || {
-                t.outer.push(message(SIG_BASE));
-                t.sigs.signal_sent();
+                let m = message(SIG_BASE);
+                // SAFETY: a signal we own.
+                unsafe { Msg::set_ticket(m.as_ptr(), t.sigs.ticket()) };
+                t.outer.push(m);
                 t.notified.store(1, SeqCst);
                 target_thread.unpark();
                 let want = t.sigs.sent();
@@ -80,25 +90,27 @@ fn loom_exit_signal_then_is_alive_sees_the_exit() {
         }
         let mut inner = Box::new(InnerQueue::new());
         inner.init(&t.outer);
-        let n = t.sigs.handling_begins();
-        let mut seen = 0u32;
+        let n = t.sigs.sent();
+        let mut next = 0u32;
         // SAFETY: this thread is the queue's single consumer.
         while let Some(m) = unsafe { inner.take_outer(&t.outer) } {
             // SAFETY: a message we own.
             let kind = unsafe { Msg::kind(m.as_ptr()) };
-            // SAFETY: as above.
-            unsafe { Msg::free(m.as_ptr()) };
             if kind >= SIG_BASE {
-                seen += 1;
-                // The kill: make the exit public, then store the handled count.
+                // SAFETY: a signal we own.
+                assert_eq!(unsafe { Msg::ticket(m.as_ptr()) }, next);
+                next += 1;
+                // The kill: make the exit public, then publish the handled prefix.
                 t.exiting.store(EXIT_PUBLIC, SeqCst);
             }
+            // SAFETY: as above.
+            unsafe { Msg::free(m.as_ptr()) };
         }
         assert!(
-            seen.wrapping_sub(n) as i32 >= 0,
+            next.wrapping_sub(n) as i32 >= 0,
             "a counted signal was not reachable"
         );
-        t.sigs.handled(n);
+        t.sigs.publish(next);
         assert!(
             !caller.join().unwrap(),
             "is_alive said alive after the kill"
@@ -128,8 +140,10 @@ fn loom_link_request_racing_exit_gets_exactly_one_answer() {
         });
         Arc::get_mut(&mut t).unwrap().outer.init();
         // Make the queued path possible: one signal is pending at the start.
-        t.outer.push(message(SIG_BASE + 1));
-        t.sigs.signal_sent();
+        let m = message(SIG_BASE + 1);
+        // SAFETY: a signal we own.
+        unsafe { Msg::set_ticket(m.as_ptr(), t.sigs.ticket()) };
+        t.outer.push(m);
         let requester = {
             let t = t.clone();
             thread::spawn(move || {
@@ -140,8 +154,10 @@ fn loom_link_request_racing_exit_gets_exactly_one_answer() {
                 } else if t.sigs.idle() {
                     links.push(7); // direct
                 } else {
-                    t.outer.push(message(crate::signal::SIG_LINK));
-                    t.sigs.signal_sent();
+                    let m = message(crate::signal::SIG_LINK);
+                    // SAFETY: a signal we own.
+                    unsafe { Msg::set_ticket(m.as_ptr(), t.sigs.ticket()) };
+                    t.outer.push(m);
                 }
             })
         };
