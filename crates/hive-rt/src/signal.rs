@@ -13,7 +13,7 @@
 //!   [`settle`], which handles each signal in order and appends converted `Exit`/`Down`
 //!   messages to the inner queue);
 //! - after every resume from a yield, sleep or reduction check, and before its first
-//!   instruction, when its sent count says signals arrived that it has not handled (so a process
+//!   instruction, when its sent count is past the tickets it has handled (so a process
 //!   busy computing is killed at its next yield; one blocked in receive is woken by the
 //!   signal and killed at once).
 //!
@@ -43,7 +43,7 @@
 //!   answered with `noproc` as an exiting BEAM process answers it (cases 35–37, 67): the
 //!   link is created on the caller's side and at once ended by an exit signal `noproc`;
 //!   the monitor fires at once with `noproc`.
-//! - alive with no signal pending (handled count = sent count): the link or monitor is written
+//! - alive with no signal pending (published prefix = sent count): the link or monitor is written
 //!   into the target's set directly. Nothing sent earlier by the caller can still be
 //!   waiting in the target's mailbox, so the order of signals is kept.
 //! - alive with signals pending: a LINK or MONITOR signal is queued behind them (under the
@@ -69,12 +69,12 @@
 //! 5. The pid stops resolving and the resources are freed.
 //!
 //! ## Ordered liveness ([`SignalCounts`])
-//! A sender increments the target's sent count after pushing a signal; the target stores
-//! as its handled count the sent count it read before handling, once every signal counted
-//! by it is handled (and makes its exit public first when a signal killed it). `is_alive`
-//! and `process_info` read the sent count and wait until the handled count reaches it (or
-//! the target is exiting), so a caller that sent `exit(P, kill)` then sees `P` as dead
-//! (case 23).
+//! A sender takes a ticket (the target's sent count, fetch_add) before pushing a signal and
+//! stores it in the signal; the target publishes the contiguous prefix of tickets it has
+//! handled (after making its exit public, when a signal killed it). `is_alive` and
+//! `process_info` read the sent count after the caller's own signals went out and wait
+//! until the published prefix reaches it (or the target is exiting), so a caller that sent
+//! `exit(P, kill)` then sees `P` as dead (case 23).
 //!
 //! ## Known differences from the BEAM
 //! - The BEAM gives each unlink an id, so that `unlink` racing a `link` from the other side
