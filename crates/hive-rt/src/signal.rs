@@ -389,6 +389,25 @@ fn remove_link(pcb: &Pcb, pid: Pid) -> bool {
 /// # Safety
 /// `pcb` is the calling process, not inside a match predicate.
 pub(crate) unsafe fn settle(pcb: &Pcb, first: Option<NonNull<Msg>>) {
+    // SAFETY: forwarded contract.
+    unsafe { settle_within(pcb, first, SETTLE_BUDGET) }
+}
+
+/// As [`settle`], moving every message there is (`mailbox_len`, receive marks, flushes).
+///
+/// # Safety
+/// As [`settle`].
+pub(crate) unsafe fn settle_all(pcb: &Pcb) {
+    // SAFETY: forwarded contract.
+    unsafe { settle_within(pcb, None, u32::MAX) }
+}
+
+/// As [`settle`]; once every counted signal is handled, stops after moving `budget`
+/// messages.
+///
+/// # Safety
+/// As [`settle`].
+unsafe fn settle_within(pcb: &Pcb, first: Option<NonNull<Msg>>, budget: u32) {
     let n = pcb.sigs.sent();
     let mut pending = first;
     let mut spins = 0u32;
@@ -421,7 +440,7 @@ pub(crate) unsafe fn settle(pcb: &Pcb, first: Option<NonNull<Msg>>) {
             // SAFETY: owner-only field.
             unsafe { (*pcb.inner.get()).push_back(m.as_ptr()) };
             moved += 1;
-            if moved >= SETTLE_BUDGET && reached(pcb.sig_seen.get(), n) {
+            if moved >= budget && reached(pcb.sig_seen.get(), n) {
                 // A flood of messages: the signals counted are handled; the rest can wait
                 // for the receive that takes them.
                 break;
@@ -675,7 +694,7 @@ pub(crate) unsafe fn demonitor(pcb: &Pcb, mref: u64, flags: u32) -> Result<bool,
     }
     if flags & DEMONITOR_FLUSH != 0 {
         // SAFETY: per the contract.
-        unsafe { settle(pcb, None) };
+        unsafe { settle_all(pcb) };
         // SAFETY: owner-only field.
         let inner = unsafe { &mut *pcb.inner.get() };
         inner.reset_save();

@@ -1532,3 +1532,22 @@ fn case_58_59_60_monitor_by_name() {
         );
     });
 }
+
+/// `mailbox_len` counts every queued message, also past the budget a signal check moves
+/// at once (regression: it once stopped at 4096).
+#[test]
+fn mailbox_len_counts_a_long_queue() {
+    run(|_| {
+        let me = process::self_pid();
+        let p = process::spawn(sleeper).unwrap();
+        process::monitor(p).unwrap(); // a signal among the messages
+        for i in 0..10_000u64 {
+            process::send(me, &u64b(i)).unwrap();
+        }
+        assert_eq!(process::mailbox_len().unwrap(), 10_000);
+        process::exit_pid(p, ExitReason::Kill).unwrap();
+        for i in 0..10_000u64 {
+            assert_eq!(bu64(process::receive(Some(0)).unwrap().data()), i);
+        }
+    });
+}

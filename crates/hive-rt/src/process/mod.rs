@@ -217,7 +217,7 @@ unsafe fn fetch(pcb: &Pcb, limit: usize) -> bool {
 /// `pcb` is the calling process.
 pub(crate) unsafe fn fetch_all(pcb: &Pcb) {
     // SAFETY: per the contract.
-    unsafe { crate::signal::settle(pcb, None) }
+    unsafe { crate::signal::settle_all(pcb) }
 }
 
 /// Arms a timeout `ms` milliseconds from now for the calling process, on the wheel of the
