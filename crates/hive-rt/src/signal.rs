@@ -478,13 +478,17 @@ fn seen_ticket(pcb: &Pcb, ticket: u32) {
     let next = pcb.sig_seen.get();
     if ticket != next {
         pcb.sig.lock().data().early.push(ticket);
+        pcb.early.set(true);
         return;
     }
     let mut next = next.wrapping_add(1);
-    if let Some(d) = pcb.sig.lock().data.as_deref_mut() {
-        while let Some(i) = d.early.iter().position(|&t| t == next) {
-            d.early.swap_remove(i);
-            next = next.wrapping_add(1);
+    if pcb.early.get() {
+        if let Some(d) = pcb.sig.lock().data.as_deref_mut() {
+            while let Some(i) = d.early.iter().position(|&t| t == next) {
+                d.early.swap_remove(i);
+                next = next.wrapping_add(1);
+            }
+            pcb.early.set(!d.early.is_empty());
         }
     }
     pcb.sig_seen.set(next);

@@ -164,6 +164,8 @@ pub(crate) struct Pcb {
     /// `process_flag(trap_exit)`: exit signals become `Exit` messages (owner writes,
     /// anyone reads).
     pub(crate) trap_exit: std::sync::atomic::AtomicBool,
+    /// True while `LinkData::early` may hold tickets (owner-only).
+    pub(crate) early: Cell<bool>,
     /// Messages taken out of the mailbox by receives (owner writes, anyone reads).
     pub(crate) msgs_out: AtomicU32,
     /// Reductions spent so far (its worker writes after each run, anyone reads).
@@ -293,6 +295,7 @@ impl Pcb {
             receiving: Cell::new(false),
             named: std::sync::atomic::AtomicBool::new(false),
             trap_exit: std::sync::atomic::AtomicBool::new(false),
+            early: Cell::new(false),
             exiting: crate::sync::AtomicU8::new(EXIT_NONE),
             sig_closed: std::sync::atomic::AtomicBool::new(false),
             sigs: crate::signal::SignalCounts::new(),
