@@ -649,10 +649,16 @@ impl RtInner {
         if let Some(p) = dest_pid {
             // The destination's exit cancels its timers: record this one in its link
             // record; if the record is closed (or the process is gone) it is dead, and the
-            // timer is cancelled at once (BEAM case 92).
+            // timer is cancelled at once (BEAM case 92). A short timer to a live process
+            // is not recorded: if the process dies first, the timer is dropped when it
+            // fires (within `UNRECORDED_TIMER_MS`), and `read_timer`/`cancel_timer` already
+            // report it gone (they check the destination).
             let recorded = self.table.lookup(p).is_some_and(|pcb| {
                 // SAFETY: `access` keeps the PCB alive.
                 let pcb = unsafe { pcb.as_ref() };
+                if ms <= UNRECORDED_TIMER_MS {
+                    return !pcb.is_exiting();
+                }
                 let mut s = pcb.sig.lock();
                 if pcb.sig_closed.load(std::sync::atomic::Ordering::Relaxed) {
                     return false;
@@ -1147,7 +1153,12 @@ impl RtInner {
 /// Reductions a timer operation costs the calling process (the BEAM charges its timer BIFs
 /// too). Without a cost, a process setting timers in a loop kept its worker for a whole
 /// slice of 4000 reduction checks, and the worker's timer wheel waited that long to fire.
-const TIMER_OP_REDUCTIONS: u32 = 25;
+const TIMER_OP_REDUCTIONS: u32 = 10;
+
+/// Timers to a pid this short (ms) are not recorded in the destination's link record (see
+/// `set_timer_inner`): recording every one cost the timer storm a lock and a list push
+/// per timer, for timers that would be gone within a second anyway.
+const UNRECORDED_TIMER_MS: u64 = 2000;
 
 /// Charges a timer operation to the calling process, if there is one (may yield).
 fn charge_timer_op(caller: &Caller) {

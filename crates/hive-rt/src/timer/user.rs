@@ -23,11 +23,14 @@
 //! message stay until the deadline. So cancel and read are O(1) from any thread with no
 //! lock and no round trip to the home worker.
 //!
-//! **Timers to a pid die with the process** (cases 92, 96): setting a timer to a pid also
-//! records its reference in the destination's link record (`Pcb::sig`, under its lock);
-//! the exit path, which closes that record under the same lock, cancels every timer
-//! recorded there; a setter that finds the record closed cancels its timer at once. The
-//! list is compacted as it grows, so it holds O(active timers) entries. Timers to a name
+//! **Timers to a pid die with the process** (cases 92, 96): setting a timer of more than
+//! 2 s to a pid also records its reference in the destination's link record (`Pcb::sig`,
+//! under its lock); the exit path, which closes that record under the same lock, cancels
+//! every timer recorded there; a setter that finds the record closed cancels its timer at
+//! once. The list is compacted as it grows, so it holds O(active timers) entries. Shorter
+//! timers are not recorded (a lock and a push per timer, for timers gone within 2 s
+//! anyway): one whose destination died is dropped when it fires, and `read_timer` and
+//! `cancel_timer` report it gone already, as they check that the destination lives. Timers to a name
 //! resolve the name when they fire (case 91); timers outlive their creator and anyone
 //! holding the reference may cancel them (case 93).
 
