@@ -190,7 +190,7 @@ impl RtInner {
                 idle: Idle::new(n),
             },
             registry: crate::registry::Registry::new(),
-            timers: crate::timer::user::Timers::new(),
+            timers: crate::timer::user::Timers::new(n),
             msg_depot: Default::default(),
             external_stats: Default::default(),
             start: Instant::now(),
@@ -732,8 +732,9 @@ impl RtInner {
         }
     }
 
-    /// Cancels timer `tref` on behalf of a thread: eagerly (wheel entry and slot freed now)
-    /// when that thread is the timer's home worker.
+    /// Cancels timer `tref` on behalf of a thread (see
+    /// [`crate::timer::user::Timers::cancel`]; on the timer's home worker a near timer's
+    /// wheel entry and slot go at once).
     pub(crate) fn cancel_timer_as(&self, caller: &Caller, tref: u64) -> Option<u64> {
         let now = self.now_ns();
         match self.worker_of(caller) {

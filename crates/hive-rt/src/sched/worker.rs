@@ -28,6 +28,12 @@ use crate::timer::{self, Fire, Wheel};
 const INJECTOR_INTERVAL: u64 = 61;
 /// At most this many LIFO-slot runs in a row (tokio's `MAX_LIFO_POLLS_PER_TICK`).
 const MAX_LIFO_STREAK: u32 = 3;
+/// A worker sweeps cancelled timers off its wheel once there are at least this many (and
+/// they are at least half of it).
+const SWEEP_MIN: isize = 4096;
+/// Wheel entries one sweep step looks at (a few tens of µs).
+const SWEEP_STEP: usize = 2048;
+
 /// A low-priority process runs at least once per this many normal runs (`RESCHEDULE_LOW`).
 const LOW_SKIP: u32 = 8;
 /// Stack slots kept per worker before spilling to the shared pool.
@@ -193,6 +199,22 @@ impl WorkerLocal {
         let mut wheel = self.wheel.borrow_mut();
         if wheel.len() == 0 {
             return;
+        }
+        let cancelled = self.rt.timers.lazily_cancelled(self.index);
+        if wheel.sweeping() || (cancelled >= SWEEP_MIN && 2 * cancelled as usize >= wheel.len()) {
+            // Cancelled timers are more than half of the wheel: drop them, a bounded step
+            // at a time (the `due` of each uncounts it).
+            let timers = &self.rt.timers;
+            let mut cache = self.timer_slots.borrow_mut();
+            wheel.sweep_step(
+                SWEEP_STEP,
+                |what| matches!(what, Fire::User { index, gen } if timers.is_cancelled(index, gen)),
+                |what| {
+                    if let Fire::User { index, gen } = what {
+                        let _ = timers.due(index, gen, Some(&mut cache));
+                    }
+                },
+            );
         }
         let now = timer::tick_of(self.rt.now_ns());
         match wheel.next_expiry() {
