@@ -627,24 +627,21 @@ impl RtInner {
             Dest::Pid(p) => Some(*p),
             Dest::Name(_) => None,
         };
-        let make_msg = |tref: u64| {
-            let m = Msg::alloc_by(data.len(), Pid(tref), kind, caller.worker)?;
-            // SAFETY: a fresh message we own with room for `data`.
-            unsafe {
-                ptr::copy_nonoverlapping(data.as_ptr(), Msg::payload(m.as_ptr()), data.len());
-                if kind == crate::mailbox::MessageKind::Data {
-                    Msg::set_sender(m.as_ptr(), Pid::NONE);
-                }
-            }
-            Some(m)
-        };
         let t = match worker {
             Some(w) => {
                 let mut cache = w.timer_slots.borrow_mut();
-                self.timers
-                    .create(Some(&mut cache), deadline_ns, dest, make_msg)?
+                self.timers.create(
+                    Some(&mut cache),
+                    deadline_ns,
+                    dest,
+                    data,
+                    kind,
+                    caller.worker,
+                )?
             }
-            None => self.timers.create(None, deadline_ns, dest, make_msg)?,
+            None => self
+                .timers
+                .create(None, deadline_ns, dest, data, kind, caller.worker)?,
         };
         if let Some(p) = dest_pid {
             // The destination's exit cancels its timers: record this one in its link
@@ -674,7 +671,9 @@ impl RtInner {
                 self.timers.cancel(t.tref, now, |_| false, None);
                 // Not on any wheel yet: free it here, as its home would.
                 let mut cache = worker.map(|w| w.timer_slots.borrow_mut());
-                let _ = self.timers.due(t.index, t.gen, cache.as_deref_mut());
+                let _ = self
+                    .timers
+                    .due(t.index, t.gen, cache.as_deref_mut(), caller.worker);
                 return Ok(t.tref);
             }
         }
@@ -712,7 +711,7 @@ impl RtInner {
         use crate::timer::user::{Dest, Due};
         let due = {
             let mut cache = w.timer_slots.borrow_mut();
-            self.timers.due(index, gen, Some(&mut cache))
+            self.timers.due(index, gen, Some(&mut cache), w)
         };
         let Due::Deliver(m, dest) = due else {
             return; // cancelled

@@ -211,7 +211,7 @@ impl WorkerLocal {
                 |what| matches!(what, Fire::User { index, gen } if timers.is_cancelled(index, gen)),
                 |what| {
                     if let Fire::User { index, gen } = what {
-                        let _ = timers.due(index, gen, Some(&mut cache));
+                        let _ = timers.due(index, gen, Some(&mut cache), self);
                     }
                 },
             );
@@ -458,7 +458,7 @@ pub(crate) fn worker_main(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRe
         if let Fire::User { index, gen } = what {
             let mut cache = local.timer_slots.borrow_mut();
             if let crate::timer::user::Due::Deliver(m, _) =
-                local.rt.timers.due(index, gen, Some(&mut cache))
+                local.rt.timers.due(index, gen, Some(&mut cache), &local)
             {
                 // SAFETY: the timer handed its unsent message to us.
                 unsafe { crate::mailbox::Msg::free(m.as_ptr()) };
