@@ -3,9 +3,11 @@
 //! ## The timer table: a slab of slots, no lock on the hot paths
 //! Each timer is a [`Slot`] of a runtime-wide slab (chunks of 4096 slots, allocated on
 //! demand, never moved). A timer reference is `generation << 32 | (slot index + 1)`; the
-//! slot's `state` word holds the generation and one of FREE, ACTIVE, CANCELED, FIRED.
+//! slot's `state` word holds the generation and one of FREE, ACTIVE, CANCELED(_FAR), FIRED.
 //! Setting a timer takes a free slot (from the worker's cache of free slot indices, refilled
-//! from a shared list in batches), writes its fields, and publishes `gen|ACTIVE` (Release);
+//! in batches from a shared bitmap, lowest index first), writes its fields — a payload of
+//! up to 16 bytes inline, the message being made when it fires — and publishes `gen|ACTIVE`
+//! (Release);
 //! then the slot's index and generation go onto the timer wheel of the worker that set it
 //! (timers set from threads that are not workers go through an inbox of worker 0).
 //!
