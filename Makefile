@@ -24,7 +24,7 @@ lib:
 
 # --- the main job -----------------------------------------------------------------------
 # Interleaved runs per workload and scheduler count; the tables show medians.
-STRESS_RUNS ?= 2
+STRESS_RUNS ?= 3
 
 stress: lib stress-bins
 	$(CARGO) run --release -q -p hive-bench --bin hive-stress -- --bin-dir target/stress/bin --runs $(STRESS_RUNS) $(STRESS_ARGS)
