@@ -1551,3 +1551,22 @@ fn mailbox_len_counts_a_long_queue() {
         }
     });
 }
+
+/// Case 84 (the parts a typed ABI has): a name is accepted by monitor and gives the real
+/// reason; once the process is gone, sending to the name is an error (`badarg` on the
+/// BEAM). (`link`, `unlink` and `exit/2` take pids only, so they cannot be given a name.)
+#[test]
+fn case_84_names_with_monitor_and_send() {
+    run(|_| {
+        let p = process::spawn(sleeper).unwrap();
+        process::register(b"case84", p).unwrap();
+        let m = process::monitor_name(b"case84").unwrap();
+        process::exit_pid(p, ExitReason::Kill).unwrap();
+        let d = down(m);
+        assert_eq!((d.sender(), d.reason()), (p, Some(ExitReason::Killed)));
+        assert_eq!(
+            process::send_named(b"case84", b"hello").unwrap_err().0,
+            Status::ErrNotRegistered
+        );
+    });
+}
