@@ -425,12 +425,7 @@ unsafe fn settle_within(pcb: &Pcb, first: Option<NonNull<Msg>>, budget: u32) {
                     }
                     // A signal counted in `n` is behind a message whose sender is still
                     // linking it: wait for the link (a few instructions).
-                    spins += 1;
-                    if spins > 64 {
-                        std::thread::yield_now();
-                    } else {
-                        std::hint::spin_loop();
-                    }
+                    wait_for_link(&mut spins);
                     continue;
                 }
             },
@@ -467,6 +462,17 @@ unsafe fn settle_within(pcb: &Pcb, first: Option<NonNull<Msg>>, budget: u32) {
         }
     }
     pcb.sigs.publish(pcb.sig_seen.get());
+}
+
+/// Waits a moment for a sender that swapped the mailbox tail to link its message (a few
+/// instructions, unless the OS preempted it): spins, then yields the thread.
+fn wait_for_link(spins: &mut u32) {
+    *spins += 1;
+    if *spins > 64 {
+        std::thread::yield_now();
+    } else {
+        std::hint::spin_loop();
+    }
 }
 
 /// Messages `settle` moves at most past the last counted signal before it returns.
@@ -779,12 +785,7 @@ pub(crate) unsafe fn exit_signals(
             // SAFETY: the process no longer runs: we are its mailbox's consumer.
             let Some(m) = (unsafe { (*pcb.inner.get()).take_outer(&pcb.outer) }) else {
                 // A sender is linking a node before `last`: wait for it.
-                spins += 1;
-                if spins > 64 {
-                    std::thread::yield_now();
-                } else {
-                    std::hint::spin_loop();
-                }
+                wait_for_link(&mut spins);
                 continue;
             };
             let mp = m.as_ptr();

@@ -500,10 +500,11 @@ pub fn receive_select(
 ) -> Result<Message> {
     let pcb = current()?;
     let mut f = |m: *mut Msg| {
-        // SAFETY: the scan passes live messages of our own mailbox; the borrowed view is
-        // never dropped (ManuallyDrop), so the message stays in the mailbox.
-        let view =
-            std::mem::ManuallyDrop::new(unsafe { Message::from_raw(NonNull::new_unchecked(m)) });
+        // SAFETY: the scan passes live messages of our own mailbox (non-null); the borrowed
+        // view is never dropped (ManuallyDrop), so the message stays in the mailbox.
+        let raw = unsafe { NonNull::new_unchecked(m) };
+        // SAFETY: as above.
+        let view = std::mem::ManuallyDrop::new(unsafe { Message::from_raw(raw) });
         matches(&view)
     };
     // SAFETY: `pcb` is the calling process.
