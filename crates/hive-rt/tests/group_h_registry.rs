@@ -1,4 +1,4 @@
-//! BEAM cases of group H (registry) that need no links or monitors, named by case number,
+//! BEAM cases of group H (registry), named by case number (82–84 are in `signals.rs`),
 //! plus the registry's behaviour under concurrent use and `sleep`.
 
 mod common;
@@ -208,4 +208,56 @@ fn sleep_waits_and_keeps_messages() {
     })
     .unwrap();
     assert_eq!(process::sleep(1).unwrap_err().0, Status::ErrNotAProcess);
+}
+
+/// The registry invariant under concurrency, observed through DOWN messages: four
+/// processes at once register short-lived processes under shared names, monitor them, kill
+/// them, and after each DOWN the name no longer resolves to the dead pid (cases 82–83);
+/// another keeps looking the names up meanwhile.
+#[test]
+fn no_name_resolves_to_a_dead_pid_after_its_down() {
+    let rt = rt(2);
+    rt.run(|| {
+        let me = process::self_pid();
+        for w in 0..4u64 {
+            process::spawn(move || {
+                for i in 0..500u64 {
+                    let name = format!("d{}", (w + i) % 8);
+                    let p = process::spawn(|| loop {
+                        let _ = process::receive(None);
+                    })
+                    .unwrap();
+                    // The name may be held by another worker's process right now.
+                    if process::register(name.as_bytes(), p).is_err() {
+                        process::exit_pid(p, hive_rt::ExitReason::Kill).unwrap();
+                        continue;
+                    }
+                    let m = process::monitor(p).unwrap();
+                    process::exit_pid(p, hive_rt::ExitReason::error("bye")).unwrap();
+                    let d = process::receive_select(Some(10_000), |x| x.monitor_ref() == m)
+                        .expect("DOWN");
+                    assert_eq!(d.sender(), p);
+                    assert_ne!(process::whereis(name.as_bytes()).unwrap(), p, "{name}");
+                }
+                process::send(me, b"done").unwrap();
+            })
+            .unwrap();
+        }
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop2 = stop.clone();
+        process::spawn(move || {
+            while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+                for k in 0..8 {
+                    let _ = process::whereis(format!("d{k}").as_bytes()).unwrap();
+                }
+                process::yield_now().unwrap();
+            }
+        })
+        .unwrap();
+        for _ in 0..4 {
+            assert_eq!(process::receive(Some(60_000)).unwrap().data(), b"done");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    })
+    .unwrap();
 }
