@@ -209,8 +209,11 @@ typedef struct hive_ctx {
   // [`crate::REDUCTIONS_PER_SLICE`] on every resume; generated code decrements it at loop
   // back-edges and calls and calls `hive_yield()` when it drops to 0 or below.
   int32_t reductions;
-  // Reserved, 0.
-  uint32_t reserved;
+  // Non-zero while a signal (exit, link, monitor, …) waits to be handled: set by the
+  // threads that send one, cleared by the runtime when it handles them. Generated code
+  // must not write it; it may call `hive_reduction_check()` when it sees it non-zero, to
+  // let an exit signal stop the process before the slice ends.
+  uint32_t signal_pending;
 } hive_ctx;
 
 // One monitor a process holds (`hive_get_monitors`).

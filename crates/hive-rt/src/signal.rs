@@ -13,9 +13,10 @@
 //!   [`settle`], which handles each signal in order and appends converted `Exit`/`Down`
 //!   messages to the inner queue);
 //! - after every resume from a yield, sleep or reduction check, and before its first
-//!   instruction, when its sent count is past the tickets it has handled (so a process
-//!   busy computing is killed at its next yield; one blocked in receive is woken by the
-//!   signal and killed at once).
+//!   instruction, when its sent count is past the tickets it has handled;
+//! - at every reduction check when `HiveCtx::signal_pending` (set by every signal sender,
+//!   cleared by `settle`) says one arrived: a process busy computing is killed at its next
+//!   reduction check; one blocked in receive is woken by the signal and killed at once.
 //!
 //! Converted signals (`{'EXIT', From, Reason}`, `{'DOWN', Ref, process, Pid, Reason}`) are
 //! then ordinary messages of kinds `Exit` and `Down` (case 50).
@@ -212,6 +213,7 @@ impl RtInner {
         // SAFETY: we own `m`.
         unsafe { Msg::set_ticket(m.as_ptr(), p.sigs.ticket()) };
         p.outer.push(m);
+        p.signal_flag().store(1, Release);
         self.wake(pcb, from.worker, from.lifo);
     }
 
@@ -408,6 +410,8 @@ pub(crate) unsafe fn settle_all(pcb: &Pcb) {
 /// # Safety
 /// As [`settle`].
 unsafe fn settle_within(pcb: &Pcb, first: Option<NonNull<Msg>>, budget: u32) {
+    // Cleared before looking: a signal pushed after this sets it again.
+    pcb.signal_flag().store(0, Relaxed);
     let n = pcb.sigs.sent();
     let mut pending = first;
     let mut spins = 0u32;
@@ -554,6 +558,7 @@ fn request(
     // SAFETY: we own `m`.
     unsafe { Msg::set_ticket(m.as_ptr(), pcb.sigs.ticket()) };
     pcb.outer.push(m);
+    pcb.signal_flag().store(1, Release);
     drop(s);
     rt.wake(pcb_ptr, from.worker, from.lifo);
     Ok(Target::Done)

@@ -1570,3 +1570,33 @@ fn case_84_names_with_monitor_and_send() {
         );
     });
 }
+
+/// Issue 3: "a process busy computing is killed at its next reduction check". This one
+/// never yields (it charges 0 reductions per check), so only the check can stop it. It is
+/// driven from plain threads, so that no process waits for a worker the busy one holds.
+#[test]
+fn exit_signal_stops_a_busy_process_at_its_next_reduction_check() {
+    use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+    let rt = Arc::new(rt(2));
+    let started = Arc::new(AtomicU64::new(0));
+    let (rt2, started2) = (rt.clone(), started.clone());
+    let runner = std::thread::spawn(move || {
+        rt2.run(move || {
+            started2.store(process::self_pid().0, SeqCst);
+            // Bounded, so that without the check the test fails instead of hanging.
+            for _ in 0..2_000_000_000u64 {
+                process::consume_reductions(0).unwrap();
+            }
+            process::exit(err("not stopped")).ignore();
+        })
+        .unwrap()
+    });
+    let p = loop {
+        match started.load(SeqCst) {
+            0 => std::thread::yield_now(),
+            p => break Pid(p),
+        }
+    };
+    rt.exit_pid(p, err("stop")).unwrap();
+    assert_eq!(runner.join().unwrap(), err("stop"));
+}

@@ -440,6 +440,11 @@ pub(crate) unsafe fn consume_raw(pcb: &Pcb, n: i32) {
     if left <= 0 {
         // SAFETY: per the contract.
         unsafe { yield_raw(pcb) }
+    } else if pcb.signal_flag().load(std::sync::atomic::Ordering::Relaxed) != 0 {
+        // A signal arrived: handle it now (an exit signal stops a busy process at its next
+        // reduction check, not only at the end of its slice).
+        // SAFETY: per the contract.
+        unsafe { crate::signal::check(pcb) }
     }
 }
 

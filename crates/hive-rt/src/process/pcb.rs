@@ -45,8 +45,11 @@ pub struct HiveCtx {
     /// [`crate::REDUCTIONS_PER_SLICE`] on every resume; generated code decrements it at loop
     /// back-edges and calls and calls `hive_yield()` when it drops to 0 or below.
     pub reductions: i32,
-    /// Reserved, 0.
-    pub reserved: u32,
+    /// Non-zero while a signal (exit, link, monitor, …) waits to be handled: set by the
+    /// threads that send one, cleared by the runtime when it handles them. Generated code
+    /// must not write it; it may call `hive_reduction_check()` when it sees it non-zero, to
+    /// let an exit signal stop the process before the slice ends.
+    pub signal_pending: u32,
 }
 
 /// Why a process suspended (the coroutine's yield value).
@@ -237,6 +240,19 @@ pub(crate) const EXIT_BEGUN: u8 = 1;
 pub(crate) const EXIT_PUBLIC: u8 = 2;
 
 impl Pcb {
+    /// The `signal_pending` word of the process's context, as an atomic (other threads set
+    /// it; the process clears it).
+    pub(crate) fn signal_flag(&self) -> &std::sync::atomic::AtomicU32 {
+        // SAFETY: the field is a properly aligned u32 inside the PCB, which outlives the
+        // reference; every access to it goes through this atomic view (generated code only
+        // reads it, per the ABI contract).
+        unsafe {
+            std::sync::atomic::AtomicU32::from_ptr(std::ptr::addr_of_mut!(
+                (*self.ctx.get()).signal_pending
+            ))
+        }
+    }
+
     /// The process's current priority.
     pub(crate) fn priority(&self) -> Priority {
         Priority::from_raw(self.priority.load(std::sync::atomic::Ordering::Relaxed))
@@ -281,7 +297,7 @@ impl Pcb {
         let mut pcb = Box::new(Pcb {
             ctx: UnsafeCell::new(HiveCtx {
                 reductions: crate::REDUCTIONS_PER_SLICE,
-                reserved: 0,
+                signal_pending: 0,
             }),
             pid: Pid::NONE,
             state: StateWord::new(),
