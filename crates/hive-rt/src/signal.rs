@@ -452,7 +452,11 @@ unsafe fn settle_within(pcb: &Pcb, first: Option<NonNull<Msg>>, budget: u32) {
         match unsafe { handle(pcb, m) } {
             Handled::Dropped => {}
             Handled::Deliver(m) => {
-                pcb.msgs_in.fetch_add(1, Relaxed);
+                // One more message in the mailbox: counted on the owner's side (the
+                // length is msgs_in - msgs_out) rather than with an RMW on the line every
+                // sender writes.
+                pcb.msgs_out
+                    .store(pcb.msgs_out.load(Relaxed).wrapping_sub(1), Relaxed);
                 // SAFETY: owner-only field.
                 unsafe { (*pcb.inner.get()).push_back(m.as_ptr()) };
             }
