@@ -799,8 +799,8 @@ pub(crate) unsafe fn exit_signals(
             };
             let mp = m.as_ptr();
             // SAFETY: a live message we own.
-            let (kind, sender, mref) =
-                unsafe { (Msg::kind(mp), Msg::sender(mp), Msg::monitor_ref(mp)) };
+            let fields = unsafe { (Msg::kind(mp), Msg::sender(mp), Msg::monitor_ref(mp)) };
+            let (kind, sender, mref) = fields;
             match kind {
                 SIG_LINK if !data.links.contains(&sender) => {
                     rt.send_signal(&from, sender, SIG_EXIT_LINK, 0, &ExitReason::Noproc);
