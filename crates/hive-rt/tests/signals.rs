@@ -1600,3 +1600,35 @@ fn exit_signal_stops_a_busy_process_at_its_next_reduction_check() {
     rt.exit_pid(p, err("stop")).unwrap();
     assert_eq!(runner.join().unwrap(), err("stop"));
 }
+
+/// Issue 6, faults inside processes: a terminate callback that misbehaves — exits, panics,
+/// or computes for many slices (preempted meanwhile) — ends alone; the process keeps its
+/// first exit reason, and its monitors and links fire.
+#[test]
+fn misbehaving_terminate_callbacks_end_alone() {
+    run(|_| {
+        process::trap_exit(true).unwrap();
+        for how in ["exit", "panic", "loop"] {
+            let p = process::spawn_link(move || {
+                process::set_terminate(move |_r: &ExitReason| match how {
+                    "exit" => process::exit(err("from the callback")).ignore(),
+                    "panic" => panic!("in the callback"),
+                    _ => {
+                        // Many slices of work: preempted, other processes run meanwhile.
+                        for _ in 0..20_000 {
+                            process::consume_reductions(1).unwrap();
+                        }
+                    }
+                })
+                .unwrap();
+                process::exit(err("first")).ignore();
+            })
+            .unwrap();
+            assert_eq!(exit_msg(p), err("first"), "{how}");
+            assert!(!process::is_alive(p).unwrap());
+        }
+        // The runtime keeps working.
+        let (_q, m) = process::spawn_monitor(|| {}).unwrap();
+        assert_eq!(down_reason(m), ExitReason::Normal);
+    });
+}
