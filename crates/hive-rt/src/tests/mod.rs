@@ -8,6 +8,7 @@
 mod loom_idle;
 mod loom_mailbox;
 mod loom_signals;
+mod loom_timers;
 
 /// Runs a loom model with the project's preemption bound (override: LOOM_MAX_PREEMPTIONS).
 fn model(f: impl Fn() + Sync + Send + 'static) {

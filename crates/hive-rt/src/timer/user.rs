@@ -40,12 +40,10 @@
 //! resolve the name when they fire (case 91); timers outlive their creator and anyone
 //! holding the reference may cancel them (case 93).
 
+use crate::sync::{AtomicI64, AtomicIsize, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Mutex};
 use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicI64, AtomicIsize, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
-
-use parking_lot::Mutex;
 
 use super::TimerKey;
 
@@ -63,8 +61,8 @@ const CANCELED_FAR: u64 = 4;
 const FAR_NS: u64 = 2_000_000_000;
 const STATE_MASK: u64 = 0xFF;
 
-/// Slots per chunk.
-const CHUNK_BITS: u32 = 12;
+/// Slots per chunk (4 in the loom model, where every atomic is tracked).
+const CHUNK_BITS: u32 = if cfg!(loom) { 2 } else { 12 };
 const CHUNK: usize = 1 << CHUNK_BITS;
 /// Most timers pending at once (2^26, about 67 million; each slot is 64 bytes).
 pub(crate) const MAX_TIMERS: usize = 1 << 26;
@@ -198,6 +196,8 @@ pub(crate) enum Due {
 /// The user timers of one runtime.
 pub(crate) struct Timers {
     chunks: Box<[AtomicPtr<Slot>]>,
+    /// Most slots (`MAX_TIMERS`, smaller in the loom model).
+    capacity: usize,
     /// Slots handed out so far (fresh ones are taken from here).
     bump: AtomicUsize,
     /// Free slot indices shared between workers and other threads.
@@ -271,9 +271,16 @@ pub(crate) struct SlotCache {
 
 impl Timers {
     pub(crate) fn new(workers: usize) -> Timers {
+        Self::with_capacity(workers, MAX_TIMERS)
+    }
+
+    /// A table of at most `capacity` timers (a multiple of the chunk size).
+    pub(crate) fn with_capacity(workers: usize, capacity: usize) -> Timers {
+        let capacity = capacity.max(CHUNK);
         Timers {
+            capacity,
             lazily_cancelled: (0..workers).map(|_| Default::default()).collect(),
-            chunks: (0..MAX_TIMERS / CHUNK)
+            chunks: (0..capacity / CHUNK)
                 .map(|_| AtomicPtr::new(std::ptr::null_mut()))
                 .collect(),
             bump: AtomicUsize::new(0),
@@ -319,7 +326,7 @@ impl Timers {
 
     fn fresh(&self) -> Option<u32> {
         let i = self.bump.fetch_add(1, Relaxed);
-        if i >= MAX_TIMERS {
+        if i >= self.capacity {
             self.bump.fetch_sub(1, Relaxed);
             return None;
         }
@@ -625,7 +632,7 @@ impl Timers {
     /// stopped and drained their wheels).
     pub(crate) fn clear(&self) {
         let _ = std::mem::take(&mut *self.inbox.lock());
-        let used = self.bump.load(Relaxed).min(MAX_TIMERS);
+        let used = self.bump.load(Relaxed).min(self.capacity);
         for i in 0..used as u32 {
             let Some(slot) = self.slot(i) else { continue };
             let st = slot.state.load(Acquire);
