@@ -27,7 +27,8 @@
 // `hive_process_info.status`: blocked in a receive or a sleep.
 #define HIVE_STATUS_WAITING 2
 
-// `hive_process_info.status`: its exit is being processed.
+// `hive_process_info.status`: its exit is being processed (only in the window before the
+// exit becomes public; after that `hive_get_process_info` returns `HIVE_ERR_NO_PROCESS`).
 #define HIVE_STATUS_EXITING 3
 
 // Worker run-queue lengths `hive_get_runtime_stats` reports (the first 64 workers).

@@ -111,7 +111,9 @@ pub enum ProcessStatus {
     Running = 1,
     /// Blocked in `receive` (or `sleep`).
     Waiting = 2,
-    /// Exiting: its exit is being processed.
+    /// Exiting: its exit is being processed. (Only in the window before the exit becomes
+    /// public; after that `process_info` reports the process as gone, like the BEAM's
+    /// `undefined` for an exiting process.)
     Exiting = 3,
 }
 
