@@ -111,9 +111,8 @@ pub enum ProcessStatus {
     Running = 1,
     /// Blocked in `receive` (or `sleep`).
     Waiting = 2,
-    /// Exiting: its exit is being processed. (Only in the window before the exit becomes
-    /// public; after that `process_info` reports the process as gone, like the BEAM's
-    /// `undefined` for an exiting process.)
+    /// Exiting: its exit is being processed. Not reported by `process_info`, which treats
+    /// an exiting process as gone, like the BEAM's `undefined` (kept for ABI stability).
     Exiting = 3,
 }
 

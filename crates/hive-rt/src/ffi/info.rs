@@ -13,8 +13,9 @@ pub const HIVE_STATUS_RUNNABLE: i32 = 0;
 pub const HIVE_STATUS_RUNNING: i32 = 1;
 /// `hive_process_info.status`: blocked in a receive or a sleep.
 pub const HIVE_STATUS_WAITING: i32 = 2;
-/// `hive_process_info.status`: its exit is being processed (only in the window before the
-/// exit becomes public; after that `hive_get_process_info` returns `HIVE_ERR_NO_PROCESS`).
+/// `hive_process_info.status`: its exit is being processed. Not reported:
+/// `hive_get_process_info` treats an exiting process as gone (`HIVE_ERR_NO_PROCESS`, the
+/// BEAM's `undefined`); the value stays reserved.
 pub const HIVE_STATUS_EXITING: i32 = 3;
 
 /// Worker run-queue lengths `hive_get_runtime_stats` reports (the first 64 workers).
