@@ -231,11 +231,8 @@ extern "C" fn quick(_: *mut c_void) {}
 fn spawn_sleeper() -> hive_pid {
     let mut p = 0;
     // SAFETY: valid arguments.
-    expect(
-        "spawn",
-        unsafe { hive_spawn(Some(sleeper), null(), 0, null(), &mut p) },
-        HIVE_OK,
-    );
+    let s = unsafe { hive_spawn(Some(sleeper), null(), 0, null(), &mut p) };
+    expect("spawn", s, HIVE_OK);
     p
 }
 
@@ -254,7 +251,8 @@ fn init() {
             .map(|_| {
                 let mut p = 0;
                 let mut info = std::mem::MaybeUninit::<hive_exit_info>::uninit();
-                // SAFETY: valid arguments; `hive_run` spawns and waits atomically.
+                // SAFETY: valid arguments. `quick` returns at once: the wait either sees it
+                // exit or finds it already gone; it is dead either way.
                 unsafe {
                     assert_eq!(hive_spawn(Some(quick), null(), 0, null(), &mut p), HIVE_OK);
                     let _ = hive_wait(p, -1, info.as_mut_ptr());
@@ -328,8 +326,8 @@ fn run_op(w: &mut World, op: &Op, in_process: bool) {
             expect(what, s, HIVE_ERR_NOT_A_PROCESS);
         }
     };
-    // SAFETY (every call below): pointers are NULL or point to buffers at least as long as
-    // the length passed, except `Bytes::Huge`, which the call must refuse before reading.
+    // SAFETY: for every call below, pointers are NULL or point to buffers at least as long
+    // as the length passed, except `Bytes::Huge`, which the call must refuse before reading.
     unsafe {
         match op {
             Op::Send(p, b) => {
