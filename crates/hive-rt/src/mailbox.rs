@@ -916,6 +916,12 @@ mod tests {
         Msg::with_data(&[v], Pid::NONE, std::ptr::null()).unwrap()
     }
 
+    /// The first payload byte of a live one-byte test message in a queue.
+    fn first_byte(m: *mut Msg) -> u8 {
+        // SAFETY: the scans pass live messages of the test's queue, all with a payload byte.
+        unsafe { *Msg::payload(m) }
+    }
+
     fn byte(m: NonNull<Msg>) -> u8 {
         // SAFETY: test messages are live and one byte long.
         let b = unsafe { *Msg::payload(m.as_ptr()) };
@@ -1022,10 +1028,7 @@ mod tests {
         // Case 5: take `c` out of [a,b,c]; [a,b] stay in order.
         q.reset_save();
         let mut budget = 100;
-        // SAFETY: as above.
-        let c = q
-            .scan(&mut budget, |m| unsafe { *Msg::payload(m) } == b'c')
-            .unwrap();
+        let c = q.scan(&mut budget, |m| first_byte(m) == b'c').unwrap();
         assert_eq!(byte(c), b'c');
         outer.push(msg(b'e'));
         fetch_all(&mut q, &outer);
@@ -1043,16 +1046,10 @@ mod tests {
         fetch_all(&mut q, &outer);
         q.reset_save();
         let mut budget = 4;
-        // SAFETY: as above.
-        assert!(q
-            .scan(&mut budget, |m| unsafe { *Msg::payload(m) } == 7)
-            .is_none());
+        assert!(q.scan(&mut budget, |m| first_byte(m) == 7).is_none());
         assert_eq!(budget, 0);
         let mut budget = 4;
-        // SAFETY: as above.
-        let hit = q
-            .scan(&mut budget, |m| unsafe { *Msg::payload(m) } == 7)
-            .unwrap();
+        let hit = q.scan(&mut budget, |m| first_byte(m) == 7).unwrap();
         assert_eq!(budget, 0, "resumed at message 4, examined 4,5,6,7");
         assert_eq!(byte(hit), 7);
         q.clear();
@@ -1070,10 +1067,7 @@ mod tests {
         // The message just before the mark goes (selective unlink), then the oldest (pop).
         q.reset_save();
         let mut budget = 100;
-        // SAFETY: scan passes live messages.
-        let three = q
-            .scan(&mut budget, |m| unsafe { *Msg::payload(m) } == 3)
-            .unwrap();
+        let three = q.scan(&mut budget, |m| first_byte(m) == 3).unwrap();
         assert_eq!(byte(three), 3);
         assert_eq!(byte(q.pop().unwrap()), 1);
         for v in [4u8, 5] {
@@ -1096,10 +1090,7 @@ mod tests {
         // A stale mark id scans from the oldest message.
         q.reset_save_to_mark(id + 1);
         let mut budget = 100;
-        // SAFETY: as above.
-        let two = q
-            .scan(&mut budget, |m| unsafe { *Msg::payload(m) } == 2)
-            .unwrap();
+        let two = q.scan(&mut budget, |m| first_byte(m) == 2).unwrap();
         assert_eq!(byte(two), 2);
         q.clear();
     }
