@@ -498,6 +498,31 @@ fn list_info(
     }
 }
 
+/// The list getters' common body: the checks of [`list_info`], then up to `cap` items of
+/// `pick(info)` to `out` and their total number to `*n_out`.
+///
+/// # Safety
+/// `out` is NULL or writable for `cap` items; `n_out` is NULL or a writable `size_t`.
+unsafe fn get_list<T: Copy>(
+    pid: hive_pid,
+    out: *mut T,
+    cap: usize,
+    n_out: *mut usize,
+    pick: impl FnOnce(&crate::ProcessInfo) -> Vec<T>,
+) -> hive_status {
+    guard(
+        || match list_info(pid, out.is_null(), cap, n_out.is_null()) {
+            Ok(i) => {
+                let v = pick(&i);
+                // SAFETY: checked by `list_info` and per the contract.
+                unsafe { write_list(&v, out, cap, n_out) };
+                HIVE_OK
+            }
+            Err(c) => c,
+        },
+    )
+}
+
 /// The processes linked to `pid` (`process_info(Pid, links)`): writes up to `cap` pids to
 /// `out` and the total number to `*n_out` (call with `cap` 0 to size the array). From a
 /// process, ordered after the caller's earlier signals to `pid` (like `hive_is_alive`).
@@ -515,17 +540,12 @@ pub unsafe extern "C" fn hive_get_links(
     cap: usize,
     n_out: *mut usize,
 ) -> hive_status {
-    guard(
-        || match list_info(pid, out.is_null(), cap, n_out.is_null()) {
-            Ok(i) => {
-                let v: Vec<hive_pid> = i.links.iter().map(|p| p.0).collect();
-                // SAFETY: checked by `list_info` and per the contract.
-                unsafe { write_list(&v, out, cap, n_out) };
-                HIVE_OK
-            }
-            Err(c) => c,
-        },
-    )
+    // SAFETY: forwarded contract.
+    unsafe {
+        get_list(pid, out, cap, n_out, |i| {
+            i.links.iter().map(|p| p.0).collect()
+        })
+    }
 }
 
 /// The monitors `pid` holds on other processes (`process_info(Pid, monitors)`), as
@@ -540,21 +560,15 @@ pub unsafe extern "C" fn hive_get_monitors(
     cap: usize,
     n_out: *mut usize,
 ) -> hive_status {
-    guard(
-        || match list_info(pid, out.is_null(), cap, n_out.is_null()) {
-            Ok(i) => {
-                let v: Vec<hive_monitor_info> = i
-                    .monitors
-                    .iter()
-                    .map(|&(mref, p)| hive_monitor_info { mref, pid: p.0 })
-                    .collect();
-                // SAFETY: checked by `list_info` and per the contract.
-                unsafe { write_list(&v, out, cap, n_out) };
-                HIVE_OK
-            }
-            Err(c) => c,
-        },
-    )
+    // SAFETY: forwarded contract.
+    unsafe {
+        get_list(pid, out, cap, n_out, |i| {
+            i.monitors
+                .iter()
+                .map(|&(mref, p)| hive_monitor_info { mref, pid: p.0 })
+                .collect()
+        })
+    }
 }
 
 /// The processes monitoring `pid` (`process_info(Pid, monitored_by)`; one entry per
@@ -569,15 +583,10 @@ pub unsafe extern "C" fn hive_get_monitored_by(
     cap: usize,
     n_out: *mut usize,
 ) -> hive_status {
-    guard(
-        || match list_info(pid, out.is_null(), cap, n_out.is_null()) {
-            Ok(i) => {
-                let v: Vec<hive_pid> = i.monitored_by.iter().map(|p| p.0).collect();
-                // SAFETY: checked by `list_info` and per the contract.
-                unsafe { write_list(&v, out, cap, n_out) };
-                HIVE_OK
-            }
-            Err(c) => c,
-        },
-    )
+    // SAFETY: forwarded contract.
+    unsafe {
+        get_list(pid, out, cap, n_out, |i| {
+            i.monitored_by.iter().map(|p| p.0).collect()
+        })
+    }
 }

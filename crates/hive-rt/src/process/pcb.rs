@@ -243,13 +243,12 @@ impl Pcb {
     /// The `signal_pending` word of the process's context, as an atomic (other threads set
     /// it; the process clears it).
     pub(crate) fn signal_flag(&self) -> &std::sync::atomic::AtomicU32 {
-        let ctx = self.ctx.get();
-        // SAFETY: the field is a properly aligned u32 inside the PCB, which outlives the
-        // reference; every access to it goes through this atomic view (generated code only
-        // reads it, per the ABI contract).
-        unsafe {
-            std::sync::atomic::AtomicU32::from_ptr(std::ptr::addr_of_mut!((*ctx).signal_pending))
-        }
+        let field = (self.ctx.get() as *mut u8)
+            .wrapping_add(std::mem::offset_of!(HiveCtx, signal_pending))
+            .cast::<u32>();
+        // SAFETY: an aligned u32 in the PCB, which outlives the reference; every access to
+        // it goes through this atomic view (generated code only reads it, per the ABI).
+        unsafe { std::sync::atomic::AtomicU32::from_ptr(field) }
     }
 
     /// The process's current priority.
