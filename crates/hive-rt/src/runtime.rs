@@ -1361,7 +1361,7 @@ impl Runtime {
     /// Sends a copy of `data` to `dest` in `ms` milliseconds (`erlang:send_after/3`, BEAM
     /// cases 85, 90–95); returns the timer reference. Works from any thread.
     /// Errors: `ErrBadArgument` (ms > `MAX_TIMER_MS`, pid 0, bad name), `ErrBadLength`,
-    /// `ErrNoMemory`, `ErrShutDown`.
+    /// `ErrNoMemory`, `ErrSystemLimit` (2^26 timers pending), `ErrShutDown`.
     pub fn send_after(&self, dest: TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u64> {
         self.inner
             .set_timer(
