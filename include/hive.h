@@ -150,6 +150,8 @@ typedef struct hive_runtime_stats {
   uint32_t reserved;
   // Processes in each worker's run queues (the first `HIVE_STATS_MAX_WORKERS`).
   uint64_t run_queue[HIVE_STATS_MAX_WORKERS];
+  // Names registered now (`length(erlang:registered())`).
+  uint64_t registered_names;
 } hive_runtime_stats;
 
 // Runtime configuration for `hive_init`. Get the defaults with `hive_config_default`,

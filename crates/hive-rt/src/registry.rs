@@ -107,6 +107,11 @@ impl Registry {
         Ok(())
     }
 
+    /// Names registered now (`length(erlang:registered())`); a snapshot, shard by shard.
+    pub(crate) fn len(&self) -> usize {
+        self.names.iter().map(|s| s.read().len()).sum()
+    }
+
     /// The pid registered under `name` (BEAM `whereis/1`), or None.
     pub(crate) fn whereis(&self, name: &[u8]) -> Option<Pid> {
         self.names[shard_of(name)].read().get(name).copied()

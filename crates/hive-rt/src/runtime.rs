@@ -99,6 +99,8 @@ pub struct RuntimeStats {
     pub run_queue: Vec<u64>,
     /// Processes waiting in the global injector (spawned or woken by plain threads).
     pub injector_queue: u64,
+    /// Names registered now (`length(erlang:registered())`).
+    pub registered_names: u64,
 }
 
 /// Status of a process (`process_info(P, status)`).
@@ -742,17 +744,32 @@ impl RtInner {
                 (Ok(mut wheel), Ok(mut cache)) => self.timers.cancel(
                     tref,
                     now,
-                    |p| self.alive(p),
+                    |p| self.timer_dest_alive(p),
                     Some((w.index, &mut wheel, &mut cache)),
                 ),
-                _ => self.timers.cancel(tref, now, |p| self.alive(p), None),
+                _ => self
+                    .timers
+                    .cancel(tref, now, |p| self.timer_dest_alive(p), None),
             },
-            None => self.timers.cancel(tref, now, |p| self.alive(p), None),
+            None => self
+                .timers
+                .cancel(tref, now, |p| self.timer_dest_alive(p), None),
         }
     }
 
     fn alive(&self, p: Pid) -> bool {
         self.table.lookup(p).is_some()
+    }
+
+    /// Whether a timer's destination still counts as alive for `read_timer`/`cancel_timer`:
+    /// in the table and not exiting. Its exit path cancels its long timers only after its
+    /// DOWNs are out, so a monitor that just saw the DOWN must already find them gone
+    /// (case 92; found by the soak). The caller holds `access`.
+    fn timer_dest_alive(&self, p: Pid) -> bool {
+        self.table
+            .lookup(p)
+            // SAFETY: the caller's `access` keeps the PCB alive.
+            .is_some_and(|pcb| !unsafe { pcb.as_ref() }.is_exiting())
     }
 
     /// Cancels a timer: the ms that were left, or None (fired, cancelled, unknown, or its
@@ -770,7 +787,9 @@ impl RtInner {
     /// The ms left of a timer, or None (`erlang:read_timer/1`).
     pub(crate) fn read_timer(&self, tref: u64) -> std::result::Result<Option<u64>, Status> {
         let _access = self.access().ok_or(Status::ErrShutDown)?;
-        Ok(self.timers.read(tref, self.now_ns(), |p| self.alive(p)))
+        Ok(self
+            .timers
+            .read(tref, self.now_ns(), |p| self.timer_dest_alive(p)))
     }
 
     /// A snapshot of a live process (`erlang:process_info/2`), or None when it is dead or
@@ -854,6 +873,7 @@ impl RtInner {
             exited: ext.exited.load(Relaxed),
             messages_sent: ext.sent.load(Relaxed),
             pending_timers: self.timers.pending() as u64,
+            registered_names: self.registry.len() as u64,
             injector_queue: self.sched.injector.iter().map(|q| q.len() as u64).sum(),
             ..RuntimeStats::default()
         };
@@ -1180,13 +1200,30 @@ unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
     // Signals that arrived before the first instruction (an exit signal ends it here).
     // SAFETY: the calling process.
     unsafe { crate::signal::check(pcb) };
-    // SAFETY: as above.
-    let entry = unsafe { std::mem::replace(&mut *pcb.entry.get(), Entry::Taken) };
+    // A Rust entry stays in the PCB while it runs (see `Entry::rust`): the exit path frees
+    // it even if the process never comes back here.
+    // SAFETY: as above; nothing else touches `entry` until the exit path, which runs after
+    // this coroutine has stopped for good.
+    let rust_entry = match unsafe { &mut *pcb.entry.get() } {
+        Entry::Rust(f) => Some(&mut **f as *mut (dyn FnMut() + Send)),
+        _ => None,
+    };
+    let entry = match rust_entry {
+        Some(_) => Entry::Taken,
+        // SAFETY: as above.
+        None => unsafe { std::mem::replace(&mut *pcb.entry.get(), Entry::Taken) },
+    };
     let mut started = false;
-    match entry {
-        Entry::C { f, arg } => f(arg),
-        Entry::Rust(f) => {
-            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
+    match (entry, rust_entry) {
+        (Entry::C { f, arg }, _) => f(arg),
+        (_, Some(f)) => {
+            // SAFETY: `f` points into the box in `pcb.entry`, which stays put until the exit
+            // path (above); it is called once, by this process only.
+            let call = || unsafe { (*f)() };
+            let result = panic::catch_unwind(AssertUnwindSafe(call));
+            // SAFETY: owner-only field; the closure has returned (or unwound).
+            unsafe { *pcb.entry.get() = Entry::Taken };
+            if let Err(payload) = result {
                 let text = payload
                     .downcast_ref::<&str>()
                     .map(|s| s.to_string())
@@ -1198,7 +1235,7 @@ unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
                 };
             }
         }
-        Entry::Taken => {}
+        _ => {}
     }
     // SAFETY: the calling process; `normal` unless a panic set the reason.
     started |= unsafe { crate::process::begin_exit(pcb, ExitReason::Normal) };
@@ -1278,7 +1315,7 @@ impl Runtime {
         f: F,
     ) -> Result<Pid> {
         self.inner
-            .spawn(Entry::Rust(Box::new(f)), &[], opts, None)
+            .spawn(Entry::rust(f), &[], opts, None)
             .map_err(Error)
     }
 
@@ -1299,7 +1336,7 @@ impl Runtime {
         }
         let waiter = Arc::new(ExitWaiter::default());
         self.inner
-            .spawn(Entry::Rust(Box::new(f)), &[], opts, Some(&waiter))
+            .spawn(Entry::rust(f), &[], opts, Some(&waiter))
             .map_err(Error)?;
         RtInner::block_on(&waiter, None).map_err(Error)
     }

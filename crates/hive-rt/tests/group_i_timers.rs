@@ -170,6 +170,69 @@ fn case_92_timers_die_with_their_destination() {
     .unwrap();
 }
 
+/// Case 92, seen by a monitor: once the DOWN of a process has arrived, its long timers,
+/// which its exit path cancels after sending its DOWNs, already read and cancel as gone.
+/// Found by the soak (about 1 in 45,000 DOWNs overtook the cancel); this test rarely
+/// catches that race itself (the watcher polls so that it may run on one worker while the
+/// process, woken by a plain thread, exits on the other), the soak does.
+#[test]
+fn case_92_timers_are_gone_when_the_down_arrives() {
+    use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+    use std::sync::Arc;
+    let rt = rt(2);
+    for round in 0..100 {
+        let victim = Arc::new(AtomicU64::new(0));
+        // What the watcher saw after the DOWN: 1 + read_timer's answer was none, + 2 when
+        // cancel_timer's was none too (so 3 is right, 0 not done yet).
+        let seen = Arc::new(AtomicU64::new(0));
+        let (v, sn) = (victim.clone(), seen.clone());
+        let watcher = rt
+            .spawn(move || {
+                let (p, mref) = process::spawn_monitor(|| {
+                    let me = process::self_pid();
+                    let mut last = 0;
+                    // Many long timers make the exit path's cancelling take a while.
+                    for _ in 0..2000 {
+                        last = process::start_timer(TimerDest::Pid(me), 60_000, b"t").unwrap();
+                    }
+                    let m = process::receive(None).unwrap();
+                    process::send(m.sender(), &u64b(last)).unwrap();
+                    let _ = process::receive(None);
+                })
+                .unwrap();
+                process::send(p, b"tref?").unwrap();
+                let t = bu64(process::receive_match(None, |s, _| s == p).unwrap().data());
+                v.store(p.0, SeqCst);
+                let down = loop {
+                    if let Ok(m) = process::receive_select(Some(0), |m| m.monitor_ref() == mref) {
+                        break m;
+                    }
+                };
+                assert_eq!(down.kind(), MessageKind::Down);
+                let read_gone = process::read_timer(t).unwrap().is_none();
+                let cancel_gone = process::cancel_timer(t).unwrap().is_none();
+                sn.store(1 + read_gone as u64 + 2 * cancel_gone as u64, SeqCst);
+            })
+            .unwrap();
+        while victim.load(SeqCst) == 0 {
+            std::thread::yield_now();
+        }
+        rt.send(Pid(victim.load(SeqCst)), b"die").unwrap();
+        let _ = rt.wait(watcher);
+        assert_eq!(
+            seen.load(SeqCst),
+            4,
+            "round {round}: 1 + none from read + 2 × none from cancel"
+        );
+    }
+    // The last process's exit path may still be cancelling (a bound, not a wait).
+    let end = Instant::now() + std::time::Duration::from_secs(10);
+    while rt.pending_timers() != 0 && Instant::now() < end {
+        std::thread::yield_now();
+    }
+    assert_eq!(rt.pending_timers(), 0);
+}
+
 /// Case 93: a timer outlives its creator, and any process holding the ref may cancel it.
 #[test]
 fn case_93_timers_outlive_their_creator() {

@@ -38,6 +38,42 @@ fn reduction_checks_preempt_a_busy_process() {
 }
 
 /// The inline form: decrementing the context counter and yielding at zero.
+/// A process polling its mailbox (`receive` with timeout 0) in a loop is preempted too: a
+/// poll that finds nothing costs a reduction. Before, the poller kept its only worker for
+/// good and the process it waited for never ran (found by the soak's regression test).
+#[test]
+fn polling_receive_is_preempted() {
+    let rt = rt(1);
+    let done = Arc::new(AtomicBool::new(false));
+    let d = done.clone();
+    let poller = rt
+        .spawn(move || {
+            let me = process::self_pid();
+            process::spawn(move || process::send(me, b"hello").unwrap()).unwrap();
+            let m = loop {
+                if let Ok(m) = process::receive(Some(0)) {
+                    break m;
+                }
+            };
+            assert_eq!(m.data(), b"hello");
+            d.store(true, Ordering::SeqCst);
+        })
+        .unwrap();
+    // Its reason, or "no such process" when it ended before we looked; a hang times out.
+    let r = rt.wait_timeout(poller, std::time::Duration::from_secs(20));
+    assert!(
+        matches!(
+            r,
+            Ok(ExitReason::Normal) | Err(hive_rt::Error(Status::ErrNoProcess))
+        ),
+        "poller: {r:?}"
+    );
+    assert!(
+        done.load(Ordering::SeqCst),
+        "the poller did not get the message"
+    );
+}
+
 #[test]
 fn inline_reduction_counter_preempts() {
     let rt = rt(1);

@@ -75,6 +75,8 @@ pub struct hive_runtime_stats {
     pub reserved: u32,
     /// Processes in each worker's run queues (the first `HIVE_STATS_MAX_WORKERS`).
     pub run_queue: [u64; HIVE_STATS_MAX_WORKERS],
+    /// Names registered now (`length(erlang:registered())`).
+    pub registered_names: u64,
 }
 
 /// Fills `*out` with a snapshot of process `pid` (`erlang:process_info/2`): status,
@@ -165,6 +167,7 @@ pub unsafe extern "C" fn hive_get_runtime_stats(out: *mut hive_runtime_stats) ->
                 schedulers: s.run_queue.len() as u32,
                 reserved: 0,
                 run_queue,
+                registered_names: s.registered_names,
             })
         };
         HIVE_OK

@@ -162,6 +162,12 @@ pub(crate) unsafe fn receive_raw(
                 break Err(Status::Timeout);
             }
         } else if timeout_ms == 0 {
+            // A poll that finds nothing costs a reduction, so a process polling in a loop
+            // is preempted like any other: before, it kept its worker for good, and the
+            // process it had just woken (in that worker's LIFO slot, which is not stolen)
+            // never ran. May yield, or exit on a pending signal.
+            // SAFETY: `pcb` is the calling process; nothing of `inner` is held across.
+            unsafe { consume_raw(pcb, 1) };
             break Err(Status::Timeout);
         } else if timeout_ms > MAX_TIMEOUT_MS {
             break Err(Status::ErrBadArgument);
@@ -697,7 +703,7 @@ pub fn spawn<F: FnOnce() + Send + 'static>(f: F) -> Result<Pid> {
 pub fn spawn_opts<F: FnOnce() + Send + 'static>(opts: SpawnOptions, f: F) -> Result<Pid> {
     let pcb = current()?;
     runtime_of(pcb)
-        .spawn(Entry::Rust(Box::new(f)), &[], opts, None)
+        .spawn(Entry::rust(f), &[], opts, None)
         .map_err(Error)
 }
 
@@ -838,7 +844,7 @@ pub fn spawn_opt<F: FnOnce() + Send + 'static>(
 ) -> Result<(Pid, u64)> {
     let pcb = current()?;
     runtime_of(pcb)
-        .spawn_linked(Entry::Rust(Box::new(f)), &[], opts, pcb, link, monitor)
+        .spawn_linked(Entry::rust(f), &[], opts, pcb, link, monitor)
         .map_err(Error)
 }
 
