@@ -11,12 +11,18 @@
 //! issue's targets ([`workload`]), runs programs with a timeout ([`child`]), compiles the
 //! Erlang peers ([`erlang`]) and prints the comparison tables and the CSV file ([`report`]).
 //! See `benches/README.md` for the contract the C programs follow.
+//!
+//! `hive-compare` adds the Go peers (`lang=go`, [`go`]), median [min–max] per language and
+//! the ratios ([`compare`]) and SVG charts ([`chart`]).
 
 #![warn(missing_docs)]
 
+pub mod chart;
 pub mod child;
 pub mod cli;
+pub mod compare;
 pub mod erlang;
+pub mod go;
 pub mod probe;
 pub mod report;
 pub mod workload;

@@ -15,6 +15,8 @@ pub enum Lang {
     Hive,
     /// An Erlang peer program on BEAM.
     Erlang,
+    /// A Go peer program (`benches/peers/go`, run by `hive-compare`).
+    Go,
 }
 
 impl Lang {
@@ -23,6 +25,7 @@ impl Lang {
         match self {
             Lang::Hive => "hive",
             Lang::Erlang => "erlang",
+            Lang::Go => "go",
         }
     }
 }

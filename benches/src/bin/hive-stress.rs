@@ -176,6 +176,7 @@ fn main() -> ExitCode {
                             let beam = beam.as_ref().expect("peers enabled");
                             beam_command(beam, w, sched, args)
                         }
+                        Lang::Go => unreachable!("hive-stress runs no Go peers"),
                     };
                     let (outcome, wall_s) = match cmd {
                         Ok(cmd) => run_one(&pb, cmd, lang, w, sched, args, opts.timeout),
@@ -245,6 +246,7 @@ fn report_failure(lang: Lang, w: &Workload, sched: u32, f: &Failure, stdout: &st
     let who = match lang {
         Lang::Hive => "FAIL",
         Lang::Erlang => "BEAM run failed:",
+        Lang::Go => "Go run failed:",
     };
     eprint!(
         "{who} {} {} at {sched} scheduler(s): {}: {}\n{}{}",

@@ -1,0 +1,3 @@
+module hivepeers
+
+go 1.18
