@@ -31,6 +31,21 @@ stress: lib stress-bins
 
 stress-bins: $(STRESS_BINS)
 
+# --- side by side with the BEAM and Go ------------------------------------------------------
+# Every workload on Hive, Erlang/OTP and Go (the 7 it has), interleaved, at 1 and 2
+# schedulers; tables on stdout, CSV + SVG in target/compare/. `make scaling`: ring,
+# ping_pong, skynet, fan_in at 1..N schedulers (N = cores). Installs nothing: a missing
+# erl or go skips its column with the Debian package to install.
+COMPARE_RUNS ?= 5
+SCALING_RUNS ?= 3
+.PHONY: compare scaling
+
+compare: lib stress-bins
+	$(CARGO) run --release -q -p hive-bench --bin hive-compare -- --bin-dir target/stress/bin --runs $(COMPARE_RUNS) $(COMPARE_ARGS)
+
+scaling: lib stress-bins
+	$(CARGO) run --release -q -p hive-bench --bin hive-compare -- --scaling --bin-dir target/stress/bin --runs $(SCALING_RUNS) $(SCALING_ARGS)
+
 target/stress/bin/%: benches/stress/%.c $(STRESS_COMMON) include/hive.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ibenches/stress -o $@ $< $(LIB) $(LDLIBS)
@@ -66,8 +81,36 @@ check:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# Criterion micro-benches (benches/benches/micro.rs, about 1 min plus the build). `make bench`
+# compares each with the saved baseline $(BENCH_BASELINE) and prints the change in %; when
+# there is none yet it saves this run as that baseline. `make bench-baseline` (re)saves it.
+# BENCH_ARGS passes criterion options, e.g. BENCH_ARGS=timer (a name filter).
+BENCH_BASELINE ?= main
+CRITERION_DIR  := $(or $(CARGO_TARGET_DIR),target)/criterion
+
+.PHONY: bench-baseline
 bench:
-	$(CARGO) bench -p hive-bench
+	@if [ -n "$$(find $(CRITERION_DIR) -mindepth 2 -type d -name $(BENCH_BASELINE) -print -quit 2>/dev/null)" ]; then \
+	  echo "make bench: comparing with the saved baseline '$(BENCH_BASELINE)' (make bench-baseline re-saves it)"; \
+	  $(CARGO) bench -p hive-bench --bench micro -- --baseline-lenient $(BENCH_BASELINE) $(BENCH_ARGS); \
+	else \
+	  echo "make bench: no baseline '$(BENCH_BASELINE)' yet: saving this run as it"; \
+	  $(CARGO) bench -p hive-bench --bench micro -- --save-baseline $(BENCH_BASELINE) $(BENCH_ARGS); \
+	fi
+
+bench-baseline:
+	$(CARGO) bench -p hive-bench --bench micro -- --save-baseline $(BENCH_BASELINE) $(BENCH_ARGS)
+
+# Soak with invariants (crates/hive-rt/tests/soak.rs): random trees of processes that link,
+# monitor, trap, send, register names, set timers and die with random reasons, for
+# SOAK_SECS seconds, every observation checked; prints the totals and PASS/FAIL. `make test`
+# runs a 3-second version. Knobs: SOAK_SECS, SOAK_SEED, SOAK_SCHEDULERS.
+SOAK_SECS       ?= 300
+SOAK_SCHEDULERS ?= 2
+.PHONY: soak
+soak:
+	HIVE_SOAK_SECS=$(SOAK_SECS) HIVE_SOAK_SCHEDULERS=$(SOAK_SCHEDULERS) $(if $(SOAK_SEED),HIVE_SOAK_SEED=$(SOAK_SEED)) \
+	  $(CARGO) test --release -p hive-rt --test soak -- --nocapture
 
 # Model checking of the lock-free protocols (own target dir: different cfg).
 loom:
