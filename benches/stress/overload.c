@@ -34,15 +34,16 @@
  *
  * Memory (VmRSS, kB): rss_before_kb just before go (the latency histograms are static,
  * about 120 kB in all); rss_peak_kb = VmHWM (the exact peak) at the end; rss_after_kb once the
- * receiver has drained its queue and every other process has exited (the runtime still
- * up); b_per_queued_msg = (rss_peak - rss_before) * 1024 / max_qlen. rss_after_trim_kb is
+ * receiver has drained its queue, every other process has exited (the runtime still up) and
+ * RSS has stopped falling while main sleeps (an idle worker that freed many message buffers
+ * has glibc return free memory with malloc_trim; see docs/design.md); b_per_queued_msg = (rss_peak - rss_before) * 1024 / max_qlen. rss_after_trim_kb is
  * read after malloc_trim(0): Hive allocates message buffers with the system allocator
  * (glibc malloc here; 128 bytes for payloads of up to 96 bytes, recycled through small
  * per-worker caches and a depot of at most 64 Ki buffers, crates/hive-rt/src/mailbox.rs),
  * and glibc may keep freed memory in its arenas instead of returning it to the kernel;
- * the trimmed reading shows how much of rss_after_kb is that. rss_kept_pct =
- * 100 * (rss_after - rss_before) / (rss_peak - rss_before): the share of the growth not
- * given back (without the trim).
+ * the trimmed reading shows how much of rss_after_kb is that (none, since the runtime trims
+ * when a worker goes idle). rss_kept_pct = 100 * (rss_after - rss_before) /
+ * (rss_peak - rss_before): the share of the growth not given back (without our trim).
  *
  * Checks: the receiver takes exactly MSGS messages, each sender's in order (I = 1..n_i),
  * with the right sum; its mailbox is then empty; every round trip gets its own pong; the
@@ -347,6 +348,19 @@ static void root(void *arg) {
     }
     check_mailbox_empty();
     free(senders);
+    /* The flood is over: let the workers go idle, as a system does after a burst (an idle
+     * worker that freed many message buffers has the allocator return them to the kernel,
+     * which takes a while for a GB), and read RSS once it has stopped falling (10 ms
+     * apart, at most 5 s). */
+    {
+        long prev = rss_kb(), now;
+        for (int i = 0; i < 500; i++) {
+            CHECK_OK(hive_sleep(10));
+            now = rss_kb();
+            if (now == prev && i >= 2) break;
+            prev = now;
+        }
+    }
 
     g_res.rss_after = rss_kb();
     g_res.rss_peak = rss_hwm_kb();

@@ -187,10 +187,17 @@ impl Msg {
         if cap == SMALL_PAYLOAD {
             // SAFETY: `m` is non-null (a live message).
             let m = unsafe { NonNull::new_unchecked(m) };
-            if let Some(None) = crate::sched::with_msg_cache_of(worker, |c, d| c.put(m, d)) {
+            if let Some(freed) = crate::sched::with_msg_cache_of(worker, |c, d| c.put(m, d)) {
+                if freed > 0 {
+                    // SAFETY: `with_msg_cache_of` ran, so `worker` is this thread's live worker.
+                    unsafe { crate::sched::worker::count_freed(worker, freed) };
+                }
                 return; // kept for reuse
             }
-            // Cache full, or not on a worker thread: fall through to the allocator.
+            // Not on a worker thread (or the cache is busy): straight to the allocator.
+        } else if !worker.is_null() {
+            // SAFETY: a non-null `worker` is the calling thread's live worker.
+            unsafe { crate::sched::worker::count_freed(worker, Self::layout(cap).size()) };
         }
         // SAFETY: allocated with this layout.
         unsafe { alloc::dealloc(m as *mut u8, Self::layout(cap)) }
@@ -443,8 +450,10 @@ impl MsgCache {
         self.free.pop()
     }
 
-    /// Keeps `m`, or hands it back when the cache and the depot are full.
-    fn put(&mut self, m: NonNull<Msg>, depot: &MsgDepot) -> Option<NonNull<Msg>> {
+    /// Keeps `m`; when the cache is full, moves a batch to the depot, or frees it when the
+    /// depot is full too. Returns the bytes handed back to the allocator.
+    fn put(&mut self, m: NonNull<Msg>, depot: &MsgDepot) -> usize {
+        let mut freed = 0;
         if self.free.len() >= 2 * MSG_BATCH {
             let batch = self.free.split_off(MSG_BATCH);
             let mut d = depot.batches.lock();
@@ -452,11 +461,12 @@ impl MsgCache {
                 d.push(Batch(batch));
             } else {
                 drop(d);
+                freed = batch.len() * Msg::layout(SMALL_PAYLOAD).size();
                 free_buffers(batch);
             }
         }
         self.free.push(m);
-        None
+        freed
     }
 }
 

@@ -61,6 +61,9 @@ pub(crate) struct WorkerLocal {
     pub(crate) msg_cache: RefCell<crate::mailbox::MsgCache>,
     /// Free user-timer slots.
     pub(crate) timer_slots: RefCell<crate::timer::user::SlotCache>,
+    /// Bytes of message buffers this worker handed back to the system allocator since it
+    /// last asked the allocator to return free memory to the kernel (see `park`).
+    pub(crate) freed_bytes: Cell<usize>,
 }
 
 impl WorkerLocal {
@@ -346,7 +349,9 @@ impl WorkerLocal {
         }
     }
 
-    /// Parks until woken, or until the next timer is due.
+    /// Parks until woken, or until the next timer is due. A worker that freed many message
+    /// buffers since it last did (a drained flood) first has the allocator give free memory
+    /// back to the kernel.
     fn park(&self) {
         let sched = &self.rt.sched;
         if self.searching.replace(false) && sched.idle.stop_searching() && sched.has_visible_work()
@@ -355,6 +360,10 @@ impl WorkerLocal {
         }
         let rt = &*self.rt;
         self.stats().parks.add(1);
+        if self.freed_bytes.get() >= TRIM_AFTER_FREED_BYTES {
+            self.freed_bytes.set(0);
+            trim_allocator();
+        }
         let woken = sched.idle.sleep(
             self.index,
             || sched.has_visible_work() || rt.is_shut_down(),
@@ -423,6 +432,7 @@ pub(crate) fn worker_main(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRe
         stack_cache: RefCell::new(Vec::new()),
         msg_cache: RefCell::new(Default::default()),
         timer_slots: RefCell::new(Default::default()),
+        freed_bytes: Cell::new(0),
         rt,
     };
     set_current_worker(&local);
@@ -473,4 +483,31 @@ pub(crate) fn worker_main(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRe
         .stacks
         .default_pool()
         .free_limits(cache.into_iter());
+}
+
+/// Counts `bytes` of message buffers freed to the allocator by worker `w`.
+///
+/// # Safety
+/// `w` is the calling thread's live worker.
+pub(crate) unsafe fn count_freed(w: *const WorkerLocal, bytes: usize) {
+    // SAFETY: per the contract; `freed_bytes` is a `Cell` only this thread touches.
+    let w = unsafe { &*w };
+    w.freed_bytes.set(w.freed_bytes.get() + bytes);
+}
+
+/// Message bytes a worker frees to the allocator before it trims at its next park: a
+/// drained queue of 10M messages frees ~1.4 GB, which glibc would otherwise keep.
+const TRIM_AFTER_FREED_BYTES: usize = 64 << 20;
+
+/// Asks the allocator to return its free memory to the kernel. glibc keeps memory freed
+/// below the top of a heap (a drained mailbox's buffers) in its arenas for good; its
+/// `malloc_trim(0)` releases the free pages of every arena (`madvise(MADV_DONTNEED)`).
+/// It walks the arenas (milliseconds for a GB), so it runs only when a worker goes idle
+/// after freeing at least [`TRIM_AFTER_FREED_BYTES`]. Other allocators: nothing to do.
+fn trim_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` has no preconditions; it only takes the arenas' locks.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
