@@ -40,6 +40,12 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+#[cfg(feature = "mimalloc")]
+mod alloc;
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: alloc::HiveAlloc = alloc::HiveAlloc;
+
 pub mod config;
 pub mod ffi;
 mod mailbox;

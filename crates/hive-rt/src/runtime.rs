@@ -191,6 +191,7 @@ impl RtInner {
                 workers: shared.into_boxed_slice(),
                 injector: [Default::default(), Default::default(), Default::default()],
                 idle: Idle::new(n),
+                trim_epoch: Default::default(),
             },
             registry: crate::registry::Registry::new(),
             timers: crate::timer::user::Timers::new(n),
@@ -362,7 +363,7 @@ impl RtInner {
                 } else {
                     let mut b = vec![0u128; arg.len().div_ceil(16)].into_boxed_slice();
                     let p = b.as_mut_ptr() as *mut u8;
-                    *(*pcb).heap_arg.get() = Some(b);
+                    (*pcb).set_heap_arg(Some(b));
                     p
                 };
                 ptr::copy_nonoverlapping(arg.as_ptr(), dst, arg.len());
@@ -1017,7 +1018,7 @@ impl RtInner {
         // SAFETY: owner-only fields.
         unsafe {
             *pcb.entry.get() = Entry::Taken;
-            *pcb.heap_arg.get() = None;
+            pcb.set_heap_arg(None);
         }
         // Threads waiting in `wait`.
         for w in waiters {

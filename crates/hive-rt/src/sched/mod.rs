@@ -94,6 +94,10 @@ pub(crate) struct Scheduler {
     pub(crate) workers: Box<[WorkerShared]>,
     pub(crate) injector: [Injector<ProcRef>; 3],
     pub(crate) idle: Idle,
+    /// Bumped each time a worker has freed another `TRIM_AFTER_FREED_BYTES` of message
+    /// buffers: every worker then has the allocator return free memory when it next goes
+    /// idle (`worker::WorkerLocal::park`).
+    pub(crate) trim_epoch: std::sync::atomic::AtomicUsize,
 }
 
 impl Scheduler {

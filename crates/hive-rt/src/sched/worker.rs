@@ -61,9 +61,11 @@ pub(crate) struct WorkerLocal {
     pub(crate) msg_cache: RefCell<crate::mailbox::MsgCache>,
     /// Free user-timer slots.
     pub(crate) timer_slots: RefCell<crate::timer::user::SlotCache>,
-    /// Bytes of message buffers this worker handed back to the system allocator since it
-    /// last asked the allocator to return free memory to the kernel (see `park`).
+    /// Bytes of message buffers this worker handed back to the allocator since it last
+    /// bumped the scheduler's `trim_epoch` (see `count_freed`).
     pub(crate) freed_bytes: Cell<usize>,
+    /// The `trim_epoch` this worker last trimmed at.
+    trimmed_epoch: Cell<usize>,
 }
 
 impl WorkerLocal {
@@ -349,9 +351,9 @@ impl WorkerLocal {
         }
     }
 
-    /// Parks until woken, or until the next timer is due. A worker that freed many message
-    /// buffers since it last did (a drained flood) first has the allocator give free memory
-    /// back to the kernel.
+    /// Parks until woken, or until the next timer is due. After some worker freed many
+    /// message buffers (a drained flood), each worker first has the allocator give its free
+    /// memory back to the kernel.
     fn park(&self) {
         let sched = &self.rt.sched;
         if self.searching.replace(false) && sched.idle.stop_searching() && sched.has_visible_work()
@@ -360,8 +362,9 @@ impl WorkerLocal {
         }
         let rt = &*self.rt;
         self.stats().parks.add(1);
-        if self.freed_bytes.get() >= TRIM_AFTER_FREED_BYTES {
-            self.freed_bytes.set(0);
+        let epoch = sched.trim_epoch.load(std::sync::atomic::Ordering::Relaxed);
+        if epoch != self.trimmed_epoch.get() {
+            self.trimmed_epoch.set(epoch);
             trim_allocator();
         }
         let woken = sched.idle.sleep(
@@ -433,6 +436,7 @@ pub(crate) fn worker_main(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRe
         msg_cache: RefCell::new(Default::default()),
         timer_slots: RefCell::new(Default::default()),
         freed_bytes: Cell::new(0),
+        trimmed_epoch: Cell::new(0),
         rt,
     };
     set_current_worker(&local);
@@ -492,20 +496,42 @@ pub(crate) fn worker_main(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRe
 pub(crate) unsafe fn count_freed(w: *const WorkerLocal, bytes: usize) {
     // SAFETY: per the contract; `freed_bytes` is a `Cell` only this thread touches.
     let w = unsafe { &*w };
-    w.freed_bytes.set(w.freed_bytes.get() + bytes);
+    let total = w.freed_bytes.get() + bytes;
+    if total < TRIM_AFTER_FREED_BYTES {
+        w.freed_bytes.set(total);
+        return;
+    }
+    w.freed_bytes.set(0);
+    let sched = &w.rt.sched;
+    sched
+        .trim_epoch
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // The buffers belong to the heaps of the workers that allocated them (the senders'):
+    // wake the sleeping ones so that they trim too (with mimalloc each thread returns only
+    // its own heap's free pages).
+    sched.unpark_all();
 }
 
 /// Message bytes a worker frees to the allocator before it trims at its next park: a
 /// drained queue of 10M messages frees ~1.4 GB, which glibc would otherwise keep.
 const TRIM_AFTER_FREED_BYTES: usize = 64 << 20;
 
-/// Asks the allocator to return its free memory to the kernel. glibc keeps memory freed
-/// below the top of a heap (a drained mailbox's buffers) in its arenas for good; its
-/// `malloc_trim(0)` releases the free pages of every arena (`madvise(MADV_DONTNEED)`).
-/// It walks the arenas (milliseconds for a GB), so it runs only when a worker goes idle
-/// after freeing at least [`TRIM_AFTER_FREED_BYTES`]. Other allocators: nothing to do.
+/// Asks the allocator to return its free memory to the kernel, when a worker goes idle
+/// after some worker freed at least [`TRIM_AFTER_FREED_BYTES`] (it walks the heap:
+/// milliseconds for a GB).
+/// - mimalloc (the default feature): `mi_collect(true)` frees this thread's empty pages
+///   and purges them; pages freed by other threads are collected by their owner, hence
+///   every worker trims.
+/// - glibc malloc: it keeps memory freed below the top of a heap (a drained mailbox's
+///   buffers) in its arenas for good; `malloc_trim(0)` releases the free pages of every
+///   arena (`madvise(MADV_DONTNEED)`).
 fn trim_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[cfg(feature = "mimalloc")]
+    // SAFETY: `mi_collect` has no preconditions; it works on the calling thread's heap.
+    unsafe {
+        libmimalloc_sys::mi_collect(true);
+    }
+    #[cfg(all(not(feature = "mimalloc"), target_os = "linux", target_env = "gnu"))]
     // SAFETY: `malloc_trim` has no preconditions; it only takes the arenas' locks.
     unsafe {
         libc::malloc_trim(0);
