@@ -446,7 +446,8 @@ hive_status hive_msg_alloc(size_t len, struct hive_msg **out);
 hive_status hive_send_msg(hive_pid to, struct hive_msg *msg);
 
 // Receives the oldest message of the calling process's mailbox, waiting at most
-// `timeout_ms` milliseconds: 0 = do not wait, negative = forever, at most 4294967295
+// `timeout_ms` milliseconds: 0 = do not wait (a poll that finds nothing costs one
+// reduction, so a process polling in a loop is preempted like any other), negative = forever, at most 4294967295
 // (Erlang's limit). On `HIVE_OK`, `*out` receives a message the caller owns
 // (free it with `hive_msg_free`). A message that arrives as the timeout fires is never
 // lost: it stays for the next receive. Cases 4, 8–11, 13.

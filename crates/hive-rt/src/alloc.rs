@@ -1,13 +1,14 @@
-//! The global allocator with the `mimalloc` feature (on by default): mimalloc, with one
+//! The global allocator with the `mimalloc` feature (off by default): mimalloc, with one
 //! change to how the `mimalloc` crate maps Rust layouts onto it.
 //!
-//! Why mimalloc: PCBs, link records and messages are allocated on one worker and freed on
+//! Why one would: PCBs, link records and messages are allocated on one worker and freed on
 //! another. Under glibc every such free takes the allocating thread's arena lock; in
 //! `monitor_storm` (100k processes stopped and their DOWNs collected) the two workers
 //! made 45k futex calls on that lock, most of the storm's time. mimalloc frees to the
 //! owning page's lock-free list. Measured on the stress programs (2 schedulers, same
-//! machine, same hour): monitor_storm 68–73 → 43–44 ms, skynet 0.47–0.81 → 0.34–0.38 s,
-//! spawn 0.43–0.47 → 0.14 s, fan_in 0.09 → 0.03–0.05 s.
+//! machine, same hour): monitor_storm 68–73 → 43–54 ms, skynet 0.47–0.81 → 0.33–0.37 s,
+//! spawn 0.43–0.47 → 0.15 s, fan_in 0.09 → 0.034 s. Why it is off by default: the timer
+//! storm's lateness p99 went from ~1 ms to 10–85 ms (see docs/design.md).
 //!
 //! The change: the crate's `GlobalAlloc` calls `mi_malloc_aligned(size, align)` for every
 //! layout, and for a 16-byte alignment that pads into the next size class: a 320-byte PCB

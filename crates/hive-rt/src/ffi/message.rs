@@ -161,7 +161,8 @@ pub unsafe extern "C" fn hive_send_msg(to: hive_pid, msg: *mut hive_msg) -> hive
 }
 
 /// Receives the oldest message of the calling process's mailbox, waiting at most
-/// `timeout_ms` milliseconds: 0 = do not wait, negative = forever, at most 4294967295
+/// `timeout_ms` milliseconds: 0 = do not wait (a poll that finds nothing costs one
+/// reduction, so a process polling in a loop is preempted like any other), negative = forever, at most 4294967295
 /// (Erlang's limit). On `HIVE_OK`, `*out` receives a message the caller owns
 /// (free it with `hive_msg_free`). A message that arrives as the timeout fires is never
 /// lost: it stays for the next receive. Cases 4, 8–11, 13.

@@ -473,7 +473,8 @@ fn timeout_arg(timeout_ms: Option<u32>) -> i64 {
 }
 
 /// Receives the oldest message, waiting at most `timeout_ms` milliseconds (None = forever,
-/// `Some(0)` = do not wait). A message that arrives as the timeout fires is never lost: it
+/// `Some(0)` = do not wait; a poll that finds nothing costs one reduction, so a polling
+/// loop is preempted). A message that arrives as the timeout fires is never lost: it
 /// stays in the mailbox for the next receive.
 /// Errors: `ErrNotAProcess`, `Timeout`.
 pub fn receive(timeout_ms: Option<u32>) -> Result<Message> {
