@@ -7,10 +7,11 @@
  * with all of them parked (Erlang waits for quiet instead).
  *
  * max_qlen: Erlang's main samples process_info(Receiver, message_queue_len) every 10 ms.
- * The C ABI can only read the caller's own queue length (hive_mailbox_len), so here the
- * receiver samples its own mailbox every 1000 messages it takes (and once at the first
- * message) and reports the maximum with its done message. That samples more often than
- * every 10 ms at these rates; both are lower bounds on the true peak.
+ * Here the receiver samples its own queue length (hive_mailbox_len; another process's is
+ * readable too, with hive_get_process_info, as overload.c does) every 1000 messages it
+ * takes (and once at the first message) and reports the maximum with its done message.
+ * That samples more often than every 10 ms at these rates; both are lower bounds on the
+ * true peak.
  *
  * A sender's loop has no receive, so it calls hive_reduction_check() per message, as
  * generated code would at the loop's back-edge.
