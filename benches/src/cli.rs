@@ -65,12 +65,74 @@ impl Options {
     }
 }
 
+/// The arguments of a command line, flag by flag; shared by `hive-stress` and
+/// `hive-compare`. `--flag=value` is split into the flag and its inline value.
+pub struct Args<I> {
+    args: I,
+    inline: Option<String>,
+}
+
+impl<I: Iterator<Item = String>> Args<I> {
+    /// Wraps the arguments (without the program name).
+    pub fn new(args: I) -> Self {
+        Args { args, inline: None }
+    }
+
+    /// The next argument: its flag (the part before `=` of a `--flag=value`, else the whole
+    /// argument) and the whole argument, for error messages.
+    pub fn next_flag(&mut self) -> Option<(String, String)> {
+        let arg = self.args.next()?;
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        self.inline = inline;
+        Some((flag, arg))
+    }
+
+    /// The current flag's value: the inline one, else the next argument; an error naming
+    /// `name` if there is none.
+    pub fn value(&mut self, name: &str) -> Result<String, String> {
+        self.inline
+            .take()
+            .or_else(|| self.args.next())
+            .ok_or_else(|| format!("{name} needs a value"))
+    }
+
+    /// The current flag's value as a positive integer (see [`positive`]).
+    pub fn positive(&mut self, name: &str) -> Result<u32, String> {
+        positive(name, self.value(name)?)
+    }
+}
+
+/// `v`, the value of option `name`, as a positive integer, or an error message.
+pub fn positive(name: &str, v: String) -> Result<u32, String> {
+    v.parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{name} {v}: expected a positive integer"))
+}
+
+/// The workloads of an `--only a,b` list, in order and without repeats; an error for an
+/// unknown name or an empty list.
+pub fn parse_only(list: &str) -> Result<Vec<&'static Workload>, String> {
+    let mut workloads = Vec::new();
+    for name in list.split(',').filter(|s| !s.is_empty()) {
+        let w =
+            workload::by_name(name).ok_or_else(|| format!("--only: unknown workload {name:?}"))?;
+        if !workloads.contains(&w) {
+            workloads.push(w);
+        }
+    }
+    if workloads.is_empty() {
+        return Err("--only: no workload given".into());
+    }
+    Ok(workloads)
+}
+
 /// Parses the arguments (without the program name). `cores` is the default scheduler count.
 /// Returns `Ok(None)` for `--help`, and a message for a bad argument.
-pub fn parse(
-    mut args: impl Iterator<Item = String>,
-    cores: u32,
-) -> Result<Option<Options>, String> {
+pub fn parse(args: impl Iterator<Item = String>, cores: u32) -> Result<Option<Options>, String> {
     let mut o = Options {
         bin_dir: PathBuf::from("target/stress/bin"),
         schedulers: cores,
@@ -83,49 +145,20 @@ pub fn parse(
         timeout: Duration::from_secs(180),
         probe: true,
     };
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        let positive = |name: &str, v: String| -> Result<u32, String> {
-            v.parse::<u32>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| format!("{name} {v}: expected a positive integer"))
-        };
+    let mut args = Args::new(args);
+    while let Some((flag, arg)) = args.next_flag() {
         match flag.as_str() {
             "-h" | "--help" => return Ok(None),
-            "--bin-dir" => o.bin_dir = PathBuf::from(value("--bin-dir")?),
-            "--schedulers" => o.schedulers = positive("--schedulers", value("--schedulers")?)?,
+            "--bin-dir" => o.bin_dir = PathBuf::from(args.value("--bin-dir")?),
+            "--schedulers" => o.schedulers = args.positive("--schedulers")?,
             "--also-one" => o.also_one = true,
             "--no-one" => o.also_one = false,
-            "--only" => {
-                o.workloads = Vec::new();
-                for name in value("--only")?.split(',').filter(|s| !s.is_empty()) {
-                    let w = workload::by_name(name)
-                        .ok_or_else(|| format!("--only: unknown workload {name:?}"))?;
-                    if !o.workloads.contains(&w) {
-                        o.workloads.push(w);
-                    }
-                }
-                if o.workloads.is_empty() {
-                    return Err("--only: no workload given".into());
-                }
-            }
+            "--only" => o.workloads = parse_only(&args.value("--only")?)?,
             "--quick" => o.quick = true,
             "--no-peers" => o.peers = false,
-            "--erl" => o.erl = Some(PathBuf::from(value("--erl")?)),
-            "--runs" => o.runs = positive("--runs", value("--runs")?)?,
-            "--timeout" => {
-                o.timeout = Duration::from_secs(positive("--timeout", value("--timeout")?)?.into())
-            }
+            "--erl" => o.erl = Some(PathBuf::from(args.value("--erl")?)),
+            "--runs" => o.runs = args.positive("--runs")?,
+            "--timeout" => o.timeout = Duration::from_secs(args.positive("--timeout")?.into()),
             "--no-probe" => o.probe = false,
             _ => return Err(format!("unknown argument {arg:?}")),
         }

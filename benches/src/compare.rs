@@ -8,7 +8,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::report::{self, human, plain, ratio_label, render_table, Lang, RunRecord, Summary};
+use crate::cli::{parse_only, Args};
+use crate::report::{self, ratio_label, render_table, Lang, RunRecord, Summary};
 use crate::workload::{self, Workload, WORKLOADS};
 
 /// The workloads of the scaling sweep (`--scaling`), in order.
@@ -97,10 +98,7 @@ pub fn parse_schedulers(list: &str) -> Result<Vec<u32>, String> {
 
 /// Parses the arguments (without the program name). `cores` is the sweep's default N.
 /// Returns `Ok(None)` for `--help`, and a message for a bad argument.
-pub fn parse(
-    mut args: impl Iterator<Item = String>,
-    cores: u32,
-) -> Result<Option<Options>, String> {
+pub fn parse(args: impl Iterator<Item = String>, cores: u32) -> Result<Option<Options>, String> {
     let mut o = Options {
         bin_dir: PathBuf::from("target/stress/bin"),
         out_dir: PathBuf::from("target/compare"),
@@ -116,58 +114,27 @@ pub fn parse(
         timeout: Duration::from_secs(180),
     };
     let mut max_schedulers = cores.max(1);
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        let positive = |name: &str, v: String| -> Result<u32, String> {
-            v.parse::<u32>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| format!("{name} {v}: expected a positive integer"))
-        };
+    let mut args = Args::new(args);
+    while let Some((flag, arg)) = args.next_flag() {
         match flag.as_str() {
             "-h" | "--help" => return Ok(None),
-            "--bin-dir" => o.bin_dir = PathBuf::from(value("--bin-dir")?),
-            "--out-dir" => o.out_dir = PathBuf::from(value("--out-dir")?),
-            "--schedulers" => o.schedulers = parse_schedulers(&value("--schedulers")?)?,
+            "--bin-dir" => o.bin_dir = PathBuf::from(args.value("--bin-dir")?),
+            "--out-dir" => o.out_dir = PathBuf::from(args.value("--out-dir")?),
+            "--schedulers" => o.schedulers = parse_schedulers(&args.value("--schedulers")?)?,
             "--scaling" => o.scaling = true,
-            "--max-schedulers" => {
-                max_schedulers = positive("--max-schedulers", value("--max-schedulers")?)?
-            }
-            "--only" => {
-                o.workloads = Vec::new();
-                for name in value("--only")?.split(',').filter(|s| !s.is_empty()) {
-                    let w = workload::by_name(name)
-                        .ok_or_else(|| format!("--only: unknown workload {name:?}"))?;
-                    if !o.workloads.contains(&w) {
-                        o.workloads.push(w);
-                    }
-                }
-                if o.workloads.is_empty() {
-                    return Err("--only: no workload given".into());
-                }
-            }
+            "--max-schedulers" => max_schedulers = args.positive("--max-schedulers")?,
+            "--only" => o.workloads = parse_only(&args.value("--only")?)?,
             "--quick" => o.quick = true,
-            "--runs" => o.runs = positive("--runs", value("--runs")?)?,
+            "--runs" => o.runs = args.positive("--runs")?,
             "--no-erlang" => o.erlang = false,
             "--no-go" => o.go = false,
             "--no-peers" => {
                 o.erlang = false;
                 o.go = false;
             }
-            "--erl" => o.erl = Some(PathBuf::from(value("--erl")?)),
-            "--go" => o.go_path = Some(PathBuf::from(value("--go")?)),
-            "--timeout" => {
-                o.timeout = Duration::from_secs(positive("--timeout", value("--timeout")?)?.into())
-            }
+            "--erl" => o.erl = Some(PathBuf::from(args.value("--erl")?)),
+            "--go" => o.go_path = Some(PathBuf::from(args.value("--go")?)),
+            "--timeout" => o.timeout = Duration::from_secs(args.positive("--timeout")?.into()),
             _ => return Err(format!("unknown argument {arg:?}")),
         }
     }
@@ -352,15 +319,7 @@ pub fn lang_title(lang: Lang) -> &'static str {
     }
 }
 
-/// A main figure as the tables show it: rates as `1.23M`, lower-is-better figures as
-/// printed (`1049`, `0.500`).
-pub fn figure(w: &Workload, v: f64) -> String {
-    if w.lower_is_better {
-        plain(v)
-    } else {
-        human(v)
-    }
-}
+pub use crate::report::figure;
 
 /// `median [min–max]` (just the median for one run); `FAIL` if every run failed, `-` if
 /// the language was not run.
@@ -538,14 +497,6 @@ pub fn scaling_table(groups: &[Group], schedulers: &[u32], quick: bool) -> Strin
     out
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn num(v: Option<f64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
@@ -590,9 +541,7 @@ pub fn summary_csv(groups: &[Group]) -> String {
                     _ => None,
                 }),
             ];
-            let line: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
-            text.push_str(&line.join(","));
-            text.push('\n');
+            text.push_str(&report::csv_line(&cells));
         }
     }
     text
@@ -600,22 +549,7 @@ pub fn summary_csv(groups: &[Group]) -> String {
 
 /// Writes [`summary_csv`] to `path`, creating its directory.
 pub fn write_summary_csv(path: &Path, groups: &[Group]) -> io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, summary_csv(groups))
-}
-
-/// The workspace root: the current directory if it is the workspace, else the one this
-/// crate was built from.
-pub fn workspace_root() -> PathBuf {
-    if let Ok(cwd) = std::env::current_dir() {
-        if cwd.join("Cargo.toml").is_file() && cwd.join("benches/peers").is_dir() {
-            return cwd;
-        }
-    }
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    built.canonicalize().unwrap_or(built)
+    report::write_file(path, &summary_csv(groups))
 }
 
 #[cfg(test)]
@@ -854,6 +788,6 @@ mod tests {
             lines[5],
             "ring,10k×1000,hops/s,hops_per_s,false,2,go,3,0,5000000,4000000,6000000,1.25,2.4,"
         );
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(report::csv_line(&["a,b".into()]), "\"a,b\"\n");
     }
 }

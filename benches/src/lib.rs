@@ -9,7 +9,8 @@
 //! with the keys listed per workload in `shared/bench/baselines.md` (and in [`workload`]).
 //! This crate parses those lines ([`ResultLine`]), knows the workloads, their sizes and the
 //! issue's targets ([`workload`]), runs programs with a timeout ([`child`]), compiles the
-//! Erlang peers ([`erlang`]) and prints the comparison tables and the CSV file ([`report`]).
+//! Erlang peers ([`erlang`]), makes and records each run for both runners ([`runs`]) and
+//! prints the comparison tables and the CSV file ([`report`]).
 //! See `benches/README.md` for the contract the C programs follow.
 //!
 //! `hive-compare` adds the Go peers (`lang=go`, [`go`]), median [min–max] per language and
@@ -25,6 +26,7 @@ pub mod erlang;
 pub mod go;
 pub mod probe;
 pub mod report;
+pub mod runs;
 pub mod workload;
 
 use std::fmt;

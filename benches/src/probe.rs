@@ -37,6 +37,13 @@ pub fn load_average() -> Option<[f64; 3]> {
     Some([it.next()??, it.next()??, it.next()??])
 }
 
+/// The load averages as printed before a pass, `0.52 0.31 0.20`, or `?` if unreadable.
+pub fn load_average_label() -> String {
+    load_average()
+        .map(|l| format!("{:.2} {:.2} {:.2}", l[0], l[1], l[2]))
+        .unwrap_or_else(|| "?".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -247,6 +247,16 @@ pub fn size_label(args: &[u64]) -> String {
         .join("×")
 }
 
+/// A main figure as the tables show it: rates as `1.23M`, lower-is-better figures as
+/// printed (`1049`, `0.500`).
+pub fn figure(w: &Workload, v: f64) -> String {
+    if w.lower_is_better {
+        plain(v)
+    } else {
+        human(v)
+    }
+}
+
 /// A ratio such as `2.31×`.
 pub fn ratio_label(r: f64) -> String {
     format!("{}×", sig(r, 3))
@@ -435,13 +445,7 @@ pub fn comparison_table(
         };
         let secs = |v: f64| sig(v, 3);
         // Rates read best as 1.23M; latencies and CPU shares as printed (1049 µs).
-        let rate = |v: f64| {
-            if w.lower_is_better {
-                plain(v)
-            } else {
-                human(v)
-            }
-        };
+        let rate = |v: f64| figure(w, v);
         // Marks the main figure and its ratio on rows where lower is better.
         let down = if w.lower_is_better { " ↓" } else { "" };
         lower_rows |= w.lower_is_better;
@@ -523,6 +527,23 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// One CSV line of `cells`, with its newline; a cell with a comma, quote or line break is
+/// quoted.
+pub fn csv_line(cells: &[String]) -> String {
+    let line: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
+    let mut text = line.join(",");
+    text.push('\n');
+    text
+}
+
+/// Writes `text` to `path`, creating its directory.
+pub fn write_file(path: &Path, text: &str) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, text)
+}
+
 /// The CSV header: fixed columns, then one column per known result key
 /// ([`all_keys`]), then `extra`.
 pub fn csv_header() -> Vec<String> {
@@ -590,20 +611,11 @@ pub fn csv_row(r: &RunRecord) -> Vec<String> {
 
 /// Writes every record to `path` as CSV (see [`csv_header`]), replacing the file.
 pub fn write_csv(path: &Path, records: &[RunRecord]) -> io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut text = String::new();
-    let mut push = |cells: Vec<String>| {
-        let line: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
-        text.push_str(&line.join(","));
-        text.push('\n');
-    };
-    push(csv_header());
+    let mut text = csv_line(&csv_header());
     for r in records {
-        push(csv_row(r));
+        text.push_str(&csv_line(&csv_row(r)));
     }
-    std::fs::write(path, text)
+    write_file(path, &text)
 }
 
 #[cfg(test)]

@@ -42,30 +42,10 @@ static void busy(void *arg) {
     }
 }
 
-/* The pinger's receive: a lost ping or pong fails the run within 60 s instead of hanging
- * until the runner's timeout. */
-static bmsg recv_pong(void) {
-    hive_msg *m;
-    hive_status st = hive_receive(60000, &m);
-    if (st == HIVE_TIMEOUT) FAIL("pinger: no pong within 60 s (a lost message?)");
-    CHECK_OK(st);
-    CHECK_EQ(hive_msg_len(m), sizeof(bmsg));
-    bmsg b;
-    memcpy(&b, hive_msg_data(m), sizeof b);
-    hive_msg_free(m);
-    return b;
-}
-
+/* Answers pings until told to stop (pong_loop, bench.h). */
 static void ponger(void *arg) {
     (void)arg;
-    for (;;) {
-        hive_pid from;
-        bmsg b = recv_bmsg(&from);
-        if (b.tag == T_STOP) break;
-        if (b.tag != T_PING) FAIL("ponger: unexpected tag %u", b.tag);
-        send_bmsg(from, T_PONG, 0, 0, b.val);
-    }
-    check_mailbox_empty();
+    pong_loop(T_PING, T_PONG, T_STOP);
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -94,14 +74,7 @@ static void root(void *arg) {
 
     uint64_t start = now_ns();
     for (int64_t i = 0; i < g.k; i++) {
-        uint64_t t0 = now_ns();
-        send_bmsg(pong, T_PING, 0, 0, i);
-        bmsg b = recv_pong();
-        uint64_t t1 = now_ns();
-        if (b.tag != T_PONG || b.val != i)
-            FAIL("pinger: got tag %u val %lld, expected pong %lld", b.tag, (long long)b.val,
-                 (long long)i);
-        g.lat[i] = t1 - t0;
+        g.lat[i] = ping_round_trip(pong, T_PING, T_PONG, i);
     }
     g.seconds = seconds_between(start, now_ns());
 

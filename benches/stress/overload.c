@@ -187,30 +187,10 @@ static void sender(void *arg) {
     if (atomic_fetch_sub(&g.senders_left, 1) == 1) atomic_store(&g.flood_end_ns, now_ns());
 }
 
-/* The pinger's receive: a lost ping or pong fails the run within 60 s instead of hanging
- * until the runner's timeout. */
-static bmsg recv_pong(void) {
-    hive_msg *m;
-    hive_status st = hive_receive(60000, &m);
-    if (st == HIVE_TIMEOUT) FAIL("pinger: no pong within 60 s (a lost message?)");
-    CHECK_OK(st);
-    CHECK_EQ(hive_msg_len(m), sizeof(bmsg));
-    bmsg b;
-    memcpy(&b, hive_msg_data(m), sizeof b);
-    hive_msg_free(m);
-    return b;
-}
-
+/* Answers pings until told to stop (pong_loop, bench.h). */
 static void ponger(void *arg) {
     (void)arg;
-    for (;;) {
-        hive_pid from;
-        bmsg b = recv_bmsg(&from);
-        if (b.tag == T_STOP) break;
-        if (b.tag != T_PING) FAIL("ponger: unexpected tag %u", b.tag);
-        send_bmsg(from, T_PONG, 0, 0, b.val);
-    }
-    check_mailbox_empty();
+    pong_loop(T_PING, T_PONG, T_STOP);
 }
 
 static void pinger(void *arg) {
@@ -221,15 +201,8 @@ static void pinger(void *arg) {
     int64_t i = 0;
     while (!atomic_load_explicit(&g.stop, memory_order_relaxed)) {
         int flooding = atomic_load_explicit(&g.senders_left, memory_order_relaxed) > 0;
-        uint64_t t0 = now_ns();
-        send_bmsg(a[1], T_PING, 0, 0, i);
-        bmsg b = recv_pong();
-        uint64_t t1 = now_ns();
-        if (b.tag != T_PONG || b.val != i)
-            FAIL("pinger: got tag %u val %lld, expected pong %lld", b.tag, (long long)b.val,
-                 (long long)i);
+        uint64_t lat = ping_round_trip(a[1], T_PING, T_PONG, i);
         i++;
-        uint64_t lat = t1 - t0;
         unsigned bi = hbucket(lat);
         uint64_t c = atomic_load_explicit(&g.hall[bi], memory_order_relaxed);
         atomic_store_explicit(&g.hall[bi], c + 1, memory_order_relaxed);

@@ -443,6 +443,48 @@ static inline void check_mailbox_empty(void) {
     }
 }
 
+/* ---- ping-pong latency (fairness, overload) ---------------------------------------- */
+
+/* The pinger's receive: a lost ping or pong fails the run within 60 s instead of hanging
+ * until the runner's timeout. */
+static inline bmsg recv_pong(void) {
+    hive_msg *m;
+    hive_status st = hive_receive(60000, &m);
+    if (st == HIVE_TIMEOUT) FAIL("pinger: no pong within 60 s (a lost message?)");
+    CHECK_OK(st);
+    CHECK_EQ(hive_msg_len(m), sizeof(bmsg));
+    bmsg b;
+    memcpy(&b, hive_msg_data(m), sizeof b);
+    hive_msg_free(m);
+    return b;
+}
+
+/* The ponger's body: answers every {ping, I} with {pong, I} to its sender until a stop
+ * message, then checks that its mailbox is empty. */
+static inline void pong_loop(uint32_t ping, uint32_t pong, uint32_t stop) {
+    for (;;) {
+        hive_pid from;
+        bmsg b = recv_bmsg(&from);
+        if (b.tag == stop) break;
+        if (b.tag != ping) FAIL("ponger: unexpected tag %u", b.tag);
+        send_bmsg(from, pong, 0, 0, b.val);
+    }
+    check_mailbox_empty();
+}
+
+/* One timed round trip from the pinger: t0, send {ping, i} to the ponger, receive its pong
+ * (recv_pong), t1; checks that it is {pong, i}. Returns t1 - t0 in ns (CLOCK_MONOTONIC). */
+static inline uint64_t ping_round_trip(hive_pid ponger, uint32_t ping, uint32_t pong, int64_t i) {
+    uint64_t t0 = now_ns();
+    send_bmsg(ponger, ping, 0, 0, i);
+    bmsg b = recv_pong();
+    uint64_t t1 = now_ns();
+    if (b.tag != pong || b.val != i)
+        FAIL("pinger: got tag %u val %lld, expected pong %lld", b.tag, (long long)b.val,
+             (long long)i);
+    return t1 - t0;
+}
+
 /* ---- computing with reduction checks (fairness, overload) -------------------------- */
 
 /* One reduction of pure computation, about as costly as one Erlang function call, with the
