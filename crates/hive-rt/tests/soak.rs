@@ -805,14 +805,16 @@ fn heap_kb() -> u64 {
     ((m.uordblks + m.hblkhd) / 1024) as u64
 }
 
-/// Polls `cond` until it holds or `bound` passes (a failure bound, not a synchronisation).
+/// Polls `cond` until it holds or `bound` passes (a failure bound, not a synchronisation:
+/// the runtime's cleanup after the last DOWN, and short timers to dead processes expiring,
+/// have no event to wait for).
 fn eventually(bound: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + bound;
     while Instant::now() < end {
         if cond() {
             return true;
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::yield_now();
     }
     cond()
 }
@@ -862,8 +864,18 @@ fn soak_with_invariants() {
     let mut heap_mid = 0;
     let mut next_report = start + Duration::from_secs(10);
     let quarter = start + Duration::from_secs(secs) / 4;
+    // Waits on the first driver's exit (it ends at the deadline), waking for the RSS sample
+    // and the progress lines; an early end of that driver only ends this loop early.
     while Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
+        let wake = [deadline, next_report]
+            .into_iter()
+            .chain((rss_mid == 0).then_some(quarter))
+            .min()
+            .unwrap();
+        let r = rt.wait_timeout(pids[0], wake.saturating_duration_since(Instant::now()));
+        if !matches!(r, Err(hive_rt::Error(hive_rt::Status::Timeout))) {
+            break;
+        }
         let now = Instant::now();
         if rss_mid == 0 && now >= quarter {
             rss_mid = rss_kb();
