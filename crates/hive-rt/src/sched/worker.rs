@@ -63,7 +63,7 @@ pub(crate) struct WorkerLocal {
     pub(crate) timer_slots: RefCell<crate::timer::user::SlotCache>,
     /// Bytes of message buffers this worker handed back to the allocator since it last
     /// bumped the scheduler's `trim_epoch` (see `count_freed`).
-    pub(crate) freed_bytes: Cell<usize>,
+    freed_bytes: Cell<usize>,
     /// The `trim_epoch` this worker last trimmed at.
     trimmed_epoch: Cell<usize>,
 }

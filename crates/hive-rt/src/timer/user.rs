@@ -675,6 +675,19 @@ mod tests {
     const X: &[u8] = b"x";
     const BIG: &[u8] = &[7u8; 40];
 
+    /// A timer with payload `X` to pid 7, due at `deadline_ns`.
+    fn data_timer(ts: &Timers, cache: Option<&mut SlotCache>, deadline_ns: u64) -> NewTimer {
+        ts.create(
+            cache,
+            deadline_ns,
+            Dest::Pid(Pid(7)),
+            X,
+            MessageKind::Data,
+            std::ptr::null(),
+        )
+        .unwrap()
+    }
+
     fn deliver(d: Due) -> bool {
         match d {
             Due::Deliver(m, _) => {
@@ -690,16 +703,7 @@ mod tests {
     fn cancel_and_fire_exclude_each_other() {
         let ts = Timers::new(2);
         let mut cache = SlotCache::default();
-        let t = ts
-            .create(
-                Some(&mut cache),
-                5_000_000_000,
-                Dest::Pid(Pid(7)),
-                X,
-                MessageKind::Data,
-                std::ptr::null(),
-            )
-            .unwrap();
+        let t = data_timer(&ts, Some(&mut cache), 5_000_000_000);
         assert_eq!(ts.pending(), 1);
         assert_eq!(ts.read(t.tref, 0, |_| true), Some(5000));
         assert_eq!(ts.cancel(t.tref, 1_000_000_000, |_| true, None), Some(4000));
@@ -737,32 +741,14 @@ mod tests {
     fn a_reused_slot_never_answers_for_its_old_timer() {
         let ts = Timers::new(2);
         let mut cache = SlotCache::default();
-        let t = ts
-            .create(
-                Some(&mut cache),
-                10,
-                Dest::Pid(Pid(7)),
-                X,
-                MessageKind::Data,
-                std::ptr::null(),
-            )
-            .unwrap();
+        let t = data_timer(&ts, Some(&mut cache), 10);
         assert!(deliver(ts.due(
             t.index,
             t.gen,
             Some(&mut cache),
             std::ptr::null()
         )));
-        let t2 = ts
-            .create(
-                Some(&mut cache),
-                10,
-                Dest::Pid(Pid(7)),
-                X,
-                MessageKind::Data,
-                std::ptr::null(),
-            )
-            .unwrap();
+        let t2 = data_timer(&ts, Some(&mut cache), 10);
         assert_eq!(t2.index, t.index, "the slot is reused");
         assert_ne!(t2.tref, t.tref, "with a new reference");
         assert_eq!(
@@ -785,16 +771,7 @@ mod tests {
         let ts = Timers::new(4);
         let mut cache = SlotCache::default();
         let mut wheel = super::super::Wheel::new(0);
-        let t = ts
-            .create(
-                Some(&mut cache),
-                5_000_000_000,
-                Dest::Pid(Pid(7)),
-                X,
-                MessageKind::Data,
-                std::ptr::null(),
-            )
-            .unwrap();
+        let t = data_timer(&ts, Some(&mut cache), 5_000_000_000);
         let key = wheel
             .insert_fire(
                 1000,
@@ -837,16 +814,7 @@ mod tests {
         let ts = Timers::new(4);
         let mut cache = SlotCache::default();
         let mut wheel = super::super::Wheel::new(0);
-        let t = ts
-            .create(
-                Some(&mut cache),
-                500_000_000,
-                Dest::Pid(Pid(7)),
-                X,
-                MessageKind::Data,
-                std::ptr::null(),
-            )
-            .unwrap();
+        let t = data_timer(&ts, Some(&mut cache), 500_000_000);
         let what = super::super::Fire::User {
             index: t.index,
             gen: t.gen,
@@ -865,16 +833,7 @@ mod tests {
     #[test]
     fn a_dead_destination_cancels_the_timer() {
         let ts = Timers::new(2);
-        let t = ts
-            .create(
-                None,
-                5_000_000_000,
-                Dest::Pid(Pid(7)),
-                X,
-                MessageKind::Data,
-                std::ptr::null(),
-            )
-            .unwrap();
+        let t = data_timer(&ts, None, 5_000_000_000);
         assert_eq!(ts.read(t.tref, 0, |_| false), None);
         assert!(!deliver(ts.due(t.index, t.gen, None, std::ptr::null())));
         assert_eq!(ts.cancel(12345, 0, |_| true, None), None, "unknown ref");
