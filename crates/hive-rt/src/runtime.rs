@@ -356,7 +356,7 @@ impl RtInner {
         // pointer stays valid for the life of the process.
         // SAFETY: the PCB is not yet published; we are its only user.
         unsafe {
-            (*pcb).stack_usable.set(usable as u32);
+            (*pcb).stack_shift.set(usable.trailing_zeros() as u8);
             if !arg.is_empty() {
                 let dst = if arg.len() <= INLINE_ARG {
                     (*(*pcb).inline_arg.get()).as_mut_ptr() as *mut u8
@@ -435,7 +435,7 @@ impl RtInner {
     ) -> std::io::Result<()> {
         // SAFETY: per the contract.
         let pcb = unsafe { &*pcb_ptr };
-        let usable = pcb.stack_usable.get() as usize;
+        let usable = pcb.stack_usable();
         let stack = if usable == self.stacks.default_usable() {
             worker
                 .take_stack()
@@ -537,7 +537,10 @@ impl RtInner {
     #[inline]
     fn wake_on(&self, pcb: NonNull<Pcb>, worker: Option<&WorkerLocal>, lifo: bool) {
         // SAFETY: the caller keeps the PCB alive (pinned).
-        if unsafe { pcb.as_ref() }.state.notify() == Notify::Schedule {
+        let pcb_ref = unsafe { pcb.as_ref() };
+        if pcb_ref.state.notify() == Notify::Schedule {
+            // It will run on this thread's worker (or be stolen): start loading its state.
+            pcb_ref.prefetch_for_resume();
             let p = ProcRef(pcb);
             match worker {
                 Some(w) if lifo => w.push_woken(p),
@@ -1013,7 +1016,7 @@ impl RtInner {
                 // process stack across a suspension point, so nothing is skipped.
                 unsafe { co.force_reset() };
             }
-            self.recycle_stack(co.into_stack(), pcb.stack_usable.get() as usize, worker);
+            self.recycle_stack(co.into_stack(), pcb.stack_usable(), worker);
         }
         // SAFETY: owner-only fields.
         unsafe {

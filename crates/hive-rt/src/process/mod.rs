@@ -71,6 +71,10 @@ pub(crate) fn runtime_of(pcb: &Pcb) -> &RtInner {
 /// # Safety
 /// `pcb` is the calling process (so its yielder is the one on this stack).
 pub(crate) unsafe fn suspend(pcb: &Pcb, why: Suspend) {
+    if why == Suspend::Receive {
+        // For whoever wakes it (see `Pcb::prefetch_for_resume`).
+        pcb.park_sp.store(crate::overflow::approx_sp(), Relaxed);
+    }
     // SAFETY: `yielder` was set by `process_main` on this process's stack and stays valid
     // while the coroutine lives.
     unsafe { (*pcb.yielder.get()).suspend(why) }
@@ -759,8 +763,8 @@ pub fn unlink(pid: Pid) -> Result<()> {
 /// Errors: `ErrNotAProcess`.
 pub fn set_priority(p: crate::Priority) -> Result<crate::Priority> {
     let pcb = current()?;
-    let old = pcb.priority.swap(p as i32, Relaxed);
-    Ok(crate::Priority::from_raw(old).unwrap_or_default())
+    let old = pcb.priority.swap(p as u8, Relaxed);
+    Ok(crate::Priority::from_raw(old.into()).unwrap_or_default())
 }
 
 /// Sets the calling process's `trap_exit` flag and returns the old value
