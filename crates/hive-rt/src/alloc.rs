@@ -1,14 +1,17 @@
-//! The global allocator with the `mimalloc` feature (off by default): mimalloc, with one
+//! The global allocator with the `mimalloc` feature (the default): mimalloc, with one
 //! change to how the `mimalloc` crate maps Rust layouts onto it.
 //!
-//! Why one would: PCBs, link records and messages are allocated on one worker and freed on
-//! another. Under glibc every such free takes the allocating thread's arena lock; in
-//! `monitor_storm` (100k processes stopped and their DOWNs collected) the two workers
-//! made 45k futex calls on that lock, most of the storm's time. mimalloc frees to the
-//! owning page's lock-free list. Measured on the stress programs (2 schedulers, same
-//! machine, same hour): monitor_storm 68–73 → 43–54 ms, skynet 0.47–0.81 → 0.33–0.37 s,
-//! spawn 0.43–0.47 → 0.15 s, fan_in 0.09 → 0.034 s. Why it is off by default: the timer
-//! storm's lateness p99 went from ~1 ms to 10–85 ms (see docs/design.md).
+//! Why: PCBs, link records and messages are allocated on one worker and freed on another.
+//! Under glibc every such free takes the allocating thread's arena lock; in `monitor_storm`
+//! (100k processes stopped and their DOWNs collected) the two workers made 45k futex calls
+//! on that lock, most of the storm's time. mimalloc frees to the owning page's lock-free
+//! list. Measured on the stress programs (2 schedulers, same machine, same hour, medians of
+//! 3): monitor_storm 66 → 38 ms, skynet 0.51 → 0.43 s, spawn 1M 0.23 → 0.16 s, fan_in
+//! 0.050 → 0.035 s, link_cascade 531 → 371 ns per link (docs/design.md, "Memory allocator").
+//!
+//! mimalloc is built with `no_thp`: otherwise it advises its arenas `MADV_HUGEPAGE`, and a
+//! first touch then zeroes a whole 2 MiB page; those faults (with the timer wheel's
+//! doubling `Vec`, since replaced by chunks) made the timer storm's lateness p99 10–85 ms.
 //!
 //! The change: the crate's `GlobalAlloc` calls `mi_malloc_aligned(size, align)` for every
 //! layout, and for a 16-byte alignment that pads into the next size class: a 320-byte PCB
@@ -19,12 +22,36 @@
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;
+#[cfg(feature = "alloc-stats")]
+use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 
 use libmimalloc_sys as mi;
 
 /// mimalloc with a plain `mi_malloc` wherever it already gives the alignment asked for.
 #[derive(Debug)]
 pub(crate) struct HiveAlloc;
+
+/// Bytes handed out and not yet given back (requested sizes), with `alloc-stats`.
+#[cfg(feature = "alloc-stats")]
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+/// Counts `delta` bytes handed out (negative: given back), with `alloc-stats`.
+#[inline(always)]
+fn count(delta: isize) {
+    #[cfg(feature = "alloc-stats")]
+    LIVE.fetch_add(delta, Relaxed);
+    #[cfg(not(feature = "alloc-stats"))]
+    let _ = delta;
+}
+
+/// Bytes of the global allocator in use (requested sizes of live blocks): with the
+/// `alloc-stats` feature, else None.
+pub(crate) fn live_bytes() -> Option<usize> {
+    #[cfg(feature = "alloc-stats")]
+    return Some(LIVE.load(Relaxed).max(0) as usize);
+    #[cfg(not(feature = "alloc-stats"))]
+    None
+}
 
 /// Alignment every `mi_malloc` block has (`MI_MAX_ALIGN_SIZE` is 16; 8 is what any block
 /// of any size class has).
@@ -41,6 +68,7 @@ fn plain_fits(l: &Layout) -> bool {
 unsafe impl GlobalAlloc for HiveAlloc {
     #[inline]
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        count(l.size() as isize);
         if plain_fits(&l) {
             // SAFETY: mimalloc's malloc has no preconditions.
             let p = unsafe { mi::mi_malloc(l.size()) };
@@ -56,6 +84,7 @@ unsafe impl GlobalAlloc for HiveAlloc {
 
     #[inline]
     unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        count(l.size() as isize);
         if plain_fits(&l) {
             // SAFETY: as in `alloc`.
             let p = unsafe { mi::mi_zalloc(l.size()) };
@@ -70,13 +99,15 @@ unsafe impl GlobalAlloc for HiveAlloc {
     }
 
     #[inline]
-    unsafe fn dealloc(&self, ptr: *mut u8, _l: Layout) {
+    unsafe fn dealloc(&self, ptr: *mut u8, l: Layout) {
+        count(-(l.size() as isize));
         // SAFETY: `ptr` was returned by one of the calls above (GlobalAlloc's contract).
         unsafe { mi::mi_free(ptr as *mut c_void) }
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, l: Layout, new_size: usize) -> *mut u8 {
+        count(new_size as isize - l.size() as isize);
         // SAFETY: `ptr` is a live block of ours with layout `l` (GlobalAlloc's contract);
         // the aligned realloc keeps `l.align()`.
         unsafe { mi::mi_realloc_aligned(ptr as *mut c_void, new_size, l.align()) as *mut u8 }

@@ -46,6 +46,17 @@ mod alloc;
 #[global_allocator]
 static GLOBAL: alloc::HiveAlloc = alloc::HiveAlloc;
 
+/// Bytes of the runtime's global allocator (mimalloc) in use, counted when the crate is
+/// built with the `alloc-stats` feature (its own tests are); None otherwise, and without the
+/// `mimalloc` feature. For leak checks (the soak test), not for production use.
+#[doc(hidden)]
+pub fn heap_in_use() -> Option<usize> {
+    #[cfg(feature = "mimalloc")]
+    return alloc::live_bytes();
+    #[cfg(not(feature = "mimalloc"))]
+    None
+}
+
 pub mod config;
 pub mod ffi;
 mod mailbox;

@@ -797,9 +797,13 @@ fn rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-/// Heap bytes in use (glibc `mallinfo2`: small blocks + mmapped ones), in kB: unlike RSS
-/// it does not count memory the allocator keeps cached after a free.
+/// Heap bytes in use, in kB: unlike RSS it does not count memory the allocator keeps
+/// cached after a free. The runtime's own count when it has one (mimalloc, built with
+/// `alloc-stats` for tests), else glibc's `mallinfo2` (small blocks + mmapped ones).
 fn heap_kb() -> u64 {
+    if let Some(b) = hive_rt::heap_in_use() {
+        return (b / 1024) as u64;
+    }
     // SAFETY: `mallinfo2` only reads the allocator's statistics.
     let m = unsafe { libc::mallinfo2() };
     ((m.uordblks + m.hblkhd) / 1024) as u64
