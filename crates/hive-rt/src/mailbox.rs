@@ -501,18 +501,6 @@ unsafe fn next_of<'a>(m: *mut Msg) -> &'a AtomicPtr<Msg> {
     unsafe { &*(m as *const AtomicPtr<Msg>) }
 }
 
-/// Asks the CPU to start loading a message we are about to read.
-#[inline(always)]
-fn prefetch(m: *mut Msg) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching is a hint; it never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(m as *const i8)
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = m;
-}
-
 /// A received message, owned by the Rust code that received it. Dropping it frees it.
 pub struct Message {
     ptr: NonNull<Msg>,
@@ -699,7 +687,7 @@ impl OuterQueue {
         }
         if !next.is_null() {
             *head_slot = next;
-            prefetch(next);
+            crate::sync::prefetch(next as usize);
             return NonNull::new(head);
         }
         // `head` is the last node. Make the stub the tail again: if the CAS succeeds, no
@@ -890,7 +878,7 @@ impl InnerQueue {
                 *budget -= 1;
                 let next = next_of(m).load(Relaxed);
                 if !next.is_null() {
-                    prefetch(next);
+                    crate::sync::prefetch(next as usize);
                 }
                 if matches(m) {
                     self.unlinking(self.save, next_of(m));

@@ -269,25 +269,6 @@ const PARK_BELOW: usize = 128;
 /// Bytes above it.
 const PARK_ABOVE: usize = 128;
 
-/// Asks the CPU to load the cache line holding `addr`. Never faults and changes nothing
-/// (any address is fine, also one no longer mapped); a no-op where there is no intrinsic.
-#[inline(always)]
-fn prefetch(addr: usize) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `prefetcht0` is a hint: it does not access memory architecturally, so it cannot
-    // fault or race; SSE is part of the x86_64 baseline.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(addr as *const i8)
-    };
-    #[cfg(target_arch = "aarch64")]
-    // SAFETY: `prfm` is a hint: it cannot fault, and it reads no register but `addr`.
-    unsafe {
-        std::arch::asm!("prfm pldl1keep, [{0}]", in(reg) addr, options(nostack, preserves_flags, readonly))
-    };
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    let _ = addr;
-}
-
 /// `Pcb::exiting`: alive.
 pub(crate) const EXIT_NONE: u8 = 0;
 /// `Pcb::exiting`: the exit has begun (reason recorded, terminate callback running).
@@ -334,7 +315,7 @@ impl Pcb {
         let pcb = self as *const Pcb as usize;
         // The lines of `ctx` … `stack_guard`: the resume and the first ABI call read them.
         for line in 0..3 {
-            prefetch(pcb + line * 64);
+            crate::sync::prefetch(pcb + line * 64);
         }
         let sp = self.park_sp.load(std::sync::atomic::Ordering::Relaxed);
         if sp > PARK_BELOW {
@@ -343,7 +324,7 @@ impl Pcb {
             // lines only compete with the waker's own misses.
             let mut a = (sp & !63) - PARK_BELOW;
             while a < sp + PARK_ABOVE {
-                prefetch(a);
+                crate::sync::prefetch(a);
                 a += 64;
             }
         }
