@@ -216,8 +216,9 @@ pub(crate) struct Pcb {
     /// About where the stack pointer was when the process last suspended in a receive (0
     /// before that): whoever wakes it prefetches the stack lines around it
     /// ([`Pcb::prefetch_for_resume`]). Written by the process, read by wakers (Relaxed: only
-    /// a hint, never dereferenced; on the
-    /// line the waker's state RMW has just fetched).
+    /// a hint, never dereferenced). It sits 24 bytes before the state word, so it is on the
+    /// line the waker's state RMW has just fetched unless the PCB (16-byte aligned) puts
+    /// the two astride a line boundary.
     pub(crate) park_sp: std::sync::atomic::AtomicUsize,
     /// A sender swaps its tail, then RMWs `state`: the two share a 16-byte block.
     pub(crate) outer: OuterQueue,
