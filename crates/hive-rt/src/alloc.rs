@@ -35,13 +35,48 @@ pub(crate) struct HiveAlloc;
 #[cfg(feature = "alloc-stats")]
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 
-/// Counts `delta` bytes handed out (negative: given back), with `alloc-stats`.
+/// Counts `delta` bytes handed out (negative: given back) when `p`, the block the call
+/// returned, is not null (with `alloc-stats`; otherwise does nothing). Returns `p`.
 #[inline(always)]
-fn count(delta: isize) {
+fn counted(p: *mut u8, delta: isize) -> *mut u8 {
     #[cfg(feature = "alloc-stats")]
-    LIVE.fetch_add(delta, Relaxed);
+    if !p.is_null() {
+        LIVE.fetch_add(delta, Relaxed);
+    }
     #[cfg(not(feature = "alloc-stats"))]
     let _ = delta;
+    p
+}
+
+/// A block for `l` from mimalloc, zeroed when `zeroed`, or null.
+///
+/// # Safety
+/// None beyond `GlobalAlloc::alloc`'s: `l` has a non-zero size.
+#[inline(always)]
+unsafe fn alloc_block(l: Layout, zeroed: bool) -> *mut u8 {
+    if plain_fits(&l) {
+        // SAFETY: mimalloc's malloc and zalloc have no preconditions.
+        let p = unsafe {
+            if zeroed {
+                mi::mi_zalloc(l.size())
+            } else {
+                mi::mi_malloc(l.size())
+            }
+        };
+        if (p as usize).is_multiple_of(l.align()) {
+            return p as *mut u8;
+        }
+        // SAFETY: `p` came from mimalloc (null is accepted too).
+        unsafe { mi::mi_free(p) };
+    }
+    // SAFETY: as above; `align` is a power of two (a `Layout` invariant).
+    unsafe {
+        if zeroed {
+            mi::mi_zalloc_aligned(l.size(), l.align()) as *mut u8
+        } else {
+            mi::mi_malloc_aligned(l.size(), l.align()) as *mut u8
+        }
+    }
 }
 
 /// Bytes of the global allocator in use (requested sizes of live blocks): with the
@@ -68,49 +103,29 @@ fn plain_fits(l: &Layout) -> bool {
 unsafe impl GlobalAlloc for HiveAlloc {
     #[inline]
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        count(l.size() as isize);
-        if plain_fits(&l) {
-            // SAFETY: mimalloc's malloc has no preconditions.
-            let p = unsafe { mi::mi_malloc(l.size()) };
-            if (p as usize).is_multiple_of(l.align()) {
-                return p as *mut u8;
-            }
-            // SAFETY: `p` came from `mi_malloc` (null is accepted too).
-            unsafe { mi::mi_free(p) };
-        }
-        // SAFETY: as above; `align` is a power of two (a `Layout` invariant).
-        unsafe { mi::mi_malloc_aligned(l.size(), l.align()) as *mut u8 }
+        // SAFETY: GlobalAlloc's contract (non-zero size) is `alloc_block`'s.
+        counted(unsafe { alloc_block(l, false) }, l.size() as isize)
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        count(l.size() as isize);
-        if plain_fits(&l) {
-            // SAFETY: as in `alloc`.
-            let p = unsafe { mi::mi_zalloc(l.size()) };
-            if (p as usize).is_multiple_of(l.align()) {
-                return p as *mut u8;
-            }
-            // SAFETY: as in `alloc`.
-            unsafe { mi::mi_free(p) };
-        }
         // SAFETY: as in `alloc`.
-        unsafe { mi::mi_zalloc_aligned(l.size(), l.align()) as *mut u8 }
+        counted(unsafe { alloc_block(l, true) }, l.size() as isize)
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, l: Layout) {
-        count(-(l.size() as isize));
+        counted(ptr, -(l.size() as isize));
         // SAFETY: `ptr` was returned by one of the calls above (GlobalAlloc's contract).
         unsafe { mi::mi_free(ptr as *mut c_void) }
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, l: Layout, new_size: usize) -> *mut u8 {
-        count(new_size as isize - l.size() as isize);
         // SAFETY: `ptr` is a live block of ours with layout `l` (GlobalAlloc's contract);
-        // the aligned realloc keeps `l.align()`.
-        unsafe { mi::mi_realloc_aligned(ptr as *mut c_void, new_size, l.align()) as *mut u8 }
+        // the aligned realloc keeps `l.align()`. On failure (null) `ptr` stays as it was.
+        let p = unsafe { mi::mi_realloc_aligned(ptr as *mut c_void, new_size, l.align()) };
+        counted(p as *mut u8, new_size as isize - l.size() as isize)
     }
 }
 

@@ -309,7 +309,7 @@ impl Pcb {
     /// thread that just scheduled it (a wake puts the process on the waker's own worker),
     /// so the loads overlap with the rest of the waker's slice instead of stalling the
     /// resume one after another. With 10,000 processes in a ring (their state no longer fits
-    /// in the cache) a hop took 300–500 ns without this and 140–200 ns with it, on the
+    /// in the cache) a hop took 300–500 ns without this and 140–215 ns with it, on the
     /// 2-vCPU VM of `docs/benchmarks.md`; with few processes it changes nothing measurable.
     #[inline(always)]
     pub(crate) fn prefetch_for_resume(&self) {

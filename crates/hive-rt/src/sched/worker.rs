@@ -519,12 +519,12 @@ const TRIM_AFTER_FREED_BYTES: usize = 64 << 20;
 /// Asks the allocator to return its free memory to the kernel, when a worker goes idle
 /// after some worker freed at least [`TRIM_AFTER_FREED_BYTES`] (it walks the heap:
 /// milliseconds for a GB).
-/// - mimalloc (the `mimalloc` feature, the default): `mi_collect(true)` frees this thread's empty pages
-///   and purges them; pages freed by other threads are collected by their owner, hence
-///   every worker trims.
-/// - glibc malloc (`--no-default-features`): it keeps memory freed below the top of a heap (a drained mailbox's
-///   buffers) in its arenas for good; `malloc_trim(0)` releases the free pages of every
-///   arena (`madvise(MADV_DONTNEED)`).
+/// - mimalloc (the `mimalloc` feature, the default): `mi_collect(true)` frees this
+///   thread's empty pages and purges them; pages freed by other threads are collected by
+///   their owner, hence every worker trims.
+/// - glibc malloc (`--no-default-features`): it keeps memory freed below the top of a heap
+///   (a drained mailbox's buffers) in its arenas for good; `malloc_trim(0)` releases the
+///   free pages of every arena (`madvise(MADV_DONTNEED)`).
 fn trim_allocator() {
     #[cfg(feature = "mimalloc")]
     // SAFETY: `mi_collect` has no preconditions; it works on the calling thread's heap.
