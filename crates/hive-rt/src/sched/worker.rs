@@ -29,10 +29,11 @@ const INJECTOR_INTERVAL: u64 = 61;
 /// At most this many LIFO-slot runs in a row (tokio's `MAX_LIFO_POLLS_PER_TICK`).
 const MAX_LIFO_STREAK: u32 = 3;
 /// A worker sweeps cancelled timers off its wheel once there are at least this many (and
-/// they are at least half of it).
-const SWEEP_MIN: isize = 4096;
-/// Wheel entries one sweep step looks at (a few tens of µs).
-const SWEEP_STEP: usize = 2048;
+/// they are at least half of its items).
+const SWEEP_MIN: usize = 4096;
+/// Wheel items one sweep step looks at (each a read of its entry, likely a cache miss:
+/// tens of µs).
+const SWEEP_STEP: usize = 512;
 
 /// A low-priority process runs at least once per this many normal runs (`RESCHEDULE_LOW`).
 const LOW_SKIP: u32 = 8;
@@ -205,10 +206,12 @@ impl WorkerLocal {
         if wheel.len() == 0 {
             return;
         }
-        let cancelled = self.rt.timers.lazily_cancelled(self.index);
-        if wheel.sweeping() || (cancelled >= SWEEP_MIN && 2 * cancelled as usize >= wheel.len()) {
-            // Cancelled timers are more than half of the wheel: drop them, a bounded step
-            // at a time (the `due` of each uncounts it).
+        // Garbage on the wheel: user timers cancelled lazily (far from their deadline or
+        // from another thread) and tombstones of cancelled entries.
+        let dead = self.rt.timers.lazily_cancelled(self.index).max(0) as usize + wheel.tombstones();
+        if wheel.sweeping() || (dead >= SWEEP_MIN && 2 * dead >= wheel.items()) {
+            // At least half of the wheel's items are garbage: drop them, a bounded step at
+            // a time (the `due` of each lazily cancelled timer uncounts it).
             let timers = &self.rt.timers;
             let mut cache = self.timer_slots.borrow_mut();
             wheel.sweep_step(
@@ -222,10 +225,19 @@ impl WorkerLocal {
             );
         }
         let now = timer::tick_of(self.rt.now_ns());
-        match wheel.next_expiry() {
-            Some(t) if t <= now => {}
-            _ => return,
+        if wheel.next_expiry().is_some_and(|t| t <= now) {
+            self.fire_due(&mut wheel, now);
         }
+        // Move the slots time reaches next down ahead of time, a bounded step per round,
+        // so that reaching them is no stall (an idle worker does not park while some are
+        // left; see `park`).
+        if wheel.precascade_pending() {
+            wheel.precascade_step();
+        }
+    }
+
+    /// Fires the entries of `wheel` (this worker's) due at `now` (ticks).
+    fn fire_due(&self, wheel: &mut Wheel, now: u64) {
         let rt = &*self.rt;
         let caller = Caller {
             pcb: std::ptr::null(),
@@ -371,6 +383,8 @@ impl WorkerLocal {
             self.index,
             || sched.has_visible_work() || rt.is_shut_down(),
             || match self.wheel.borrow().next_expiry() {
+                // Items to move down ahead of time: no sleeping until they are.
+                Some(_) if self.wheel.borrow().precascade_pending() => {}
                 Some(t) => {
                     let now = rt.now_ns();
                     let at = timer::tick_start_ns(t);
