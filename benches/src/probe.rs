@@ -1,9 +1,14 @@
-//! Machine-state probes recorded next to every pass: page-fault cost and load average.
+//! Machine-state probes recorded next to every pass: page-fault cost, load average, and
+//! the two latencies that set the message workloads' pace.
 //!
 //! `shared/bench/baselines.md` found that page faults dominate spawn_live and skynet, and
 //! that their cost varies with the VM's state (fresh guest pages ~8 µs, reused ~1.3–2 µs),
-//! so the cost is measured before each pass to tell comparable runs apart.
+//! so the cost is measured before each pass to tell comparable runs apart. Two VMs of the
+//! same kind also differed 2.5× on `ring` at 10,000 processes, with the same binaries: a
+//! hop there is a few dependent loads from memory ([`dependent_load_ns`]), and a message
+//! between workers moves cache lines between CPUs ([`cache_line_round_trip_ns`]).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// Size of a page as counted by the probe.
@@ -30,6 +35,79 @@ pub fn page_fault_us(bytes: usize) -> f64 {
     elapsed.as_secs_f64() * 1e6 / pages as f64
 }
 
+/// How long one cache line takes to go from one thread to another and back, in ns: two
+/// threads take turns writing a shared counter, `rounds` round trips, and the median of 5
+/// such trials is returned. None with fewer than 2 CPUs (the threads would take turns on
+/// one). The threads are not pinned; on a machine with 2+ idle CPUs they run on two of
+/// them, so this is what a wake-up or a mailbox push costs when the sender and the
+/// receiver are on different workers.
+pub fn cache_line_round_trip_ns(rounds: u64) -> Option<f64> {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 || rounds == 0 {
+        return None;
+    }
+    let mut trials: Vec<f64> = (0..5)
+        .map(|_| {
+            let flag = AtomicU64::new(0);
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    for i in 0..rounds {
+                        while flag.load(Ordering::Acquire) != 2 * i + 1 {
+                            std::hint::spin_loop();
+                        }
+                        flag.store(2 * i + 2, Ordering::Release);
+                    }
+                });
+                let start = Instant::now();
+                for i in 0..rounds {
+                    flag.store(2 * i + 1, Ordering::Release);
+                    while flag.load(Ordering::Acquire) != 2 * i + 2 {
+                        std::hint::spin_loop();
+                    }
+                }
+                start.elapsed().as_secs_f64() * 1e9 / rounds as f64
+            })
+        })
+        .collect();
+    trials.sort_by(f64::total_cmp);
+    Some(trials[2])
+}
+
+/// The time of one dependent load, in ns, following a random cycle through `bytes` of
+/// memory, one 64-byte line at a time (Sattolo's shuffle, fixed seed). With `bytes` well
+/// above the caches this is a load from memory plus, usually, a TLB miss: what resuming a
+/// process whose PCB and stack fell out of the cache pays per line.
+pub fn dependent_load_ns(bytes: usize) -> f64 {
+    const LINE: usize = 64;
+    const STRIDE: usize = LINE / std::mem::size_of::<usize>();
+    let lines = bytes / LINE;
+    if lines < 2 {
+        return 0.0;
+    }
+    let mut next = vec![0usize; lines * STRIDE];
+    // Sattolo: a single cycle through every line.
+    let mut order: Vec<usize> = (0..lines).collect();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in (1..lines).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let j = (x % i as u64) as usize;
+        order.swap(i, j);
+    }
+    for i in 0..lines {
+        next[order[i] * STRIDE] = order[(i + 1) % lines] * STRIDE;
+    }
+    let loads = lines.max(1 << 20);
+    let mut at = 0usize;
+    let start = Instant::now();
+    for _ in 0..loads {
+        at = next[at];
+    }
+    let elapsed = start.elapsed();
+    std::hint::black_box(at);
+    elapsed.as_secs_f64() * 1e9 / loads as f64
+}
+
 /// The 1-, 5- and 15-minute load averages from `/proc/loadavg`, if readable.
 pub fn load_average() -> Option<[f64; 3]> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
@@ -53,6 +131,17 @@ mod tests {
         let us = page_fault_us(8 << 20);
         assert!(us > 0.0 && us < 1000.0, "{us}");
         assert_eq!(page_fault_us(10), 0.0);
+    }
+
+    #[test]
+    fn latency_probes_measure_something() {
+        let ns = dependent_load_ns(1 << 20);
+        assert!(ns > 0.0 && ns < 100_000.0, "{ns}");
+        assert_eq!(dependent_load_ns(64), 0.0);
+        if let Some(rt) = cache_line_round_trip_ns(1000) {
+            assert!(rt > 0.0 && rt < 1e9, "{rt}");
+        }
+        assert_eq!(cache_line_round_trip_ns(0), None);
     }
 
     #[test]

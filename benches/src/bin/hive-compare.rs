@@ -121,7 +121,8 @@ fn main() -> ExitCode {
     let mut loads = Vec::new();
     for &sched in &opts.schedulers {
         let load = probe::load_average_label();
-        pb.suspend(|| eprintln!("pass at {sched} scheduler(s): load average {load}"));
+        let latencies = machine_latencies();
+        pb.suspend(|| eprintln!("pass at {sched} scheduler(s): load average {load}; {latencies}"));
         loads.push(load);
         for run in 1..=opts.runs {
             for &w in &opts.workloads {
@@ -208,4 +209,15 @@ fn main() -> ExitCode {
         Err(e) => eprintln!("hive-compare: cannot draw {}: {e}", svg.display()),
     }
     runs::summarize(&records)
+}
+
+/// The two latencies that set the pace of the message workloads on this machine (see
+/// `probe`), printed before each pass so that passes (and machines) can be told apart. On a
+/// VM the second one changes as the host moves the virtual CPUs (91 ns and 500 ns were
+/// both seen on one 2-vCPU guest within a minute).
+fn machine_latencies() -> String {
+    let load = probe::dependent_load_ns(128 << 20);
+    let round_trip = probe::cache_line_round_trip_ns(100_000)
+        .map_or_else(|| "n/a (1 CPU)".to_string(), |ns| format!("{ns:.0} ns"));
+    format!("dependent load in 128 MiB {load:.0} ns, cache line round trip between two threads {round_trip}")
 }
