@@ -243,7 +243,12 @@ impl WorkerLocal {
             pcb: std::ptr::null(),
             worker: self,
         };
-        wheel.advance(now, |what| match what {
+        let ahead = |what| {
+            if let Fire::User { index, .. } = what {
+                rt.timers.prefetch_slot(index);
+            }
+        };
+        wheel.advance_ahead(now, ahead, |what| match what {
             Fire::Receive { pid, seq } => {
                 // The worker is pinned: a PCB found in the table stays valid here.
                 let Some(pcb) = rt.table.lookup(pid) else {

@@ -301,6 +301,15 @@ impl Timers {
         Some(unsafe { &*c.add(index as usize & (CHUNK - 1)) })
     }
 
+    /// Hints the cache to load slot `index` (both of its lines), which firing it will read.
+    pub(crate) fn prefetch_slot(&self, index: u32) {
+        if let Some(slot) = self.slot(index) {
+            let at = slot as *const Slot as usize;
+            crate::sync::prefetch(at);
+            crate::sync::prefetch(at + std::mem::size_of::<Slot>() - 1);
+        }
+    }
+
     /// A free slot index: from `cache` (refilled from the shared list), or a fresh one.
     fn alloc(&self, cache: Option<&mut SlotCache>) -> Option<u32> {
         match cache {
