@@ -36,12 +36,15 @@ pub fn page_fault_us(bytes: usize) -> f64 {
 }
 
 /// How long one cache line takes to go from one thread to another and back, in ns: two
-/// threads take turns writing a shared counter, `rounds` round trips, and the median of 5
-/// such trials is returned. None with fewer than 2 CPUs (the threads would take turns on
-/// one). The threads are not pinned; on a machine with 2+ idle CPUs they run on two of
-/// them, so this is what a wake-up or a mailbox push costs when the sender and the
-/// receiver are on different workers.
+/// threads take turns writing a shared counter, up to `rounds` round trips or 50 ms,
+/// whichever comes first, and the median of 5 such trials is returned. None with fewer
+/// than 2 CPUs (the threads would take turns on one). The threads are not pinned; on a
+/// machine with 2+ idle CPUs they run on two of them, so this is what a wake-up or a
+/// mailbox push costs when the sender and the receiver are on different workers (on a busy
+/// machine it also counts the waits for a CPU).
 pub fn cache_line_round_trip_ns(rounds: u64) -> Option<f64> {
+    const STOP: u64 = u64::MAX;
+    const TRIAL: std::time::Duration = std::time::Duration::from_millis(50);
     if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 || rounds == 0 {
         return None;
     }
@@ -50,21 +53,32 @@ pub fn cache_line_round_trip_ns(rounds: u64) -> Option<f64> {
             let flag = AtomicU64::new(0);
             std::thread::scope(|s| {
                 s.spawn(|| {
-                    for i in 0..rounds {
-                        while flag.load(Ordering::Acquire) != 2 * i + 1 {
-                            std::hint::spin_loop();
+                    // Answers every odd value with the next even one, until STOP.
+                    let mut seen = 0;
+                    loop {
+                        let v = flag.load(Ordering::Acquire);
+                        if v == STOP {
+                            return;
                         }
-                        flag.store(2 * i + 2, Ordering::Release);
+                        if v % 2 == 1 && v != seen {
+                            seen = v;
+                            flag.store(v + 1, Ordering::Release);
+                        }
+                        std::hint::spin_loop();
                     }
                 });
                 let start = Instant::now();
-                for i in 0..rounds {
-                    flag.store(2 * i + 1, Ordering::Release);
-                    while flag.load(Ordering::Acquire) != 2 * i + 2 {
+                let mut done = 0;
+                while done < rounds && (done % 1024 != 0 || start.elapsed() < TRIAL) {
+                    flag.store(2 * done + 1, Ordering::Release);
+                    while flag.load(Ordering::Acquire) != 2 * done + 2 {
                         std::hint::spin_loop();
                     }
+                    done += 1;
                 }
-                start.elapsed().as_secs_f64() * 1e9 / rounds as f64
+                let ns = start.elapsed().as_secs_f64() * 1e9 / done as f64;
+                flag.store(STOP, Ordering::Release);
+                ns
             })
         })
         .collect();
