@@ -550,10 +550,16 @@ fn request(
     if pcb.sig_closed.load(Relaxed) {
         return Ok(Target::Dead);
     }
+    // `idle` first: a signal that killed the target is published as handled only after
+    // its exit was made public, so seeing it handled means seeing `exiting` below. Read the
+    // other way round, an `exit(P, kill)` handled between the two loads looked like an
+    // alive target with nothing pending, and the monitor was written straight into the
+    // dying process's set (case 67 then gave `killed`, not `noproc`: 7–10 runs in 30).
+    let idle = pcb.sigs.idle();
     if pcb.is_exiting() {
         return Ok(Target::Exiting);
     }
-    if pcb.sigs.idle() {
+    if idle {
         direct(s.data());
         return Ok(Target::Done);
     }
