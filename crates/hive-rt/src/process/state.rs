@@ -23,9 +23,9 @@
 //!              Acquire: sees every push notified before this swap)
 //! ```
 //! So `WAITING|NOTIFIED` means "was waiting, now scheduled by a notifier": it is a runnable
-//! state ([`StateWord::status`] reports it as RUNNABLE). One RMW per notification, whatever
-//! the state (an earlier version tried a CAS WAITING→RUNNABLE first, which cost busy
-//! receivers a failed CAS on every message).
+//! state ([`StateWord::status_snapshot`] reports it as RUNNABLE). One RMW per notification,
+//! whatever the state (an earlier version tried a CAS WAITING→RUNNABLE first, which cost
+//! busy receivers a failed CAS on every message).
 //!
 //! **No lost wake-up.** Take a sender's `fetch_or` and the scheduler's `CAS RUNNING→WAITING`.
 //! If the `fetch_or` comes first, the CAS sees NOTIFIED and fails, and the process rescans
@@ -87,7 +87,7 @@ impl StateWord {
         StateWord(AtomicU32::new(RUNNABLE))
     }
 
-    /// As [`StateWord::is_exited`], sequentially consistent (the registry's handshake).
+    /// Whether the state is EXITED, read sequentially consistent (the registry's handshake).
     pub(crate) fn is_exited_seqcst(&self) -> bool {
         self.0.load(std::sync::atomic::Ordering::SeqCst) & STATUS_MASK == EXITED
     }

@@ -22,12 +22,13 @@
 //! "home"), when the entry comes due (firing it, or dropping the message of a timer that
 //! was cancelled) or when it sweeps its wheel. A cancel is one CAS (plus, for a timer more
 //! than 2 s from its deadline, a counter of the home's cancelled entries), from any thread,
-//! with no lock and no round trip. The home sweeps its wheel of cancelled entries, 2048 at
-//! a time between process runs, once the counted ones are more than half of it (and at
-//! least 4096), so memory held by cancelled timers stays within about twice the live ones
-//! plus two seconds' worth. (Unlinking
-//! the wheel entry at once, as an earlier version did on the home worker, cost three cache
-//! misses per cancel: the entry and its two neighbours.)
+//! with no lock and no round trip. The home sweeps its wheel of cancelled entries, a bounded
+//! step between process runs, once the counted ones and the wheel's tombstones are at
+//! least half of its items (and at least 4096), so memory held by cancelled timers stays
+//! within about twice the live ones plus two seconds' worth. (When the wheel kept linked
+//! lists, unlinking an entry cost three cache misses: the entry and its two neighbours.
+//! Freeing a wheel entry is now one write, so freeing far timers at once on the home
+//! worker may pay too; not measured.)
 //!
 //! **Timers to a pid die with the process** (cases 92, 96): setting a timer of more than
 //! 2 s to a pid also records its reference in the destination's link record (`Pcb::sig`,
@@ -473,13 +474,12 @@ impl Timers {
         let home_worker = slot.home_worker.load(Acquire);
         if far {
             // Counted for the home's sweep (a timer not on a wheel yet is dropped when it
-            // gets there). A cancel is then one CAS; unlinking the wheel entry at once
-            // costs three cache misses (the entry and its neighbours).
+            // gets there). A cancel is then one CAS, from any thread.
             if let Some(c) = self.lazily_cancelled.get(home_worker as usize) {
                 c.fetch_add(1, Relaxed);
             }
         } else if let Some((w, wheel, cache)) = home {
-            // Near its deadline, on its home: unlink now. Left on the wheel, cancelled
+            // Near its deadline, on its home: free the wheel entry now. Left on the wheel, cancelled
             // near timers made the storm's firing slower (lateness p99 1–2 ms instead of
             // 0.6–0.7 ms); swept, they cost 15–25 ms pauses.
             let key = TimerKey::from_u64(slot.home_key.load(Relaxed));

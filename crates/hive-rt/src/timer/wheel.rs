@@ -102,6 +102,14 @@ struct Entry {
     link: u32,
 }
 
+impl Entry {
+    /// Whether this entry is pending with generation `gen` (an item or key of another
+    /// generation, or of a freed entry, is stale).
+    fn live_as(&self, gen: u32) -> bool {
+        self.gen == gen && self.link == LIVE
+    }
+}
+
 /// A slot's reference to an entry, with the deadline (ticks) a cascade needs. A tombstone
 /// when the entry is no longer live with this generation.
 #[derive(Clone, Copy, Debug)]
@@ -266,7 +274,7 @@ impl Wheel {
     /// Cancels an entry. Returns false when it already fired or was cancelled.
     pub(crate) fn cancel(&mut self, key: TimerKey) -> bool {
         match self.entries.get(key.index) {
-            Some(e) if e.gen == key.gen && e.link == LIVE => {}
+            Some(e) if e.live_as(key.gen) => {}
             _ => return false,
         }
         self.release(key.index);
@@ -318,16 +326,17 @@ impl Wheel {
         true
     }
 
-    /// Moves time to `now` (ticks), calling `fire` for every entry whose deadline is ≤ `now`,
-    /// in deadline order (ties in any order).
+    /// [`Wheel::advance_ahead`] without the look-ahead.
     #[cfg(test)]
     pub(crate) fn advance(&mut self, now: u64, fire: impl FnMut(Fire)) {
         self.advance_ahead(now, |_| {}, fire)
     }
 
-    /// [`Wheel::advance`], also calling `ahead` with what an entry does `PREFETCH_AHEAD`
-    /// entries before `fire` gets it, so that the caller can prefetch what firing it will
-    /// touch (a user timer's slot): firing is then not one cache miss after another.
+    /// Moves time to `now` (ticks), calling `fire` for every entry whose deadline is ≤ `now`,
+    /// in deadline order (ties in any order), and `ahead` with what an entry does
+    /// `PREFETCH_AHEAD` entries before `fire` gets it, so that the caller can prefetch what
+    /// firing it will touch (a user timer's slot): firing is then not one cache miss after
+    /// another. Every entry handed to `ahead` is fired by the same call.
     pub(crate) fn advance_ahead(
         &mut self,
         now: u64,
@@ -359,14 +368,14 @@ impl Wheel {
                     }
                     if let Some(near) = list.get(k + PREFETCH_AHEAD) {
                         let e = &self.entries[near.index as usize];
-                        if e.gen == near.gen && e.link == LIVE {
+                        if e.live_as(near.gen) {
                             ahead(e.what);
                         }
                     }
                 }
                 self.items -= 1;
                 let e = self.entries[it.index as usize];
-                if e.gen == it.gen && e.link == LIVE {
+                if e.live_as(it.gen) {
                     self.release(it.index);
                     fire(e.what);
                 }
@@ -404,7 +413,7 @@ impl Wheel {
             }
             left -= 1;
             let e = self.entries[it.index as usize];
-            let live = e.gen == it.gen && e.link == LIVE;
+            let live = e.live_as(it.gen);
             if live && !dead(e.what) {
                 pos += 1;
                 continue;
