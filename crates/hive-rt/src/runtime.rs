@@ -518,6 +518,10 @@ impl RtInner {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
+        // SAFETY: a non-null caller PCB is the calling process, alive while it calls.
+        if let Some(me) = unsafe { caller.pcb.as_ref() } {
+            me.note_sent_to(pcb_ref);
+        }
         self.wake_on(pcb, worker, !caller.pcb.is_null());
         Ok(())
     }

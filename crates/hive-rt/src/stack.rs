@@ -44,15 +44,16 @@ pub(crate) enum GuardMode {
 
 /// A stack slot handed to a coroutine. It does not free itself: the owner returns it to
 /// its pool with [`StackPool::free`] (a dropped slot is leaked, never reused unsafely).
+///
+/// One word: the slot's lowest address (page-aligned) with log2 of its usable size in the
+/// low bits, so a coroutine (which embeds its stack) and hence the PCB stay 8 bytes smaller.
 #[derive(Debug)]
-pub(crate) struct ArenaStack {
-    /// Lowest address of the slot (start of the guard page).
-    limit: usize,
-    /// Highest address of the slot (one past the last usable byte).
-    base: usize,
-}
+pub(crate) struct ArenaStack(usize);
 
-// SAFETY: `ArenaStack` is two addresses of memory owned exclusively by this handle (the pool
+/// The low bits of an [`ArenaStack`] word that hold log2 of the usable size.
+const SHIFT_MASK: usize = PAGE - 1;
+
+// SAFETY: `ArenaStack` names a slot of memory owned exclusively by this handle (the pool
 // hands each slot to one owner at a time); moving it between threads moves that ownership.
 unsafe impl Send for ArenaStack {}
 
@@ -64,30 +65,36 @@ unsafe impl Send for ArenaStack {}
 // and the pool outlives every process.
 unsafe impl Stack for ArenaStack {
     fn base(&self) -> StackPointer {
-        StackPointer::new(self.base).expect("stack base is non-null")
+        StackPointer::new(self.top()).expect("stack base is non-null")
     }
 
     fn limit(&self) -> StackPointer {
-        StackPointer::new(self.limit).expect("stack limit is non-null")
+        StackPointer::new(self.limit_addr()).expect("stack limit is non-null")
     }
 }
 
 impl ArenaStack {
+    /// The slot at `limit` (page-aligned) with `usable` bytes (a power of two) above its
+    /// guard page.
+    fn new(limit: usize, usable: usize) -> ArenaStack {
+        debug_assert!(limit.is_multiple_of(PAGE) && usable.is_power_of_two());
+        ArenaStack(limit | usable.trailing_zeros() as usize)
+    }
+
     /// Lowest usable address (just above the guard page).
     #[cfg(test)]
     pub(crate) fn usable_bottom(&self) -> usize {
-        self.limit + PAGE
+        self.limit_addr() + PAGE
     }
 
-    /// Highest address of the slot.
-    #[cfg(test)]
+    /// Highest address of the slot (one past the last usable byte): the stack's base.
     pub(crate) fn top(&self) -> usize {
-        self.base
+        self.limit_addr() + PAGE + (1 << (self.0 & SHIFT_MASK))
     }
 
     /// Lowest address of the slot: identifies the slot to its pool.
     pub(crate) fn limit_addr(&self) -> usize {
-        self.limit
+        self.0 & !SHIFT_MASK
     }
 }
 
@@ -121,7 +128,7 @@ impl std::fmt::Debug for StackPool {
 impl StackPool {
     /// A pool of slots with `usable` bytes each (a multiple of the page size).
     pub(crate) fn new(usable: usize) -> StackPool {
-        debug_assert!(usable.is_multiple_of(PAGE) && usable >= 4 * PAGE);
+        debug_assert!(usable.is_power_of_two() && usable >= 4 * PAGE);
         StackPool {
             usable,
             slot: usable + PAGE,
@@ -165,14 +172,14 @@ impl StackPool {
 
     /// Returns a slot to the pool.
     pub(crate) fn free(&self, stack: ArenaStack) {
-        self.free.lock().push(stack.limit);
+        self.free.lock().push(stack.limit_addr());
     }
 
     /// Returns many slots to the pool.
     #[cfg(test)]
     pub(crate) fn free_batch(&self, stacks: impl Iterator<Item = ArenaStack>) {
         let mut free = self.free.lock();
-        free.extend(stacks.map(|s| s.limit));
+        free.extend(stacks.map(|s| s.limit_addr()));
     }
 
     /// Returns slots, given by their `limit` addresses, to the pool.
@@ -182,10 +189,7 @@ impl StackPool {
 
     /// The slot whose lowest address is `limit` (a slot of this pool).
     pub(crate) fn slot_at(&self, limit: usize) -> ArenaStack {
-        ArenaStack {
-            limit,
-            base: limit + self.slot,
-        }
+        ArenaStack::new(limit, self.usable)
     }
 
     /// Cuts a never-used slot from the current chunk, reserving a new chunk when needed,
@@ -357,16 +361,38 @@ mod tests {
         assert_eq!(pool.guard_mode(), probe_guard_mode());
         let a = pool.alloc().unwrap();
         let b = pool.alloc().unwrap();
-        assert_ne!(a.limit, b.limit);
-        assert_eq!(a.limit % PAGE, 0);
+        assert_ne!(a.limit_addr(), b.limit_addr());
+        assert_eq!(a.limit_addr() % PAGE, 0);
         assert_eq!(a.top() - a.usable_bottom(), 16 * 1024);
-        assert!(b.limit >= a.base || b.base <= a.limit, "slots overlap");
-        let a_limit = a.limit;
+        assert!(
+            b.limit_addr() >= a.top() || b.top() <= a.limit_addr(),
+            "slots overlap"
+        );
+        let a_limit = a.limit_addr();
         pool.free(a);
         let c = pool.alloc().unwrap();
-        assert_eq!(c.limit, a_limit, "free list is LIFO");
+        assert_eq!(c.limit_addr(), a_limit, "free list is LIFO");
         pool.free(b);
         pool.free(c);
+    }
+
+    #[test]
+    fn one_word_names_the_slot_and_its_size_in_every_class() {
+        let mut usable = crate::config::MIN_STACK_SIZE;
+        while usable <= crate::config::MAX_STACK_SIZE {
+            let pool = StackPool::new(usable);
+            let s = pool.alloc().unwrap();
+            assert_eq!(std::mem::size_of_val(&s), std::mem::size_of::<usize>());
+            assert_eq!(s.limit_addr() % PAGE, 0, "usable {usable}");
+            assert_eq!(s.usable_bottom(), s.limit_addr() + PAGE);
+            assert_eq!(s.top() - s.usable_bottom(), usable);
+            assert_eq!(s.base().get(), s.top());
+            assert_eq!(s.limit().get(), s.limit_addr());
+            let again = pool.slot_at(s.limit_addr());
+            assert_eq!((again.limit_addr(), again.top()), (s.limit_addr(), s.top()));
+            pool.free(s); // once: `again` names the same slot and is just dropped
+            usable *= 2;
+        }
     }
 
     #[test]
