@@ -828,10 +828,7 @@ impl RtInner {
             crate::process::state::EXITED => ProcessStatus::Exiting,
             _ => ProcessStatus::Runnable,
         };
-        let queued = pcb
-            .msgs_in
-            .load(Relaxed)
-            .wrapping_sub(pcb.msgs_out.load(Relaxed));
+        let queued = crate::process::queued(pcb);
         let (mut links, mut monitors, mut monitored_by) = match pcb.sig.lock().data.as_deref() {
             Some(d) => (
                 d.links.iter().copied().collect::<Vec<_>>(),
@@ -845,7 +842,7 @@ impl RtInner {
         monitored_by.sort_unstable();
         Ok(Some(ProcessInfo {
             status,
-            mailbox_len: u64::from(queued),
+            mailbox_len: queued as u64,
             reductions: pcb.reductions.load(Relaxed),
             priority: pcb.priority(),
             trap_exit: pcb.trap_exit.load(Relaxed),

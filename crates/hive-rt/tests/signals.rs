@@ -777,6 +777,40 @@ fn case_49_first_exit_signal_wins() {
     });
 }
 
+/// `mailbox_len` of a long mailbox is exact, and counts the EXIT message of an exit signal
+/// that arrived behind 100,000 messages (it is handled before the length is read, though
+/// the messages in front of it stay where they are until received).
+#[test]
+fn mailbox_len_counts_a_long_mailbox_and_the_exit_behind_it() {
+    run(|_| {
+        const N: usize = 100_000;
+        process::trap_exit(true).unwrap();
+        let me = process::self_pid();
+        let p = process::spawn_link(move || {
+            for i in 0..N as u64 {
+                process::send(me, &i.to_le_bytes()).unwrap();
+            }
+            process::exit(err("r")).ignore();
+        })
+        .unwrap();
+        while process::mailbox_len().unwrap() < N + 1 {
+            process::yield_now().unwrap();
+        }
+        assert_eq!(process::mailbox_len().unwrap(), N + 1);
+        for i in 0..N as u64 {
+            let m = process::receive(T).unwrap();
+            assert_eq!(m.data(), i.to_le_bytes());
+            if i == N as u64 / 2 {
+                assert_eq!(process::mailbox_len().unwrap(), N / 2);
+            }
+        }
+        assert_eq!(process::mailbox_len().unwrap(), 1);
+        let exit = process::receive(T).unwrap();
+        assert_eq!((exit.kind(), exit.sender()), (MessageKind::Exit, p));
+        assert_eq!(process::mailbox_len().unwrap(), 0);
+    });
+}
+
 /// Case 50: EXIT messages are ordinary messages for receive.
 #[test]
 fn case_50_exit_messages_are_messages() {
