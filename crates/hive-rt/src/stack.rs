@@ -126,7 +126,7 @@ impl std::fmt::Debug for StackPool {
 }
 
 impl StackPool {
-    /// A pool of slots with `usable` bytes each (a multiple of the page size).
+    /// A pool of slots with `usable` bytes each (a power of two, at least 4 pages).
     pub(crate) fn new(usable: usize) -> StackPool {
         debug_assert!(usable.is_power_of_two() && usable >= 4 * PAGE);
         StackPool {

@@ -227,7 +227,7 @@ pub(crate) struct Pcb {
     pub(crate) outer: OuterQueue,
     pub(crate) state: StateWord,
     /// Messages appended to the mailbox (senders add 1 after their push: the line is already
-    /// theirs). Mailbox length = `msgs_in - msgs_out` (wrapping).
+    /// theirs). Mailbox length = `msgs_in - msgs_out` (see `process::queued`).
     pub(crate) msgs_in: AtomicU32,
     /// Where the process this one last sent a message to had last suspended in a receive
     /// (its `park_sp` then; 0 before the first send to a process). Whoever wakes this
@@ -336,15 +336,15 @@ impl Pcb {
     /// on the 2-vCPU VMs of `docs/benchmarks.md`: a hop took 300–500 ns with no prefetch
     /// and 140–215 ns with the woken process's own lines; those lines arrive in time only
     /// when the waker's slice is long enough, and with the successor's stack lines asked
-    /// for one hop earlier the median went from 216–308 to 152–188 ns (paired runs, ratio
-    /// 0.61–0.71). Prefetching the successor's PCB lines as well gained nothing more. With
-    /// few processes, or in workloads where the hint is wrong (`big`: random peers), it
-    /// changes nothing measurable.
+    /// for one hop earlier the median went from 317 to 210 ns at 2 schedulers and from 287
+    /// to 151 ns at 1 (paired runs, ratios 0.65 and 0.56). Prefetching the successor's PCB
+    /// lines as well gained nothing more. With few processes, or in workloads where the
+    /// hint is wrong (`big`: random peers), it changes nothing measurable.
     #[inline(always)]
     pub(crate) fn prefetch_for_resume(&self) {
         use std::sync::atomic::Ordering::Relaxed;
         let pcb = self as *const Pcb as usize;
-        // The owner lines (`ctx` … `timer`): the resume and the first ABI call read them.
+        // The lines of `ctx` … `stack_guard`: the resume and the first ABI call read them.
         for line in 0..3 {
             crate::sync::prefetch(pcb + line * 64);
         }
