@@ -496,7 +496,9 @@ hive_status hive_recv_mark(uint64_t *mark_out);
 hive_status hive_receive_match_from(uint64_t mark, int32_t (*match)(void *env, const struct hive_msg *msg), void *env, int64_t timeout_ms, struct hive_msg **out);
 
 // Writes the number of messages in the calling process's mailbox to `*out`
-// (`process_info(self(), message_queue_len)`).
+// (`process_info(self(), message_queue_len)`). Signals that have reached the process are
+// handled first, so the `EXIT`/`DOWN` messages they become are counted; the count itself
+// comes from the mailbox's counters and costs the same however long the mailbox is.
 // Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_NOT_A_PROCESS`.
 //
 // # Safety

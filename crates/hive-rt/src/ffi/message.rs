@@ -311,7 +311,9 @@ unsafe fn receive(
 }
 
 /// Writes the number of messages in the calling process's mailbox to `*out`
-/// (`process_info(self(), message_queue_len)`).
+/// (`process_info(self(), message_queue_len)`). Signals that have reached the process are
+/// handled first, so the `EXIT`/`DOWN` messages they become are counted; the count itself
+/// comes from the mailbox's counters and costs the same however long the mailbox is.
 /// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_NOT_A_PROCESS`.
 ///
 /// # Safety
