@@ -152,6 +152,10 @@ typedef struct hive_runtime_stats {
   uint64_t run_queue[HIVE_STATS_MAX_WORKERS];
   // Names registered now (`length(erlang:registered())`).
   uint64_t registered_names;
+  // Times a worker held by one process's own code (a blocking call, a loop that counts
+  // no reductions) for longer than 10 ms was taken over by another thread, which then
+  // ran its timers and run queue (see docs/design.md, "Held workers").
+  uint64_t takeovers;
 } hive_runtime_stats;
 
 // Runtime configuration for `hive_init`. Get the defaults with `hive_config_default`,

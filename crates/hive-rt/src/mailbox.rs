@@ -578,6 +578,8 @@ impl Message {
 
 impl Drop for Message {
     fn drop(&mut self) {
+        // The buffer may go to the worker's cache: runtime code.
+        let _rt = crate::sched::held::enter();
         // SAFETY: `self` owns the message and is being dropped.
         unsafe { Msg::free(self.ptr.as_ptr()) }
     }

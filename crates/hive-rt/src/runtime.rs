@@ -25,7 +25,8 @@ use crate::process::pcb::{Entry, ExitWaiter, Pcb, Suspend};
 use crate::process::state::Notify;
 use crate::process::table::PidTable;
 use crate::reason::ExitReason;
-use crate::sched::worker::{worker_main, WorkerLocal};
+use crate::sched::held;
+use crate::sched::worker::{thread_main, WorkerLocal};
 use crate::sched::{current_pcb, current_worker, Caller, Idle, ProcRef, Scheduler, WorkerShared};
 use crate::stack::Stacks;
 use crate::status::{Error, Result, Status};
@@ -50,7 +51,10 @@ pub(crate) struct RtInner {
     pub(crate) msg_depot: crate::mailbox::MsgDepot,
     start: Instant,
     shut_down: AtomicBool,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Worker threads, the first ones and those started by takeovers (`sched::held`).
+    pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
+    /// The held-worker monitor thread, if it runs (`sched::held`).
+    monitor_thread: Mutex<Option<JoinHandle<()>>>,
     /// Serialises shutdown; holds the number of processes it stopped once done.
     stopped: Mutex<Option<usize>>,
     /// Calls in progress from threads that are not this runtime's workers and may hold a PCB
@@ -101,6 +105,9 @@ pub struct RuntimeStats {
     pub injector_queue: u64,
     /// Names registered now (`length(erlang:registered())`).
     pub registered_names: u64,
+    /// Times a worker held by one process's own code for longer than 10 ms was taken over
+    /// by another thread (see `docs/design.md`, "Held workers").
+    pub takeovers: u64,
 }
 
 /// Status of a process (`process_info(P, status)`).
@@ -179,7 +186,10 @@ impl RtInner {
             let q = [Worker::new_fifo(), Worker::new_fifo(), Worker::new_fifo()];
             shared.push(WorkerShared {
                 stealers: [q[0].stealer(), q[1].stealer(), q[2].stealer()],
-                thread: std::sync::OnceLock::new(),
+                thread: Default::default(),
+                local: Default::default(),
+                holder: Default::default(),
+                stamp: Default::default(),
                 stats: Default::default(),
             });
             queues.push(q);
@@ -191,6 +201,7 @@ impl RtInner {
                 workers: shared.into_boxed_slice(),
                 injector: [Default::default(), Default::default(), Default::default()],
                 idle: Idle::new(n),
+                monitor: Default::default(),
                 trim_epoch: Default::default(),
             },
             registry: crate::registry::Registry::new(),
@@ -200,6 +211,7 @@ impl RtInner {
             start: Instant::now(),
             shut_down: AtomicBool::new(false),
             threads: Mutex::new(Vec::with_capacity(n)),
+            monitor_thread: Mutex::new(None),
             stopped: Mutex::new(None),
             external: std::sync::atomic::AtomicUsize::new(0),
             shutdown_begun: AtomicBool::new(false),
@@ -208,18 +220,24 @@ impl RtInner {
             config,
         });
         let _ = rt.self_ref.set(Arc::downgrade(&rt));
+        for (index, q) in queues.into_iter().enumerate() {
+            let local = Box::new(WorkerLocal::new(rt.clone(), index, q));
+            rt.sched.workers[index]
+                .local
+                .store(Box::into_raw(local), SeqCst);
+        }
         // Every worker registers its thread handle before `start` returns, so shutdown can
         // always unpark it.
         let ready = Arc::new(Barrier::new(n + 1));
-        for (index, q) in queues.into_iter().enumerate() {
+        for index in 0..n {
             let rt2 = rt.clone();
             let ready2 = ready.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("hive-worker-{index}"))
                 .spawn(move || {
-                    let _ = rt2.sched.workers[index].thread.set(std::thread::current());
+                    *rt2.sched.workers[index].thread.lock() = Some(std::thread::current());
                     ready2.wait();
-                    worker_main(rt2, index, q)
+                    thread_main(rt2, Some(index))
                 });
             match spawned {
                 Ok(h) => rt.threads.lock().push(h),
@@ -233,11 +251,29 @@ impl RtInner {
                     for h in rt.threads.lock().drain(..) {
                         let _ = h.join();
                     }
+                    // The workers that got no thread: free them here (each holds an Arc).
+                    for w in &rt.sched.workers[index..] {
+                        let p = w.local.swap(ptr::null_mut(), SeqCst);
+                        if !p.is_null() {
+                            // SAFETY: allocated above by Box::into_raw and never run.
+                            drop(unsafe { Box::from_raw(p) });
+                        }
+                    }
                     return Err(Status::ErrSystemLimit);
                 }
             }
         }
         ready.wait();
+        if n > 0 && crate::sched::held::membarrier_available() {
+            let rt2 = rt.clone();
+            if let Ok(h) = std::thread::Builder::new()
+                .name("hive-monitor".into())
+                .spawn(move || crate::sched::held::monitor_main(rt2))
+            {
+                let _ = rt.sched.monitor.thread.set(h.thread().clone());
+                *rt.monitor_thread.lock() = Some(h);
+            }
+        }
         Ok(rt)
     }
 
@@ -709,9 +745,7 @@ impl RtInner {
                     deadline_ns,
                 });
                 self.timers.inbox_len.fetch_add(1, SeqCst);
-                if let Some(th) = self.sched.workers[0].thread.get() {
-                    th.unpark();
-                }
+                self.sched.unpark(0);
             }
         }
         Ok(t.tref)
@@ -880,6 +914,7 @@ impl RtInner {
             pending_timers: self.timers.pending() as u64,
             registered_names: self.registry.len() as u64,
             injector_queue: self.sched.injector.iter().map(|q| q.len() as u64).sum(),
+            takeovers: self.sched.monitor.takeovers.load(Relaxed),
             ..RuntimeStats::default()
         };
         for w in self.sched.workers.iter() {
@@ -1078,8 +1113,15 @@ impl RtInner {
             return Err(Status::ErrShutDown);
         }
         let graceful = self.stop_with_terminate();
+        // The monitor stops first: it reads the worker threads' takeover slots.
+        self.sched.monitor.stop.store(true, SeqCst);
+        if let Some(h) = self.monitor_thread.lock().take() {
+            h.thread().unpark();
+            let _ = h.join();
+        }
         self.shut_down.store(true, SeqCst);
         self.sched.unpark_all();
+        self.sched.monitor.wake_spares();
         let threads = std::mem::take(&mut *self.threads.lock());
         for h in threads {
             let _ = h.join();
@@ -1220,12 +1262,19 @@ unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
     };
     let mut started = false;
     match (entry, rust_entry) {
-        (Entry::C { f, arg }, _) => f(arg),
+        (Entry::C { f, arg }, _) => {
+            // Process code: the worker may be taken over while it runs (`sched::held`).
+            held::leave_for_process_code();
+            f(arg);
+            held::back_from_process_code();
+        }
         (_, Some(f)) => {
             // SAFETY: `f` points into the box in `pcb.entry`, which stays put until the exit
             // path (above); it is called once, by this process only.
             let call = || unsafe { (*f)() };
+            held::leave_for_process_code();
             let result = panic::catch_unwind(AssertUnwindSafe(call));
+            held::back_from_process_code();
             // SAFETY: owner-only field; the closure has returned (or unwound).
             unsafe { *pcb.entry.get() = Entry::Taken };
             if let Err(payload) = result {
@@ -1294,6 +1343,7 @@ impl Runtime {
     /// 2^24), `ErrBadLength` (stack size above 64 MiB), `ErrNoMemory` (pid table),
     /// `ErrSystemLimit` (a worker thread could not be started).
     pub fn new(config: Config) -> Result<Runtime> {
+        let _rt = crate::sched::held::enter();
         Ok(Runtime {
             inner: RtInner::start(&config).map_err(Error)?,
         })
@@ -1309,6 +1359,7 @@ impl Runtime {
     /// A panic in `f` ends the process with an `Error` reason `"panic: <message>"`.
     /// Errors: `ErrShutDown`, `ErrSystemLimit` (pid table full), `ErrNoMemory` (stacks).
     pub fn spawn<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<Pid> {
+        let _rt = crate::sched::held::enter();
         self.spawn_opts(SpawnOptions::default(), f)
     }
 
@@ -1319,6 +1370,7 @@ impl Runtime {
         opts: SpawnOptions,
         f: F,
     ) -> Result<Pid> {
+        let _rt = crate::sched::held::enter();
         self.inner
             .spawn(Entry::rust(f), &[], opts, None)
             .map_err(Error)
@@ -1327,6 +1379,7 @@ impl Runtime {
     /// Spawns `f` and blocks the calling thread until it exits; returns its exit reason.
     /// Errors as [`Runtime::spawn`], plus `ErrInProcess` when called from a process.
     pub fn run<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<ExitReason> {
+        let _rt = crate::sched::held::enter();
         self.run_opts(SpawnOptions::default(), f)
     }
 
@@ -1336,6 +1389,7 @@ impl Runtime {
         opts: SpawnOptions,
         f: F,
     ) -> Result<ExitReason> {
+        let _rt = crate::sched::held::enter();
         if !current_pcb().is_null() || !current_worker().is_null() {
             return Err(Error(Status::ErrInProcess));
         }
@@ -1351,6 +1405,7 @@ impl Runtime {
     /// Errors: `ErrBadArgument` (pid 0), `ErrBadLength` (over 1 GiB), `ErrNoMemory`,
     /// `ErrShutDown`.
     pub fn send(&self, to: Pid, data: &[u8]) -> Result<()> {
+        let _rt = crate::sched::held::enter();
         crate::process::send_on(&self.inner, &Caller::get(), to, data)
     }
 
@@ -1358,11 +1413,13 @@ impl Runtime {
     /// Errors: `ErrNoProcess` (not alive when called), `ErrInProcess` (called from a
     /// process: use a monitor there).
     pub fn wait(&self, pid: Pid) -> Result<ExitReason> {
+        let _rt = crate::sched::held::enter();
         self.inner.wait(pid, None).map_err(Error)
     }
 
     /// As [`Runtime::wait`], giving up after `timeout` with `Status::Timeout`.
     pub fn wait_timeout(&self, pid: Pid, timeout: Duration) -> Result<ExitReason> {
+        let _rt = crate::sched::held::enter();
         self.inner.wait(pid, Some(timeout)).map_err(Error)
     }
 
@@ -1372,29 +1429,34 @@ impl Runtime {
     /// Errors: `ErrBadArgument` (empty name, NUL byte, pid 0), `ErrBadLength` (over 255
     /// bytes), `ErrNameTaken`, `ErrAlreadyNamed`, `ErrNoProcess` (not alive), `ErrShutDown`.
     pub fn register(&self, name: &[u8], pid: Pid) -> Result<()> {
+        let _rt = crate::sched::held::enter();
         self.inner.register(name, pid).map_err(Error)
     }
 
     /// Removes a registered name (`erlang:unregister/1`, case 81).
     /// Errors: `ErrBadArgument`, `ErrBadLength`, `ErrNotRegistered`.
     pub fn unregister(&self, name: &[u8]) -> Result<()> {
+        let _rt = crate::sched::held::enter();
         self.inner.unregister(name).map_err(Error)
     }
 
     /// The pid registered as `name`, or [`Pid::NONE`] (`erlang:whereis/1`).
     /// Errors: `ErrBadArgument`, `ErrBadLength`.
     pub fn whereis(&self, name: &[u8]) -> Result<Pid> {
+        let _rt = crate::sched::held::enter();
         self.inner.whereis(name).map_err(Error)
     }
 
     /// The registered name of `pid`, if any (`process_info(P, registered_name)`).
     pub fn registered_name(&self, pid: Pid) -> Option<Vec<u8>> {
+        let _rt = crate::sched::held::enter();
         self.inner.registry.name_of(pid).map(Vec::from)
     }
 
     /// Sends a copy of `data` to the process registered as `name` (`Name ! Msg`).
     /// Errors: those of [`Runtime::send`], plus `ErrNotRegistered` and the name errors.
     pub fn send_named(&self, name: &[u8], data: &[u8]) -> Result<()> {
+        let _rt = crate::sched::held::enter();
         self.inner
             .send_named(&Caller::get(), name, data)
             .map_err(Error)
@@ -1405,6 +1467,7 @@ impl Runtime {
     /// Errors: `ErrBadArgument` (ms > `MAX_TIMER_MS`, pid 0, bad name), `ErrBadLength`,
     /// `ErrNoMemory`, `ErrSystemLimit` (2^26 timers pending), `ErrShutDown`.
     pub fn send_after(&self, dest: TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u64> {
+        let _rt = crate::sched::held::enter();
         self.inner
             .set_timer(
                 &Caller::get(),
@@ -1419,6 +1482,7 @@ impl Runtime {
     /// As [`Runtime::send_after`], delivering a [`crate::MessageKind::Timeout`] message that
     /// carries the timer reference (`erlang:start_timer/3`, case 86).
     pub fn start_timer(&self, dest: TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u64> {
+        let _rt = crate::sched::held::enter();
         self.inner
             .set_timer(
                 &Caller::get(),
@@ -1433,11 +1497,13 @@ impl Runtime {
     /// Cancels a timer: `Some(ms left)`, or None when it fired, was cancelled, its
     /// destination exited or it never existed (`erlang:cancel_timer/1`, cases 87, 93, 94).
     pub fn cancel_timer(&self, tref: u64) -> Result<Option<u64>> {
+        let _rt = crate::sched::held::enter();
         self.inner.cancel_timer(tref).map_err(Error)
     }
 
     /// The ms left of a timer, or None (`erlang:read_timer/1`, case 88).
     pub fn read_timer(&self, tref: u64) -> Result<Option<u64>> {
+        let _rt = crate::sched::held::enter();
         self.inner.read_timer(tref).map_err(Error)
     }
 
@@ -1445,22 +1511,26 @@ impl Runtime {
     /// Cheap: no signal to the process, no lock but the registry shard of its name.
     /// Errors: `ErrShutDown`.
     pub fn process_info(&self, pid: Pid) -> Result<Option<ProcessInfo>> {
+        let _rt = crate::sched::held::enter();
         self.inner.process_info(pid).map_err(Error)
     }
 
     /// Runtime counters and gauges (`erlang:statistics/1`), cheap enough to poll while
     /// benchmarks run.
     pub fn stats(&self) -> RuntimeStats {
+        let _rt = crate::sched::held::enter();
         self.inner.stats()
     }
 
     /// Timers set and not yet fired or cancelled.
     pub fn pending_timers(&self) -> usize {
+        let _rt = crate::sched::held::enter();
         self.inner.timers.pending()
     }
 
     /// Live processes.
     pub fn process_count(&self) -> usize {
+        let _rt = crate::sched::held::enter();
         self.inner.table.live()
     }
 
@@ -1468,6 +1538,7 @@ impl Runtime {
     /// process of this runtime it is ordered after the signals the caller sent to `pid`
     /// (BEAM case 23; it may yield meanwhile); from another thread it is a snapshot.
     pub fn is_alive(&self, pid: Pid) -> bool {
+        let _rt = crate::sched::held::enter();
         self.inner.is_alive(pid).unwrap_or(false)
     }
 
@@ -1475,6 +1546,7 @@ impl Runtime {
     /// sender pid is none). See [`crate::process::exit_pid`] for the semantics.
     /// Errors: `ErrBadArgument` (pid 0), `ErrNoMemory`.
     pub fn exit_pid(&self, pid: Pid, reason: ExitReason) -> Result<()> {
+        let _rt = crate::sched::held::enter();
         crate::signal::exit_pid(&self.inner, &Caller::get(), pid, &reason).map_err(Error)
     }
 
@@ -1485,6 +1557,7 @@ impl Runtime {
     /// inside a process it begins the shutdown on a helper thread and returns 0 at once
     /// (like `init:stop/0`); the calling process is stopped with the others.
     pub fn shutdown(&self) -> usize {
+        let _rt = crate::sched::held::enter();
         self.inner.shutdown().ok().flatten().unwrap_or(0)
     }
 }

@@ -77,6 +77,10 @@ pub struct hive_runtime_stats {
     pub run_queue: [u64; HIVE_STATS_MAX_WORKERS],
     /// Names registered now (`length(erlang:registered())`).
     pub registered_names: u64,
+    /// Times a worker held by one process's own code (a blocking call, a loop that counts
+    /// no reductions) for longer than 10 ms was taken over by another thread, which then
+    /// ran its timers and run queue (see docs/design.md, "Held workers").
+    pub takeovers: u64,
 }
 
 /// Fills `*out` with a snapshot of process `pid` (`erlang:process_info/2`): status,
@@ -168,6 +172,7 @@ pub unsafe extern "C" fn hive_get_runtime_stats(out: *mut hive_runtime_stats) ->
                 reserved: 0,
                 run_queue,
                 registered_names: s.registered_names,
+                takeovers: s.takeovers,
             })
         };
         HIVE_OK

@@ -176,6 +176,7 @@ pub unsafe extern "C" fn hive_send_msg(to: hive_pid, msg: *mut hive_msg) -> hive
 /// `out` is NULL or a writable `hive_msg *`.
 #[no_mangle]
 pub unsafe extern "C" fn hive_receive(timeout_ms: i64, out: *mut *mut hive_msg) -> hive_status {
+    let _rt = crate::sched::held::enter();
     if timeout_ms < 0 && !out.is_null() {
         // The common case, without a timeout: a shallow path with nothing that can panic
         // (see `process::receive_any`), so no `catch_unwind` frame either.
@@ -442,6 +443,8 @@ pub unsafe extern "C" fn hive_msg_kind(msg: *const hive_msg) -> i32 {
 /// `msg` is NULL or a message the caller owns; it is not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn hive_msg_free(msg: *mut hive_msg) {
+    // The buffer may go to this worker's cache.
+    let _rt = crate::sched::held::enter();
     if let Some(m) = NonNull::new(raw(msg)) {
         // SAFETY: owned by the caller, per the contract.
         unsafe { Msg::free(m.as_ptr()) }

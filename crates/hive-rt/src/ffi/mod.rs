@@ -83,13 +83,17 @@ pub(crate) fn result_code(r: Result<(), Status>) -> hive_status {
     }
 }
 
-/// Runs an ABI body, turning a panic into `HIVE_ERR_INTERNAL`.
+/// Runs an ABI body, turning a panic into `HIVE_ERR_INTERNAL`. The body runs as runtime
+/// code (`sched::held::enter`: a process whose worker was taken over while it ran its own
+/// code moves to another worker first).
 pub(crate) fn guard(f: impl FnOnce() -> hive_status) -> hive_status {
+    let _rt = crate::sched::held::enter();
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(HIVE_ERR_INTERNAL)
 }
 
 /// Like [`guard`] for functions returning a value: `on_panic` on a panic.
 pub(crate) fn guard_value<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
+    let _rt = crate::sched::held::enter();
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic)
 }
 

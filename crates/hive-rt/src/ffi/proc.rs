@@ -160,6 +160,8 @@ pub extern "C" fn hive_self() -> hive_pid {
 /// `data` is NULL or readable for `len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn hive_exit(kind: i32, data: *const c_void, len: usize) -> hive_status {
+    // Held across the exit below, which never returns on success.
+    let _rt = crate::sched::held::enter();
     let reason = guard_value(Err(HIVE_ERR_INTERNAL), || {
         let pcb = process::current().map_err(code)?;
         // SAFETY: forwarded contract.

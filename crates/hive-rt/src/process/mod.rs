@@ -419,7 +419,10 @@ pub(crate) unsafe fn run_terminate(pcb: &Pcb) {
         // SAFETY: owner-only field; the reason is not changed while the callback runs
         // (a later exit keeps it, see `begin_exit`).
         let reason = unsafe { pcb.exit_reason() }.clone();
+        // Process code: the worker may be taken over while it runs (`sched::held`).
+        crate::sched::held::leave_for_process_code();
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || f(&reason)));
+        crate::sched::held::back_from_process_code();
     }
 }
 
@@ -460,6 +463,7 @@ pub(crate) unsafe fn consume_raw(pcb: &Pcb, n: i32) {
 
 /// The calling process's pid, or [`Pid::NONE`] outside a process (`erlang:self/0`).
 pub fn self_pid() -> Pid {
+    let _rt = crate::sched::held::enter();
     current_pcb_pid()
 }
 
@@ -468,6 +472,7 @@ pub fn self_pid() -> Pid {
 /// Errors: `ErrNotAProcess`, `ErrBadArgument` (pid 0), `ErrBadLength` (over 1 GiB),
 /// `ErrNoMemory`, `ErrShutDown`.
 pub fn send(to: Pid, data: &[u8]) -> Result<()> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     send_on(runtime_of(pcb), &Caller::get(), to, data)
 }
@@ -482,6 +487,7 @@ fn timeout_arg(timeout_ms: Option<u32>) -> i64 {
 /// stays in the mailbox for the next receive.
 /// Errors: `ErrNotAProcess`, `Timeout`.
 pub fn receive(timeout_ms: Option<u32>) -> Result<Message> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     if timeout_ms.is_none() {
         // SAFETY: `pcb` is the calling process; the message returned is ours.
@@ -503,6 +509,7 @@ pub fn receive_match(
     timeout_ms: Option<u32>,
     matches: impl FnMut(Pid, &[u8]) -> bool,
 ) -> Result<Message> {
+    let _rt = crate::sched::held::enter();
     receive_match_impl(0, timeout_ms, matches)
 }
 
@@ -514,6 +521,7 @@ pub fn receive_select(
     timeout_ms: Option<u32>,
     mut matches: impl FnMut(&Message) -> bool,
 ) -> Result<Message> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     let mut f = |m: *mut Msg| {
         // SAFETY: the scan passes live messages of our own mailbox (non-null); the borrowed
@@ -562,6 +570,7 @@ fn receive_match_impl(
 /// then scans from the oldest message, which is correct, only slower).
 /// Errors: `ErrNotAProcess`.
 pub fn recv_mark() -> Result<u64> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     // SAFETY: the calling process; then owner-only field (everything is fetched already).
     unsafe {
@@ -578,6 +587,7 @@ pub fn receive_match_from(
     timeout_ms: Option<u32>,
     matches: impl FnMut(Pid, &[u8]) -> bool,
 ) -> Result<Message> {
+    let _rt = crate::sched::held::enter();
     receive_match_impl(mark, timeout_ms, matches)
 }
 
@@ -585,6 +595,7 @@ pub fn receive_match_from(
 /// (`timer:sleep/1`): no busy waiting, no blocked worker thread. `Some(0)`-like 0 yields.
 /// Errors: `ErrNotAProcess`.
 pub fn sleep(ms: u32) -> Result<()> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     // SAFETY: the calling process.
     unsafe { sleep_raw(pcb, u64::from(ms)) }.map_err(Error)
@@ -593,6 +604,7 @@ pub fn sleep(ms: u32) -> Result<()> {
 /// Sends a copy of `data` to `dest` in `ms` ms (`erlang:send_after/3`); see
 /// [`crate::Runtime::send_after`]. Errors: `ErrNotAProcess` and those of `Runtime::send_after`.
 pub fn send_after(dest: crate::TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u64> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     runtime_of(pcb)
         .set_timer(
@@ -607,6 +619,7 @@ pub fn send_after(dest: crate::TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u6
 
 /// `erlang:start_timer/3`; see [`crate::Runtime::start_timer`].
 pub fn start_timer(dest: crate::TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u64> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     runtime_of(pcb)
         .set_timer(
@@ -621,12 +634,14 @@ pub fn start_timer(dest: crate::TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u
 
 /// `erlang:cancel_timer/1`; see [`crate::Runtime::cancel_timer`].
 pub fn cancel_timer(tref: u64) -> Result<Option<u64>> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     runtime_of(pcb).cancel_timer(tref).map_err(Error)
 }
 
 /// `erlang:read_timer/1`; see [`crate::Runtime::read_timer`].
 pub fn read_timer(tref: u64) -> Result<Option<u64>> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     runtime_of(pcb).read_timer(tref).map_err(Error)
 }
@@ -634,6 +649,7 @@ pub fn read_timer(tref: u64) -> Result<Option<u64>> {
 /// Registers `name` for `pid` (`erlang:register/2`; see [`crate::Runtime::register`]).
 /// Errors: `ErrNotAProcess`, and those of `Runtime::register`.
 pub fn register(name: &[u8], pid: Pid) -> Result<()> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     runtime_of(pcb).register(name, pid).map_err(Error)
 }
@@ -641,6 +657,7 @@ pub fn register(name: &[u8], pid: Pid) -> Result<()> {
 /// Removes a registered name (`erlang:unregister/1`).
 /// Errors: `ErrNotAProcess`, `ErrBadArgument`, `ErrBadLength`, `ErrNotRegistered`.
 pub fn unregister(name: &[u8]) -> Result<()> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     runtime_of(pcb).unregister(name).map_err(Error)
 }
@@ -648,6 +665,7 @@ pub fn unregister(name: &[u8]) -> Result<()> {
 /// The pid registered as `name`, or [`Pid::NONE`] (`erlang:whereis/1`).
 /// Errors: `ErrNotAProcess`, `ErrBadArgument`, `ErrBadLength`.
 pub fn whereis(name: &[u8]) -> Result<Pid> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     runtime_of(pcb).whereis(name).map_err(Error)
 }
@@ -655,6 +673,7 @@ pub fn whereis(name: &[u8]) -> Result<Pid> {
 /// Sends a copy of `data` to the process registered as `name` (`Name ! Msg`).
 /// Errors: those of [`send`], plus `ErrNotRegistered` and the name errors.
 pub fn send_named(name: &[u8], data: &[u8]) -> Result<()> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     runtime_of(pcb)
         .send_named(&Caller::get(), name, data)
@@ -668,6 +687,7 @@ pub fn send_named(name: &[u8], data: &[u8]) -> Result<()> {
 /// 2^31 messages or more is reported short.
 /// Errors: `ErrNotAProcess`.
 pub fn mailbox_len() -> Result<usize> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     // Not `fetch_all`: moving every message of a flooded mailbox (10M messages) took 300 ms
     // in one piece, with nothing else running on the worker (`overload`, 1 scheduler).
@@ -692,6 +712,7 @@ pub(crate) fn queued(pcb: &Pcb) -> usize {
 
 /// Gives up the rest of the time slice (`erlang:yield/0`). Errors: `ErrNotAProcess`.
 pub fn yield_now() -> Result<()> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     // SAFETY: the calling process.
     unsafe { yield_raw(pcb) };
@@ -701,6 +722,7 @@ pub fn yield_now() -> Result<()> {
 /// Charges `n` reductions (`n` ≥ 0) and yields when the slice (4000) is used up: the call a
 /// loop makes to stay preemptible. Errors: `ErrNotAProcess`.
 pub fn consume_reductions(n: u32) -> Result<()> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     // SAFETY: the calling process.
     unsafe { consume_raw(pcb, n.min(i32::MAX as u32) as i32) };
@@ -710,6 +732,7 @@ pub fn consume_reductions(n: u32) -> Result<()> {
 /// Ends the calling process with `reason` (`erlang:exit/1`). Values on the process's stack
 /// are leaked, not dropped (see the module docs). Returns only with `ErrNotAProcess`.
 pub fn exit(reason: ExitReason) -> Error {
+    let _rt = crate::sched::held::enter();
     match current() {
         // SAFETY: the calling process.
         Ok(pcb) => unsafe { exit_raw(pcb, reason) },
@@ -720,11 +743,13 @@ pub fn exit(reason: ExitReason) -> Error {
 /// Spawns a process on the calling process's runtime (`erlang:spawn/1`).
 /// Errors: `ErrNotAProcess`, `ErrShutDown`, `ErrSystemLimit`, `ErrNoMemory`.
 pub fn spawn<F: FnOnce() + Send + 'static>(f: F) -> Result<Pid> {
+    let _rt = crate::sched::held::enter();
     spawn_opts(SpawnOptions::default(), f)
 }
 
 /// Spawns with options (priority, stack size). Errors as [`spawn`], plus `ErrBadLength`.
 pub fn spawn_opts<F: FnOnce() + Send + 'static>(opts: SpawnOptions, f: F) -> Result<Pid> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     runtime_of(pcb)
         .spawn(Entry::rust(f), &[], opts, None)
@@ -735,6 +760,7 @@ pub fn spawn_opts<F: FnOnce() + Send + 'static>(opts: SpawnOptions, f: F) -> Res
 /// inline. Valid until the process exits, on whichever worker it runs.
 /// Errors: `ErrNotAProcess`.
 pub fn ctx() -> Result<NonNull<HiveCtx>> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     Ok(NonNull::new(pcb.ctx.get()).expect("PCB field"))
 }
@@ -743,6 +769,7 @@ pub fn ctx() -> Result<NonNull<HiveCtx>> {
 /// caller sent to `pid` before: after `exit_pid(p, Kill)` it returns false (BEAM case 23).
 /// May yield while `pid` handles pending signals. Errors: `ErrNotAProcess`.
 pub fn is_alive(pid: Pid) -> Result<bool> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     runtime_of(pcb).is_alive(pid).map_err(Error)
 }
@@ -751,6 +778,7 @@ pub fn is_alive(pid: Pid) -> Result<bool> {
 /// after the signals the caller sent to `pid` before (case 23; may yield meanwhile).
 /// Errors: `ErrNotAProcess`.
 pub fn process_info(pid: Pid) -> Result<Option<crate::ProcessInfo>> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     runtime_of(pcb).process_info(pid).map_err(Error)
 }
@@ -763,6 +791,7 @@ pub fn process_info(pid: Pid) -> Result<Option<crate::ProcessInfo>> {
 /// and the caller does not trap exits (case 26; a trapping caller instead gets an `Exit`
 /// message with reason `noproc`, case 27).
 pub fn link(pid: Pid) -> Result<()> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     crate::signal::link(pcb, pid).map_err(Error)
 }
@@ -772,6 +801,7 @@ pub fn link(pid: Pid) -> Result<()> {
 /// receive with timeout 0 flushes it). Succeeds also when there was no link or `pid` is
 /// dead. Errors: `ErrNotAProcess`, `ErrBadArgument` (pid 0).
 pub fn unlink(pid: Pid) -> Result<()> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     crate::signal::unlink(pcb, pid).map_err(Error)
 }
@@ -781,6 +811,7 @@ pub fn unlink(pid: Pid) -> Result<()> {
 /// queued (at its next yield or wake-up). Not inherited by processes it spawns.
 /// Errors: `ErrNotAProcess`.
 pub fn set_priority(p: crate::Priority) -> Result<crate::Priority> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     let old = pcb.priority.swap(p as u8, Relaxed);
     Ok(crate::Priority::from_raw(old.into()).unwrap_or_default())
@@ -792,6 +823,7 @@ pub fn set_priority(p: crate::Priority) -> Result<crate::Priority> {
 /// instead of ending the process. The flag starts false and is not inherited.
 /// Errors: `ErrNotAProcess`.
 pub fn trap_exit(on: bool) -> Result<bool> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     Ok(pcb.trap_exit.swap(on, Relaxed))
 }
@@ -803,6 +835,7 @@ pub fn trap_exit(on: bool) -> Result<bool> {
 /// A busy process is stopped at its next yield or reduction check, a waiting one at once.
 /// A dead pid is fine. Errors: `ErrNotAProcess`, `ErrBadArgument` (pid 0), `ErrNoMemory`.
 pub fn exit_pid(pid: Pid, reason: ExitReason) -> Result<()> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     crate::signal::exit_pid(runtime_of(pcb), &Caller::get(), pid, &reason).map_err(Error)
 }
@@ -814,6 +847,7 @@ pub fn exit_pid(pid: Pid, reason: ExitReason) -> Result<()> {
 /// creates an independent monitor. Monitoring oneself returns a reference that never fires.
 /// Errors: `ErrNotAProcess`, `ErrBadArgument` (pid 0).
 pub fn monitor(pid: Pid) -> Result<u64> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     crate::signal::monitor(pcb, pid).map_err(Error)
 }
@@ -824,6 +858,7 @@ pub fn monitor(pid: Pid) -> Result<u64> {
 /// the pid, not the name (the caller knows which name its reference is for).
 /// Errors: `ErrNotAProcess`, `ErrBadArgument` / `ErrBadLength` (invalid name).
 pub fn monitor_name(name: &[u8]) -> Result<u64> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     crate::signal::monitor_name(pcb, name).map_err(Error)
 }
@@ -834,6 +869,7 @@ pub fn monitor_name(name: &[u8]) -> Result<u64> {
 /// removed before, belongs to another process or never existed.
 /// Errors: `ErrNotAProcess`, `ErrBadArgument` (reference 0).
 pub fn demonitor(mref: u64, flush: bool) -> Result<bool> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     let flags = crate::signal::DEMONITOR_INFO
         | if flush {
@@ -849,12 +885,14 @@ pub fn demonitor(mref: u64, flush: bool) -> Result<bool> {
 /// the link exists before the child runs, so the caller always sees its real exit reason.
 /// Errors as [`spawn`].
 pub fn spawn_link<F: FnOnce() + Send + 'static>(f: F) -> Result<Pid> {
+    let _rt = crate::sched::held::enter();
     spawn_opt(SpawnOptions::default(), true, false, f).map(|(p, _)| p)
 }
 
 /// Spawns a process monitored by the caller, atomically (`erlang:spawn_monitor/1`,
 /// case 65); returns its pid and the monitor reference. Errors as [`spawn`].
 pub fn spawn_monitor<F: FnOnce() + Send + 'static>(f: F) -> Result<(Pid, u64)> {
+    let _rt = crate::sched::held::enter();
     spawn_opt(SpawnOptions::default(), false, true, f)
 }
 
@@ -866,6 +904,7 @@ pub fn spawn_opt<F: FnOnce() + Send + 'static>(
     monitor: bool,
     f: F,
 ) -> Result<(Pid, u64)> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     runtime_of(pcb)
         .spawn_linked(Entry::rust(f), &[], opts, pcb, link, monitor)
@@ -880,6 +919,7 @@ pub fn spawn_opt<F: FnOnce() + Send + 'static>(
 /// `shutdown`). A panic in `f` is caught and ignored; an `exit` inside `f` ends it and
 /// keeps the first reason. Errors: `ErrNotAProcess`.
 pub fn set_terminate<F: FnOnce(&ExitReason) + Send + 'static>(f: F) -> Result<()> {
+    let _rt = crate::sched::held::enter();
     let pcb = current()?;
     pcb.sig.lock().data().terminate = Some(Box::new(f));
     Ok(())

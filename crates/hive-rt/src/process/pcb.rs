@@ -61,6 +61,9 @@ pub(crate) enum Suspend {
     Receive,
     /// `exit` called: never resume; run the exit path.
     Exit,
+    /// The thread lost its worker while the process ran its own code (`sched::held`): any
+    /// worker resumes it, inside the runtime call it was entering.
+    Migrate,
 }
 
 /// The coroutine type of a process.

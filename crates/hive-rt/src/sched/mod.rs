@@ -19,12 +19,13 @@
 //!   them after it resumes;
 //! - values owned by a suspended process are `Send` (raw bytes and PCB pointers).
 
+pub(crate) mod held;
 mod idle;
 pub(crate) mod worker;
 
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicPtr, AtomicU64};
 use std::thread::Thread;
 
 use crossbeam_deque::{Injector, Stealer};
@@ -54,7 +55,16 @@ impl ProcRef {
 #[derive(Debug)]
 pub(crate) struct WorkerShared {
     pub(crate) stealers: [Stealer<ProcRef>; 3],
-    pub(crate) thread: OnceLock<Thread>,
+    /// The thread that holds the worker now (see `held`): the one to unpark.
+    pub(crate) thread: parking_lot::Mutex<Option<Thread>>,
+    /// The worker's own state, allocated at start and freed by the thread holding it when
+    /// the runtime shuts down.
+    pub(crate) local: AtomicPtr<WorkerLocal>,
+    /// The takeover slot of the thread holding the worker (null while it is handed over).
+    pub(crate) holder: AtomicPtr<held::ThreadSlot>,
+    /// Bumped by the holding thread before and after each process run: odd while a process
+    /// runs (the monitor's view of held workers).
+    pub(crate) stamp: AtomicU64,
     /// Counters for `statistics`, written only by this worker's thread (Relaxed).
     pub(crate) stats: WorkerStats,
 }
@@ -94,6 +104,8 @@ pub(crate) struct Scheduler {
     pub(crate) workers: Box<[WorkerShared]>,
     pub(crate) injector: [Injector<ProcRef>; 3],
     pub(crate) idle: Idle,
+    /// Watches for held workers and hands them to other threads.
+    pub(crate) monitor: held::Monitor,
     /// Bumped each time a worker has freed another `TRIM_AFTER_FREED_BYTES` of message
     /// buffers: every worker then has the allocator return free memory when it next goes
     /// idle (`worker::WorkerLocal::park`).
@@ -104,9 +116,7 @@ impl Scheduler {
     /// Wakes a sleeping worker if work was pushed and nobody is searching for it.
     pub(crate) fn notify_work(&self) {
         if let Some(id) = self.idle.worker_to_notify() {
-            if let Some(t) = self.workers[id].thread.get() {
-                t.unpark();
-            }
+            self.unpark(id);
         }
     }
 
@@ -125,12 +135,17 @@ impl Scheduler {
         self.notify_work();
     }
 
+    /// Unparks the thread holding worker `id`.
+    pub(crate) fn unpark(&self, id: usize) {
+        if let Some(t) = self.workers[id].thread.lock().as_ref() {
+            t.unpark();
+        }
+    }
+
     /// Unparks every worker (shutdown).
     pub(crate) fn unpark_all(&self) {
-        for w in self.workers.iter() {
-            if let Some(t) = w.thread.get() {
-                t.unpark();
-            }
+        for id in 0..self.workers.len() {
+            self.unpark(id);
         }
     }
 }
@@ -196,10 +211,15 @@ pub(crate) fn with_msg_cache_of<R>(
     Some(f(&mut c, &w.rt.msg_depot))
 }
 
-/// The worker this thread runs, or null.
+/// The worker this thread runs, or null. Process code must have entered the runtime
+/// (`held::enter`) before using it.
 #[inline(never)]
 pub(crate) fn current_worker() -> *const WorkerLocal {
-    CURRENT_WORKER.with(|c| c.get())
+    let w = CURRENT_WORKER.with(|c| c.get());
+    if cfg!(debug_assertions) && !w.is_null() {
+        held::debug_assert_in_runtime();
+    }
+    w
 }
 
 pub(crate) fn set_current_worker(w: *const WorkerLocal) {

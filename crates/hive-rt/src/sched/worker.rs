@@ -16,7 +16,7 @@ use corosensei::CoroutineResult;
 use crossbeam_deque::{Steal, Worker};
 use crossbeam_epoch::{self as epoch, Guard};
 
-use super::{set_current_pcb, set_current_worker, ProcRef};
+use super::{held, set_current_pcb, set_current_worker, ProcRef};
 use crate::overflow::Ending;
 use crate::process::pcb::{Pcb, Suspend};
 use crate::process::state::{Notify, ToWaiting};
@@ -310,6 +310,12 @@ impl WorkerLocal {
         // SAFETY: only the running worker touches `ctx` and `coroutine` outside the process.
         unsafe {
             (*pcb.ctx.get()).reductions = crate::REDUCTIONS_PER_SLICE;
+            if (*pcb.coroutine.get()).as_ref().is_some_and(|c| c.done()) {
+                // Its coroutine ended on a thread that had lost its worker (a stack overflow
+                // trapped after a takeover, see below): only the exit path is left.
+                self.rt.finish_process(pcb_ptr, Some(self), Some(guard));
+                return;
+            }
             if (*pcb.coroutine.get()).is_none() && self.rt.start_process(pcb_ptr, self).is_err() {
                 // No stack could be had: the process ends before running (the BEAM's
                 // spawn would have failed with system_limit).
@@ -323,6 +329,7 @@ impl WorkerLocal {
             // SAFETY: as above.
             let slice_start = unsafe { (*pcb.ctx.get()).reductions };
             set_current_pcb(pcb_ptr);
+            self.stamp_run_begins();
             // SAFETY: the coroutine is only touched by the worker that owns the process; it
             // is Some until the exit path takes it.
             let result = unsafe {
@@ -332,6 +339,26 @@ impl WorkerLocal {
                     .resume(())
             };
             set_current_pcb(std::ptr::null());
+            match result {
+                CoroutineResult::Yield(Suspend::Migrate) => {
+                    // The process found, on entering the runtime, that this thread lost the
+                    // worker while it ran its own code: hand it to any worker, touching
+                    // nothing of this one.
+                    pcb.state.transition_to_runnable();
+                    self.rt.sched.inject(p);
+                    return;
+                }
+                CoroutineResult::Return(Ending::StackOverflow) if held::worker_revoked() => {
+                    // SAFETY: the trapped coroutine is done; owner-only field, and the
+                    // process is still ours to hand on.
+                    unsafe { pcb.set_exit(crate::ExitReason::error("stack_overflow")) };
+                    pcb.state.transition_to_runnable();
+                    self.rt.sched.inject(p);
+                    return;
+                }
+                _ => {}
+            }
+            self.stamp_run_ends();
             // Reductions spent in this run (the counter went down from where it started).
             // SAFETY: only the running worker touches `ctx` outside the process itself.
             let left = unsafe { (*pcb.ctx.get()).reductions };
@@ -350,6 +377,7 @@ impl WorkerLocal {
                     ToWaiting::Parked => return,
                     ToWaiting::Notified => continue,
                 },
+                CoroutineResult::Yield(Suspend::Migrate) => unreachable!("handled above"),
                 CoroutineResult::Return(Ending::StackOverflow) => {
                     // SAFETY: the trapped coroutine is done; owner-only field.
                     unsafe {
@@ -403,6 +431,8 @@ impl WorkerLocal {
         if woken {
             self.searching.set(true); // the waker counted us as a searcher
         }
+        // Not asleep any more: the monitor may have parked meanwhile (`held::monitor_main`).
+        sched.monitor.wake();
     }
 
     /// Takes a stack slot limit from the cache, refilling from the pool.
@@ -432,80 +462,138 @@ impl WorkerLocal {
     }
 }
 
-/// Body of a worker thread.
-pub(crate) fn worker_main(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRef>; 3]) {
+impl WorkerLocal {
+    /// A worker's state, before any thread holds it.
+    pub(crate) fn new(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRef>; 3]) -> Self {
+        WorkerLocal {
+            index,
+            queues,
+            lifo: Cell::new(None),
+            lifo_streak: Cell::new(0),
+            low_skip: Cell::new(0),
+            tick: Cell::new(0),
+            searching: Cell::new(false),
+            rng: Cell::new(0x2545_F491_4F6C_DD1D ^ ((index as u64 + 1) * 0x9E37_79B9)),
+            wheel: RefCell::new(Wheel::new(timer::tick_of(rt.now_ns()))),
+            stack_cache: RefCell::new(Vec::new()),
+            msg_cache: RefCell::new(Default::default()),
+            timer_slots: RefCell::new(Default::default()),
+            freed_bytes: Cell::new(0),
+            trimmed_epoch: Cell::new(0),
+            rt,
+        }
+    }
+
+    /// Moves this worker's stamp to the next odd value: a process run begins (see `held`).
+    /// (After a takeover the stamp is odd already: the old holder never ended its run.)
+    #[inline]
+    fn stamp_run_begins(&self) {
+        let s = &self.rt.sched.workers[self.index].stamp;
+        let v = s.load(Relaxed);
+        s.store((v + 1) | 1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Moves this worker's odd stamp to the next even value: the run ended.
+    #[inline]
+    fn stamp_run_ends(&self) {
+        let s = &self.rt.sched.workers[self.index].stamp;
+        s.store(s.load(Relaxed) + 1, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// Body of a worker thread: holds worker `index` (`None`: none yet) and runs its loop; if
+/// the worker is taken over (`held`), waits as a spare until it is given another one.
+pub(crate) fn thread_main(rt: Arc<RtInner>, mut index: Option<usize>) {
     crate::overflow::ensure_altstack();
     // Precise timeouts: without this, the kernel may delay our timed park by up to 50 µs.
     // SAFETY: prctl(PR_SET_TIMERSLACK) only changes this thread's timer slack.
     unsafe {
         libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
     }
-    let _ = rt.sched.workers[index].thread.set(std::thread::current());
-    let local = WorkerLocal {
-        index,
-        queues,
-        lifo: Cell::new(None),
-        lifo_streak: Cell::new(0),
-        low_skip: Cell::new(0),
-        tick: Cell::new(0),
-        searching: Cell::new(false),
-        rng: Cell::new(0x2545_F491_4F6C_DD1D ^ ((index as u64 + 1) * 0x9E37_79B9)),
-        wheel: RefCell::new(Wheel::new(timer::tick_of(rt.now_ns()))),
-        stack_cache: RefCell::new(Vec::new()),
-        msg_cache: RefCell::new(Default::default()),
-        timer_slots: RefCell::new(Default::default()),
-        freed_bytes: Cell::new(0),
-        trimmed_epoch: Cell::new(0),
-        rt,
-    };
-    set_current_worker(&local);
-    let mut guard = epoch::pin();
-    loop {
-        if local.rt.is_shut_down() {
-            break;
+    while let Some(i) = index {
+        let shared = &rt.sched.workers[i];
+        held::reset_for_new_worker();
+        *shared.thread.lock() = Some(std::thread::current());
+        shared.holder.store(
+            held::slot() as *const _ as *mut _,
+            std::sync::atomic::Ordering::Release,
+        );
+        let local = shared.local.load(Acquire);
+        // SAFETY: the worker's state lives until the thread holding it at shutdown frees it
+        // (below); this thread holds it now (the monitor handed it over, or it is ours from
+        // the start), and the previous holder touches it no more (`held` invariants).
+        let w = unsafe { &*local };
+        set_current_worker(w);
+        let kept = w.run_loop();
+        set_current_worker(std::ptr::null());
+        if kept {
+            // Shutdown: this thread holds the worker; free it.
+            w.finish();
+            shared
+                .local
+                .store(std::ptr::null_mut(), std::sync::atomic::Ordering::Release);
+            // SAFETY: allocated by `RtInner::start` with Box::into_raw; no other thread
+            // holds the worker, and the runtime's workers have stopped running processes.
+            drop(unsafe { Box::from_raw(local) });
+            return;
         }
-        let tick = local.tick.get().wrapping_add(1);
-        local.tick.set(tick);
-        // A quiescent point: PCBs freed before it may be reclaimed once every worker passed
-        // one. Every few ticks is enough (reclamation only waits a little longer).
-        if tick.is_multiple_of(REPIN_INTERVAL) {
-            guard.repin();
-        }
-        if tick.is_multiple_of(FLUSH_INTERVAL) {
-            guard.flush();
-        }
-        local.take_timer_inbox();
-        local.poll_timers();
-        if let Some(p) = local.next_local().or_else(|| local.search()) {
-            local.stop_searching();
-            local.run(p, &guard);
-            continue;
-        }
-        // Nothing to do: unpin (so reclamation can proceed) and sleep.
-        drop(guard);
-        local.park();
-        guard = epoch::pin();
+        index = rt.sched.monitor.wait_for_worker(&rt);
     }
-    // Pending user timers on this wheel are dropped with their messages (shutdown).
-    for what in local.wheel.borrow_mut().drain() {
-        if let Fire::User { index, gen } = what {
-            let mut cache = local.timer_slots.borrow_mut();
-            if let crate::timer::user::Due::Deliver(m, _) =
-                local.rt.timers.due(index, gen, Some(&mut cache), &local)
-            {
-                // SAFETY: the timer handed its unsent message to us.
-                unsafe { crate::mailbox::Msg::free(m.as_ptr()) };
+}
+
+impl WorkerLocal {
+    /// The worker loop. Returns true at shutdown, false when the thread lost the worker to
+    /// a takeover (then it must not touch it again).
+    fn run_loop(&self) -> bool {
+        let mut guard = epoch::pin();
+        loop {
+            if self.rt.is_shut_down() {
+                return true;
+            }
+            let tick = self.tick.get().wrapping_add(1);
+            self.tick.set(tick);
+            // A quiescent point: PCBs freed before it may be reclaimed once every worker
+            // passed one. Every few ticks is enough (reclamation only waits a little longer).
+            if tick.is_multiple_of(REPIN_INTERVAL) {
+                guard.repin();
+            }
+            if tick.is_multiple_of(FLUSH_INTERVAL) {
+                guard.flush();
+            }
+            self.take_timer_inbox();
+            self.poll_timers();
+            if let Some(p) = self.next_local().or_else(|| self.search()) {
+                self.stop_searching();
+                self.run(p, &guard);
+                if !held::still_holds_worker() {
+                    return false;
+                }
+                continue;
+            }
+            // Nothing to do: unpin (so reclamation can proceed) and sleep.
+            drop(guard);
+            self.park();
+            guard = epoch::pin();
+        }
+    }
+
+    /// Shutdown, on the thread holding the worker: drops the pending user timers on its
+    /// wheel with their messages and returns its cached stacks.
+    fn finish(&self) {
+        for what in self.wheel.borrow_mut().drain() {
+            if let Fire::User { index, gen } = what {
+                let mut cache = self.timer_slots.borrow_mut();
+                if let crate::timer::user::Due::Deliver(m, _) =
+                    self.rt.timers.due(index, gen, Some(&mut cache), self)
+                {
+                    // SAFETY: the timer handed its unsent message to us.
+                    unsafe { crate::mailbox::Msg::free(m.as_ptr()) };
+                }
             }
         }
+        let cache = std::mem::take(&mut *self.stack_cache.borrow_mut());
+        self.rt.stacks.default_pool().free_limits(cache.into_iter());
     }
-    drop(guard);
-    set_current_worker(std::ptr::null());
-    let cache = std::mem::take(&mut *local.stack_cache.borrow_mut());
-    local
-        .rt
-        .stacks
-        .default_pool()
-        .free_limits(cache.into_iter());
 }
 
 /// Counts `bytes` of message buffers freed to the allocator by worker `w`.

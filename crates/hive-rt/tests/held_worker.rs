@@ -1,0 +1,153 @@
+//! A worker held by one process's own code (a blocking call that is not a Hive call) is
+//! taken over by another thread: the timers armed on it fire and the processes queued on
+//! it run while the holder is still blocked; the holder's next runtime call continues on
+//! another worker (docs/design.md, "Held workers").
+//!
+//! Every test blocks the holder on an OS-level channel that only the test thread releases,
+//! and releases it only after the other processes have done their work. Without a takeover
+//! those processes could never run, and the test would fail at its bound.
+
+mod common;
+use common::*;
+use hive_rt::{process, ExitReason, TimerDest};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Failure bound of every wait here (never reached when the runtime works).
+const BOUND: Duration = Duration::from_secs(30);
+
+/// Spawns (from inside a process, so onto the held worker) `n` processes that each sleep,
+/// wait in a receive with a timeout and take a `send_after` message, then report to
+/// `done`; then blocks its worker until `release` fires, then uses the runtime again.
+fn scenario(schedulers: usize, n: usize) {
+    let rt = rt(schedulers);
+    let (done_tx, done_rx) = mpsc::channel::<u64>();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (after_tx, after_rx) = mpsc::channel::<Vec<u8>>();
+    let holder = rt
+        .spawn(move || {
+            for i in 0..n as u64 {
+                let done = done_tx.clone();
+                process::spawn(move || {
+                    // A timer on this worker's wheel (sleep)...
+                    process::sleep(20).unwrap();
+                    // ...a receive timeout...
+                    let r = process::receive(Some(20));
+                    assert_eq!(r.unwrap_err().0, hive_rt::Status::Timeout);
+                    // ...and a user timer.
+                    let me = process::self_pid();
+                    process::send_after(TimerDest::Pid(me), 10, b"tick").unwrap();
+                    let m = process::receive(Some(60_000)).unwrap();
+                    assert_eq!(m.data(), b"tick");
+                    done.send(i).unwrap();
+                })
+                .unwrap();
+            }
+            // Hold the worker: a blocking call outside the runtime.
+            release_rx.recv().unwrap();
+            // Back in the runtime: these calls run on whatever worker took the process.
+            let me = process::self_pid();
+            process::send(me, b"after").unwrap();
+            let m = process::receive(Some(60_000)).unwrap();
+            process::sleep(1).unwrap();
+            after_tx.send(m.data().to_vec()).unwrap();
+        })
+        .unwrap();
+    let mut seen = vec![false; n];
+    for _ in 0..n {
+        let i = done_rx
+            .recv_timeout(BOUND)
+            .expect("processes queued behind a held worker ran and their timers fired");
+        seen[i as usize] = true;
+    }
+    assert!(seen.iter().all(|&s| s));
+    assert!(
+        rt.stats().takeovers >= 1,
+        "a takeover was counted: {:?}",
+        rt.stats()
+    );
+    release_tx.send(()).unwrap();
+    assert_eq!(after_rx.recv_timeout(BOUND).unwrap(), b"after");
+    let _ = holder;
+}
+
+#[test]
+fn one_scheduler_held_worker_is_taken_over() {
+    scenario(1, 4);
+}
+
+#[test]
+fn two_schedulers_held_worker_is_taken_over() {
+    scenario(2, 8);
+}
+
+/// The holder is held several times in a row: each time it loses its worker, and each time
+/// its next call continues elsewhere; spare threads are reused.
+#[test]
+fn repeated_holds() {
+    let rt = rt(1);
+    for round in 0..5u64 {
+        let (tx, rx) = mpsc::channel::<()>();
+        let (done_tx, done_rx) = mpsc::channel::<u64>();
+        let holder = rt
+            .spawn(move || {
+                let d = done_tx.clone();
+                process::spawn(move || {
+                    process::sleep(5).unwrap();
+                    d.send(round).unwrap();
+                })
+                .unwrap();
+                rx.recv().unwrap();
+                process::sleep(1).unwrap();
+                done_tx.send(100 + round).unwrap();
+            })
+            .unwrap();
+        assert_eq!(done_rx.recv_timeout(BOUND).unwrap(), round);
+        tx.send(()).unwrap();
+        assert_eq!(
+            done_rx.recv_timeout(BOUND).unwrap(),
+            100 + round,
+            "round {round}: {:?}",
+            rt.stats()
+        );
+        let _ = holder;
+    }
+    assert!(rt.stats().takeovers >= 5);
+}
+
+/// A process that overflows its stack after its worker was taken over ends with
+/// `stack_overflow` like any other (its exit path runs on whichever worker picks it up).
+#[test]
+fn stack_overflow_after_takeover() {
+    #[inline(never)]
+    #[allow(unconditional_recursion)]
+    fn recurse(depth: u64) -> u64 {
+        let mut buf = [0u8; 512];
+        buf[depth as usize % 512] = depth as u8;
+        let buf = std::hint::black_box(buf);
+        recurse(depth + 1) + buf[3] as u64
+    }
+    let rt = rt(1);
+    let (tx, rx) = mpsc::channel::<()>();
+    let (ran_tx, ran_rx) = mpsc::channel::<()>();
+    let holder = rt
+        .spawn(move || {
+            process::spawn(move || {
+                process::sleep(5).unwrap();
+                ran_tx.send(()).unwrap();
+            })
+            .unwrap();
+            rx.recv().unwrap();
+            recurse(0);
+        })
+        .unwrap();
+    ran_rx.recv_timeout(BOUND).unwrap();
+    assert!(rt.stats().takeovers >= 1);
+    tx.send(()).unwrap();
+    assert_eq!(
+        rt.wait_timeout(holder, BOUND).unwrap(),
+        ExitReason::error("stack_overflow")
+    );
+    // The runtime goes on.
+    assert!(rt.run(|| process::sleep(1).unwrap()).unwrap().is_normal());
+}
