@@ -91,7 +91,7 @@ impl Workload {
 }
 
 /// All workloads, in the order they run.
-pub const WORKLOADS: [Workload; 16] = [
+pub const WORKLOADS: [Workload; 17] = [
     Workload {
         name: "spawn",
         full_args: &[1_000_000],
@@ -364,6 +364,35 @@ pub const WORKLOADS: [Workload; 16] = [
             max: 10.0,
         },
     },
+    Workload {
+        // One process holds its worker in a blocking system call (HOLD_MS at a time) while
+        // four sleepers on the same worker each do ROUNDS 50 ms sleeps; their lateness is
+        // timed. A held worker is taken over after 10 ms (docs/design.md, "Held workers").
+        name: "held_worker",
+        full_args: &[1000, 20],
+        quick_args: &[200, 3],
+        arg_keys: &["hold_ms", "rounds"],
+        keys: &[
+            "hold_ms",
+            "rounds",
+            "sleepers",
+            "sleep_ms",
+            "sleeps",
+            "late_med_ms",
+            "late_p99_ms",
+            "late_max_ms",
+            "takeovers",
+        ],
+        rate_key: "late_p99_ms",
+        rate_unit: "ms p99 sleep lateness",
+        lower_is_better: true,
+        // "a worker held for longer than about 10 ms delays no other process's timers":
+        // the takeover bound (10 ms) plus the monitor's period (2 ms) and some slack.
+        target: Target::KeyAtMost {
+            key: "late_p99_ms",
+            max: 15.0,
+        },
+    },
 ];
 
 /// The workload called `name`.
@@ -410,6 +439,7 @@ mod tests {
                 ("idle", &[1_000_000, 2000][..]),
                 ("fairness", &[10_000][..]),
                 ("overload", &[100, 10_000_000][..]),
+                ("held_worker", &[1000, 20][..]),
             ]
         );
         let quick: Vec<_> = WORKLOADS.iter().map(|w| (w.name, w.quick_args)).collect();
@@ -432,6 +462,7 @@ mod tests {
                 ("idle", &[10_000, 200][..]),
                 ("fairness", &[1000][..]),
                 ("overload", &[10, 100_000][..]),
+                ("held_worker", &[200, 3][..]),
             ]
         );
         for w in &WORKLOADS {
@@ -489,7 +520,8 @@ mod tests {
                 "recv_timeout",
                 "idle",
                 "fairness",
-                "overload"
+                "overload",
+                "held_worker"
             ]
         );
         assert_eq!(WORKLOADS[12].name, "recv_timeout");
@@ -624,7 +656,7 @@ mod tests {
         assert!(keys.contains(&"sets_per_s") && keys.contains(&"far_cancels_per_s"));
         assert!(keys.contains(&"tail_reason") && keys.contains(&"downs_per_s"));
         assert!(keys.contains(&"rt_p99_us") && keys.contains(&"rss_kept_pct"));
-        assert_eq!(keys.last(), Some(&"rt_tw_p99_us"));
+        assert_eq!(keys.last(), Some(&"takeovers"));
         let unique: std::collections::HashSet<_> = keys.iter().collect();
         assert_eq!(keys.len(), unique.len());
     }
@@ -671,7 +703,7 @@ mod tests {
         assert_eq!(o.erlang_module(), "hive_peer_overload");
         // Both run after the two absolute workloads of issue 2.
         let names: Vec<_> = WORKLOADS.iter().map(|w| w.name).collect();
-        assert_eq!(names[13..], ["idle", "fairness", "overload"]);
+        assert_eq!(names[13..], ["idle", "fairness", "overload", "held_worker"]);
     }
 
     #[test]
