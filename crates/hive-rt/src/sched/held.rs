@@ -57,11 +57,12 @@
 //! its thread; it only leaves the worker. Its next runtime call continues elsewhere.
 
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use std::sync::atomic::{compiler_fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::runtime::RtInner;
+use crate::sync::AtomicU32;
 
 /// A process that keeps its worker this long (ns) without returning to the runtime loses
 /// the worker to another thread.
@@ -76,17 +77,102 @@ pub(crate) const TRYING: u32 = 1;
 /// `ThreadSlot::revoked`: the thread lost its worker.
 pub(crate) const REVOKED: u32 = 2;
 
-/// The two words of the takeover handshake of one thread (see the module docs).
+/// The two words of the takeover handshake of one thread (see the module docs). The
+/// handshake itself is in the methods below, which the loom model
+/// (`src/tests/loom_held.rs`) runs as they are.
 #[derive(Debug)]
 pub(crate) struct ThreadSlot {
     pub(crate) in_rt: AtomicU32,
     pub(crate) revoked: AtomicU32,
 }
 
+/// The barrier the holder's side relies on. In the runtime a compiler fence: the monitor's
+/// membarrier executes the full barrier on this CPU. Loom cannot model membarrier, so
+/// there both sides get a SeqCst fence, which is what membarrier provides between them.
+#[inline(always)]
+fn holder_fence() {
+    #[cfg(not(loom))]
+    std::sync::atomic::compiler_fence(Ordering::SeqCst);
+    #[cfg(loom)]
+    crate::sync::fence(Ordering::SeqCst);
+}
+
+impl ThreadSlot {
+    #[cfg(loom)]
+    pub(crate) fn new() -> ThreadSlot {
+        ThreadSlot {
+            in_rt: AtomicU32::new(1),
+            revoked: AtomicU32::new(NOT_REVOKED),
+        }
+    }
+
+    /// Holder side: the thread enters runtime code from process code. Returns true if it
+    /// lost its worker (it must not touch it); waits out a `TRYING` verdict.
+    #[inline]
+    pub(crate) fn raise(&self) -> bool {
+        self.in_rt.store(1, Relaxed);
+        holder_fence();
+        self.revoked.load(Relaxed) != NOT_REVOKED && self.verdict()
+    }
+
+    /// Holder side: back to process code.
+    #[inline]
+    pub(crate) fn lower(&self) {
+        self.in_rt.store(0, Release);
+    }
+
+    /// The monitor's verdict, once `revoked` was seen not `NOT_REVOKED`: true if revoked.
+    #[cold]
+    pub(crate) fn verdict(&self) -> bool {
+        loop {
+            match self.revoked.load(Acquire) {
+                TRYING => {
+                    #[cfg(loom)]
+                    loom::thread::yield_now();
+                    #[cfg(not(loom))]
+                    std::hint::spin_loop();
+                }
+                REVOKED => return true,
+                _ => return false,
+            }
+        }
+    }
+
+    /// Monitor side: revokes the holder's worker if the holder is in process code.
+    /// `barrier` is the membarrier (false: unavailable, nothing done); `same_run` re-checks,
+    /// after it, that the holder still runs the process the monitor judged held. True if
+    /// the worker was revoked: the caller hands it to another thread.
+    pub(crate) fn try_revoke(
+        &self,
+        barrier: impl FnOnce() -> bool,
+        same_run: impl FnOnce() -> bool,
+    ) -> bool {
+        if self
+            .revoked
+            .compare_exchange(NOT_REVOKED, TRYING, Ordering::SeqCst, Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        if barrier() && self.in_rt.load(Ordering::SeqCst) == 0 && same_run() {
+            self.revoked.store(REVOKED, Release);
+            true
+        } else {
+            self.revoked.store(NOT_REVOKED, Release);
+            false
+        }
+    }
+}
+
+#[cfg(not(loom))]
 thread_local! {
     static SLOT: ThreadSlot = const {
         ThreadSlot { in_rt: AtomicU32::new(1), revoked: AtomicU32::new(NOT_REVOKED) }
     };
+}
+#[cfg(loom)]
+thread_local! {
+    static SLOT: ThreadSlot = ThreadSlot::new();
 }
 
 /// The calling thread's slot. Out of line, like the other thread-local accessors: a
@@ -124,7 +210,9 @@ pub(crate) fn enter() -> InRuntime {
             _not_send: std::marker::PhantomData,
         };
     }
-    raise(s);
+    if s.raise() {
+        lost_worker();
+    }
     InRuntime {
         from_process_code: true,
         _not_send: std::marker::PhantomData,
@@ -136,35 +224,16 @@ impl Drop for InRuntime {
     fn drop(&mut self) {
         if self.from_process_code {
             // Looked up again: the process may have moved to another thread.
-            slot().in_rt.store(0, Release);
+            slot().lower();
         }
     }
 }
 
-/// Raises `in_rt` from 0 and checks for a takeover (the holder's side of the handshake).
-#[inline]
-fn raise(s: &ThreadSlot) {
-    s.in_rt.store(1, Relaxed);
-    // Paired with the monitor's membarrier (see the module docs): the store above is
-    // ordered before the load below on this CPU by the barrier the membarrier forces.
-    compiler_fence(Ordering::SeqCst);
-    if s.revoked.load(Relaxed) != NOT_REVOKED {
-        lost_worker(s);
-    }
-}
-
-/// The slow path of [`raise`]: waits for the monitor's verdict and, if the worker was
-/// taken, moves the calling process to another worker.
+/// The slow path of [`enter`]: the thread lost its worker while the calling process ran
+/// its own code, so the process moves to another worker.
 #[cold]
 #[inline(never)]
-fn lost_worker(s: &ThreadSlot) {
-    loop {
-        match s.revoked.load(Acquire) {
-            TRYING => std::hint::spin_loop(),
-            REVOKED => break,
-            _ => return,
-        }
-    }
+fn lost_worker() {
     let pcb = super::current_pcb();
     if pcb.is_null() {
         return; // not process code: the caller (the worker loop) checks for itself
@@ -179,29 +248,22 @@ fn lost_worker(s: &ThreadSlot) {
 /// on this thread.
 #[inline]
 pub(crate) fn leave_for_process_code() {
-    slot().in_rt.store(0, Release);
+    slot().lower();
 }
 
 /// Process code called by the runtime returned: back in runtime code (may move the
 /// process to another worker, see [`enter`]).
 #[inline]
 pub(crate) fn back_from_process_code() {
-    raise(slot());
+    if slot().raise() {
+        lost_worker();
+    }
 }
 
 /// Has the calling thread lost its worker? Raises `in_rt` first (the worker loop calls this
 /// after a process stopped running without a runtime call: a trapped stack overflow).
 pub(crate) fn worker_revoked() -> bool {
-    let s = slot();
-    s.in_rt.store(1, Relaxed);
-    compiler_fence(Ordering::SeqCst);
-    loop {
-        match s.revoked.load(Acquire) {
-            TRYING => std::hint::spin_loop(),
-            REVOKED => return true,
-            _ => return false,
-        }
-    }
+    slot().raise()
 }
 
 /// Does this thread still hold its worker? (The worker loop asks after each process run.)
@@ -234,7 +296,7 @@ const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
 /// Registers the OS process for private expedited membarriers (once). False when the
 /// kernel does not offer them: then no worker is ever taken over.
 pub(crate) fn membarrier_available() -> bool {
-    static STATE: AtomicU32 = AtomicU32::new(0); // 0 unknown, 1 yes, 2 no
+    static STATE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0); // 0 unknown, 1 yes, 2 no
     match STATE.load(Acquire) {
         1 => return true,
         2 => return false,
@@ -407,25 +469,11 @@ fn take_over(rt: &Arc<RtInner>, index: usize, stamp: u64) -> bool {
     // SAFETY: a holder is a worker thread's slot; worker threads end only after the
     // monitor has stopped (shutdown joins the monitor first).
     let slot = unsafe { &*holder };
-    if slot
-        .revoked
-        .compare_exchange(NOT_REVOKED, TRYING, Ordering::SeqCst, Relaxed)
-        .is_err()
-    {
+    if !slot.try_revoke(membarrier, || w.stamp.load(Acquire) == stamp) {
         return false;
     }
-    if !membarrier() {
-        slot.revoked.store(NOT_REVOKED, Release);
-        return false;
-    }
-    if slot.in_rt.load(Ordering::SeqCst) == 0 && w.stamp.load(Acquire) == stamp {
-        w.holder.store(std::ptr::null_mut(), Release);
-        slot.revoked.store(REVOKED, Release);
-        rt.sched.monitor.takeovers.fetch_add(1, Relaxed);
-        rt.sched.monitor.hand_over(rt, index);
-        true
-    } else {
-        slot.revoked.store(NOT_REVOKED, Release);
-        false
-    }
+    w.holder.store(std::ptr::null_mut(), Release);
+    rt.sched.monitor.takeovers.fetch_add(1, Relaxed);
+    rt.sched.monitor.hand_over(rt, index);
+    true
 }

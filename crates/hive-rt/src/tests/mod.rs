@@ -5,6 +5,7 @@
 //! can have need few forced context switches, and the bound keeps the run short (an
 //! unbounded run of the mailbox model takes about 5 minutes here, and passes).
 //! `LOOM_MAX_PREEMPTIONS=5 make loom` explores more.
+mod loom_held;
 mod loom_idle;
 mod loom_mailbox;
 mod loom_signals;
