@@ -1,7 +1,7 @@
 /* BEAM conformance, group A (spawn / send / receive): the cases of
- * /work/shared/semantics/beam-cases.md that apply to this C ABI. Each case runs in a fresh
+ * docs/semantics.md that apply to this C ABI. Each case runs in a fresh
  * root process (hive_run from main), so every case starts with an empty mailbox.
- * Case 3 (send to an unregistered atom) does not apply: the ABI has no registered names.
+ * Case 3 (send to an unregistered name) is in registry.c, with the other registry cases.
  * Messages are 64-bit words: word 0 is a tag (below), word 1 a value. */
 #define _GNU_SOURCE
 #include <string.h>

@@ -1,6 +1,6 @@
 /* BEAM conformance, group B (ordering): cases 14, 15 and 20 of
- * /work/shared/semantics/beam-cases.md (the others of group B need exit signals, links or
- * monitors, which this ABI does not have yet). Messages are 64-bit words. */
+ * docs/semantics.md (the others of group B need exit signals, links or monitors: they are in
+ * crates/hive-rt/tests/signals.rs, case 23 also in links_monitors.c). Messages are 64-bit words. */
 #define _GNU_SOURCE
 #include <string.h>
 #include "check.h"

@@ -5,7 +5,7 @@
  * buffers, and the message accessors on messages that are not EXIT or DOWN. After each
  * refused call the runtime and the caller keep working and nothing was created (no link,
  * no monitor, no process, out-pointers untouched). BEAM case numbers are given where one
- * applies (/work/shared/semantics/beam-cases.md).
+ * applies (docs/semantics.md).
  *
  * Synchronisation is by messages and monitors only; receive timeouts (T) are failure
  * bounds. */

@@ -3,7 +3,7 @@
  * hive_spawn_link, hive_spawn_monitor, hive_spawn_opt, hive_set_terminate, hive_get_links,
  * hive_get_monitors, hive_get_monitored_by, the HIVE_MSG_EXIT / HIVE_MSG_DOWN accessors and
  * the link/monitor counts of hive_process_info. Each check is named after its BEAM case in
- * /work/shared/semantics/beam-cases.md ("case N") where one applies.
+ * docs/semantics.md ("case N") where one applies.
  *
  * Synchronisation is by messages and monitors only: a command's acknowledgement, a DOWN
  * (every message and signal a process sent reaches us before its DOWN), or a bounded

@@ -396,11 +396,29 @@ pub fn render_table(headers: &[&str], rows: &[Vec<String>], right: &[bool]) -> S
     out
 }
 
-/// The scheduler count at which the issue states its targets.
+/// The scheduler count at which the ratio targets are judged.
 pub const TARGET_SCHEDULERS: u32 = 2;
+
+/// What the quick pass checked for one workload: each program checks its own counts
+/// (messages, processes, sums) and exits with an error when one is wrong, so a run that
+/// succeeded is a count check passed. `-` when no run was made.
+fn counts_check(hive: &Summary) -> String {
+    let runs = hive.ok.len() + hive.failed;
+    match (hive.ok.len(), hive.failed) {
+        (0, 0) => "-".into(),
+        (_, 0) => "counts ok".into(),
+        (0, _) => "FAIL".into(),
+        (_, failed) => format!("FAIL ({failed} of {runs} runs)"),
+    }
+}
 
 /// The comparison table for one scheduler count: one row per workload, medians of the
 /// successful runs. `beam_expected` is false when the BEAM column was skipped.
+///
+/// With `quick` (small sizes) the figures say nothing about speed, so the table judges no
+/// target: its last column, `check`, says whether the runs' count checks passed
+/// ([`counts_check`]). Otherwise the last two columns are the workload's `target` and the
+/// `result` ([`evaluate`]).
 pub fn comparison_table(
     records: &[RunRecord],
     workloads: &[&'static Workload],
@@ -408,7 +426,7 @@ pub fn comparison_table(
     quick: bool,
     beam_expected: bool,
 ) -> String {
-    let headers = [
+    let mut headers = vec![
         "workload",
         "size",
         "metric",
@@ -420,9 +438,12 @@ pub fn comparison_table(
         "BEAM rate",
         "rate ×",
         "time ×",
-        "target",
-        "result",
     ];
+    headers.extend_from_slice(if quick {
+        &["check"][..]
+    } else {
+        &["target", "result"][..]
+    });
     let right = [
         false, false, false, true, true, true, true, true, true, true, true, false, false,
     ];
@@ -470,9 +491,14 @@ pub fn comparison_table(
             Verdict::Unknown(_) if beam_skipped => "n/a (BEAM skipped)".to_string(),
             Verdict::Unknown(why) => format!("n/a ({why})"),
         };
-        starred |= result.contains('*');
+        starred |= !quick && result.contains('*');
         let size = size_label(w.args(quick));
-        rows.push(vec![
+        let judged = if quick {
+            vec![counts_check(&hive)]
+        } else {
+            vec![w.target.describe(), result]
+        };
+        let mut row = vec![
             w.name.to_string(),
             size,
             format!("{}{down}", w.rate_unit),
@@ -484,9 +510,9 @@ pub fn comparison_table(
             cell(&beam, w.rate_key, &rate, beam_fail),
             ratio(w.rate_key, down),
             ratio("seconds", ""),
-            w.target.describe(),
-            result,
-        ]);
+        ];
+        row.extend(judged);
+        rows.push(row);
     }
     let mut out = String::new();
     let _ = writeln!(
@@ -513,7 +539,13 @@ pub fn comparison_table(
     if starred {
         let _ = writeln!(
             out,
-            "* the issue states its ratio targets at {TARGET_SCHEDULERS} schedulers; shown here for reference."
+            "* ratio targets are judged at {TARGET_SCHEDULERS} schedulers; shown here for reference."
+        );
+    }
+    if quick {
+        out.push_str(
+            "check: quick sizes check counts, not speed. Each program checks what it counted \
+             (messages, processes, sums) and fails otherwise; no target is judged here.\n",
         );
     }
     out
@@ -889,12 +921,12 @@ mod tests {
             record(Lang::Hive, "ring", 1, Ok(hive)),
             record(Lang::Erlang, "ring", 1, Ok(beam)),
         ];
-        let t1 = comparison_table(&at_one, &ws[..1], 1, true, true);
+        let t1 = comparison_table(&at_one, &ws[..1], 1, false, true);
         assert!(
             t1.contains("met* (2.70×)") && t1.contains("at 1 scheduler ("),
             "{t1}"
         );
-        assert!(t1.contains("* the issue states"), "{t1}");
+        assert!(t1.contains("* ratio targets are judged at 2"), "{t1}");
 
         let hive_only = vec![record(
             Lang::Hive,
@@ -905,9 +937,65 @@ mod tests {
                  ns_per_hop=1 cpu_s=1",
             )),
         )];
-        let t2 = comparison_table(&hive_only, &ws[..1], 1, true, false);
+        let t2 = comparison_table(&hive_only, &ws[..1], 1, false, false);
         assert!(t2.contains("n/a (BEAM skipped)"), "{t2}");
-        assert!(!t2.contains("* the issue states"), "{t2}");
+        assert!(!t2.contains("* ratio targets"), "{t2}");
+    }
+
+    /// The quick pass checks counts only: no target, no verdict, no footnote about
+    /// targets; a `check` column says whether the runs' count checks passed.
+    #[test]
+    fn quick_table_reports_counts_not_targets() {
+        let ws = [
+            by_name("ring").unwrap(),
+            by_name("overload").unwrap(),
+            by_name("big").unwrap(),
+            by_name("fan_in").unwrap(),
+        ];
+        let ring = line(
+            "RESULT lang=hive name=ring schedulers=1 n=1 m=1 seconds=1 hops_per_s=1 \
+             ns_per_hop=1 cpu_s=1",
+        );
+        let overload = line(
+            "RESULT lang=hive name=overload schedulers=1 senders=10 msgs=100000 seconds=0.05 \
+             flood_s=0.03 cpu_s=0.03 max_qlen=98976 self_max_qlen=98976 rss_before_kb=3700 \
+             rss_peak_kb=17052 rss_after_kb=17052 rss_after_trim_kb=17052 \
+             b_per_queued_msg=138.1 rss_kept_pct=100.0 rt_med_us=2376 rt_p99_us=23364 \
+             rt_max_us=23364 round_trips=6 rt_tw_med_us=23364 rt_tw_p99_us=23364 \
+             drain_rt_p99_us=18.3 drain_rt_max_us=213.6 drain_round_trips=4994 work_reds=100",
+        );
+        let failed = || Err(Failure::new("failed", "exit status 1"));
+        let records = vec![
+            record(Lang::Hive, "ring", 1, Ok(ring)),
+            record(Lang::Hive, "overload", 1, Ok(overload)),
+            record(Lang::Hive, "big", 1, failed()),
+            record(
+                Lang::Hive,
+                "fan_in",
+                1,
+                Ok(line(
+                    "RESULT lang=hive name=fan_in schedulers=1 senders=1 k=1 seconds=1 \
+                 msgs_per_s=1 max_qlen=1 cpu_s=1",
+                )),
+            ),
+            record(Lang::Hive, "fan_in", 1, failed()),
+        ];
+        let t = comparison_table(&records, &ws, 1, true, false);
+        let rows: Vec<&str> = t.lines().collect();
+        assert!(rows[0].contains("quick sizes"), "{t}");
+        assert!(rows[1].trim_end().ends_with("check"), "{t}");
+        for word in ["target", "result"] {
+            assert!(!rows[1].contains(word), "header has {word}: {t}");
+        }
+        for word in ["met (", "met* (", "MISSED", "n/a", "issue", "≥", "≤"] {
+            assert!(!t.contains(word), "{word} in the quick table: {t}");
+        }
+        let row = |name: &str| *rows.iter().find(|r| r.starts_with(name)).unwrap();
+        assert!(row("ring").ends_with("counts ok"), "{t}");
+        assert!(row("overload").ends_with("counts ok"), "{t}");
+        assert!(row("big").ends_with("FAIL"), "{t}");
+        assert!(row("fan_in").ends_with("FAIL (1 of 2 runs)"), "{t}");
+        assert!(t.contains("quick sizes check counts, not speed"), "{t}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Links, exit signals, `trap_exit`, `kill` and monitors, with the BEAM's semantics
-//! (groups B–G and K of `../shared/semantics/beam-cases.md`).
+//! (groups B–G and K of `docs/semantics.md`).
 //!
 //! ## Signals travel with messages
 //! The BEAM's one ordering guarantee is that all signals from one process to another keep

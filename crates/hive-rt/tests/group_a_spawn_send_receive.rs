@@ -1,5 +1,5 @@
 //! BEAM cases of group A (spawn / send / receive) on the Rust API, named by case number
-//! (`../shared/semantics/beam-cases.md`).
+//! (`docs/semantics.md`).
 
 mod common;
 use common::*;

@@ -1,6 +1,6 @@
 //! BEAM cases of groups B (signal ordering), C (links), D (trap_exit), E (kill),
 //! F (monitors), G (demonitor), J (cleanup) and K (spawn atomicity), and H's cases 82–83,
-//! each named by its number in `../shared/semantics/beam-cases.md`.
+//! each named by its number in `docs/semantics.md`.
 //!
 //! Race cases ([RACE]) run many iterations with jitter (a spin of 0–60 µs or a yield)
 //! inside the race window, count each outcome, and fail on any outcome the BEAM does not
