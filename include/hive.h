@@ -505,12 +505,16 @@ hive_status hive_receive_match_from(uint64_t mark, int32_t (*match)(void *env, c
 // `out` is NULL or a writable `size_t`.
 hive_status hive_mailbox_len(size_t *out);
 
-// Pointer to the payload of `msg` (writable for a message the caller owns), or NULL when
-// `msg` is NULL.
+// Pointer to the payload of `msg` (16-byte aligned), or NULL when `msg` is NULL.
+//
+// `msg` is `const` like every accessor's, so a match predicate (which gets a
+// `const hive_msg *`) calls it without a cast. The result is not `const` (as `strchr`'s):
+// the payload is writable only through a message the caller owns (`hive_msg_alloc`, a
+// received message); a predicate only borrows its message and must not write to it.
 //
 // # Safety
 // `msg` is NULL or a live message the caller owns or borrows.
-uint8_t *hive_msg_data(struct hive_msg *msg);
+uint8_t *hive_msg_data(const struct hive_msg *msg);
 
 // Payload length of `msg` in bytes (0 when `msg` is NULL).
 //

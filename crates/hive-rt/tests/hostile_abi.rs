@@ -610,7 +610,7 @@ fn run_op(w: &mut World, op: &Op, in_process: bool) {
             Op::Yield => not_proc("yield", hive_yield()),
             Op::MsgAccessors => {
                 CALLS.fetch_add(7, Relaxed);
-                assert!(hive_msg_data(null_mut()).is_null());
+                assert!(hive_msg_data(null()).is_null());
                 assert_eq!(hive_msg_len(null()), 0);
                 assert_eq!(hive_msg_sender(null()), 0);
                 assert_eq!(hive_msg_timer_ref(null()), 0);
