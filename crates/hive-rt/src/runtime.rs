@@ -896,7 +896,8 @@ impl RtInner {
         s
     }
 
-    /// Blocks the calling thread (not a process) until `pid` exits; returns its reason.
+    /// Blocks the calling thread (not a process) until `pid` exits; returns its reason, or
+    /// `noproc` when it has exited already (see [`Runtime::wait`]).
     pub(crate) fn wait(
         &self,
         pid: Pid,
@@ -908,7 +909,16 @@ impl RtInner {
         let waiter = Arc::new(ExitWaiter::default());
         {
             let _access = self.access().ok_or(Status::ErrShutDown)?;
-            let pcb = self.table.lookup(pid).ok_or(Status::ErrNoProcess)?;
+            let Some(pcb) = self.table.lookup(pid) else {
+                // Gone already (a process spawned from a thread can run and exit before
+                // its spawner calls this), or never issued. As `monitor/2` on a process
+                // that has exited (BEAM case 57), the wait ends at once with `noproc`.
+                return if self.table.was_issued(pid) {
+                    Ok(ExitReason::Noproc)
+                } else {
+                    Err(Status::ErrNoProcess)
+                };
+            };
             // SAFETY: `_access` keeps the PCB alive.
             let pcb = unsafe { pcb.as_ref() };
             let mut w = pcb.sig.lock();
@@ -1354,9 +1364,13 @@ impl Runtime {
         crate::process::send_on(&self.inner, &Caller::get(), to, data)
     }
 
-    /// Blocks until `pid` exits and returns its exit reason.
-    /// Errors: `ErrNoProcess` (not alive when called), `ErrInProcess` (called from a
-    /// process: use a monitor there).
+    /// Blocks until `pid` exits and returns its exit reason. A process that has already
+    /// exited gives `ExitReason::Noproc` at once, as `monitor/2` on a dead process does
+    /// (BEAM case 57): a process spawned from a thread may run and exit before its spawner
+    /// calls this, and that is not an error (use [`Runtime::run`] to get the real reason
+    /// whatever the timing).
+    /// Errors: `ErrNoProcess` (this runtime never issued `pid`), `ErrInProcess` (called from
+    /// a process: use a monitor there), `ErrShutDown`.
     pub fn wait(&self, pid: Pid) -> Result<ExitReason> {
         self.inner.wait(pid, None).map_err(Error)
     }

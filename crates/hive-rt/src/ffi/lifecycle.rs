@@ -264,10 +264,15 @@ pub unsafe extern "C" fn hive_run(
 /// Blocks the calling thread (not a process) until process `pid` exits, or `timeout_ms`
 /// milliseconds pass (negative = no limit). The exit reason goes to `*info_out` (may be NULL).
 ///
-/// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NO_PROCESS` (not alive when called: a
-/// process that already exited cannot be waited for; use `hive_run` for a root process);
-/// `HIVE_ERR_BAD_ARGUMENT` (pid 0); `HIVE_ERR_IN_PROCESS`; `HIVE_ERR_NOT_INITIALIZED`;
-/// `HIVE_ERR_SHUT_DOWN`.
+/// A process that has already exited (and is gone) gives `HIVE_OK` at once with reason
+/// `HIVE_REASON_NOPROC`, as `monitor/2` on a dead process gives a DOWN with `noproc` (BEAM
+/// case 57): a process spawned from a thread may run and exit before its spawner calls
+/// `hive_wait`, and that race is not an error. Its real reason is gone by then; `hive_run`
+/// (spawn and wait in one call) always gets it.
+///
+/// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NO_PROCESS` (this runtime never issued
+/// `pid`: a forged pid or another node's); `HIVE_ERR_BAD_ARGUMENT` (pid 0);
+/// `HIVE_ERR_IN_PROCESS`; `HIVE_ERR_NOT_INITIALIZED`; `HIVE_ERR_SHUT_DOWN`.
 ///
 /// # Safety
 /// `info_out` is NULL or points to a writable `hive_exit_info`.
