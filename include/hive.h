@@ -169,6 +169,12 @@ typedef struct hive_config {
   // Most processes alive at once (pid table size); rounded up to a power of two, at most
   // 2^24 (16,777,216). Default 2^22. Costs 16 bytes of address space per entry.
   size_t max_processes;
+  // Bytes of guard below every process stack; an access there ends that process with
+  // reason `stack_overflow`. Rounded up to whole pages (4 KiB); 0 = the default, 4096
+  // (one page); at most 512 KiB. Costs address space only. Code compiled with stack
+  // probes needs no more than one page; without probes a frame larger than the guard can
+  // skip it and write into another process's stack (docs/abi.md, "Stack probes").
+  size_t guard_size;
 } hive_config;
 
 // Options for `hive_spawn` (pass NULL for all defaults; zero-initialised fields other than
@@ -178,8 +184,10 @@ typedef struct hive_spawn_opts {
   int32_t priority;
   // 0, except for `hive_spawn_opt`: `HIVE_SPAWN_LINK` and/or `HIVE_SPAWN_MONITOR`.
   uint32_t flags;
-  // Stack size in bytes (usable); 0 = the runtime's default. Rounded up to a power of
-  // two ≥ 16 KiB; at most 64 MiB.
+  // Stack size in bytes (usable, excluding the guard); 0 = the runtime's default.
+  // Otherwise at least 16 KiB (the 8 KiB every ABI call needs plus the process's own
+  // frames) and at most 64 MiB, else the spawn fails with `HIVE_ERR_BAD_LENGTH`; rounded
+  // up to a power of two.
   size_t stack_size;
 } hive_spawn_opts;
 
@@ -356,7 +364,8 @@ hive_status hive_config_default(struct hive_config *out);
 // Returns `HIVE_OK`; `HIVE_ERR_ALREADY_INITIALIZED` (called before), `HIVE_ERR_SHUT_DOWN`
 // (the runtime was already shut down), `HIVE_ERR_BAD_ARGUMENT` (reserved ≠ 0,
 // schedulers > 1024, max_processes 0 or > 2^24), `HIVE_ERR_BAD_LENGTH` (stack_size >
-// 64 MiB), `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_SYSTEM_LIMIT` (threads could not start).
+// 64 MiB, guard_size > 512 KiB), `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_SYSTEM_LIMIT` (threads
+// could not start).
 //
 // # Safety
 // `config` is NULL or points to a readable `hive_config`.
@@ -576,7 +585,8 @@ void hive_msg_free(struct hive_msg *msg);
 // - `pid_out`: receives the new pid (may be NULL).
 //
 // Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (entry NULL, or arg NULL with arg_len > 0),
-// `HIVE_ERR_BAD_LENGTH` (arg_len or stack size too large), `HIVE_ERR_BAD_ARGUMENT`
+// `HIVE_ERR_BAD_LENGTH` (arg_len too large; `opts->stack_size` not 0 and below 16 KiB or
+// above 64 MiB), `HIVE_ERR_BAD_ARGUMENT`
 // (unknown priority, flags ≠ 0: links and monitors need `hive_spawn_opt`),
 // `HIVE_ERR_SYSTEM_LIMIT` (pid table full), `HIVE_ERR_NO_MEMORY` (no stack),
 // `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.

@@ -273,10 +273,11 @@ int main(void) {
     CHECK_EQ(c.reserved, 0);
     CHECK_EQ(c.stack_size, 64 * 1024);
     CHECK_EQ(c.max_processes, 1u << 22);
+    CHECK_EQ(c.guard_size, 4096);
     CHECK_LE(c.schedulers, 1024);
 
     /* 3. Bad configurations: each fails with its documented status and initialises nothing. */
-    struct { const char *what; hive_config cfg; hive_status want; } bad[8];
+    struct { const char *what; hive_config cfg; hive_status want; } bad[10];
     int nbad = 0;
     CHECK_OK(hive_config_default(&c));
     bad[nbad].what = "reserved=1"; bad[nbad].cfg = c; bad[nbad].cfg.reserved = 1; bad[nbad++].want = HIVE_ERR_BAD_ARGUMENT;
@@ -286,6 +287,8 @@ int main(void) {
     bad[nbad].what = "max_processes=2^24+1"; bad[nbad].cfg = c; bad[nbad].cfg.max_processes = (1u << 24) + 1; bad[nbad++].want = HIVE_ERR_BAD_ARGUMENT;
     bad[nbad].what = "stack_size=1<<30"; bad[nbad].cfg = c; bad[nbad].cfg.stack_size = (size_t)1 << 30; bad[nbad++].want = HIVE_ERR_BAD_LENGTH;
     bad[nbad].what = "stack_size=64MiB+1"; bad[nbad].cfg = c; bad[nbad].cfg.stack_size = ((size_t)64 << 20) + 1; bad[nbad++].want = HIVE_ERR_BAD_LENGTH;
+    bad[nbad].what = "guard_size=512KiB+1"; bad[nbad].cfg = c; bad[nbad].cfg.guard_size = ((size_t)512 << 10) + 1; bad[nbad++].want = HIVE_ERR_BAD_LENGTH;
+    bad[nbad].what = "guard_size=SIZE_MAX"; bad[nbad].cfg = c; bad[nbad].cfg.guard_size = SIZE_MAX; bad[nbad++].want = HIVE_ERR_BAD_LENGTH;
     for (int i = 0; i < nbad; i++) {
         hive_status s = hive_init(&bad[i].cfg);
         if (s != bad[i].want) fprintf(stderr, "hive_init(%s)\n", bad[i].what);

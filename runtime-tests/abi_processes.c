@@ -127,7 +127,12 @@ static void root_stacks(void *arg) {
     run_stack(64 * 1024, 40 * 1024);
     run_stack(1 << 20, 512 * 1024);          /* 1 MiB stack, 512 KiB of locals */
     run_stack(100000, 96 * 1024);            /* rounded up to 128 KiB */
-    run_stack(1, 8 * 1024);                  /* rounded up to 16 KiB */
+    run_stack(16 * 1024, 8 * 1024);          /* the smallest stack */
+    /* Below the 16 KiB minimum: refused, not enlarged. */
+    hive_spawn_opts tiny = {.priority = HIVE_PRIORITY_NORMAL, .flags = 0, .stack_size = 1};
+    CHECK_EQ(hive_spawn(stack_child, NULL, 0, &tiny, NULL), HIVE_ERR_BAD_LENGTH);
+    tiny.stack_size = 16 * 1024 - 1;
+    CHECK_EQ(hive_spawn(stack_child, NULL, 0, &tiny, NULL), HIVE_ERR_BAD_LENGTH);
     run_stack((size_t)8 << 20, (size_t)6 << 20);
     run_stack((size_t)64 << 20, (size_t)48 << 20); /* the largest stack */
 }

@@ -185,7 +185,7 @@ impl RtInner {
             queues.push(q);
         }
         let rt = Arc::new(RtInner {
-            stacks: Stacks::new(config.stack_size),
+            stacks: Stacks::new(config.stack_size, config.guard_size),
             table,
             sched: Scheduler {
                 workers: shared.into_boxed_slice(),
@@ -347,6 +347,11 @@ impl RtInner {
         let default = self.stacks.default_usable();
         let usable = if opts.stack_size == 0 {
             default
+        } else if opts.stack_size < crate::config::MIN_STACK_SIZE {
+            // Too small for the ABI's headroom plus any frame of the process's own: refused
+            // rather than silently enlarged, so a backend that computed a stack size learns
+            // that it is below the minimum (`SpawnOptions::stack_size`).
+            return Err(Status::ErrBadLength);
         } else {
             stack_class(opts.stack_size).ok_or(Status::ErrBadLength)?
         };
@@ -443,7 +448,7 @@ impl RtInner {
         } else {
             self.stacks.pool(usable).alloc()?
         };
-        let stack_guard = stack.limit_addr();
+        let stack_guard = stack.usable_bottom();
         let pcb_addr = pcb_ptr as usize;
         let co = Coroutine::with_stack(stack, move |y: &Yielder<(), Suspend>, ()| {
             // SAFETY: the PCB outlives its coroutine (freed only after the exit path took the

@@ -207,7 +207,8 @@ pub(crate) struct Pcb {
     // ---- cold ----
     /// Lets the SIGSEGV handler end this coroutine (see `overflow.rs`).
     pub(crate) trap: Cell<Option<CoroutineTrapHandler<Ending>>>,
-    /// Lowest address of the stack slot (its guard page), for overflow detection.
+    /// Lowest usable address of the stack (just above its guard; 0 before the process has a
+    /// stack), for overflow detection and the ABI calls' headroom check (`overflow.rs`).
     pub(crate) stack_guard: Cell<usize>,
     /// The exit reason and a large spawn argument's copy, boxed together: most processes
     /// have neither (they end `normal`, with a small argument), and one pointer keeps the
