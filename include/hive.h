@@ -223,8 +223,10 @@ typedef struct hive_ctx {
   int32_t reductions;
   // Non-zero while a signal (exit, link, monitor, …) waits to be handled: set by the
   // threads that send one, cleared by the runtime when it handles them. Generated code
-  // must not write it; it may call `hive_reduction_check()` when it sees it non-zero, to
-  // let an exit signal stop the process before the slice ends.
+  // must not write it, and must read it with a relaxed atomic load
+  // (`hive_signal_pending(ctx)`; LLVM: `load atomic i32, ptr %p monotonic, align 4`); it
+  // may call `hive_reduction_check()` when it sees it non-zero, to let an exit signal
+  // stop the process before the slice ends (`hive_reduction_check_inline(ctx)` does both).
   uint32_t signal_pending;
 } hive_ctx;
 
@@ -951,3 +953,27 @@ hive_status hive_read_timer(hive_tref tref, int64_t *ms_left_out);
 #endif  // __cplusplus
 
 #endif  /* HIVE_H */
+
+#if !defined(HIVE_H_INLINE) && (defined(__GNUC__) || defined(__clang__))
+#define HIVE_H_INLINE
+
+// `ctx->signal_pending`, read as generated code must read it: a relaxed atomic load (the
+// runtime's threads set the word while the process runs; a plain load is a data race and
+// may be hoisted out of a loop, so the loop never sees the signal). LLVM IR:
+// `load atomic i32, ptr %p monotonic, align 4`. `ctx` is what `hive_current_ctx()` gave
+// the calling process. Returns non-zero while a signal waits to be handled.
+static inline uint32_t hive_signal_pending(const hive_ctx *ctx) {
+  return __atomic_load_n(&ctx->signal_pending, __ATOMIC_RELAXED);
+}
+
+// The inline reduction check, for loop back-edges and function entries: charges one
+// reduction on `ctx` (the calling process's `hive_current_ctx()`), and calls the runtime
+// only when the slice is used up (it yields) or a signal is pending (it is handled now,
+// so an exit signal stops a busy process here). Returns `HIVE_OK`, or what
+// `hive_reduction_check()` returns on the slow path (`HIVE_ERR_NOT_A_PROCESS` when `ctx`
+// is not the caller's).
+static inline hive_status hive_reduction_check_inline(hive_ctx *ctx) {
+  if (--ctx->reductions <= 0 || hive_signal_pending(ctx)) return hive_reduction_check();
+  return HIVE_OK;
+}
+#endif  /* HIVE_H_INLINE */

@@ -47,8 +47,10 @@ pub struct HiveCtx {
     pub reductions: i32,
     /// Non-zero while a signal (exit, link, monitor, …) waits to be handled: set by the
     /// threads that send one, cleared by the runtime when it handles them. Generated code
-    /// must not write it; it may call `hive_reduction_check()` when it sees it non-zero, to
-    /// let an exit signal stop the process before the slice ends.
+    /// must not write it, and must read it with a relaxed atomic load
+    /// (`hive_signal_pending(ctx)`; LLVM: `load atomic i32, ptr %p monotonic, align 4`); it
+    /// may call `hive_reduction_check()` when it sees it non-zero, to let an exit signal
+    /// stop the process before the slice ends (`hive_reduction_check_inline(ctx)` does both).
     pub signal_pending: u32,
 }
 
