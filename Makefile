@@ -5,7 +5,9 @@
 CARGO   ?= cargo
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -Wall -Wextra -Werror -Iinclude -pthread
+# Stack probes are required of code that runs in a Hive process (docs/abi.md, "Stack
+# probes"): without them a frame larger than the stack's guard skips it.
+CFLAGS  += -std=c11 -Wall -Wextra -Werror -fstack-clash-protection -Iinclude -pthread
 LDLIBS  := -lpthread -ldl -lm
 LIB     := target/release/libhive_rt.a
 

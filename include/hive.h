@@ -173,6 +173,12 @@ typedef struct hive_config {
   // Most processes alive at once (pid table size); rounded up to a power of two, at most
   // 2^24 (16,777,216). Default 2^22. Costs 16 bytes of address space per entry.
   size_t max_processes;
+  // Bytes of guard below every process stack; an access there ends that process with
+  // reason `stack_overflow`. Rounded up to whole pages (4 KiB); 0 = the default, 4096
+  // (one page); at most 512 KiB. Costs address space only. Code compiled with stack
+  // probes needs no more than one page; without probes a frame larger than the guard can
+  // skip it and write into another process's stack (docs/abi.md, "Stack probes").
+  size_t guard_size;
 } hive_config;
 
 // Options for `hive_spawn` (pass NULL for all defaults; zero-initialised fields other than
@@ -182,8 +188,10 @@ typedef struct hive_spawn_opts {
   int32_t priority;
   // 0, except for `hive_spawn_opt`: `HIVE_SPAWN_LINK` and/or `HIVE_SPAWN_MONITOR`.
   uint32_t flags;
-  // Stack size in bytes (usable); 0 = the runtime's default. Rounded up to a power of
-  // two ≥ 16 KiB; at most 64 MiB.
+  // Stack size in bytes (usable, excluding the guard); 0 = the runtime's default.
+  // Otherwise at least 16 KiB (the 8 KiB every ABI call needs plus the process's own
+  // frames) and at most 64 MiB, else the spawn fails with `HIVE_ERR_BAD_LENGTH`; rounded
+  // up to a power of two.
   size_t stack_size;
 } hive_spawn_opts;
 
@@ -219,8 +227,10 @@ typedef struct hive_ctx {
   int32_t reductions;
   // Non-zero while a signal (exit, link, monitor, …) waits to be handled: set by the
   // threads that send one, cleared by the runtime when it handles them. Generated code
-  // must not write it; it may call `hive_reduction_check()` when it sees it non-zero, to
-  // let an exit signal stop the process before the slice ends.
+  // must not write it, and must read it with a relaxed atomic load
+  // (`hive_signal_pending(ctx)`; LLVM: `load atomic i32, ptr %p monotonic, align 4`); it
+  // may call `hive_reduction_check()` when it sees it non-zero, to let an exit signal
+  // stop the process before the slice ends (`hive_reduction_check_inline(ctx)` does both).
   uint32_t signal_pending;
 } hive_ctx;
 
@@ -360,7 +370,8 @@ hive_status hive_config_default(struct hive_config *out);
 // Returns `HIVE_OK`; `HIVE_ERR_ALREADY_INITIALIZED` (called before), `HIVE_ERR_SHUT_DOWN`
 // (the runtime was already shut down), `HIVE_ERR_BAD_ARGUMENT` (reserved ≠ 0,
 // schedulers > 1024, max_processes 0 or > 2^24), `HIVE_ERR_BAD_LENGTH` (stack_size >
-// 64 MiB), `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_SYSTEM_LIMIT` (threads could not start).
+// 64 MiB, guard_size > 512 KiB), `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_SYSTEM_LIMIT` (threads
+// could not start).
 //
 // # Safety
 // `config` is NULL or points to a readable `hive_config`.
@@ -400,10 +411,15 @@ hive_status hive_run(void (*entry)(void *arg), const void *arg, size_t arg_len, 
 // Blocks the calling thread (not a process) until process `pid` exits, or `timeout_ms`
 // milliseconds pass (negative = no limit). The exit reason goes to `*info_out` (may be NULL).
 //
-// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NO_PROCESS` (not alive when called: a
-// process that already exited cannot be waited for; use `hive_run` for a root process);
-// `HIVE_ERR_BAD_ARGUMENT` (pid 0); `HIVE_ERR_IN_PROCESS`; `HIVE_ERR_NOT_INITIALIZED`;
-// `HIVE_ERR_SHUT_DOWN`.
+// A process that has already exited (and is gone) gives `HIVE_OK` at once with reason
+// `HIVE_REASON_NOPROC`, as `monitor/2` on a dead process gives a DOWN with `noproc` (BEAM
+// case 57): a process spawned from a thread may run and exit before its spawner calls
+// `hive_wait`, and that race is not an error. Its real reason is gone by then; `hive_run`
+// (spawn and wait in one call) always gets it.
+//
+// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NO_PROCESS` (this runtime never issued
+// `pid`: a forged pid or another node's); `HIVE_ERR_BAD_ARGUMENT` (pid 0);
+// `HIVE_ERR_IN_PROCESS`; `HIVE_ERR_NOT_INITIALIZED`; `HIVE_ERR_SHUT_DOWN`.
 //
 // # Safety
 // `info_out` is NULL or points to a writable `hive_exit_info`.
@@ -509,12 +525,16 @@ hive_status hive_receive_match_from(uint64_t mark, int32_t (*match)(void *env, c
 // `out` is NULL or a writable `size_t`.
 hive_status hive_mailbox_len(size_t *out);
 
-// Pointer to the payload of `msg` (writable for a message the caller owns), or NULL when
-// `msg` is NULL.
+// Pointer to the payload of `msg` (16-byte aligned), or NULL when `msg` is NULL.
+//
+// `msg` is `const` like every accessor's, so a match predicate (which gets a
+// `const hive_msg *`) calls it without a cast. The result is not `const` (as `strchr`'s):
+// the payload is writable only through a message the caller owns (`hive_msg_alloc`, a
+// received message); a predicate only borrows its message and must not write to it.
 //
 // # Safety
 // `msg` is NULL or a live message the caller owns or borrows.
-uint8_t *hive_msg_data(struct hive_msg *msg);
+uint8_t *hive_msg_data(const struct hive_msg *msg);
 
 // Payload length of `msg` in bytes (0 when `msg` is NULL).
 //
@@ -571,7 +591,8 @@ void hive_msg_free(struct hive_msg *msg);
 // - `pid_out`: receives the new pid (may be NULL).
 //
 // Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (entry NULL, or arg NULL with arg_len > 0),
-// `HIVE_ERR_BAD_LENGTH` (arg_len or stack size too large), `HIVE_ERR_BAD_ARGUMENT`
+// `HIVE_ERR_BAD_LENGTH` (arg_len too large; `opts->stack_size` not 0 and below 16 KiB or
+// above 64 MiB), `HIVE_ERR_BAD_ARGUMENT`
 // (unknown priority, flags ≠ 0: links and monitors need `hive_spawn_opt`),
 // `HIVE_ERR_SYSTEM_LIMIT` (pid table full), `HIVE_ERR_NO_MEMORY` (no stack),
 // `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
@@ -936,3 +957,27 @@ hive_status hive_read_timer(hive_tref tref, int64_t *ms_left_out);
 #endif  // __cplusplus
 
 #endif  /* HIVE_H */
+
+#if !defined(HIVE_H_INLINE) && (defined(__GNUC__) || defined(__clang__))
+#define HIVE_H_INLINE
+
+// `ctx->signal_pending`, read as generated code must read it: a relaxed atomic load (the
+// runtime's threads set the word while the process runs; a plain load is a data race and
+// may be hoisted out of a loop, so the loop never sees the signal). LLVM IR:
+// `load atomic i32, ptr %p monotonic, align 4`. `ctx` is what `hive_current_ctx()` gave
+// the calling process. Returns non-zero while a signal waits to be handled.
+static inline uint32_t hive_signal_pending(const hive_ctx *ctx) {
+  return __atomic_load_n(&ctx->signal_pending, __ATOMIC_RELAXED);
+}
+
+// The inline reduction check, for loop back-edges and function entries: charges one
+// reduction on `ctx` (the calling process's `hive_current_ctx()`), and calls the runtime
+// only when the slice is used up (it yields) or a signal is pending (it is handled now,
+// so an exit signal stops a busy process here). Returns `HIVE_OK`, or what
+// `hive_reduction_check()` returns on the slow path (`HIVE_ERR_NOT_A_PROCESS` when `ctx`
+// is not the caller's).
+static inline hive_status hive_reduction_check_inline(hive_ctx *ctx) {
+  if (--ctx->reductions <= 0 || hive_signal_pending(ctx)) return hive_reduction_check();
+  return HIVE_OK;
+}
+#endif  /* HIVE_H_INLINE */

@@ -80,9 +80,9 @@ static void waitee(void *arg) {
 }
 
 /* Spawns a waitee, checks hive_wait times out while it is blocked, then releases it and
- * waits for it. hive_wait may legitimately find it already gone (HIVE_ERR_NO_PROCESS: it
- * exited before the call), so the release/wait is repeated until one hive_wait observes
- * the exit. Returns the number of attempts. */
+ * waits for it. hive_wait may legitimately find it already gone (HIVE_OK with reason
+ * noproc: it exited before the call), so the release/wait is repeated until one hive_wait
+ * observes the exit with its real reason. Returns the number of attempts. */
 static int wait_scenario(uint64_t how, int64_t timeout_ms) {
     for (int attempt = 1; attempt <= 500; attempt++) {
         hive_pid p = 0;
@@ -100,10 +100,10 @@ static int wait_scenario(uint64_t how, int64_t timeout_ms) {
         }
         CHECK_OK(hive_test_send_u64(p, how));
         hive_status s = hive_wait(p, timeout_ms, &info);
-        CHECK(s == HIVE_OK || s == HIVE_ERR_NO_PROCESS);
+        CHECK_OK(s);
         CHECK_EQ(hive_is_alive(p), 0);
-        CHECK_EQ(hive_wait(p, 0, NULL), HIVE_ERR_NO_PROCESS); /* dead pid */
-        if (s == HIVE_OK) {
+        CHECK_OK(hive_wait(p, 0, NULL)); /* dead pid: at once */
+        if (info.kind != HIVE_REASON_NOPROC) {
             CHECK_EQ(info.reserved, 0);
             if (how == 1) {
                 CHECK_EQ(info.kind, HIVE_REASON_ERROR);
@@ -273,10 +273,11 @@ int main(void) {
     CHECK_EQ(c.reserved, 0);
     CHECK_EQ(c.stack_size, 64 * 1024);
     CHECK_EQ(c.max_processes, 1u << 22);
+    CHECK_EQ(c.guard_size, 4096);
     CHECK_LE(c.schedulers, 1024);
 
     /* 3. Bad configurations: each fails with its documented status and initialises nothing. */
-    struct { const char *what; hive_config cfg; hive_status want; } bad[8];
+    struct { const char *what; hive_config cfg; hive_status want; } bad[10];
     int nbad = 0;
     CHECK_OK(hive_config_default(&c));
     bad[nbad].what = "reserved=1"; bad[nbad].cfg = c; bad[nbad].cfg.reserved = 1; bad[nbad++].want = HIVE_ERR_BAD_ARGUMENT;
@@ -286,6 +287,8 @@ int main(void) {
     bad[nbad].what = "max_processes=2^24+1"; bad[nbad].cfg = c; bad[nbad].cfg.max_processes = (1u << 24) + 1; bad[nbad++].want = HIVE_ERR_BAD_ARGUMENT;
     bad[nbad].what = "stack_size=1<<30"; bad[nbad].cfg = c; bad[nbad].cfg.stack_size = (size_t)1 << 30; bad[nbad++].want = HIVE_ERR_BAD_LENGTH;
     bad[nbad].what = "stack_size=64MiB+1"; bad[nbad].cfg = c; bad[nbad].cfg.stack_size = ((size_t)64 << 20) + 1; bad[nbad++].want = HIVE_ERR_BAD_LENGTH;
+    bad[nbad].what = "guard_size=512KiB+1"; bad[nbad].cfg = c; bad[nbad].cfg.guard_size = ((size_t)512 << 10) + 1; bad[nbad++].want = HIVE_ERR_BAD_LENGTH;
+    bad[nbad].what = "guard_size=SIZE_MAX"; bad[nbad].cfg = c; bad[nbad].cfg.guard_size = SIZE_MAX; bad[nbad++].want = HIVE_ERR_BAD_LENGTH;
     for (int i = 0; i < nbad; i++) {
         hive_status s = hive_init(&bad[i].cfg);
         if (s != bad[i].want) fprintf(stderr, "hive_init(%s)\n", bad[i].what);
@@ -313,7 +316,8 @@ int main(void) {
     CHECK_EQ(info.reserved, 0);
     CHECK_EQ(info.len, 0);
     CHECK_EQ(hive_is_alive(g_root_pid), 0);
-    CHECK_EQ(hive_wait(g_root_pid, 0, NULL), HIVE_ERR_NO_PROCESS);
+    CHECK_OK(hive_wait(g_root_pid, 0, &info)); /* dead pid: at once, noproc once it is gone */
+    CHECK(info.kind == HIVE_REASON_NORMAL || info.kind == HIVE_REASON_NOPROC);
     CHECK_OK(hive_run(root_returns, &magic, sizeof magic, NULL, NULL)); /* info_out NULL */
 
     memset(&info, 0xAB, sizeof info);

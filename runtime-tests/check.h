@@ -48,7 +48,7 @@ static inline hive_status hive_test_send_2u64(hive_pid to, uint64_t a, uint64_t 
 static inline uint64_t hive_test_word(const hive_msg *m, size_t i) {
     CHECK_GE(hive_msg_len(m), (i + 1) * sizeof(uint64_t));
     uint64_t v;
-    memcpy(&v, hive_msg_data((hive_msg *)m) + i * sizeof(uint64_t), sizeof v);
+    memcpy(&v, hive_msg_data(m) + i * sizeof(uint64_t), sizeof v);
     return v;
 }
 /* Receives one message (must arrive within timeout_ms), returns word 0 and frees it. */

@@ -309,8 +309,8 @@ static void check_released(const char *name, hive_pid dead, hive_pid other) {
  * possible (a hive_wait that returned HIVE_OK there, before the exit path had released
  * the name, was a bug). Either way, the first hive_wait that reports the exit must find
  * the name gone. Returns how many rounds observed the exit with hive_wait (the others found the
- * process already gone: HIVE_ERR_NO_PROCESS; there the name must still be released soon,
- * which is polled for). */
+ * process already gone: HIVE_OK with reason noproc; there the name must still be released
+ * soon, which is polled for). */
 static int release_rounds(int rounds, int mode, int junk, hive_pid other) {
     int observed = 0;
     for (int i = 0; i < rounds; i++) {
@@ -333,7 +333,8 @@ static int release_rounds(int rounds, int mode, int junk, hive_pid other) {
                 CHECK_LT(hive_test_now_ns() - t0, 30ull * 1000000000ull);
             } while (s == HIVE_TIMEOUT);
         }
-        if (s == HIVE_OK) {
+        CHECK_OK(s);
+        if (info.kind != HIVE_REASON_NOPROC) {
             hive_pid now = whereis(name); /* first thing after the exit was observed */
             if (now != 0)
                 fprintf(stderr, "registry: round %d (mode %d): hive_wait(P) returned HIVE_OK "
@@ -342,7 +343,6 @@ static int release_rounds(int rounds, int mode, int junk, hive_pid other) {
             CHECK_EQ(info.kind, HIVE_REASON_NORMAL);
             observed++;
         } else {
-            CHECK_EQ(s, HIVE_ERR_NO_PROCESS);
             uint64_t t0 = hive_test_now_ns();
             while (whereis(name) != 0) {
                 CHECK_LT(hive_test_now_ns() - t0, 30ull * 1000000000ull);
@@ -624,14 +624,9 @@ static void exit_race(void) {
         spin_until(&g_race[i].seen_p);
         send_words(p, T_STOP, 0, 0);
         hive_exit_info info;
-        hive_status s = hive_wait(p, 30000, &info);
-        if (s == HIVE_OK) {
-            hive_pid now = whereis(name);
-            CHECK_NE(now, p);
-            g_race_observed++;
-        } else {
-            CHECK_EQ(s, HIVE_ERR_NO_PROCESS);
-        }
+        CHECK_OK(hive_wait(p, 30000, &info));
+        CHECK_NE(whereis(name), p);
+        if (info.kind != HIVE_REASON_NOPROC) g_race_observed++;
     }
     uint64_t t0 = hive_test_now_ns();
     while (atomic_load(&g_race_done) < RACE_ROUNDS) {

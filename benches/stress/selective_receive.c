@@ -57,7 +57,7 @@ struct want {
 static int32_t match_reply(void *env, const hive_msg *m) {
     bmsg b;
     if (hive_msg_len(m) != sizeof b) return 0;
-    memcpy(&b, hive_msg_data((hive_msg *)m), sizeof b);
+    memcpy(&b, hive_msg_data(m), sizeof b);
     return b.tag == T_REPLY && b.val == ((const struct want *)env)->ref;
 }
 

@@ -412,7 +412,7 @@ static inline bmsg recv_tag(uint32_t tag) {
 static inline int32_t bench_match_tag(void *env, const hive_msg *m) {
     uint32_t tag;
     if (hive_msg_len(m) != sizeof(bmsg)) return 0;
-    memcpy(&tag, hive_msg_data((hive_msg *)m), sizeof tag);
+    memcpy(&tag, hive_msg_data(m), sizeof tag);
     return tag == *(const uint32_t *)env;
 }
 

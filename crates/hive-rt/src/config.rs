@@ -14,6 +14,14 @@ pub struct Config {
     /// Rounded up to a power of two, at most 2^24. The table reserves 8 bytes of address
     /// space per entry; untouched parts cost no memory.
     pub max_processes: usize,
+    /// Bytes of guard below every process stack: an access there ends the process with
+    /// `stack_overflow` (`docs/design.md`, "Stack overflow"). Rounded up to whole pages
+    /// (4 KiB); 0 = [`DEFAULT_GUARD_SIZE`] (one page); at most [`MAX_GUARD_SIZE`] (512 KiB).
+    /// A guard costs address space only (no memory, no extra VMA). Code compiled with stack
+    /// probes never needs more than one page; without probes, a function whose frame is
+    /// larger than the guard can skip it and write into the stack below (`docs/abi.md`,
+    /// "Stack probes").
+    pub guard_size: usize,
 }
 
 /// Smallest accepted stack size, in bytes.
@@ -28,6 +36,10 @@ pub const DEFAULT_MAX_PROCESSES: usize = 1 << 22;
 pub const MAX_PROCESSES_LIMIT: usize = 1 << 24;
 /// Upper bound of [`Config::schedulers`].
 pub const MAX_SCHEDULERS: usize = 1024;
+/// Default guard below each process stack, in bytes (one page).
+pub const DEFAULT_GUARD_SIZE: usize = crate::stack::GUARD_UNIT;
+/// Largest accepted [`Config::guard_size`], in bytes (512 KiB).
+pub const MAX_GUARD_SIZE: usize = crate::stack::MAX_GUARD;
 
 impl Default for Config {
     fn default() -> Self {
@@ -35,6 +47,7 @@ impl Default for Config {
             schedulers: 0,
             stack_size: DEFAULT_STACK_SIZE,
             max_processes: DEFAULT_MAX_PROCESSES,
+            guard_size: DEFAULT_GUARD_SIZE,
         }
     }
 }
@@ -55,15 +68,23 @@ impl Config {
         if self.max_processes == 0 || self.max_processes > MAX_PROCESSES_LIMIT {
             return Err(Status::ErrBadArgument);
         }
+        let guard_size = match self.guard_size {
+            0 => DEFAULT_GUARD_SIZE,
+            g if g > MAX_GUARD_SIZE => return Err(Status::ErrBadLength),
+            g => g.next_multiple_of(crate::stack::GUARD_UNIT),
+        };
         Ok(Config {
             schedulers,
             stack_size,
             max_processes: self.max_processes.next_power_of_two(),
+            guard_size,
         })
     }
 }
 
 /// Rounds a requested stack size (bytes) up to its size class, or None when out of range.
+/// (`hive_init` rounds a small default up to [`MIN_STACK_SIZE`]; a spawn that asks for less
+/// than [`MIN_STACK_SIZE`] is refused before this, see `RtInner::spawn_with`.)
 pub(crate) fn stack_class(size: usize) -> Option<usize> {
     if size > MAX_STACK_SIZE {
         return None;
@@ -103,6 +124,36 @@ impl Priority {
 pub struct SpawnOptions {
     /// Scheduling priority.
     pub priority: Priority,
-    /// Stack size in bytes; 0 = the runtime's default ([`Config::stack_size`]).
+    /// Stack size in bytes (usable, excluding the guard); 0 = the runtime's default
+    /// ([`Config::stack_size`]). Otherwise at least [`MIN_STACK_SIZE`] (16 KiB: the 8 KiB
+    /// every ABI call needs, `overflow::ABI_HEADROOM`, plus room for the process's own
+    /// frames) and at most [`MAX_STACK_SIZE`]; a spawn outside that range fails with
+    /// `ErrBadLength`. Rounded up to a power of two.
     pub stack_size: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guard_size_defaults_rounds_to_pages_and_is_bounded() {
+        let guard = |g| {
+            Config {
+                guard_size: g,
+                schedulers: 1,
+                ..Config::default()
+            }
+            .resolve()
+            .map(|c| c.guard_size)
+        };
+        assert_eq!(Config::default().guard_size, 4096);
+        assert_eq!(guard(0), Ok(4096));
+        assert_eq!(guard(1), Ok(4096));
+        assert_eq!(guard(5000), Ok(8192));
+        assert_eq!(guard(128 * 1024), Ok(128 * 1024));
+        assert_eq!(guard(MAX_GUARD_SIZE), Ok(512 * 1024));
+        assert_eq!(guard(MAX_GUARD_SIZE + 1), Err(crate::Status::ErrBadLength));
+        assert_eq!(guard(usize::MAX), Err(crate::Status::ErrBadLength));
+    }
 }

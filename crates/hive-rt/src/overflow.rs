@@ -1,10 +1,10 @@
 //! Stack overflow: a fault in a process's guard page ends that process alone.
 //!
-//! Every stack slot has a guard page at its low end (`stack.rs`). A process that runs into
-//! it raises `SIGSEGV`. The handler installed here (once per OS process, on an alternate
-//! signal stack that every worker thread sets up) checks whether the faulting address lies
-//! in the guard page of the process running on this thread, with that thread's stack
-//! pointer inside the same slot. If so, it uses corosensei's trap API
+//! Every stack slot has a guard at its low end (`stack.rs`; one page unless
+//! `Config::guard_size` says more). A process that runs into it raises `SIGSEGV`. The
+//! handler installed here (once per OS process, on an alternate signal stack that every
+//! worker thread sets up) checks whether the faulting address lies in the guard of the
+//! process running on this thread, with that thread's stack pointer inside the same slot. If so, it uses corosensei's trap API
 //! (`CoroutineTrapHandler::setup_trap_handler`) to make the coroutine return
 //! [`Ending::StackOverflow`] as soon as the handler returns; the worker then runs the
 //! normal exit path with the reason `stack_overflow` (an `Error` reason). Links, waiters and
@@ -19,9 +19,10 @@
 //! lost and its stack is discarded without unwinding (the trap contract); if it overflowed
 //! while inside libc or the runtime holding a lock, that lock stays held. ABI functions
 //! therefore refuse to start with less than [`ABI_HEADROOM`] bytes of stack left and exit
-//! the process with `stack_overflow` instead. A frame larger than the guard page can jump
-//! over it: backends should emit stack probes (`-fstack-clash-protection`, or Rust's
-//! default probes) for frames above 4 KiB.
+//! the process with `stack_overflow` instead. A frame larger than the guard can jump over
+//! it: generated code must probe its stack (`-fstack-clash-protection`, LLVM's
+//! `"probe-stack"="inline-asm"`, Cranelift's inline probestack; `docs/abi.md`, "Stack
+//! probes"), and a larger `Config::guard_size` catches larger frames of code without.
 //!
 //! Implemented for Linux on x86_64 and aarch64; elsewhere an overflow ends the OS process
 //! (SIGSEGV), which still never corrupts another process's stack.
@@ -50,7 +51,7 @@ pub(crate) fn approx_sp() -> usize {
 
 /// True when the calling process has less than [`ABI_HEADROOM`] bytes of stack left.
 pub(crate) fn low_on_stack(pcb: &Pcb) -> bool {
-    approx_sp() < pcb.stack_guard.get() + 4096 + ABI_HEADROOM
+    approx_sp() < pcb.stack_guard.get() + ABI_HEADROOM
 }
 
 #[cfg(all(
@@ -180,10 +181,12 @@ mod imp {
             unsafe {
                 let pcb = &*pcb;
                 let fault = (*info).si_addr() as usize;
-                let guard = pcb.stack_guard.get();
+                let usable_bottom = pcb.stack_guard.get();
                 if let Some(trap) = pcb.trap.get() {
-                    if guard != 0
-                        && (guard..guard + PAGE).contains(&fault)
+                    // In the slot (guard included) but below its usable part: the guard.
+                    if usable_bottom != 0
+                        && fault < usable_bottom
+                        && trap.stack_ptr_in_bounds(fault)
                         && trap.stack_ptr_in_bounds(sp_of(uc))
                     {
                         // The coroutine's code only touched its own stack and runtime

@@ -195,7 +195,7 @@ impl RtInner {
             queues.push(q);
         }
         let rt = Arc::new(RtInner {
-            stacks: Stacks::new(config.stack_size),
+            stacks: Stacks::new(config.stack_size, config.guard_size),
             table,
             sched: Scheduler {
                 workers: shared.into_boxed_slice(),
@@ -383,6 +383,11 @@ impl RtInner {
         let default = self.stacks.default_usable();
         let usable = if opts.stack_size == 0 {
             default
+        } else if opts.stack_size < crate::config::MIN_STACK_SIZE {
+            // Too small for the ABI's headroom plus any frame of the process's own: refused
+            // rather than silently enlarged, so a backend that computed a stack size learns
+            // that it is below the minimum (`SpawnOptions::stack_size`).
+            return Err(Status::ErrBadLength);
         } else {
             stack_class(opts.stack_size).ok_or(Status::ErrBadLength)?
         };
@@ -479,7 +484,7 @@ impl RtInner {
         } else {
             self.stacks.pool(usable).alloc()?
         };
-        let stack_guard = stack.limit_addr();
+        let stack_guard = stack.usable_bottom();
         let pcb_addr = pcb_ptr as usize;
         let co = Coroutine::with_stack(stack, move |y: &Yielder<(), Suspend>, ()| {
             // SAFETY: the PCB outlives its coroutine (freed only after the exit path took the
@@ -931,7 +936,8 @@ impl RtInner {
         s
     }
 
-    /// Blocks the calling thread (not a process) until `pid` exits; returns its reason.
+    /// Blocks the calling thread (not a process) until `pid` exits; returns its reason, or
+    /// `noproc` when it has exited already (see [`Runtime::wait`]).
     pub(crate) fn wait(
         &self,
         pid: Pid,
@@ -943,7 +949,16 @@ impl RtInner {
         let waiter = Arc::new(ExitWaiter::default());
         {
             let _access = self.access().ok_or(Status::ErrShutDown)?;
-            let pcb = self.table.lookup(pid).ok_or(Status::ErrNoProcess)?;
+            let Some(pcb) = self.table.lookup(pid) else {
+                // Gone already (a process spawned from a thread can run and exit before
+                // its spawner calls this), or never issued. As `monitor/2` on a process
+                // that has exited (BEAM case 57), the wait ends at once with `noproc`.
+                return if self.table.was_issued(pid) {
+                    Ok(ExitReason::Noproc)
+                } else {
+                    Err(Status::ErrNoProcess)
+                };
+            };
             // SAFETY: `_access` keeps the PCB alive.
             let pcb = unsafe { pcb.as_ref() };
             let mut w = pcb.sig.lock();
@@ -1409,9 +1424,13 @@ impl Runtime {
         crate::process::send_on(&self.inner, &Caller::get(), to, data)
     }
 
-    /// Blocks until `pid` exits and returns its exit reason.
-    /// Errors: `ErrNoProcess` (not alive when called), `ErrInProcess` (called from a
-    /// process: use a monitor there).
+    /// Blocks until `pid` exits and returns its exit reason. A process that has already
+    /// exited gives `ExitReason::Noproc` at once, as `monitor/2` on a dead process does
+    /// (BEAM case 57): a process spawned from a thread may run and exit before its spawner
+    /// calls this, and that is not an error (use [`Runtime::run`] to get the real reason
+    /// whatever the timing).
+    /// Errors: `ErrNoProcess` (this runtime never issued `pid`), `ErrInProcess` (called from
+    /// a process: use a monitor there), `ErrShutDown`.
     pub fn wait(&self, pid: Pid) -> Result<ExitReason> {
         let _rt = crate::sched::held::enter();
         self.inner.wait(pid, None).map_err(Error)

@@ -3,7 +3,7 @@
 //! One `mmap` per process stack cannot reach a million processes: each mapping (and each
 //! `mprotect`ed guard) is a VMA, and `vm.max_map_count` is 65530 by default. So stacks come
 //! from **chunks** of 1 GiB reserved with `MAP_NORESERVE` (one VMA each) and cut into
-//! slots of `guard page + usable size`. Only pages a process touches become resident; a
+//! slots of `guard + usable size`. Only pages a process touches become resident; a
 //! process blocked in `receive` right after starting touches one page of its stack.
 //!
 //! ```text
@@ -12,13 +12,15 @@
 //!                               ^ slot 0 base (top; the stack grows down towards its guard)
 //! ```
 //!
-//! **Guards.** The lowest page of each slot is a guard, so an overflow faults instead of
-//! writing into the slot below. Where the kernel has `MADV_GUARD_INSTALL` (Linux ≥ 6.13) the
-//! guard is a page-table marker that costs no VMA; this is probed once per pool. Elsewhere
-//! the guard is `mprotect(PROT_NONE)`, which splits the chunk into VMAs and so limits the
-//! number of stacks to about half of `vm.max_map_count`; a spawn past that fails with
-//! `HIVE_ERR_NO_MEMORY` rather than running unguarded. What happens on overflow is
-//! described in `docs/design.md` ("Stack overflow"): the faulting access raises `SIGSEGV`.
+//! **Guards.** The lowest pages of each slot are a guard (`Config::guard_size`, one page by
+//! default), so an overflow faults instead of writing into the slot below. Where the kernel
+//! has `MADV_GUARD_INSTALL` (Linux ≥ 6.13) the guard is a page-table marker that costs no
+//! VMA; this is probed once per pool. Elsewhere the guard is `mprotect(PROT_NONE)`, which
+//! splits the chunk into VMAs and so limits the number of stacks to about half of
+//! `vm.max_map_count`; a spawn past that fails with `HIVE_ERR_NO_MEMORY` rather than
+//! running unguarded. Either way a guard costs no memory and no more VMAs the larger it is,
+//! only address space. What happens on overflow is described in `docs/design.md` ("Stack
+//! overflow"): the faulting access raises `SIGSEGV`.
 //!
 //! **Recycling.** Freed slots go to a LIFO free list (hot pages first) and keep their
 //! resident pages; the scheduler keeps a small per-worker cache in front of the pool.
@@ -45,19 +47,28 @@ pub(crate) enum GuardMode {
 /// A stack slot handed to a coroutine. It does not free itself: the owner returns it to
 /// its pool with [`StackPool::free`] (a dropped slot is leaked, never reused unsafely).
 ///
-/// One word: the slot's lowest address (page-aligned) with log2 of its usable size in the
-/// low bits, so a coroutine (which embeds its stack) and hence the PCB stay 8 bytes smaller.
+/// One word: the slot's lowest address (page-aligned) with, in the 12 low bits, log2 of its
+/// usable size (bits 0–4) and its guard's pages minus one (bits 5–11), so a coroutine (which
+/// embeds its stack) and hence the PCB stay 8 bytes smaller.
 #[derive(Debug)]
 pub(crate) struct ArenaStack(usize);
 
-/// The low bits of an [`ArenaStack`] word that hold log2 of the usable size.
-const SHIFT_MASK: usize = PAGE - 1;
+/// The low bits of an [`ArenaStack`] word (below the page-aligned address).
+const LOW_MASK: usize = PAGE - 1;
+/// The bits of an [`ArenaStack`] word that hold log2 of the usable size.
+const SHIFT_MASK: usize = 0x1f;
+/// Where an [`ArenaStack`] word keeps its guard pages minus one (7 bits: 1 to 128 pages).
+const GUARD_SHIFT: u32 = 5;
+/// Largest guard, in bytes, an [`ArenaStack`] word can describe (128 pages, 512 KiB).
+pub(crate) const MAX_GUARD: usize = (LOW_MASK >> GUARD_SHIFT) * PAGE + PAGE;
+/// Size of a page, in bytes: guard sizes are multiples of it.
+pub(crate) const GUARD_UNIT: usize = PAGE;
 
 // SAFETY: `ArenaStack` names a slot of memory owned exclusively by this handle (the pool
 // hands each slot to one owner at a time); moving it between threads moves that ownership.
 unsafe impl Send for ArenaStack {}
 
-// SAFETY: (1) the lowest page of every slot is a guard page that faults on access, made by
+// SAFETY: (1) the lowest pages of every slot are a guard that faults on access, made by
 // `StackPool::carve` with MADV_GUARD_INSTALL or mprotect(PROT_NONE) before the slot is handed
 // out, and `limit()` includes it; (2) the usable part is at least `config::MIN_STACK_SIZE`
 // (16 KiB) ≥ corosensei's `MIN_STACK_SIZE` (4 KiB); (3) `base` and `limit` are page-aligned,
@@ -74,27 +85,34 @@ unsafe impl Stack for ArenaStack {
 }
 
 impl ArenaStack {
-    /// The slot at `limit` (page-aligned) with `usable` bytes (a power of two) above its
-    /// guard page.
-    fn new(limit: usize, usable: usize) -> ArenaStack {
+    /// The slot at `limit` (page-aligned) with `usable` bytes (a power of two below 2^32)
+    /// above a guard of `guard` bytes (whole pages, 1 to 128 of them).
+    fn new(limit: usize, usable: usize, guard: usize) -> ArenaStack {
         debug_assert!(limit.is_multiple_of(PAGE) && usable.is_power_of_two());
-        ArenaStack(limit | usable.trailing_zeros() as usize)
+        debug_assert!(usable.trailing_zeros() as usize <= SHIFT_MASK);
+        debug_assert!(guard.is_multiple_of(PAGE) && (PAGE..=MAX_GUARD).contains(&guard));
+        ArenaStack(limit | usable.trailing_zeros() as usize | (guard / PAGE - 1) << GUARD_SHIFT)
     }
 
-    /// Lowest usable address (just above the guard page).
-    #[cfg(test)]
+    /// Bytes of the guard at the bottom of the slot.
+    fn guard(&self) -> usize {
+        ((self.0 & LOW_MASK) >> GUARD_SHIFT) * PAGE + PAGE
+    }
+
+    /// Lowest usable address (just above the guard).
     pub(crate) fn usable_bottom(&self) -> usize {
-        self.limit_addr() + PAGE
+        self.limit_addr() + self.guard()
     }
 
     /// Highest address of the slot (one past the last usable byte): the stack's base.
     pub(crate) fn top(&self) -> usize {
-        self.limit_addr() + PAGE + (1 << (self.0 & SHIFT_MASK))
+        self.usable_bottom() + (1 << (self.0 & SHIFT_MASK))
     }
 
-    /// Lowest address of the slot: identifies the slot to its pool.
+    /// Lowest address of the slot (the bottom of its guard): identifies the slot to its
+    /// pool.
     pub(crate) fn limit_addr(&self) -> usize {
-        self.0 & !SHIFT_MASK
+        self.0 & !LOW_MASK
     }
 }
 
@@ -110,6 +128,8 @@ struct Bump {
 /// A pool of equally sized stack slots.
 pub(crate) struct StackPool {
     usable: usize,
+    /// Bytes of guard below each slot's usable part (whole pages).
+    guard_size: usize,
     slot: usize,
     guard: GuardMode,
     free: Mutex<Vec<usize>>,
@@ -120,18 +140,22 @@ impl std::fmt::Debug for StackPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StackPool")
             .field("usable", &self.usable)
+            .field("guard_size", &self.guard_size)
             .field("guard", &self.guard)
             .finish_non_exhaustive()
     }
 }
 
 impl StackPool {
-    /// A pool of slots with `usable` bytes each (a power of two, at least 4 pages).
-    pub(crate) fn new(usable: usize) -> StackPool {
+    /// A pool of slots with `usable` bytes each (a power of two, at least 4 pages) above a
+    /// guard of `guard_size` bytes (whole pages, at most [`MAX_GUARD`]).
+    pub(crate) fn new(usable: usize, guard_size: usize) -> StackPool {
         debug_assert!(usable.is_power_of_two() && usable >= 4 * PAGE);
+        debug_assert!(guard_size.is_multiple_of(PAGE) && (PAGE..=MAX_GUARD).contains(&guard_size));
         StackPool {
             usable,
-            slot: usable + PAGE,
+            guard_size,
+            slot: usable + guard_size,
             guard: probe_guard_mode(),
             free: Mutex::new(Vec::new()),
             bump: Mutex::new(Bump {
@@ -189,7 +213,7 @@ impl StackPool {
 
     /// The slot whose lowest address is `limit` (a slot of this pool).
     pub(crate) fn slot_at(&self, limit: usize) -> ArenaStack {
-        ArenaStack::new(limit, self.usable)
+        ArenaStack::new(limit, self.usable, self.guard_size)
     }
 
     /// Cuts a never-used slot from the current chunk, reserving a new chunk when needed,
@@ -209,14 +233,18 @@ impl StackPool {
             l
         };
         let rc = match self.guard {
-            // SAFETY: `limit..limit+PAGE` lies inside a private anonymous RW chunk we mapped
-            // and handed to nobody yet; marking it as a guard affects only this slot.
+            // SAFETY: `limit..limit+guard_size` lies inside a private anonymous RW chunk we
+            // mapped and handed to nobody yet; marking it as a guard affects only this slot.
             GuardMode::GuardInstall => unsafe {
-                libc::madvise(limit as *mut libc::c_void, PAGE, MADV_GUARD_INSTALL)
+                libc::madvise(
+                    limit as *mut libc::c_void,
+                    self.guard_size,
+                    MADV_GUARD_INSTALL,
+                )
             },
-            // SAFETY: as above; PROT_NONE on a page of our own unused mapping.
+            // SAFETY: as above; PROT_NONE on pages of our own unused mapping.
             GuardMode::Mprotect => unsafe {
-                libc::mprotect(limit as *mut libc::c_void, PAGE, libc::PROT_NONE)
+                libc::mprotect(limit as *mut libc::c_void, self.guard_size, libc::PROT_NONE)
             },
         };
         if rc != 0 {
@@ -261,15 +289,19 @@ impl Drop for StackPool {
 #[derive(Debug)]
 pub(crate) struct Stacks {
     default_usable: usize,
+    /// Guard bytes below every stack of every class (`Config::guard_size`).
+    guard_size: usize,
     pools: Vec<std::sync::OnceLock<StackPool>>,
 }
 
 impl Stacks {
-    /// Pools whose default class holds `default_usable` bytes (a valid size class).
-    pub(crate) fn new(default_usable: usize) -> Stacks {
+    /// Pools whose default class holds `default_usable` bytes (a valid size class), each
+    /// stack above a guard of `guard_size` bytes (a resolved `Config::guard_size`).
+    pub(crate) fn new(default_usable: usize, guard_size: usize) -> Stacks {
         let classes = Self::class_index(crate::config::MAX_STACK_SIZE) + 1;
         Stacks {
             default_usable,
+            guard_size,
             pools: (0..classes).map(|_| std::sync::OnceLock::new()).collect(),
         }
     }
@@ -280,7 +312,8 @@ impl Stacks {
 
     /// The pool for a size class (`usable` must be a value `config::stack_class` returned).
     pub(crate) fn pool(&self, usable: usize) -> &StackPool {
-        self.pools[Self::class_index(usable)].get_or_init(|| StackPool::new(usable))
+        self.pools[Self::class_index(usable)]
+            .get_or_init(|| StackPool::new(usable, self.guard_size))
     }
 
     /// The pool of the runtime's default stack size.
@@ -357,7 +390,7 @@ mod tests {
 
     #[test]
     fn slots_are_distinct_aligned_and_recycled_lifo() {
-        let pool = StackPool::new(16 * 1024);
+        let pool = StackPool::new(16 * 1024, PAGE);
         assert_eq!(pool.guard_mode(), probe_guard_mode());
         let a = pool.alloc().unwrap();
         let b = pool.alloc().unwrap();
@@ -377,27 +410,62 @@ mod tests {
     }
 
     #[test]
-    fn one_word_names_the_slot_and_its_size_in_every_class() {
-        let mut usable = crate::config::MIN_STACK_SIZE;
-        while usable <= crate::config::MAX_STACK_SIZE {
-            let pool = StackPool::new(usable);
-            let s = pool.alloc().unwrap();
-            assert_eq!(std::mem::size_of_val(&s), std::mem::size_of::<usize>());
-            assert_eq!(s.limit_addr() % PAGE, 0, "usable {usable}");
-            assert_eq!(s.usable_bottom(), s.limit_addr() + PAGE);
-            assert_eq!(s.top() - s.usable_bottom(), usable);
-            assert_eq!(s.base().get(), s.top());
-            assert_eq!(s.limit().get(), s.limit_addr());
-            let again = pool.slot_at(s.limit_addr());
-            assert_eq!((again.limit_addr(), again.top()), (s.limit_addr(), s.top()));
-            pool.free(s); // once: `again` names the same slot and is just dropped
-            usable *= 2;
+    fn one_word_names_the_slot_its_size_and_its_guard_in_every_class() {
+        for guard in [PAGE, 2 * PAGE, 32 * PAGE, 127 * PAGE, MAX_GUARD] {
+            let mut usable = crate::config::MIN_STACK_SIZE;
+            while usable <= crate::config::MAX_STACK_SIZE {
+                let pool = StackPool::new(usable, guard);
+                let s = pool.alloc().unwrap();
+                assert_eq!(std::mem::size_of_val(&s), std::mem::size_of::<usize>());
+                assert_eq!(s.limit_addr() % PAGE, 0, "usable {usable}");
+                assert_eq!(s.usable_bottom(), s.limit_addr() + guard, "guard {guard}");
+                assert_eq!(s.top() - s.usable_bottom(), usable);
+                assert_eq!(s.base().get(), s.top());
+                assert_eq!(s.limit().get(), s.limit_addr());
+                let again = pool.slot_at(s.limit_addr());
+                assert_eq!((again.limit_addr(), again.top()), (s.limit_addr(), s.top()));
+                pool.free(s); // once: `again` names the same slot and is just dropped
+                usable *= 2;
+            }
         }
+        assert_eq!(MAX_GUARD, 512 * 1024);
+    }
+
+    /// Every page of a large guard faults (the whole guard is installed, not its first
+    /// page), and the usable part starts right above it.
+    #[test]
+    fn every_page_of_the_guard_faults() {
+        let guard = 8 * PAGE;
+        let pool = StackPool::new(16 * 1024, guard);
+        let s = pool.alloc().unwrap();
+        for page in 0..guard / PAGE {
+            let addr = s.limit_addr() + page * PAGE;
+            assert!(!readable(addr), "guard page {page} is readable");
+        }
+        assert!(readable(s.usable_bottom()));
+        pool.free(s);
+    }
+
+    /// Whether one byte at `addr` can be read, asked of the kernel (`process_vm_readv` on
+    /// ourselves fails with EFAULT on a guard) so that the test itself never faults.
+    fn readable(addr: usize) -> bool {
+        let mut byte = 0u8;
+        let local = libc::iovec {
+            iov_base: (&raw mut byte).cast(),
+            iov_len: 1,
+        };
+        let remote = libc::iovec {
+            iov_base: addr as *mut libc::c_void,
+            iov_len: 1,
+        };
+        // SAFETY: reads one byte into a local through the kernel, which checks `addr`.
+        let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+        n == 1
     }
 
     #[test]
     fn usable_part_is_writable() {
-        let pool = StackPool::new(16 * 1024);
+        let pool = StackPool::new(16 * 1024, PAGE);
         let s = pool.alloc().unwrap();
         // SAFETY: the usable part of a slot we own.
         unsafe {
@@ -415,7 +483,7 @@ mod tests {
         if probe_guard_mode() != GuardMode::GuardInstall {
             return; // mprotect guards cost a VMA each by design.
         }
-        let pool = StackPool::new(16 * 1024);
+        let pool = StackPool::new(16 * 1024, PAGE);
         let maps_before = std::fs::read_to_string("/proc/self/maps")
             .unwrap()
             .lines()

@@ -28,7 +28,7 @@ fn case_01_spawn_returns_live_pid_and_return_is_normal() {
     assert_eq!(reason, ExitReason::Normal);
     // A process that returned is no longer alive.
     let pid = rt.spawn(|| {}).unwrap();
-    let _ = rt.wait(pid); // may already be gone: NoProcess is fine
+    let _ = rt.wait(pid); // may already be gone: noproc
     let deadline = Instant::now() + std::time::Duration::from_secs(5);
     while rt.is_alive(pid) {
         assert!(Instant::now() < deadline, "process never exited");

@@ -184,7 +184,13 @@ fn op() -> impl Strategy<Value = Op> {
         (
             -1..4i32,
             0..5u32,
-            prop_oneof![Just(0usize), Just(1 << 30), Just(usize::MAX)]
+            prop_oneof![
+                Just(0usize),
+                Just(1),
+                Just(16 * 1024 - 1),
+                Just(1 << 30),
+                Just(usize::MAX)
+            ]
         )
             .prop_map(|(pr, f, st)| Op::Spawn(pr, f, st)),
         pid_arg().prop_map(Op::Link),
@@ -504,7 +510,7 @@ fn run_op(w: &mut World, op: &Op, in_process: bool) {
                     assert_eq!(s, HIVE_ERR_NOT_A_PROCESS);
                 } else if !(0..=2).contains(prio) {
                     assert_eq!(s, HIVE_ERR_BAD_ARGUMENT);
-                } else if *stack > (64 << 20) {
+                } else if *stack > (64 << 20) || (*stack != 0 && *stack < 16 * 1024) {
                     assert_eq!(s, HIVE_ERR_BAD_LENGTH);
                 }
                 if s == HIVE_OK {
@@ -610,7 +616,7 @@ fn run_op(w: &mut World, op: &Op, in_process: bool) {
             Op::Yield => not_proc("yield", hive_yield()),
             Op::MsgAccessors => {
                 CALLS.fetch_add(7, Relaxed);
-                assert!(hive_msg_data(null_mut()).is_null());
+                assert!(hive_msg_data(null()).is_null());
                 assert_eq!(hive_msg_len(null()), 0);
                 assert_eq!(hive_msg_sender(null()), 0);
                 assert_eq!(hive_msg_timer_ref(null()), 0);

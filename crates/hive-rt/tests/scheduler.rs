@@ -59,13 +59,10 @@ fn polling_receive_is_preempted() {
             d.store(true, Ordering::SeqCst);
         })
         .unwrap();
-    // Its reason, or "no such process" when it ended before we looked; a hang times out.
+    // Its reason, or `noproc` when it ended before we looked; a hang times out.
     let r = rt.wait_timeout(poller, std::time::Duration::from_secs(20));
     assert!(
-        matches!(
-            r,
-            Ok(ExitReason::Normal) | Err(hive_rt::Error(Status::ErrNoProcess))
-        ),
+        matches!(r, Ok(ExitReason::Normal) | Ok(ExitReason::Noproc)),
         "poller: {r:?}"
     );
     assert!(
@@ -346,18 +343,18 @@ fn shutdown_counts_and_stops_blocked_processes() {
     let rt2 = rt.clone();
     let h = std::thread::spawn(move || rt2.wait(waiter));
     // The waiting thread may not have registered yet; shutdown completes it either way
-    // (registered: reason shutdown; after the stop: NoProcess; after shutdown began:
+    // (registered: reason shutdown; after the stop: noproc; after shutdown began:
     // ShutDown).
     while rt.process_count() < n + 1 {
         std::thread::yield_now();
     }
     assert_eq!(rt.shutdown(), n + 1);
     match h.join().unwrap() {
-        Ok(r) => assert_eq!(r, ExitReason::Shutdown),
-        Err(e) => assert!(
-            matches!(e.0, Status::ErrNoProcess | Status::ErrShutDown),
-            "{e}"
+        Ok(r) => assert!(
+            matches!(r, ExitReason::Shutdown | ExitReason::Noproc),
+            "{r:?}"
         ),
+        Err(e) => assert_eq!(e.0, Status::ErrShutDown, "{e}"),
     }
     assert_eq!(rt.process_count(), 0);
     assert_eq!(rt.shutdown(), 0, "idempotent");

@@ -30,6 +30,12 @@ pub struct hive_config {
     /// Most processes alive at once (pid table size); rounded up to a power of two, at most
     /// 2^24 (16,777,216). Default 2^22. Costs 16 bytes of address space per entry.
     pub max_processes: usize,
+    /// Bytes of guard below every process stack; an access there ends that process with
+    /// reason `stack_overflow`. Rounded up to whole pages (4 KiB); 0 = the default, 4096
+    /// (one page); at most 512 KiB. Costs address space only. Code compiled with stack
+    /// probes needs no more than one page; without probes a frame larger than the guard can
+    /// skip it and write into another process's stack (docs/abi.md, "Stack probes").
+    pub guard_size: usize,
 }
 
 /// Kind of an exit reason.
@@ -119,6 +125,7 @@ pub unsafe extern "C" fn hive_config_default(out: *mut hive_config) -> hive_stat
                 reserved: 0,
                 stack_size: d.stack_size,
                 max_processes: d.max_processes,
+                guard_size: d.guard_size,
             })
         };
         HIVE_OK
@@ -131,7 +138,8 @@ pub unsafe extern "C" fn hive_config_default(out: *mut hive_config) -> hive_stat
 /// Returns `HIVE_OK`; `HIVE_ERR_ALREADY_INITIALIZED` (called before), `HIVE_ERR_SHUT_DOWN`
 /// (the runtime was already shut down), `HIVE_ERR_BAD_ARGUMENT` (reserved ≠ 0,
 /// schedulers > 1024, max_processes 0 or > 2^24), `HIVE_ERR_BAD_LENGTH` (stack_size >
-/// 64 MiB), `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_SYSTEM_LIMIT` (threads could not start).
+/// 64 MiB, guard_size > 512 KiB), `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_SYSTEM_LIMIT` (threads
+/// could not start).
 ///
 /// # Safety
 /// `config` is NULL or points to a readable `hive_config`.
@@ -150,6 +158,7 @@ pub unsafe extern "C" fn hive_init(config: *const hive_config) -> hive_status {
                 schedulers: c.schedulers as usize,
                 stack_size: c.stack_size,
                 max_processes: c.max_processes,
+                guard_size: c.guard_size,
             }
         };
         match STATE.compare_exchange(UNINIT, STARTING, AcqRel, Acquire) {
@@ -264,10 +273,15 @@ pub unsafe extern "C" fn hive_run(
 /// Blocks the calling thread (not a process) until process `pid` exits, or `timeout_ms`
 /// milliseconds pass (negative = no limit). The exit reason goes to `*info_out` (may be NULL).
 ///
-/// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NO_PROCESS` (not alive when called: a
-/// process that already exited cannot be waited for; use `hive_run` for a root process);
-/// `HIVE_ERR_BAD_ARGUMENT` (pid 0); `HIVE_ERR_IN_PROCESS`; `HIVE_ERR_NOT_INITIALIZED`;
-/// `HIVE_ERR_SHUT_DOWN`.
+/// A process that has already exited (and is gone) gives `HIVE_OK` at once with reason
+/// `HIVE_REASON_NOPROC`, as `monitor/2` on a dead process gives a DOWN with `noproc` (BEAM
+/// case 57): a process spawned from a thread may run and exit before its spawner calls
+/// `hive_wait`, and that race is not an error. Its real reason is gone by then; `hive_run`
+/// (spawn and wait in one call) always gets it.
+///
+/// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NO_PROCESS` (this runtime never issued
+/// `pid`: a forged pid or another node's); `HIVE_ERR_BAD_ARGUMENT` (pid 0);
+/// `HIVE_ERR_IN_PROCESS`; `HIVE_ERR_NOT_INITIALIZED`; `HIVE_ERR_SHUT_DOWN`.
 ///
 /// # Safety
 /// `info_out` is NULL or points to a writable `hive_exit_info`.

@@ -336,13 +336,17 @@ pub unsafe extern "C" fn hive_mailbox_len(out: *mut usize) -> hive_status {
     })
 }
 
-/// Pointer to the payload of `msg` (writable for a message the caller owns), or NULL when
-/// `msg` is NULL.
+/// Pointer to the payload of `msg` (16-byte aligned), or NULL when `msg` is NULL.
+///
+/// `msg` is `const` like every accessor's, so a match predicate (which gets a
+/// `const hive_msg *`) calls it without a cast. The result is not `const` (as `strchr`'s):
+/// the payload is writable only through a message the caller owns (`hive_msg_alloc`, a
+/// received message); a predicate only borrows its message and must not write to it.
 ///
 /// # Safety
 /// `msg` is NULL or a live message the caller owns or borrows.
 #[no_mangle]
-pub unsafe extern "C" fn hive_msg_data(msg: *mut hive_msg) -> *mut u8 {
+pub unsafe extern "C" fn hive_msg_data(msg: *const hive_msg) -> *mut u8 {
     if msg.is_null() {
         return std::ptr::null_mut();
     }

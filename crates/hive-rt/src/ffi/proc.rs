@@ -4,7 +4,7 @@
 use std::ffi::c_void;
 
 use super::*;
-use crate::config::{Priority, SpawnOptions, MAX_STACK_SIZE};
+use crate::config::{Priority, SpawnOptions, MAX_STACK_SIZE, MIN_STACK_SIZE};
 use crate::process::pcb::Entry;
 use crate::process::{self, HiveCtx};
 use crate::reason::{ExitReason, ReasonKind};
@@ -35,8 +35,10 @@ pub struct hive_spawn_opts {
     pub priority: i32,
     /// 0, except for `hive_spawn_opt`: `HIVE_SPAWN_LINK` and/or `HIVE_SPAWN_MONITOR`.
     pub flags: u32,
-    /// Stack size in bytes (usable); 0 = the runtime's default. Rounded up to a power of
-    /// two ≥ 16 KiB; at most 64 MiB.
+    /// Stack size in bytes (usable, excluding the guard); 0 = the runtime's default.
+    /// Otherwise at least 16 KiB (the 8 KiB every ABI call needs plus the process's own
+    /// frames) and at most 64 MiB, else the spawn fails with `HIVE_ERR_BAD_LENGTH`; rounded
+    /// up to a power of two.
     pub stack_size: usize,
 }
 
@@ -80,7 +82,7 @@ pub(crate) unsafe fn spawn_request<'a>(
         if c.flags != 0 {
             return Err(Status::ErrBadArgument);
         }
-        if c.stack_size > MAX_STACK_SIZE {
+        if c.stack_size > MAX_STACK_SIZE || (c.stack_size != 0 && c.stack_size < MIN_STACK_SIZE) {
             return Err(Status::ErrBadLength);
         }
         o.stack_size = c.stack_size;
@@ -106,7 +108,8 @@ pub(crate) unsafe fn spawn_request<'a>(
 /// - `pid_out`: receives the new pid (may be NULL).
 ///
 /// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (entry NULL, or arg NULL with arg_len > 0),
-/// `HIVE_ERR_BAD_LENGTH` (arg_len or stack size too large), `HIVE_ERR_BAD_ARGUMENT`
+/// `HIVE_ERR_BAD_LENGTH` (arg_len too large; `opts->stack_size` not 0 and below 16 KiB or
+/// above 64 MiB), `HIVE_ERR_BAD_ARGUMENT`
 /// (unknown priority, flags ≠ 0: links and monitors need `hive_spawn_opt`),
 /// `HIVE_ERR_SYSTEM_LIMIT` (pid table full), `HIVE_ERR_NO_MEMORY` (no stack),
 /// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.

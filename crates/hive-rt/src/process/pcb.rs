@@ -47,8 +47,10 @@ pub struct HiveCtx {
     pub reductions: i32,
     /// Non-zero while a signal (exit, link, monitor, …) waits to be handled: set by the
     /// threads that send one, cleared by the runtime when it handles them. Generated code
-    /// must not write it; it may call `hive_reduction_check()` when it sees it non-zero, to
-    /// let an exit signal stop the process before the slice ends.
+    /// must not write it, and must read it with a relaxed atomic load
+    /// (`hive_signal_pending(ctx)`; LLVM: `load atomic i32, ptr %p monotonic, align 4`); it
+    /// may call `hive_reduction_check()` when it sees it non-zero, to let an exit signal
+    /// stop the process before the slice ends (`hive_reduction_check_inline(ctx)` does both).
     pub signal_pending: u32,
 }
 
@@ -210,7 +212,8 @@ pub(crate) struct Pcb {
     // ---- cold ----
     /// Lets the SIGSEGV handler end this coroutine (see `overflow.rs`).
     pub(crate) trap: Cell<Option<CoroutineTrapHandler<Ending>>>,
-    /// Lowest address of the stack slot (its guard page), for overflow detection.
+    /// Lowest usable address of the stack (just above its guard; 0 before the process has a
+    /// stack), for overflow detection and the ABI calls' headroom check (`overflow.rs`).
     pub(crate) stack_guard: Cell<usize>,
     /// The exit reason and a large spawn argument's copy, boxed together: most processes
     /// have neither (they end `normal`, with a small argument), and one pointer keeps the

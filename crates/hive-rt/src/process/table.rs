@@ -158,6 +158,18 @@ impl PidTable {
         }
     }
 
+    /// True when this table issued `pid` at some point (it may have exited since): its
+    /// index was handed out and its slot's serial has reached the pid's. A pid that was
+    /// never issued (a forged one, another node's) gives false. Serials only grow, so once
+    /// true, always true.
+    pub(crate) fn was_issued(&self, pid: Pid) -> bool {
+        let index = pid.index() as usize;
+        if pid.node() != 0 || pid.is_none() || index >= self.bump.load(Acquire).min(self.capacity) {
+            return false;
+        }
+        self.slot(index).serial.load(Acquire) >= pid.serial()
+    }
+
     /// Removes a process; its index becomes reusable (with a new serial).
     pub(crate) fn remove(&self, pid: Pid) {
         let slot = self.slot(pid.index() as usize);
