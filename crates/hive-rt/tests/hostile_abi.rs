@@ -5,8 +5,8 @@
 //! NULL pointers with lengths, lengths at and past the limits (up to `SIZE_MAX`, with a
 //! buffer only as long as the contract requires), valid, empty, NUL-containing and
 //! over-long names, live, spent and random timer and monitor references and aliases,
-//! unknown flag bits and alias modes, and process-only calls from a thread that is not a process. The same sequences also run
-//! inside a process. Every call must return a status of `hive.h` — and, where the
+//! unknown flag bits and alias modes, and process-only calls from a thread that is not a
+//! process. The same sequences also run inside a process. Every call must return a status of `hive.h` — and, where the
 //! arguments decide it, exactly the documented one — and nothing may crash or hang. At the
 //! end every process, timer and name the sequences created is gone.
 //!
