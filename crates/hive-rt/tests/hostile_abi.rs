@@ -8,8 +8,8 @@
 //! unknown flag bits and alias modes, and process-only calls from a thread that is not a
 //! process. The same sequences also run inside a process. Every call must return a status
 //! of `hive.h` — and, where the arguments decide it, exactly the documented one — and
-//! nothing may crash or hang. At the
-//! end every process, timer and name the sequences created is gone.
+//! nothing may crash or hang. At the end every process, timer and name the sequences created
+//! is gone.
 //!
 //! The number of calls made is printed (`cargo test --test hostile_abi -- --nocapture`);
 //! the sequences come from a fixed seed, 256 cases by default (`HOSTILE_CASES=n` for more).
