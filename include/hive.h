@@ -18,6 +18,23 @@
 // Reductions in one time slice (the BEAM's `CONTEXT_REDS`).
 #define HIVE_REDUCTIONS_PER_SLICE 4000
 
+// Alias mode: deactivated only by `hive_unalias` (`alias/0`, `{alias, explicit_unalias}`).
+// For `hive_alias` and `hive_monitor_alias`.
+#define HIVE_ALIAS_EXPLICIT_UNALIAS 0
+
+// Alias mode: deactivated when the monitor is removed, by `hive_demonitor` or by its DOWN
+// reaching the owner (`{alias, demonitor}`). For `hive_monitor_alias`.
+#define HIVE_ALIAS_DEMONITOR 1
+
+// Alias mode: as `HIVE_ALIAS_DEMONITOR`, and also when the first message sent through the
+// alias reaches the owner, which then removes the monitor too (no DOWN follows)
+// (`{alias, reply_demonitor}`). For `hive_monitor_alias`.
+#define HIVE_ALIAS_REPLY_DEMONITOR 2
+
+// Alias mode: deactivated when the first message sent through the alias reaches the owner
+// (`alias([reply])`). For `hive_alias`.
+#define HIVE_ALIAS_REPLY 3
+
 // `hive_process_info.status`: in a run queue.
 #define HIVE_STATUS_RUNNABLE 0
 
@@ -97,8 +114,20 @@
 // Result code of every `hive_*` function (see the `HIVE_OK` / `HIVE_ERR_*` constants).
 typedef int32_t hive_status;
 
+// A reference: `[node:12 | serial:52]`, never 0. Unique while the runtime lives (fewer
+// than 2^52 made: at 10^8 a second, 1.4 years) across `hive_make_ref`, monitor
+// references (`hive_monitor`'s `uint64_t` is a `hive_ref`) and aliases. `node` is 0 for
+// references made here; it will name another node once distribution exists.
+typedef uint64_t hive_ref;
+
 // A process identifier: `[node:12 | serial:28 | index:24]`; 0 is never a valid pid.
 typedef uint64_t hive_pid;
+
+// An opaque message: a header and `hive_msg_len(m)` payload bytes at `hive_msg_data(m)`
+// (16-byte aligned).
+typedef struct hive_msg {
+  uint8_t _opaque[0];
+} hive_msg;
 
 // A snapshot of one process (`hive_get_process_info`).
 typedef struct hive_process_info {
@@ -210,12 +239,6 @@ typedef struct hive_exit_info {
   // The reason's bytes, truncated to `HIVE_EXIT_DATA_MAX`.
   uint8_t data[HIVE_EXIT_DATA_MAX];
 } hive_exit_info;
-
-// An opaque message: a header and `hive_msg_len(m)` payload bytes at `hive_msg_data(m)`
-// (16-byte aligned).
-typedef struct hive_msg {
-  uint8_t _opaque[0];
-} hive_msg;
 
 // The per-process header that generated code may read and write directly
 // (`hive_ctx` in `hive.h`). It lives inside the PCB, so its address is stable for the
@@ -332,6 +355,94 @@ typedef int32_t (*hive_match_fn)(void *env, const struct hive_msg *msg);
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Writes a new reference to `*ref_out` (`erlang:make_ref/0`). From any thread. The
+// reference is never 0 and differs from every other reference of the runtime (made by any
+// process or thread, by `hive_make_ref`, `hive_monitor*` or `hive_alias`); see `hive_ref`.
+// A plain reference is no alias: a message sent to it with `hive_send_alias` is dropped.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (ref_out NULL), `HIVE_ERR_NOT_INITIALIZED`,
+// `HIVE_ERR_SHUT_DOWN` (both only from a thread that is not a process).
+//
+// # Safety
+// `ref_out` is NULL or a writable `hive_ref`.
+hive_status hive_make_ref(hive_ref *ref_out);
+
+// Gives the calling process a new alias and writes it to `*alias_out` (`erlang:alias/0`
+// with `HIVE_ALIAS_EXPLICIT_UNALIAS`, `erlang:alias([reply])` with `HIVE_ALIAS_REPLY`). An
+// alias is a reference any process or thread can send to with `hive_send_alias`: while it
+// is active, each message arrives as an ordinary `HIVE_MSG_DATA` message (sender: whoever
+// sent it). It is deactivated by `hive_unalias`, in `HIVE_ALIAS_REPLY` mode by the first
+// message through it, and when the process exits; messages to an inactive alias are
+// dropped.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (alias_out NULL), `HIVE_ERR_BAD_ARGUMENT`
+// (mode not `HIVE_ALIAS_EXPLICIT_UNALIAS` or `HIVE_ALIAS_REPLY`),
+// `HIVE_ERR_NOT_A_PROCESS`.
+//
+// # Safety
+// `alias_out` is NULL or a writable `hive_ref`.
+hive_status hive_alias(int32_t mode, hive_ref *alias_out);
+
+// Deactivates the calling process's alias `alias` (`erlang:unalias/1`), whatever mode it
+// was made with. When `was_active_out` is non-NULL it receives 1 if `alias` was an active
+// alias of the caller, else 0: already inactive, never an alias, or another process's
+// alias — only the owner can deactivate an alias, so that one stays active (OTP returns
+// `false` there). Messages sent through it afterwards, and those still on their way, are
+// dropped; messages already received stay in the mailbox.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (alias 0), `HIVE_ERR_NOT_A_PROCESS`.
+//
+// # Safety
+// `was_active_out` is NULL or a writable `int32_t`.
+hive_status hive_unalias(hive_ref alias, int32_t *was_active_out);
+
+// Monitors `pid` as `hive_monitor` does, and makes the monitor reference an alias of the
+// caller too (`erlang:monitor(process, Pid, [{alias, Mode}])`); writes it to `*ref_out`.
+// `mode`: `HIVE_ALIAS_EXPLICIT_UNALIAS` (active until `hive_unalias`),
+// `HIVE_ALIAS_DEMONITOR` (until the monitor is removed: `hive_demonitor`, or its DOWN
+// reaching the caller), `HIVE_ALIAS_REPLY_DEMONITOR` (also until the first message through
+// the alias arrives, which removes the monitor as `hive_demonitor` would: no DOWN
+// follows). If `pid` is dead or exiting the DOWN (`HIVE_REASON_NOPROC`) comes at once
+// (cases 57, 67) and an alias of the last two modes is never active. The DOWN still comes
+// when `pid` dies before a reply; a reply `pid` sent before dying arrives before it.
+// This is the building block of a call with a timeout: `docs/call-pattern.md`.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (ref_out NULL), `HIVE_ERR_BAD_ARGUMENT`
+// (pid 0, or mode not one of the three above), `HIVE_ERR_NOT_A_PROCESS`.
+//
+// # Safety
+// `ref_out` is NULL or a writable `hive_ref`.
+hive_status hive_monitor_alias(hive_pid pid, int32_t mode, hive_ref *ref_out);
+
+// Sends a copy of `data[0..len]` through `alias` (`Alias ! Msg`). From any thread (the
+// message's sender is 0 outside a process). If the alias is active when the message
+// reaches its owner, the owner gets it as an ordinary `HIVE_MSG_DATA` message; otherwise
+// — deactivated, owner dead, a reference that is no alias, another node's alias — it is
+// dropped silently and the call still returns `HIVE_OK` (a send never fails). Keeps its
+// order with the caller's other messages to the owner.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (alias 0), `HIVE_ERR_NULL_POINTER` (data
+// NULL with len > 0), `HIVE_ERR_BAD_LENGTH` (len > `HIVE_MAX_MESSAGE_LEN`),
+// `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN` (as for
+// `hive_send`: from a thread that is not a process, once `hive_shutdown` began).
+//
+// # Safety
+// `data` is NULL or readable for `len` bytes.
+hive_status hive_send_alias(hive_ref alias, const void *data, size_t len);
+
+// Sends a message made by `hive_msg_alloc` (or one received) through `alias` without
+// copying it; delivery as `hive_send_alias`. The runtime takes ownership of `msg` in every
+// case except a NULL `msg`. A `HIVE_MSG_DATA` message gets the caller as its sender; a
+// received message of another kind is forwarded unchanged (as `hive_send_msg`).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (msg NULL), `HIVE_ERR_BAD_ARGUMENT` (alias
+// 0; msg freed), `HIVE_ERR_NO_MEMORY` (msg freed), `HIVE_ERR_NOT_INITIALIZED`,
+// `HIVE_ERR_SHUT_DOWN` (msg freed; as for `hive_send_alias`).
+//
+// # Safety
+// `msg` is NULL or a message the caller owns.
+hive_status hive_send_msg_alias(hive_ref alias, struct hive_msg *msg);
 
 // Fills `*out` with a snapshot of process `pid` (`erlang:process_info/2`): status,
 // priority, mailbox length, reductions, trap_exit, registered name, numbers of links and

@@ -57,6 +57,7 @@ pub fn heap_in_use() -> Option<usize> {
     None
 }
 
+pub mod alias;
 pub mod config;
 pub mod ffi;
 mod mailbox;
@@ -73,6 +74,7 @@ pub mod status;
 mod sync;
 mod timer;
 
+pub use alias::AliasMode;
 pub use config::{Config, Priority, SpawnOptions};
 pub use mailbox::{Message, MessageKind};
 pub use pid::Pid;

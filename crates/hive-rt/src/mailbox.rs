@@ -768,7 +768,7 @@ impl InnerQueue {
         // SAFETY: per the contract.
         while let Some(m) = unsafe { self.take_outer(outer) } {
             // SAFETY: a message taken from the queue is ours to free.
-            unsafe { Msg::free(m.as_ptr()) };
+            unsafe { crate::alias::free_queued(m.as_ptr()) };
         }
     }
 

@@ -67,6 +67,8 @@ pub(crate) struct RtInner {
     self_ref: std::sync::OnceLock<std::sync::Weak<RtInner>>,
     /// The last monitor reference handed out.
     pub(crate) next_ref: std::sync::atomic::AtomicU64,
+    /// Active aliases → their owners (see `alias.rs`).
+    pub(crate) aliases: crate::alias::AliasTable,
 }
 
 /// Counters for work done outside the workers (spawns and sends from plain threads, exits
@@ -217,6 +219,7 @@ impl RtInner {
             shutdown_begun: AtomicBool::new(false),
             self_ref: std::sync::OnceLock::new(),
             next_ref: std::sync::atomic::AtomicU64::new(0),
+            aliases: crate::alias::AliasTable::new(),
             config,
         });
         let _ = rt.self_ref.set(Arc::downgrade(&rt));
@@ -1348,7 +1351,7 @@ impl TimerDest<'_> {
 /// ```
 #[derive(Debug)]
 pub struct Runtime {
-    inner: Arc<RtInner>,
+    pub(crate) inner: Arc<RtInner>,
 }
 
 impl Runtime {

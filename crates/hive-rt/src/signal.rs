@@ -320,12 +320,13 @@ unsafe fn handle(pcb: &Pcb, m: NonNull<Msg>) -> Handled {
             free()
         }
         SIG_DOWN => {
-            let active = pcb
-                .sig
-                .lock()
-                .data
-                .as_deref_mut()
-                .is_some_and(|d| d.monitors.remove(&mref).is_some());
+            let active = pcb.sig.lock().data.as_deref_mut().is_some_and(|d| {
+                let active = d.monitors.remove(&mref).is_some();
+                if active {
+                    crate::alias::monitor_ended(runtime_of(pcb), d, mref);
+                }
+                active
+            });
             if active {
                 // SAFETY: we own `m`.
                 unsafe { Msg::set_kind(mp, MessageKind::Down as u32) };
@@ -338,6 +339,11 @@ unsafe fn handle(pcb: &Pcb, m: NonNull<Msg>) -> Handled {
             free();
             Handled::Die(ExitReason::Shutdown)
         }
+        // SAFETY: an envelope taken from our mailbox, ours.
+        crate::alias::SIG_ALIAS_MSG => match unsafe { crate::alias::deliver(pcb, m) } {
+            Some(m) => Handled::Deliver(m),
+            None => Handled::Dropped,
+        },
         SIG_EXIT | SIG_EXIT_LINK => {
             if kind == SIG_EXIT_LINK && !remove_link(pcb, from) {
                 // The link was removed (unlink) before this signal arrived: no effect.
@@ -707,12 +713,10 @@ pub(crate) unsafe fn demonitor(pcb: &Pcb, mref: u64, flags: u32) -> Result<bool,
     if mref == 0 || flags & !(DEMONITOR_FLUSH | DEMONITOR_INFO) != 0 {
         return Err(Status::ErrBadArgument);
     }
-    let target = pcb
-        .sig
-        .lock()
-        .data
-        .as_deref_mut()
-        .and_then(|d| d.monitors.remove(&mref));
+    let target = pcb.sig.lock().data.as_deref_mut().and_then(|d| {
+        crate::alias::monitor_ended(runtime_of(pcb), d, mref);
+        d.monitors.remove(&mref)
+    });
     if let Some(to) = target {
         let from = Sender::of(&Caller::get());
         runtime_of(pcb).send_signal(&from, to, SIG_DEMONITOR, mref, &ExitReason::Normal);
@@ -787,6 +791,7 @@ pub(crate) unsafe fn exit_signals(
         s.data.take()
     };
     let mut data = data.map(|b| *b).unwrap_or_default();
+    crate::alias::process_exited(rt, &data);
     let from = Sender {
         pid: pcb.pid,
         worker,
@@ -823,7 +828,7 @@ pub(crate) unsafe fn exit_signals(
                 _ => {}
             }
             // SAFETY: we own `m`.
-            unsafe { Msg::free(mp) };
+            unsafe { crate::alias::free_queued(mp) };
             if mp == last {
                 break;
             }

@@ -4,11 +4,12 @@
 //! stale, random and malicious arguments: live, dead, random and foreign-node pids, pid 0,
 //! NULL pointers with lengths, lengths at and past the limits (up to `SIZE_MAX`, with a
 //! buffer only as long as the contract requires), valid, empty, NUL-containing and
-//! over-long names, live, spent and random timer and monitor references, unknown flag bits,
-//! and process-only calls from a thread that is not a process. The same sequences also run
-//! inside a process. Every call must return a status of `hive.h` — and, where the
-//! arguments decide it, exactly the documented one — and nothing may crash or hang. At the
-//! end every process, timer and name the sequences created is gone.
+//! over-long names, live, spent and random timer and monitor references and aliases,
+//! unknown flag bits and alias modes, and process-only calls from a thread that is not a
+//! process. The same sequences also run inside a process. Every call must return a status
+//! of `hive.h` — and, where the arguments decide it, exactly the documented one — and
+//! nothing may crash or hang. At the end every process, timer and name the sequences created
+//! is gone.
 //!
 //! The number of calls made is printed (`cargo test --test hostile_abi -- --nocapture`);
 //! the sequences come from a fixed seed, 256 cases by default (`HOSTILE_CASES=n` for more).
@@ -18,6 +19,7 @@ use std::ptr::{null, null_mut};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, Once};
 
+use hive_rt::ffi::alias::*;
 use hive_rt::ffi::info::*;
 use hive_rt::ffi::lifecycle::*;
 use hive_rt::ffi::message::*;
@@ -114,6 +116,12 @@ enum Op {
     Sleep(i64),
     Yield,
     MsgAccessors,
+    MakeRef(bool),
+    Alias(i32, bool),
+    Unalias(RefArg, bool),
+    MonitorAlias(PidArg, i32, bool),
+    SendAlias(RefArg, Bytes),
+    SendMsgAlias(RefArg, Option<usize>),
 }
 
 fn pid_arg() -> impl Strategy<Value = PidArg> {
@@ -205,6 +213,12 @@ fn op() -> impl Strategy<Value = Op> {
         prop_oneof![Just(-1i64), Just(0), Just(1), Just(1 << 33)].prop_map(Op::Sleep),
         Just(Op::Yield),
         Just(Op::MsgAccessors),
+        any::<bool>().prop_map(Op::MakeRef),
+        (-1..5i32, any::<bool>()).prop_map(|(m, n)| Op::Alias(m, n)),
+        (ref_arg(), any::<bool>()).prop_map(|(r, n)| Op::Unalias(r, n)),
+        (pid_arg(), -1..5i32, any::<bool>()).prop_map(|(p, m, n)| Op::MonitorAlias(p, m, n)),
+        (ref_arg(), bytes()).prop_map(|(r, b)| Op::SendAlias(r, b)),
+        (ref_arg(), prop::option::of(0..200usize)).prop_map(|(r, n)| Op::SendMsgAlias(r, n)),
     ]
 }
 
@@ -624,6 +638,95 @@ fn run_op(w: &mut World, op: &Op, in_process: bool) {
                 assert_eq!(hive_msg_reason_kind(null()), -1);
                 assert_eq!(hive_msg_kind(null()), HIVE_ERR_NULL_POINTER);
                 hive_msg_free(null_mut());
+            }
+            Op::MakeRef(null_out) => {
+                let mut r = 0;
+                let o: *mut hive_ref = if *null_out { null_mut() } else { &mut r };
+                let s = check("make_ref", hive_make_ref(o));
+                if *null_out {
+                    assert_eq!(s, HIVE_ERR_NULL_POINTER);
+                } else {
+                    assert_eq!(s, HIVE_OK);
+                    assert_ne!(r, 0);
+                    w.mrefs.push(r);
+                }
+            }
+            Op::Alias(mode, null_out) => {
+                let mut r = 0;
+                let o: *mut hive_ref = if *null_out { null_mut() } else { &mut r };
+                let s = check("alias", hive_alias(*mode, o));
+                if *null_out {
+                    assert_eq!(s, HIVE_ERR_NULL_POINTER);
+                } else if !(0..=3).contains(mode) {
+                    assert_eq!(s, HIVE_ERR_BAD_ARGUMENT);
+                } else if !in_process {
+                    assert_eq!(s, HIVE_ERR_NOT_A_PROCESS);
+                } else if *mode == HIVE_ALIAS_EXPLICIT_UNALIAS || *mode == HIVE_ALIAS_REPLY {
+                    assert_eq!(s, HIVE_OK);
+                    w.mrefs.push(r);
+                } else {
+                    assert_eq!(s, HIVE_ERR_BAD_ARGUMENT);
+                }
+            }
+            Op::Unalias(r, null_out) => {
+                let mut was = -1;
+                let o: *mut i32 = if *null_out { null_mut() } else { &mut was };
+                let s = hive_unalias(ref_of(&w.mrefs, r), o);
+                if in_process && matches!(r, RefArg::Zero) {
+                    expect("unalias", s, HIVE_ERR_BAD_ARGUMENT);
+                } else {
+                    not_proc("unalias", s);
+                }
+                if s == HIVE_OK && !*null_out {
+                    assert!(was == 0 || was == 1);
+                }
+            }
+            Op::MonitorAlias(p, mode, null_out) => {
+                let mut r = 0;
+                let o: *mut hive_ref = if *null_out { null_mut() } else { &mut r };
+                let s = check("monitor_alias", hive_monitor_alias(pid_of(w, p), *mode, o));
+                if *null_out {
+                    assert_eq!(s, HIVE_ERR_NULL_POINTER);
+                } else if !(0..=3).contains(mode) {
+                    assert_eq!(s, HIVE_ERR_BAD_ARGUMENT);
+                } else if !in_process {
+                    assert_eq!(s, HIVE_ERR_NOT_A_PROCESS);
+                } else if *mode == HIVE_ALIAS_REPLY || matches!(p, PidArg::Zero) {
+                    assert_eq!(s, HIVE_ERR_BAD_ARGUMENT);
+                } else {
+                    assert_eq!(s, HIVE_OK);
+                    w.mrefs.push(r);
+                }
+            }
+            Op::SendAlias(r, b) => {
+                let (v, len) = buf_of(b);
+                let s = check(
+                    "send_alias",
+                    hive_send_alias(ref_of(&w.mrefs, r), ptr(&v), len),
+                );
+                match b {
+                    Bytes::Null(_) => assert_eq!(s, HIVE_ERR_NULL_POINTER),
+                    Bytes::Huge(_) => assert_eq!(s, HIVE_ERR_BAD_LENGTH),
+                    _ if matches!(r, RefArg::Zero) => assert_eq!(s, HIVE_ERR_BAD_ARGUMENT),
+                    _ => assert_eq!(s, HIVE_OK),
+                }
+            }
+            Op::SendMsgAlias(r, n) => {
+                let mut m = null_mut();
+                if let Some(n) = n {
+                    expect("msg_alloc", hive_msg_alloc(*n, &mut m), HIVE_OK);
+                }
+                let s = check(
+                    "send_msg_alias",
+                    hive_send_msg_alias(ref_of(&w.mrefs, r), m),
+                );
+                if n.is_none() {
+                    assert_eq!(s, HIVE_ERR_NULL_POINTER);
+                } else if matches!(r, RefArg::Zero) {
+                    assert_eq!(s, HIVE_ERR_BAD_ARGUMENT);
+                } else {
+                    assert_eq!(s, HIVE_OK);
+                }
             }
         }
     }

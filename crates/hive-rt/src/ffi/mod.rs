@@ -3,7 +3,7 @@
 //! This layer is thin: it validates arguments, converts between C and Rust shapes, catches
 //! panics (a panic never crosses the ABI; it becomes `HIVE_ERR_INTERNAL`) and calls the
 //! runtime. One file per area: [`lifecycle`], [`proc`], [`message`], [`registry`],
-//! [`timer`], [`info`], [`signal`].
+//! [`timer`], [`info`], [`signal`], [`alias`].
 //!
 //! **Which runtime.** A call made from inside a process acts on that process's runtime. A
 //! call from any other thread acts on the global runtime created by `hive_init`; before
@@ -13,6 +13,7 @@
 //! See `docs/abi.md` for the reference with examples.
 #![allow(non_camel_case_types)]
 
+pub mod alias;
 pub mod info;
 pub mod lifecycle;
 pub mod message;

@@ -17,6 +17,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::Arc;
 
+pub use crate::alias::{alias, make_ref, monitor_alias, send_alias, unalias};
 pub use pcb::HiveCtx;
 use pcb::{ArmedTimer, Entry, Pcb, Suspend};
 

@@ -150,6 +150,8 @@ pub(crate) struct LinkData {
     pub(crate) last_exit_to: Pid,
     /// Run by the process itself when it exits (before anything is signalled).
     pub(crate) terminate: Option<Terminate>,
+    /// The process's active aliases and how each is deactivated (see `alias.rs`).
+    pub(crate) aliases: fxhash::FxHashMap<u64, crate::alias::AliasMode>,
 }
 
 impl SigState {
