@@ -281,6 +281,9 @@ enum Handled {
     Dropped,
     /// The process must exit with this reason.
     Die(ExitReason),
+    /// `exit(P, kill)`: the process must exit with `killed` at once, running none of its
+    /// code (not its terminate callback either).
+    Kill,
 }
 
 /// Handles signal `m` in the living process `pcb` (its owner).
@@ -348,7 +351,7 @@ unsafe fn handle(pcb: &Pcb, m: NonNull<Msg>) -> Handled {
             if kind == SIG_EXIT && reason == ExitReason::Kill {
                 // `exit(P, kill)`: untrappable, the process exits with `killed` (case 51).
                 free();
-                return Handled::Die(ExitReason::Killed);
+                return Handled::Kill;
             }
             if trap {
                 // SAFETY: we own `m`.
@@ -460,13 +463,10 @@ unsafe fn settle_within(pcb: &Pcb, first: Option<NonNull<Msg>>, budget: u32) {
                 // SAFETY: owner-only field.
                 unsafe { (*pcb.inner.get()).push_back(m.as_ptr()) };
             }
-            Handled::Die(reason) => {
-                // SAFETY: the calling process.
-                unsafe {
-                    let started = process::begin_exit(pcb, reason);
-                    process::finish_exit(pcb, started, Some(pcb.sig_seen.get()))
-                }
-            }
+            // SAFETY: the calling process, outside any match predicate (per the contract).
+            Handled::Die(reason) => unsafe { process::exit_on_signal(pcb, reason, false) },
+            // SAFETY: as above.
+            Handled::Kill => unsafe { process::exit_on_signal(pcb, ExitReason::Killed, true) },
         }
     }
     pcb.sigs.publish(pcb.sig_seen.get());

@@ -347,7 +347,7 @@ pub(crate) unsafe fn exit_raw(pcb: &Pcb, reason: ExitReason) -> ! {
     // SAFETY: per the contract.
     unsafe {
         let started = begin_exit(pcb, reason);
-        finish_exit(pcb, started, None)
+        finish_exit(pcb, started)
     }
 }
 
@@ -369,20 +369,74 @@ pub(crate) unsafe fn begin_exit(pcb: &Pcb, reason: ExitReason) -> bool {
 
 /// The calling process's side of the exit path, then leaves it for good: when `started`,
 /// runs the terminate callback and releases the registered name, then makes the exit
-/// public (`is_alive` is false from here on; see [`publish_exit`]) and stores the handled
-/// signal count `sig_done`
-/// (when the exit came from a signal handled up to that count).
+/// public (`is_alive` is false from here on; see [`publish_exit`]).
 ///
 /// # Safety
 /// `pcb` is the calling process, after [`begin_exit`].
-pub(crate) unsafe fn finish_exit(pcb: &Pcb, started: bool, sig_done: Option<u32>) -> ! {
+pub(crate) unsafe fn finish_exit(pcb: &Pcb, started: bool) -> ! {
     if started {
         // SAFETY: per the contract.
         unsafe { publish_exit(pcb) };
     }
-    if let Some(n) = sig_done {
-        pcb.sigs.publish(n);
+    // SAFETY: per the contract.
+    unsafe { leave(pcb) }
+}
+
+/// Ends the calling process because a signal it has just handled says so (every signal
+/// ticket below `pcb.sig_seen` is handled). Three cases:
+/// - `kill` (`exit(P, kill)`, BEAM case 51): the process ends at once with `reason`
+///   (`killed`) and runs none of its code: its terminate callback is dropped without
+///   being called, and one that is running is abandoned (its stack is discarded).
+/// - The exit has not begun: the signal is published as handled, so that `is_alive`,
+///   `process_info`, `link` and `monitor` answer at once while the terminate callback
+///   runs: the process is alive until the callback returns, handling signals as any live
+///   process does (a `kill` or another exit signal can end it meanwhile). Then as
+///   [`exit_raw`].
+/// - The exit has begun (the signal reached the process inside its terminate callback):
+///   the callback is abandoned and the process ends with the signal's reason, as a live
+///   process hit by an exit signal does.
+///
+/// # Safety
+/// `pcb` is the calling process, outside any match predicate (a receive it is called
+/// from is abandoned).
+pub(crate) unsafe fn exit_on_signal(pcb: &Pcb, reason: ExitReason, kill: bool) -> ! {
+    // The receive this may be called from never returns: receives in the terminate
+    // callback are allowed, and its signals are handled (`signal::check`).
+    pcb.receiving.set(false);
+    let begun = pcb.exiting.load(Relaxed) != pcb::EXIT_NONE;
+    // SAFETY: owner-only field; a running terminate callback has its own copy of the
+    // first reason.
+    unsafe { pcb.set_exit(reason) };
+    pcb.exiting.store(pcb::EXIT_BEGUN, Relaxed);
+    let callback = take_terminate(pcb);
+    match callback {
+        Some(f) if !kill && !begun => {
+            pcb.sigs.publish(pcb.sig_seen.get());
+            // SAFETY: the calling process, whose exit has begun.
+            unsafe { call_terminate(pcb, f) };
+        }
+        Some(f) => {
+            // Not run (kill): dropped here, where a panic in a destructor of what it
+            // captured is caught like one in the callback itself.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(f)));
+        }
+        None => {}
     }
+    runtime_of(pcb).registry.release(pcb);
+    pcb.exiting
+        .store(pcb::EXIT_PUBLIC, std::sync::atomic::Ordering::SeqCst);
+    // After the exit is public: whoever waits for one of these signals to be handled then
+    // sees the process as exiting (case 23).
+    pcb.sigs.publish(pcb.sig_seen.get());
+    // SAFETY: per the contract.
+    unsafe { leave(pcb) }
+}
+
+/// Suspends the calling process for good: its worker runs the rest of the exit path.
+///
+/// # Safety
+/// `pcb` is the calling process, whose exit reason is recorded.
+unsafe fn leave(pcb: &Pcb) -> ! {
     // SAFETY: `pcb` is the calling process; it is never resumed after `Exit`.
     unsafe { suspend(pcb, Suspend::Exit) };
     unreachable!("an exited process was resumed")
@@ -409,18 +463,32 @@ pub(crate) unsafe fn publish_exit(pcb: &Pcb) {
 /// # Safety
 /// `pcb` is the calling process, already exiting.
 pub(crate) unsafe fn run_terminate(pcb: &Pcb) {
-    let f = pcb
-        .sig
+    if let Some(f) = take_terminate(pcb) {
+        // SAFETY: per the contract.
+        unsafe { call_terminate(pcb, f) };
+    }
+}
+
+/// Takes the calling process's terminate callback out of its link data (it runs at most
+/// once).
+fn take_terminate(pcb: &Pcb) -> Option<pcb::Terminate> {
+    pcb.sig
         .lock()
         .data
         .as_deref_mut()
-        .and_then(|d| d.terminate.take());
-    if let Some(f) = f {
-        // SAFETY: owner-only field; the reason is not changed while the callback runs
-        // (a later exit keeps it, see `begin_exit`).
-        let reason = unsafe { pcb.exit_reason() }.clone();
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || f(&reason)));
-    }
+        .and_then(|d| d.terminate.take())
+}
+
+/// Calls terminate callback `f` with the calling process's exit reason (a copy: an exit
+/// signal that ends the process during the call changes the recorded reason, see
+/// [`exit_on_signal`]); a panic in it is caught and ignored.
+///
+/// # Safety
+/// `pcb` is the calling process, already exiting.
+unsafe fn call_terminate(pcb: &Pcb, f: pcb::Terminate) {
+    // SAFETY: owner-only field.
+    let reason = unsafe { pcb.exit_reason() }.clone();
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || f(&reason)));
 }
 
 /// Yields the rest of the time slice (`erlang:yield/0`): the process goes to the back of
