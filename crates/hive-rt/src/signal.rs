@@ -37,9 +37,10 @@
 //!   the target is **dead**: `link` fails with `noproc` for a caller that does not trap
 //!   exits, or queues `{'EXIT', Pid, noproc}` (case 26, 27); `monitor` queues a DOWN with
 //!   `noproc` (case 57). No link or monitor is created. Except: when the caller's last
-//!   `exit/2` went to this target, its link request would have reached the target behind
-//!   that exit signal, so it is answered as by an exiting target (case 37), even if the
-//!   target finished exiting before the caller looked.
+//!   `exit/2` went to this target and the caller has taken no message, handled no signal
+//!   and armed no timer since ([`LastExit`]), its link request would have reached the
+//!   target behind that exit signal, so it is answered as by an exiting target (case 37),
+//!   even if the target finished exiting before the caller looked.
 //! - `exiting` (it decided to exit, its exit path has not closed yet): the request is
 //!   answered with `noproc` as an exiting BEAM process answers it (cases 35–37, 67): the
 //!   link is created on the caller's side and at once ended by an exit signal `noproc`;
@@ -611,10 +612,13 @@ pub(crate) fn link(pcb: &Pcb, to: Pid) -> Result<(), Status> {
             exiting_answer(pcb, to, &from);
             Ok(())
         }
-        Ok(Target::Dead) if pcb.sig.lock().data.as_deref().map(|d| d.last_exit_to) == Some(to) => {
-            // We sent `to` an exit signal before this link: the link, ordered behind it,
-            // would have reached an exiting process, which answers `noproc` with an exit
-            // signal (case 37), even if `to` finished exiting before we looked.
+        Ok(Target::Dead)
+            if pcb.sig.lock().data.as_deref().and_then(|d| d.last_exit)
+                == Some(LastExit::now(pcb, to)) =>
+        {
+            // We sent `to` an exit signal right before this link: the link, ordered behind
+            // it, would have reached an exiting process, which answers `noproc` with an
+            // exit signal (case 37), even if `to` finished exiting before we looked.
             exiting_answer(pcb, to, &from);
             Ok(())
         }
@@ -762,12 +766,46 @@ pub(crate) fn exit_pid(
         unsafe { settle(pcb, None) };
         return Ok(());
     }
+    let sent = rt.send_signal(&from, to, SIG_EXIT, 0, reason);
     if !caller.pcb.is_null() {
         // SAFETY: the calling process.
-        unsafe { &*caller.pcb }.sig.lock().data().last_exit_to = to;
+        let pcb = unsafe { &*caller.pcb };
+        // A target that was not found was dead before this call: a link to it is the
+        // plain `noproc` of a dead target (case 26).
+        pcb.sig.lock().data().last_exit = sent.then(|| LastExit::now(pcb, to));
     }
-    rt.send_signal(&from, to, SIG_EXIT, 0, reason);
     Ok(())
+}
+
+/// A process's last `exit/2` to another process, and how far the process had got then:
+/// messages taken out of its mailbox, signals handled, receive timeouts and sleeps armed.
+///
+/// `link(P)` right after `exit(P, R)` reaches `P` behind the exit signal, so on the BEAM
+/// it finds `P` exiting (still known, not yet gone), which answers with an exit signal
+/// `noproc` (case 37). A Hive target may finish its whole exit before the link looks it
+/// up; the link then answers as the exiting target would, but only while all three
+/// counts are unchanged. Once the caller has taken a message (such as `P`'s DOWN or
+/// `EXIT`, or any news sent after `P` died), handled a signal or waited on a timer, it
+/// may know `P` is dead, and a link to a dead `P` is the `noproc` error of case 26 (the
+/// BEAM's answer once `P` is gone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LastExit {
+    to: Pid,
+    taken: u32,
+    handled: u32,
+    timers: u32,
+}
+
+impl LastExit {
+    /// The state of the calling process `pcb` now, for an `exit/2` to `to`.
+    fn now(pcb: &Pcb, to: Pid) -> LastExit {
+        LastExit {
+            to,
+            taken: pcb.msgs_out.load(Relaxed),
+            handled: pcb.sig_seen.get(),
+            timers: pcb.timer_seq.load(Relaxed),
+        }
+    }
 }
 
 /// Step 3 and 4 of the exit path: closes the process's signal state, answers the requests
