@@ -54,10 +54,15 @@
 //!   reaches it, it answers `noproc` (case 37: `exit(P, foo), link(P)` gives `noproc`).
 //!
 //! ## The exit path
-//! 1. On the process's own stack (`process::publish_exit`): the terminate callback runs,
-//!    before anything is signalled; then the registered name is released; then the exit
-//!    is made public (`exiting`): from here `is_alive` is false, and whoever sees the
-//!    process dead can no longer find its name (cases 82, 83).
+//! 1. On the process's own stack (`process::publish_exit`, `process::exit_on_signal`): the
+//!    terminate callback runs, before anything is signalled; then the registered name is
+//!    released; then the exit is made public (`exiting`): from here `is_alive` is false,
+//!    and whoever sees the process dead can no longer find its name (cases 82, 83).
+//!    While the callback runs the process is alive and handles signals like any live
+//!    process (an exit that came from a signal publishes that signal as handled first):
+//!    queries on it answer at once, and an exit signal that would end it ends it at once
+//!    with its reason. `exit(P, kill)` runs none of P's code: the callback is dropped
+//!    unrun, or abandoned if it runs, and P ends with `killed` (case 51).
 //! 2. On the worker (`RtInner::finish_process`): the state word says EXITED, and the name
 //!    is released again (a registration that raced step 1).
 //! 3. `sig` is closed and its links and monitors taken; the mailbox is drained up to the
@@ -73,10 +78,13 @@
 //! ## Ordered liveness ([`SignalCounts`])
 //! A sender takes a ticket (the target's sent count, fetch_add) before pushing a signal and
 //! stores it in the signal; the target publishes the contiguous prefix of tickets it has
-//! handled (after making its exit public, when a signal killed it). `is_alive` and
+//! handled (after making its exit public, when a signal killed it without a terminate
+//! callback to run; before running the callback otherwise). `is_alive` and
 //! `process_info` read the sent count after the caller's own signals went out and wait
 //! until the published prefix reaches it (or the target is exiting), so a caller that sent
-//! `exit(P, kill)` then sees `P` as dead (case 23).
+//! `exit(P, kill)` then sees `P` as dead (case 23). The wait ends as soon as the target
+//! runs its signal checks: a process in its terminate callback handles signals as any live
+//! process, and a kill never waits for a callback.
 //!
 //! ## Known differences from the BEAM
 //! - The BEAM gives each unlink an id, so that `unlink` racing a `link` from the other side
@@ -245,7 +253,9 @@ impl RtInner {
     /// Waits until `pid` has handled every signal sent to it before this call; returns
     /// whether it is then alive (not exiting). The ordering of `is_alive/1` and
     /// `process_info/2` (case 23). A process caller yields while it waits; another thread
-    /// yields its OS time slice.
+    /// yields its OS time slice. The wait lasts until `pid` next checks for signals (at
+    /// once when it is blocked: the signal woke it), also while it runs its terminate
+    /// callback. Errors: `ErrShutDown`.
     pub(crate) fn alive_ordered(&self, caller: &Caller, pid: Pid) -> Result<bool, Status> {
         let mut target: Option<u32> = None;
         loop {

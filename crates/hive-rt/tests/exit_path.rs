@@ -119,7 +119,10 @@ fn kill_does_not_run_a_blocking_terminate_callback() {
             let w = on_thread(&rt, move || format!("{:?}", rt2.wait(p).map_err(|e| e.0)));
             assert_eq!(w, "Err(ErrNoProcess)", "{how:?}");
             // The callback never ran: nothing but the DOWN came.
-            assert!(process::receive(Some(0)).is_err(), "{how:?}: the callback ran");
+            assert!(
+                process::receive(Some(0)).is_err(),
+                "{how:?}: the callback ran"
+            );
         }
     });
 }
@@ -227,10 +230,15 @@ fn an_exit_signal_during_the_terminate_callback_ends_it_with_its_reason() {
 /// Returns once `p`'s exit path has finished (its pid no longer resolves).
 fn wait_gone(rt: &Arc<Runtime>, p: Pid) {
     let rt2 = rt.clone();
-    on_thread(rt, move || format!("{:?}", rt2.wait(p).map(|_| ()).or_else(|e| match e.0 {
-        Status::ErrNoProcess => Ok(()),
-        s => Err(s),
-    })));
+    on_thread(rt, move || {
+        format!(
+            "{:?}",
+            rt2.wait(p).map(|_| ()).or_else(|e| match e.0 {
+                Status::ErrNoProcess => Ok(()),
+                s => Err(s),
+            })
+        )
+    });
 }
 
 /// Issue 14 B: `exit(P, R)`, then `P`'s DOWN, then `link(P)`: `P` is dead, so a caller

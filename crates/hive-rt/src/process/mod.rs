@@ -826,7 +826,9 @@ pub fn process_info(pid: Pid) -> Result<Option<crate::ProcessInfo>> {
 /// Links the calling process to `pid` (`erlang:link/1`, BEAM cases 24–37). Links are
 /// bidirectional and form a set (linking again does nothing); linking to oneself does
 /// nothing. When either side exits, the other gets an exit signal with the exit reason.
-/// A target that is exiting answers with an exit signal `noproc` (cases 35–37).
+/// A target that is exiting answers with an exit signal `noproc` (cases 35–37); so does a
+/// dead one the caller sent [`exit_pid`] just before, with no message taken, signal
+/// handled or timer waited on in between (case 37).
 /// Errors: `ErrNotAProcess`; `ErrBadArgument` (pid 0); `ErrNoProcess` when `pid` is dead
 /// and the caller does not trap exits (case 26; a trapping caller instead gets an `Exit`
 /// message with reason `noproc`, case 27).
@@ -865,8 +867,9 @@ pub fn trap_exit(on: bool) -> Result<bool> {
 }
 
 /// Sends an exit signal with `reason` to `pid` (`erlang:exit/2`, cases 42–55): `Kill`
-/// ends it with `Killed` even if it traps exits; a trapping process gets an `Exit`
-/// message; `Normal` is ignored by a process that does not trap (but ends the caller
+/// ends it with `Killed` even if it traps exits, at once and running none of its code (its
+/// terminate callback does not run, one that runs is abandoned); a trapping process gets
+/// an `Exit` message; `Normal` is ignored by a process that does not trap (but ends the caller
 /// itself when `pid` is the caller, case 45); any other reason ends it with that reason.
 /// A busy process is stopped at its next yield or reduction check, a waiting one at once.
 /// A dead pid is fine. Errors: `ErrNotAProcess`, `ErrBadArgument` (pid 0), `ErrNoMemory`.
@@ -941,11 +944,19 @@ pub fn spawn_opt<F: FnOnce() + Send + 'static>(
 }
 
 /// Sets the calling process's terminate callback (replacing an earlier one): when the
-/// process exits — returning, `exit`, a panic, or an exit signal — `f` runs on its stack,
-/// as the process, with the exit reason, before its name is released and its links and
-/// monitors are signalled. Not run when the process dies of a stack overflow (its stack
-/// is gone); at shutdown it runs (the process gets an untrappable exit signal
-/// `shutdown`). A panic in `f` is caught and ignored; an `exit` inside `f` ends it and
+/// process exits — returning, `exit`, a panic, or an exit signal other than `kill` — `f`
+/// runs on its stack, as the process, with the exit reason, before its name is released
+/// and its links and monitors are signalled. While `f` runs the process is alive
+/// (`is_alive` is true, `process_info` finds it, a link or monitor made meanwhile reports
+/// the final reason) and handles signals as any live process: an exit signal that would
+/// end it ends it at once with that signal's reason, the rest of `f` not run. `exit_pid(p,
+/// Kill)` runs none of the process's code (BEAM case 51): `f` is dropped unrun (the
+/// values it captured are dropped then, on the process's stack, before its name is
+/// released and its links and monitors are signalled: a `Drop` of one can release what
+/// the process held), or abandoned if it runs, and the process ends with `Killed`. Not run when the process dies
+/// of a stack overflow (its stack is gone); at shutdown it runs (the process gets an
+/// untrappable exit signal `shutdown`; a callback still running after the 2 s grace is
+/// abandoned). A panic in `f` is caught and ignored; an `exit` inside `f` ends it and
 /// keeps the first reason. Errors: `ErrNotAProcess`.
 pub fn set_terminate<F: FnOnce(&ExitReason) + Send + 'static>(f: F) -> Result<()> {
     let pcb = current()?;
