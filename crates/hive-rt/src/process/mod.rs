@@ -869,8 +869,8 @@ pub fn trap_exit(on: bool) -> Result<bool> {
 /// Sends an exit signal with `reason` to `pid` (`erlang:exit/2`, cases 42–55): `Kill`
 /// ends it with `Killed` even if it traps exits, at once and running none of its code (its
 /// terminate callback does not run, one that runs is abandoned); a trapping process gets
-/// an `Exit` message; `Normal` is ignored by a process that does not trap (but ends the caller
-/// itself when `pid` is the caller, case 45); any other reason ends it with that reason.
+/// an `Exit` message; `Normal` is ignored by a process that does not trap (but ends the
+/// caller itself when `pid` is the caller, case 45); any other reason ends it with that reason.
 /// A busy process is stopped at its next yield or reduction check, a waiting one at once.
 /// A dead pid is fine. Errors: `ErrNotAProcess`, `ErrBadArgument` (pid 0), `ErrNoMemory`.
 pub fn exit_pid(pid: Pid, reason: ExitReason) -> Result<()> {
@@ -953,10 +953,10 @@ pub fn spawn_opt<F: FnOnce() + Send + 'static>(
 /// Kill)` runs none of the process's code (BEAM case 51): `f` is dropped unrun (the
 /// values it captured are dropped then, on the process's stack, before its name is
 /// released and its links and monitors are signalled: a `Drop` of one can release what
-/// the process held), or abandoned if it runs, and the process ends with `Killed`. Not run when the process dies
-/// of a stack overflow (its stack is gone); at shutdown it runs (the process gets an
-/// untrappable exit signal `shutdown`; a callback still running after the 2 s grace is
-/// abandoned). A panic in `f` is caught and ignored; an `exit` inside `f` ends it and
+/// the process held), or abandoned if it runs, and the process ends with `Killed`. Not
+/// run when the process dies of a stack overflow (its stack is gone); at shutdown it runs
+/// (the process gets an untrappable exit signal `shutdown`; a callback still running
+/// after the 2 s grace is abandoned). A panic in `f` is caught and ignored; an `exit` inside `f` ends it and
 /// keeps the first reason. Errors: `ErrNotAProcess`.
 pub fn set_terminate<F: FnOnce(&ExitReason) + Send + 'static>(f: F) -> Result<()> {
     let pcb = current()?;
