@@ -956,8 +956,8 @@ pub fn spawn_opt<F: FnOnce() + Send + 'static>(
 /// the process held), or abandoned if it runs, and the process ends with `Killed`. Not
 /// run when the process dies of a stack overflow (its stack is gone); at shutdown it runs
 /// (the process gets an untrappable exit signal `shutdown`; a callback still running
-/// after the 2 s grace is abandoned). A panic in `f` is caught and ignored; an `exit` inside `f` ends it and
-/// keeps the first reason. Errors: `ErrNotAProcess`.
+/// after the 2 s grace is abandoned). A panic in `f` is caught and ignored; an `exit`
+/// inside `f` ends it and keeps the first reason. Errors: `ErrNotAProcess`.
 pub fn set_terminate<F: FnOnce(&ExitReason) + Send + 'static>(f: F) -> Result<()> {
     let pcb = current()?;
     pcb.sig.lock().data().terminate = Some(Box::new(f));
