@@ -1257,7 +1257,7 @@ static void case_97(void *arg) {
 /* The callback runs as the exiting process (hive_self), with its reason, before its name
  * is released and before its monitors are signalled: its message arrives before the DOWN.
  * A NULL callback removes it; a second call replaces it; hive_exit inside it keeps the
- * first reason. */
+ * first reason. hive_exit_pid(P, KILL) runs none of P's code: no callback (case 51). */
 enum { H_RETURN, H_EXIT, H_WAIT, H_LINKED };
 enum { CB_SET, CB_REMOVED, CB_REPLACED, CB_EXIT_INSIDE };
 struct term_arg { hive_pid to; uint64_t tag; int exit_inside; };
@@ -1315,7 +1315,7 @@ static void term_run(uint64_t tag, int how, int cb, int32_t sig_kind, const void
     if (how == H_WAIT) CHECK_OK(hive_exit_pid(p, sig_kind, sig, sig_len));
     hive_msg *x = NULL;
     CHECK_OK(hive_receive(T, &x)); /* the callback's message comes first */
-    if (cb == CB_REMOVED) {
+    if (cb == CB_REMOVED || (how == H_WAIT && sig_kind == HIVE_REASON_KILL)) {
         CHECK_EQ(hive_msg_kind(x), HIVE_MSG_DOWN); /* no callback ran */
         CHECK_EQ(hive_msg_monitor_ref(x), m);
         check_reason(x, kind, bytes, len);

@@ -1176,7 +1176,8 @@ impl RtInner {
 }
 
 /// How long `hive_shutdown` lets processes with a terminate callback run it before it stops
-/// the rest without running theirs.
+/// the rest without running theirs (a callback still running is abandoned: its process is
+/// stopped with `shutdown` like any other).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 impl RtInner {
@@ -1575,7 +1576,8 @@ impl Runtime {
     /// Stops every process (exit reason `shutdown`), cancels every timer, joins the workers
     /// and returns how many processes were stopped. Later calls return 0. Processes with a
     /// terminate callback are first sent an untrappable exit signal `shutdown` and run it
-    /// (waiting at most 2 s for them; spawns fail meanwhile). Called from
+    /// (waiting at most 2 s for them, then abandoning a callback still running; spawns fail
+    /// meanwhile). Called from
     /// inside a process it begins the shutdown on a helper thread and returns 0 at once
     /// (like `init:stop/0`); the calling process is stopped with the others.
     pub fn shutdown(&self) -> usize {

@@ -37,9 +37,10 @@
 //!   the target is **dead**: `link` fails with `noproc` for a caller that does not trap
 //!   exits, or queues `{'EXIT', Pid, noproc}` (case 26, 27); `monitor` queues a DOWN with
 //!   `noproc` (case 57). No link or monitor is created. Except: when the caller's last
-//!   `exit/2` went to this target, its link request would have reached the target behind
-//!   that exit signal, so it is answered as by an exiting target (case 37), even if the
-//!   target finished exiting before the caller looked.
+//!   `exit/2` went to this target and the caller has taken no message, handled no signal
+//!   and armed no timer since ([`LastExit`]), its link request would have reached the
+//!   target behind that exit signal, so it is answered as by an exiting target (case 37),
+//!   even if the target finished exiting before the caller looked.
 //! - `exiting` (it decided to exit, its exit path has not closed yet): the request is
 //!   answered with `noproc` as an exiting BEAM process answers it (cases 35–37, 67): the
 //!   link is created on the caller's side and at once ended by an exit signal `noproc`;
@@ -53,10 +54,15 @@
 //!   reaches it, it answers `noproc` (case 37: `exit(P, foo), link(P)` gives `noproc`).
 //!
 //! ## The exit path
-//! 1. On the process's own stack (`process::publish_exit`): the terminate callback runs,
-//!    before anything is signalled; then the registered name is released; then the exit
-//!    is made public (`exiting`): from here `is_alive` is false, and whoever sees the
-//!    process dead can no longer find its name (cases 82, 83).
+//! 1. On the process's own stack (`process::publish_exit`, `process::exit_on_signal`): the
+//!    terminate callback runs, before anything is signalled; then the registered name is
+//!    released; then the exit is made public (`exiting`): from here `is_alive` is false,
+//!    and whoever sees the process dead can no longer find its name (cases 82, 83).
+//!    While the callback runs the process is alive and handles signals like any live
+//!    process (an exit that came from a signal publishes that signal as handled first):
+//!    queries on it answer at once, and an exit signal that would end it ends it at once
+//!    with its reason. `exit(P, kill)` runs none of P's code: the callback is dropped
+//!    unrun, or abandoned if it runs, and P ends with `killed` (case 51).
 //! 2. On the worker (`RtInner::finish_process`): the state word says EXITED, and the name
 //!    is released again (a registration that raced step 1).
 //! 3. `sig` is closed and its links and monitors taken; the mailbox is drained up to the
@@ -72,10 +78,13 @@
 //! ## Ordered liveness ([`SignalCounts`])
 //! A sender takes a ticket (the target's sent count, fetch_add) before pushing a signal and
 //! stores it in the signal; the target publishes the contiguous prefix of tickets it has
-//! handled (after making its exit public, when a signal killed it). `is_alive` and
+//! handled (after making its exit public, when a signal killed it without a terminate
+//! callback to run; before running the callback otherwise). `is_alive` and
 //! `process_info` read the sent count after the caller's own signals went out and wait
 //! until the published prefix reaches it (or the target is exiting), so a caller that sent
-//! `exit(P, kill)` then sees `P` as dead (case 23).
+//! `exit(P, kill)` then sees `P` as dead (case 23). The wait ends as soon as the target
+//! runs its signal checks: a process in its terminate callback handles signals as any live
+//! process, and a kill never waits for a callback.
 //!
 //! ## Known differences from the BEAM
 //! - The BEAM gives each unlink an id, so that `unlink` racing a `link` from the other side
@@ -244,7 +253,9 @@ impl RtInner {
     /// Waits until `pid` has handled every signal sent to it before this call; returns
     /// whether it is then alive (not exiting). The ordering of `is_alive/1` and
     /// `process_info/2` (case 23). A process caller yields while it waits; another thread
-    /// yields its OS time slice.
+    /// yields its OS time slice. The wait lasts until `pid` next checks for signals (at
+    /// once when it is blocked: the signal woke it), also while it runs its terminate
+    /// callback. Errors: `ErrShutDown`.
     pub(crate) fn alive_ordered(&self, caller: &Caller, pid: Pid) -> Result<bool, Status> {
         let mut target: Option<u32> = None;
         loop {
@@ -281,6 +292,9 @@ enum Handled {
     Dropped,
     /// The process must exit with this reason.
     Die(ExitReason),
+    /// `exit(P, kill)`: the process must exit with `killed` at once, running none of its
+    /// code (not its terminate callback either).
+    Kill,
 }
 
 /// Handles signal `m` in the living process `pcb` (its owner).
@@ -354,7 +368,7 @@ unsafe fn handle(pcb: &Pcb, m: NonNull<Msg>) -> Handled {
             if kind == SIG_EXIT && reason == ExitReason::Kill {
                 // `exit(P, kill)`: untrappable, the process exits with `killed` (case 51).
                 free();
-                return Handled::Die(ExitReason::Killed);
+                return Handled::Kill;
             }
             if trap {
                 // SAFETY: we own `m`.
@@ -466,13 +480,10 @@ unsafe fn settle_within(pcb: &Pcb, first: Option<NonNull<Msg>>, budget: u32) {
                 // SAFETY: owner-only field.
                 unsafe { (*pcb.inner.get()).push_back(m.as_ptr()) };
             }
-            Handled::Die(reason) => {
-                // SAFETY: the calling process.
-                unsafe {
-                    let started = process::begin_exit(pcb, reason);
-                    process::finish_exit(pcb, started, Some(pcb.sig_seen.get()))
-                }
-            }
+            // SAFETY: the calling process, outside any match predicate (per the contract).
+            Handled::Die(reason) => unsafe { process::exit_on_signal(pcb, reason, false) },
+            // SAFETY: as above.
+            Handled::Kill => unsafe { process::exit_on_signal(pcb, ExitReason::Killed, true) },
         }
     }
     pcb.sigs.publish(pcb.sig_seen.get());
@@ -617,10 +628,13 @@ pub(crate) fn link(pcb: &Pcb, to: Pid) -> Result<(), Status> {
             exiting_answer(pcb, to, &from);
             Ok(())
         }
-        Ok(Target::Dead) if pcb.sig.lock().data.as_deref().map(|d| d.last_exit_to) == Some(to) => {
-            // We sent `to` an exit signal before this link: the link, ordered behind it,
-            // would have reached an exiting process, which answers `noproc` with an exit
-            // signal (case 37), even if `to` finished exiting before we looked.
+        Ok(Target::Dead)
+            if pcb.sig.lock().data.as_deref().and_then(|d| d.last_exit)
+                == Some(LastExit::now(pcb, to)) =>
+        {
+            // We sent `to` an exit signal right before this link: the link, ordered behind
+            // it, would have reached an exiting process, which answers `noproc` with an
+            // exit signal (case 37), even if `to` finished exiting before we looked.
             exiting_answer(pcb, to, &from);
             Ok(())
         }
@@ -766,12 +780,46 @@ pub(crate) fn exit_pid(
         unsafe { settle(pcb, None) };
         return Ok(());
     }
+    let sent = rt.send_signal(&from, to, SIG_EXIT, 0, reason);
     if !caller.pcb.is_null() {
         // SAFETY: the calling process.
-        unsafe { &*caller.pcb }.sig.lock().data().last_exit_to = to;
+        let pcb = unsafe { &*caller.pcb };
+        // A target that was not found was dead before this call: a link to it is the
+        // plain `noproc` of a dead target (case 26).
+        pcb.sig.lock().data().last_exit = sent.then(|| LastExit::now(pcb, to));
     }
-    rt.send_signal(&from, to, SIG_EXIT, 0, reason);
     Ok(())
+}
+
+/// A process's last `exit/2` to another process, and how far the process had got then:
+/// messages taken out of its mailbox, signals handled, receive timeouts and sleeps armed.
+///
+/// `link(P)` right after `exit(P, R)` reaches `P` behind the exit signal, so on the BEAM
+/// it finds `P` exiting (still known, not yet gone), which answers with an exit signal
+/// `noproc` (case 37). A Hive target may finish its whole exit before the link looks it
+/// up; the link then answers as the exiting target would, but only while all three
+/// counts are unchanged. Once the caller has taken a message (such as `P`'s DOWN or
+/// `EXIT`, or any news sent after `P` died), handled a signal or waited on a timer, it
+/// may know `P` is dead, and a link to a dead `P` is the `noproc` error of case 26 (the
+/// BEAM's answer once `P` is gone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LastExit {
+    to: Pid,
+    taken: u32,
+    handled: u32,
+    timers: u32,
+}
+
+impl LastExit {
+    /// The state of the calling process `pcb` now, for an `exit/2` to `to`.
+    fn now(pcb: &Pcb, to: Pid) -> LastExit {
+        LastExit {
+            to,
+            taken: pcb.msgs_out.load(Relaxed),
+            handled: pcb.sig_seen.get(),
+            timers: pcb.timer_seq.load(Relaxed),
+        }
+    }
 }
 
 /// Step 3 and 4 of the exit path: closes the process's signal state, answers the requests

@@ -336,12 +336,34 @@ impl Drop for NodeState {
     }
 }
 
-/// The node state's pointer, moved into the terminate callback.
+/// The node state's pointer, moved into the terminate callback (null once taken).
 struct StatePtr(*mut NodeState);
 
 // SAFETY: the state is used by one process at a time: its body, then (after the body has
 // stopped) its terminate callback, on the same process, possibly on another worker thread.
 unsafe impl Send for StatePtr {}
+
+impl StatePtr {
+    /// Frees the state and records the node's exit reason (once).
+    fn finish(&mut self, reason: &ExitReason) {
+        let p = std::mem::replace(&mut self.0, std::ptr::null_mut());
+        if !p.is_null() {
+            // SAFETY: the pointer came from `Box::into_raw` in `node` and is turned back
+            // into a box only here, once (nulled above); the body that used it has stopped
+            // for good.
+            let owned = unsafe { Box::from_raw(p) };
+            owned.tree.record_exit(owned.spec.id, reason);
+        }
+    }
+}
+
+impl Drop for StatePtr {
+    /// `exit(P, kill)` runs none of P's code: the terminate callback is dropped unrun (on
+    /// P's stack, before its links and monitors are signalled), and this records `killed`.
+    fn drop(&mut self) {
+        self.finish(&ExitReason::Killed);
+    }
+}
 
 const TAG_SEQ: u8 = 1;
 const TAG_TREFS: u8 = 2;
@@ -449,12 +471,9 @@ fn node(tree: Arc<Tree>, spec: Spec, parent: Pid) {
     let st_ptr: *mut NodeState = Box::into_raw(st);
     let owner = StatePtr(st_ptr);
     process::set_terminate(move |reason| {
-        let owner = owner;
-        // SAFETY: the pointer came from `Box::into_raw` above and is turned back into a box
-        // only here, once; the body that used it has stopped for good.
-        let owned = unsafe { Box::from_raw(owner.0) };
+        let mut owner = owner;
         // No runtime call in here: nothing can interrupt it, so it always frees the state.
-        owned.tree.record_exit(owned.spec.id, reason);
+        owner.finish(reason);
     })
     .expect("set_terminate");
     // SAFETY: the state is owned by the terminate callback, which runs only after this

@@ -193,8 +193,9 @@ pub unsafe extern "C" fn hive_init(config: *const hive_config) -> hive_status {
 /// pending timer is cancelled, the workers are joined, and the memory of stacks and
 /// process control blocks is returned. First, processes with a terminate callback
 /// (`hive_set_terminate`) get an untrappable exit signal `shutdown` and run their callback
-/// as on any exit (new spawns fail meanwhile; the shutdown waits at most 2 s for them); the
-/// others are then stopped without running anything. `stopped_out` (may be NULL) receives how many
+/// as on any exit (new spawns fail meanwhile; the shutdown waits at most 2 s for them, and
+/// a callback still running then is abandoned); the others are then stopped without
+/// running anything. `stopped_out` (may be NULL) receives how many
 /// processes it stopped. Afterwards every call returns `HIVE_ERR_SHUT_DOWN`, including a
 /// second `hive_shutdown` (which, from a plain thread, first waits for the first to finish).
 ///

@@ -59,7 +59,11 @@ fn with_process(f: impl FnOnce() -> Result<(), Status>) -> hive_status {
 /// either side exits, the other gets an exit signal with the exit reason: it exits too
 /// with that reason unless the reason is `normal` or it traps exits (then it gets a
 /// `HIVE_MSG_EXIT` message). A target that is already exiting answers with an exit signal
-/// `noproc` (case 37: a caller that does not trap exits is then killed with `noproc`).
+/// `noproc` (case 37: a caller that does not trap exits is then killed with `noproc`). So
+/// does one that has already finished exiting when the caller sent it a
+/// `hive_exit_pid` just before this call (the link would have reached it behind that exit
+/// signal), as long as the caller has received no message, handled no signal and waited on
+/// no timer in between; after any of those (its DOWN, say) the target is simply dead.
 ///
 /// Returns `HIVE_OK`; `HIVE_ERR_NO_PROCESS` when `pid` is dead (or another node's) and the
 /// caller does not trap exits (case 26; no link is made; a trapping caller gets `HIVE_OK`
@@ -108,7 +112,9 @@ pub unsafe extern "C" fn hive_trap_exit(on: i32, old_out: *mut i32) -> hive_stat
 /// Sends an exit signal with the reason (`kind`, `data[0..len]`) to `pid`
 /// (`erlang:exit/2`; cases 42–55). From any thread (the signal's sender is 0 outside a
 /// process). The target:
-/// - `HIVE_REASON_KILL`: exits with `killed`, even if it traps exits (cases 51–53);
+/// - `HIVE_REASON_KILL`: exits with `killed`, even if it traps exits (cases 51–53), at once
+///   and running none of its code: its terminate callback (`hive_set_terminate`) does not
+///   run, and one that is running is abandoned;
 /// - traps exits: gets a `HIVE_MSG_EXIT` message `{From, Reason}` (cases 43, 44);
 /// - `HIVE_REASON_NORMAL`: ignored (case 42), except by the caller itself, which then exits
 ///   with `normal` (case 45);
@@ -432,13 +438,28 @@ struct CTerminate {
 unsafe impl Send for CTerminate {}
 
 /// Sets the calling process's terminate callback, replacing an earlier one; NULL removes
-/// it. When the process exits — returning from its entry, `hive_exit`, an exit signal —
-/// `f(arg, kind, data, len)` runs as the process, on its stack, before its registered name
-/// is released and before its links and monitors are signalled (the exit path's order).
-/// It may send messages; a `hive_exit` inside it ends the callback and keeps the first
-/// reason. It does not run when the process dies of a stack overflow (its stack is gone).
-/// `hive_shutdown` stops a process that has one with an untrappable exit signal
-/// `shutdown`, so it runs then too (if it finishes within the shutdown's 2 s grace).
+/// it. When the process exits — returning from its entry, `hive_exit`, an exit signal
+/// other than `kill` — `f(arg, kind, data, len)` runs as the process, on its stack, before
+/// its registered name is released and before its links and monitors are signalled (the
+/// exit path's order). `arg` is the pointer given here; `kind`, `data[0..len]` the exit
+/// reason.
+///
+/// While it runs, the process is alive, as on the BEAM a process is alive while it runs
+/// any code: `hive_is_alive` gives 1, `hive_get_process_info` finds it, a link or monitor
+/// made meanwhile reports the final reason, and it handles signals as a live process
+/// does: trapped exit signals arrive as messages, and an exit signal that would end it
+/// ends it at once with that signal's reason (the rest of the callback does not run). It
+/// may send, receive and sleep; a `hive_exit` inside it ends the callback and keeps the
+/// first reason. A callback that blocks keeps its process alive until it returns, like
+/// any blocked process: `hive_exit_pid(p, HIVE_REASON_KILL, …)` ends it.
+///
+/// Not run on `hive_exit_pid(p, HIVE_REASON_KILL, …)`: a kill runs none of the process's
+/// code (BEAM case 51), so the callback is dropped unrun, and one already running is
+/// abandoned at once; the process ends with `killed`. Not run either when the process
+/// dies of a stack overflow (its stack is gone). `hive_shutdown` stops a process that has
+/// one with an untrappable exit signal `shutdown`, so it runs then too; a callback still
+/// running when the shutdown's 2 s grace is over is abandoned (the process ends with
+/// `shutdown`).
 ///
 /// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`.
 #[no_mangle]

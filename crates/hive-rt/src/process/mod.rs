@@ -348,7 +348,7 @@ pub(crate) unsafe fn exit_raw(pcb: &Pcb, reason: ExitReason) -> ! {
     // SAFETY: per the contract.
     unsafe {
         let started = begin_exit(pcb, reason);
-        finish_exit(pcb, started, None)
+        finish_exit(pcb, started)
     }
 }
 
@@ -370,20 +370,74 @@ pub(crate) unsafe fn begin_exit(pcb: &Pcb, reason: ExitReason) -> bool {
 
 /// The calling process's side of the exit path, then leaves it for good: when `started`,
 /// runs the terminate callback and releases the registered name, then makes the exit
-/// public (`is_alive` is false from here on; see [`publish_exit`]) and stores the handled
-/// signal count `sig_done`
-/// (when the exit came from a signal handled up to that count).
+/// public (`is_alive` is false from here on; see [`publish_exit`]).
 ///
 /// # Safety
 /// `pcb` is the calling process, after [`begin_exit`].
-pub(crate) unsafe fn finish_exit(pcb: &Pcb, started: bool, sig_done: Option<u32>) -> ! {
+pub(crate) unsafe fn finish_exit(pcb: &Pcb, started: bool) -> ! {
     if started {
         // SAFETY: per the contract.
         unsafe { publish_exit(pcb) };
     }
-    if let Some(n) = sig_done {
-        pcb.sigs.publish(n);
+    // SAFETY: per the contract.
+    unsafe { leave(pcb) }
+}
+
+/// Ends the calling process because a signal it has just handled says so (every signal
+/// ticket below `pcb.sig_seen` is handled). Three cases:
+/// - `kill` (`exit(P, kill)`, BEAM case 51): the process ends at once with `reason`
+///   (`killed`) and runs none of its code: its terminate callback is dropped without
+///   being called, and one that is running is abandoned (its stack is discarded).
+/// - The exit has not begun: the signal is published as handled, so that `is_alive`,
+///   `process_info`, `link` and `monitor` answer at once while the terminate callback
+///   runs: the process is alive until the callback returns, handling signals as any live
+///   process does (a `kill` or another exit signal can end it meanwhile). Then as
+///   [`exit_raw`].
+/// - The exit has begun (the signal reached the process inside its terminate callback):
+///   the callback is abandoned and the process ends with the signal's reason, as a live
+///   process hit by an exit signal does.
+///
+/// # Safety
+/// `pcb` is the calling process, outside any match predicate (a receive it is called
+/// from is abandoned).
+pub(crate) unsafe fn exit_on_signal(pcb: &Pcb, reason: ExitReason, kill: bool) -> ! {
+    // The receive this may be called from never returns: receives in the terminate
+    // callback are allowed, and its signals are handled (`signal::check`).
+    pcb.receiving.set(false);
+    let begun = pcb.exiting.load(Relaxed) != pcb::EXIT_NONE;
+    // SAFETY: owner-only field; a running terminate callback has its own copy of the
+    // first reason.
+    unsafe { pcb.set_exit(reason) };
+    pcb.exiting.store(pcb::EXIT_BEGUN, Relaxed);
+    let callback = take_terminate(pcb);
+    match callback {
+        Some(f) if !kill && !begun => {
+            pcb.sigs.publish(pcb.sig_seen.get());
+            // SAFETY: the calling process, whose exit has begun.
+            unsafe { call_terminate(pcb, f) };
+        }
+        Some(f) => {
+            // Not run (kill): dropped here, where a panic in a destructor of what it
+            // captured is caught like one in the callback itself.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(f)));
+        }
+        None => {}
     }
+    runtime_of(pcb).registry.release(pcb);
+    pcb.exiting
+        .store(pcb::EXIT_PUBLIC, std::sync::atomic::Ordering::SeqCst);
+    // After the exit is public: whoever waits for one of these signals to be handled then
+    // sees the process as exiting (case 23).
+    pcb.sigs.publish(pcb.sig_seen.get());
+    // SAFETY: per the contract.
+    unsafe { leave(pcb) }
+}
+
+/// Suspends the calling process for good: its worker runs the rest of the exit path.
+///
+/// # Safety
+/// `pcb` is the calling process, whose exit reason is recorded.
+unsafe fn leave(pcb: &Pcb) -> ! {
     // SAFETY: `pcb` is the calling process; it is never resumed after `Exit`.
     unsafe { suspend(pcb, Suspend::Exit) };
     unreachable!("an exited process was resumed")
@@ -410,21 +464,35 @@ pub(crate) unsafe fn publish_exit(pcb: &Pcb) {
 /// # Safety
 /// `pcb` is the calling process, already exiting.
 pub(crate) unsafe fn run_terminate(pcb: &Pcb) {
-    let f = pcb
-        .sig
+    if let Some(f) = take_terminate(pcb) {
+        // SAFETY: per the contract.
+        unsafe { call_terminate(pcb, f) };
+    }
+}
+
+/// Takes the calling process's terminate callback out of its link data (it runs at most
+/// once).
+fn take_terminate(pcb: &Pcb) -> Option<pcb::Terminate> {
+    pcb.sig
         .lock()
         .data
         .as_deref_mut()
-        .and_then(|d| d.terminate.take());
-    if let Some(f) = f {
-        // SAFETY: owner-only field; the reason is not changed while the callback runs
-        // (a later exit keeps it, see `begin_exit`).
-        let reason = unsafe { pcb.exit_reason() }.clone();
-        // Process code: the worker may be taken over while it runs (`sched::held`).
-        crate::sched::held::leave_for_process_code();
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || f(&reason)));
-        crate::sched::held::back_from_process_code();
-    }
+        .and_then(|d| d.terminate.take())
+}
+
+/// Calls terminate callback `f` with the calling process's exit reason (a copy: an exit
+/// signal that ends the process during the call changes the recorded reason, see
+/// [`exit_on_signal`]); a panic in it is caught and ignored.
+///
+/// # Safety
+/// `pcb` is the calling process, already exiting.
+unsafe fn call_terminate(pcb: &Pcb, f: pcb::Terminate) {
+    // SAFETY: owner-only field.
+    let reason = unsafe { pcb.exit_reason() }.clone();
+    // Process code: the worker may be taken over while it runs (`sched::held`).
+    crate::sched::held::leave_for_process_code();
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || f(&reason)));
+    crate::sched::held::back_from_process_code();
 }
 
 /// Yields the rest of the time slice (`erlang:yield/0`): the process goes to the back of
@@ -787,7 +855,9 @@ pub fn process_info(pid: Pid) -> Result<Option<crate::ProcessInfo>> {
 /// Links the calling process to `pid` (`erlang:link/1`, BEAM cases 24–37). Links are
 /// bidirectional and form a set (linking again does nothing); linking to oneself does
 /// nothing. When either side exits, the other gets an exit signal with the exit reason.
-/// A target that is exiting answers with an exit signal `noproc` (cases 35–37).
+/// A target that is exiting answers with an exit signal `noproc` (cases 35–37); so does a
+/// dead one the caller sent [`exit_pid`] just before, with no message taken, signal
+/// handled or timer waited on in between (case 37).
 /// Errors: `ErrNotAProcess`; `ErrBadArgument` (pid 0); `ErrNoProcess` when `pid` is dead
 /// and the caller does not trap exits (case 26; a trapping caller instead gets an `Exit`
 /// message with reason `noproc`, case 27).
@@ -830,9 +900,10 @@ pub fn trap_exit(on: bool) -> Result<bool> {
 }
 
 /// Sends an exit signal with `reason` to `pid` (`erlang:exit/2`, cases 42–55): `Kill`
-/// ends it with `Killed` even if it traps exits; a trapping process gets an `Exit`
-/// message; `Normal` is ignored by a process that does not trap (but ends the caller
-/// itself when `pid` is the caller, case 45); any other reason ends it with that reason.
+/// ends it with `Killed` even if it traps exits, at once and running none of its code (its
+/// terminate callback does not run, one that runs is abandoned); a trapping process gets
+/// an `Exit` message; `Normal` is ignored by a process that does not trap (but ends the
+/// caller itself when `pid` is the caller, case 45); any other reason ends it with that reason.
 /// A busy process is stopped at its next yield or reduction check, a waiting one at once.
 /// A dead pid is fine. Errors: `ErrNotAProcess`, `ErrBadArgument` (pid 0), `ErrNoMemory`.
 pub fn exit_pid(pid: Pid, reason: ExitReason) -> Result<()> {
@@ -913,12 +984,20 @@ pub fn spawn_opt<F: FnOnce() + Send + 'static>(
 }
 
 /// Sets the calling process's terminate callback (replacing an earlier one): when the
-/// process exits — returning, `exit`, a panic, or an exit signal — `f` runs on its stack,
-/// as the process, with the exit reason, before its name is released and its links and
-/// monitors are signalled. Not run when the process dies of a stack overflow (its stack
-/// is gone); at shutdown it runs (the process gets an untrappable exit signal
-/// `shutdown`). A panic in `f` is caught and ignored; an `exit` inside `f` ends it and
-/// keeps the first reason. Errors: `ErrNotAProcess`.
+/// process exits — returning, `exit`, a panic, or an exit signal other than `kill` — `f`
+/// runs on its stack, as the process, with the exit reason, before its name is released
+/// and its links and monitors are signalled. While `f` runs the process is alive
+/// (`is_alive` is true, `process_info` finds it, a link or monitor made meanwhile reports
+/// the final reason) and handles signals as any live process: an exit signal that would
+/// end it ends it at once with that signal's reason, the rest of `f` not run. `exit_pid(p,
+/// Kill)` runs none of the process's code (BEAM case 51): `f` is dropped unrun (the
+/// values it captured are dropped then, on the process's stack, before its name is
+/// released and its links and monitors are signalled: a `Drop` of one can release what
+/// the process held), or abandoned if it runs, and the process ends with `Killed`. Not
+/// run when the process dies of a stack overflow (its stack is gone); at shutdown it runs
+/// (the process gets an untrappable exit signal `shutdown`; a callback still running
+/// after the 2 s grace is abandoned). A panic in `f` is caught and ignored; an `exit`
+/// inside `f` ends it and keeps the first reason. Errors: `ErrNotAProcess`.
 pub fn set_terminate<F: FnOnce(&ExitReason) + Send + 'static>(f: F) -> Result<()> {
     let _rt = crate::sched::held::enter();
     let pcb = current()?;

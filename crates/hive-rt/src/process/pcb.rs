@@ -145,9 +145,10 @@ pub(crate) struct LinkData {
     /// References of the timers set to this process (some may have fired or been
     /// cancelled since: compacted as it grows); its exit cancels them (BEAM case 92).
     pub(crate) timers: Vec<u64>,
-    /// The last process this one sent an exit signal to (`exit/2`): a link to it that finds
-    /// it dead is answered as by an exiting process (see `signal::link`, case 37).
-    pub(crate) last_exit_to: Pid,
+    /// This process's last `exit/2` to another process that was found (see
+    /// `signal::LastExit`): a link to it made right after, which finds it dead, is answered
+    /// as by an exiting process (case 37).
+    pub(crate) last_exit: Option<crate::signal::LastExit>,
     /// Run by the process itself when it exits (before anything is signalled).
     pub(crate) terminate: Option<Terminate>,
     /// The process's active aliases and how each is deactivated (see `alias.rs`).
