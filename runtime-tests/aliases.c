@@ -17,7 +17,7 @@ enum { OP_CALL = 1, OP_CALL_TWICE, OP_HOLD, OP_RELEASE, OP_DIE, MARKER = 0x4d415
 
 static uint64_t word(const hive_msg *m, size_t i) { /* no CHECK: used inside predicates */
     uint64_t v = 0;
-    if (hive_msg_len(m) >= (i + 1) * 8) memcpy(&v, hive_msg_data((hive_msg *)m) + i * 8, 8);
+    if (hive_msg_len(m) >= (i + 1) * 8) memcpy(&v, hive_msg_data(m) + i * 8, 8);
     return v;
 }
 static void send3(hive_pid to, uint64_t a, uint64_t b, uint64_t c) {

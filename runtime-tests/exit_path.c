@@ -27,7 +27,7 @@ static void send_words(hive_pid to, uint64_t a, uint64_t b, uint64_t c, uint64_t
 }
 static uint64_t word(const hive_msg *m, size_t i) {
     uint64_t v = 0;
-    if (hive_msg_len(m) >= (i + 1) * 8) memcpy(&v, hive_msg_data((hive_msg *)m) + i * 8, 8);
+    if (hive_msg_len(m) >= (i + 1) * 8) memcpy(&v, hive_msg_data(m) + i * 8, 8);
     return v;
 }
 static int32_t match_tag(void *env, const hive_msg *m) {
