@@ -256,12 +256,14 @@ static void signal_during_a_predicate(void) {
     CHECK_EQ(__atomic_load_n(&g_pred_returned, __ATOMIC_ACQUIRE), 1);
 }
 
+static int g_done;
 static void root(void *arg) {
     (void)arg;
     predicate_rules();
     nested_predicates();
     exit_from_a_predicate();
     signal_during_a_predicate();
+    g_done = 1;
 }
 
 int main(void) {
@@ -272,6 +274,7 @@ int main(void) {
     hive_exit_info info;
     CHECK_OK(hive_run(root, NULL, 0, NULL, &info));
     CHECK_EQ(info.kind, HIVE_REASON_NORMAL);
+    CHECK_EQ(g_done, 1); /* the root returned, it was not ended by a signal to itself */
     CHECK_OK(hive_shutdown(NULL));
     printf("receive_reentry: %llu checks passed\n", CHECKS_DONE());
     return 0;
