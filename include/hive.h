@@ -240,8 +240,8 @@ typedef void (*hive_entry_fn)(void *arg);
 // It runs while the receive's scan holds its place in the caller's mailbox, so every call
 // that would walk or take from that mailbox or re-arm its receive timeout returns
 // `HIVE_ERR_REENTRANT` and does nothing: `hive_receive*`, `hive_recv_mark`,
-// `hive_mailbox_len`, `hive_demonitor` with `HIVE_DEMONITOR_FLUSH`, `hive_sleep` with ms
-// > 0, `hive_exit_pid` to the caller itself. Everything else is allowed (sending,
+// `hive_mailbox_len`, `hive_demonitor` with `HIVE_DEMONITOR_FLUSH`, a `hive_sleep` of more
+// than 0 ms, `hive_exit_pid` to the caller itself. Everything else is allowed (sending,
 // spawning, links, monitors, timers, `hive_self`, `hive_is_alive`, reduction checks,
 // `hive_yield`); signals that arrive meanwhile are handled once the predicate returned.
 // `hive_exit` from a predicate ends the process cleanly (its mailbox is freed; a terminate

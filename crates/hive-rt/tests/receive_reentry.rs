@@ -57,9 +57,8 @@ fn receives_inside_a_predicate_are_refused_and_take_nothing() {
                     results.push(process::receive(Some(1)).map(|_| ()));
                     results.push(process::receive_match(Some(0), |_, _| true).map(|_| ()));
                     results.push(process::receive_select(Some(0), |_| true).map(|_| ()));
-                    results.push(
-                        process::receive_match_from(mark, Some(0), |_, _| true).map(|_| ()),
-                    );
+                    results
+                        .push(process::receive_match_from(mark, Some(0), |_, _| true).map(|_| ()));
                     results.push(process::receive(None).map(|_| ()));
                 }
                 v == 3
@@ -205,7 +204,10 @@ fn a_panicking_predicate_leaves_the_mailbox_intact_and_the_guard_cleared() {
             assert_eq!(bu64(m.data()), 4);
             assert_eq!(drain(), [1, 2, 3]);
             // A later receive times out as usual (the unwound receive's timeout is ended).
-            assert_eq!(process::receive(Some(1)).map(|_| ()), Err(Error(Status::Timeout)));
+            assert_eq!(
+                process::receive(Some(1)).map(|_| ()),
+                Err(Error(Status::Timeout))
+            );
         })
         .unwrap();
     assert_eq!(reason, ExitReason::Normal);
@@ -245,11 +247,18 @@ fn a_predicate_that_exits_ends_the_process_cleanly() {
             })
             .unwrap();
             let vals: Vec<u64> = report.data().chunks(8).map(bu64).collect();
-            assert_eq!(vals, [1, 2, 3], "the terminate callback drains the whole mailbox");
-            let down = process::receive_select(Some(BOUND_MS), |m| m.monitor_ref() == mref)
-                .unwrap();
+            assert_eq!(
+                vals,
+                [1, 2, 3],
+                "the terminate callback drains the whole mailbox"
+            );
+            let down =
+                process::receive_select(Some(BOUND_MS), |m| m.monitor_ref() == mref).unwrap();
             assert_eq!(down.kind(), MessageKind::Down);
-            assert_eq!(down.reason(), Some(ExitReason::error("exit from a predicate")));
+            assert_eq!(
+                down.reason(),
+                Some(ExitReason::error("exit from a predicate"))
+            );
             assert_eq!(down.sender(), child);
             assert!(!process::is_alive(child).unwrap());
         })

@@ -206,11 +206,18 @@ pub(crate) unsafe fn receive_raw(
                 },
             },
             Some(f) => {
+                // The scan counts on a copy: the predicate may count reductions or yield
+                // (which resets them) through `ctx` itself, so no reference into `ctx` is
+                // held while it runs.
+                let ctx = pcb.ctx.get();
                 // SAFETY: see above.
-                let reds = unsafe { &mut (*pcb.ctx.get()).reductions };
+                let start = unsafe { (*ctx).reductions };
+                let mut budget = start;
                 let in_match = InMatch::enter(pcb, armed.is_some());
-                let found = inner.scan(reds, f);
+                let found = inner.scan(&mut budget, f);
                 in_match.leave();
+                // SAFETY: see above.
+                unsafe { (*ctx).reductions = (*ctx).reductions.saturating_sub(start - budget) };
                 found
             }
         };
