@@ -52,7 +52,7 @@ pub const MAX_TIMEOUT_MS: i64 = 0xFFFF_FFFF;
 /// `Ok` unless the calling process `pcb` is inside one of its own match predicates, where a
 /// call that walks or takes from its mailbox, or re-arms its receive timeout, would corrupt
 /// the scan in progress (see the module docs): then `ErrReentrant`. One load of an
-/// owner-only flag on the PCB's first cache line.
+/// owner-only flag a few bytes from `msgs_out`, which every receive writes anyway.
 #[inline(always)]
 pub(crate) fn outside_match(pcb: &Pcb) -> std::result::Result<(), Status> {
     if pcb.matching.get() {
