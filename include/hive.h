@@ -273,8 +273,16 @@ typedef uint64_t hive_tref;
 // `arg_len` was 0). Returning from it ends the process with reason `normal`.
 typedef void (*hive_entry_fn)(void *arg);
 
-// Predicate of a selective receive: return non-zero to take `msg`. It only borrows `msg`
-// and must not call `hive_receive*` (that returns `HIVE_ERR_BAD_ARGUMENT`).
+// Predicate of a selective receive: return non-zero to take `msg`. It only borrows `msg`.
+// It runs while the receive's scan holds its place in the caller's mailbox, so every call
+// that would walk or take from that mailbox or re-arm its receive timeout returns
+// `HIVE_ERR_REENTRANT` and does nothing: `hive_receive*`, `hive_recv_mark`,
+// `hive_mailbox_len`, `hive_demonitor` with `HIVE_DEMONITOR_FLUSH`, a `hive_sleep` of more
+// than 0 ms, `hive_exit_pid` to the caller itself. Everything else is allowed (sending,
+// spawning, links, monitors, timers, `hive_self`, `hive_is_alive`, reduction checks,
+// `hive_yield`); signals that arrive meanwhile are handled once the predicate returned.
+// `hive_exit` from a predicate ends the process cleanly (its mailbox is freed; a terminate
+// callback may receive again).
 typedef int32_t (*hive_match_fn)(void *env, const struct hive_msg *msg);
 
 // Success.
@@ -330,6 +338,10 @@ typedef int32_t (*hive_match_fn)(void *env, const struct hive_msg *msg);
 
 // No such timer: it fired, was cancelled, its destination exited, or it never existed.
 #define HIVE_ERR_NO_TIMER -16
+
+// Called from inside a `hive_receive_match` predicate, and the call would walk or take from
+// the caller's own mailbox or re-arm its receive timeout; refused with no effect.
+#define HIVE_ERR_REENTRANT -17
 
 // `normal`: the entry function returned.
 #define HIVE_REASON_NORMAL 0
@@ -586,8 +598,9 @@ hive_status hive_send_msg(hive_pid to, struct hive_msg *msg);
 //
 // Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NULL_POINTER` (out NULL),
 // `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_BAD_ARGUMENT` (timeout > 4294967295 and the receive
-// had to wait — as on the BEAM, case 12, a queued message is returned without checking it;
-// or a receive called from inside a `hive_receive_match` predicate).
+// had to wait — as on the BEAM, case 12, a queued message is returned without checking
+// it), `HIVE_ERR_REENTRANT` (called from inside a `hive_receive_match` predicate: nothing
+// is taken, the mailbox is unchanged).
 //
 // # Safety
 // `out` is NULL or a writable `hive_msg *`.
@@ -597,8 +610,9 @@ hive_status hive_receive(int64_t timeout_ms, struct hive_msg **out);
 // `match(env, msg)` is non-zero, leaving the others in the mailbox in order. While it
 // waits, each message is examined once (a save pointer keeps the scan's place across
 // wake-ups); each examination costs one reduction, and a long scan is preempted and
-// resumed. Timeout, ownership and status codes as `hive_receive`, plus
-// `HIVE_ERR_NULL_POINTER` when `match` is NULL.
+// resumed. Timeout, ownership and status codes as `hive_receive` (with
+// `HIVE_ERR_REENTRANT` from inside a predicate), plus `HIVE_ERR_NULL_POINTER` when `match`
+// is NULL. What `match` may call: see `hive_match_fn`.
 //
 // # Safety
 // `out` is NULL or a writable `hive_msg *`; `match` is safe to call with `env`.
@@ -613,7 +627,9 @@ hive_status hive_receive_match(int32_t (*match)(void *env, const struct hive_msg
 // replaces the old (a receive from an old id scans from the oldest message: correct, only
 // slower).
 //
-// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (mark_out NULL), `HIVE_ERR_NOT_A_PROCESS`.
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (mark_out NULL), `HIVE_ERR_NOT_A_PROCESS`,
+// `HIVE_ERR_REENTRANT` (called from inside a `hive_receive_match` predicate; the mark is
+// unchanged).
 //
 // # Safety
 // `mark_out` is NULL or a writable `uint64_t`.
@@ -631,7 +647,9 @@ hive_status hive_receive_match_from(uint64_t mark, int32_t (*match)(void *env, c
 // (`process_info(self(), message_queue_len)`). Signals that have reached the process are
 // handled first, so the `EXIT`/`DOWN` messages they become are counted; the count itself
 // comes from the mailbox's counters and costs the same however long the mailbox is.
-// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_NOT_A_PROCESS`.
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_NOT_A_PROCESS`,
+// `HIVE_ERR_REENTRANT` (called from inside a `hive_receive_match` predicate, which may
+// read `mailbox_len` of `hive_get_process_info(hive_self(), …)` instead).
 //
 // # Safety
 // `out` is NULL or a writable `size_t`.
@@ -751,7 +769,8 @@ hive_status hive_yield(void);
 // blocked worker thread. 0 only yields. Messages arriving meanwhile stay queued.
 //
 // Returns `HIVE_OK` once the time has passed; `HIVE_ERR_BAD_ARGUMENT` (ms negative or
-// above 4294967295), `HIVE_ERR_NOT_A_PROCESS`.
+// above 4294967295), `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_REENTRANT` (ms > 0 from inside a
+// `hive_receive_match` predicate: the receive owns the process's timeout).
 hive_status hive_sleep(int64_t ms);
 
 // Charges one reduction and yields if the slice is used up: the call a backend inserts at
@@ -893,7 +912,9 @@ hive_status hive_trap_exit(int32_t on, int32_t *old_out);
 // Returns `HIVE_OK` (not on a self-exit that ends the caller: that does not return);
 // `HIVE_ERR_BAD_ARGUMENT` (pid 0, unknown kind), `HIVE_ERR_NULL_POINTER` (data NULL with
 // len > 0), `HIVE_ERR_BAD_LENGTH` (len > `HIVE_MAX_REASON_LEN`), `HIVE_ERR_NO_MEMORY`,
-// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`, `HIVE_ERR_REENTRANT` (to the caller
+// itself from inside a `hive_receive_match` predicate, where the signal cannot be handled
+// at once; `hive_exit` ends the process from there).
 //
 // # Safety
 // `data` is NULL or readable for `len` bytes.
@@ -935,8 +956,10 @@ hive_status hive_monitor_name(const void *name, size_t len, uint64_t *ref_out);
 // fired, was removed before, belongs to another process, or never existed: the call is
 // then a no-op, as on OTP 25, cases 71, 77). Demonitoring twice is fine.
 //
-// Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (mref 0, unknown flag bits, or called from
-// inside a `hive_receive_match` predicate), `HIVE_ERR_NOT_A_PROCESS`.
+// Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (mref 0, unknown flag bits),
+// `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_REENTRANT` (`HIVE_DEMONITOR_FLUSH` from inside a
+// `hive_receive_match` predicate, which cannot take from the mailbox it is scanning; the
+// monitor is left as it was and `*info_out` is not written).
 //
 // # Safety
 // `info_out` is NULL or a writable `int32_t`.

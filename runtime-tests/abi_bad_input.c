@@ -302,9 +302,9 @@ static void root(void *arg) {
     CHECK_EQ(hive_test_word(m, 0), 2);
     hive_msg_free(m);
     CHECK_EQ(nest.calls, 2);
-    CHECK_EQ(nest.recv, HIVE_ERR_BAD_ARGUMENT);
-    CHECK_EQ(nest.recv_wait, HIVE_ERR_BAD_ARGUMENT);
-    CHECK_EQ(nest.recv_match, HIVE_ERR_BAD_ARGUMENT);
+    CHECK_EQ(nest.recv, HIVE_ERR_REENTRANT);
+    CHECK_EQ(nest.recv_wait, HIVE_ERR_REENTRANT);
+    CHECK_EQ(nest.recv_match, HIVE_ERR_REENTRANT);
     CHECK_OK(hive_mailbox_len(&len));
     CHECK_EQ(len, 1); /* message 1 is untouched */
     uint64_t one = 1;

@@ -406,10 +406,11 @@ fn remove_link(pcb: &Pcb, pid: Pid) -> bool {
 /// the signals among them in order (`first`, already taken, comes first). Signals that
 /// become messages are appended in their place. If a signal ends the process, it exits
 /// from here (storing its handled count once it counts as exiting), leaving the rest of the outer
-/// queue to its exit path.
+/// queue to its exit path. Inside one of the process's match predicates it only sets
+/// `signal_pending`, so the signals are handled once the predicate has returned.
 ///
 /// # Safety
-/// `pcb` is the calling process, not inside a match predicate.
+/// `pcb` is the calling process; `first` is None inside a match predicate.
 pub(crate) unsafe fn settle(pcb: &Pcb, first: Option<NonNull<Msg>>) {
     // SAFETY: forwarded contract.
     unsafe { settle_within(pcb, first, SETTLE_BUDGET) }
@@ -430,6 +431,16 @@ pub(crate) unsafe fn settle_all(pcb: &Pcb) {
 /// # Safety
 /// As [`settle`].
 unsafe fn settle_within(pcb: &Pcb, first: Option<NonNull<Msg>>, budget: u32) {
+    if pcb.matching.get() {
+        // Inside a match predicate the scan holds its place in the inner queue: the
+        // signals wait until the predicate has returned (`first` is None on the paths
+        // that can get here: `exit_pid` to itself is refused there, and a link's `noproc`
+        // answer is asynchronous on the BEAM too). The flag makes the next reduction
+        // check after the predicate look.
+        debug_assert!(first.is_none());
+        pcb.signal_flag().store(1, Relaxed);
+        return;
+    }
     // Cleared before looking: a signal pushed after this sets it again.
     pcb.signal_flag().store(0, Relaxed);
     let n = pcb.sigs.sent();
@@ -531,7 +542,7 @@ fn seen_ticket(pcb: &Pcb, ticket: u32) {
 /// `pcb` is the calling process, not inside a match predicate.
 #[inline]
 pub(crate) unsafe fn check(pcb: &Pcb) {
-    if pcb.sigs.sent() != pcb.sig_seen.get() && !pcb.receiving.get() {
+    if pcb.sigs.sent() != pcb.sig_seen.get() && !pcb.matching.get() {
         // SAFETY: per the contract.
         unsafe { settle(pcb, None) }
     }
@@ -719,13 +730,17 @@ pub(crate) fn monitor_name(pcb: &Pcb, name: &[u8]) -> Result<u64, Status> {
     monitor(pcb, pid)
 }
 
-/// `demonitor/2` (cases 70–78). Returns whether the monitor was still active.
+/// `demonitor/2` (cases 70–78). Returns whether the monitor was still active. A flush from
+/// inside a match predicate is refused (`ErrReentrant`) before anything changes.
 ///
 /// # Safety
-/// `pcb` is the calling process, not inside a match predicate.
+/// `pcb` is the calling process.
 pub(crate) unsafe fn demonitor(pcb: &Pcb, mref: u64, flags: u32) -> Result<bool, Status> {
     if mref == 0 || flags & !(DEMONITOR_FLUSH | DEMONITOR_INFO) != 0 {
         return Err(Status::ErrBadArgument);
+    }
+    if flags & DEMONITOR_FLUSH != 0 {
+        process::outside_match(pcb)?;
     }
     let target = pcb.sig.lock().data.as_deref_mut().and_then(|d| {
         crate::alias::monitor_ended(runtime_of(pcb), d, mref);
@@ -771,6 +786,7 @@ pub(crate) fn exit_pid(
     if !caller.pcb.is_null() && from.pid == to {
         // SAFETY: the calling process.
         let pcb = unsafe { &*caller.pcb };
+        process::outside_match(pcb)?;
         let m = Msg::signal(SIG_EXIT, to, 0, reason, from.worker).ok_or(Status::ErrNoMemory)?;
         // SAFETY: we own `m`.
         unsafe { Msg::set_ticket(m.as_ptr(), pcb.sigs.ticket()) };

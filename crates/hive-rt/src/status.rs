@@ -48,6 +48,13 @@ pub enum Status {
     /// No such timer: it fired, was cancelled, its destination process exited, or the
     /// reference never named a timer (`cancel_timer`/`read_timer` give `false`, case 87).
     ErrNoTimer = -16,
+    /// Called from inside a match predicate of the calling process's own selective
+    /// receive, and the call would walk or take from its mailbox (a receive, a receive
+    /// mark, the mailbox length, a flushing demonitor, an exit signal to itself) or re-arm
+    /// its receive timeout (a sleep). The scan that called the predicate holds its place in
+    /// the mailbox; the call is refused with no effect. On the BEAM a guard cannot receive
+    /// at all.
+    ErrReentrant = -17,
 }
 
 impl Status {
@@ -72,6 +79,7 @@ impl Status {
             Status::ErrAlreadyNamed => "HIVE_ERR_ALREADY_NAMED",
             Status::ErrNotRegistered => "HIVE_ERR_NOT_REGISTERED",
             Status::ErrNoTimer => "HIVE_ERR_NO_TIMER",
+            Status::ErrReentrant => "HIVE_ERR_REENTRANT",
         }
     }
 }

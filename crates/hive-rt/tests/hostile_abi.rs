@@ -34,7 +34,9 @@ static CALLS: AtomicU64 = AtomicU64::new(0);
 
 /// Every status `hive.h` defines.
 fn known(s: hive_status) -> bool {
-    s == HIVE_OK || s == HIVE_TIMEOUT || (HIVE_ERR_NO_TIMER..=HIVE_ERR_NOT_INITIALIZED).contains(&s)
+    s == HIVE_OK
+        || s == HIVE_TIMEOUT
+        || (HIVE_ERR_REENTRANT..=HIVE_ERR_NOT_INITIALIZED).contains(&s)
 }
 
 fn check(what: &str, s: hive_status) -> hive_status {

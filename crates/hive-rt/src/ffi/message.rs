@@ -27,8 +27,16 @@ pub struct hive_msg {
     _opaque: [u8; 0],
 }
 
-/// Predicate of a selective receive: return non-zero to take `msg`. It only borrows `msg`
-/// and must not call `hive_receive*` (that returns `HIVE_ERR_BAD_ARGUMENT`).
+/// Predicate of a selective receive: return non-zero to take `msg`. It only borrows `msg`.
+/// It runs while the receive's scan holds its place in the caller's mailbox, so every call
+/// that would walk or take from that mailbox or re-arm its receive timeout returns
+/// `HIVE_ERR_REENTRANT` and does nothing: `hive_receive*`, `hive_recv_mark`,
+/// `hive_mailbox_len`, `hive_demonitor` with `HIVE_DEMONITOR_FLUSH`, a `hive_sleep` of more
+/// than 0 ms, `hive_exit_pid` to the caller itself. Everything else is allowed (sending,
+/// spawning, links, monitors, timers, `hive_self`, `hive_is_alive`, reduction checks,
+/// `hive_yield`); signals that arrive meanwhile are handled once the predicate returned.
+/// `hive_exit` from a predicate ends the process cleanly (its mailbox is freed; a terminate
+/// callback may receive again).
 pub type hive_match_fn = extern "C" fn(env: *mut c_void, msg: *const hive_msg) -> i32;
 
 /// Largest message payload in bytes (1 GiB).
@@ -169,8 +177,9 @@ pub unsafe extern "C" fn hive_send_msg(to: hive_pid, msg: *mut hive_msg) -> hive
 ///
 /// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NULL_POINTER` (out NULL),
 /// `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_BAD_ARGUMENT` (timeout > 4294967295 and the receive
-/// had to wait — as on the BEAM, case 12, a queued message is returned without checking it;
-/// or a receive called from inside a `hive_receive_match` predicate).
+/// had to wait — as on the BEAM, case 12, a queued message is returned without checking
+/// it), `HIVE_ERR_REENTRANT` (called from inside a `hive_receive_match` predicate: nothing
+/// is taken, the mailbox is unchanged).
 ///
 /// # Safety
 /// `out` is NULL or a writable `hive_msg *`.
@@ -181,15 +190,15 @@ pub unsafe extern "C" fn hive_receive(timeout_ms: i64, out: *mut *mut hive_msg) 
         // The common case, without a timeout: a shallow path with nothing that can panic
         // (see `process::receive_any`), so no `catch_unwind` frame either.
         if let Ok(pcb) = process::current() {
-            if !pcb.receiving.get() {
-                // SAFETY: `pcb` is the calling process, not inside a receive; `out` is
-                // non-null and writable per the contract.
-                unsafe {
-                    let m = process::receive_any(pcb);
-                    out.write(m.as_ptr() as *mut hive_msg);
+            // SAFETY: `pcb` is the calling process.
+            return match unsafe { process::receive_any(pcb) } {
+                Ok(m) => {
+                    // SAFETY: `out` is non-null and writable per the contract.
+                    unsafe { out.write(m.as_ptr() as *mut hive_msg) };
+                    HIVE_OK
                 }
-                return HIVE_OK;
-            }
+                Err(s) => code(s),
+            };
         }
     }
     // SAFETY: forwarded contract.
@@ -200,8 +209,9 @@ pub unsafe extern "C" fn hive_receive(timeout_ms: i64, out: *mut *mut hive_msg) 
 /// `match(env, msg)` is non-zero, leaving the others in the mailbox in order. While it
 /// waits, each message is examined once (a save pointer keeps the scan's place across
 /// wake-ups); each examination costs one reduction, and a long scan is preempted and
-/// resumed. Timeout, ownership and status codes as `hive_receive`, plus
-/// `HIVE_ERR_NULL_POINTER` when `match` is NULL.
+/// resumed. Timeout, ownership and status codes as `hive_receive` (with
+/// `HIVE_ERR_REENTRANT` from inside a predicate), plus `HIVE_ERR_NULL_POINTER` when `match`
+/// is NULL. What `match` may call: see `hive_match_fn`.
 ///
 /// # Safety
 /// `out` is NULL or a writable `hive_msg *`; `match` is safe to call with `env`.
@@ -225,7 +235,9 @@ pub unsafe extern "C" fn hive_receive_match(
 /// replaces the old (a receive from an old id scans from the oldest message: correct, only
 /// slower).
 ///
-/// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (mark_out NULL), `HIVE_ERR_NOT_A_PROCESS`.
+/// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (mark_out NULL), `HIVE_ERR_NOT_A_PROCESS`,
+/// `HIVE_ERR_REENTRANT` (called from inside a `hive_receive_match` predicate; the mark is
+/// unchanged).
 ///
 /// # Safety
 /// `mark_out` is NULL or a writable `uint64_t`.
@@ -283,9 +295,6 @@ unsafe fn receive(
             Ok(p) => p,
             Err(s) => return code(s),
         };
-        if pcb.receiving.replace(true) {
-            return HIVE_ERR_BAD_ARGUMENT;
-        }
         let mut call = |m: *mut Msg| -> bool {
             let (f, env) = pred.expect("predicate present");
             f(env, m as *const hive_msg) != 0
@@ -294,11 +303,8 @@ unsafe fn receive(
             Some(_) => Some(&mut call),
             None => None,
         };
-        // SAFETY: `pcb` is the calling process.
+        // SAFETY: `pcb` is the calling process (it refuses to run inside a predicate).
         let r = unsafe { process::receive_raw(pcb, timeout_ms, matcher, from_mark) };
-        // Re-read the PCB through the current pointer: the process may run on another
-        // worker now, but the PCB is the same.
-        pcb.receiving.set(false);
         match r {
             Ok(m) => {
                 // SAFETY: non-null and writable per the contract; the message is now the
@@ -315,7 +321,9 @@ unsafe fn receive(
 /// (`process_info(self(), message_queue_len)`). Signals that have reached the process are
 /// handled first, so the `EXIT`/`DOWN` messages they become are counted; the count itself
 /// comes from the mailbox's counters and costs the same however long the mailbox is.
-/// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_NOT_A_PROCESS`.
+/// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_NOT_A_PROCESS`,
+/// `HIVE_ERR_REENTRANT` (called from inside a `hive_receive_match` predicate, which may
+/// read `mailbox_len` of `hive_get_process_info(hive_self(), …)` instead).
 ///
 /// # Safety
 /// `out` is NULL or a writable `size_t`.

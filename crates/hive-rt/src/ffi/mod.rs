@@ -69,6 +69,9 @@ pub const HIVE_ERR_ALREADY_NAMED: hive_status = -14;
 pub const HIVE_ERR_NOT_REGISTERED: hive_status = -15;
 /// No such timer: it fired, was cancelled, its destination exited, or it never existed.
 pub const HIVE_ERR_NO_TIMER: hive_status = -16;
+/// Called from inside a `hive_receive_match` predicate, and the call would walk or take from
+/// the caller's own mailbox or re-arm its receive timeout; refused with no effect.
+pub const HIVE_ERR_REENTRANT: hive_status = -17;
 
 /// Reductions in one time slice (the BEAM's `CONTEXT_REDS`).
 pub const HIVE_REDUCTIONS_PER_SLICE: i32 = 4000;
@@ -143,6 +146,7 @@ mod tests {
             (HIVE_ERR_ALREADY_NAMED, Status::ErrAlreadyNamed),
             (HIVE_ERR_NOT_REGISTERED, Status::ErrNotRegistered),
             (HIVE_ERR_NO_TIMER, Status::ErrNoTimer),
+            (HIVE_ERR_REENTRANT, Status::ErrReentrant),
         ];
         for (c, s) in all {
             assert_eq!(c, s as i32, "{}", s.name());

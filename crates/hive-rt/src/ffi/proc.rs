@@ -252,7 +252,8 @@ pub extern "C" fn hive_yield() -> hive_status {
 /// blocked worker thread. 0 only yields. Messages arriving meanwhile stay queued.
 ///
 /// Returns `HIVE_OK` once the time has passed; `HIVE_ERR_BAD_ARGUMENT` (ms negative or
-/// above 4294967295), `HIVE_ERR_NOT_A_PROCESS`.
+/// above 4294967295), `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_REENTRANT` (ms > 0 from inside a
+/// `hive_receive_match` predicate: the receive owns the process's timeout).
 #[no_mangle]
 pub extern "C" fn hive_sleep(ms: i64) -> hive_status {
     guard(|| {

@@ -129,7 +129,9 @@ pub unsafe extern "C" fn hive_trap_exit(on: i32, old_out: *mut i32) -> hive_stat
 /// Returns `HIVE_OK` (not on a self-exit that ends the caller: that does not return);
 /// `HIVE_ERR_BAD_ARGUMENT` (pid 0, unknown kind), `HIVE_ERR_NULL_POINTER` (data NULL with
 /// len > 0), `HIVE_ERR_BAD_LENGTH` (len > `HIVE_MAX_REASON_LEN`), `HIVE_ERR_NO_MEMORY`,
-/// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+/// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`, `HIVE_ERR_REENTRANT` (to the caller
+/// itself from inside a `hive_receive_match` predicate, where the signal cannot be handled
+/// at once; `hive_exit` ends the process from there).
 ///
 /// # Safety
 /// `data` is NULL or readable for `len` bytes.
@@ -236,8 +238,10 @@ pub unsafe extern "C" fn hive_monitor_name(
 /// fired, was removed before, belongs to another process, or never existed: the call is
 /// then a no-op, as on OTP 25, cases 71, 77). Demonitoring twice is fine.
 ///
-/// Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (mref 0, unknown flag bits, or called from
-/// inside a `hive_receive_match` predicate), `HIVE_ERR_NOT_A_PROCESS`.
+/// Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (mref 0, unknown flag bits),
+/// `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_REENTRANT` (`HIVE_DEMONITOR_FLUSH` from inside a
+/// `hive_receive_match` predicate, which cannot take from the mailbox it is scanning; the
+/// monitor is left as it was and `*info_out` is not written).
 ///
 /// # Safety
 /// `info_out` is NULL or a writable `int32_t`.
@@ -248,10 +252,7 @@ pub unsafe extern "C" fn hive_demonitor(mref: u64, flags: u32, info_out: *mut i3
             Ok(p) => p,
             Err(s) => return code(s),
         };
-        if pcb.receiving.get() {
-            return HIVE_ERR_BAD_ARGUMENT;
-        }
-        // SAFETY: the calling process, not inside a predicate.
+        // SAFETY: the calling process.
         match unsafe { crate::signal::demonitor(pcb, mref, flags) } {
             Ok(active) => {
                 if !info_out.is_null() {

@@ -8,6 +8,20 @@
 //! suspended (by [`exit`], and later by `kill`); its stack is then discarded without
 //! unwinding, so values owned by the stack at that moment are leaked, not dropped. Prefer
 //! returning from the process function to calling [`exit`] with live values.
+//!
+//! **Match predicates.** The predicate of a selective receive ([`receive_match`],
+//! [`receive_select`], [`receive_match_from`], and `hive_receive_match*` in C) runs while the
+//! receive's scan holds its place in the caller's mailbox. A predicate may send, spawn, link,
+//! monitor, demonitor without flushing, register names, set timers, read `self_pid`,
+//! `is_alive`, `process_info`, count reductions and yield, and end the process ([`exit`], a
+//! panic). Every call that would walk or take from the caller's own mailbox, or re-arm its
+//! receive timeout, fails with `ErrReentrant` and has no effect: [`receive`] and the
+//! selective receives, [`recv_mark`], [`mailbox_len`], [`demonitor`] with `flush`, [`sleep`]
+//! for more than 0 ms, and [`exit_pid`] to the caller itself. (On the BEAM a guard cannot
+//! call any of them.) Signals that reach the process meanwhile are handled once the
+//! predicate has returned. A predicate that panics leaves the mailbox intact and in order
+//! (the message it was looking at stays queued); one that ends the process exits it
+//! cleanly, and its terminate callback may use the mailbox again.
 
 pub(crate) mod pcb;
 pub(crate) mod state;
@@ -35,6 +49,54 @@ const FETCH_BATCH: usize = 64;
 
 /// Largest finite receive timeout, in ms (Erlang's limit, 2^32 − 1; BEAM case 12).
 pub const MAX_TIMEOUT_MS: i64 = 0xFFFF_FFFF;
+
+/// `Ok` unless the calling process `pcb` is inside one of its own match predicates, where a
+/// call that walks or takes from its mailbox, or re-arms its receive timeout, would corrupt
+/// the scan in progress (see the module docs): then `ErrReentrant`. One load of an
+/// owner-only flag a few bytes from `msgs_out`, which every receive writes anyway.
+#[inline(always)]
+pub(crate) fn outside_match(pcb: &Pcb) -> std::result::Result<(), Status> {
+    if pcb.matching.get() {
+        Err(Status::ErrReentrant)
+    } else {
+        Ok(())
+    }
+}
+
+/// Marks the calling process as running a match predicate (`Pcb::matching`) from
+/// [`InMatch::enter`] to [`InMatch::leave`]. If a predicate unwinds (a Rust panic) instead,
+/// the drop clears the mark and ends the receive's armed timeout, which the receive can no
+/// longer end itself.
+struct InMatch<'a> {
+    pcb: &'a Pcb,
+    armed: bool,
+}
+
+impl<'a> InMatch<'a> {
+    /// Sets the mark; `armed`: the receive has armed a timeout.
+    #[inline(always)]
+    fn enter(pcb: &'a Pcb, armed: bool) -> InMatch<'a> {
+        pcb.matching.set(true);
+        InMatch { pcb, armed }
+    }
+
+    /// Clears the mark after the predicates returned normally.
+    #[inline(always)]
+    fn leave(self) {
+        self.pcb.matching.set(false);
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for InMatch<'_> {
+    /// Runs only when a predicate unwinds (`leave` forgets the guard).
+    fn drop(&mut self) {
+        self.pcb.matching.set(false);
+        if self.armed {
+            disarm_timeout(self.pcb);
+        }
+    }
+}
 
 /// The calling process's PCB, or `ErrNotAProcess`.
 pub(crate) fn current() -> std::result::Result<&'static Pcb, Status> {
@@ -107,7 +169,8 @@ fn current_pcb_pid() -> Pid {
 ///
 /// `timeout_ms`: negative = wait forever, 0 = do not wait, otherwise at most
 /// [`MAX_TIMEOUT_MS`]. As on the BEAM (case 12), an out-of-range timeout is reported only
-/// when the receive would have to wait.
+/// when the receive would have to wait. `matches` runs with `Pcb::matching` set; called
+/// from inside a predicate this fails with `ErrReentrant` and touches nothing.
 ///
 /// # Safety
 /// `pcb` is the calling process.
@@ -117,8 +180,10 @@ pub(crate) unsafe fn receive_raw(
     mut matches: Option<&mut dyn FnMut(*mut Msg) -> bool>,
     from_mark: u64,
 ) -> std::result::Result<NonNull<Msg>, Status> {
+    outside_match(pcb)?;
     // SAFETY (for all accesses to `inner` and `ctx` below): owner-only fields, and we are the
-    // owner. No reference to them is held across a suspension.
+    // owner. No reference to them is held across a suspension. While a predicate runs,
+    // every call that would touch `inner` is refused (`outside_match`).
     let inner = unsafe { &mut *pcb.inner.get() };
     if matches.is_some() && from_mark != 0 {
         inner.reset_save_to_mark(from_mark);
@@ -142,9 +207,19 @@ pub(crate) unsafe fn receive_raw(
                 },
             },
             Some(f) => {
+                // The scan counts on a copy: the predicate may count reductions or yield
+                // (which resets them) through `ctx` itself, so no reference into `ctx` is
+                // held while it runs.
+                let ctx = pcb.ctx.get();
                 // SAFETY: see above.
-                let reds = unsafe { &mut (*pcb.ctx.get()).reductions };
-                inner.scan(reds, f)
+                let start = unsafe { (*ctx).reductions };
+                let mut budget = start;
+                let in_match = InMatch::enter(pcb, armed.is_some());
+                let found = inner.scan(&mut budget, f);
+                in_match.leave();
+                // SAFETY: see above.
+                unsafe { (*ctx).reductions = (*ctx).reductions.saturating_sub(start - budget) };
+                found
             }
         };
         if let Some(m) = found {
@@ -273,7 +348,8 @@ fn disarm_timeout(pcb: &Pcb) {
 }
 
 /// Suspends the calling process for at least `ms` milliseconds without taking any message
-/// (`timer:sleep/1`); 0 only yields. Messages arriving meanwhile stay queued.
+/// (`timer:sleep/1`); 0 only yields. Messages arriving meanwhile stay queued. From inside a
+/// match predicate, `ms` > 0 fails with `ErrReentrant`.
 ///
 /// # Safety
 /// `pcb` is the calling process.
@@ -283,6 +359,9 @@ pub(crate) unsafe fn sleep_raw(pcb: &Pcb, ms: u64) -> std::result::Result<(), St
         unsafe { yield_raw(pcb) };
         return Ok(());
     }
+    // A sleep inside a predicate would re-arm the receive's timeout: that receive would
+    // never time out.
+    outside_match(pcb)?;
     // SAFETY: per the contract.
     if let Some(seq) = unsafe { arm_timeout(pcb, ms)? } {
         while pcb.timeout_fired.load(Acquire) != seq {
@@ -302,18 +381,20 @@ pub(crate) unsafe fn sleep_raw(pcb: &Pcb, ms: u64) -> std::result::Result<(), St
 /// Receives the oldest message, waiting as long as it takes: the common `receive` of
 /// generated code, kept small because its frames are what a suspended process leaves on
 /// its stack, and resuming one of many processes pays a cache miss for every line of them.
-/// It cannot panic (so callers need no `catch_unwind` frame around it).
+/// It cannot panic (so callers need no `catch_unwind` frame around it). Fails only with
+/// `ErrReentrant`, from inside a match predicate (see [`outside_match`]).
 ///
 /// # Safety
-/// `pcb` is the calling process, not inside a receive.
+/// `pcb` is the calling process.
 #[inline]
-pub(crate) unsafe fn receive_any(pcb: &Pcb) -> NonNull<Msg> {
+pub(crate) unsafe fn receive_any(pcb: &Pcb) -> std::result::Result<NonNull<Msg>, Status> {
+    outside_match(pcb)?;
     // SAFETY: owner-only field; no reference to it is held across the suspension.
     let inner = unsafe { &mut *pcb.inner.get() };
     loop {
         if let Some(m) = inner.pop() {
             count_out(pcb);
-            return m;
+            return Ok(m);
         }
         // SAFETY: the process is its mailbox's consumer.
         if let Some(m) = unsafe { inner.take_outer(&pcb.outer) } {
@@ -325,7 +406,7 @@ pub(crate) unsafe fn receive_any(pcb: &Pcb) -> NonNull<Msg> {
                 continue;
             }
             count_out(pcb);
-            return m;
+            return Ok(m);
         }
         // SAFETY: `pcb` is the calling process.
         unsafe { suspend(pcb, Suspend::Receive) };
@@ -401,9 +482,10 @@ pub(crate) unsafe fn finish_exit(pcb: &Pcb, started: bool) -> ! {
 /// `pcb` is the calling process, outside any match predicate (a receive it is called
 /// from is abandoned).
 pub(crate) unsafe fn exit_on_signal(pcb: &Pcb, reason: ExitReason, kill: bool) -> ! {
-    // The receive this may be called from never returns: receives in the terminate
-    // callback are allowed, and its signals are handled (`signal::check`).
-    pcb.receiving.set(false);
+    // The receive this may be called from never returns; signals are never handled inside
+    // a match predicate (`signal::settle_within` defers them), so receives in the terminate
+    // callback are allowed.
+    debug_assert!(!pcb.matching.get());
     let begun = pcb.exiting.load(Relaxed) != pcb::EXIT_NONE;
     // SAFETY: owner-only field; a running terminate callback has its own copy of the
     // first reason.
@@ -487,6 +569,9 @@ fn take_terminate(pcb: &Pcb) -> Option<pcb::Terminate> {
 /// # Safety
 /// `pcb` is the calling process, already exiting.
 unsafe fn call_terminate(pcb: &Pcb, f: pcb::Terminate) {
+    // An exit from inside a match predicate never returns to the scan that called it
+    // (the stack is discarded), so the callback may use the mailbox again.
+    pcb.matching.set(false);
     // SAFETY: owner-only field.
     let reason = unsafe { pcb.exit_reason() }.clone();
     // Process code: the worker may be taken over while it runs (`sched::held`).
@@ -554,13 +639,14 @@ fn timeout_arg(timeout_ms: Option<u32>) -> i64 {
 /// `Some(0)` = do not wait; a poll that finds nothing costs one reduction, so a polling
 /// loop is preempted). A message that arrives as the timeout fires is never lost: it
 /// stays in the mailbox for the next receive.
-/// Errors: `ErrNotAProcess`, `Timeout`.
+/// Errors: `ErrNotAProcess`, `Timeout`, `ErrReentrant` (called from a match predicate; see
+/// the module docs).
 pub fn receive(timeout_ms: Option<u32>) -> Result<Message> {
     let _rt = crate::sched::held::enter();
     let pcb = current()?;
     if timeout_ms.is_none() {
         // SAFETY: `pcb` is the calling process; the message returned is ours.
-        return Ok(unsafe { Message::from_raw(receive_any(pcb)) });
+        return unsafe { receive_any(pcb).map(|m| Message::from_raw(m)) }.map_err(Error);
     }
     // SAFETY: `pcb` is the calling process; the message returned is ours.
     unsafe {
@@ -572,8 +658,9 @@ pub fn receive(timeout_ms: Option<u32>) -> Result<Message> {
 
 /// Selective receive (BEAM cases 5–8): returns the oldest message for which
 /// `matches(sender, data)` is true; the others stay in the mailbox in order. While the
-/// receive waits, each message is examined once (save pointer).
-/// Errors: `ErrNotAProcess`, `Timeout`.
+/// receive waits, each message is examined once (save pointer). `matches` must not touch
+/// the caller's mailbox (see the module docs, "Match predicates").
+/// Errors: `ErrNotAProcess`, `Timeout`, `ErrReentrant` (called from a match predicate).
 pub fn receive_match(
     timeout_ms: Option<u32>,
     matches: impl FnMut(Pid, &[u8]) -> bool,
@@ -585,7 +672,9 @@ pub fn receive_match(
 /// Selective receive on whole messages: as [`receive_match`], but `matches` sees the
 /// [`Message`] (kind, sender, data, reason, monitor reference), e.g. to take the DOWN of
 /// one monitor: `receive_select(None, |m| m.monitor_ref() == r)`. The predicate only
-/// borrows the message. Errors: `ErrNotAProcess`, `Timeout`.
+/// borrows the message and must not touch the caller's mailbox (see the module docs,
+/// "Match predicates": a receive inside it fails with `ErrReentrant`).
+/// Errors: `ErrNotAProcess`, `Timeout`, `ErrReentrant` (called from a match predicate).
 pub fn receive_select(
     timeout_ms: Option<u32>,
     mut matches: impl FnMut(&Message) -> bool,
@@ -637,10 +726,11 @@ fn receive_match_impl(
 /// (the BEAM's receive markers: `Ref = make_ref(), Server ! {Ref, ...}, receive {Ref, R} ->`
 /// scans only new messages). One mark per process; a new one replaces the old (the old id
 /// then scans from the oldest message, which is correct, only slower).
-/// Errors: `ErrNotAProcess`.
+/// Errors: `ErrNotAProcess`, `ErrReentrant` (called from a match predicate).
 pub fn recv_mark() -> Result<u64> {
     let _rt = crate::sched::held::enter();
     let pcb = current()?;
+    outside_match(pcb)?;
     // SAFETY: the calling process; then owner-only field (everything is fetched already).
     unsafe {
         fetch_all(pcb);
@@ -650,7 +740,7 @@ pub fn recv_mark() -> Result<u64> {
 
 /// As [`receive_match`], examining only messages that arrived after [`recv_mark`] returned
 /// `mark`: the caller guarantees no earlier message can match.
-/// Errors: `ErrNotAProcess`, `Timeout`.
+/// Errors: `ErrNotAProcess`, `Timeout`, `ErrReentrant` (called from a match predicate).
 pub fn receive_match_from(
     mark: u64,
     timeout_ms: Option<u32>,
@@ -662,7 +752,8 @@ pub fn receive_match_from(
 
 /// Suspends the calling process for at least `ms` milliseconds without taking any message
 /// (`timer:sleep/1`): no busy waiting, no blocked worker thread. `Some(0)`-like 0 yields.
-/// Errors: `ErrNotAProcess`.
+/// Errors: `ErrNotAProcess`, `ErrReentrant` (`ms` > 0 from a match predicate, whose receive
+/// owns the process's timeout).
 pub fn sleep(ms: u32) -> Result<()> {
     let _rt = crate::sched::held::enter();
     let pcb = current()?;
@@ -754,10 +845,12 @@ pub fn send_named(name: &[u8], data: &[u8]) -> Result<()> {
 /// message it turns into is counted. Costs O(1) however long the mailbox is (plus moving
 /// at most 4096 queued messages, and whatever stands before a pending signal); a mailbox of
 /// 2^31 messages or more is reported short.
-/// Errors: `ErrNotAProcess`.
+/// Errors: `ErrNotAProcess`, `ErrReentrant` (called from a match predicate; the predicate
+/// may read `process_info(self_pid())`'s `mailbox_len` instead).
 pub fn mailbox_len() -> Result<usize> {
     let _rt = crate::sched::held::enter();
     let pcb = current()?;
+    outside_match(pcb)?;
     // Not `fetch_all`: moving every message of a flooded mailbox (10M messages) took 300 ms
     // in one piece, with nothing else running on the worker (`overload`, 1 scheduler).
     // SAFETY: the calling process.
@@ -905,7 +998,9 @@ pub fn trap_exit(on: bool) -> Result<bool> {
 /// an `Exit` message; `Normal` is ignored by a process that does not trap (but ends the
 /// caller itself when `pid` is the caller, case 45); any other reason ends it with that reason.
 /// A busy process is stopped at its next yield or reduction check, a waiting one at once.
-/// A dead pid is fine. Errors: `ErrNotAProcess`, `ErrBadArgument` (pid 0), `ErrNoMemory`.
+/// A dead pid is fine. Errors: `ErrNotAProcess`, `ErrBadArgument` (pid 0), `ErrNoMemory`,
+/// `ErrReentrant` (`pid` is the caller and it is inside a match predicate: the signal would
+/// be handled at once, in the middle of the scan; [`exit`] ends it from there).
 pub fn exit_pid(pid: Pid, reason: ExitReason) -> Result<()> {
     let _rt = crate::sched::held::enter();
     let pcb = current()?;
@@ -939,7 +1034,8 @@ pub fn monitor_name(name: &[u8]) -> Result<u64> {
 /// arrives. `flush`: also remove its DOWN if one is already in the mailbox. Returns true
 /// if the monitor was still active (the `info` option); false if it had fired, was
 /// removed before, belongs to another process or never existed.
-/// Errors: `ErrNotAProcess`, `ErrBadArgument` (reference 0).
+/// Errors: `ErrNotAProcess`, `ErrBadArgument` (reference 0), `ErrReentrant` (`flush` from
+/// a match predicate; the monitor is then left as it was).
 pub fn demonitor(mref: u64, flush: bool) -> Result<bool> {
     let _rt = crate::sched::held::enter();
     let pcb = current()?;

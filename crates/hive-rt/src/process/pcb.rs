@@ -193,8 +193,10 @@ pub(crate) struct Pcb {
     pub(crate) inner: UnsafeCell<InnerQueue>,
     pub(crate) yielder: Cell<*const Yielder<(), Suspend>>,
     pub(crate) coroutine: UnsafeCell<Option<ProcCoroutine>>,
-    /// True inside `hive_receive*` (a receive from a match predicate is refused).
-    pub(crate) receiving: Cell<bool>,
+    /// True while a match predicate of the process's own selective receive runs
+    /// (owner-only): calls that walk or take from the mailbox are then refused (see
+    /// `process::outside_match`).
+    pub(crate) matching: Cell<bool>,
     /// True once the process registered a name (see `registry.rs`; written rarely).
     pub(crate) named: std::sync::atomic::AtomicBool,
     /// `process_flag(trap_exit)`: exit signals become `Exit` messages (owner writes,
@@ -450,7 +452,7 @@ impl Pcb {
             park_sp: std::sync::atomic::AtomicUsize::new(0),
             next_park: std::sync::atomic::AtomicUsize::new(0),
             timer: Cell::new(None),
-            receiving: Cell::new(false),
+            matching: Cell::new(false),
             named: std::sync::atomic::AtomicBool::new(false),
             trap_exit: std::sync::atomic::AtomicBool::new(false),
             early: Cell::new(false),
