@@ -191,7 +191,6 @@ impl RtInner {
                 thread: Default::default(),
                 local: Default::default(),
                 holder: Default::default(),
-                stamp: Default::default(),
                 stats: Default::default(),
             });
             queues.push(q);

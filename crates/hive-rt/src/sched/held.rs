@@ -266,12 +266,6 @@ pub(crate) fn worker_revoked() -> bool {
     slot().raise()
 }
 
-/// Does this thread still hold its worker? (The worker loop asks after each process run.)
-#[inline]
-pub(crate) fn still_holds_worker() -> bool {
-    slot().revoked.load(Acquire) != REVOKED
-}
-
 /// A thread was given a worker: clears its revocation and marks it as in runtime code.
 pub(crate) fn reset_for_new_worker() {
     let s = slot();
@@ -433,7 +427,12 @@ pub(crate) fn monitor_main(rt: Arc<RtInner>) {
         }
         let now = rt.now_ns();
         for (i, w) in sched.workers.iter().enumerate() {
-            let stamp = w.stamp.load(Acquire);
+            let local = w.local.load(Acquire);
+            if local.is_null() {
+                continue;
+            }
+            // SAFETY: a worker's state is freed only at shutdown, after the monitor stopped.
+            let stamp = unsafe { (*local).stamp.load(Acquire) };
             if stamp & 1 == 0 || stamp != seen[i].0 {
                 seen[i] = (stamp, now);
                 continue;
@@ -469,7 +468,9 @@ fn take_over(rt: &Arc<RtInner>, index: usize, stamp: u64) -> bool {
     // SAFETY: a holder is a worker thread's slot; worker threads end only after the
     // monitor has stopped (shutdown joins the monitor first).
     let slot = unsafe { &*holder };
-    if !slot.try_revoke(membarrier, || w.stamp.load(Acquire) == stamp) {
+    // SAFETY: as in `monitor_main`: freed only after the monitor stopped.
+    let local = unsafe { &*w.local.load(Acquire) };
+    if !slot.try_revoke(membarrier, || local.stamp.load(Acquire) == stamp) {
         return false;
     }
     w.holder.store(std::ptr::null_mut(), Release);

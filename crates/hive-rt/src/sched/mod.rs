@@ -25,7 +25,7 @@ pub(crate) mod worker;
 
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, AtomicU64};
+use std::sync::atomic::AtomicPtr;
 use std::thread::Thread;
 
 use crossbeam_deque::{Injector, Stealer};
@@ -62,9 +62,6 @@ pub(crate) struct WorkerShared {
     pub(crate) local: AtomicPtr<WorkerLocal>,
     /// The takeover slot of the thread holding the worker (null while it is handed over).
     pub(crate) holder: AtomicPtr<held::ThreadSlot>,
-    /// Bumped by the holding thread before and after each process run: odd while a process
-    /// runs (the monitor's view of held workers).
-    pub(crate) stamp: AtomicU64,
     /// Counters for `statistics`, written only by this worker's thread (Relaxed).
     pub(crate) stats: WorkerStats,
 }

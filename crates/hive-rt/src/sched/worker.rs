@@ -8,6 +8,7 @@
 //! now be reclaimed), fire due timers, pick one process and run it until it suspends.
 
 use std::cell::{Cell, RefCell};
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +68,9 @@ pub(crate) struct WorkerLocal {
     freed_bytes: Cell<usize>,
     /// The `trim_epoch` this worker last trimmed at.
     trimmed_epoch: Cell<usize>,
+    /// Moved to an odd value when a process run begins, to the next even one when it ends
+    /// (written by the holding thread only; the monitor reads it, see `held`).
+    pub(crate) stamp: AtomicU64,
 }
 
 impl WorkerLocal {
@@ -301,8 +305,9 @@ impl WorkerLocal {
         }
     }
 
-    /// Runs one process until it suspends or exits.
-    fn run(&self, p: ProcRef, guard: &Guard) {
+    /// Runs one process until it suspends or exits. False if this thread lost the worker
+    /// meanwhile (`held`): it must not touch it again.
+    fn run(&self, p: ProcRef, guard: &Guard) -> bool {
         let pcb_ptr = p.0.as_ptr();
         // SAFETY: `p` came from a run queue, so this worker has the exclusive right to run the
         // process, and the PCB is live (only this worker could exit it).
@@ -314,14 +319,14 @@ impl WorkerLocal {
                 // Its coroutine ended on a thread that had lost its worker (a stack overflow
                 // trapped after a takeover, see below): only the exit path is left.
                 self.rt.finish_process(pcb_ptr, Some(self), Some(guard));
-                return;
+                return true;
             }
             if (*pcb.coroutine.get()).is_none() && self.rt.start_process(pcb_ptr, self).is_err() {
                 // No stack could be had: the process ends before running (the BEAM's
                 // spawn would have failed with system_limit).
                 pcb.set_exit(crate::ExitReason::error("system_limit: no stack"));
                 self.rt.finish_process(pcb_ptr, Some(self), Some(guard));
-                return;
+                return true;
             }
         }
         loop {
@@ -346,7 +351,7 @@ impl WorkerLocal {
                     // nothing of this one.
                     pcb.state.transition_to_runnable();
                     self.rt.sched.inject(p);
-                    return;
+                    return false;
                 }
                 CoroutineResult::Return(Ending::StackOverflow) if held::worker_revoked() => {
                     // SAFETY: the trapped coroutine is done; owner-only field, and the
@@ -354,7 +359,7 @@ impl WorkerLocal {
                     unsafe { pcb.set_exit(crate::ExitReason::error("stack_overflow")) };
                     pcb.state.transition_to_runnable();
                     self.rt.sched.inject(p);
-                    return;
+                    return false;
                 }
                 _ => {}
             }
@@ -370,11 +375,11 @@ impl WorkerLocal {
                 CoroutineResult::Yield(Suspend::Yield) => {
                     pcb.state.transition_to_runnable();
                     self.queues[p.priority() as usize].push(p);
-                    return;
+                    return true;
                 }
                 CoroutineResult::Yield(Suspend::Receive) => match pcb.state.transition_to_waiting()
                 {
-                    ToWaiting::Parked => return,
+                    ToWaiting::Parked => return true,
                     ToWaiting::Notified => continue,
                 },
                 CoroutineResult::Yield(Suspend::Migrate) => unreachable!("handled above"),
@@ -384,13 +389,13 @@ impl WorkerLocal {
                         pcb.set_exit(crate::ExitReason::error("stack_overflow"));
                         self.rt.finish_process(pcb_ptr, Some(self), Some(guard));
                     }
-                    return;
+                    return true;
                 }
                 CoroutineResult::Yield(Suspend::Exit)
                 | CoroutineResult::Return(Ending::Returned) => {
                     // SAFETY: the process has stopped running for good and is owned by us.
                     unsafe { self.rt.finish_process(pcb_ptr, Some(self), Some(guard)) };
-                    return;
+                    return true;
                 }
             }
         }
@@ -480,6 +485,7 @@ impl WorkerLocal {
             timer_slots: RefCell::new(Default::default()),
             freed_bytes: Cell::new(0),
             trimmed_epoch: Cell::new(0),
+            stamp: AtomicU64::new(0),
             rt,
         }
     }
@@ -488,7 +494,7 @@ impl WorkerLocal {
     /// (After a takeover the stamp is odd already: the old holder never ended its run.)
     #[inline]
     fn stamp_run_begins(&self) {
-        let s = &self.rt.sched.workers[self.index].stamp;
+        let s = &self.stamp;
         let v = s.load(Relaxed);
         s.store((v + 1) | 1, std::sync::atomic::Ordering::Release);
     }
@@ -496,7 +502,7 @@ impl WorkerLocal {
     /// Moves this worker's odd stamp to the next even value: the run ended.
     #[inline]
     fn stamp_run_ends(&self) {
-        let s = &self.rt.sched.workers[self.index].stamp;
+        let s = &self.stamp;
         s.store(s.load(Relaxed) + 1, std::sync::atomic::Ordering::Release);
     }
 }
@@ -564,8 +570,7 @@ impl WorkerLocal {
             self.poll_timers();
             if let Some(p) = self.next_local().or_else(|| self.search()) {
                 self.stop_searching();
-                self.run(p, &guard);
-                if !held::still_holds_worker() {
+                if !self.run(p, &guard) {
                     return false;
                 }
                 continue;
