@@ -155,6 +155,7 @@ impl Msg {
     }
 
     /// Allocates a message holding a copy of `data` (see [`Msg::alloc_by`] for `worker`).
+    #[inline]
     pub(crate) fn with_data(
         data: &[u8],
         sender: Pid,
@@ -171,6 +172,7 @@ impl Msg {
     ///
     /// # Safety
     /// `m` was returned by [`Msg::alloc`] and is owned by the caller; it is not used again.
+    #[inline]
     pub(crate) unsafe fn free(m: *mut Msg) {
         // SAFETY: forwarded contract.
         unsafe { Self::free_by(m, crate::sched::current_worker()) }
@@ -181,6 +183,7 @@ impl Msg {
     ///
     /// # Safety
     /// As [`Msg::free`].
+    #[inline]
     pub(crate) unsafe fn free_by(m: *mut Msg, worker: *const crate::sched::worker::WorkerLocal) {
         // SAFETY: per the contract, `m` is a live allocation of `cap` payload bytes.
         let cap = unsafe { (*m).cap } as usize;

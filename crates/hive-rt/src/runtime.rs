@@ -190,7 +190,6 @@ impl RtInner {
                 stealers: [q[0].stealer(), q[1].stealer(), q[2].stealer()],
                 thread: Default::default(),
                 local: Default::default(),
-                holder: Default::default(),
                 stats: Default::default(),
             });
             queues.push(q);
@@ -202,6 +201,7 @@ impl RtInner {
                 workers: shared.into_boxed_slice(),
                 injector: [Default::default(), Default::default(), Default::default()],
                 idle: Idle::new(n),
+                thread_handles: Default::default(),
                 monitor: Default::default(),
                 trim_epoch: Default::default(),
             },
@@ -237,7 +237,7 @@ impl RtInner {
             let spawned = std::thread::Builder::new()
                 .name(format!("hive-worker-{index}"))
                 .spawn(move || {
-                    *rt2.sched.workers[index].thread.lock() = Some(std::thread::current());
+                    rt2.sched.set_holder_thread(index);
                     ready2.wait();
                     thread_main(rt2, Some(index))
                 });
@@ -1282,17 +1282,17 @@ unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
     match (entry, rust_entry) {
         (Entry::C { f, arg }, _) => {
             // Process code: the worker may be taken over while it runs (`sched::held`).
-            held::leave_for_process_code();
+            held::leave_for_process_code(pcb);
             f(arg);
-            held::back_from_process_code();
+            held::back_from_process_code(pcb);
         }
         (_, Some(f)) => {
             // SAFETY: `f` points into the box in `pcb.entry`, which stays put until the exit
             // path (above); it is called once, by this process only.
             let call = || unsafe { (*f)() };
-            held::leave_for_process_code();
+            held::leave_for_process_code(pcb);
             let result = panic::catch_unwind(AssertUnwindSafe(call));
-            held::back_from_process_code();
+            held::back_from_process_code(pcb);
             // SAFETY: owner-only field; the closure has returned (or unwound).
             unsafe { *pcb.entry.get() = Entry::Taken };
             if let Err(payload) = result {

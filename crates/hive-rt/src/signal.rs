@@ -431,7 +431,7 @@ pub(crate) unsafe fn settle_all(pcb: &Pcb) {
 /// # Safety
 /// As [`settle`].
 unsafe fn settle_within(pcb: &Pcb, first: Option<NonNull<Msg>>, budget: u32) {
-    if pcb.matching.get() {
+    if pcb.matching() {
         // Inside a match predicate the scan holds its place in the inner queue: the
         // signals wait until the predicate has returned (`first` is None on the paths
         // that can get here: `exit_pid` to itself is refused there, and a link's `noproc`
@@ -520,17 +520,17 @@ fn seen_ticket(pcb: &Pcb, ticket: u32) {
     let next = pcb.sig_seen.get();
     if ticket != next {
         pcb.sig.lock().data().early.push(ticket);
-        pcb.early.set(true);
+        pcb.set_early(true);
         return;
     }
     let mut next = next.wrapping_add(1);
-    if pcb.early.get() {
+    if pcb.early() {
         if let Some(d) = pcb.sig.lock().data.as_deref_mut() {
             while let Some(i) = d.early.iter().position(|&t| t == next) {
                 d.early.swap_remove(i);
                 next = next.wrapping_add(1);
             }
-            pcb.early.set(!d.early.is_empty());
+            pcb.set_early(!d.early.is_empty());
         }
     }
     pcb.sig_seen.set(next);
@@ -542,7 +542,7 @@ fn seen_ticket(pcb: &Pcb, ticket: u32) {
 /// `pcb` is the calling process, not inside a match predicate.
 #[inline]
 pub(crate) unsafe fn check(pcb: &Pcb) {
-    if pcb.sigs.sent() != pcb.sig_seen.get() && !pcb.matching.get() {
+    if pcb.sigs.sent() != pcb.sig_seen.get() && !pcb.matching() {
         // SAFETY: per the contract.
         unsafe { settle(pcb, None) }
     }

@@ -74,11 +74,11 @@ fn raw(m: *const hive_msg) -> *mut Msg {
 /// `data` is NULL or readable for `len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn hive_send(to: hive_pid, data: *const c_void, len: usize) -> hive_status {
-    guard(|| {
+    guard_entering(|| {
         if data.is_null() && len != 0 {
             return HIVE_ERR_NULL_POINTER;
         }
-        let caller = Caller::get();
+        let (_rt, caller) = Caller::entered();
         let rt = match runtime_for(&caller) {
             Ok(rt) => rt,
             Err(s) => return code(s),
@@ -185,11 +185,10 @@ pub unsafe extern "C" fn hive_send_msg(to: hive_pid, msg: *mut hive_msg) -> hive
 /// `out` is NULL or a writable `hive_msg *`.
 #[no_mangle]
 pub unsafe extern "C" fn hive_receive(timeout_ms: i64, out: *mut *mut hive_msg) -> hive_status {
-    let _rt = crate::sched::held::enter();
     if timeout_ms < 0 && !out.is_null() {
         // The common case, without a timeout: a shallow path with nothing that can panic
         // (see `process::receive_any`), so no `catch_unwind` frame either.
-        if let Ok(pcb) = process::current() {
+        if let Ok((_rt, pcb)) = process::entered() {
             // SAFETY: `pcb` is the calling process.
             return match unsafe { process::receive_any(pcb) } {
                 Ok(m) => {
@@ -455,10 +454,10 @@ pub unsafe extern "C" fn hive_msg_kind(msg: *const hive_msg) -> i32 {
 /// `msg` is NULL or a message the caller owns; it is not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn hive_msg_free(msg: *mut hive_msg) {
-    // The buffer may go to this worker's cache.
-    let _rt = crate::sched::held::enter();
     if let Some(m) = NonNull::new(raw(msg)) {
+        // The buffer may go to this worker's cache: runtime code.
+        let (_rt, caller) = Caller::entered();
         // SAFETY: owned by the caller, per the contract.
-        unsafe { Msg::free(m.as_ptr()) }
+        unsafe { Msg::free_by(m.as_ptr(), caller.worker) }
     }
 }

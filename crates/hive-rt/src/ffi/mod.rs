@@ -95,6 +95,14 @@ pub(crate) fn guard(f: impl FnOnce() -> hive_status) -> hive_status {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(HIVE_ERR_INTERNAL)
 }
 
+/// As [`guard`] for a body that enters the runtime itself (`Caller::entered`,
+/// `process::entered`: one read of the current process instead of two on the hottest
+/// calls).
+#[inline(always)]
+pub(crate) fn guard_entering(f: impl FnOnce() -> hive_status) -> hive_status {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(HIVE_ERR_INTERNAL)
+}
+
 /// Like [`guard`] for functions returning a value: `on_panic` on a panic.
 pub(crate) fn guard_value<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
     let _rt = crate::sched::held::enter();

@@ -281,9 +281,9 @@ pub extern "C" fn hive_reduction_check() -> hive_status {
 /// Returns `HIVE_OK` or `HIVE_ERR_NOT_A_PROCESS`.
 #[no_mangle]
 pub extern "C" fn hive_consume_reductions(n: u32) -> hive_status {
-    guard(|| match process::current() {
+    guard_entering(|| match process::entered() {
         // SAFETY: the calling process.
-        Ok(pcb) => unsafe {
+        Ok((_rt, pcb)) => unsafe {
             process::consume_raw(pcb, n.min(i32::MAX as u32) as i32);
             HIVE_OK
         },

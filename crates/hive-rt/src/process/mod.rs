@@ -56,7 +56,7 @@ pub const MAX_TIMEOUT_MS: i64 = 0xFFFF_FFFF;
 /// owner-only flag a few bytes from `msgs_out`, which every receive writes anyway.
 #[inline(always)]
 pub(crate) fn outside_match(pcb: &Pcb) -> std::result::Result<(), Status> {
-    if pcb.matching.get() {
+    if pcb.matching() {
         Err(Status::ErrReentrant)
     } else {
         Ok(())
@@ -76,14 +76,14 @@ impl<'a> InMatch<'a> {
     /// Sets the mark; `armed`: the receive has armed a timeout.
     #[inline(always)]
     fn enter(pcb: &'a Pcb, armed: bool) -> InMatch<'a> {
-        pcb.matching.set(true);
+        pcb.set_matching(true);
         InMatch { pcb, armed }
     }
 
     /// Clears the mark after the predicates returned normally.
     #[inline(always)]
     fn leave(self) {
-        self.pcb.matching.set(false);
+        self.pcb.set_matching(false);
         std::mem::forget(self);
     }
 }
@@ -91,11 +91,24 @@ impl<'a> InMatch<'a> {
 impl Drop for InMatch<'_> {
     /// Runs only when a predicate unwinds (`leave` forgets the guard).
     fn drop(&mut self) {
-        self.pcb.matching.set(false);
+        self.pcb.set_matching(false);
         if self.armed {
             disarm_timeout(self.pcb);
         }
     }
+}
+
+/// The calling process's PCB, having entered the runtime (`sched::held::enter`; one read of
+/// the current process), or `ErrNotAProcess`.
+#[inline]
+pub(crate) fn entered() -> std::result::Result<(crate::sched::held::InRuntime, &'static Pcb), Status>
+{
+    let p = current_pcb();
+    if p.is_null() {
+        return Err(Status::ErrNotAProcess);
+    }
+    let rt = crate::sched::held::enter_pcb(p);
+    Ok((rt, checked(p)))
 }
 
 /// The calling process's PCB, or `ErrNotAProcess`.
@@ -485,7 +498,7 @@ pub(crate) unsafe fn exit_on_signal(pcb: &Pcb, reason: ExitReason, kill: bool) -
     // The receive this may be called from never returns; signals are never handled inside
     // a match predicate (`signal::settle_within` defers them), so receives in the terminate
     // callback are allowed.
-    debug_assert!(!pcb.matching.get());
+    debug_assert!(!pcb.matching());
     let begun = pcb.exiting.load(Relaxed) != pcb::EXIT_NONE;
     // SAFETY: owner-only field; a running terminate callback has its own copy of the
     // first reason.
@@ -571,13 +584,13 @@ fn take_terminate(pcb: &Pcb) -> Option<pcb::Terminate> {
 unsafe fn call_terminate(pcb: &Pcb, f: pcb::Terminate) {
     // An exit from inside a match predicate never returns to the scan that called it
     // (the stack is discarded), so the callback may use the mailbox again.
-    pcb.matching.set(false);
+    pcb.set_matching(false);
     // SAFETY: owner-only field.
     let reason = unsafe { pcb.exit_reason() }.clone();
     // Process code: the worker may be taken over while it runs (`sched::held`).
-    crate::sched::held::leave_for_process_code();
+    crate::sched::held::leave_for_process_code(pcb);
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || f(&reason)));
-    crate::sched::held::back_from_process_code();
+    crate::sched::held::back_from_process_code(pcb);
 }
 
 /// Yields the rest of the time slice (`erlang:yield/0`): the process goes to the back of

@@ -193,17 +193,18 @@ pub(crate) struct Pcb {
     pub(crate) inner: UnsafeCell<InnerQueue>,
     pub(crate) yielder: Cell<*const Yielder<(), Suspend>>,
     pub(crate) coroutine: UnsafeCell<Option<ProcCoroutine>>,
-    /// True while a match predicate of the process's own selective receive runs
-    /// (owner-only): calls that walk or take from the mailbox are then refused (see
-    /// `process::outside_match`).
-    pub(crate) matching: Cell<bool>,
+    /// Owner-written flags ([`OWN_MATCHING`], [`OWN_EARLY`], [`OWN_IN_RT`]): the process (and
+    /// its worker) writes them with plain load-and-store; the held-worker monitor reads
+    /// `OWN_IN_RT` (see `sched::held`).
+    pub(crate) own: crate::sync::AtomicU8,
+    /// The held-worker handshake's word the monitor writes (`sched::held::NOT_REVOKED`,
+    /// `TRYING`, `REVOKED`): the thread running this process lost its worker.
+    pub(crate) revoked: crate::sync::AtomicU8,
     /// True once the process registered a name (see `registry.rs`; written rarely).
     pub(crate) named: std::sync::atomic::AtomicBool,
     /// `process_flag(trap_exit)`: exit signals become `Exit` messages (owner writes,
     /// anyone reads).
     pub(crate) trap_exit: std::sync::atomic::AtomicBool,
-    /// True while `LinkData::early` may hold tickets (owner-only).
-    pub(crate) early: Cell<bool>,
     /// Messages taken out of the mailbox by receives (owner writes, anyone reads).
     pub(crate) msgs_out: AtomicU32,
     /// Reductions spent so far (its worker writes after each run, anyone reads).
@@ -282,6 +283,15 @@ pub(crate) struct Pcb {
     pub(crate) inline_arg: UnsafeCell<[u128; INLINE_ARG_BYTES / 16]>,
 }
 
+/// `Pcb::own`: a match predicate of the process's own selective receive runs: calls that
+/// walk or take from the mailbox are then refused (see `process::outside_match`).
+pub(crate) const OWN_MATCHING: u8 = 1;
+/// `Pcb::own`: `LinkData::early` may hold tickets.
+pub(crate) const OWN_EARLY: u8 = 2;
+/// `Pcb::own`: the process runs runtime code, not its own (see `sched::held`); set while
+/// it is not running.
+pub(crate) const OWN_IN_RT: u8 = 4;
+
 static NORMAL: ExitReason = ExitReason::Normal;
 
 /// Prefetches the stack lines around `sp`, a recorded suspend point (nothing when 0). Only a
@@ -310,6 +320,43 @@ pub(crate) const EXIT_BEGUN: u8 = 1;
 pub(crate) const EXIT_PUBLIC: u8 = 2;
 
 impl Pcb {
+    /// Is `flag` (an `OWN_*` bit) set? (Owner only, except `OWN_IN_RT` for the monitor.)
+    #[inline(always)]
+    pub(crate) fn own_flag(&self, flag: u8) -> bool {
+        self.own.load(std::sync::atomic::Ordering::Relaxed) & flag != 0
+    }
+
+    /// Sets or clears `flag` (an `OWN_*` bit). Only the process and the worker running it
+    /// call this, so a load and a store suffice.
+    #[inline(always)]
+    pub(crate) fn set_own_flag(&self, flag: u8, on: bool) {
+        let v = self.own.load(std::sync::atomic::Ordering::Relaxed);
+        let v = if on { v | flag } else { v & !flag };
+        self.own.store(v, std::sync::atomic::Ordering::Release);
+    }
+
+    /// A match predicate of the process's own receive is running.
+    #[inline(always)]
+    pub(crate) fn matching(&self) -> bool {
+        self.own_flag(OWN_MATCHING)
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_matching(&self, on: bool) {
+        self.set_own_flag(OWN_MATCHING, on)
+    }
+
+    /// `LinkData::early` may hold tickets.
+    #[inline(always)]
+    pub(crate) fn early(&self) -> bool {
+        self.own_flag(OWN_EARLY)
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_early(&self, on: bool) {
+        self.set_own_flag(OWN_EARLY, on)
+    }
+
     /// The `signal_pending` word of the process's context, as an atomic (other threads set
     /// it; the process clears it).
     pub(crate) fn signal_flag(&self) -> &std::sync::atomic::AtomicU32 {
@@ -452,10 +499,10 @@ impl Pcb {
             park_sp: std::sync::atomic::AtomicUsize::new(0),
             next_park: std::sync::atomic::AtomicUsize::new(0),
             timer: Cell::new(None),
-            matching: Cell::new(false),
+            own: crate::sync::AtomicU8::new(OWN_IN_RT),
+            revoked: crate::sync::AtomicU8::new(0),
             named: std::sync::atomic::AtomicBool::new(false),
             trap_exit: std::sync::atomic::AtomicBool::new(false),
-            early: Cell::new(false),
             exiting: crate::sync::AtomicU8::new(EXIT_NONE),
             sig_closed: std::sync::atomic::AtomicBool::new(false),
             sigs: crate::signal::SignalCounts::new(),

@@ -12,43 +12,43 @@
 //! (spares), which are kept parked when they lose their worker and reused.
 //!
 //! ## The protocol
-//! Every thread that can hold a worker has a [`ThreadSlot`] (a thread-local) with two
-//! words:
-//! - `in_rt`: 1 while the thread runs runtime code (the worker loop, or a `hive_*` / Rust API
-//!   call made by a process), 0 while it runs a process's own code. A call from process code
-//!   raises it on entry and lowers it on return ([`enter`]); the runtime lowers it around the
-//!   process code it calls itself (the entry function, a terminate callback).
-//! - `revoked`: [`NOT_REVOKED`], [`TRYING`] (the monitor is deciding) or [`REVOKED`] (the
-//!   thread has lost its worker).
+//! Two bytes of each PCB take part:
+//! - `OWN_IN_RT` in `Pcb::own` (written by the process only): set while the process runs
+//!   runtime code (and while it is not running), clear while it runs its own code. A call
+//!   from process code sets it on entry and clears it on return ([`enter`]); the runtime
+//!   clears it around the process code it calls itself (the entry function, a terminate
+//!   callback).
+//! - `Pcb::revoked` (written by the monitor, and reset by the process's old thread):
+//!   [`NOT_REVOKED`], [`TRYING`] (the monitor is deciding) or [`REVOKED`] (the thread running
+//!   the process lost its worker).
 //!
-//! The monitor thread ([`monitor_main`]) watches each worker's `stamp` (bumped by the
-//! holding thread every time it resumes a process, odd while a process runs). A stamp that
-//! stays odd and unchanged for [`HELD_NS`] means one process has had the worker that long.
-//! Then the monitor:
-//! 1. CASes the holder's `revoked` from `NOT_REVOKED` to `TRYING`;
+//! The monitor thread ([`monitor_main`]) watches each worker's `stamp` (moved to an odd
+//! value by the holding thread when it resumes a process, to an even one when the process
+//! stops) and `running` (that process). A stamp that stays odd and unchanged for
+//! [`HELD_NS`] means one process has had the worker that long. Then the monitor:
+//! 1. CASes that process's `revoked` from `NOT_REVOKED` to `TRYING`;
 //! 2. issues `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`: every thread of the OS process
 //!    executes a full memory barrier;
-//! 3. reads the holder's `in_rt` and the stamp again. If the holder is in process code of
-//!    the same run, it stores `REVOKED` and hands the worker to a spare thread; otherwise
-//!    it stores `NOT_REVOKED` back.
+//! 3. reads the process's `OWN_IN_RT` and the stamp again. If the process is in its own
+//!    code in the same run, it stores `REVOKED` and hands the worker to a spare thread;
+//!    otherwise it stores `NOT_REVOKED` back.
 //!
-//! The holder's side of the handshake, on each entry from process code, is: store
-//! `in_rt = 1`, a compiler fence, load `revoked`. With the membarrier this is Dekker's
-//! protocol with the expensive fence moved to the rare side (asymmetric fences, as in
-//! liburcu): **either the monitor sees `in_rt == 1` and backs off, or the entry sees
-//! `TRYING`/`REVOKED`**. An entry that sees `TRYING` waits for the monitor's verdict (a few
-//! µs); one that sees `REVOKED` touches nothing of the worker: the process suspends with
-//! `Suspend::Migrate`, the old thread puts it in the injector (any worker resumes it, inside
-//! the same call, which then proceeds on that worker) and the old thread parks as a spare.
+//! The process's side, on each entry from its own code, is: set `OWN_IN_RT`, a compiler
+//! fence, load `revoked`. With the membarrier this is Dekker's protocol with the expensive
+//! fence moved to the rare side (asymmetric fences, as in liburcu): **either the monitor
+//! sees `OWN_IN_RT` and backs off, or the entry sees `TRYING`/`REVOKED`**. An entry that
+//! sees `TRYING` waits for the monitor's verdict (a few µs); one that sees `REVOKED`
+//! touches nothing of the worker: the process suspends with `Suspend::Migrate`; its old
+//! thread resets `revoked`, puts it in the injector (any worker resumes it, inside the same
+//! call, which then proceeds on that worker) and parks as a spare.
 //!
 //! Invariants:
-//! - A thread touches its worker only while its `in_rt` is 1 and its `revoked` is not
-//!   `REVOKED` as seen after raising `in_rt`.
+//! - A thread touches its worker only in runtime code: its loop, or a process's call made
+//!   with `OWN_IN_RT` set and `revoked` seen not `REVOKED` after setting it.
 //! - `revoked` goes `NOT_REVOKED → TRYING` only by the monitor, and `TRYING → REVOKED` only
-//!   when the monitor observed `in_rt == 0` after its membarrier; a thread resets its own
-//!   `revoked` to `NOT_REVOKED` only when it is given a worker again.
-//! - The monitor hands a revoked worker to exactly one thread, which publishes itself as the
-//!   worker's holder (`WorkerShared::holder`) before running the loop.
+//!   when the monitor observed `OWN_IN_RT` clear after its membarrier (and the same run);
+//!   `REVOKED → NOT_REVOKED` only by the old thread, when the process came back to it.
+//! - The monitor hands a revoked worker to exactly one thread.
 //!
 //! Without `membarrier` (Linux < 4.14, or a sandbox that forbids it) no takeover happens:
 //! the monitor is not started and held workers behave as before (documented limit).
@@ -61,8 +61,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::process::pcb::{Pcb, OWN_IN_RT};
 use crate::runtime::RtInner;
-use crate::sync::AtomicU32;
+use crate::sync::AtomicU8;
 
 /// A process that keeps its worker this long (ns) without returning to the runtime loses
 /// the worker to another thread.
@@ -70,25 +71,17 @@ pub(crate) const HELD_NS: u64 = 10_000_000;
 /// How often (ns) the monitor looks at the workers while any of them is busy.
 const MONITOR_PERIOD_NS: u64 = 2_000_000;
 
-/// `ThreadSlot::revoked`: the thread holds its worker (or holds none).
-pub(crate) const NOT_REVOKED: u32 = 0;
-/// `ThreadSlot::revoked`: the monitor is deciding whether to take the worker.
-pub(crate) const TRYING: u32 = 1;
-/// `ThreadSlot::revoked`: the thread lost its worker.
-pub(crate) const REVOKED: u32 = 2;
+/// `Pcb::revoked`: the process's thread holds its worker.
+pub(crate) const NOT_REVOKED: u8 = 0;
+/// `Pcb::revoked`: the monitor is deciding whether to take the worker.
+pub(crate) const TRYING: u8 = 1;
+/// `Pcb::revoked`: the thread running the process lost its worker.
+pub(crate) const REVOKED: u8 = 2;
 
-/// The two words of the takeover handshake of one thread (see the module docs). The
-/// handshake itself is in the methods below, which the loom model
-/// (`src/tests/loom_held.rs`) runs as they are.
-#[derive(Debug)]
-pub(crate) struct ThreadSlot {
-    pub(crate) in_rt: AtomicU32,
-    pub(crate) revoked: AtomicU32,
-}
-
-/// The barrier the holder's side relies on. In the runtime a compiler fence: the monitor's
-/// membarrier executes the full barrier on this CPU. Loom cannot model membarrier, so
-/// there both sides get a SeqCst fence, which is what membarrier provides between them.
+/// The barrier the process's side relies on. In the runtime a compiler fence: the
+/// monitor's membarrier executes the full barrier on this CPU. Loom cannot model
+/// membarrier, so there both sides get a SeqCst fence, which is what membarrier provides
+/// between them.
 #[inline(always)]
 fn holder_fence() {
     #[cfg(not(loom))]
@@ -97,33 +90,50 @@ fn holder_fence() {
     crate::sync::fence(Ordering::SeqCst);
 }
 
-impl ThreadSlot {
-    #[cfg(loom)]
-    pub(crate) fn new() -> ThreadSlot {
-        ThreadSlot {
-            in_rt: AtomicU32::new(1),
-            revoked: AtomicU32::new(NOT_REVOKED),
+/// The two words of the handshake (see the module docs): `own` (its `OWN_IN_RT` bit) and
+/// `revoked` of one PCB. The handshake itself is in these methods, which the loom model
+/// (`src/tests/loom_held.rs`) runs as they are.
+#[derive(Clone, Copy)]
+pub(crate) struct Handshake<'a> {
+    pub(crate) own: &'a AtomicU8,
+    pub(crate) revoked: &'a AtomicU8,
+}
+
+impl<'a> Handshake<'a> {
+    /// The handshake words of `pcb`.
+    #[inline(always)]
+    pub(crate) fn of(pcb: &'a Pcb) -> Handshake<'a> {
+        Handshake {
+            own: &pcb.own,
+            revoked: &pcb.revoked,
         }
     }
 
-    /// Holder side: the thread enters runtime code from process code. Returns true if it
-    /// lost its worker (it must not touch it); waits out a `TRYING` verdict.
-    #[inline]
-    pub(crate) fn raise(&self) -> bool {
-        self.in_rt.store(1, Relaxed);
+    /// Is the process in runtime code?
+    #[inline(always)]
+    pub(crate) fn in_rt(self) -> bool {
+        self.own.load(Relaxed) & OWN_IN_RT != 0
+    }
+
+    /// Process side: it enters runtime code from its own code. Returns true if its thread
+    /// lost its worker (the worker must not be touched); waits out a `TRYING` verdict.
+    #[inline(always)]
+    pub(crate) fn raise(self) -> bool {
+        self.own.store(self.own.load(Relaxed) | OWN_IN_RT, Relaxed);
         holder_fence();
         self.revoked.load(Relaxed) != NOT_REVOKED && self.verdict()
     }
 
-    /// Holder side: back to process code.
-    #[inline]
-    pub(crate) fn lower(&self) {
-        self.in_rt.store(0, Release);
+    /// Process side: back to its own code.
+    #[inline(always)]
+    pub(crate) fn lower(self) {
+        self.own.store(self.own.load(Relaxed) & !OWN_IN_RT, Release);
     }
 
     /// The monitor's verdict, once `revoked` was seen not `NOT_REVOKED`: true if revoked.
     #[cold]
-    pub(crate) fn verdict(&self) -> bool {
+    #[inline(never)]
+    pub(crate) fn verdict(self) -> bool {
         loop {
             match self.revoked.load(Acquire) {
                 TRYING => {
@@ -138,12 +148,12 @@ impl ThreadSlot {
         }
     }
 
-    /// Monitor side: revokes the holder's worker if the holder is in process code.
-    /// `barrier` is the membarrier (false: unavailable, nothing done); `same_run` re-checks,
-    /// after it, that the holder still runs the process the monitor judged held. True if
-    /// the worker was revoked: the caller hands it to another thread.
+    /// Monitor side: revokes the worker of the thread running the process if the process
+    /// is in its own code. `barrier` is the membarrier (false: unavailable, nothing done);
+    /// `same_run` re-checks, after it, that the same run is still going. True if revoked:
+    /// the caller hands the worker to another thread.
     pub(crate) fn try_revoke(
-        &self,
+        self,
         barrier: impl FnOnce() -> bool,
         same_run: impl FnOnce() -> bool,
     ) -> bool {
@@ -154,7 +164,7 @@ impl ThreadSlot {
         {
             return false;
         }
-        if barrier() && self.in_rt.load(Ordering::SeqCst) == 0 && same_run() {
+        if barrier() && self.own.load(Ordering::SeqCst) & OWN_IN_RT == 0 && same_run() {
             self.revoked.store(REVOKED, Release);
             true
         } else {
@@ -164,67 +174,55 @@ impl ThreadSlot {
     }
 }
 
-#[cfg(not(loom))]
-thread_local! {
-    static SLOT: ThreadSlot = const {
-        ThreadSlot { in_rt: AtomicU32::new(1), revoked: AtomicU32::new(NOT_REVOKED) }
-    };
-}
-#[cfg(loom)]
-thread_local! {
-    static SLOT: ThreadSlot = ThreadSlot::new();
-}
-
-/// The calling thread's slot. Out of line, like the other thread-local accessors: a
-/// process may resume on another thread, so the address must be looked up after every
-/// suspension (see `sched` module docs).
-#[inline(never)]
-pub(crate) fn slot() -> &'static ThreadSlot {
-    // SAFETY: the slot is a const-initialised thread-local without a destructor: its
-    // address is valid for the whole life of the thread, and it is only reached through
-    // atomics. The 'static reference never leaves the thread except as a raw pointer the
-    // monitor reads while the thread is a worker thread of a live runtime (worker threads
-    // end only at shutdown, after the monitor).
-    SLOT.with(|s| unsafe { &*(s as *const ThreadSlot) })
-}
-
-/// Proof that the calling thread is in runtime code; dropping it returns to the state the
-/// call was made in (process code, when the call came from there).
+/// Proof that the calling process is in runtime code; dropping it returns it to its own
+/// code when the call came from there.
 #[must_use]
 pub(crate) struct InRuntime {
-    from_process_code: bool,
-    _not_send: std::marker::PhantomData<*const ()>,
+    /// The calling process when the call came from its own code, else null.
+    from_process_code: *const Pcb,
 }
 
-/// Marks the calling thread as running runtime code, for a call made by process code (or
-/// any thread: outside process code this is a load and a compare). If the thread's worker
-/// was taken over while the process ran its own code, the process first moves to another
-/// worker (it suspends and resumes there), so the call proceeds on a worker this thread
-/// holds.
+/// Marks the calling process (if any) as running runtime code, for a call made from its
+/// own code. If its thread lost the worker to a takeover while the process ran its own
+/// code, the process first moves to another worker (it suspends and resumes there), so the
+/// call proceeds on a worker its thread holds.
 #[inline]
 pub(crate) fn enter() -> InRuntime {
-    let s = slot();
-    if s.in_rt.load(Relaxed) != 0 {
+    enter_pcb(super::current_pcb())
+}
+
+/// As [`enter`], with the calling thread's current process `p` already read (null: not a
+/// process, nothing to do).
+#[inline]
+pub(crate) fn enter_pcb(p: *const Pcb) -> InRuntime {
+    if p.is_null() {
         return InRuntime {
-            from_process_code: false,
-            _not_send: std::marker::PhantomData,
+            from_process_code: std::ptr::null(),
         };
     }
-    if s.raise() {
-        lost_worker();
+    // SAFETY: the current process's PCB lives while it runs; the process itself calls.
+    let pcb = unsafe { &*p };
+    let h = Handshake::of(pcb);
+    if h.in_rt() {
+        return InRuntime {
+            from_process_code: std::ptr::null(),
+        };
+    }
+    if h.raise() {
+        lost_worker(pcb);
     }
     InRuntime {
-        from_process_code: true,
-        _not_send: std::marker::PhantomData,
+        from_process_code: p,
     }
 }
 
 impl Drop for InRuntime {
     #[inline]
     fn drop(&mut self) {
-        if self.from_process_code {
-            // Looked up again: the process may have moved to another thread.
-            slot().lower();
+        if !self.from_process_code.is_null() {
+            // SAFETY: the process is returning from its own call: its PCB is live (a PCB is
+            // stable, wherever the process runs now).
+            Handshake::of(unsafe { &*self.from_process_code }).lower();
         }
     }
 }
@@ -233,53 +231,53 @@ impl Drop for InRuntime {
 /// its own code, so the process moves to another worker.
 #[cold]
 #[inline(never)]
-fn lost_worker() {
-    let pcb = super::current_pcb();
-    if pcb.is_null() {
-        return; // not process code: the caller (the worker loop) checks for itself
-    }
+fn lost_worker(pcb: &Pcb) {
     // SAFETY: `pcb` is the process running on this thread, calling from its own stack; it
     // suspends until a worker resumes it (`Suspend::Migrate`, handled by the old thread
     // without touching the worker it lost).
-    unsafe { crate::process::suspend(&*pcb, crate::process::pcb::Suspend::Migrate) };
+    unsafe { crate::process::suspend(pcb, crate::process::pcb::Suspend::Migrate) };
 }
 
-/// The runtime is about to call process code (the entry function, a terminate callback)
-/// on this thread.
+/// The runtime is about to call `pcb`'s own code (the entry function, a terminate
+/// callback); `pcb` is the calling process.
 #[inline]
-pub(crate) fn leave_for_process_code() {
-    slot().lower();
+pub(crate) fn leave_for_process_code(pcb: &Pcb) {
+    Handshake::of(pcb).lower();
 }
 
-/// Process code called by the runtime returned: back in runtime code (may move the
+/// `pcb`'s own code called by the runtime returned: back in runtime code (may move the
 /// process to another worker, see [`enter`]).
 #[inline]
-pub(crate) fn back_from_process_code() {
-    if slot().raise() {
-        lost_worker();
+pub(crate) fn back_from_process_code(pcb: &Pcb) {
+    if Handshake::of(pcb).raise() {
+        lost_worker(pcb);
     }
 }
 
-/// Has the calling thread lost its worker? Raises `in_rt` first (the worker loop calls this
-/// after a process stopped running without a runtime call: a trapped stack overflow).
-pub(crate) fn worker_revoked() -> bool {
-    slot().raise()
+/// Did the thread that ran `pcb` lose its worker? The worker loop asks after a process
+/// stopped running without a runtime call (a trapped stack overflow); sets `OWN_IN_RT`
+/// first. If so, resets `revoked` (the process is handed on).
+pub(crate) fn revoked_after_fault(pcb: &Pcb) -> bool {
+    let lost = Handshake::of(pcb).raise();
+    if lost {
+        pcb.revoked.store(NOT_REVOKED, Release);
+    }
+    lost
 }
 
-/// A thread was given a worker: clears its revocation and marks it as in runtime code.
-pub(crate) fn reset_for_new_worker() {
-    let s = slot();
-    s.in_rt.store(1, Relaxed);
-    s.revoked.store(NOT_REVOKED, Release);
-}
-
-/// Debug check for code that touches the worker: it must run with `in_rt` raised.
+/// Debug check for code that touches the worker: a process calling must have entered the
+/// runtime ([`enter`]).
 #[inline]
 pub(crate) fn debug_assert_in_runtime() {
-    debug_assert!(
-        slot().in_rt.load(Relaxed) != 0,
-        "runtime code touched its worker without `held::enter` (a missing entry guard)"
-    );
+    let p = super::current_pcb();
+    if !p.is_null() {
+        // SAFETY: the current process's PCB lives while it runs.
+        let pcb = unsafe { &*p };
+        debug_assert!(
+            pcb.own_flag(OWN_IN_RT),
+            "runtime code touched its worker without `held::enter` (a missing entry guard)"
+        );
+    }
 }
 
 // --- membarrier ----------------------------------------------------------------------
@@ -457,23 +455,23 @@ pub(crate) fn monitor_main(rt: Arc<RtInner>) {
     }
 }
 
-/// Takes worker `index` from its holder if the holder still runs process code in the run
-/// stamped `stamp` (steps 1–3 of the module docs). True if it did.
+/// Takes worker `index` from its holding thread if the process it runs is still in its own
+/// code in the run stamped `stamp` (steps 1–3 of the module docs). True if it did.
 fn take_over(rt: &Arc<RtInner>, index: usize, stamp: u64) -> bool {
-    let w = &rt.sched.workers[index];
-    let holder = w.holder.load(Acquire);
-    if holder.is_null() {
-        return false;
-    }
-    // SAFETY: a holder is a worker thread's slot; worker threads end only after the
-    // monitor has stopped (shutdown joins the monitor first).
-    let slot = unsafe { &*holder };
     // SAFETY: as in `monitor_main`: freed only after the monitor stopped.
-    let local = unsafe { &*w.local.load(Acquire) };
-    if !slot.try_revoke(membarrier, || local.stamp.load(Acquire) == stamp) {
+    let local = unsafe { &*rt.sched.workers[index].local.load(Acquire) };
+    // The process may exit and be freed meanwhile: PCBs are reclaimed through the epoch.
+    let _pin = crossbeam_epoch::pin();
+    let p = local.running.load(Acquire);
+    if p.is_null() {
         return false;
     }
-    w.holder.store(std::ptr::null_mut(), Release);
+    // SAFETY: pinned (above), so the PCB's memory stays valid; the stamp check below tells
+    // whether it is still the process of the run the monitor judged held.
+    let pcb = unsafe { &*p };
+    if !Handshake::of(pcb).try_revoke(membarrier, || local.stamp.load(Acquire) == stamp) {
+        return false;
+    }
     rt.sched.monitor.takeovers.fetch_add(1, Relaxed);
     rt.sched.monitor.hand_over(rt, index);
     true

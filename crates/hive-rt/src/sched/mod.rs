@@ -56,12 +56,10 @@ impl ProcRef {
 pub(crate) struct WorkerShared {
     pub(crate) stealers: [Stealer<ProcRef>; 3],
     /// The thread that holds the worker now (see `held`): the one to unpark.
-    pub(crate) thread: parking_lot::Mutex<Option<Thread>>,
+    pub(crate) thread: AtomicPtr<Thread>,
     /// The worker's own state, allocated at start and freed by the thread holding it when
     /// the runtime shuts down.
     pub(crate) local: AtomicPtr<WorkerLocal>,
-    /// The takeover slot of the thread holding the worker (null while it is handed over).
-    pub(crate) holder: AtomicPtr<held::ThreadSlot>,
     /// Counters for `statistics`, written only by this worker's thread (Relaxed).
     pub(crate) stats: WorkerStats,
 }
@@ -101,6 +99,10 @@ pub(crate) struct Scheduler {
     pub(crate) workers: Box<[WorkerShared]>,
     pub(crate) injector: [Injector<ProcRef>; 3],
     pub(crate) idle: Idle,
+    /// The handle of every thread that ever held a worker (`WorkerShared::thread` points
+    /// into these boxes, so they live as long as the scheduler).
+    #[allow(clippy::vec_box)] // the boxes must not move when the vector grows
+    pub(crate) thread_handles: crate::sync::Mutex<Vec<Box<Thread>>>,
     /// Watches for held workers and hands them to other threads.
     pub(crate) monitor: held::Monitor,
     /// Bumped each time a worker has freed another `TRIM_AFTER_FREED_BYTES` of message
@@ -132,10 +134,24 @@ impl Scheduler {
         self.notify_work();
     }
 
+    /// Publishes the calling thread as the one holding worker `id` (to be unparked).
+    pub(crate) fn set_holder_thread(&self, id: usize) {
+        let b = Box::new(std::thread::current());
+        let p = &*b as *const Thread as *mut Thread;
+        self.thread_handles.lock().push(b);
+        self.workers[id]
+            .thread
+            .store(p, std::sync::atomic::Ordering::Release);
+    }
+
     /// Unparks the thread holding worker `id`.
     pub(crate) fn unpark(&self, id: usize) {
-        if let Some(t) = self.workers[id].thread.lock().as_ref() {
-            t.unpark();
+        let t = self.workers[id]
+            .thread
+            .load(std::sync::atomic::Ordering::Acquire);
+        if !t.is_null() {
+            // SAFETY: the handles live in `thread_handles` until the scheduler is dropped.
+            unsafe { (*t).unpark() };
         }
     }
 
@@ -179,6 +195,22 @@ impl Caller {
             pcb: current_pcb(),
             worker: current_worker(),
         }
+    }
+
+    /// Enters the runtime (`held::enter`) and reads the thread-locals, with one read of the
+    /// current process: for the hottest calls, which would otherwise read it twice. The
+    /// worker is read after the entry (which may move the process to another worker).
+    #[inline]
+    pub(crate) fn entered() -> (held::InRuntime, Caller) {
+        let pcb = current_pcb();
+        let rt = held::enter_pcb(pcb);
+        (
+            rt,
+            Caller {
+                pcb,
+                worker: current_worker(),
+            },
+        )
     }
 
     /// The calling process's pid, or `Pid::NONE`.

@@ -71,6 +71,8 @@ pub(crate) struct WorkerLocal {
     /// Moved to an odd value when a process run begins, to the next even one when it ends
     /// (written by the holding thread only; the monitor reads it, see `held`).
     pub(crate) stamp: AtomicU64,
+    /// The process of the current run (valid while `stamp` is odd; the monitor reads it).
+    pub(crate) running: std::sync::atomic::AtomicPtr<Pcb>,
 }
 
 impl WorkerLocal {
@@ -334,6 +336,8 @@ impl WorkerLocal {
             // SAFETY: as above.
             let slice_start = unsafe { (*pcb.ctx.get()).reductions };
             set_current_pcb(pcb_ptr);
+            self.running
+                .store(pcb_ptr, std::sync::atomic::Ordering::Relaxed);
             self.stamp_run_begins();
             // SAFETY: the coroutine is only touched by the worker that owns the process; it
             // is Some until the exit path takes it.
@@ -349,11 +353,15 @@ impl WorkerLocal {
                     // The process found, on entering the runtime, that this thread lost the
                     // worker while it ran its own code: hand it to any worker, touching
                     // nothing of this one.
+                    pcb.revoked
+                        .store(held::NOT_REVOKED, std::sync::atomic::Ordering::Release);
                     pcb.state.transition_to_runnable();
                     self.rt.sched.inject(p);
                     return false;
                 }
-                CoroutineResult::Return(Ending::StackOverflow) if held::worker_revoked() => {
+                CoroutineResult::Return(Ending::StackOverflow)
+                    if held::revoked_after_fault(pcb) =>
+                {
                     // SAFETY: the trapped coroutine is done; owner-only field, and the
                     // process is still ours to hand on.
                     unsafe { pcb.set_exit(crate::ExitReason::error("stack_overflow")) };
@@ -486,6 +494,7 @@ impl WorkerLocal {
             freed_bytes: Cell::new(0),
             trimmed_epoch: Cell::new(0),
             stamp: AtomicU64::new(0),
+            running: Default::default(),
             rt,
         }
     }
@@ -518,12 +527,8 @@ pub(crate) fn thread_main(rt: Arc<RtInner>, mut index: Option<usize>) {
     }
     while let Some(i) = index {
         let shared = &rt.sched.workers[i];
-        held::reset_for_new_worker();
-        *shared.thread.lock() = Some(std::thread::current());
-        shared.holder.store(
-            held::slot() as *const _ as *mut _,
-            std::sync::atomic::Ordering::Release,
-        );
+        rt.sched.set_holder_thread(i);
+
         let local = shared.local.load(Acquire);
         // SAFETY: the worker's state lives until the thread holding it at shutdown frees it
         // (below); this thread holds it now (the monitor handed it over, or it is ours from
