@@ -95,6 +95,19 @@ fn blocking_terminate(report: Pid, how: Block) {
     .unwrap();
 }
 
+/// Spawns and monitors a process with a terminate callback that reports to `me` and then
+/// blocks as `how` says, and waits until it is blocked in a receive.
+fn spawn_with_blocking_terminate(me: Pid, how: Block) -> (Pid, u64) {
+    let (p, m) = process::spawn_monitor(move || {
+        blocking_terminate(me, how);
+        process::send(me, b"ready").unwrap();
+        sleeper();
+    })
+    .unwrap();
+    expect_data(b"ready");
+    (p, m)
+}
+
 /// `exit(P, kill)` on a process whose terminate callback would block: the callback never
 /// runs, the DOWN says `killed` (within the failure bound: without the fix the kill ran
 /// the callback and no DOWN came), and `is_alive` is false at once (case 23).
@@ -103,13 +116,7 @@ fn kill_does_not_run_a_blocking_terminate_callback() {
     run(|rt| {
         let me = process::self_pid();
         for how in BLOCKS {
-            let (p, m) = process::spawn_monitor(move || {
-                blocking_terminate(me, how);
-                process::send(me, b"ready").unwrap();
-                sleeper();
-            })
-            .unwrap();
-            expect_data(b"ready");
+            let (p, m) = spawn_with_blocking_terminate(me, how);
             process::exit_pid(p, ExitReason::Kill).unwrap();
             let d = down(m);
             assert_eq!(d.reason(), Some(ExitReason::Killed), "{how:?}");
@@ -167,13 +174,7 @@ fn a_process_in_its_terminate_callback_answers_queries_and_dies_of_kill() {
     run(|rt| {
         let me = process::self_pid();
         for how in BLOCKS {
-            let (p, m) = process::spawn_monitor(move || {
-                blocking_terminate(me, how);
-                process::send(me, b"ready").unwrap();
-                sleeper();
-            })
-            .unwrap();
-            expect_data(b"ready");
+            let (p, m) = spawn_with_blocking_terminate(me, how);
             process::exit_pid(p, err("stop")).unwrap();
             expect_data(b"terminate Error([115, 116, 111, 112])");
             let before = queries_from_another_process(p);
@@ -212,13 +213,7 @@ fn an_exit_signal_during_the_terminate_callback_ends_it_with_its_reason() {
     run(|_| {
         let me = process::self_pid();
         for how in BLOCKS {
-            let (p, m) = process::spawn_monitor(move || {
-                blocking_terminate(me, how);
-                process::send(me, b"ready").unwrap();
-                sleeper();
-            })
-            .unwrap();
-            expect_data(b"ready");
+            let (p, m) = spawn_with_blocking_terminate(me, how);
             process::exit_pid(p, err("first")).unwrap();
             expect_data(b"terminate Error([102, 105, 114, 115, 116])");
             process::exit_pid(p, err("second")).unwrap();

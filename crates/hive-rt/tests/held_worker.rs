@@ -119,14 +119,6 @@ fn repeated_holds() {
 /// `stack_overflow` like any other (its exit path runs on whichever worker picks it up).
 #[test]
 fn stack_overflow_after_takeover() {
-    #[inline(never)]
-    #[allow(unconditional_recursion)]
-    fn recurse(depth: u64) -> u64 {
-        let mut buf = [0u8; 512];
-        buf[depth as usize % 512] = depth as u8;
-        let buf = std::hint::black_box(buf);
-        recurse(depth + 1) + buf[3] as u64
-    }
     let rt = rt(1);
     let (tx, rx) = mpsc::channel::<()>();
     let (ran_tx, ran_rx) = mpsc::channel::<()>();

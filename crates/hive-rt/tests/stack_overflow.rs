@@ -5,15 +5,6 @@ mod common;
 use common::*;
 use hive_rt::{process, ExitReason, SpawnOptions};
 
-#[inline(never)]
-#[allow(unconditional_recursion)]
-fn recurse(depth: u64) -> u64 {
-    let mut buf = [0u8; 512];
-    buf[depth as usize % 512] = depth as u8;
-    let buf = std::hint::black_box(buf);
-    recurse(depth + 1) + buf[3] as u64
-}
-
 #[test]
 fn overflow_ends_only_the_overflowing_process() {
     let rt = rt(2);

@@ -31,3 +31,13 @@ pub fn pidb(p: Pid) -> [u8; 8] {
 pub fn bpid(b: &[u8]) -> Pid {
     Pid(bu64(b))
 }
+
+/// Recurses without end, 512 bytes of stack per frame: overflows any process stack.
+#[inline(never)]
+#[allow(unconditional_recursion)]
+pub fn recurse(depth: u64) -> u64 {
+    let mut buf = [0u8; 512];
+    buf[depth as usize % 512] = depth as u8;
+    let buf = std::hint::black_box(buf);
+    recurse(depth + 1) + buf[3] as u64
+}
