@@ -186,13 +186,14 @@ impl RtInner {
         let mut shared = Vec::with_capacity(n);
         for _ in 0..n {
             let q = [Worker::new_fifo(), Worker::new_fifo(), Worker::new_fifo()];
+            let (parker, unparker) = crate::sched::park::Parker::new();
             shared.push(WorkerShared {
                 stealers: [q[0].stealer(), q[1].stealer(), q[2].stealer()],
-                thread: Default::default(),
+                unparker,
                 local: Default::default(),
                 stats: Default::default(),
             });
-            queues.push(q);
+            queues.push((q, parker));
         }
         let rt = Arc::new(RtInner {
             stacks: Stacks::new(config.stack_size, config.guard_size),
@@ -201,7 +202,6 @@ impl RtInner {
                 workers: shared.into_boxed_slice(),
                 injector: [Default::default(), Default::default(), Default::default()],
                 idle: Idle::new(n),
-                thread_handles: Default::default(),
                 monitor: Default::default(),
                 trim_epoch: Default::default(),
             },
@@ -222,8 +222,8 @@ impl RtInner {
             config,
         });
         let _ = rt.self_ref.set(Arc::downgrade(&rt));
-        for (index, q) in queues.into_iter().enumerate() {
-            let local = Box::new(WorkerLocal::new(rt.clone(), index, q));
+        for (index, (q, parker)) in queues.into_iter().enumerate() {
+            let local = Box::new(WorkerLocal::new(rt.clone(), index, q, parker));
             rt.sched.workers[index]
                 .local
                 .store(Box::into_raw(local), SeqCst);
@@ -237,7 +237,6 @@ impl RtInner {
             let spawned = std::thread::Builder::new()
                 .name(format!("hive-worker-{index}"))
                 .spawn(move || {
-                    rt2.sched.set_holder_thread(index);
                     ready2.wait();
                     thread_main(rt2, Some(index))
                 });
@@ -267,12 +266,12 @@ impl RtInner {
         }
         ready.wait();
         if n > 0 && crate::sched::held::membarrier_available() {
+            rt.sched.monitor.prepare();
             let rt2 = rt.clone();
             if let Ok(h) = std::thread::Builder::new()
                 .name("hive-monitor".into())
                 .spawn(move || crate::sched::held::monitor_main(rt2))
             {
-                let _ = rt.sched.monitor.thread.set(h.thread().clone());
                 *rt.monitor_thread.lock() = Some(h);
             }
         }
@@ -1133,7 +1132,7 @@ impl RtInner {
         // The monitor stops first: it reads the worker threads' takeover slots.
         self.sched.monitor.stop.store(true, SeqCst);
         if let Some(h) = self.monitor_thread.lock().take() {
-            h.thread().unpark();
+            self.sched.monitor.unpark();
             let _ = h.join();
         }
         self.shut_down.store(true, SeqCst);

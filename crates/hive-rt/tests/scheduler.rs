@@ -311,7 +311,10 @@ fn work_is_stolen_and_everything_finishes() {
         }
     })
     .unwrap();
-    assert_eq!(threads.lock().len(), 2, "both workers ran processes");
+    // Both workers ran processes. (More threads may have: a slice that runs 10 ms without
+    // a process switch, as a slow debug build can make one, has its worker taken over by
+    // another thread, see docs/design.md "Held workers".)
+    assert!(threads.lock().len() >= 2, "both workers ran processes");
 }
 
 /// Shutdown stops every live process with reason `shutdown` and reports how many.

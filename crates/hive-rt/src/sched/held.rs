@@ -324,7 +324,9 @@ pub(crate) struct Monitor {
     /// Parked because no worker was running a process; a worker that starts running
     /// processes after a park wakes it.
     pub(crate) parked: AtomicBool,
-    pub(crate) thread: std::sync::OnceLock<std::thread::Thread>,
+    /// The monitor thread's parker and its unparker (taken by the monitor at start).
+    parker: parking_lot::Mutex<Option<super::park::Parker>>,
+    unparker: std::sync::OnceLock<super::park::Unparker>,
     /// Workers taken over so far.
     pub(crate) takeovers: AtomicU64,
     /// Spare threads: each waits in [`Monitor::wait_for_worker`] for a worker to hold.
@@ -349,9 +351,21 @@ impl Monitor {
     #[inline]
     pub(crate) fn wake(&self) {
         if self.parked.load(Relaxed) && self.parked.swap(false, Relaxed) {
-            if let Some(t) = self.thread.get() {
-                t.unpark();
-            }
+            self.unpark();
+        }
+    }
+
+    /// Makes a parker for the monitor thread (before it starts).
+    pub(crate) fn prepare(&self) {
+        let (p, u) = super::park::Parker::new();
+        *self.parker.lock() = Some(p);
+        let _ = self.unparker.set(u);
+    }
+
+    /// Wakes the monitor thread (or makes its next park return at once).
+    pub(crate) fn unpark(&self) {
+        if let Some(u) = self.unparker.get() {
+            u.unpark();
         }
     }
 
@@ -418,6 +432,9 @@ pub(crate) fn monitor_main(rt: Arc<RtInner>) {
     let n = sched.workers.len();
     // Per worker: the stamp last seen and when it was first seen.
     let mut seen: Vec<(u64, u64)> = vec![(0, 0); n];
+    let Some(parker) = sched.monitor.parker.lock().take() else {
+        return; // `prepare` was not called: no monitor
+    };
     while !sched.monitor.stop.load(Acquire) {
         let orphans = std::mem::take(&mut *sched.monitor.orphans.lock());
         for i in orphans {
@@ -446,11 +463,11 @@ pub(crate) fn monitor_main(rt: Arc<RtInner>) {
             // count is lowered (SeqCst) before a woken worker reads `parked`.
             m.parked.store(true, Ordering::SeqCst);
             if sched.idle.num_sleeping.load(Ordering::SeqCst) == n && !m.stop.load(Acquire) {
-                std::thread::park();
+                parker.park(None);
             }
             m.parked.store(false, Relaxed);
         } else {
-            std::thread::park_timeout(Duration::from_nanos(MONITOR_PERIOD_NS));
+            parker.park(Some(Duration::from_nanos(MONITOR_PERIOD_NS)));
         }
     }
 }

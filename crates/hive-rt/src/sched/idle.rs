@@ -17,7 +17,7 @@
 //! comes first, the sleeper's re-check (after its own fence) sees the pushed work. If the
 //! sleeper's comes first, the producer sees `num_sleeping > 0`, or sees `num_searching > 0`
 //! — and a searcher that the producer counted on has not yet passed its own fence, so its
-//! re-check sees the work. Parking uses `std::thread::park`, whose token makes an unpark
+//! re-check sees the work. Parking uses the worker's `park::Parker`, whose token makes an unpark
 //! that lands before the park harmless.
 
 use std::sync::atomic::Ordering::SeqCst;

@@ -21,12 +21,12 @@
 
 pub(crate) mod held;
 mod idle;
+pub(crate) mod park;
 pub(crate) mod worker;
 
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::AtomicPtr;
-use std::thread::Thread;
 
 use crossbeam_deque::{Injector, Stealer};
 
@@ -55,8 +55,8 @@ impl ProcRef {
 #[derive(Debug)]
 pub(crate) struct WorkerShared {
     pub(crate) stealers: [Stealer<ProcRef>; 3],
-    /// The thread that holds the worker now (see `held`): the one to unpark.
-    pub(crate) thread: AtomicPtr<Thread>,
+    /// Wakes the worker (whichever thread holds it, see `held`): the only way to.
+    pub(crate) unparker: park::Unparker,
     /// The worker's own state, allocated at start and freed by the thread holding it when
     /// the runtime shuts down.
     pub(crate) local: AtomicPtr<WorkerLocal>,
@@ -99,10 +99,6 @@ pub(crate) struct Scheduler {
     pub(crate) workers: Box<[WorkerShared]>,
     pub(crate) injector: [Injector<ProcRef>; 3],
     pub(crate) idle: Idle,
-    /// The handle of every thread that ever held a worker (`WorkerShared::thread` points
-    /// into these boxes, so they live as long as the scheduler).
-    #[allow(clippy::vec_box)] // the boxes must not move when the vector grows
-    pub(crate) thread_handles: crate::sync::Mutex<Vec<Box<Thread>>>,
     /// Watches for held workers and hands them to other threads.
     pub(crate) monitor: held::Monitor,
     /// Bumped each time a worker has freed another `TRIM_AFTER_FREED_BYTES` of message
@@ -134,25 +130,9 @@ impl Scheduler {
         self.notify_work();
     }
 
-    /// Publishes the calling thread as the one holding worker `id` (to be unparked).
-    pub(crate) fn set_holder_thread(&self, id: usize) {
-        let b = Box::new(std::thread::current());
-        let p = &*b as *const Thread as *mut Thread;
-        self.thread_handles.lock().push(b);
-        self.workers[id]
-            .thread
-            .store(p, std::sync::atomic::Ordering::Release);
-    }
-
-    /// Unparks the thread holding worker `id`.
+    /// Wakes worker `id` (whichever thread holds it).
     pub(crate) fn unpark(&self, id: usize) {
-        let t = self.workers[id]
-            .thread
-            .load(std::sync::atomic::Ordering::Acquire);
-        if !t.is_null() {
-            // SAFETY: the handles live in `thread_handles` until the scheduler is dropped.
-            unsafe { (*t).unpark() };
-        }
+        self.workers[id].unparker.unpark();
     }
 
     /// Unparks every worker (shutdown).

@@ -73,6 +73,9 @@ pub(crate) struct WorkerLocal {
     pub(crate) stamp: AtomicU64,
     /// The process of the current run (valid while `stamp` is odd; the monitor reads it).
     pub(crate) running: std::sync::atomic::AtomicPtr<Pcb>,
+    /// Where the holding thread sleeps when the worker is idle (`WorkerShared::unparker`
+    /// wakes it).
+    parker: super::park::Parker,
 }
 
 impl WorkerLocal {
@@ -435,10 +438,10 @@ impl WorkerLocal {
                     let now = rt.now_ns();
                     let at = timer::tick_start_ns(t);
                     if at > now {
-                        std::thread::park_timeout(Duration::from_nanos(at - now));
+                        self.parker.park(Some(Duration::from_nanos(at - now)));
                     }
                 }
-                None => std::thread::park(),
+                None => self.parker.park(None),
             },
         );
         if woken {
@@ -477,7 +480,12 @@ impl WorkerLocal {
 
 impl WorkerLocal {
     /// A worker's state, before any thread holds it.
-    pub(crate) fn new(rt: Arc<RtInner>, index: usize, queues: [Worker<ProcRef>; 3]) -> Self {
+    pub(crate) fn new(
+        rt: Arc<RtInner>,
+        index: usize,
+        queues: [Worker<ProcRef>; 3],
+        parker: super::park::Parker,
+    ) -> Self {
         WorkerLocal {
             index,
             queues,
@@ -495,6 +503,7 @@ impl WorkerLocal {
             trimmed_epoch: Cell::new(0),
             stamp: AtomicU64::new(0),
             running: Default::default(),
+            parker,
             rt,
         }
     }
@@ -527,7 +536,6 @@ pub(crate) fn thread_main(rt: Arc<RtInner>, mut index: Option<usize>) {
     }
     while let Some(i) = index {
         let shared = &rt.sched.workers[i];
-        rt.sched.set_holder_thread(i);
 
         let local = shared.local.load(Acquire);
         // SAFETY: the worker's state lives until the thread holding it at shutdown frees it
