@@ -135,10 +135,23 @@ fn stack_overflow_after_takeover() {
         .unwrap();
     ran_rx.recv_timeout(BOUND).unwrap();
     assert!(rt.stats().takeovers >= 1);
+    // A watcher monitors the holder (before it is released, so it sees the DOWN whenever
+    // the holder dies) and reports the DOWN's reason.
+    let (down_tx, down_rx) = mpsc::channel::<Option<ExitReason>>();
+    let (watching_tx, watching_rx) = mpsc::channel::<()>();
+    rt.spawn(move || {
+        let mref = process::monitor(holder).unwrap();
+        watching_tx.send(()).unwrap();
+        let m = process::receive(Some(60_000)).unwrap();
+        assert_eq!(m.monitor_ref(), mref);
+        down_tx.send(m.reason()).unwrap();
+    })
+    .unwrap();
+    watching_rx.recv_timeout(BOUND).unwrap();
     tx.send(()).unwrap();
     assert_eq!(
-        rt.wait_timeout(holder, BOUND).unwrap(),
-        ExitReason::error("stack_overflow")
+        down_rx.recv_timeout(BOUND).unwrap(),
+        Some(ExitReason::error("stack_overflow"))
     );
     // The runtime goes on.
     assert!(rt.run(|| process::sleep(1).unwrap()).unwrap().is_normal());
