@@ -1011,6 +1011,47 @@ mod tests {
         unsafe { q.fetch(outer, usize::MAX) }
     }
 
+    /// The worker's cache of small buffers: `try_put` keeps a buffer only while the list
+    /// has room and holds less than two batches; `put` then hands a batch to the depot, and
+    /// `take` on an empty cache takes a batch back (LIFO order throughout).
+    #[test]
+    fn msg_cache_batches_through_the_depot() {
+        let depot = MsgDepot::default();
+        let mut c = MsgCache::default();
+        let bufs: Vec<NonNull<Msg>> = (0..2 * MSG_BATCH + 1)
+            .map(|_| Msg::alloc_kind(1, Pid::NONE, 0, std::ptr::null()).unwrap())
+            .collect();
+        // An empty list has no room: the first buffer goes through `put`.
+        assert!(!c.try_put(bufs[0]));
+        assert_eq!(c.put(bufs[0], &depot), 0);
+        for &m in &bufs[1..2 * MSG_BATCH] {
+            if !c.try_put(m) {
+                assert_eq!(c.put(m, &depot), 0);
+            }
+        }
+        assert_eq!(c.free.len(), 2 * MSG_BATCH);
+        // Two batches held: no `try_put`; `put` moves the newer batch to the depot.
+        let last = bufs[2 * MSG_BATCH];
+        assert!(!c.try_put(last));
+        assert_eq!(c.put(last, &depot), 0);
+        assert_eq!(c.free.len(), MSG_BATCH + 1);
+        assert_eq!(depot.batches.lock().len(), 1);
+        for _ in 0..=MSG_BATCH {
+            assert!(c.take(&depot).is_some());
+        }
+        assert_eq!(depot.batches.lock().len(), 1);
+        // Empty: `take` refills from the depot, newest buffer first.
+        assert_eq!(c.take(&depot), Some(bufs[2 * MSG_BATCH - 1]));
+        assert!(depot.batches.lock().is_empty());
+        while c.take(&depot).is_some() {}
+        assert_eq!(c.take(&depot), None);
+        for m in bufs {
+            // SAFETY: every buffer was handed out of the cache and is owned by the test;
+            // none is in the cache or the depot any more.
+            unsafe { alloc::dealloc(m.as_ptr() as *mut u8, Msg::layout(SMALL_PAYLOAD)) };
+        }
+    }
+
     #[test]
     fn outer_queue_is_fifo_and_drains_to_empty() {
         let outer = outer();
