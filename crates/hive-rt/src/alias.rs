@@ -242,11 +242,19 @@ pub(crate) fn monitor_alias_for(
 }
 
 /// The monitor `mref` of the process owning `d` has ended (its DOWN was handled, or it was
-/// demonitored): deactivates an alias that ends with it. Called under `Pcb::sig`.
+/// demonitored): deactivates an alias that ends with it. Called under `Pcb::sig`. A
+/// process without aliases pays one branch (inlined into the signal handling).
+#[inline(always)]
 pub(crate) fn monitor_ended(rt: &RtInner, d: &mut LinkData, mref: u64) {
-    if d.aliases.is_empty() {
-        return;
+    if !d.aliases.is_empty() {
+        monitor_ended_with_aliases(rt, d, mref);
     }
+}
+
+/// [`monitor_ended`] for a process that has aliases.
+#[cold]
+#[inline(never)]
+fn monitor_ended_with_aliases(rt: &RtInner, d: &mut LinkData, mref: u64) {
     if d.aliases.get(&mref).is_some_and(|m| m.on_demonitor()) {
         d.aliases.remove(&mref);
         rt.aliases.remove(mref);

@@ -107,6 +107,7 @@ impl Msg {
 
     /// As [`Msg::alloc`], recycling through the cache of `worker` (the calling thread's
     /// worker, or null).
+    #[inline(always)]
     pub(crate) fn alloc_by(
         len: usize,
         sender: Pid,
@@ -117,31 +118,49 @@ impl Msg {
     }
 
     /// As [`Msg::alloc_by`], with a raw kind (a [`MessageKind`] or a signal kind).
+    ///
+    /// Inlined into every caller whatever codegen unit it lands in: the send path is a
+    /// buffer from the worker's cache and a header write; the rest is [`Msg::alloc_fresh`].
+    #[inline(always)]
     pub(crate) fn alloc_kind(
         len: usize,
         sender: Pid,
         kind: u32,
         worker: *const crate::sched::worker::WorkerLocal,
     ) -> Option<NonNull<Msg>> {
+        if len <= SMALL_PAYLOAD {
+            if let Some(p) = crate::sched::with_msg_cache_of(worker, |c, d| c.take(d)).flatten() {
+                // SAFETY: a cached buffer is an unused allocation of `SMALL_PAYLOAD` bytes.
+                unsafe { Self::init(p, len, sender, kind, SMALL_PAYLOAD) };
+                return Some(p);
+            }
+        }
+        Self::alloc_fresh(len, sender, kind)
+    }
+
+    /// As [`Msg::alloc_kind`], from the allocator: a large message, or a small one when the
+    /// worker's cache is empty or there is no worker.
+    #[inline(never)]
+    fn alloc_fresh(len: usize, sender: Pid, kind: u32) -> Option<NonNull<Msg>> {
         if len > MAX_MESSAGE_LEN {
             return None;
         }
-        let cap = if len <= SMALL_PAYLOAD {
-            SMALL_PAYLOAD
-        } else {
-            len
-        };
-        let recycled = if cap == SMALL_PAYLOAD {
-            crate::sched::with_msg_cache_of(worker, |c, d| c.take(d)).flatten()
-        } else {
-            None
-        };
-        let p = match recycled {
-            Some(p) => p,
-            // SAFETY: the layout has non-zero size (the header alone is 32 bytes).
-            None => NonNull::new(unsafe { alloc::alloc(Self::layout(cap)) } as *mut Msg)?,
-        };
-        // SAFETY: `p` is a fresh allocation large and aligned enough for a `Msg`.
+        let cap = len.max(SMALL_PAYLOAD);
+        // SAFETY: the layout has non-zero size (the header alone is 32 bytes).
+        let p = NonNull::new(unsafe { alloc::alloc(Self::layout(cap)) } as *mut Msg)?;
+        // SAFETY: `p` is a fresh allocation of `cap` payload bytes.
+        unsafe { Self::init(p, len, sender, kind, cap) };
+        Some(p)
+    }
+
+    /// Writes the header of a message with `len` payload bytes into buffer `p`.
+    ///
+    /// # Safety
+    /// `p` is an unused allocation of `cap` payload bytes (`len <= cap`) with the layout of
+    /// [`Msg::layout`]`(cap)`.
+    #[inline(always)]
+    unsafe fn init(p: NonNull<Msg>, len: usize, sender: Pid, kind: u32, cap: usize) {
+        // SAFETY: per the contract, `p` is large and aligned enough for a `Msg`.
         unsafe {
             p.as_ptr().write(Msg {
                 next: AtomicPtr::new(ptr::null_mut()),
@@ -151,11 +170,10 @@ impl Msg {
                 cap: cap as u32,
             })
         };
-        Some(p)
     }
 
     /// Allocates a message holding a copy of `data` (see [`Msg::alloc_by`] for `worker`).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn with_data(
         data: &[u8],
         sender: Pid,
@@ -172,7 +190,7 @@ impl Msg {
     ///
     /// # Safety
     /// `m` was returned by [`Msg::alloc`] and is owned by the caller; it is not used again.
-    #[inline]
+    #[inline(always)]
     pub(crate) unsafe fn free(m: *mut Msg) {
         // SAFETY: forwarded contract.
         unsafe { Self::free_by(m, crate::sched::current_worker()) }
@@ -181,10 +199,32 @@ impl Msg {
     /// As [`Msg::free`], recycling through the cache of `worker` (the calling thread's
     /// worker, or null).
     ///
+    /// Inlined into every caller whatever codegen unit it lands in: the common case is a
+    /// push onto the worker's cache; the rest is [`Msg::free_slow`].
+    ///
     /// # Safety
     /// As [`Msg::free`].
-    #[inline]
+    #[inline(always)]
     pub(crate) unsafe fn free_by(m: *mut Msg, worker: *const crate::sched::worker::WorkerLocal) {
+        // SAFETY: per the contract, `m` is a live message.
+        if unsafe { (*m).cap } as usize == SMALL_PAYLOAD {
+            // SAFETY: `m` is non-null (a live message).
+            let nm = unsafe { NonNull::new_unchecked(m) };
+            if crate::sched::with_msg_cache_of(worker, |c, _| c.try_put(nm)) == Some(true) {
+                return; // kept for reuse
+            }
+        }
+        // SAFETY: forwarded contract.
+        unsafe { Self::free_slow(m, worker) }
+    }
+
+    /// As [`Msg::free_by`], when the worker's cache cannot simply keep `m`: a full cache
+    /// (a batch goes to the depot), no worker (or the cache is busy), a large message.
+    ///
+    /// # Safety
+    /// As [`Msg::free`].
+    #[inline(never)]
+    unsafe fn free_slow(m: *mut Msg, worker: *const crate::sched::worker::WorkerLocal) {
         // SAFETY: per the contract, `m` is a live allocation of `cap` payload bytes.
         let cap = unsafe { (*m).cap } as usize;
         if cap == SMALL_PAYLOAD {
@@ -444,13 +484,34 @@ struct Batch(Vec<NonNull<Msg>>);
 unsafe impl Send for Batch {}
 
 impl MsgCache {
+    /// A cached buffer, else one from a batch taken from the depot, else None.
+    #[inline(always)]
     fn take(&mut self, depot: &MsgDepot) -> Option<NonNull<Msg>> {
-        if self.free.is_empty() {
-            if let Some(Batch(b)) = depot.batches.lock().pop() {
-                self.free = b;
-            }
+        match self.free.pop() {
+            Some(m) => Some(m),
+            None => self.refill(depot),
+        }
+    }
+
+    /// As [`MsgCache::take`] with an empty cache: takes a batch from the depot.
+    #[inline(never)]
+    fn refill(&mut self, depot: &MsgDepot) -> Option<NonNull<Msg>> {
+        if let Some(Batch(b)) = depot.batches.lock().pop() {
+            self.free = b;
         }
         self.free.pop()
+    }
+
+    /// Keeps `m` if the cache has room without handing a batch to the depot (nor growing
+    /// its list); true if it did. Else the caller frees `m` through [`MsgCache::put`].
+    #[inline(always)]
+    fn try_put(&mut self, m: NonNull<Msg>) -> bool {
+        if self.free.len() < 2 * MSG_BATCH && self.free.len() < self.free.capacity() {
+            self.free.push(m);
+            true
+        } else {
+            false
+        }
     }
 
     /// Keeps `m`; when the cache is full, moves a batch to the depot, or frees it when the
@@ -948,6 +1009,47 @@ mod tests {
     fn fetch_all(q: &mut InnerQueue, outer: &OuterQueue) -> usize {
         // SAFETY: the test is the single consumer.
         unsafe { q.fetch(outer, usize::MAX) }
+    }
+
+    /// The worker's cache of small buffers: `try_put` keeps a buffer only while the list
+    /// has room and holds less than two batches; `put` then hands a batch to the depot, and
+    /// `take` on an empty cache takes a batch back (LIFO order throughout).
+    #[test]
+    fn msg_cache_batches_through_the_depot() {
+        let depot = MsgDepot::default();
+        let mut c = MsgCache::default();
+        let bufs: Vec<NonNull<Msg>> = (0..2 * MSG_BATCH + 1)
+            .map(|_| Msg::alloc_kind(1, Pid::NONE, 0, std::ptr::null()).unwrap())
+            .collect();
+        // An empty list has no room: the first buffer goes through `put`.
+        assert!(!c.try_put(bufs[0]));
+        assert_eq!(c.put(bufs[0], &depot), 0);
+        for &m in &bufs[1..2 * MSG_BATCH] {
+            if !c.try_put(m) {
+                assert_eq!(c.put(m, &depot), 0);
+            }
+        }
+        assert_eq!(c.free.len(), 2 * MSG_BATCH);
+        // Two batches held: no `try_put`; `put` moves the newer batch to the depot.
+        let last = bufs[2 * MSG_BATCH];
+        assert!(!c.try_put(last));
+        assert_eq!(c.put(last, &depot), 0);
+        assert_eq!(c.free.len(), MSG_BATCH + 1);
+        assert_eq!(depot.batches.lock().len(), 1);
+        for _ in 0..=MSG_BATCH {
+            assert!(c.take(&depot).is_some());
+        }
+        assert_eq!(depot.batches.lock().len(), 1);
+        // Empty: `take` refills from the depot, newest buffer first.
+        assert_eq!(c.take(&depot), Some(bufs[2 * MSG_BATCH - 1]));
+        assert!(depot.batches.lock().is_empty());
+        while c.take(&depot).is_some() {}
+        assert_eq!(c.take(&depot), None);
+        for m in bufs {
+            // SAFETY: every buffer was handed out of the cache and is owned by the test;
+            // none is in the cache or the depot any more.
+            unsafe { alloc::dealloc(m.as_ptr() as *mut u8, Msg::layout(SMALL_PAYLOAD)) };
+        }
     }
 
     #[test]

@@ -157,6 +157,7 @@ pub(crate) unsafe fn suspend(pcb: &Pcb, why: Suspend) {
 }
 
 /// Copies `data` into a new message and sends it (see [`crate::Runtime::send`]).
+#[inline]
 pub(crate) fn send_on(rt: &RtInner, caller: &Caller, to: Pid, data: &[u8]) -> Result<()> {
     if to.is_none() {
         return Err(Error(Status::ErrBadArgument));
