@@ -678,8 +678,8 @@ impl OuterQueue {
     unsafe fn pop(&self, head_slot: &mut *mut Msg) -> Option<NonNull<Msg>> {
         let stub = self.stub_ptr();
         let mut head = *head_slot;
-        // SAFETY (for every `next_of` below): `head`, `next` are the stub or live messages
-        // owned by the queue.
+        // SAFETY: `head` is the consumer's end (the caller's contract): the stub or the
+        // oldest message the queue holds, live either way, and `next_of` needs a live node.
         let mut next = unsafe { next_of(head) }.load(Acquire);
         if head == stub {
             if next.is_null() {
@@ -954,7 +954,7 @@ mod tests {
     fn outer_queue_is_fifo_and_drains_to_empty() {
         let outer = outer();
         let mut q = inner(&outer);
-        // SAFETY (every `take_outer` below): the test is the single consumer.
+        // SAFETY: the test is the queue's single consumer and `q` was set up on `outer`.
         assert!(unsafe { q.take_outer(&outer) }.is_none());
         for i in 0..5 {
             outer.push(msg(i));
