@@ -217,7 +217,8 @@ impl RtInner {
     /// # Safety
     /// The caller is pinned (or otherwise keeps `pcb` alive) and owns `m`.
     pub(crate) unsafe fn push_signal(&self, pcb: NonNull<Pcb>, m: NonNull<Msg>, from: &Sender) {
-        // SAFETY: per the contract.
+        // SAFETY: the caller is pinned (or keeps `pcb` alive otherwise), so the PCB is
+        // allocated for this call.
         let p = unsafe { pcb.as_ref() };
         // SAFETY: we own `m`.
         unsafe { Msg::set_ticket(m.as_ptr(), p.sigs.ticket()) };
@@ -412,7 +413,8 @@ fn remove_link(pcb: &Pcb, pid: Pid) -> bool {
 /// # Safety
 /// `pcb` is the calling process; `first` is None inside a match predicate.
 pub(crate) unsafe fn settle(pcb: &Pcb, first: Option<NonNull<Msg>>) {
-    // SAFETY: forwarded contract.
+    // SAFETY: `settle_within` has `settle`'s contract, which our caller keeps: `pcb` is
+    // the calling process, `first` is None inside a match predicate.
     unsafe { settle_within(pcb, first, SETTLE_BUDGET) }
 }
 
@@ -421,7 +423,8 @@ pub(crate) unsafe fn settle(pcb: &Pcb, first: Option<NonNull<Msg>>) {
 /// # Safety
 /// As [`settle`].
 pub(crate) unsafe fn settle_all(pcb: &Pcb) {
-    // SAFETY: forwarded contract.
+    // SAFETY: `settle_all` has `settle`'s contract: `pcb` is the calling process, and
+    // `first` is None.
     unsafe { settle_within(pcb, None, u32::MAX) }
 }
 
@@ -479,7 +482,8 @@ unsafe fn settle_within(pcb: &Pcb, first: Option<NonNull<Msg>>, budget: u32) {
         }
         // SAFETY: a live signal we own.
         seen_ticket(pcb, unsafe { Msg::ticket(m.as_ptr()) });
-        // SAFETY: per the contract.
+        // SAFETY: `settle`'s contract: `pcb` is the calling process; `m` was taken from its
+        // mailbox above, so we own it.
         match unsafe { handle(pcb, m) } {
             Handled::Dropped => {}
             Handled::Deliver(m) => {
@@ -493,7 +497,7 @@ unsafe fn settle_within(pcb: &Pcb, first: Option<NonNull<Msg>>, budget: u32) {
             }
             // SAFETY: the calling process, outside any match predicate (per the contract).
             Handled::Die(reason) => unsafe { process::exit_on_signal(pcb, reason, false) },
-            // SAFETY: as above.
+            // SAFETY: as for `Die`: `pcb` is the calling process, outside any match predicate.
             Handled::Kill => unsafe { process::exit_on_signal(pcb, ExitReason::Killed, true) },
         }
     }
@@ -543,7 +547,8 @@ fn seen_ticket(pcb: &Pcb, ticket: u32) {
 #[inline]
 pub(crate) unsafe fn check(pcb: &Pcb) {
     if pcb.sigs.sent() != pcb.sig_seen.get() && !pcb.matching() {
-        // SAFETY: per the contract.
+        // SAFETY: `check`'s contract: `pcb` is the calling process, and `matching()` was
+        // just read false, so it is not inside a match predicate.
         unsafe { settle(pcb, None) }
     }
 }
@@ -814,7 +819,8 @@ pub(crate) unsafe fn demonitor(pcb: &Pcb, mref: u64, flags: u32) -> Result<bool,
         runtime_of(pcb).send_signal(&from, to, SIG_DEMONITOR, mref, &ExitReason::Normal);
     }
     if flags & DEMONITOR_FLUSH != 0 {
-        // SAFETY: per the contract.
+        // SAFETY: `demonitor`'s contract: `pcb` is the calling process, outside a match
+        // predicate (a flush from inside one was refused by `outside_match` above).
         unsafe { settle_all(pcb) };
         // SAFETY: owner-only field.
         let inner = unsafe { &mut *pcb.inner.get() };
@@ -957,7 +963,8 @@ pub(crate) unsafe fn exit_signals(
             }
         }
     }
-    // SAFETY: per the contract, the reason is final.
+    // SAFETY: the exit path's contract: the process has stopped running for good, so its
+    // exit reason is final and nobody writes it while we read it.
     let reason = unsafe { pcb.exit_reason() };
     for &l in &data.links {
         rt.send_signal(&from, l, SIG_EXIT_LINK, 0, reason);

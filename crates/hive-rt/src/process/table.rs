@@ -48,7 +48,8 @@ pub(crate) struct PidTable {
 
 // SAFETY: the slots are atomics, shared by design; the raw pointer is an owned allocation.
 unsafe impl Send for PidTable {}
-// SAFETY: as above; every access to a slot goes through its atomics.
+// SAFETY: a shared `&PidTable` reaches the slots only through their atomics, the
+// SegQueue and the counters are Sync, and `slots` is never reallocated while it lives.
 unsafe impl Sync for PidTable {}
 
 impl std::fmt::Debug for PidTable {
@@ -239,7 +240,11 @@ mod tests {
         assert_eq!(t.lookup(Pid::local(pid.index(), pid.serial() + 1)), None);
         assert!(!t.was_issued(Pid::local(pid.index(), pid.serial() + 1)));
         assert!(!t.was_issued(Pid::local(3, 1)), "index never handed out");
-        assert_eq!(t.lookup(Pid::local(100, 1)), None, "index past the capacity");
+        assert_eq!(
+            t.lookup(Pid::local(100, 1)),
+            None,
+            "index past the capacity"
+        );
         assert_eq!(t.lookup(Pid::NONE), None);
     }
 

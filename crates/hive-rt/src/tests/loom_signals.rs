@@ -104,7 +104,7 @@ fn loom_exit_signal_then_is_alive_sees_the_exit() {
                 // The kill: make the exit public, then publish the handled prefix.
                 t.exiting.store(EXIT_PUBLIC, SeqCst);
             }
-            // SAFETY: as above.
+            // SAFETY: `take_outer` handed `m` over, the test owns it and does not use it after.
             unsafe { Msg::free(m.as_ptr()) };
         }
         assert!(

@@ -727,7 +727,10 @@ mod tests {
         while !w.precascade_step() {
             steps += 1;
         }
-        assert!(steps >= count as usize / PRECASCADE_STEP - 1, "{steps} steps");
+        assert!(
+            steps >= count as usize / PRECASCADE_STEP - 1,
+            "{steps} steps"
+        );
         assert!(!w.precascade_pending());
         let mut now = 2 << 16;
         let mut n = 0;
