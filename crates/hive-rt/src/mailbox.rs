@@ -40,10 +40,10 @@ use crate::pid::Pid;
 use crate::sync::AtomicPtr;
 
 /// Largest payload of one message, in bytes (1 GiB).
-pub const MAX_MESSAGE_LEN: usize = 1 << 30;
+pub(crate) const MAX_MESSAGE_LEN: usize = 1 << 30;
 
 /// Alignment of a message's payload, in bytes.
-pub const MESSAGE_ALIGN: usize = 16;
+pub(crate) const MESSAGE_ALIGN: usize = 16;
 
 /// Kind of a message (`hive_msg_kind`).
 #[repr(u32)]
