@@ -118,5 +118,33 @@ soak:
 loom:
 	CARGO_TARGET_DIR=target/loom RUSTFLAGS="--cfg loom" $(CARGO) test -p hive-rt --release --lib loom_
 
+# Miri (undefined behaviour, leaks, data races) over the unit tests of the pure data
+# structures: the timer wheel, pids, the state word (every check on), and the mailbox queues
+# and the pid table, whose PCB and queue self-pointers the aliasing models reject (see
+# docs/design.md, "Checked by tools"): there the aliasing model is off unless MIRI_STRICT=1.
+# Needs a nightly toolchain with the miri component; without it, says so and exits 0.
+# Not part of `make test` (a few minutes).
+MIRI_TOOLCHAIN ?= nightly
+MIRI_RUN = MIRIFLAGS="-Zmiri-permissive-provenance $(1)" $(CARGO) +$(MIRI_TOOLCHAIN) miri test -p hive-rt --no-default-features --lib --
+.PHONY: miri tsan
+miri:
+	@if ! $(CARGO) +$(MIRI_TOOLCHAIN) miri --version >/dev/null 2>&1; then \
+	  echo "make miri: SKIPPED, nothing was checked: needs Miri: rustup toolchain install $(MIRI_TOOLCHAIN) --component miri (then: cargo +$(MIRI_TOOLCHAIN) miri setup)"; \
+	  exit 0; \
+	fi; \
+	set -e; \
+	echo "make miri: timer wheel, pid, state word (every check)"; \
+	$(call MIRI_RUN,) timer::wheel::tests pid::tests process::state::tests; \
+	if [ "$(MIRI_STRICT)" = 1 ]; then flags=""; \
+	  echo "make miri: mailbox queues, pid table (every check)"; \
+	else flags="-Zmiri-disable-stacked-borrows"; \
+	  echo "make miri: mailbox queues, pid table (aliasing model off; MIRI_STRICT=1 turns it on)"; fi; \
+	$(call MIRI_RUN,$$flags) mailbox::tests process::table::tests
+
+# ThreadSanitizer over the scheduler, signal and mailbox suites (scripts/tsan.sh): needs a
+# nightly toolchain with rust-src; without it, says so and exits 0. Not part of `make test`.
+tsan:
+	scripts/tsan.sh
+
 clean:
 	$(CARGO) clean

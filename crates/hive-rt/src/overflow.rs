@@ -31,7 +31,7 @@ use crate::process::pcb::Pcb;
 
 /// Bytes of stack an ABI function needs; a call with less left exits the process with
 /// `stack_overflow` before doing anything.
-pub const ABI_HEADROOM: usize = 8 * 1024;
+pub(crate) const ABI_HEADROOM: usize = 8 * 1024;
 
 /// How a process coroutine ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

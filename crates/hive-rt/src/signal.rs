@@ -217,7 +217,8 @@ impl RtInner {
     /// # Safety
     /// The caller is pinned (or otherwise keeps `pcb` alive) and owns `m`.
     pub(crate) unsafe fn push_signal(&self, pcb: NonNull<Pcb>, m: NonNull<Msg>, from: &Sender) {
-        // SAFETY: per the contract.
+        // SAFETY: the caller is pinned (or keeps `pcb` alive otherwise), so the PCB is
+        // allocated for this call.
         let p = unsafe { pcb.as_ref() };
         // SAFETY: we own `m`.
         unsafe { Msg::set_ticket(m.as_ptr(), p.sigs.ticket()) };
@@ -412,7 +413,8 @@ fn remove_link(pcb: &Pcb, pid: Pid) -> bool {
 /// # Safety
 /// `pcb` is the calling process; `first` is None inside a match predicate.
 pub(crate) unsafe fn settle(pcb: &Pcb, first: Option<NonNull<Msg>>) {
-    // SAFETY: forwarded contract.
+    // SAFETY: `settle_within` has `settle`'s contract, which our caller keeps: `pcb` is
+    // the calling process, `first` is None inside a match predicate.
     unsafe { settle_within(pcb, first, SETTLE_BUDGET) }
 }
 
@@ -421,7 +423,8 @@ pub(crate) unsafe fn settle(pcb: &Pcb, first: Option<NonNull<Msg>>) {
 /// # Safety
 /// As [`settle`].
 pub(crate) unsafe fn settle_all(pcb: &Pcb) {
-    // SAFETY: forwarded contract.
+    // SAFETY: `settle_all` has `settle`'s contract: `pcb` is the calling process, and
+    // `first` is None.
     unsafe { settle_within(pcb, None, u32::MAX) }
 }
 
@@ -479,7 +482,8 @@ unsafe fn settle_within(pcb: &Pcb, first: Option<NonNull<Msg>>, budget: u32) {
         }
         // SAFETY: a live signal we own.
         seen_ticket(pcb, unsafe { Msg::ticket(m.as_ptr()) });
-        // SAFETY: per the contract.
+        // SAFETY: `settle`'s contract: `pcb` is the calling process; `m` was taken from its
+        // mailbox above, so we own it.
         match unsafe { handle(pcb, m) } {
             Handled::Dropped => {}
             Handled::Deliver(m) => {
@@ -493,7 +497,7 @@ unsafe fn settle_within(pcb: &Pcb, first: Option<NonNull<Msg>>, budget: u32) {
             }
             // SAFETY: the calling process, outside any match predicate (per the contract).
             Handled::Die(reason) => unsafe { process::exit_on_signal(pcb, reason, false) },
-            // SAFETY: as above.
+            // SAFETY: as for `Die`: `pcb` is the calling process, outside any match predicate.
             Handled::Kill => unsafe { process::exit_on_signal(pcb, ExitReason::Killed, true) },
         }
     }
@@ -543,13 +547,14 @@ fn seen_ticket(pcb: &Pcb, ticket: u32) {
 #[inline]
 pub(crate) unsafe fn check(pcb: &Pcb) {
     if pcb.sigs.sent() != pcb.sig_seen.get() && !pcb.matching() {
-        // SAFETY: per the contract.
+        // SAFETY: `check`'s contract: `pcb` is the calling process, and `matching()` was
+        // just read false, so it is not inside a match predicate.
         unsafe { settle(pcb, None) }
     }
 }
 
 /// Outcome of looking a link or monitor target up.
-enum Target {
+pub(crate) enum Target {
     /// Not alive (or its exit path has closed it).
     Dead,
     /// It has started to exit.
@@ -574,32 +579,95 @@ fn request(
     };
     // SAFETY: `_access` pins us: the PCB stays allocated.
     let pcb = unsafe { pcb_ptr.as_ref() };
-    let mut s = pcb.sig.lock();
-    if pcb.sig_closed.load(Relaxed) {
-        return Ok(Target::Dead);
+    Requestee::of(pcb).request(from, kind, mref, direct, || {
+        rt.wake(pcb_ptr, from.worker, from.lifo)
+    })
+}
+
+/// The parts of a PCB that a link or monitor request and the exit path's close share:
+/// the protocol of "Link and monitor requests" (module docs) is in [`Requestee::request`]
+/// and [`Requestee::close`], which the loom model (`src/tests/loom_signals.rs`) runs as
+/// they are.
+#[derive(Clone, Copy)]
+pub(crate) struct Requestee<'a> {
+    /// `Pcb::sig`.
+    pub(crate) sig: &'a crate::sync::Mutex<crate::process::pcb::SigState>,
+    /// `Pcb::sig_closed`.
+    pub(crate) closed: &'a std::sync::atomic::AtomicBool,
+    /// `Pcb::sigs`.
+    pub(crate) sigs: &'a SignalCounts,
+    /// `Pcb::exiting`.
+    pub(crate) exiting: &'a crate::sync::AtomicU8,
+    /// `Pcb::outer`.
+    pub(crate) outer: &'a crate::mailbox::OuterQueue,
+    /// `Pcb::signal_flag`.
+    pub(crate) signal_flag: &'a std::sync::atomic::AtomicU32,
+}
+
+impl<'a> Requestee<'a> {
+    /// The shared parts of `pcb`.
+    pub(crate) fn of(pcb: &'a Pcb) -> Requestee<'a> {
+        Requestee {
+            sig: &pcb.sig,
+            closed: &pcb.sig_closed,
+            sigs: &pcb.sigs,
+            exiting: &pcb.exiting,
+            outer: &pcb.outer,
+            signal_flag: pcb.signal_flag(),
+        }
     }
-    // `idle` first: a signal that killed the target is published as handled only after
-    // its exit was made public, so seeing it handled means seeing `exiting` below. Read the
-    // other way round, an `exit(P, kill)` handled between the two loads looked like an
-    // alive target with nothing pending, and the monitor was written straight into the
-    // dying process's set (case 67 then gave `killed`, not `noproc`: 7–10 runs in 30).
-    let idle = pcb.sigs.idle();
-    if pcb.is_exiting() {
-        return Ok(Target::Exiting);
+
+    /// A request from `from` to this process: [`Target::Dead`] if its exit path has
+    /// closed it, [`Target::Exiting`] if its exit is public, else [`Target::Done`] after
+    /// `direct` wrote the link or monitor into its set (no signal pending) or a signal of
+    /// `kind` (reference `mref`) was queued behind the pending ones; `wake` then runs,
+    /// after the lock is released. Errors: `ErrNoMemory` (the signal could not be
+    /// allocated; nothing changed).
+    pub(crate) fn request(
+        self,
+        from: &Sender,
+        kind: u32,
+        mref: u64,
+        direct: impl FnOnce(&mut LinkData),
+        wake: impl FnOnce(),
+    ) -> Result<Target, Status> {
+        let mut s = self.sig.lock();
+        if self.closed.load(Relaxed) {
+            return Ok(Target::Dead);
+        }
+        // `idle` first: a signal that killed the target is published as handled only after
+        // its exit was made public, so seeing it handled means seeing `exiting` below. Read
+        // the other way round, an `exit(P, kill)` handled between the two loads looked like
+        // an alive target with nothing pending, and the monitor was written straight into
+        // the dying process's set (case 67 then gave `killed`, not `noproc`: 7–10 runs in 30).
+        let idle = self.sigs.idle();
+        // `Pcb::is_exiting`.
+        if self.exiting.load(Acquire) == crate::process::pcb::EXIT_PUBLIC {
+            return Ok(Target::Exiting);
+        }
+        if idle {
+            direct(s.data());
+            return Ok(Target::Done);
+        }
+        let m = Msg::signal(kind, from.pid, mref, &ExitReason::Normal, from.worker)
+            .ok_or(Status::ErrNoMemory)?;
+        // SAFETY: `Msg::signal` just allocated `m`: we own it and nobody else sees it yet.
+        unsafe { Msg::set_ticket(m.as_ptr(), self.sigs.ticket()) };
+        self.outer.push(m);
+        self.signal_flag.store(1, Release);
+        drop(s);
+        wake();
+        Ok(Target::Done)
     }
-    if idle {
-        direct(s.data());
-        return Ok(Target::Done);
+
+    /// Step 3 of the exit path, its start: closes the signal state (under the lock every
+    /// request takes, so each request either saw it closed or queued its signal before the
+    /// mailbox tail the exit path reads next) and takes the links and monitors.
+    pub(crate) fn close(self) -> Option<Box<LinkData>> {
+        let mut s = self.sig.lock();
+        self.closed.store(true, Relaxed);
+        s.data.take()
     }
-    let m = Msg::signal(kind, from.pid, mref, &ExitReason::Normal, from.worker)
-        .ok_or(Status::ErrNoMemory)?;
-    // SAFETY: we own `m`.
-    unsafe { Msg::set_ticket(m.as_ptr(), pcb.sigs.ticket()) };
-    pcb.outer.push(m);
-    pcb.signal_flag().store(1, Release);
-    drop(s);
-    rt.wake(pcb_ptr, from.worker, from.lifo);
-    Ok(Target::Done)
 }
 
 /// Queues a message of kind `Exit` or `Down` (already converted) to the calling process
@@ -751,7 +819,8 @@ pub(crate) unsafe fn demonitor(pcb: &Pcb, mref: u64, flags: u32) -> Result<bool,
         runtime_of(pcb).send_signal(&from, to, SIG_DEMONITOR, mref, &ExitReason::Normal);
     }
     if flags & DEMONITOR_FLUSH != 0 {
-        // SAFETY: per the contract.
+        // SAFETY: `demonitor`'s contract: `pcb` is the calling process, outside a match
+        // predicate (a flush from inside one was refused by `outside_match` above).
         unsafe { settle_all(pcb) };
         // SAFETY: owner-only field.
         let inner = unsafe { &mut *pcb.inner.get() };
@@ -849,11 +918,7 @@ pub(crate) unsafe fn exit_signals(
     pcb: &Pcb,
     worker: *const WorkerLocal,
 ) -> Vec<std::sync::Arc<crate::process::pcb::ExitWaiter>> {
-    let data = {
-        let mut s = pcb.sig.lock();
-        pcb.sig_closed.store(true, Relaxed);
-        s.data.take()
-    };
+    let data = Requestee::of(pcb).close();
     let mut data = data.map(|b| *b).unwrap_or_default();
     crate::alias::process_exited(rt, &data);
     let from = Sender {
@@ -898,7 +963,8 @@ pub(crate) unsafe fn exit_signals(
             }
         }
     }
-    // SAFETY: per the contract, the reason is final.
+    // SAFETY: the exit path's contract: the process has stopped running for good, so its
+    // exit reason is final and nobody writes it while we read it.
     let reason = unsafe { pcb.exit_reason() };
     for &l in &data.links {
         rt.send_signal(&from, l, SIG_EXIT_LINK, 0, reason);

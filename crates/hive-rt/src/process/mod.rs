@@ -195,9 +195,12 @@ pub(crate) unsafe fn receive_raw(
     from_mark: u64,
 ) -> std::result::Result<NonNull<Msg>, Status> {
     outside_match(pcb)?;
-    // SAFETY (for all accesses to `inner` and `ctx` below): owner-only fields, and we are the
-    // owner. No reference to them is held across a suspension. While a predicate runs,
-    // every call that would touch `inner` is refused (`outside_match`).
+    // The accesses to `inner` and `ctx` below: owner-only fields, and we are the owner. No
+    // reference to them is held across a suspension. While a predicate runs, every call
+    // that would touch `inner` is refused (`outside_match`).
+    // SAFETY: `inner` is owner-only and `pcb` is the calling process (the contract); the
+    // reference is not held across a suspension, and `outside_match` above refused a call
+    // from inside a predicate, whose scan holds another.
     let inner = unsafe { &mut *pcb.inner.get() };
     if matches.is_some() && from_mark != 0 {
         inner.reset_save_to_mark(from_mark);

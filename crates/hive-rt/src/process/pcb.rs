@@ -225,8 +225,9 @@ pub(crate) struct Pcb {
     /// have neither (they end `normal`, with a small argument), and one pointer keeps the
     /// PCB at 320 bytes, a size class of its own in mimalloc (336 took 384).
     extras: UnsafeCell<Option<Box<Extras>>>,
-    /// Links, monitors, exit waiters (see [`SigState`]).
-    pub(crate) sig: Mutex<SigState>,
+    /// Links, monitors, exit waiters (see [`SigState`]). A `crate::sync` mutex: the loom
+    /// model of link requests (`signal::Requestee`) locks it.
+    pub(crate) sig: crate::sync::Mutex<SigState>,
     // ---- read or written by other threads (senders, timers) ----
     /// About where the stack pointer was when the process last suspended in a receive (0
     /// before that): whoever wakes it prefetches the stack lines around it
@@ -517,7 +518,7 @@ impl Pcb {
             inline_arg: UnsafeCell::new([0; INLINE_ARG_BYTES / 16]),
             stack_shift: Cell::new(0),
             extras: UnsafeCell::new(None),
-            sig: Mutex::new(SigState::default()),
+            sig: crate::sync::Mutex::new(SigState::default()),
             rt,
         });
         let p = &mut *pcb;

@@ -48,7 +48,8 @@ pub(crate) struct PidTable {
 
 // SAFETY: the slots are atomics, shared by design; the raw pointer is an owned allocation.
 unsafe impl Send for PidTable {}
-// SAFETY: as above; every access to a slot goes through its atomics.
+// SAFETY: a shared `&PidTable` reaches the slots only through their atomics, the
+// SegQueue and the counters are Sync, and `slots` is never reallocated while it lives.
 unsafe impl Sync for PidTable {}
 
 impl std::fmt::Debug for PidTable {
@@ -196,5 +197,92 @@ impl Drop for PidTable {
     fn drop(&mut self) {
         // SAFETY: allocated in `new` with this layout.
         unsafe { alloc::dealloc(self.slots.as_ptr() as *mut u8, Self::layout(self.capacity)) }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::config::Priority;
+    use crate::process::pcb::Entry;
+
+    /// A PCB that never runs (no runtime, no entry), owned by the test through a raw
+    /// pointer as the runtime owns it.
+    fn pcb() -> *mut Pcb {
+        Box::into_raw(Pcb::new(Priority::Normal, Entry::Taken, ptr::null()))
+    }
+
+    /// Publishes `p` under a fresh pid, as `RtInner::spawn` does.
+    fn insert(t: &PidTable, p: *mut Pcb) -> Result<Pid, Status> {
+        // SAFETY: the test owns `p`, which nobody else can see before `insert` publishes it.
+        t.insert(p, |pid| unsafe { (*p).pid = pid })
+    }
+
+    fn free(p: *mut Pcb) {
+        // SAFETY: made by `pcb()` with `Box::into_raw`, removed from its table, freed once.
+        drop(unsafe { Box::from_raw(p) });
+    }
+
+    #[test]
+    fn a_pid_resolves_until_removed_and_never_again() {
+        let t = PidTable::new(4).unwrap();
+        let p = pcb();
+        let pid = insert(&t, p).unwrap();
+        assert_eq!(t.lookup(pid).map(NonNull::as_ptr), Some(p));
+        assert!(t.was_issued(pid));
+        assert_eq!(t.live(), 1);
+        t.remove(pid);
+        assert_eq!(t.lookup(pid), None);
+        assert!(t.was_issued(pid), "once issued, always issued");
+        assert_eq!(t.live(), 0);
+        free(p);
+        // Forged pids: another index, another serial, another node, none.
+        assert_eq!(t.lookup(Pid::local(pid.index(), pid.serial() + 1)), None);
+        assert!(!t.was_issued(Pid::local(pid.index(), pid.serial() + 1)));
+        assert!(!t.was_issued(Pid::local(3, 1)), "index never handed out");
+        assert_eq!(
+            t.lookup(Pid::local(100, 1)),
+            None,
+            "index past the capacity"
+        );
+        assert_eq!(t.lookup(Pid::NONE), None);
+    }
+
+    #[test]
+    fn a_full_table_refuses_and_freed_indices_come_back_fifo_with_new_serials() {
+        let t = PidTable::new(2).unwrap();
+        let (a, b, c) = (pcb(), pcb(), pcb());
+        let pa = insert(&t, a).unwrap();
+        let pb = insert(&t, b).unwrap();
+        assert_ne!(pa.index(), pb.index());
+        assert_eq!(insert(&t, c), Err(Status::ErrSystemLimit));
+        t.remove(pa);
+        t.remove(pb);
+        // The index freed first is reused first, under a new serial: the old pid stays dead.
+        let pc = insert(&t, c).unwrap();
+        assert_eq!(pc.index(), pa.index());
+        assert_eq!(pc.serial(), pa.serial() + 1);
+        assert_eq!(t.lookup(pa), None);
+        assert_eq!(t.lookup(pc).map(NonNull::as_ptr), Some(c));
+        let live: Vec<*mut Pcb> = t.drain_live().into_iter().map(NonNull::as_ptr).collect();
+        assert_eq!(live, vec![c]);
+        t.remove(pc);
+        for p in [a, b, c] {
+            free(p);
+        }
+    }
+
+    #[test]
+    fn a_slot_whose_serial_is_used_up_is_retired() {
+        let t = PidTable::new(2).unwrap();
+        // Slot 0 has issued its last serial; the next insert skips it for good.
+        t.slot(0).serial.store(Pid::MAX_SERIAL, Relaxed);
+        t.bump.store(1, Relaxed);
+        t.free.push(0);
+        let p = pcb();
+        let pid = insert(&t, p).unwrap();
+        assert_eq!((pid.index(), pid.serial()), (1, 1));
+        t.remove(pid);
+        free(p);
     }
 }

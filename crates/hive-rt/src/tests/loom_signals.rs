@@ -12,13 +12,14 @@
 //! (A half-linked push by another sender, which `settle` spins past, is the mailbox
 //! model's subject.)
 //!
-//! **Link request versus exit** (`Pcb::sig` lock and `sig_closed`): a requester adds a
-//! link the way `signal::request` does (look at the closed flag and the counts under the
-//! lock; write the link directly, or queue a LINK signal) while the target's exit path
-//! closes under the same lock, takes the link set, and drains its mailbox up to the tail
-//! seen at closing. The model fails unless the requester gets exactly one answer: the
-//! target's exit signal (link found in the set), a `noproc` reply (LINK found in the
-//! drain), or "dead" (found closed).
+//! **Link request versus exit** (`Pcb::sig` lock and `sig_closed`): a requester runs the
+//! real `signal::Requestee::request` (look at the closed flag, the counts and `exiting`
+//! under the lock; write the link directly, or queue a LINK signal) while the target's
+//! exit path makes its exit public, runs the real `Requestee::close` (close under the same
+//! lock, take the link set), and drains its mailbox up to the tail seen at closing, as
+//! `signal::exit_signals` does. The model fails unless the requester gets exactly one
+//! answer: the target's exit signal (link found in the set), a `noproc` reply (LINK found
+//! in the drain), "exiting" or "dead" (found exiting or closed).
 
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
@@ -28,8 +29,8 @@ use super::model;
 
 use crate::mailbox::{InnerQueue, Msg, OuterQueue, SIG_BASE};
 use crate::pid::Pid;
-use crate::process::pcb::{EXIT_NONE, EXIT_PUBLIC};
-use crate::signal::SignalCounts;
+use crate::process::pcb::{SigState, EXIT_NONE, EXIT_PUBLIC};
+use crate::signal::{Requestee, Sender, SignalCounts, Target as Answer};
 use crate::sync::{AtomicU8, Mutex};
 
 struct Target {
@@ -103,7 +104,7 @@ fn loom_exit_signal_then_is_alive_sees_the_exit() {
                 // The kill: make the exit public, then publish the handled prefix.
                 t.exiting.store(EXIT_PUBLIC, SeqCst);
             }
-            // SAFETY: as above.
+            // SAFETY: `take_outer` handed `m` over, the test owns it and does not use it after.
             unsafe { Msg::free(m.as_ptr()) };
         }
         assert!(
@@ -118,78 +119,127 @@ fn loom_exit_signal_then_is_alive_sees_the_exit() {
     });
 }
 
-/// The state `request` and the exit path share.
+/// The state a link request and the exit path share: the parts of a PCB that
+/// `signal::Requestee` borrows.
 struct Linkee {
+    sig: Mutex<SigState>,
     closed: std::sync::atomic::AtomicBool,
-    links: Mutex<Vec<u32>>,
-    outer: OuterQueue,
     sigs: SignalCounts,
-    /// Answers the requester got: 1 per exit signal, noproc reply or "dead".
+    exiting: AtomicU8,
+    outer: OuterQueue,
+    signal_flag: std::sync::atomic::AtomicU32,
+    /// Answers the requester got: 1 per exit signal, noproc reply, "exiting" or "dead".
     answers: AtomicUsize,
 }
 
+impl Linkee {
+    fn requestee(&self) -> Requestee<'_> {
+        Requestee {
+            sig: &self.sig,
+            closed: &self.closed,
+            sigs: &self.sigs,
+            exiting: &self.exiting,
+            outer: &self.outer,
+            signal_flag: &self.signal_flag,
+        }
+    }
+}
+
+/// The requester's pid (the link it asks for).
+const REQUESTER: Pid = Pid(7);
+
 #[test]
 fn loom_link_request_racing_exit_gets_exactly_one_answer() {
-    model(|| {
+    link_request_racing_exit(true);
+}
+
+/// As above with `exiting` never made public, so that only the closed flag tells the
+/// requester the target is dead (the runtime always publishes the exit first; this checks
+/// the flag on its own).
+#[test]
+fn loom_link_request_racing_close_gets_exactly_one_answer() {
+    link_request_racing_exit(false);
+}
+
+/// The model: a link request racing the target's exit path, which makes its exit public
+/// first when `publish_exit`.
+fn link_request_racing_exit(publish_exit: bool) {
+    model(move || {
         let mut t = Arc::new(Linkee {
+            sig: Mutex::new(SigState::default()),
             closed: std::sync::atomic::AtomicBool::new(false),
-            links: Mutex::new(Vec::new()),
-            outer: OuterQueue::new(),
             sigs: SignalCounts::new(),
+            exiting: AtomicU8::new(EXIT_NONE),
+            outer: OuterQueue::new(),
+            signal_flag: std::sync::atomic::AtomicU32::new(0),
             answers: AtomicUsize::new(0),
         });
         Arc::get_mut(&mut t).unwrap().outer.init();
         // Make the queued path possible: one signal is pending at the start.
         let m = message(SIG_BASE + 1);
-        // SAFETY: a signal we own.
+        // SAFETY: `message` just allocated `m`: the test owns it, nobody else sees it yet.
         unsafe { Msg::set_ticket(m.as_ptr(), t.sigs.ticket()) };
         t.outer.push(m);
         let requester = {
             let t = t.clone();
             thread::spawn(move || {
-                let mut links = t.links.lock();
-                if t.closed.load(std::sync::atomic::Ordering::Relaxed) {
-                    drop(links);
-                    t.answers.fetch_add(1, SeqCst); // dead: noproc at once
-                } else if t.sigs.idle() {
-                    links.push(7); // direct
-                } else {
-                    let m = message(crate::signal::SIG_LINK);
-                    // SAFETY: a signal we own.
-                    unsafe { Msg::set_ticket(m.as_ptr(), t.sigs.ticket()) };
-                    t.outer.push(m);
+                let from = Sender {
+                    pid: REQUESTER,
+                    worker: std::ptr::null(),
+                    lifo: false,
+                };
+                // `signal::link`'s request, through the real protocol.
+                let got = t.requestee().request(
+                    &from,
+                    crate::signal::SIG_LINK,
+                    0,
+                    |d| {
+                        d.links.insert(REQUESTER);
+                    },
+                    || {},
+                );
+                match got {
+                    // `exiting_answer` or the `noproc` of a dead target, at once.
+                    Ok(Answer::Exiting) | Ok(Answer::Dead) => {
+                        t.answers.fetch_add(1, SeqCst);
+                    }
+                    // Written directly or queued: the exit path answers.
+                    Ok(Answer::Done) => {}
+                    Err(e) => panic!("request failed: {e:?}"),
                 }
             })
         };
-        // The target's exit path: close, take the links, drain up to the tail at closing.
-        let taken = {
-            let mut links = t.links.lock();
-            t.closed.store(true, std::sync::atomic::Ordering::Relaxed);
-            std::mem::take(&mut *links)
-        };
+        // The target's exit path: its exit made public (step 1), then the real close
+        // (step 3), then the drain up to the tail seen at closing (as `exit_signals`).
+        if publish_exit {
+            t.exiting.store(EXIT_PUBLIC, SeqCst);
+        }
+        let taken = t.requestee().close().unwrap_or_default();
+        let linked = taken.links.contains(&REQUESTER);
         let mut inner = Box::new(InnerQueue::new());
         inner.init(&t.outer);
         let last = t.outer.tail_snapshot();
         if last != t.outer.stub_addr() {
             loop {
-                // SAFETY: this thread is the queue's single consumer.
+                // SAFETY: this thread is the queue's single consumer (the exit path's
+                // role) and `inner` was set up on `t.outer`.
                 let Some(m) = (unsafe { inner.take_outer(&t.outer) }) else {
                     thread::yield_now();
                     continue;
                 };
                 let mp = m.as_ptr();
-                // SAFETY: a message we own.
-                if unsafe { Msg::kind(mp) } == crate::signal::SIG_LINK && !taken.contains(&7) {
+                // SAFETY: `take_outer` handed over a live message: the test owns it.
+                if unsafe { Msg::kind(mp) } == crate::signal::SIG_LINK && !linked {
                     t.answers.fetch_add(1, SeqCst); // the noproc reply
                 }
-                // SAFETY: as above.
+                // SAFETY: the test owns `mp` (taken above) and does not use it afterwards.
                 unsafe { Msg::free(mp) };
                 if mp == last {
                     break;
                 }
             }
         }
-        for _ in taken.iter().filter(|&&p| p == 7) {
+        if linked {
             t.answers.fetch_add(1, SeqCst); // the exit signal over the link
         }
         requester.join().unwrap();
@@ -198,7 +248,7 @@ fn loom_link_request_racing_exit_gets_exactly_one_answer() {
             1,
             "the requester must get exactly one answer"
         );
-        // SAFETY: single consumer; frees what is left.
+        // SAFETY: this thread is the single consumer; frees what is left.
         unsafe { inner.drain_outer(&t.outer) };
     });
 }
