@@ -67,7 +67,7 @@ test-c: lib $(RT_BINS)
 	done; \
 	echo "C runtime tests: $$pass passed, $$fail failed"; test $$fail -eq 0
 
-target/runtime-tests/%: runtime-tests/%.c runtime-tests/check.h include/hive.h $(LIB)
+target/runtime-tests/%: runtime-tests/%.c $(wildcard runtime-tests/*.h) include/hive.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iruntime-tests -o $@ $< $(LIB) $(LDLIBS)
 

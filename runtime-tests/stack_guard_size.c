@@ -7,11 +7,10 @@
  * spawn. docs/abi.md, "Stack probes". */
 #include <string.h>
 #include "check.h"
+#include "neighbours.h"
 
 #define GUARD (256 * 1024)
 #define BELOW (160 * 1024) /* below the usable bottom: inside the guard */
-#define NEIGHBOURS 16
-#define CANARY 2048
 
 /* Writes one byte `below` bytes under the bottom of a 64 KiB stack, as the first store of an
  * unprobed frame of about 64 KiB + `below` would. */
@@ -24,30 +23,6 @@ __attribute__((noinline)) static void far_write(size_t below) {
 static void unprobed(void *arg) {
     (void)arg;
     far_write(BELOW);
-}
-
-static void neighbour(void *arg) {
-    unsigned id;
-    memcpy(&id, arg, sizeof id);
-    volatile unsigned char canary[CANARY];
-    for (size_t i = 0; i < CANARY; i++) canary[i] = (unsigned char)(id * 31 + i);
-    hive_msg *m;
-    CHECK_OK(hive_receive(-1, &m));
-    uint64_t intact = 1;
-    for (size_t i = 0; i < CANARY; i++)
-        if (canary[i] != (unsigned char)(id * 31 + i)) intact = 0;
-    CHECK_OK(hive_test_send_u64(hive_msg_sender(m), intact));
-    hive_msg_free(m);
-}
-
-static hive_pid g_neighbours[NEIGHBOURS];
-
-static void check_neighbours(void *arg) {
-    (void)arg;
-    for (int i = 0; i < NEIGHBOURS; i++) {
-        CHECK_OK(hive_send(g_neighbours[i], "?", 1));
-        CHECK_EQ(hive_test_recv_u64(10000), 1);
-    }
 }
 
 static void nop(void *arg) { (void)arg; }

@@ -7,10 +7,9 @@
  * its neighbours find their stacks overwritten). docs/abi.md, "Stack probes". */
 #include <string.h>
 #include "check.h"
+#include "neighbours.h"
 
 #define BIG (256 * 1024)
-#define NEIGHBOURS 16
-#define CANARY 2048
 
 static volatile unsigned g_sink;
 
@@ -33,31 +32,6 @@ static void big(void *arg) {
     unsigned seed;
     memcpy(&seed, arg, sizeof seed);
     g_sink = big_frame(seed);
-}
-
-/* Blocked in receive with a pattern on its stack; replies whether the pattern survived. */
-static void neighbour(void *arg) {
-    unsigned id;
-    memcpy(&id, arg, sizeof id);
-    volatile unsigned char canary[CANARY];
-    for (size_t i = 0; i < CANARY; i++) canary[i] = (unsigned char)(id * 31 + i);
-    hive_msg *m;
-    CHECK_OK(hive_receive(-1, &m));
-    uint64_t intact = 1;
-    for (size_t i = 0; i < CANARY; i++)
-        if (canary[i] != (unsigned char)(id * 31 + i)) intact = 0;
-    CHECK_OK(hive_test_send_u64(hive_msg_sender(m), intact));
-    hive_msg_free(m);
-}
-
-static hive_pid g_neighbours[NEIGHBOURS];
-
-static void check_neighbours(void *arg) {
-    (void)arg;
-    for (int i = 0; i < NEIGHBOURS; i++) {
-        CHECK_OK(hive_send(g_neighbours[i], "?", 1));
-        CHECK_EQ(hive_test_recv_u64(10000), 1);
-    }
 }
 
 int main(void) {
