@@ -330,8 +330,9 @@ impl RtInner {
         if w.is_null() {
             return None;
         }
-        // SAFETY: a non-null CURRENT_WORKER points to the WorkerLocal living on this thread's
-        // stack in `worker_main` for as long as the pointer is set.
+        // SAFETY: a non-null CURRENT_WORKER points to the WorkerLocal this thread holds (set
+        // by `thread_main` while it runs the worker's loop); a worker's state is freed only
+        // at shutdown, by the thread holding it, after its loop ended.
         let w = unsafe { &*w };
         ptr::eq(Arc::as_ptr(&w.rt), self).then_some(w)
     }

@@ -1,8 +1,9 @@
 //! One worker: its run loop, local queues, LIFO slot, timer wheel and stack cache.
 //!
-//! Everything in [`WorkerLocal`] belongs to the worker's own thread. Processes running on
-//! the worker reach it through [`super::current_worker`] (they run on the same thread,
-//! inside `resume`, while the loop holds no borrow of it).
+//! Everything in [`WorkerLocal`] belongs to the thread that holds the worker: one at a time,
+//! normally the same one for the runtime's life, another after a takeover (`held`).
+//! Processes running on the worker reach it through [`super::current_worker`] (they run on
+//! the same thread, inside `resume`, while the loop holds no borrow of it).
 //!
 //! Each **tick** of the loop: re-pin the epoch (a quiescent point: PCBs freed before it may
 //! now be reclaimed), fire due timers, pick one process and run it until it suspends.
