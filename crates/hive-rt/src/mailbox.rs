@@ -479,12 +479,13 @@ const DEPOT_MAX_BATCHES: usize = 64;
 
 /// A worker's free list of small message buffers (a "magazine").
 ///
-/// Messages are allocated on the sender's worker and freed on the receiver's; going through
-/// the system allocator for that producer/consumer pattern made glibc spend a third of an
-/// all-to-all benchmark in `malloc_consolidate`, `unlink_chunk` and arena locks. Each worker
-/// keeps a LIFO list touched only by its own thread; when it holds two batches it hands one
-/// to the runtime's [`MsgDepot`], and when it is empty it takes a batch back, so a worker
-/// that receives more than it sends feeds the one that sends more, one lock per batch.
+/// Messages are allocated on the sender's worker and freed on the receiver's, a
+/// producer/consumer pattern that is costly for a system allocator (glibc: arena locks and
+/// consolidation; measurements: `docs/benchmarks.md`, "Measurements behind code comments
+/// (2026-12-03)"). Each worker keeps a LIFO list touched only by its own thread; when it
+/// holds two batches it hands one to the runtime's [`MsgDepot`], and when it is empty it
+/// takes a batch back, so a worker that receives more than it sends feeds the one that
+/// sends more, one lock per batch.
 #[derive(Debug, Default)]
 pub(crate) struct MsgCache {
     free: Vec<NonNull<Msg>>,
