@@ -2,16 +2,13 @@
 //! change to how the `mimalloc` crate maps Rust layouts onto it.
 //!
 //! Why: PCBs, link records and messages are allocated on one worker and freed on another.
-//! Under glibc every such free takes the allocating thread's arena lock; in `monitor_storm`
-//! (100k processes stopped and their DOWNs collected) the two workers made 45k futex calls
-//! on that lock, most of the storm's time. mimalloc frees to the owning page's lock-free
-//! list. Measured on the stress programs (2 schedulers, same machine, same hour, medians of
-//! 3): monitor_storm 66 → 38 ms, skynet 0.51 → 0.43 s, spawn 1M 0.23 → 0.16 s, fan_in
-//! 0.050 → 0.035 s, link_cascade 531 → 371 ns per link (docs/design.md, "Memory allocator").
+//! Under glibc every such free takes the allocating thread's arena lock, which two workers
+//! then contend for. mimalloc frees to the owning page's lock-free list (docs/design.md,
+//! "Memory allocator"; measurements: `docs/benchmarks.md`, "Measurements behind code
+//! comments (2026-12-03)").
 //!
 //! mimalloc is built with `no_thp`: otherwise it advises its arenas `MADV_HUGEPAGE`, and a
-//! first touch then zeroes a whole 2 MiB page; those faults (with the timer wheel's
-//! doubling `Vec`, since replaced by chunks) made the timer storm's lateness p99 10–85 ms.
+//! first touch then zeroes a whole 2 MiB page, a fault long enough to delay timers.
 //!
 //! The change: the crate's `GlobalAlloc` calls `mi_malloc_aligned(size, align)` for every
 //! layout, and for a 16-byte alignment that pads into the next size class: a 320-byte PCB

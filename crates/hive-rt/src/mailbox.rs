@@ -8,9 +8,7 @@
 //!   tail's `next`; the owner takes messages from the head one at a time, in arrival order,
 //!   so each sender's messages come out in send order (BEAM cases 14, 15). Taking a message
 //!   reads its `next`, which is the address of the following one: the owner prefetches it
-//!   while the process handles the current message. (An earlier design pushed onto a LIFO
-//!   stack and reversed it on receipt; that reversal was a chain of dependent cache misses,
-//!   two thirds of the time of an all-to-all benchmark.)
+//!   while the process handles the current message.
 //! - the **inner queue**, private to the owning process (`InnerQueue`): a singly linked FIFO
 //!   of messages already taken from the outer queue and not yet received, with a **save
 //!   pointer** for selective receive: a receive that did not find a match and suspended
@@ -160,7 +158,8 @@ impl Msg {
     /// [`Msg::layout`]`(cap)`.
     #[inline(always)]
     unsafe fn init(p: NonNull<Msg>, len: usize, sender: Pid, kind: u32, cap: usize) {
-        // SAFETY: per the contract, `p` is large and aligned enough for a `Msg`.
+        // SAFETY: the caller passes an unused allocation made with `Msg::layout(cap)`: it is
+        // large and aligned enough for the header, and nothing else reads or writes it.
         unsafe {
             p.as_ptr().write(Msg {
                 next: AtomicPtr::new(ptr::null_mut()),
@@ -192,7 +191,9 @@ impl Msg {
     /// `m` was returned by [`Msg::alloc`] and is owned by the caller; it is not used again.
     #[inline(always)]
     pub(crate) unsafe fn free(m: *mut Msg) {
-        // SAFETY: forwarded contract.
+        // SAFETY: the caller owns `m`, which came from `Msg::alloc` and is not used again
+        // (this function's contract, which `free_by` also requires); `current_worker()` is
+        // the calling thread's worker or null, as `free_by` expects.
         unsafe { Self::free_by(m, crate::sched::current_worker()) }
     }
 
@@ -206,7 +207,8 @@ impl Msg {
     /// As [`Msg::free`].
     #[inline(always)]
     pub(crate) unsafe fn free_by(m: *mut Msg, worker: *const crate::sched::worker::WorkerLocal) {
-        // SAFETY: per the contract, `m` is a live message.
+        // SAFETY: `m` is a live message the caller owns (this function's contract): its header
+        // is readable and nobody else writes it.
         if unsafe { (*m).cap } as usize == SMALL_PAYLOAD {
             // SAFETY: `m` is non-null (a live message).
             let nm = unsafe { NonNull::new_unchecked(m) };
@@ -214,7 +216,9 @@ impl Msg {
                 return; // kept for reuse
             }
         }
-        // SAFETY: forwarded contract.
+        // SAFETY: the cache did not keep `m`: it is still a live message the caller owns and
+        // does not use again, and `worker` is the calling thread's worker or null, as passed
+        // in (`free_slow`'s contract).
         unsafe { Self::free_slow(m, worker) }
     }
 
@@ -225,7 +229,8 @@ impl Msg {
     /// As [`Msg::free`].
     #[inline(never)]
     unsafe fn free_slow(m: *mut Msg, worker: *const crate::sched::worker::WorkerLocal) {
-        // SAFETY: per the contract, `m` is a live allocation of `cap` payload bytes.
+        // SAFETY: `m` is a live message the caller owns (this function's contract), allocated
+        // with `Msg::layout(cap)`: its header is readable.
         let cap = unsafe { (*m).cap } as usize;
         if cap == SMALL_PAYLOAD {
             // SAFETY: `m` is non-null (a live message).
@@ -260,7 +265,7 @@ impl Msg {
     /// # Safety
     /// `m` points to a live message.
     pub(crate) unsafe fn sender(m: *const Msg) -> Pid {
-        // SAFETY: per the contract.
+        // SAFETY: `m` points to a live message (the caller's contract): its header is readable.
         unsafe { (*m).sender }
     }
 
@@ -270,7 +275,7 @@ impl Msg {
     /// # Safety
     /// `m` points to a live message.
     pub(crate) unsafe fn sender_of(m: *const Msg) -> Pid {
-        // SAFETY: per the contract.
+        // SAFETY: `m` points to a live message (the caller's contract): its header is readable.
         unsafe {
             if (*m).kind == MessageKind::Timeout as u32 {
                 Pid::NONE
@@ -285,7 +290,7 @@ impl Msg {
     /// # Safety
     /// `m` points to a live message.
     pub(crate) unsafe fn timer_ref(m: *const Msg) -> u64 {
-        // SAFETY: per the contract.
+        // SAFETY: `m` points to a live message (the caller's contract): its header is readable.
         unsafe {
             if (*m).kind == MessageKind::Timeout as u32 {
                 (*m).sender.0
@@ -300,7 +305,7 @@ impl Msg {
     /// # Safety
     /// `m` points to a live message.
     pub(crate) unsafe fn kind(m: *const Msg) -> u32 {
-        // SAFETY: per the contract.
+        // SAFETY: `m` points to a live message (the caller's contract): its header is readable.
         unsafe { (*m).kind }
     }
 
@@ -309,7 +314,8 @@ impl Msg {
     /// # Safety
     /// `m` points to a live message owned by the caller.
     pub(crate) unsafe fn set_sender(m: *mut Msg, sender: Pid) {
-        // SAFETY: per the contract.
+        // SAFETY: `m` is a live message owned by the caller (this function's contract): no
+        // other party reads or writes its header meanwhile.
         unsafe { (*m).sender = sender }
     }
 
@@ -318,7 +324,8 @@ impl Msg {
     /// # Safety
     /// `m` points to a live message owned by the caller.
     pub(crate) unsafe fn set_kind(m: *mut Msg, kind: u32) {
-        // SAFETY: per the contract.
+        // SAFETY: `m` is a live message owned by the caller (this function's contract): no
+        // other party reads or writes its header meanwhile.
         unsafe { (*m).kind = kind }
     }
 
@@ -356,7 +363,9 @@ impl Msg {
     /// # Safety
     /// `m` is a live signal made by [`Msg::signal`], owned by the caller.
     pub(crate) unsafe fn set_ticket(m: *mut Msg, ticket: u32) {
-        // SAFETY: per the contract the payload has the SIG_PREFIX bytes.
+        // SAFETY: `m` is a live signal made by `Msg::signal` and owned by the caller (this
+        // function's contract): its 16-byte-aligned payload starts with the SIG_PREFIX bytes, of
+        // which bytes 12..16 are the ticket, ours to write.
         unsafe { (Self::payload(m).add(12) as *mut u32).write(ticket) }
     }
 
@@ -365,7 +374,8 @@ impl Msg {
     /// # Safety
     /// `m` is a live signal made by [`Msg::signal`].
     pub(crate) unsafe fn ticket(m: *const Msg) -> u32 {
-        // SAFETY: per the contract the payload has the SIG_PREFIX bytes.
+        // SAFETY: `m` is a live signal made by `Msg::signal` (this function's contract): its
+        // 16-byte-aligned payload starts with the SIG_PREFIX bytes, of which 12..16 are the ticket.
         unsafe { (Self::payload(m as *mut Msg).add(12) as *const u32).read() }
     }
 
@@ -374,7 +384,9 @@ impl Msg {
     /// # Safety
     /// `m` points to a live message.
     pub(crate) unsafe fn monitor_ref(m: *const Msg) -> u64 {
-        // SAFETY: per the contract; prefixed kinds have at least SIG_PREFIX payload bytes.
+        // SAFETY: `m` points to a live message (the caller's contract), so its header is
+        // readable; a kind with the prefix was made by `Msg::signal`, so its 16-byte-aligned
+        // payload has at least SIG_PREFIX bytes, the first 8 being the monitor reference.
         unsafe {
             if Self::has_prefix((*m).kind) {
                 (Self::payload(m as *mut Msg) as *const u64).read()
@@ -389,7 +401,10 @@ impl Msg {
     /// # Safety
     /// `m` points to a live message.
     pub(crate) unsafe fn reason(m: *const Msg) -> Option<crate::ExitReason> {
-        // SAFETY: per the contract; prefixed kinds have at least SIG_PREFIX payload bytes.
+        // SAFETY: `m` points to a live message (the caller's contract), so its header is
+        // readable; a kind with the prefix was made by `Msg::signal`: its 16-byte-aligned payload
+        // holds the reason kind at bytes 8..12 and the reason's `len - SIG_PREFIX` bytes after
+        // the SIG_PREFIX bytes, all inside the allocation.
         unsafe {
             if !Self::has_prefix((*m).kind) {
                 return None;
@@ -408,7 +423,9 @@ impl Msg {
     /// # Safety
     /// `m` points to a live message.
     pub(crate) unsafe fn reason_kind(m: *const Msg) -> i32 {
-        // SAFETY: per the contract; prefixed kinds have at least SIG_PREFIX payload bytes.
+        // SAFETY: `m` points to a live message (the caller's contract), so its header is
+        // readable; a kind with the prefix was made by `Msg::signal`, so its 16-byte-aligned
+        // payload has at least SIG_PREFIX bytes, bytes 8..12 being the reason kind.
         unsafe {
             if Self::has_prefix((*m).kind) {
                 (Self::payload(m as *mut Msg).add(8) as *const u32).read() as i32
@@ -423,7 +440,9 @@ impl Msg {
     /// # Safety
     /// `m` points to a live message.
     pub(crate) unsafe fn user_data(m: *mut Msg) -> *mut u8 {
-        // SAFETY: per the contract.
+        // SAFETY: `m` points to a live message (the caller's contract), so its header is
+        // readable; a kind with the prefix has at least SIG_PREFIX payload bytes, so the offset
+        // stays inside the allocation.
         unsafe {
             if Self::has_prefix((*m).kind) {
                 Self::payload(m).add(SIG_PREFIX)
@@ -438,7 +457,8 @@ impl Msg {
     /// # Safety
     /// `m` points to a live message.
     pub(crate) unsafe fn user_len(m: *const Msg) -> usize {
-        // SAFETY: per the contract.
+        // SAFETY: `m` points to a live message (the caller's contract): its header is readable;
+        // a kind with the prefix has `len >= SIG_PREFIX`.
         unsafe {
             if Self::has_prefix((*m).kind) {
                 (*m).len - SIG_PREFIX
@@ -459,12 +479,13 @@ const DEPOT_MAX_BATCHES: usize = 64;
 
 /// A worker's free list of small message buffers (a "magazine").
 ///
-/// Messages are allocated on the sender's worker and freed on the receiver's; going through
-/// the system allocator for that producer/consumer pattern made glibc spend a third of an
-/// all-to-all benchmark in `malloc_consolidate`, `unlink_chunk` and arena locks. Each worker
-/// keeps a LIFO list touched only by its own thread; when it holds two batches it hands one
-/// to the runtime's [`MsgDepot`], and when it is empty it takes a batch back, so a worker
-/// that receives more than it sends feeds the one that sends more, one lock per batch.
+/// Messages are allocated on the sender's worker and freed on the receiver's, a
+/// producer/consumer pattern that is costly for a system allocator (glibc: arena locks and
+/// consolidation; measurements: `docs/benchmarks.md`, "Measurements behind code comments
+/// (2026-12-03)"). Each worker keeps a LIFO list touched only by its own thread; when it
+/// holds two batches it hands one to the runtime's [`MsgDepot`], and when it is empty it
+/// takes a batch back, so a worker that receives more than it sends feeds the one that
+/// sends more, one lock per batch.
 #[derive(Debug, Default)]
 pub(crate) struct MsgCache {
     free: Vec<NonNull<Msg>>,
@@ -561,7 +582,9 @@ impl Drop for MsgDepot {
 /// `m` points to a live message or to a stub (`next` is the first field of `Msg`, so both
 /// start with an `AtomicPtr<Msg>`).
 unsafe fn next_of<'a>(m: *mut Msg) -> &'a AtomicPtr<Msg> {
-    // SAFETY: per the contract; the cast only narrows the pointee to its first field.
+    // SAFETY: `m` points to a live message or a stub (the caller's contract); both start
+    // with an `AtomicPtr<Msg>` (`Msg` is `repr(C)` with `next` first), so the cast only
+    // narrows the pointee to that first field, which lives as long as the node.
     unsafe { &*(m as *const AtomicPtr<Msg>) }
 }
 
@@ -661,8 +684,8 @@ impl std::fmt::Debug for Message {
 
 /// The lock-free part senders append to (Vyukov's intrusive MPSC queue): the tail and the
 /// stub. The consumer's end (the head) lives in the owner's [`InnerQueue`], on the owner's
-/// cache lines: the consumer writes it on every message taken, and keeping it beside the
-/// tail made every receive invalidate the line every sender reads.
+/// cache lines: the consumer writes it on every message taken, and beside the tail it would
+/// make every receive invalidate the line every sender reads.
 ///
 /// Self-referential (the tail starts at the embedded stub): create it in place, then call
 /// [`OuterQueue::init`] once it is at its final address (inside a PCB, which never moves).
@@ -820,7 +843,9 @@ impl InnerQueue {
     /// # Safety
     /// The caller is `outer`'s single consumer and this queue was initialised with it.
     pub(crate) unsafe fn take_outer(&mut self, outer: &OuterQueue) -> Option<NonNull<Msg>> {
-        // SAFETY: per the contract.
+        // SAFETY: the caller is `outer`'s single consumer and this queue was initialised with
+        // it (this function's contract), so `outer_head` is the consumer's end of `outer`, as
+        // `OuterQueue::pop` requires.
         unsafe { outer.pop(&mut self.outer_head) }
     }
 
@@ -829,7 +854,8 @@ impl InnerQueue {
     /// # Safety
     /// As [`InnerQueue::take_outer`].
     pub(crate) unsafe fn drain_outer(&mut self, outer: &OuterQueue) {
-        // SAFETY: per the contract.
+        // SAFETY: the caller is `outer`'s single consumer and this queue was initialised with
+        // it (this function's contract, the same as `take_outer`'s).
         while let Some(m) = unsafe { self.take_outer(outer) } {
             // SAFETY: a message taken from the queue is ours to free.
             unsafe { crate::alias::free_queued(m.as_ptr()) };
@@ -855,11 +881,12 @@ impl InnerQueue {
     /// Moves up to `limit` messages from `outer` to the back of this queue; returns how many.
     ///
     /// # Safety
-    /// The caller is `outer`'s consumer.
+    /// The caller is `outer`'s single consumer and this queue was initialised with it.
     pub(crate) unsafe fn fetch(&mut self, outer: &OuterQueue, limit: usize) -> usize {
         let mut n = 0;
         while n < limit {
-            // SAFETY: per the contract.
+            // SAFETY: the caller is `outer`'s single consumer and this queue was initialised
+            // with it (this function's contract, the same as `take_outer`'s).
             match unsafe { self.take_outer(outer) } {
                 Some(m) => self.push_back(m.as_ptr()),
                 None => break,
@@ -875,9 +902,10 @@ impl InnerQueue {
     /// process: a new mark replaces the old one.
     ///
     /// # Safety
-    /// The caller is `outer`'s single consumer.
+    /// The caller is `outer`'s single consumer and this queue was initialised with it.
     pub(crate) unsafe fn mark(&mut self, outer: &OuterQueue) -> u64 {
-        // SAFETY: per the contract.
+        // SAFETY: the caller is `outer`'s single consumer and this queue was initialised with
+        // it (this function's contract, the same as `fetch`'s).
         unsafe { self.fetch(outer, usize::MAX) };
         self.mark = self.tail;
         self.mark_id = self.mark_id.wrapping_add(1).max(1);
@@ -907,7 +935,8 @@ impl InnerQueue {
         let m = NonNull::new(self.head.load(Relaxed))?;
         // SAFETY: `m` is the live first message, owned by the queue.
         let next = unsafe { next_of(m.as_ptr()) }.load(Relaxed);
-        // SAFETY: as above.
+        // SAFETY: `m` is still the live first message, owned by the queue: its `next` link
+        // lives as long as it does.
         self.unlinking(&self.head, unsafe { next_of(m.as_ptr()) });
         self.head.store(next, Relaxed);
         self.len -= 1;
@@ -1074,7 +1103,7 @@ mod tests {
         outer.push(msg(9));
         // SAFETY: the test is the single consumer.
         assert_eq!(byte(unsafe { q.take_outer(&outer) }.unwrap()), 9);
-        // SAFETY: as above.
+        // SAFETY: the test is the queue's single consumer and `q` was set up on `outer`.
         assert!(unsafe { q.take_outer(&outer) }.is_none());
     }
 
@@ -1122,7 +1151,7 @@ mod tests {
         examined.clear();
         let hit = q
             .scan(&mut budget, |m| {
-                // SAFETY: as above.
+                // SAFETY: scan passes live messages of the test's queue, each one byte long.
                 let b = unsafe { *Msg::payload(m) };
                 examined.push(b);
                 b == b'd'
@@ -1185,7 +1214,7 @@ mod tests {
         let mut seen = Vec::new();
         let hit = q
             .scan(&mut budget, |m| {
-                // SAFETY: as above.
+                // SAFETY: scan passes live messages of the test's queue, each one byte long.
                 let b = unsafe { *Msg::payload(m) };
                 seen.push(b);
                 b == 5 || b == 2
@@ -1209,7 +1238,7 @@ mod tests {
         }
         // SAFETY: single consumer.
         unsafe { q.drain_outer(&outer) };
-        // SAFETY: as above.
+        // SAFETY: the test is the queue's single consumer and `q` was set up on `outer`.
         assert!(unsafe { q.take_outer(&outer) }.is_none());
     }
 

@@ -228,13 +228,15 @@ pub(crate) unsafe fn receive_raw(
                 // (which resets them) through `ctx` itself, so no reference into `ctx` is
                 // held while it runs.
                 let ctx = pcb.ctx.get();
-                // SAFETY: see above.
+                // SAFETY: `ctx` is owner-only and `pcb` is the calling process (this function's
+                // contract); the raw pointer is read before the scan, with no reference kept.
                 let start = unsafe { (*ctx).reductions };
                 let mut budget = start;
                 let in_match = InMatch::enter(pcb, armed.is_some());
                 let found = inner.scan(&mut budget, f);
                 in_match.leave();
-                // SAFETY: see above.
+                // SAFETY: `ctx` is owner-only and `pcb` is the calling process; the predicate has
+                // returned, so no other access to `ctx` is live.
                 unsafe { (*ctx).reductions = (*ctx).reductions.saturating_sub(start - budget) };
                 found
             }
@@ -243,7 +245,8 @@ pub(crate) unsafe fn receive_raw(
             count_out(pcb);
             break Ok(m);
         }
-        // SAFETY: see above.
+        // SAFETY: `ctx` is owner-only and `pcb` is the calling process; a plain read, no
+        // reference kept.
         if unsafe { (*pcb.ctx.get()).reductions } <= 0 {
             // Long scan: let others run; the save pointer keeps our place.
             // SAFETY: `pcb` is the calling process.
@@ -260,9 +263,9 @@ pub(crate) unsafe fn receive_raw(
             }
         } else if timeout_ms == 0 {
             // A poll that finds nothing costs a reduction, so a process polling in a loop
-            // is preempted like any other: before, it kept its worker for good, and the
-            // process it had just woken (in that worker's LIFO slot, which is not stolen)
-            // never ran. May yield, or exit on a pending signal.
+            // is preempted like any other: otherwise it would keep its worker for good, and
+            // the process it had just woken (in that worker's LIFO slot, which is not
+            // stolen) would never run. May yield, or exit on a pending signal.
             // SAFETY: `pcb` is the calling process; nothing of `inner` is held across.
             unsafe { consume_raw(pcb, 1) };
             break Err(Status::Timeout);
@@ -304,7 +307,9 @@ unsafe fn fetch(pcb: &Pcb, limit: usize) -> bool {
         };
         // SAFETY: a live message we own.
         if unsafe { Msg::kind(m.as_ptr()) } >= SIG_BASE {
-            // SAFETY: per the contract.
+            // SAFETY: `pcb` is the calling process (this function's contract), and it is not
+            // inside a match predicate: `fetch` is only called by `receive_raw`, after
+            // `outside_match` and outside the scan; `m` is a signal taken from its outer queue.
             unsafe { crate::signal::settle(pcb, Some(m)) };
             return true;
         }
@@ -319,7 +324,8 @@ unsafe fn fetch(pcb: &Pcb, limit: usize) -> bool {
 /// # Safety
 /// `pcb` is the calling process.
 pub(crate) unsafe fn fetch_all(pcb: &Pcb) {
-    // SAFETY: per the contract.
+    // SAFETY: `pcb` is the calling process (this function's contract, which is `settle`'s)
+    // and `settle_all` passes no first message.
     unsafe { crate::signal::settle_all(pcb) }
 }
 
@@ -372,19 +378,23 @@ fn disarm_timeout(pcb: &Pcb) {
 /// `pcb` is the calling process.
 pub(crate) unsafe fn sleep_raw(pcb: &Pcb, ms: u64) -> std::result::Result<(), Status> {
     if ms == 0 {
-        // SAFETY: per the contract.
+        // SAFETY: `pcb` is the calling process (this function's contract), `yield_raw`'s
+        // contract.
         unsafe { yield_raw(pcb) };
         return Ok(());
     }
     // A sleep inside a predicate would re-arm the receive's timeout: that receive would
     // never time out.
     outside_match(pcb)?;
-    // SAFETY: per the contract.
+    // SAFETY: `pcb` is the calling process (this function's contract), as `arm_timeout`
+    // requires: the timeout is armed on the worker it runs on.
     if let Some(seq) = unsafe { arm_timeout(pcb, ms)? } {
         while pcb.timeout_fired.load(Acquire) != seq {
             // A message only wakes us to look at the clock again; a signal is handled
             // (an exit signal may end the process here).
-            // SAFETY: per the contract.
+            // SAFETY: `pcb` is the calling process (this function's contract), so `suspend`
+            // uses the yielder on this stack; `outside_match` above refused a call from inside
+            // a match predicate, so `check` may handle signals (and exit) here.
             unsafe {
                 suspend(pcb, Suspend::Receive);
                 crate::signal::check(pcb);
@@ -443,7 +453,8 @@ fn count_out(pcb: &Pcb) {
 /// # Safety
 /// `pcb` is the calling process.
 pub(crate) unsafe fn exit_raw(pcb: &Pcb, reason: ExitReason) -> ! {
-    // SAFETY: per the contract.
+    // SAFETY: `pcb` is the calling process (this function's contract), so it may record
+    // its own exit reason and leave through `finish_exit`, right after `begin_exit`.
     unsafe {
         let started = begin_exit(pcb, reason);
         finish_exit(pcb, started)
@@ -474,10 +485,12 @@ pub(crate) unsafe fn begin_exit(pcb: &Pcb, reason: ExitReason) -> bool {
 /// `pcb` is the calling process, after [`begin_exit`].
 pub(crate) unsafe fn finish_exit(pcb: &Pcb, started: bool) -> ! {
     if started {
-        // SAFETY: per the contract.
+        // SAFETY: `pcb` is the calling process whose exit has begun (this function's
+        // contract: called after `begin_exit`), as `publish_exit` requires.
         unsafe { publish_exit(pcb) };
     }
-    // SAFETY: per the contract.
+    // SAFETY: `pcb` is the calling process with its exit reason recorded by
+    // `begin_exit` (this function's contract), as `leave` requires.
     unsafe { leave(pcb) }
 }
 
@@ -528,7 +541,8 @@ pub(crate) unsafe fn exit_on_signal(pcb: &Pcb, reason: ExitReason, kill: bool) -
     // After the exit is public: whoever waits for one of these signals to be handled then
     // sees the process as exiting (case 23).
     pcb.sigs.publish(pcb.sig_seen.get());
-    // SAFETY: per the contract.
+    // SAFETY: `pcb` is the calling process (this function's contract) and its exit
+    // reason was recorded by `set_exit` above, as `leave` requires.
     unsafe { leave(pcb) }
 }
 
@@ -550,7 +564,8 @@ unsafe fn leave(pcb: &Pcb) -> ! {
 /// # Safety
 /// `pcb` is the calling process, whose exit has begun.
 pub(crate) unsafe fn publish_exit(pcb: &Pcb) {
-    // SAFETY: per the contract.
+    // SAFETY: `pcb` is the calling process whose exit has begun (this function's
+    // contract), as `run_terminate` requires.
     unsafe { run_terminate(pcb) };
     runtime_of(pcb).registry.release(pcb);
     pcb.exiting
@@ -564,7 +579,8 @@ pub(crate) unsafe fn publish_exit(pcb: &Pcb) {
 /// `pcb` is the calling process, already exiting.
 pub(crate) unsafe fn run_terminate(pcb: &Pcb) {
     if let Some(f) = take_terminate(pcb) {
-        // SAFETY: per the contract.
+        // SAFETY: `pcb` is the calling process, already exiting (this function's
+        // contract), as `call_terminate` requires.
         unsafe { call_terminate(pcb, f) };
     }
 }
@@ -603,7 +619,9 @@ unsafe fn call_terminate(pcb: &Pcb, f: pcb::Terminate) {
 /// # Safety
 /// `pcb` is the calling process.
 pub(crate) unsafe fn yield_raw(pcb: &Pcb) {
-    // SAFETY: per the contract.
+    // SAFETY: `pcb` is the calling process (this function's contract), so `suspend`
+    // uses the yielder on this stack; `check` handles signals only when `matching()` is
+    // false, so a yield from inside a match predicate defers them.
     unsafe {
         suspend(pcb, Suspend::Yield);
         crate::signal::check(pcb);
@@ -622,12 +640,14 @@ pub(crate) unsafe fn consume_raw(pcb: &Pcb, n: i32) {
         *r
     };
     if left <= 0 {
-        // SAFETY: per the contract.
+        // SAFETY: `pcb` is the calling process (this function's contract), `yield_raw`'s
+        // contract.
         unsafe { yield_raw(pcb) }
     } else if pcb.signal_flag().load(std::sync::atomic::Ordering::Relaxed) != 0 {
         // A signal arrived: handle it now (an exit signal stops a busy process at its next
         // reduction check, not only at the end of its slice).
-        // SAFETY: per the contract.
+        // SAFETY: `pcb` is the calling process (this function's contract); `check` handles
+        // the signals only when `matching()` is false.
         unsafe { crate::signal::check(pcb) }
     }
 }
@@ -702,7 +722,8 @@ pub fn receive_select(
         // SAFETY: the scan passes live messages of our own mailbox (non-null); the borrowed
         // view is never dropped (ManuallyDrop), so the message stays in the mailbox.
         let raw = unsafe { NonNull::new_unchecked(m) };
-        // SAFETY: as above.
+        // SAFETY: `raw` is a live message of our own mailbox; the view never frees it
+        // (ManuallyDrop), so ownership stays with the mailbox.
         let view = std::mem::ManuallyDrop::new(unsafe { Message::from_raw(raw) });
         matches(&view)
     };

@@ -391,14 +391,12 @@ impl Pcb {
     /// waker's own worker), so the loads overlap with the rest of the waker's slice instead
     /// of stalling the resume one after another.
     ///
-    /// Measured with 10,000 processes in a ring (their state no longer fits in the cache),
-    /// on the 2-vCPU VMs of `docs/benchmarks.md`: a hop took 300–500 ns with no prefetch
-    /// and 140–215 ns with the woken process's own lines; those lines arrive in time only
-    /// when the waker's slice is long enough, and with the successor's stack lines asked
-    /// for one hop earlier the median went from 317 to 210 ns at 2 schedulers and from 287
-    /// to 151 ns at 1 (paired runs, ratios 0.65 and 0.56). Prefetching the successor's PCB
-    /// lines as well gained nothing more. With few processes, or in workloads where the
-    /// hint is wrong (`big`: random peers), it changes nothing measurable.
+    /// The woken process's own lines arrive in time only when the waker's slice is long
+    /// enough; the successor's stack lines, asked for one hop earlier, cover a short slice.
+    /// The successor's PCB lines are not prefetched. This matters once the processes' state
+    /// no longer fits in the cache (a ring of 10,000); with few processes, or where the hint
+    /// is wrong (random peers), it is a few wasted loads. Measurements: `docs/benchmarks.md`,
+    /// "Measurements behind code comments (2026-12-03)".
     #[inline(always)]
     pub(crate) fn prefetch_for_resume(&self) {
         use std::sync::atomic::Ordering::Relaxed;
@@ -408,8 +406,8 @@ impl Pcb {
             crate::sync::prefetch(pcb + line * 64);
         }
         // The coroutine's saved registers lie below the recorded pointer, the frames that
-        // return first just above it. A wider window measured slower: the extra lines only
-        // compete with the waker's own misses.
+        // return first just above it. No wider window: the extra lines would only compete
+        // with the waker's own misses.
         prefetch_stack_around(self.park_sp.load(Relaxed));
         prefetch_stack_around(self.next_park.load(Relaxed));
     }

@@ -24,8 +24,8 @@
 //! ```
 //! So `WAITING|NOTIFIED` means "was waiting, now scheduled by a notifier": it is a runnable
 //! state ([`StateWord::status_snapshot`] reports it as RUNNABLE). One RMW per notification,
-//! whatever the state (an earlier version tried a CAS WAITING→RUNNABLE first, which cost
-//! busy receivers a failed CAS on every message).
+//! whatever the state (a CAS WAITING→RUNNABLE tried first would cost a busy receiver a
+//! failed CAS on every message).
 //!
 //! **No lost wake-up.** Take a sender's `fetch_or` and the scheduler's `CAS RUNNING→WAITING`.
 //! If the `fetch_or` comes first, the CAS sees NOTIFIED and fails, and the process rescans

@@ -479,9 +479,10 @@ impl Timers {
                 c.fetch_add(1, Relaxed);
             }
         } else if let Some((w, wheel, cache)) = home {
-            // Near its deadline, on its home: free the wheel entry now. Left on the wheel, cancelled
-            // near timers made the storm's firing slower (lateness p99 1–2 ms instead of
-            // 0.6–0.7 ms); swept, they cost 15–25 ms pauses.
+            // Near its deadline, on its home: free the wheel entry now. Left on the wheel,
+            // cancelled near timers slow the firing of a storm; swept, they cause pauses
+            // (measurements: `docs/benchmarks.md`, "Measurements behind code comments
+            // (2026-12-03)").
             let key = TimerKey::from_u64(slot.home_key.load(Relaxed));
             if home_worker as usize == w && wheel.cancel(key) {
                 self.free_slot(index, gen, Some(cache));

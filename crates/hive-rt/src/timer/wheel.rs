@@ -17,22 +17,22 @@
 //! items. Moving a slot down a level (a cascade) moves its items without touching the
 //! entries.
 //!
-//! Why items, not intrusive linked lists of entries (as before): the entries of one slot
-//! sit anywhere in the slab (timers are set in any order), and under a storm of a million
-//! timers the slab (tens of MB) is bigger than the cache. A linked list made a cascade a
-//! chain of dependent cache misses: a level-1 slot of the timer storm (8,400–17,000
-//! entries at 1000 timers per ms) took 0.8–1.8 ms, every 8.4 ms, during which nothing
-//! fired, the largest part of the storm's lateness p99. Items carry what a cascade needs, so
-//! it reads and writes vectors in order; firing still reads each entry, prefetched
-//! `PREFETCH_AHEAD` items ahead.
+//! Why items, not intrusive linked lists of entries: the entries of one slot sit anywhere
+//! in the slab (timers are set in any order), and under a storm of a million timers the
+//! slab (tens of MB) is bigger than the cache. A linked list would make a cascade a chain
+//! of dependent cache misses, during which nothing fires (a level-1 slot of a storm holds
+//! thousands of entries). Items carry what a cascade needs, so it reads and writes vectors
+//! in order; firing still reads each entry, prefetched `PREFETCH_AHEAD` items ahead.
+//! Measurements: `docs/benchmarks.md`, "Measurements behind code comments (2026-12-03)".
 //!
-//! Why two windows per ring: a slot of level L ≥ 1 used to cascade when time reached it,
-//! all at once. Its size is whatever was set for that span: timers set up to 1 s ahead in a
-//! storm fill the next level-2 slot (2.1 s wide) with half a million items, and reaching it
-//! stopped the worker for 30–40 ms. With room for the next window one level down, the slot
-//! that time reaches next at each level can move down *ahead of time*: the worker moves
-//! `PRECASCADE_STEP` items per scheduling round ([`Wheel::precascade_step`]), and does not
-//! park while some are left, so reaching the slot finds it (nearly) empty.
+//! Why two windows per ring: a slot of level L ≥ 1 that cascaded only when time reached it
+//! would move all at once. Its size is whatever was set for that span: timers set up to 1 s
+//! ahead in a storm fill the next level-2 slot (2.1 s wide) with half a million items, and
+//! reaching it would stop the worker for tens of ms. With room for the next window one
+//! level down, the slot that time reaches next at each level can move down *ahead of
+//! time*: the worker moves `PRECASCADE_STEP` items per scheduling round
+//! ([`Wheel::precascade_step`]), and does not park while some are left, so reaching the
+//! slot finds it (nearly) empty.
 //!
 //! Invariant: an item at level L has a position at L in `[p, p + 512)`, where `p` is
 //! `elapsed`'s position at L, and no item is due before the earliest occupied slot's start.
@@ -122,10 +122,11 @@ struct Item {
 /// Entries per slab chunk (96 KiB).
 const CHUNK: usize = 4096;
 
-/// The wheel's entries, in fixed chunks that never move. A `Vec` that doubled instead
-/// copied up to 40 MB at a time under a million timers: with glibc's `realloc` that is a
-/// cheap `mremap`, with mimalloc a copy into fresh pages, 20–60 ms during which the worker
-/// fired nothing (the timer storm's lateness p99 went from ~1 ms to 50 ms).
+/// The wheel's entries, in fixed chunks that never move. A `Vec` that doubled instead would
+/// copy up to 40 MB at a time under a million timers: with glibc's `realloc` that is a
+/// cheap `mremap`, with mimalloc a copy into fresh pages, tens of ms during which the
+/// worker fires nothing (measurements: `docs/benchmarks.md`, "Measurements behind code
+/// comments (2026-12-03)").
 #[derive(Debug, Default)]
 struct Slab {
     chunks: Vec<Box<[Entry]>>,
