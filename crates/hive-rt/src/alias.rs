@@ -28,12 +28,12 @@
 //!   PCB's boxed link record: a process without aliases pays nothing, and the PCB keeps its
 //!   320 bytes). It is the truth: a message is delivered only if its alias is in the set
 //!   when the owner handles it;
-//! - the runtime's **routing map** ([`AliasTable`], alias → owner pid, 64 shards each under
+//! - the runtime's **routing map** (`AliasTable`, alias → owner pid, 64 shards each under
 //!   its own cache line's lock) tells a sender where to push. It is written when an alias
 //!   is activated and deactivated (after the owner's set), and on exit.
 //!
 //! A send looks the owner up in the map, then pushes an **envelope** — a signal of kind
-//! [`SIG_ALIAS_MSG`] carrying the alias and a pointer to the data message, so a message
+//! `SIG_ALIAS_MSG` carrying the alias and a pointer to the data message, so a message
 //! sent with `hive_send_msg_alias` is never copied — into the owner's mailbox like every
 //! other signal. It keeps its order with the sender's other messages and signals (the
 //! BEAM's one ordering guarantee). The owner handles it where it handles every signal
