@@ -249,7 +249,9 @@ pub unsafe extern "C" fn hive_run(
         if !current_pcb().is_null() || !current_worker().is_null() {
             return HIVE_ERR_IN_PROCESS;
         }
-        // SAFETY: forwarded contract.
+        // SAFETY: `spawn_request` needs `arg` NULL or readable for `arg_len` bytes and `opts`
+        // NULL or a readable `hive_spawn_opts`: this function's `# Safety` (as `hive_spawn`)
+        // requires both of the caller.
         let req = match unsafe { spawn_request(entry, arg, arg_len, opts) } {
             Ok(r) => r,
             Err(s) => return code(s),

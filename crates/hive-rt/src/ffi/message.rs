@@ -200,7 +200,8 @@ pub unsafe extern "C" fn hive_receive(timeout_ms: i64, out: *mut *mut hive_msg) 
             };
         }
     }
-    // SAFETY: forwarded contract.
+    // SAFETY: `receive` needs `out` NULL or a writable `hive_msg *`, which this function's
+    // `# Safety` requires of the caller; with no predicate there is no `match` to call.
     unsafe { receive(None, 0, timeout_ms, out) }
 }
 
@@ -221,7 +222,9 @@ pub unsafe extern "C" fn hive_receive_match(
     timeout_ms: i64,
     out: *mut *mut hive_msg,
 ) -> hive_status {
-    // SAFETY: forwarded contract (mark 0: from the oldest message).
+    // SAFETY: `hive_receive_match_from` has this function's contract: `out` NULL or a
+    // writable `hive_msg *` and `match` safe to call with `env`, both guaranteed by our
+    // caller. Mark 0 scans from the oldest message.
     unsafe { hive_receive_match_from(0, r#match, env, timeout_ms, out) }
 }
 
@@ -274,7 +277,9 @@ pub unsafe extern "C" fn hive_receive_match_from(
     let Some(f) = r#match else {
         return HIVE_ERR_NULL_POINTER;
     };
-    // SAFETY: forwarded contract.
+    // SAFETY: `receive` needs `out` NULL or a writable `hive_msg *` and `f` safe to call
+    // with `env`: this function's `# Safety` (as `hive_receive_match`) requires both of the
+    // caller.
     unsafe { receive(Some((f, env)), mark, timeout_ms, out) }
 }
 

@@ -126,7 +126,9 @@ pub unsafe extern "C" fn hive_spawn(
     pid_out: *mut hive_pid,
 ) -> hive_status {
     guard(|| {
-        // SAFETY: forwarded contract.
+        // SAFETY: `spawn_request` needs `arg` NULL or readable for `arg_len` bytes and `opts`
+        // NULL or a readable `hive_spawn_opts`: this function's `# Safety` requires both of the
+        // caller.
         let req = match unsafe { spawn_request(entry, arg, arg_len, opts) } {
             Ok(r) => r,
             Err(s) => return code(s),
@@ -167,7 +169,8 @@ pub unsafe extern "C" fn hive_exit(kind: i32, data: *const c_void, len: usize) -
     let _rt = crate::sched::held::enter();
     let reason = guard_value(Err(HIVE_ERR_INTERNAL), || {
         let pcb = process::current().map_err(code)?;
-        // SAFETY: forwarded contract.
+        // SAFETY: `reason_arg` needs `data` NULL or readable for `len` bytes, which this
+        // function's `# Safety` requires of the caller.
         Ok((pcb, unsafe { reason_arg(kind, data, len) }?))
     });
     match reason {

@@ -47,7 +47,8 @@ pub unsafe extern "C" fn hive_register(
     pid: hive_pid,
 ) -> hive_status {
     guard(|| {
-        // SAFETY: forwarded contract.
+        // SAFETY: `name_arg` needs `name` NULL or readable for `len` bytes, which this
+        // function's `# Safety` requires of the caller; the slice is used only during this call.
         let name = match unsafe { name_arg(name, len) } {
             Ok(n) => n,
             Err(s) => return code(s),
@@ -71,7 +72,8 @@ pub unsafe extern "C" fn hive_register(
 #[no_mangle]
 pub unsafe extern "C" fn hive_unregister(name: *const c_void, len: usize) -> hive_status {
     guard(|| {
-        // SAFETY: forwarded contract.
+        // SAFETY: `name_arg` needs `name` NULL or readable for `len` bytes, which this
+        // function's `# Safety` requires of the caller; the slice is used only during this call.
         let name = match unsafe { name_arg(name, len) } {
             Ok(n) => n,
             Err(s) => return code(s),
@@ -102,7 +104,8 @@ pub unsafe extern "C" fn hive_whereis(
         if pid_out.is_null() {
             return HIVE_ERR_NULL_POINTER;
         }
-        // SAFETY: forwarded contract.
+        // SAFETY: `name_arg` needs `name` NULL or readable for `len` bytes, which this
+        // function's `# Safety` requires of the caller; the slice is used only during this call.
         let name = match unsafe { name_arg(name, len) } {
             Ok(n) => n,
             Err(s) => return code(s),
@@ -136,7 +139,8 @@ pub unsafe extern "C" fn hive_send_named(
     data_len: usize,
 ) -> hive_status {
     guard(|| {
-        // SAFETY: forwarded contract.
+        // SAFETY: `name_arg` needs `name` NULL or readable for `len` bytes, which this
+        // function's `# Safety` requires of the caller; the slice is used only during this call.
         let name = match unsafe { name_arg(name, len) } {
             Ok(n) => n,
             Err(s) => return code(s),

@@ -147,7 +147,8 @@ pub unsafe extern "C" fn hive_exit_pid(
     let prepared = guard_value(Err(HIVE_ERR_INTERNAL), || {
         let caller = Caller::get();
         let rt = runtime_for(&caller).map_err(code)?;
-        // SAFETY: forwarded contract.
+        // SAFETY: `reason_arg` needs `data` NULL or readable for `len` bytes, which this
+        // function's own `# Safety` contract requires of the caller.
         let reason = unsafe { reason_arg(kind, data, len) }?;
         if pid == 0 {
             return Err(HIVE_ERR_BAD_ARGUMENT);
@@ -215,7 +216,8 @@ pub unsafe extern "C" fn hive_monitor_name(
         if ref_out.is_null() {
             return HIVE_ERR_NULL_POINTER;
         }
-        // SAFETY: forwarded contract.
+        // SAFETY: `name_arg` needs `name` NULL or readable for `len` bytes, which this
+        // function's `# Safety` contract requires of the caller.
         let name = match unsafe { super::registry::name_arg(name, len) } {
             Ok(n) => n,
             Err(s) => return code(s),
@@ -294,7 +296,8 @@ pub unsafe extern "C" fn hive_spawn_opt(
         // SAFETY: non-null and readable per the contract.
         unsafe { (*opts).flags }
     };
-    // SAFETY: forwarded contract.
+    // SAFETY: `spawn_flags` has the contract of `hive_spawn_opt`, this function's own: the
+    // caller guarantees `arg`, `opts`, `pid_out` and `ref_out` as its `# Safety` states.
     unsafe { spawn_flags(entry, arg, arg_len, opts, flags, pid_out, ref_out) }
 }
 
@@ -311,7 +314,9 @@ pub unsafe extern "C" fn hive_spawn_link(
     opts: *const hive_spawn_opts,
     pid_out: *mut hive_pid,
 ) -> hive_status {
-    // SAFETY: forwarded contract.
+    // SAFETY: `opts` is dereferenced only when non-null, and this function's `# Safety`
+    // (as `hive_spawn`) makes a non-null `opts` a readable `hive_spawn_opts`; `spawn_flags`
+    // needs the pointers as `hive_spawn` describes them, and `ref_out` NULL is allowed.
     unsafe {
         if !opts.is_null() && (*opts).flags != 0 {
             return HIVE_ERR_BAD_ARGUMENT;
@@ -343,7 +348,9 @@ pub unsafe extern "C" fn hive_spawn_monitor(
     pid_out: *mut hive_pid,
     ref_out: *mut u64,
 ) -> hive_status {
-    // SAFETY: forwarded contract.
+    // SAFETY: `opts` is dereferenced only when non-null, and this function's `# Safety`
+    // makes a non-null `opts` a readable `hive_spawn_opts`; `spawn_flags` needs `arg`, `opts`,
+    // `pid_out` and `ref_out` as that contract describes them.
     unsafe {
         if !opts.is_null() && (*opts).flags != 0 {
             return HIVE_ERR_BAD_ARGUMENT;
@@ -391,7 +398,9 @@ unsafe fn spawn_flags(
             Some(o)
         };
         let plain_ptr = plain.as_ref().map_or(std::ptr::null(), |o| o as *const _);
-        // SAFETY: forwarded contract; `plain_ptr` is NULL or points to `plain`.
+        // SAFETY: `spawn_request` needs `arg` NULL or readable for `arg_len` bytes, which our
+        // `# Safety` requires of the caller, and `opts` NULL or readable: `plain_ptr` is NULL or
+        // points to `plain`, a local that outlives the call.
         let req = match unsafe { spawn_request(entry, arg, arg_len, plain_ptr) } {
             Ok(r) => r,
             Err(s) => return code(s),
@@ -493,7 +502,10 @@ pub extern "C" fn hive_set_terminate(
 /// and writable.
 unsafe fn write_list<T: Copy>(items: &[T], out: *mut T, cap: usize, n_out: *mut usize) {
     let n = items.len().min(cap);
-    // SAFETY: per the contract.
+    // SAFETY: `n <= cap`, and `out` is written only when `n > 0`, so `out` is non-null
+    // (a NULL `out` comes with `cap` 0) and, by this function's `# Safety`, writable for
+    // `cap >= n` items; `items` is a separate Rust slice, so the ranges do not overlap; `n_out`
+    // is non-null and writable by the same contract.
     unsafe {
         if n > 0 {
             std::ptr::copy_nonoverlapping(items.as_ptr(), out, n);
@@ -564,7 +576,8 @@ pub unsafe extern "C" fn hive_get_links(
     cap: usize,
     n_out: *mut usize,
 ) -> hive_status {
-    // SAFETY: forwarded contract.
+    // SAFETY: `get_list` needs `out` NULL or writable for `cap` items and `n_out` NULL or a
+    // writable `size_t`: this function's `# Safety` requires exactly that of the caller.
     unsafe {
         get_list(pid, out, cap, n_out, |i| {
             i.links.iter().map(|p| p.0).collect()
@@ -584,7 +597,8 @@ pub unsafe extern "C" fn hive_get_monitors(
     cap: usize,
     n_out: *mut usize,
 ) -> hive_status {
-    // SAFETY: forwarded contract.
+    // SAFETY: `get_list` needs `out` NULL or writable for `cap` items and `n_out` NULL or a
+    // writable `size_t`: this function's `# Safety` requires exactly that of the caller.
     unsafe {
         get_list(pid, out, cap, n_out, |i| {
             i.monitors
@@ -607,7 +621,8 @@ pub unsafe extern "C" fn hive_get_monitored_by(
     cap: usize,
     n_out: *mut usize,
 ) -> hive_status {
-    // SAFETY: forwarded contract.
+    // SAFETY: `get_list` needs `out` NULL or writable for `cap` items and `n_out` NULL or a
+    // writable `size_t`: this function's `# Safety` requires exactly that of the caller.
     unsafe {
         get_list(pid, out, cap, n_out, |i| {
             i.monitored_by.iter().map(|p| p.0).collect()

@@ -70,7 +70,8 @@ unsafe fn set(
 /// # Safety
 /// `name` is NULL or readable for `len` bytes.
 unsafe fn name_dest(name: *const c_void, len: usize) -> Result<Dest, Status> {
-    // SAFETY: forwarded contract.
+    // SAFETY: `name_arg` needs `name` NULL or readable for `len` bytes, which this
+    // function's `# Safety` requires of the caller.
     let n = unsafe { name_arg(name, len) }?;
     Ok(Dest::Name(n.into()))
 }
@@ -98,7 +99,8 @@ pub unsafe extern "C" fn hive_send_after(
     len: usize,
     out: *mut hive_tref,
 ) -> hive_status {
-    // SAFETY: forwarded contract.
+    // SAFETY: `set` needs `data` NULL or readable for `len` bytes and `out` NULL or a
+    // writable `hive_tref`: this function's `# Safety` requires both of the caller.
     unsafe {
         set(
             Ok(Dest::Pid(Pid(dest))),
@@ -126,7 +128,9 @@ pub unsafe extern "C" fn hive_send_after_named(
     len: usize,
     out: *mut hive_tref,
 ) -> hive_status {
-    // SAFETY: forwarded contract.
+    // SAFETY: `name_dest` needs `name` NULL or readable for `name_len` bytes and `set` needs
+    // `data` NULL or readable for `len` bytes and `out` NULL or a writable `hive_tref`: this
+    // function's `# Safety` requires all three of the caller.
     unsafe {
         let dest = name_dest(name, name_len);
         set(dest, ms, data, len, MessageKind::Data, out)
@@ -147,7 +151,8 @@ pub unsafe extern "C" fn hive_start_timer(
     len: usize,
     out: *mut hive_tref,
 ) -> hive_status {
-    // SAFETY: forwarded contract.
+    // SAFETY: `set` needs `data` NULL or readable for `len` bytes and `out` NULL or a
+    // writable `hive_tref`: this function's `# Safety` requires both of the caller.
     unsafe {
         set(
             Ok(Dest::Pid(Pid(dest))),
@@ -173,7 +178,9 @@ pub unsafe extern "C" fn hive_start_timer_named(
     len: usize,
     out: *mut hive_tref,
 ) -> hive_status {
-    // SAFETY: forwarded contract.
+    // SAFETY: `name_dest` needs `name` NULL or readable for `name_len` bytes and `set` needs
+    // `data` NULL or readable for `len` bytes and `out` NULL or a writable `hive_tref`: this
+    // function's `# Safety` requires all three of the caller.
     unsafe {
         let dest = name_dest(name, name_len);
         set(dest, ms, data, len, MessageKind::Timeout, out)
@@ -192,7 +199,8 @@ pub unsafe extern "C" fn hive_start_timer_named(
 /// `ms_left_out` is NULL or a writable `int64_t`.
 #[no_mangle]
 pub unsafe extern "C" fn hive_cancel_timer(tref: hive_tref, ms_left_out: *mut i64) -> hive_status {
-    // SAFETY: forwarded contract.
+    // SAFETY: `timer_query` needs `ms_left_out` NULL or a writable `int64_t`, which this
+    // function's `# Safety` requires of the caller.
     unsafe { timer_query(ms_left_out, |rt| rt.cancel_timer(tref)) }
 }
 
@@ -205,7 +213,8 @@ pub unsafe extern "C" fn hive_cancel_timer(tref: hive_tref, ms_left_out: *mut i6
 /// `ms_left_out` is NULL or a writable `int64_t`.
 #[no_mangle]
 pub unsafe extern "C" fn hive_read_timer(tref: hive_tref, ms_left_out: *mut i64) -> hive_status {
-    // SAFETY: forwarded contract.
+    // SAFETY: `timer_query` needs `ms_left_out` NULL or a writable `int64_t`, which this
+    // function's `# Safety` requires of the caller.
     unsafe { timer_query(ms_left_out, |rt| rt.read_timer(tref)) }
 }
 
