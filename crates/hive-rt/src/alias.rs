@@ -328,10 +328,12 @@ pub(crate) fn send_alias_msg(
 /// # Safety
 /// `env` is a live envelope ([`SIG_ALIAS_MSG`]) the caller owns; it is not used again.
 unsafe fn unwrap(env: NonNull<Msg>) -> NonNull<Msg> {
-    // SAFETY: per the contract the payload holds the pointer written by `send_alias_msg`,
-    // a live message owned by the envelope.
+    // SAFETY: the caller guarantees `env` is a live `SIG_ALIAS_MSG` envelope, whose payload
+    // holds at `CARRIED` the pointer written by `send_alias_msg`: a live message owned by the
+    // envelope.
     let carried = unsafe { (Msg::payload(env.as_ptr()).add(CARRIED) as *const *mut Msg).read() };
-    // SAFETY: per the contract.
+    // SAFETY: the caller owns `env`, which came from `Msg::alloc`, and does not use it
+    // again; the carried message was read out above.
     unsafe { Msg::free(env.as_ptr()) };
     // SAFETY: written from a `NonNull` by `send_alias_msg`.
     unsafe { NonNull::new_unchecked(carried) }
@@ -343,7 +345,9 @@ unsafe fn unwrap(env: NonNull<Msg>) -> NonNull<Msg> {
 /// # Safety
 /// `m` is a live message the caller owns; it is not used again.
 pub(crate) unsafe fn free_queued(m: *mut Msg) {
-    // SAFETY: per the contract.
+    // SAFETY: the caller guarantees `m` is a live message it owns and does not use again:
+    // `kind` needs it live; an envelope is handed to `unwrap` with that ownership and its
+    // carried message, now ours, is freed; any other message is freed directly.
     unsafe {
         if Msg::kind(m) == SIG_ALIAS_MSG {
             let carried = unwrap(NonNull::new_unchecked(m));
@@ -365,7 +369,8 @@ pub(crate) unsafe fn free_queued(m: *mut Msg) {
 pub(crate) unsafe fn deliver(pcb: &Pcb, env: NonNull<Msg>) -> Option<NonNull<Msg>> {
     // SAFETY: a live envelope: it has the signal prefix.
     let alias = unsafe { Msg::monitor_ref(env.as_ptr()) };
-    // SAFETY: per the contract.
+    // SAFETY: the caller guarantees `env` is a live envelope taken from the mailbox, owned
+    // by it and not used again, which is what `unwrap` needs.
     let m = unsafe { unwrap(env) };
     let rt = runtime_of(pcb);
     let mut s = pcb.sig.lock();

@@ -66,7 +66,8 @@ unsafe fn alloc_block(l: Layout, zeroed: bool) -> *mut u8 {
         // SAFETY: `p` came from mimalloc (null is accepted too).
         unsafe { mi::mi_free(p) };
     }
-    // SAFETY: as above; `align` is a power of two (a `Layout` invariant).
+    // SAFETY: mimalloc's aligned malloc and zalloc need `align` a power of two, which a
+    // `Layout` guarantees; the caller guarantees a non-zero size.
     unsafe {
         if zeroed {
             mi::mi_zalloc_aligned(l.size(), l.align()) as *mut u8

@@ -141,13 +141,16 @@ mod imp {
 
     #[cfg(target_arch = "aarch64")]
     unsafe fn sp_of(uc: *mut libc::ucontext_t) -> usize {
-        // SAFETY: as above.
+        // SAFETY: `uc` is the ucontext the kernel passed to this SA_SIGINFO handler, valid for
+        // the handler's duration.
         unsafe { (*uc).uc_mcontext.sp as usize }
     }
 
     #[cfg(target_arch = "x86_64")]
     unsafe fn redirect(uc: *mut libc::ucontext_t, r: corosensei::trap::TrapHandlerRegs) {
-        // SAFETY: as above; we rewrite the interrupted context as the trap API requires.
+        // SAFETY: `uc` is the ucontext the kernel passed to this SA_SIGINFO handler, valid and
+        // writable for the handler's duration; we rewrite the interrupted context with the
+        // registers `corosensei::trap` gave us, as its trap API requires.
         unsafe {
             let g = &mut (*uc).uc_mcontext.gregs;
             g[libc::REG_RIP as usize] = r.rip as i64;
@@ -160,7 +163,9 @@ mod imp {
 
     #[cfg(target_arch = "aarch64")]
     unsafe fn redirect(uc: *mut libc::ucontext_t, r: corosensei::trap::TrapHandlerRegs) {
-        // SAFETY: as above.
+        // SAFETY: `uc` is the ucontext the kernel passed to this SA_SIGINFO handler, valid and
+        // writable for the handler's duration; we rewrite the interrupted context with the
+        // registers `corosensei::trap` gave us, as its trap API requires.
         unsafe {
             let m = &mut (*uc).uc_mcontext;
             m.pc = r.pc;

@@ -428,7 +428,8 @@ impl RtInner {
                 }
             }
         }
-        // SAFETY: as above; `init` writes the pid before the table publishes the PCB.
+        // SAFETY: the PCB is not yet published, so this thread is its only user; `init` writes
+        // the pid before the table publishes the PCB.
         let pid = match self.table.insert(pcb, |pid| unsafe { (*pcb).pid = pid }) {
             Ok(pid) => pid,
             Err(e) => {
@@ -476,7 +477,8 @@ impl RtInner {
         pcb_ptr: *mut Pcb,
         worker: &WorkerLocal,
     ) -> std::io::Result<()> {
-        // SAFETY: per the contract.
+        // SAFETY: the caller guarantees `pcb_ptr` is a live process that has not started, owned
+        // by the calling worker, so no other thread touches it while this reference lives.
         let pcb = unsafe { &*pcb_ptr };
         let usable = pcb.stack_usable();
         let stack = if usable == self.stacks.default_usable() {
@@ -1020,13 +1022,15 @@ impl RtInner {
         worker: Option<&WorkerLocal>,
         guard: Option<&Guard>,
     ) {
-        // SAFETY: per the contract, we own the process now.
+        // SAFETY: the caller guarantees `pcb_ptr` is live, will never be resumed, and that no
+        // other thread runs or exits it: this thread owns the process now.
         let pcb = unsafe { &*pcb_ptr };
         // 1. The terminate callback ran on the process's stack (`exit_raw`, `process_main`);
         // from here on it counts as dead to `is_alive`, and the reason is final.
         pcb.exiting.store(crate::process::pcb::EXIT_PUBLIC, SeqCst);
         pcb.state.transition_to_exited();
-        // SAFETY: per the contract the reason is final now.
+        // SAFETY: `exit_reason` needs the state word to say EXITED, after which the reason
+        // never changes: `transition_to_exited` just above set it on this thread.
         let reason: &ExitReason = unsafe { pcb.exit_reason() };
         // 2. Its registered name is released before anything is signalled: nobody who can
         // see that the process is gone (DOWN, EXIT, is_alive, wait) can still find the
@@ -1036,7 +1040,8 @@ impl RtInner {
         // notified once (see `signal.rs`). Then the messages left are freed (later sends
         // see EXITED and drop theirs; one racing this point is freed with the PCB).
         let worker_ptr = worker.map_or(ptr::null(), |w| w as *const WorkerLocal);
-        // SAFETY: per the contract.
+        // SAFETY: `exit_signals` needs a process that stopped running for good, whose exit path
+        // this thread runs, with a final reason: this function's `# Safety` and step 1 above.
         let waiters = unsafe { crate::signal::exit_signals(self, pcb, worker_ptr) };
         // SAFETY: owner-only fields and the queue's consumer side; the process no longer runs.
         unsafe {
@@ -1086,7 +1091,8 @@ impl RtInner {
             // SAFETY: the PCB is unreachable from the table now; readers that loaded it
             // earlier are pinned, and the closure runs only after all of them unpinned.
             Some(g) => unsafe { g.defer_unchecked(move || drop(Box::from_raw(addr as *mut Pcb))) },
-            // SAFETY: per the contract, nobody else can hold the pointer.
+            // SAFETY: without a guard the caller guarantees no other thread can hold a pointer to
+            // the PCB (shutdown, workers stopped, external calls drained); it came from `Box`.
             None => drop(unsafe { Box::from_raw(pcb_ptr) }),
         }
     }
@@ -1259,7 +1265,8 @@ fn charge_timer_op(caller: &Caller) {
 /// # Safety
 /// `pcb` is the live PCB of the process this coroutine belongs to.
 unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
-    // SAFETY: per the contract; the process owns these fields while it runs.
+    // SAFETY: the caller guarantees `pcb` is the live PCB of this coroutine's process; the
+    // process owns these fields while it runs.
     let pcb = unsafe { &*pcb };
     pcb.yielder.set(y);
     // Signals that arrived before the first instruction (an exit signal ends it here).
@@ -1267,15 +1274,16 @@ unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
     unsafe { crate::signal::check(pcb) };
     // A Rust entry stays in the PCB while it runs (see `Entry::rust`): the exit path frees
     // it even if the process never comes back here.
-    // SAFETY: as above; nothing else touches `entry` until the exit path, which runs after
-    // this coroutine has stopped for good.
+    // SAFETY: `pcb.entry` belongs to this running process; nothing else touches it until the
+    // exit path, which runs after this coroutine has stopped for good.
     let rust_entry = match unsafe { &mut *pcb.entry.get() } {
         Entry::Rust(f) => Some(&mut **f as *mut (dyn FnMut() + Send)),
         _ => None,
     };
     let entry = match rust_entry {
         Some(_) => Entry::Taken,
-        // SAFETY: as above.
+        // SAFETY: `pcb.entry` belongs to this running process, and the reference taken above
+        // is no longer used (`rust_entry` is None on this arm).
         None => unsafe { std::mem::replace(&mut *pcb.entry.get(), Entry::Taken) },
     };
     let mut started = false;
@@ -1312,7 +1320,7 @@ unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
     // SAFETY: the calling process; `normal` unless a panic set the reason.
     started |= unsafe { crate::process::begin_exit(pcb, ExitReason::Normal) };
     if started {
-        // SAFETY: as above.
+        // SAFETY: `pcb` is the calling process, and `started` says its exit has begun.
         unsafe { crate::process::publish_exit(pcb) };
     }
     Ending::Returned

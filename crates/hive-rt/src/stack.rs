@@ -242,7 +242,8 @@ impl StackPool {
                     MADV_GUARD_INSTALL,
                 )
             },
-            // SAFETY: as above; PROT_NONE on pages of our own unused mapping.
+            // SAFETY: `limit..limit+guard_size` lies inside a private anonymous RW chunk we mapped
+            // and handed to nobody yet; PROT_NONE on it affects only this slot.
             GuardMode::Mprotect => unsafe {
                 libc::mprotect(limit as *mut libc::c_void, self.guard_size, libc::PROT_NONE)
             },
@@ -264,7 +265,9 @@ impl StackPool {
     /// No slot of this pool is in use by a running or suspended coroutine.
     pub(crate) unsafe fn decommit_all(&self) {
         for &(addr, len) in &self.bump.lock().chunks {
-            // SAFETY: per the contract nothing lives in these slots; the chunk stays mapped.
+            // SAFETY: `addr..addr+len` is a chunk this pool mapped and still maps; the caller
+            // guarantees no running or suspended coroutine uses a slot in it, so zeroing its pages
+            // loses nothing.
             unsafe {
                 libc::madvise(addr as *mut libc::c_void, len, libc::MADV_DONTNEED);
             }
@@ -332,7 +335,8 @@ impl Stacks {
     /// No process of the runtime has a stack any more (after shutdown).
     pub(crate) unsafe fn decommit_all(&self) {
         for p in self.pools.iter().filter_map(|p| p.get()) {
-            // SAFETY: forwarded contract.
+            // SAFETY: `StackPool::decommit_all` needs no slot of the pool in use by a coroutine; the
+            // caller guarantees no process of the runtime has a stack any more.
             unsafe { p.decommit_all() };
         }
     }

@@ -435,7 +435,9 @@ impl Pcb {
     /// Called by the process itself, or by the thread that exits it after it stopped
     /// running, before the state word says EXITED.
     pub(crate) unsafe fn set_exit(&self, reason: ExitReason) {
-        // SAFETY: per the contract, nobody else reads or writes the field now.
+        // SAFETY: the caller is the process itself or the thread exiting it after it stopped
+        // running, before the state word says EXITED: no other thread reads or writes `extras`
+        // now, so this is the only reference.
         let extras = unsafe { &mut *self.extras.get() };
         if reason.is_normal() {
             if let Some(x) = extras {
@@ -452,7 +454,8 @@ impl Pcb {
     /// Either the caller may write the field (see `set_exit`), or the state word says
     /// EXITED (read with Acquire), after which the field never changes.
     pub(crate) unsafe fn exit_reason(&self) -> &ExitReason {
-        // SAFETY: per the contract there is no concurrent write.
+        // SAFETY: shared read of `extras`: either the caller is the only writer (see `set_exit`)
+        // or the state word says EXITED, after which nobody writes the field.
         unsafe { (*self.extras.get()).as_ref() }
             .and_then(|x| x.exit.as_ref())
             .unwrap_or(&NORMAL)
@@ -463,7 +466,8 @@ impl Pcb {
     /// # Safety
     /// Before the PCB is published, or by its exit path (no concurrent access).
     pub(crate) unsafe fn set_heap_arg(&self, arg: Option<Box<[u128]>>) {
-        // SAFETY: per the contract.
+        // SAFETY: the caller guarantees the PCB is not yet published or this is its exit path,
+        // so no other thread touches `extras` and this is the only reference.
         let extras = unsafe { &mut *self.extras.get() };
         match (extras, arg) {
             (Some(x), a) => x.heap_arg = a,

@@ -340,7 +340,8 @@ impl WorkerLocal {
         }
         loop {
             pcb.state.transition_to_running();
-            // SAFETY: as above.
+            // SAFETY: this worker took `p` from a run queue and so has the exclusive right to run
+            // it; only the running worker touches `ctx` outside the process, which is not running now.
             let slice_start = unsafe { (*pcb.ctx.get()).reductions };
             set_current_pcb(pcb_ptr);
             self.running
@@ -623,7 +624,8 @@ impl WorkerLocal {
 /// # Safety
 /// `w` is the calling thread's live worker.
 pub(crate) unsafe fn count_freed(w: *const WorkerLocal, bytes: usize) {
-    // SAFETY: per the contract; `freed_bytes` is a `Cell` only this thread touches.
+    // SAFETY: the caller guarantees `w` is the calling thread's live worker; `freed_bytes` is
+    // a `Cell` only this thread touches.
     let w = unsafe { &*w };
     let total = w.freed_bytes.get() + bytes;
     if total < TRIM_AFTER_FREED_BYTES {

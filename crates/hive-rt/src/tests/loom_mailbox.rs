@@ -63,7 +63,8 @@ fn loom_wake_handshake_never_loses_a_message() {
             while let Some(m) = inner.pop() {
                 // SAFETY: one-byte messages we now own.
                 got.push(unsafe { *Msg::payload(m.as_ptr()) });
-                // SAFETY: as above.
+                // SAFETY: `m` was popped from the queue by its single consumer, so this thread owns it
+                // and does not use it again.
                 unsafe { Msg::free(m.as_ptr()) };
             }
             if got.len() == 2 {

@@ -115,7 +115,10 @@ const INLINE_PAYLOAD: usize = 16;
 // SAFETY: see the type's docs: the non-atomic fields have one owner at a time, handed over
 // by the state word (Release/Acquire).
 unsafe impl Sync for Slot {}
-// SAFETY: as above.
+// SAFETY: a `Slot` moves between threads only inside the shared table, and its
+// non-atomic fields have one owner at a time, handed over by the state word
+// (Release/Acquire), as the type's docs describe; `Box<[u8]>` and message pointers in
+// them may be dropped on any thread.
 unsafe impl Send for Slot {}
 
 impl Slot {
@@ -404,7 +407,9 @@ impl Timers {
                 self.free.lock().put(index);
                 return Err(crate::Status::ErrNoMemory);
             };
-            // SAFETY: as above.
+            // SAFETY: the slot is FREE and this thread took it from the free list, so it alone
+            // touches `inline_meta` and `msg` until the state word publishes the timer (see the
+            // type's docs).
             unsafe {
                 *slot.inline_meta.get() = 0;
                 *slot.msg.get() = Some(m);
@@ -580,7 +585,8 @@ impl Timers {
             } else {
                 MessageKind::Data
             };
-            // SAFETY: as above.
+            // SAFETY: the home worker owns the inline payload (see the type's docs), and `meta`
+            // says its first `len` bytes were written when the timer was set.
             let data = unsafe { &(&*slot.inline.get())[..len] };
             m = build_msg(tref_of(index, gen), data, kind, worker);
         }
