@@ -133,12 +133,20 @@ mod imp {
         }
     }
 
+    /// The interrupted stack pointer in the signal context `uc`.
+    ///
+    /// # Safety
+    /// `uc` is the `ucontext_t` the kernel passed to this SA_SIGINFO handler invocation.
     #[cfg(target_arch = "x86_64")]
     unsafe fn sp_of(uc: *mut libc::ucontext_t) -> usize {
         // SAFETY: the kernel passes a valid ucontext to an SA_SIGINFO handler.
         unsafe { (*uc).uc_mcontext.gregs[libc::REG_RSP as usize] as usize }
     }
 
+    /// The interrupted stack pointer in the signal context `uc`.
+    ///
+    /// # Safety
+    /// `uc` is the `ucontext_t` the kernel passed to this SA_SIGINFO handler invocation.
     #[cfg(target_arch = "aarch64")]
     unsafe fn sp_of(uc: *mut libc::ucontext_t) -> usize {
         // SAFETY: `uc` is the ucontext the kernel passed to this SA_SIGINFO handler, valid for
@@ -146,6 +154,12 @@ mod imp {
         unsafe { (*uc).uc_mcontext.sp as usize }
     }
 
+    /// Rewrites the interrupted context `uc` so that returning from the handler resumes at
+    /// the trap handler's registers `r` (corosensei's trap API).
+    ///
+    /// # Safety
+    /// `uc` is the `ucontext_t` the kernel passed to this SA_SIGINFO handler invocation, and
+    /// `r` comes from `setup_trap_handler` for the coroutine running on this thread.
     #[cfg(target_arch = "x86_64")]
     unsafe fn redirect(uc: *mut libc::ucontext_t, r: corosensei::trap::TrapHandlerRegs) {
         // SAFETY: `uc` is the ucontext the kernel passed to this SA_SIGINFO handler, valid and
@@ -161,6 +175,12 @@ mod imp {
         }
     }
 
+    /// Rewrites the interrupted context `uc` so that returning from the handler resumes at
+    /// the trap handler's registers `r` (corosensei's trap API).
+    ///
+    /// # Safety
+    /// `uc` is the `ucontext_t` the kernel passed to this SA_SIGINFO handler invocation, and
+    /// `r` comes from `setup_trap_handler` for the coroutine running on this thread.
     #[cfg(target_arch = "aarch64")]
     unsafe fn redirect(uc: *mut libc::ucontext_t, r: corosensei::trap::TrapHandlerRegs) {
         // SAFETY: `uc` is the ucontext the kernel passed to this SA_SIGINFO handler, valid and
