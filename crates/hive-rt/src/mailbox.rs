@@ -13,7 +13,8 @@
 //!   of messages already taken from the outer queue and not yet received, with a **save
 //!   pointer** for selective receive: a receive that did not find a match and suspended
 //!   resumes its scan where it stopped, so each message is examined once per receive, not
-//!   once per wake-up (BEAM case 5 and the save pointer of `../shared/design/brief.md` §5).
+//!   once per wake-up (BEAM case 5, `docs/semantics.md`; the save pointer in `docs/design.md`,
+//!   *Mailboxes and the wake-up handshake*).
 //!
 //! ## Invariants
 //! - Only the owning process (or the exit path, after the process stopped running, or the

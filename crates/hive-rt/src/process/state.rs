@@ -9,7 +9,7 @@
 //! bit  2     NOTIFIED: something (a message, a timeout) arrived since the owner last looked
 //! ```
 //!
-//! ## The handshake (after `../shared/design/brief.md` §5)
+//! ## The handshake (`docs/design.md`, *Mailboxes and the wake-up handshake*)
 //! ```text
 //! sender:    push(msg) completely; then notify():
 //!              old = fetch_or(NOTIFIED)      -- the only RMW, Release: publishes the push
