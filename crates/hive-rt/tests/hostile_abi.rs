@@ -303,6 +303,17 @@ fn pid_of(w: &World, p: &PidArg) -> hive_pid {
     }
 }
 
+/// The status a copying send (`hive_send`, `hive_send_alias`) must return for payload `b`
+/// to a destination that is 0 (`zero_dest`) or not.
+fn expect_copying_send(s: i32, b: &Bytes, zero_dest: bool) {
+    match b {
+        Bytes::Null(_) => assert_eq!(s, HIVE_ERR_NULL_POINTER),
+        Bytes::Huge(_) => assert_eq!(s, HIVE_ERR_BAD_LENGTH),
+        _ if zero_dest => assert_eq!(s, HIVE_ERR_BAD_ARGUMENT),
+        _ => assert_eq!(s, HIVE_OK),
+    }
+}
+
 /// A buffer behind a (pointer, length) argument; None for NULL.
 fn buf_of(b: &Bytes) -> (Option<Vec<u8>>, usize) {
     match *b {
@@ -355,12 +366,7 @@ fn run_op(w: &mut World, op: &Op, in_process: bool) {
             Op::Send(p, b) => {
                 let (v, len) = buf_of(b);
                 let s = check("send", hive_send(pid_of(w, p), ptr(&v), len));
-                match b {
-                    Bytes::Null(_) => assert_eq!(s, HIVE_ERR_NULL_POINTER),
-                    Bytes::Huge(_) => assert_eq!(s, HIVE_ERR_BAD_LENGTH),
-                    _ if matches!(p, PidArg::Zero) => assert_eq!(s, HIVE_ERR_BAD_ARGUMENT),
-                    _ => assert_eq!(s, HIVE_OK),
-                }
+                expect_copying_send(s, b, matches!(p, PidArg::Zero));
             }
             Op::SendMsg(p, n) => {
                 let mut m = null_mut();
@@ -706,12 +712,7 @@ fn run_op(w: &mut World, op: &Op, in_process: bool) {
                     "send_alias",
                     hive_send_alias(ref_of(&w.mrefs, r), ptr(&v), len),
                 );
-                match b {
-                    Bytes::Null(_) => assert_eq!(s, HIVE_ERR_NULL_POINTER),
-                    Bytes::Huge(_) => assert_eq!(s, HIVE_ERR_BAD_LENGTH),
-                    _ if matches!(r, RefArg::Zero) => assert_eq!(s, HIVE_ERR_BAD_ARGUMENT),
-                    _ => assert_eq!(s, HIVE_OK),
-                }
+                expect_copying_send(s, b, matches!(r, RefArg::Zero));
             }
             Op::SendMsgAlias(r, n) => {
                 let mut m = null_mut();
