@@ -60,7 +60,7 @@ use crate::process::{current, runtime_of};
 use crate::reason::ExitReason;
 use crate::runtime::RtInner;
 use crate::sched::Caller;
-use crate::signal::{Sender, SIG_DEMONITOR};
+use crate::signal::Sender;
 use crate::status::{Error, Result, Status};
 use crate::Runtime;
 
@@ -318,7 +318,7 @@ pub(crate) fn send_alias_msg(
     }
     // SAFETY: `access` pins us, so the PCB stays allocated; we own `env` (and, through it,
     // `m`): the mailbox takes both.
-    unsafe { rt.push_signal(pcb, env, &Sender::of(caller)) };
+    unsafe { crate::signal::deliver_queued(rt, pcb, env, &Sender::of(caller)) };
     drop(access);
     Ok(())
 }
@@ -398,7 +398,7 @@ pub(crate) unsafe fn deliver(pcb: &Pcb, env: NonNull<Msg>) -> Option<NonNull<Msg
     rt.aliases.remove(alias);
     if let Some(to) = target {
         let from = Sender::of(&Caller::get());
-        rt.send_signal(&from, to, SIG_DEMONITOR, alias, &ExitReason::Normal);
+        let _ = crate::signal::deliver(rt, &from, to, crate::signal::Signal::Demonitor(alias));
     }
     Some(m)
 }

@@ -46,7 +46,7 @@ pub(crate) struct RtInner {
     /// User timers (`send_after`, `start_timer`).
     pub(crate) timers: crate::timer::user::Timers,
     /// Counters of work done by threads that are not workers (any thread may add).
-    external_stats: ExternalStats,
+    pub(crate) external_stats: ExternalStats,
     /// Free small-message buffers shared between the workers' caches.
     pub(crate) msg_depot: crate::mailbox::MsgDepot,
     start: Instant,
@@ -74,9 +74,9 @@ pub(crate) struct RtInner {
 /// Counters for work done outside the workers (spawns and sends from plain threads, exits
 /// run by shutdown).
 #[derive(Debug, Default)]
-struct ExternalStats {
+pub(crate) struct ExternalStats {
     spawned: std::sync::atomic::AtomicU64,
-    exited: std::sync::atomic::AtomicU64,
+    pub(crate) exited: std::sync::atomic::AtomicU64,
     sent: std::sync::atomic::AtomicU64,
 }
 
@@ -276,6 +276,13 @@ impl RtInner {
             }
         }
         Ok(rt)
+    }
+
+    /// A new monitor reference (never 0, never reused while the runtime lives).
+    pub(crate) fn new_ref(&self) -> u64 {
+        self.next_ref
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1
     }
 
     /// Nanoseconds since the runtime started (monotonic).
@@ -502,7 +509,7 @@ impl RtInner {
         Ok(())
     }
 
-    fn recycle_stack(
+    pub(crate) fn recycle_stack(
         &self,
         stack: crate::stack::ArenaStack,
         usable: usize,
@@ -713,7 +720,7 @@ impl RtInner {
                     return !pcb.is_exiting();
                 }
                 let mut s = pcb.sig.lock();
-                if pcb.sig_closed.load(std::sync::atomic::Ordering::Relaxed) {
+                if pcb.life.is_closed() {
                     return false;
                 }
                 let list = &mut s.data().timers;
@@ -853,7 +860,7 @@ impl RtInner {
     ) -> std::result::Result<Option<ProcessInfo>, Status> {
         use std::sync::atomic::Ordering::Relaxed;
         let caller = Caller::get();
-        if !caller.pcb.is_null() && !self.alive_ordered(&caller, pid)? {
+        if !caller.pcb.is_null() && !crate::signal::alive_ordered(self, &caller, pid)? {
             return Ok(None);
         }
         let _access = self.access().ok_or(Status::ErrShutDown)?;
@@ -901,7 +908,7 @@ impl RtInner {
     pub(crate) fn is_alive(&self, pid: Pid) -> std::result::Result<bool, Status> {
         let caller = Caller::get();
         if !caller.pcb.is_null() {
-            return self.alive_ordered(&caller, pid);
+            return crate::signal::alive_ordered(self, &caller, pid);
         }
         let _access = self.access().ok_or(Status::ErrShutDown)?;
         Ok(self
@@ -966,7 +973,7 @@ impl RtInner {
             // SAFETY: `_access` keeps the PCB alive.
             let pcb = unsafe { pcb.as_ref() };
             let mut w = pcb.sig.lock();
-            if pcb.sig_closed.load(std::sync::atomic::Ordering::Relaxed) {
+            if pcb.life.is_closed() {
                 // SAFETY: the exit path closed the list under this lock after the reason
                 // became final; it never changes afterwards.
                 let reason = unsafe { pcb.exit_reason() }.clone();
@@ -1004,96 +1011,6 @@ impl RtInner {
                     }
                 }
             }
-        }
-    }
-
-    /// The exit path: runs once per process, on the worker that ran it last (or on the
-    /// shutdown thread), after the process stopped running for good.
-    ///
-    /// # Safety
-    /// `pcb` is a live process that will never be resumed again and that no other thread
-    /// is running or exiting. With `guard` (pinning the calling thread) the PCB is freed
-    /// once every pinned reader has moved on; without, it is freed at once, which is only
-    /// sound when no other thread can hold a pointer to it (shutdown, after the workers
-    /// stopped and every external call drained).
-    pub(crate) unsafe fn finish_process(
-        &self,
-        pcb_ptr: *mut Pcb,
-        worker: Option<&WorkerLocal>,
-        guard: Option<&Guard>,
-    ) {
-        // SAFETY: the caller guarantees `pcb_ptr` is live, will never be resumed, and that no
-        // other thread runs or exits it: this thread owns the process now.
-        let pcb = unsafe { &*pcb_ptr };
-        // 1. The terminate callback ran on the process's stack (`exit_raw`, `process_main`);
-        // from here on it counts as dead to `is_alive`, and the reason is final.
-        pcb.exiting.store(crate::process::pcb::EXIT_PUBLIC, SeqCst);
-        pcb.state.transition_to_exited();
-        // SAFETY: `exit_reason` needs the state word to say EXITED, after which the reason
-        // never changes: `transition_to_exited` just above set it on this thread.
-        let reason: &ExitReason = unsafe { pcb.exit_reason() };
-        // 2. Its registered name is released before anything is signalled: nobody who can
-        // see that the process is gone (DOWN, EXIT, is_alive, wait) can still find the
-        // name (BEAM cases 82, 83).
-        self.registry.release(pcb);
-        // 3, 4. Links and monitors: pending requests answered, then each link and monitor
-        // notified once (see `signal.rs`). Then the messages left are freed (later sends
-        // see EXITED and drop theirs; one racing this point is freed with the PCB).
-        let worker_ptr = worker.map_or(ptr::null(), |w| w as *const WorkerLocal);
-        // SAFETY: `exit_signals` needs a process that stopped running for good, whose exit path
-        // this thread runs, with a final reason: this function's `# Safety` and step 1 above.
-        let waiters = unsafe { crate::signal::exit_signals(self, pcb, worker_ptr) };
-        // SAFETY: owner-only fields and the queue's consumer side; the process no longer runs.
-        unsafe {
-            let inner = &mut *pcb.inner.get();
-            inner.drain_outer(&pcb.outer);
-            inner.clear();
-        }
-        self.table.remove(pcb.pid);
-        match worker {
-            Some(w) => w.stats().exited.add(1),
-            None => {
-                self.external_stats
-                    .exited
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-        }
-        // 3. Resources: pending timer, stack, spawn argument, unstarted entry.
-        if let (Some(t), Some(w)) = (pcb.timer.take(), worker) {
-            if t.worker as usize == w.index {
-                w.wheel.borrow_mut().cancel(t.key);
-            }
-        }
-        // SAFETY: owner-only field. None: the process never ran (no stack yet).
-        if let Some(mut co) = unsafe { (*pcb.coroutine.get()).take() } {
-            if !co.done() {
-                // C frames have no destructors; the Rust API documents that values live across
-                // `exit` are leaked. A coroutine is created right before its first resume,
-                // so it is never unstarted here.
-                // SAFETY: by the runtime's rule, no value with a destructor lives on a
-                // process stack across a suspension point, so nothing is skipped.
-                unsafe { co.force_reset() };
-            }
-            self.recycle_stack(co.into_stack(), pcb.stack_usable(), worker);
-        }
-        // SAFETY: owner-only fields.
-        unsafe {
-            *pcb.entry.get() = Entry::Taken;
-            pcb.set_heap_arg(None);
-        }
-        // Threads waiting in `wait`.
-        for w in waiters {
-            w.complete(reason);
-        }
-        // 5. Free the PCB once every pinned reader has moved on.
-        let addr = pcb_ptr as usize;
-        match guard {
-            // SAFETY: the PCB is unreachable from the table now; readers that loaded it
-            // earlier are pinned, and the closure runs only after all of them unpinned.
-            Some(g) => unsafe { g.defer_unchecked(move || drop(Box::from_raw(addr as *mut Pcb))) },
-            // SAFETY: without a guard the caller guarantees no other thread can hold a pointer to
-            // the PCB (shutdown, workers stopped, external calls drained); it came from `Box`.
-            None => drop(unsafe { Box::from_raw(pcb_ptr) }),
         }
     }
 
@@ -1161,7 +1078,7 @@ impl RtInner {
             // SAFETY: each PCB still in the table is live and exited by nobody else (above).
             unsafe {
                 (*pcb.as_ptr()).set_exit(ExitReason::Shutdown);
-                self.finish_process(pcb.as_ptr(), None, None);
+                crate::process::exit::finish(self, pcb.as_ptr(), None, None);
             }
         }
         // Pending timers go with their messages (the workers dropped their wheel entries).
@@ -1217,13 +1134,9 @@ impl RtInner {
         }
         let mut sent = Vec::with_capacity(targets.len());
         for pid in targets {
-            if self.send_signal(
-                &from,
-                pid,
-                crate::signal::SIG_SHUTDOWN,
-                0,
-                &ExitReason::Shutdown,
-            ) {
+            if crate::signal::deliver(self, &from, pid, crate::signal::Signal::Shutdown)
+                == Ok(crate::signal::Delivery::Delivered)
+            {
                 sent.push(pid);
             }
         }
@@ -1286,7 +1199,7 @@ unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
         // is no longer used (`rust_entry` is None on this arm).
         None => unsafe { std::mem::replace(&mut *pcb.entry.get(), Entry::Taken) },
     };
-    let mut started = false;
+    let mut reason = ExitReason::Normal;
     match (entry, rust_entry) {
         (Entry::C { f, arg }, _) => {
             // Process code: the worker may be taken over while it runs (`sched::held`).
@@ -1309,19 +1222,17 @@ unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
                     .map(|s| s.to_string())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "non-string payload".into());
-                // SAFETY: the calling process.
-                started = unsafe {
-                    crate::process::begin_exit(pcb, ExitReason::error(format!("panic: {text}")))
-                };
+                reason = ExitReason::error(format!("panic: {text}"));
             }
         }
         _ => {}
     }
-    // SAFETY: the calling process; `normal` unless a panic set the reason.
-    started |= unsafe { crate::process::begin_exit(pcb, ExitReason::Normal) };
-    if started {
-        // SAFETY: `pcb` is the calling process, and `started` says its exit has begun.
-        unsafe { crate::process::publish_exit(pcb) };
+    // SAFETY: the calling process; `normal` unless a panic gave the reason.
+    if unsafe { crate::process::exit::begin(pcb, reason) }
+        == crate::process::lifecycle::Begin::Began
+    {
+        // SAFETY: `pcb` is the calling process, whose exit has just begun.
+        unsafe { crate::process::exit::publish(pcb) };
     }
     Ending::Returned
 }

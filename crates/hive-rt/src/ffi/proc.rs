@@ -175,7 +175,7 @@ pub unsafe extern "C" fn hive_exit(kind: i32, data: *const c_void, len: usize) -
     });
     match reason {
         // SAFETY: `pcb` is the calling process. Outside `guard`: nothing to unwind here.
-        Ok((pcb, r)) => unsafe { process::exit_raw(pcb, r) },
+        Ok((pcb, r)) => unsafe { process::exit::exit_raw(pcb, r) },
         Err(c) => c,
     }
 }

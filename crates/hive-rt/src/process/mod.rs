@@ -23,6 +23,8 @@
 //! (the message it was looking at stays queued); one that ends the process exits it
 //! cleanly, and its terminate callback may use the mailbox again.
 
+pub(crate) mod exit;
+pub(crate) mod lifecycle;
 pub(crate) mod pcb;
 pub(crate) mod state;
 pub(crate) mod table;
@@ -131,7 +133,7 @@ pub(crate) fn checked(p: *const Pcb) -> &'static Pcb {
         // Not enough stack for the runtime's own frames: exit cleanly now rather than
         // overflowing inside the runtime (possibly holding a lock).
         // SAFETY: `pcb` is the calling process.
-        unsafe { exit_raw(pcb, ExitReason::error("stack_overflow")) }
+        unsafe { exit::exit_raw(pcb, ExitReason::error("stack_overflow")) }
     }
     pcb
 }
@@ -446,171 +448,6 @@ fn count_out(pcb: &Pcb) {
     // Only the owner writes it: a plain load and store.
     let n = pcb.msgs_out.load(Relaxed);
     pcb.msgs_out.store(n.wrapping_add(1), Relaxed);
-}
-
-/// Ends the calling process with `reason`.
-///
-/// # Safety
-/// `pcb` is the calling process.
-pub(crate) unsafe fn exit_raw(pcb: &Pcb, reason: ExitReason) -> ! {
-    // SAFETY: `pcb` is the calling process (this function's contract), so it may record
-    // its own exit reason and leave through `finish_exit`, right after `begin_exit`.
-    unsafe {
-        let started = begin_exit(pcb, reason);
-        finish_exit(pcb, started)
-    }
-}
-
-/// Records `reason` as the calling process's exit reason, unless its exit has already
-/// begun (an exit from inside its terminate callback keeps the first reason). True if this
-/// call began the exit.
-///
-/// # Safety
-/// `pcb` is the calling process.
-pub(crate) unsafe fn begin_exit(pcb: &Pcb, reason: ExitReason) -> bool {
-    if pcb.exiting.load(Relaxed) != pcb::EXIT_NONE {
-        return false;
-    }
-    // SAFETY: owner-only field.
-    unsafe { pcb.set_exit(reason) };
-    pcb.exiting.store(pcb::EXIT_BEGUN, Relaxed);
-    true
-}
-
-/// The calling process's side of the exit path, then leaves it for good: when `started`,
-/// runs the terminate callback and releases the registered name, then makes the exit
-/// public (`is_alive` is false from here on; see [`publish_exit`]).
-///
-/// # Safety
-/// `pcb` is the calling process, after [`begin_exit`].
-pub(crate) unsafe fn finish_exit(pcb: &Pcb, started: bool) -> ! {
-    if started {
-        // SAFETY: `pcb` is the calling process whose exit has begun (this function's
-        // contract: called after `begin_exit`), as `publish_exit` requires.
-        unsafe { publish_exit(pcb) };
-    }
-    // SAFETY: `pcb` is the calling process with its exit reason recorded by
-    // `begin_exit` (this function's contract), as `leave` requires.
-    unsafe { leave(pcb) }
-}
-
-/// Ends the calling process because a signal it has just handled says so (every signal
-/// ticket below `pcb.sig_seen` is handled). Three cases:
-/// - `kill` (`exit(P, kill)`, BEAM case 51): the process ends at once with `reason`
-///   (`killed`) and runs none of its code: its terminate callback is dropped without
-///   being called, and one that is running is abandoned (its stack is discarded).
-/// - The exit has not begun: the signal is published as handled, so that `is_alive`,
-///   `process_info`, `link` and `monitor` answer at once while the terminate callback
-///   runs: the process is alive until the callback returns, handling signals as any live
-///   process does (a `kill` or another exit signal can end it meanwhile). Then as
-///   [`exit_raw`].
-/// - The exit has begun (the signal reached the process inside its terminate callback):
-///   the callback is abandoned and the process ends with the signal's reason, as a live
-///   process hit by an exit signal does.
-///
-/// # Safety
-/// `pcb` is the calling process, outside any match predicate (a receive it is called
-/// from is abandoned).
-pub(crate) unsafe fn exit_on_signal(pcb: &Pcb, reason: ExitReason, kill: bool) -> ! {
-    // The receive this may be called from never returns; signals are never handled inside
-    // a match predicate (`signal::settle_within` defers them), so receives in the terminate
-    // callback are allowed.
-    debug_assert!(!pcb.matching());
-    let begun = pcb.exiting.load(Relaxed) != pcb::EXIT_NONE;
-    // SAFETY: owner-only field; a running terminate callback has its own copy of the
-    // first reason.
-    unsafe { pcb.set_exit(reason) };
-    pcb.exiting.store(pcb::EXIT_BEGUN, Relaxed);
-    let callback = take_terminate(pcb);
-    match callback {
-        Some(f) if !kill && !begun => {
-            pcb.sigs.publish(pcb.sig_seen.get());
-            // SAFETY: the calling process, whose exit has begun.
-            unsafe { call_terminate(pcb, f) };
-        }
-        Some(f) => {
-            // Not run (kill): dropped here, where a panic in a destructor of what it
-            // captured is caught like one in the callback itself.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(f)));
-        }
-        None => {}
-    }
-    runtime_of(pcb).registry.release(pcb);
-    pcb.exiting
-        .store(pcb::EXIT_PUBLIC, std::sync::atomic::Ordering::SeqCst);
-    // After the exit is public: whoever waits for one of these signals to be handled then
-    // sees the process as exiting (case 23).
-    pcb.sigs.publish(pcb.sig_seen.get());
-    // SAFETY: `pcb` is the calling process (this function's contract) and its exit
-    // reason was recorded by `set_exit` above, as `leave` requires.
-    unsafe { leave(pcb) }
-}
-
-/// Suspends the calling process for good: its worker runs the rest of the exit path.
-///
-/// # Safety
-/// `pcb` is the calling process, whose exit reason is recorded.
-unsafe fn leave(pcb: &Pcb) -> ! {
-    // SAFETY: `pcb` is the calling process; it is never resumed after `Exit`.
-    unsafe { suspend(pcb, Suspend::Exit) };
-    unreachable!("an exited process was resumed")
-}
-
-/// Runs the terminate callback, releases the registered name, then marks the process as
-/// exiting for everybody: whoever sees it dead can no longer find its name (cases 82, 83).
-/// (A name registered to it after this point, racing its exit, is released by the exit
-/// path.)
-///
-/// # Safety
-/// `pcb` is the calling process, whose exit has begun.
-pub(crate) unsafe fn publish_exit(pcb: &Pcb) {
-    // SAFETY: `pcb` is the calling process whose exit has begun (this function's
-    // contract), as `run_terminate` requires.
-    unsafe { run_terminate(pcb) };
-    runtime_of(pcb).registry.release(pcb);
-    pcb.exiting
-        .store(pcb::EXIT_PUBLIC, std::sync::atomic::Ordering::SeqCst);
-}
-
-/// Runs the calling process's terminate callback, if one is set, with its exit reason
-/// (on its own stack, as the process; a panic in it is caught and ignored).
-///
-/// # Safety
-/// `pcb` is the calling process, already exiting.
-pub(crate) unsafe fn run_terminate(pcb: &Pcb) {
-    if let Some(f) = take_terminate(pcb) {
-        // SAFETY: `pcb` is the calling process, already exiting (this function's
-        // contract), as `call_terminate` requires.
-        unsafe { call_terminate(pcb, f) };
-    }
-}
-
-/// Takes the calling process's terminate callback out of its link data (it runs at most
-/// once).
-fn take_terminate(pcb: &Pcb) -> Option<pcb::Terminate> {
-    pcb.sig
-        .lock()
-        .data
-        .as_deref_mut()
-        .and_then(|d| d.terminate.take())
-}
-
-/// Calls terminate callback `f` with the calling process's exit reason (a copy: an exit
-/// signal that ends the process during the call changes the recorded reason, see
-/// [`exit_on_signal`]); a panic in it is caught and ignored.
-///
-/// # Safety
-/// `pcb` is the calling process, already exiting.
-unsafe fn call_terminate(pcb: &Pcb, f: pcb::Terminate) {
-    // An exit from inside a match predicate never returns to the scan that called it
-    // (the stack is discarded), so the callback may use the mailbox again.
-    pcb.set_matching(false);
-    // SAFETY: owner-only field.
-    let reason = unsafe { pcb.exit_reason() }.clone();
-    // Process code: the worker may be taken over while it runs (`sched::held`).
-    crate::sched::held::leave_for_process_code(pcb);
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || f(&reason)));
-    crate::sched::held::back_from_process_code(pcb);
 }
 
 /// Yields the rest of the time slice (`erlang:yield/0`): the process goes to the back of
@@ -935,7 +772,7 @@ pub fn exit(reason: ExitReason) -> Error {
     let _rt = crate::sched::held::enter();
     match current() {
         // SAFETY: the calling process.
-        Ok(pcb) => unsafe { exit_raw(pcb, reason) },
+        Ok(pcb) => unsafe { exit::exit_raw(pcb, reason) },
         Err(e) => Error(e),
     }
 }

@@ -118,7 +118,7 @@ pub(crate) struct ArmedTimer {
 
 /// A process's links, monitors, exit waiters and terminate callback, and whether its exit
 /// path has closed them (under `Pcb::sig`; see `signal.rs` for the protocol).
-/// Whether it is closed is `Pcb::sig_closed`, written and read under the same lock.
+/// Whether it is closed is `Pcb::life` (CLOSED), written and read under the same lock.
 #[derive(Default)]
 pub(crate) struct SigState {
     /// Boxed: most processes have no links, monitors or waiters, and the PCB stays small.
@@ -263,16 +263,14 @@ pub(crate) struct Pcb {
     /// The process's [`Priority`] as its numeric value (Relaxed: a change takes effect the
     /// next time the process is queued).
     pub(crate) priority: std::sync::atomic::AtomicU8,
-    /// [`EXIT_NONE`], then [`EXIT_BEGUN`] (the process decided to exit; owner-only news),
-    /// then [`EXIT_PUBLIC`] (after its terminate callback ran and its name was released):
-    /// from then on it counts as dead for `is_alive`, and a link or monitor to it gets
-    /// `noproc`. See [`Pcb::is_exiting`].
-    pub(crate) exiting: crate::sync::AtomicU8,
-    /// Set under `sig`'s lock once the exit path took the links and monitors: the exit
-    /// reason is then final, a new waiter reads it instead of waiting, and a link or
-    /// monitor request is answered by its sender with `noproc` (the process counts as
-    /// dead). (Not the state word's EXITED, which is set at the start of the exit path.)
-    pub(crate) sig_closed: std::sync::atomic::AtomicBool,
+    /// Where the process's exit has got to (`process/lifecycle.rs`): EXITING once it
+    /// decided to exit (owner-only news), PUBLIC once its terminate callback ran and its
+    /// name was released (from then on it counts as dead for `is_alive`, and a link or
+    /// monitor to it gets `noproc`), CLOSED once the exit path took the links and monitors
+    /// under `sig`'s lock (the exit reason is then final, a new waiter reads it instead of
+    /// waiting, and a link or monitor request is answered with `noproc`). Not the state
+    /// word's EXITED, which is set at the start of the exit path.
+    pub(crate) life: super::lifecycle::Lifecycle,
     /// log2 of the usable bytes of the stack this process gets when it first runs (stack
     /// sizes are powers of two; see [`Pcb::stack_usable`]).
     pub(crate) stack_shift: Cell<u8>,
@@ -312,13 +310,6 @@ fn prefetch_stack_around(sp: usize) {
 const PARK_BELOW: usize = 128;
 /// Bytes above it.
 const PARK_ABOVE: usize = 128;
-
-/// `Pcb::exiting`: alive.
-pub(crate) const EXIT_NONE: u8 = 0;
-/// `Pcb::exiting`: the exit has begun (reason recorded, terminate callback running).
-pub(crate) const EXIT_BEGUN: u8 = 1;
-/// `Pcb::exiting`: exiting, as everybody sees it.
-pub(crate) const EXIT_PUBLIC: u8 = 2;
 
 impl Pcb {
     /// Is `flag` (an `OWN_*` bit) set? (Owner only, except `OWN_IN_RT` for the monitor.)
@@ -426,7 +417,7 @@ impl Pcb {
 
     /// True once the process counts as exiting (dead) for everybody.
     pub(crate) fn is_exiting(&self) -> bool {
-        self.exiting.load(std::sync::atomic::Ordering::Acquire) == EXIT_PUBLIC
+        self.life.is_exiting()
     }
 
     /// Records the exit reason.
@@ -506,8 +497,7 @@ impl Pcb {
             revoked: crate::sync::AtomicU8::new(0),
             named: std::sync::atomic::AtomicBool::new(false),
             trap_exit: std::sync::atomic::AtomicBool::new(false),
-            exiting: crate::sync::AtomicU8::new(EXIT_NONE),
-            sig_closed: std::sync::atomic::AtomicBool::new(false),
+            life: super::lifecycle::Lifecycle::new(),
             sigs: crate::signal::SignalCounts::new(),
             sig_seen: Cell::new(0),
             msgs_out: AtomicU32::new(0),

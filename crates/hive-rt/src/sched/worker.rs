@@ -327,14 +327,14 @@ impl WorkerLocal {
             if (*pcb.coroutine.get()).as_ref().is_some_and(|c| c.done()) {
                 // Its coroutine ended on a thread that had lost its worker (a stack overflow
                 // trapped after a takeover, see below): only the exit path is left.
-                self.rt.finish_process(pcb_ptr, Some(self), Some(guard));
+                crate::process::exit::finish(&self.rt, pcb_ptr, Some(self), Some(guard));
                 return true;
             }
             if (*pcb.coroutine.get()).is_none() && self.rt.start_process(pcb_ptr, self).is_err() {
                 // No stack could be had: the process ends before running (the BEAM's
                 // spawn would have failed with system_limit).
                 pcb.set_exit(crate::ExitReason::error("system_limit: no stack"));
-                self.rt.finish_process(pcb_ptr, Some(self), Some(guard));
+                crate::process::exit::finish(&self.rt, pcb_ptr, Some(self), Some(guard));
                 return true;
             }
         }
@@ -403,14 +403,16 @@ impl WorkerLocal {
                     // SAFETY: the trapped coroutine is done; owner-only field.
                     unsafe {
                         pcb.set_exit(crate::ExitReason::error("stack_overflow"));
-                        self.rt.finish_process(pcb_ptr, Some(self), Some(guard));
+                        crate::process::exit::finish(&self.rt, pcb_ptr, Some(self), Some(guard));
                     }
                     return true;
                 }
                 CoroutineResult::Yield(Suspend::Exit)
                 | CoroutineResult::Return(Ending::Returned) => {
                     // SAFETY: the process has stopped running for good and is owned by us.
-                    unsafe { self.rt.finish_process(pcb_ptr, Some(self), Some(guard)) };
+                    unsafe {
+                        crate::process::exit::finish(&self.rt, pcb_ptr, Some(self), Some(guard))
+                    };
                     return true;
                 }
             }

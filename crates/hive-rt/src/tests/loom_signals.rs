@@ -1,6 +1,6 @@
 //! The signal handshakes of `signal.rs`, model-checked.
 //!
-//! **Ordered liveness** ([`SignalCounts`] with the `exiting` flag): a caller takes a
+//! **Ordered liveness** ([`SignalCounts`] with the lifecycle word): a caller takes a
 //! ticket, pushes an exit signal carrying it into the target's outer queue (the real
 //! Vyukov queue), wakes the target, and asks whether the target is alive, waiting until
 //! the target has handled every ticket taken when it asked. The target runs the sequence
@@ -12,12 +12,12 @@
 //! (A half-linked push by another sender, which `settle` spins past, is the mailbox
 //! model's subject.)
 //!
-//! **Link request versus exit** (`Pcb::sig` lock and `sig_closed`): a requester runs the
-//! real `signal::Requestee::request` (look at the closed flag, the counts and `exiting`
-//! under the lock; write the link directly, or queue a LINK signal) while the target's
-//! exit path makes its exit public, runs the real `Requestee::close` (close under the same
-//! lock, take the link set), and drains its mailbox up to the tail seen at closing, as
-//! `signal::exit_signals` does. The model fails unless the requester gets exactly one
+//! **Link request versus exit** (`Pcb::sig` lock and the lifecycle word): a requester
+//! runs the real `signal::Requestee::request` (look for CLOSED, at the counts and for
+//! PUBLIC under the lock; record the link on arrival, or queue a LINK signal) while the
+//! target's exit path makes its exit public, runs the real `Requestee::close` (CLOSED
+//! under the same lock, take the link set), and drains its mailbox up to the tail seen at
+//! closing, as phase 5 of `process/exit.rs` does. The model fails unless the requester gets exactly one
 //! answer: the target's exit signal (link found in the set), a `noproc` reply (LINK found
 //! in the drain), "exiting" or "dead" (found exiting or closed).
 
@@ -29,14 +29,15 @@ use super::model;
 
 use crate::mailbox::{InnerQueue, Msg, OuterQueue, SIG_BASE};
 use crate::pid::Pid;
-use crate::process::pcb::{SigState, EXIT_NONE, EXIT_PUBLIC};
-use crate::signal::{Requestee, Sender, SignalCounts, Target as Answer};
-use crate::sync::{AtomicU8, Mutex};
+use crate::process::lifecycle::Lifecycle;
+use crate::process::pcb::SigState;
+use crate::signal::{Delivery as Answer, Requestee, Sender, Signal, SignalCounts};
+use crate::sync::Mutex;
 
 struct Target {
     outer: OuterQueue,
     sigs: SignalCounts,
-    exiting: AtomicU8,
+    life: Lifecycle,
     /// Stands for the state word's notification (tested in `loom_mailbox`).
     notified: AtomicUsize,
 }
@@ -58,7 +59,7 @@ fn loom_exit_signal_then_is_alive_sees_the_exit() {
         let mut t = Arc::new(Target {
             outer: OuterQueue::new(),
             sigs: SignalCounts::new(),
-            exiting: AtomicU8::new(EXIT_NONE),
+            life: Lifecycle::new(),
             notified: AtomicUsize::new(0),
         });
         Arc::get_mut(&mut t).unwrap().outer.init();
@@ -75,11 +76,11 @@ fn loom_exit_signal_then_is_alive_sees_the_exit() {
                 target_thread.unpark();
                 let want = t.sigs.sent();
                 loop {
-                    if t.exiting.load(SeqCst) == EXIT_PUBLIC {
+                    if t.life.is_exiting() {
                         return false;
                     }
                     if t.sigs.handled_up_to(want) {
-                        return t.exiting.load(SeqCst) != EXIT_PUBLIC;
+                        return !t.life.is_exiting();
                     }
                     thread::yield_now();
                 }
@@ -102,7 +103,7 @@ fn loom_exit_signal_then_is_alive_sees_the_exit() {
                 assert_eq!(unsafe { Msg::ticket(m.as_ptr()) }, next);
                 next += 1;
                 // The kill: make the exit public, then publish the handled prefix.
-                t.exiting.store(EXIT_PUBLIC, SeqCst);
+                t.life.transition_to_public();
             }
             // SAFETY: `take_outer` handed `m` over, the test owns it and does not use it after.
             unsafe { Msg::free(m.as_ptr()) };
@@ -123,9 +124,8 @@ fn loom_exit_signal_then_is_alive_sees_the_exit() {
 /// `signal::Requestee` borrows.
 struct Linkee {
     sig: Mutex<SigState>,
-    closed: std::sync::atomic::AtomicBool,
+    life: Lifecycle,
     sigs: SignalCounts,
-    exiting: AtomicU8,
     outer: OuterQueue,
     signal_flag: std::sync::atomic::AtomicU32,
     /// Answers the requester got: 1 per exit signal, noproc reply, "exiting" or "dead".
@@ -136,9 +136,8 @@ impl Linkee {
     fn requestee(&self) -> Requestee<'_> {
         Requestee {
             sig: &self.sig,
-            closed: &self.closed,
+            life: &self.life,
             sigs: &self.sigs,
-            exiting: &self.exiting,
             outer: &self.outer,
             signal_flag: &self.signal_flag,
         }
@@ -153,7 +152,7 @@ fn loom_link_request_racing_exit_gets_exactly_one_answer() {
     link_request_racing_exit(true);
 }
 
-/// As above with `exiting` never made public, so that only the closed flag tells the
+/// As above with the exit never made public, so that only CLOSED tells the
 /// requester the target is dead (the runtime always publishes the exit first; this checks
 /// the flag on its own).
 #[test]
@@ -167,9 +166,8 @@ fn link_request_racing_exit(publish_exit: bool) {
     model(move || {
         let mut t = Arc::new(Linkee {
             sig: Mutex::new(SigState::default()),
-            closed: std::sync::atomic::AtomicBool::new(false),
+            life: Lifecycle::new(),
             sigs: SignalCounts::new(),
-            exiting: AtomicU8::new(EXIT_NONE),
             outer: OuterQueue::new(),
             signal_flag: std::sync::atomic::AtomicU32::new(0),
             answers: AtomicUsize::new(0),
@@ -189,22 +187,14 @@ fn link_request_racing_exit(publish_exit: bool) {
                     lifo: false,
                 };
                 // `signal::link`'s request, through the real protocol.
-                let got = t.requestee().request(
-                    &from,
-                    crate::signal::SIG_LINK,
-                    0,
-                    |d| {
-                        d.links.insert(REQUESTER);
-                    },
-                    || {},
-                );
+                let got = t.requestee().request(&from, Signal::Link, || {});
                 match got {
                     // `exiting_answer` or the `noproc` of a dead target, at once.
                     Ok(Answer::Exiting) | Ok(Answer::Dead) => {
                         t.answers.fetch_add(1, SeqCst);
                     }
                     // Written directly or queued: the exit path answers.
-                    Ok(Answer::Done) => {}
+                    Ok(Answer::Delivered) => {}
                     Err(e) => panic!("request failed: {e:?}"),
                 }
             })
@@ -212,7 +202,7 @@ fn link_request_racing_exit(publish_exit: bool) {
         // The target's exit path: its exit made public (step 1), then the real close
         // (step 3), then the drain up to the tail seen at closing (as `exit_signals`).
         if publish_exit {
-            t.exiting.store(EXIT_PUBLIC, SeqCst);
+            t.life.transition_to_public();
         }
         let taken = t.requestee().close().unwrap_or_default();
         let linked = taken.links.contains(&REQUESTER);
