@@ -33,15 +33,6 @@ use crate::process::pcb::Pcb;
 /// `stack_overflow` before doing anything.
 pub(crate) const ABI_HEADROOM: usize = 8 * 1024;
 
-/// How a process coroutine ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Ending {
-    /// The entry function returned (or the process exited, see `Suspend::Exit`).
-    Returned,
-    /// The process ran into its guard page.
-    StackOverflow,
-}
-
 /// Address of the calling frame's stack (approximately the stack pointer).
 #[inline(always)]
 pub(crate) fn approx_sp() -> usize {
@@ -62,7 +53,7 @@ mod imp {
     use std::mem::MaybeUninit;
     use std::sync::Once;
 
-    use super::Ending;
+    use crate::process::pcb::Ending;
     use crate::sched::current_pcb;
 
     const PAGE: usize = 4096;

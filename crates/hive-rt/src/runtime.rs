@@ -19,8 +19,9 @@ use parking_lot::Mutex;
 
 use crate::config::{stack_class, Config, SpawnOptions};
 use crate::mailbox::Msg;
-use crate::overflow::{self, Ending};
+use crate::overflow;
 use crate::pid::Pid;
+use crate::process::pcb::Ending;
 use crate::process::pcb::{Entry, ExitWaiter, Pcb, Suspend};
 use crate::process::state::Notify;
 use crate::process::table::PidTable;

@@ -17,7 +17,7 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_void;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::Arc;
 
 use corosensei::trap::CoroutineTrapHandler;
@@ -27,7 +27,6 @@ use parking_lot::{Condvar, Mutex};
 use super::state::StateWord;
 use crate::config::Priority;
 use crate::mailbox::{InnerQueue, OuterQueue};
-use crate::overflow::Ending;
 use crate::pid::Pid;
 use crate::reason::ExitReason;
 use crate::stack::ArenaStack;
@@ -69,6 +68,15 @@ pub(crate) enum Suspend {
 }
 
 /// The coroutine type of a process.
+/// How a process coroutine ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// The entry function returned (or the process exited, see `Suspend::Exit`).
+    Returned,
+    /// The process ran into its guard page.
+    StackOverflow,
+}
+
 pub(crate) type ProcCoroutine = Coroutine<(), Suspend, Ending, ArenaStack>;
 
 /// What the process runs.
@@ -125,6 +133,55 @@ pub(crate) struct SigState {
     pub(crate) data: Option<Box<LinkData>>,
 }
 
+impl LinkData {
+    /// Records a request from `from`: a link (`monitor` None) adds `from` to the links, a
+    /// monitor (`monitor` its reference) adds (reference, `from`) to the monitors held on
+    /// this process. The receiver's handling of a LINK or MONITOR signal
+    /// (`signal/handle.rs`), also run on arrival for a local receiver with nothing pending
+    /// (`signal::Requestee::request`).
+    pub(crate) fn record_request(&mut self, from: Pid, monitor: Option<u64>) {
+        match monitor {
+            None => {
+                self.links.insert(from);
+            }
+            Some(mref) => {
+                self.monitored_by.insert(mref, from);
+            }
+        }
+    }
+}
+
+/// A process's last `exit/2` to another process, and how far the process had got then:
+/// messages taken out of its mailbox, signals handled, receive timeouts and sleeps armed.
+///
+/// `link(P)` right after `exit(P, R)` reaches `P` behind the exit signal, so on the BEAM
+/// it finds `P` exiting (still known, not yet gone), which answers with an exit signal
+/// `noproc` (case 37). A Hive target may finish its whole exit before the link looks it
+/// up; the link then answers as the exiting target would, but only while all three
+/// counts are unchanged. Once the caller has taken a message (such as `P`'s DOWN or
+/// `EXIT`, or any news sent after `P` died), handled a signal or waited on a timer, it
+/// may know `P` is dead, and a link to a dead `P` is the `noproc` error of case 26 (the
+/// BEAM's answer once `P` is gone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LastExit {
+    to: Pid,
+    taken: u32,
+    handled: u32,
+    timers: u32,
+}
+
+impl LastExit {
+    /// The state of the calling process `pcb` now, for an `exit/2` to `to`.
+    pub(crate) fn now(pcb: &Pcb, to: Pid) -> LastExit {
+        LastExit {
+            to,
+            taken: pcb.msgs_out.load(Relaxed),
+            handled: pcb.sig_seen.get(),
+            timers: pcb.timer_seq.load(Relaxed),
+        }
+    }
+}
+
 /// A terminate callback (see `process::set_terminate`).
 pub(crate) type Terminate = Box<dyn FnOnce(&ExitReason) + Send>;
 
@@ -146,13 +203,13 @@ pub(crate) struct LinkData {
     /// cancelled since: compacted as it grows); its exit cancels them (BEAM case 92).
     pub(crate) timers: Vec<u64>,
     /// This process's last `exit/2` to another process that was found (see
-    /// `signal::LastExit`): a link to it made right after, which finds it dead, is answered
+    /// [`LastExit`]): a link to it made right after, which finds it dead, is answered
     /// as by an exiting process (case 37).
-    pub(crate) last_exit: Option<crate::signal::LastExit>,
+    pub(crate) last_exit: Option<LastExit>,
     /// Run by the process itself when it exits (before anything is signalled).
     pub(crate) terminate: Option<Terminate>,
     /// The process's active aliases and how each is deactivated (see `alias.rs`).
-    pub(crate) aliases: fxhash::FxHashMap<u64, crate::alias::AliasMode>,
+    pub(crate) aliases: fxhash::FxHashMap<u64, crate::alias::mode::AliasMode>,
 }
 
 impl SigState {
@@ -252,7 +309,7 @@ pub(crate) struct Pcb {
     /// Signals pushed to the mailbox and handled (`is_alive` and `process_info` wait for
     /// the handled count to pass the sent count they read, so they are ordered after the
     /// caller's earlier signals, BEAM case 23).
-    pub(crate) sigs: crate::signal::SignalCounts,
+    pub(crate) sigs: crate::signal::counts::SignalCounts,
     pub(crate) pid: Pid,
     /// Incremented for every armed receive timeout; a timer firing with an older value is
     /// stale and ignored.
@@ -498,7 +555,7 @@ impl Pcb {
             named: std::sync::atomic::AtomicBool::new(false),
             trap_exit: std::sync::atomic::AtomicBool::new(false),
             life: super::lifecycle::Lifecycle::new(),
-            sigs: crate::signal::SignalCounts::new(),
+            sigs: crate::signal::counts::SignalCounts::new(),
             sig_seen: Cell::new(0),
             msgs_out: AtomicU32::new(0),
             reductions: std::sync::atomic::AtomicU64::new(0),

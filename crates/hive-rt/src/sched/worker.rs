@@ -19,7 +19,7 @@ use crossbeam_deque::{Steal, Worker};
 use crossbeam_epoch::{self as epoch, Guard};
 
 use super::{held, set_current_pcb, set_current_worker, ProcRef};
-use crate::overflow::Ending;
+use crate::process::pcb::Ending;
 use crate::process::pcb::{Pcb, Suspend};
 use crate::process::state::{Notify, ToWaiting};
 use crate::runtime::RtInner;

@@ -5,33 +5,17 @@
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::Relaxed;
 
+use super::counts::reached;
 use super::{
-    reached, Signal, SIG_DEMONITOR, SIG_DOWN, SIG_EXIT, SIG_EXIT_LINK, SIG_LINK, SIG_MONITOR,
-    SIG_SHUTDOWN, SIG_UNLINK,
+    SIG_DEMONITOR, SIG_DOWN, SIG_EXIT, SIG_EXIT_LINK, SIG_LINK, SIG_MONITOR, SIG_SHUTDOWN,
+    SIG_UNLINK,
 };
 use crate::mailbox::{MessageKind, Msg, SIG_BASE};
 use crate::pid::Pid;
 use crate::process::exit;
-use crate::process::pcb::{LinkData, Pcb};
+use crate::process::pcb::Pcb;
 use crate::process::runtime_of;
 use crate::reason::ExitReason;
-
-/// Records the link or monitor request `sig` from `from` in the receiver's link record
-/// `d`: a link adds `from` to the links, a monitor adds (reference, `from`) to the
-/// monitors held on the receiver. The receiver's handling of a LINK or MONITOR signal,
-/// also run on arrival for a local receiver with nothing pending
-/// (`route::Requestee::request`).
-pub(crate) fn record_request(d: &mut LinkData, from: Pid, sig: Signal<'_>) {
-    match sig {
-        Signal::Link => {
-            d.links.insert(from);
-        }
-        Signal::Monitor(mref) => {
-            d.monitored_by.insert(mref, from);
-        }
-        _ => debug_assert!(false, "not a request: {sig:?}"),
-    }
-}
 
 /// What handling one signal gave.
 enum Handled {
@@ -62,7 +46,7 @@ unsafe fn handle(pcb: &Pcb, m: NonNull<Msg>) -> Handled {
     let trap = pcb.trap_exit.load(Relaxed);
     match kind {
         SIG_LINK => {
-            record_request(pcb.sig.lock().data(), from, Signal::Link);
+            pcb.sig.lock().data().record_request(from, None);
             free()
         }
         SIG_UNLINK => {
@@ -70,7 +54,7 @@ unsafe fn handle(pcb: &Pcb, m: NonNull<Msg>) -> Handled {
             free()
         }
         SIG_MONITOR => {
-            record_request(pcb.sig.lock().data(), from, Signal::Monitor(mref));
+            pcb.sig.lock().data().record_request(from, Some(mref));
             free()
         }
         SIG_DEMONITOR => {

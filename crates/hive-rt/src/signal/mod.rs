@@ -47,7 +47,7 @@
 //!   exits, or queues `{'EXIT', Pid, noproc}` (case 26, 27); `monitor` queues a DOWN with
 //!   `noproc` (case 57). No link or monitor is created. Except: when the caller's last
 //!   `exit/2` went to this target and the caller has taken no message, handled no signal
-//!   and armed no timer since ([`LastExit`]), its link request would have reached the
+//!   and armed no timer since (`LastExit` in `process/pcb.rs`), its link request would have reached the
 //!   target behind that exit signal, so it is answered as by an exiting target (case 37),
 //!   even if the target finished exiting before the caller looked.
 //! - PUBLIC (it decided to exit, its exit path has not closed yet): **exiting**: the
@@ -55,7 +55,7 @@
 //!   67): the link is created on the caller's side and at once ended by an exit signal
 //!   `noproc`; the monitor fires at once with `noproc`.
 //! - alive with no signal pending (published prefix = sent count): the target handles the
-//!   request on arrival: the route runs the target's own handler (`handle::record_request`)
+//!   request on arrival: the route runs the target's own handler (`LinkData::record_request`)
 //!   under its lock. Nothing sent earlier by the caller can still be waiting in the
 //!   target's mailbox, so the order of signals is kept.
 //! - alive with signals pending: the LINK or MONITOR signal is queued behind them (under
@@ -90,14 +90,12 @@
 //!   monitors the pid; its DOWN names the pid (0 when the name was not registered), not
 //!   `{Name, Node}`: the caller knows which name its reference is for.
 
+pub(crate) mod counts;
 mod handle;
 mod request;
 mod route;
 
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
-
-use crate::sync::AtomicU32;
 
 use crate::mailbox::{Msg, SIG_BASE};
 use crate::pid::Pid;
@@ -105,8 +103,9 @@ use crate::reason::ExitReason;
 use crate::sched::worker::WorkerLocal;
 use crate::sched::Caller;
 
+pub(crate) use counts::SignalCounts;
 pub(crate) use handle::{check, settle, settle_all, wait_for_link};
-pub(crate) use request::{demonitor, exit_pid, link, monitor, monitor_name, unlink, LastExit};
+pub(crate) use request::{demonitor, exit_pid, link, monitor, monitor_name, unlink};
 pub(crate) use route::{alive_ordered, deliver, deliver_queued, Delivery, Requestee};
 
 /// A signal: what a process (or the runtime) tells another besides messages
@@ -154,6 +153,15 @@ impl Signal<'_> {
     /// exiting or dead (module docs, "Link and monitor requests").
     fn is_request(&self) -> bool {
         matches!(self, Signal::Link | Signal::Monitor(_))
+    }
+
+    /// The reference of a monitor request, None for a link request (see
+    /// `LinkData::record_request`).
+    fn monitor_ref(&self) -> Option<u64> {
+        match self {
+            Signal::Monitor(mref) => Some(*mref),
+            _ => None,
+        }
     }
 
     /// The signal as a mailbox message from `from`, allocated from `worker`'s message
@@ -209,60 +217,5 @@ impl Sender {
             worker: caller.worker,
             lifo: !caller.pcb.is_null(),
         }
-    }
-}
-
-/// True when `a` has reached `b` on the wrapping u32 counters.
-fn reached(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) >= 0
-}
-
-/// The ordered-liveness handshake of a process (module docs, "Ordered liveness").
-/// Model-checked in `tests/loom_signals.rs`.
-///
-/// Every signal carries a **ticket**: the value of `sent` its sender took (fetch_add)
-/// before pushing it. The receiver tracks the contiguous prefix of tickets it has handled
-/// (`Pcb::sig_seen`: every ticket below it is handled; tickets handled out of order wait in
-/// `LinkData::early`) and publishes it in `done` (Release) after handling, and after making
-/// its exit public when a signal ended it. A checker reads `sent` after its own push (so
-/// its ticket is below the value read) and waits until `done` reaches that value (Acquire):
-/// then its own signal, and every signal counted before, has been handled.
-#[derive(Debug)]
-pub(crate) struct SignalCounts {
-    sent: AtomicU32,
-    done: AtomicU32,
-}
-
-impl SignalCounts {
-    pub(crate) fn new() -> SignalCounts {
-        SignalCounts {
-            sent: AtomicU32::new(0),
-            done: AtomicU32::new(0),
-        }
-    }
-
-    /// Sender, before pushing a signal: its ticket.
-    pub(crate) fn ticket(&self) -> u32 {
-        self.sent.fetch_add(1, AcqRel)
-    }
-
-    /// Tickets taken so far.
-    pub(crate) fn sent(&self) -> u32 {
-        self.sent.load(Acquire)
-    }
-
-    /// Receiver: every ticket below `next` is handled.
-    pub(crate) fn publish(&self, next: u32) {
-        self.done.store(next, Release);
-    }
-
-    /// True once every ticket below `want` has been handled.
-    pub(crate) fn handled_up_to(&self, want: u32) -> bool {
-        reached(self.done.load(Acquire), want)
-    }
-
-    /// True when no signal is waiting to be handled (or being sent).
-    pub(crate) fn idle(&self) -> bool {
-        self.handled_up_to(self.sent())
     }
 }

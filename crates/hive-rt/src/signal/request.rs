@@ -9,7 +9,7 @@ use super::route::{deliver, deliver_to_self, Delivery};
 use super::{Sender, Signal, DEMONITOR_FLUSH, DEMONITOR_INFO};
 use crate::mailbox::{MessageKind, Msg};
 use crate::pid::Pid;
-use crate::process::pcb::Pcb;
+use crate::process::pcb::{LastExit, Pcb};
 use crate::process::{self, runtime_of};
 use crate::reason::ExitReason;
 use crate::runtime::RtInner;
@@ -208,35 +208,4 @@ pub(crate) fn exit_pid(
         pcb.sig.lock().data().last_exit = sent.then(|| LastExit::now(pcb, to));
     }
     Ok(())
-}
-
-/// A process's last `exit/2` to another process, and how far the process had got then:
-/// messages taken out of its mailbox, signals handled, receive timeouts and sleeps armed.
-///
-/// `link(P)` right after `exit(P, R)` reaches `P` behind the exit signal, so on the BEAM
-/// it finds `P` exiting (still known, not yet gone), which answers with an exit signal
-/// `noproc` (case 37). A Hive target may finish its whole exit before the link looks it
-/// up; the link then answers as the exiting target would, but only while all three
-/// counts are unchanged. Once the caller has taken a message (such as `P`'s DOWN or
-/// `EXIT`, or any news sent after `P` died), handled a signal or waited on a timer, it
-/// may know `P` is dead, and a link to a dead `P` is the `noproc` error of case 26 (the
-/// BEAM's answer once `P` is gone).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct LastExit {
-    to: Pid,
-    taken: u32,
-    handled: u32,
-    timers: u32,
-}
-
-impl LastExit {
-    /// The state of the calling process `pcb` now, for an `exit/2` to `to`.
-    pub(crate) fn now(pcb: &Pcb, to: Pid) -> LastExit {
-        LastExit {
-            to,
-            taken: pcb.msgs_out.load(Relaxed),
-            handled: pcb.sig_seen.get(),
-            timers: pcb.timer_seq.load(Relaxed),
-        }
-    }
 }

@@ -10,14 +10,14 @@
 //! A link or monitor request is a signal the target handles like any other, whether the
 //! target is local (here) or, once nodes exist, behind a node connection. A local target
 //! with nothing pending handles the request on arrival: [`Requestee::request`] records it
-//! with the target's own handler (`handle::record_request`) under the target's lock, which
+//! with the target's own handler (`LinkData::record_request`) under the target's lock, which
 //! is what the target would do first on its next look (module docs of `signal`, "Link and
 //! monitor requests").
 
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::Release;
 
-use super::{handle, Sender, Signal, SignalCounts};
+use super::{Sender, Signal, SignalCounts};
 use crate::mailbox::{Msg, OuterQueue};
 use crate::pid::Pid;
 use crate::process;
@@ -175,7 +175,7 @@ impl<'a> Requestee<'a> {
     /// The link or monitor request `sig` from `from` to this process:
     /// [`Delivery::Dead`] if its exit path has closed it, [`Delivery::Exiting`] if its exit
     /// is public, else [`Delivery::Delivered`] after the request was recorded in its link
-    /// record (no signal pending: handled on arrival by `handle::record_request`) or queued
+    /// record (no signal pending: handled on arrival by `LinkData::record_request`) or queued
     /// behind the pending ones; `wake` then runs, after the lock is released. Errors:
     /// `ErrNoMemory` (the signal could not be allocated; nothing changed).
     pub(crate) fn request(
@@ -199,7 +199,7 @@ impl<'a> Requestee<'a> {
             return Ok(Delivery::Exiting);
         }
         if idle {
-            handle::record_request(s.data(), from.pid, sig);
+            s.data().record_request(from.pid, sig.monitor_ref());
             return Ok(Delivery::Delivered);
         }
         let m = sig
