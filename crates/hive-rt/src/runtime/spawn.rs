@@ -1,0 +1,199 @@
+//! Spawning: creating a process, linking or monitoring it atomically, and giving it its
+//! stack when it first runs.
+
+use std::ffi::c_void;
+use std::ptr::{self, NonNull};
+use std::sync::Arc;
+
+use corosensei::{Coroutine, Yielder};
+
+use super::{process_main, RtInner};
+use crate::config::{stack_class, SpawnOptions};
+use crate::pid::Pid;
+use crate::process::pcb::{Entry, ExitWaiter, Pcb, Suspend};
+use crate::sched::worker::WorkerLocal;
+use crate::sched::ProcRef;
+use crate::status::Status;
+
+/// Spawn arguments up to this many bytes are copied into the PCB (no allocation); larger
+/// ones go to the heap.
+const INLINE_ARG: usize = crate::process::pcb::INLINE_ARG_BYTES;
+
+impl RtInner {
+    /// Creates a process. `arg` is copied; a C entry receives a pointer to the copy (or
+    /// NULL when `arg` is empty). A `waiter` is registered before the process can run.
+    pub(crate) fn spawn(
+        &self,
+        entry: Entry,
+        arg: &[u8],
+        opts: SpawnOptions,
+        waiter: Option<&Arc<ExitWaiter>>,
+    ) -> std::result::Result<Pid, Status> {
+        self.spawn_with(entry, arg, opts, waiter, None)
+            .map(|(pid, _)| pid)
+    }
+
+    /// `spawn_link` / `spawn_monitor` / `spawn_opt(F, [link, monitor])` (cases 65, 97, 98):
+    /// the calling process `parent` is linked to, and/or monitors, the new process before
+    /// it can run its first instruction. Returns the pid and the monitor reference (0
+    /// without `monitor`).
+    pub(crate) fn spawn_linked(
+        &self,
+        entry: Entry,
+        arg: &[u8],
+        opts: SpawnOptions,
+        parent: &Pcb,
+        link: bool,
+        monitor: bool,
+    ) -> std::result::Result<(Pid, u64), Status> {
+        let mref = if monitor { self.new_ref() } else { 0 };
+        self.spawn_with(entry, arg, opts, None, Some((parent, link, mref)))
+    }
+
+    fn spawn_with(
+        &self,
+        entry: Entry,
+        arg: &[u8],
+        opts: SpawnOptions,
+        waiter: Option<&Arc<ExitWaiter>>,
+        parent: Option<(&Pcb, bool, u64)>,
+    ) -> std::result::Result<(Pid, u64), Status> {
+        if self.is_shut_down()
+            || self
+                .shutdown_begun
+                .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Err(Status::ErrShutDown);
+        }
+        let default = self.stacks.default_usable();
+        let usable = if opts.stack_size == 0 {
+            default
+        } else if opts.stack_size < crate::config::MIN_STACK_SIZE {
+            // Too small for the ABI's headroom plus any frame of the process's own: refused
+            // rather than silently enlarged, so a backend that computed a stack size learns
+            // that it is below the minimum (`SpawnOptions::stack_size`).
+            return Err(Status::ErrBadLength);
+        } else {
+            stack_class(opts.stack_size).ok_or(Status::ErrBadLength)?
+        };
+        let worker = self.local_worker();
+        let pcb = Box::into_raw(Pcb::new(opts.priority, entry, self));
+        // The argument copy lives in the PCB (inline when small), which never moves, so the
+        // pointer stays valid for the life of the process.
+        // SAFETY: the PCB is not yet published; we are its only user.
+        unsafe {
+            (*pcb).stack_shift.set(usable.trailing_zeros() as u8);
+            if !arg.is_empty() {
+                let dst = if arg.len() <= INLINE_ARG {
+                    (*(*pcb).inline_arg.get()).as_mut_ptr() as *mut u8
+                } else {
+                    let mut b = vec![0u128; arg.len().div_ceil(16)].into_boxed_slice();
+                    let p = b.as_mut_ptr() as *mut u8;
+                    (*pcb).set_heap_arg(Some(b));
+                    p
+                };
+                ptr::copy_nonoverlapping(arg.as_ptr(), dst, arg.len());
+                if let Entry::C { arg: arg_ptr, .. } = &mut *(*pcb).entry.get() {
+                    *arg_ptr = dst as *mut c_void;
+                }
+            }
+            if let Some(w) = waiter {
+                (*pcb).sig.lock().data().waiters.push(w.clone());
+            }
+            if let Some((parent, link, mref)) = parent {
+                let mut s = (*pcb).sig.lock();
+                let d = s.data();
+                if link {
+                    d.links.insert(parent.pid);
+                }
+                if mref != 0 {
+                    d.monitored_by.insert(mref, parent.pid);
+                }
+            }
+        }
+        // SAFETY: the PCB is not yet published, so this thread is its only user; `init` writes
+        // the pid before the table publishes the PCB.
+        let pid = match self.table.insert(pcb, |pid| unsafe { (*pcb).pid = pid }) {
+            Ok(pid) => pid,
+            Err(e) => {
+                // SAFETY: never published, never run, no stack yet.
+                drop(unsafe { Box::from_raw(pcb) });
+                return Err(e);
+            }
+        };
+        if let Some((parent, link, mref)) = parent {
+            // The parent's side, before the child can run (and exit, and signal it).
+            let mut s = parent.sig.lock();
+            let d = s.data();
+            if link {
+                d.links.insert(pid);
+            }
+            if mref != 0 {
+                d.monitors.insert(mref, pid);
+            }
+        }
+        // SAFETY: `pcb` is a valid, live allocation.
+        let p = ProcRef(unsafe { NonNull::new_unchecked(pcb) });
+        match worker {
+            Some(w) => {
+                w.stats().spawned.add(1);
+                w.push_back(p)
+            }
+            None => {
+                self.external_stats
+                    .spawned
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.sched.inject(p)
+            }
+        }
+        Ok((pid, parent.map_or(0, |(_, _, mref)| mref)))
+    }
+
+    /// Gives a process its stack and coroutine, on the worker about to run it for the
+    /// first time (stacks are allocated lazily: a spawned process that has not run yet holds
+    /// no stack, which keeps spawn-heavy workloads such as skynet small).
+    ///
+    /// # Safety
+    /// `pcb` is a process that has not started, owned by the calling worker.
+    pub(crate) unsafe fn start_process(
+        &self,
+        pcb_ptr: *mut Pcb,
+        worker: &WorkerLocal,
+    ) -> std::io::Result<()> {
+        // SAFETY: the caller guarantees `pcb_ptr` is a live process that has not started, owned
+        // by the calling worker, so no other thread touches it while this reference lives.
+        let pcb = unsafe { &*pcb_ptr };
+        let usable = pcb.stack_usable();
+        let stack = if usable == self.stacks.default_usable() {
+            worker
+                .take_stack()
+                .map(|limit| self.stacks.default_pool().slot_at(limit))?
+        } else {
+            self.stacks.pool(usable).alloc()?
+        };
+        let stack_guard = stack.usable_bottom();
+        let pcb_addr = pcb_ptr as usize;
+        let co = Coroutine::with_stack(stack, move |y: &Yielder<(), Suspend>, ()| {
+            // SAFETY: the PCB outlives its coroutine (freed only after the exit path took the
+            // coroutine out), and this closure runs only as that process.
+            unsafe { process_main(pcb_addr as *const Pcb, y) }
+        });
+        pcb.trap.set(Some(co.trap_handler()));
+        pcb.stack_guard.set(stack_guard);
+        // SAFETY: owner-only field, per the contract.
+        unsafe { *pcb.coroutine.get() = Some(co) };
+        Ok(())
+    }
+
+    pub(crate) fn recycle_stack(
+        &self,
+        stack: crate::stack::ArenaStack,
+        usable: usize,
+        worker: Option<&WorkerLocal>,
+    ) {
+        match worker {
+            Some(w) if usable == self.stacks.default_usable() => w.give_stack(stack.limit_addr()),
+            _ => self.stacks.pool(usable).free(stack),
+        }
+    }
+}
