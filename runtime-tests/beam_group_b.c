@@ -1,6 +1,7 @@
 /* BEAM conformance, group B (ordering): cases 14, 15 and 20 of
  * docs/semantics.md (the others of group B need exit signals, links or monitors: they are in
- * crates/hive-rt/tests/signals.rs, case 23 also in links_monitors.c). Messages are 64-bit words. */
+ * crates/hive-rt/tests/group_b_ordering.rs, case 23 also in links_monitors.c). Messages are
+ * 64-bit words. */
 #define _GNU_SOURCE
 #include <string.h>
 #include "check.h"

@@ -43,6 +43,7 @@ echo "make tsan: $toolchain, $host; suppressions in scripts/tsan.supp"
 # The mailbox's unit tests (the outer queue under concurrent senders among them).
 cargo_test --lib -- mailbox:: ${TSAN_ARGS:-}
 # Scheduler (run queues, stealing, parking, wake-ups), signals (links, monitors, exit
-# signals), ordering of messages and signals between processes.
-cargo_test --test scheduler --test signals --test group_b_ordering -- ${TSAN_ARGS:-}
+# signals, cleanup at exit), ordering of messages and signals between processes.
+cargo_test --test scheduler --test links --test monitors --test exit_signals --test cleanup \
+    --test group_b_ordering -- ${TSAN_ARGS:-}
 echo "make tsan: no data race reported (beyond scripts/tsan.supp)"

@@ -1,4 +1,4 @@
-//! BEAM cases of group H (registry), named by case number (82–84 are in `signals.rs`),
+//! BEAM cases of group H (registry), named by case number (82–84 are in `cleanup.rs`),
 //! plus the registry's behaviour under concurrent use and `sleep`.
 
 mod common;

@@ -3,6 +3,8 @@
 
 use hive_rt::{Config, Pid, Runtime};
 
+pub(crate) mod signals;
+
 /// A runtime with `n` schedulers.
 pub(crate) fn rt(n: usize) -> Runtime {
     Runtime::new(Config {
