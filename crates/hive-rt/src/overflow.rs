@@ -33,16 +33,9 @@ use crate::process::pcb::Pcb;
 /// `stack_overflow` before doing anything.
 pub(crate) const ABI_HEADROOM: usize = 8 * 1024;
 
-/// Address of the calling frame's stack (approximately the stack pointer).
-#[inline(always)]
-pub(crate) fn approx_sp() -> usize {
-    let marker = 0u8;
-    std::ptr::addr_of!(marker) as usize
-}
-
 /// True when the calling process has less than [`ABI_HEADROOM`] bytes of stack left.
 pub(crate) fn low_on_stack(pcb: &Pcb) -> bool {
-    approx_sp() < pcb.stack_guard.get() + ABI_HEADROOM
+    crate::stack::approx_sp() < pcb.stack_guard.get() + ABI_HEADROOM
 }
 
 #[cfg(all(

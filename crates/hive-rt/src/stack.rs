@@ -388,6 +388,13 @@ fn probe_guard_mode() -> GuardMode {
     })
 }
 
+/// Address of the calling frame's stack (approximately the stack pointer).
+#[inline(always)]
+pub(crate) fn approx_sp() -> usize {
+    let marker = 0u8;
+    std::ptr::addr_of!(marker) as usize
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,13 +7,14 @@ use std::sync::atomic::Ordering::Relaxed;
 use super::pcb::{Entry, HiveCtx, Pcb};
 use super::receive::fetch_all;
 use super::{
-    consume_raw, current, current_pcb_pid, outside_match, receive_any, receive_raw, runtime_of,
+    consume_raw, current, current_pcb_pid, outside_match, receive_any, receive_raw,
     send_on, sleep_raw, yield_raw,
 };
 use crate::config::SpawnOptions;
 use crate::mailbox::{Message, Msg};
 use crate::pid::Pid;
 use crate::reason::ExitReason;
+use crate::runtime::runtime_of;
 use crate::sched::Caller;
 use crate::status::{Error, Result};
 

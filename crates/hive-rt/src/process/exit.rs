@@ -44,7 +44,7 @@ use crossbeam_epoch::Guard;
 
 use super::lifecycle::Begin;
 use super::pcb::{Entry, ExitWaiter, LinkData, Pcb, Suspend, Terminate};
-use super::{runtime_of, suspend};
+use crate::runtime::runtime_of;
 use crate::mailbox::Msg;
 use crate::reason::ExitReason;
 use crate::runtime::RtInner;
@@ -172,7 +172,7 @@ pub(crate) unsafe fn exit_on_signal(pcb: &Pcb, reason: ExitReason, kill: bool) -
 /// `pcb` is the calling process, whose exit reason is recorded.
 unsafe fn leave(pcb: &Pcb) -> ! {
     // SAFETY: `pcb` is the calling process; it is never resumed after `Exit`.
-    unsafe { suspend(pcb, Suspend::Exit) };
+    unsafe { pcb.suspend(Suspend::Exit) };
     unreachable!("an exited process was resumed")
 }
 

@@ -472,6 +472,21 @@ impl Pcb {
         }
     }
 
+    /// Suspends the calling process.
+    ///
+    /// # Safety
+    /// `self` is the calling process (so its yielder is the one on this stack).
+    pub(crate) unsafe fn suspend(&self, why: Suspend) {
+        if why == Suspend::Receive {
+            // For whoever wakes it (see `Pcb::prefetch_for_resume`).
+            self.park_sp
+                .store(crate::stack::approx_sp(), std::sync::atomic::Ordering::Relaxed);
+        }
+        // SAFETY: `yielder` was set by `process_main` on this process's stack and stays
+        // valid while the coroutine lives.
+        unsafe { (*self.yielder.get()).suspend(why) }
+    }
+
     /// True once the process counts as exiting (dead) for everybody.
     pub(crate) fn is_exiting(&self) -> bool {
         self.life.is_exiting()

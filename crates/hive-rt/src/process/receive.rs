@@ -7,7 +7,8 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::Arc;
 
 use super::pcb::{ArmedTimer, Pcb, Suspend};
-use super::{consume_raw, runtime_of, suspend, yield_raw, MAX_TIMEOUT_MS};
+use super::context::{consume_raw, yield_raw, MAX_TIMEOUT_MS};
+use crate::runtime::runtime_of;
 use crate::mailbox::{Msg, SIG_BASE};
 use crate::sched::current_worker;
 use crate::status::Status;
@@ -135,7 +136,7 @@ pub(crate) unsafe fn receive_raw(
         if unsafe { (*pcb.ctx.get()).reductions } <= 0 {
             // Long scan: let others run; the save pointer keeps our place.
             // SAFETY: `pcb` is the calling process.
-            unsafe { suspend(pcb, Suspend::Yield) };
+            unsafe { pcb.suspend(Suspend::Yield) };
             continue;
         }
         // SAFETY: the process is its mailbox's consumer.
@@ -167,7 +168,7 @@ pub(crate) unsafe fn receive_raw(
             continue;
         }
         // SAFETY: `pcb` is the calling process.
-        unsafe { suspend(pcb, Suspend::Receive) };
+        unsafe { pcb.suspend(Suspend::Receive) };
     };
     if armed.is_some() {
         disarm_timeout(pcb);
@@ -281,7 +282,7 @@ pub(crate) unsafe fn sleep_raw(pcb: &Pcb, ms: u64) -> std::result::Result<(), St
             // uses the yielder on this stack; `outside_match` above refused a call from inside
             // a match predicate, so `check` may handle signals (and exit) here.
             unsafe {
-                suspend(pcb, Suspend::Receive);
+                pcb.suspend(Suspend::Receive);
                 crate::signal::check(pcb);
             }
         }
@@ -321,7 +322,7 @@ pub(crate) unsafe fn receive_any(pcb: &Pcb) -> std::result::Result<NonNull<Msg>,
             return Ok(m);
         }
         // SAFETY: `pcb` is the calling process.
-        unsafe { suspend(pcb, Suspend::Receive) };
+        unsafe { pcb.suspend(Suspend::Receive) };
     }
 }
 

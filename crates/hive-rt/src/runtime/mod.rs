@@ -46,6 +46,12 @@ use info::ExternalStats;
 pub use info::{ProcessInfo, ProcessStatus, RuntimeStats};
 pub use timers::TimerDest;
 
+/// The runtime of the calling process.
+pub(crate) fn runtime_of(pcb: &Pcb) -> &RtInner {
+    // SAFETY: a runtime outlives all of its processes.
+    unsafe { &*pcb.rt }
+}
+
 /// Shared state of one runtime.
 pub(crate) struct RtInner {
     pub(crate) config: Config,

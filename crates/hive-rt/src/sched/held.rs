@@ -235,7 +235,7 @@ fn lost_worker(pcb: &Pcb) {
     // SAFETY: `pcb` is the process running on this thread, calling from its own stack; it
     // suspends until a worker resumes it (`Suspend::Migrate`, handled by the old thread
     // without touching the worker it lost).
-    unsafe { crate::process::suspend(pcb, crate::process::pcb::Suspend::Migrate) };
+    unsafe { pcb.suspend(crate::process::pcb::Suspend::Migrate) };
 }
 
 /// The runtime is about to call `pcb`'s own code (the entry function, a terminate

@@ -14,7 +14,7 @@ use crate::mailbox::{MessageKind, Msg, SIG_BASE};
 use crate::pid::Pid;
 use crate::process::exit;
 use crate::process::pcb::Pcb;
-use crate::process::runtime_of;
+use crate::runtime::runtime_of;
 use crate::reason::ExitReason;
 
 /// What handling one signal gave.
