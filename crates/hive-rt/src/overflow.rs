@@ -6,7 +6,7 @@
 //! worker thread sets up) checks whether the faulting address lies in the guard of the
 //! process running on this thread, with that thread's stack pointer inside the same slot. If so, it uses corosensei's trap API
 //! (`CoroutineTrapHandler::setup_trap_handler`) to make the coroutine return
-//! [`Ending::StackOverflow`] as soon as the handler returns; the worker then runs the
+//! [`Ending::StackOverflow`](crate::process::pcb::Ending::StackOverflow) as soon as the handler returns; the worker then runs the
 //! normal exit path with the reason `stack_overflow` (an `Error` reason). Links, waiters and
 //! (later) monitors see that reason; every other process keeps running.
 //!

@@ -58,10 +58,10 @@ use parking_lot::Mutex;
 
 use crate::mailbox::{Msg, MAX_MESSAGE_LEN, SIG_BASE, SIG_PREFIX};
 use crate::pid::Pid;
-use crate::process::pcb::{LinkData, Pcb};
 use crate::process::context::current;
-use crate::runtime::runtime_of;
+use crate::process::pcb::{LinkData, Pcb};
 use crate::reason::ExitReason;
+use crate::runtime::runtime_of;
 use crate::runtime::RtInner;
 use crate::sched::Caller;
 use crate::signal::Sender;
@@ -184,7 +184,7 @@ pub(crate) fn monitor_alias_for(
     if mode == AliasMode::Reply {
         return Err(Status::ErrBadArgument);
     }
-    let mref = crate::signal::monitor(pcb, to)?;
+    let mref = crate::signal::request::monitor(pcb, to)?;
     // A target that is dead or exiting gave a DOWN at once (cases 57, 67): the monitor is
     // already gone, and with it an alias that ends with the monitor. (Nothing handles
     // signals between `monitor` returning and this check: only this process does, on its
@@ -279,7 +279,7 @@ pub(crate) fn send_alias_msg(
     }
     // SAFETY: `access` pins us, so the PCB stays allocated; we own `env` (and, through it,
     // `m`): the mailbox takes both.
-    unsafe { crate::signal::deliver_queued(rt, pcb, env, &Sender::of(caller)) };
+    unsafe { crate::signal::route::deliver_queued(rt, pcb, env, &Sender::of(caller)) };
     drop(access);
     Ok(())
 }
@@ -359,7 +359,8 @@ pub(crate) unsafe fn deliver(pcb: &Pcb, env: NonNull<Msg>) -> Option<NonNull<Msg
     rt.aliases.remove(alias);
     if let Some(to) = target {
         let from = Sender::of(&Caller::get());
-        let _ = crate::signal::deliver(rt, &from, to, crate::signal::Signal::Demonitor(alias));
+        let _ =
+            crate::signal::route::deliver(rt, &from, to, crate::signal::Signal::Demonitor(alias));
     }
     Some(m)
 }

@@ -157,9 +157,12 @@ pub unsafe extern "C" fn hive_exit_pid(
     });
     match prepared {
         // Outside `guard`: a self-exit suspends the process for good from in here.
-        Ok((rt, caller, reason)) => {
-            result_code(crate::signal::exit_pid(rt, &caller, Pid(pid), &reason))
-        }
+        Ok((rt, caller, reason)) => result_code(crate::signal::request::exit_pid(
+            rt,
+            &caller,
+            Pid(pid),
+            &reason,
+        )),
         Err(c) => c,
     }
 }
@@ -255,7 +258,7 @@ pub unsafe extern "C" fn hive_demonitor(mref: u64, flags: u32, info_out: *mut i3
             Err(s) => return code(s),
         };
         // SAFETY: the calling process.
-        match unsafe { crate::signal::demonitor(pcb, mref, flags) } {
+        match unsafe { crate::signal::request::demonitor(pcb, mref, flags) } {
             Ok(active) => {
                 if !info_out.is_null() {
                     // SAFETY: non-null and writable per the contract.

@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering::Relaxed;
 use super::pcb::{Entry, HiveCtx, Pcb};
 use super::receive::fetch_all;
 use super::{
-    consume_raw, current, current_pcb_pid, outside_match, receive_any, receive_raw,
-    send_on, sleep_raw, yield_raw,
+    consume_raw, current, current_pcb_pid, outside_match, receive_any, receive_raw, send_on,
+    sleep_raw, yield_raw,
 };
 use crate::config::SpawnOptions;
 use crate::mailbox::{Message, Msg};
@@ -258,7 +258,7 @@ pub fn mailbox_len() -> Result<usize> {
     // Not `fetch_all`: moving every message of a flooded mailbox (10M messages) took 300 ms
     // in one piece, with nothing else running on the worker (`overload`, 1 scheduler).
     // SAFETY: the calling process.
-    unsafe { crate::signal::settle(pcb, None) };
+    unsafe { crate::signal::handle::settle(pcb, None) };
     // SAFETY: owner-only field.
     let inner = unsafe { (*pcb.inner.get()).len() };
     Ok(queued(pcb).max(inner))
@@ -361,7 +361,7 @@ pub fn process_info(pid: Pid) -> Result<Option<crate::ProcessInfo>> {
 pub fn link(pid: Pid) -> Result<()> {
     let _rt = crate::sched::held::enter();
     let pcb = current()?;
-    crate::signal::link(pcb, pid).map_err(Error)
+    crate::signal::request::link(pcb, pid).map_err(Error)
 }
 
 /// Removes the link to `pid` (`erlang:unlink/1`, cases 33–34): once it returns, the link
@@ -371,7 +371,7 @@ pub fn link(pid: Pid) -> Result<()> {
 pub fn unlink(pid: Pid) -> Result<()> {
     let _rt = crate::sched::held::enter();
     let pcb = current()?;
-    crate::signal::unlink(pcb, pid).map_err(Error)
+    crate::signal::request::unlink(pcb, pid).map_err(Error)
 }
 
 /// Sets the calling process's priority and returns the old one
@@ -408,7 +408,7 @@ pub fn trap_exit(on: bool) -> Result<bool> {
 pub fn exit_pid(pid: Pid, reason: ExitReason) -> Result<()> {
     let _rt = crate::sched::held::enter();
     let pcb = current()?;
-    crate::signal::exit_pid(runtime_of(pcb), &Caller::get(), pid, &reason).map_err(Error)
+    crate::signal::request::exit_pid(runtime_of(pcb), &Caller::get(), pid, &reason).map_err(Error)
 }
 
 /// Monitors `pid` (`erlang:monitor(process, Pid)`, cases 56–69) and returns the monitor
@@ -420,7 +420,7 @@ pub fn exit_pid(pid: Pid, reason: ExitReason) -> Result<()> {
 pub fn monitor(pid: Pid) -> Result<u64> {
     let _rt = crate::sched::held::enter();
     let pcb = current()?;
-    crate::signal::monitor(pcb, pid).map_err(Error)
+    crate::signal::request::monitor(pcb, pid).map_err(Error)
 }
 
 /// Monitors the process registered as `name` (`erlang:monitor(process, Name)`, cases
@@ -431,7 +431,7 @@ pub fn monitor(pid: Pid) -> Result<u64> {
 pub fn monitor_name(name: &[u8]) -> Result<u64> {
     let _rt = crate::sched::held::enter();
     let pcb = current()?;
-    crate::signal::monitor_name(pcb, name).map_err(Error)
+    crate::signal::request::monitor_name(pcb, name).map_err(Error)
 }
 
 /// Removes a monitor (`erlang:demonitor/2`, cases 70–78): once it returns, no DOWN of it
@@ -450,7 +450,7 @@ pub fn demonitor(mref: u64, flush: bool) -> Result<bool> {
             0
         };
     // SAFETY: the calling process.
-    unsafe { crate::signal::demonitor(pcb, mref, flags) }.map_err(Error)
+    unsafe { crate::signal::request::demonitor(pcb, mref, flags) }.map_err(Error)
 }
 
 /// Spawns a process linked to the caller, atomically (`erlang:spawn_link/1`, case 97):

@@ -1,6 +1,6 @@
 //! The calling process: finding it ([`current`], [`entered`]), its runtime
-//! ([`runtime_of`]), and what it does to its own run: suspend, yield, spend reductions.
-//! Everything here runs on the process's own stack, except [`runtime_of`].
+//! ([`runtime_of`](crate::runtime::runtime_of)), and what it does to its own run: suspend, yield, spend reductions.
+//! Everything here runs on the process's own stack, except [`runtime_of`](crate::runtime::runtime_of).
 
 use super::pcb::{Pcb, Suspend};
 use crate::mailbox::{Msg, MAX_MESSAGE_LEN};
@@ -51,7 +51,6 @@ pub(crate) fn checked(p: *const Pcb) -> &'static Pcb {
     pcb
 }
 
-
 /// Copies `data` into a new message and sends it (see [`crate::Runtime::send`]).
 #[inline]
 pub(crate) fn send_on(rt: &RtInner, caller: &Caller, to: Pid, data: &[u8]) -> Result<()> {
@@ -86,7 +85,7 @@ pub(crate) unsafe fn yield_raw(pcb: &Pcb) {
     // false, so a yield from inside a match predicate defers them.
     unsafe {
         pcb.suspend(Suspend::Yield);
-        crate::signal::check(pcb);
+        crate::signal::handle::check(pcb);
     }
 }
 
@@ -110,6 +109,6 @@ pub(crate) unsafe fn consume_raw(pcb: &Pcb, n: i32) {
         // reduction check, not only at the end of its slice).
         // SAFETY: `pcb` is the calling process (this function's contract); `check` handles
         // the signals only when `matching()` is false.
-        unsafe { crate::signal::check(pcb) }
+        unsafe { crate::signal::handle::check(pcb) }
     }
 }

@@ -44,13 +44,15 @@ use crossbeam_epoch::Guard;
 
 use super::lifecycle::Begin;
 use super::pcb::{Entry, ExitWaiter, LinkData, Pcb, Suspend, Terminate};
-use crate::runtime::runtime_of;
 use crate::mailbox::Msg;
 use crate::reason::ExitReason;
+use crate::runtime::runtime_of;
 use crate::runtime::RtInner;
 use crate::sched::worker::WorkerLocal;
 use crate::sched::Caller;
-use crate::signal::{self, Delivery, Requestee, Sender, Signal};
+use crate::signal::handle::wait_for_link;
+use crate::signal::route::{deliver, Delivery, Requestee};
+use crate::signal::{self, Sender, Signal};
 
 /// Ends the calling process with `reason` (`exit/1`).
 ///
@@ -280,7 +282,7 @@ unsafe fn close_link_record(rt: &RtInner, pcb: &Pcb, from: &Sender) -> LinkData 
         // SAFETY: the process no longer runs: this thread is its mailbox's consumer.
         let Some(m) = (unsafe { (*pcb.inner.get()).take_outer(&pcb.outer) }) else {
             // A sender is linking a node before `last`: wait for it.
-            signal::wait_for_link(&mut spins);
+            wait_for_link(&mut spins);
             continue;
         };
         let mp = m.as_ptr();
@@ -289,13 +291,13 @@ unsafe fn close_link_record(rt: &RtInner, pcb: &Pcb, from: &Sender) -> LinkData 
             unsafe { (Msg::kind(mp), Msg::sender(mp), Msg::monitor_ref(mp)) };
         match kind {
             signal::SIG_LINK if !data.links.contains(&sender) => {
-                let _ = signal::deliver(rt, from, sender, Signal::LinkExit(&ExitReason::Noproc));
+                let _ = deliver(rt, from, sender, Signal::LinkExit(&ExitReason::Noproc));
             }
             signal::SIG_UNLINK => {
                 data.links.remove(&sender);
             }
             signal::SIG_MONITOR => {
-                let _ = signal::deliver(rt, from, sender, Signal::Down(mref, &ExitReason::Noproc));
+                let _ = deliver(rt, from, sender, Signal::Down(mref, &ExitReason::Noproc));
             }
             signal::SIG_DEMONITOR => {
                 data.monitored_by.remove(&mref);
@@ -315,7 +317,7 @@ unsafe fn close_link_record(rt: &RtInner, pcb: &Pcb, from: &Sender) -> LinkData 
 fn notify(rt: &RtInner, from: &Sender, data: &LinkData, reason: &ExitReason) {
     // A target that is gone needs nothing; one that is stopping (shutdown) neither.
     let send = |to, sig| {
-        let _: Result<Delivery, _> = signal::deliver(rt, from, to, sig);
+        let _: Result<Delivery, _> = deliver(rt, from, to, sig);
     };
     for &l in &data.links {
         send(l, Signal::LinkExit(reason));

@@ -35,6 +35,8 @@ pub(crate) mod table;
 pub use crate::alias::{alias, make_ref, monitor_alias, send_alias, unalias};
 pub use api::*;
 pub use context::MAX_TIMEOUT_MS;
+pub(crate) use context::{
+    checked, consume_raw, current, current_pcb_pid, entered, send_on, yield_raw,
+};
 pub use pcb::HiveCtx;
-pub(crate) use context::{checked, consume_raw, current, current_pcb_pid, entered, send_on, yield_raw};
 pub(crate) use receive::{outside_match, receive_any, receive_raw, sleep_raw};

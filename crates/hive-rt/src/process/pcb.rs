@@ -479,8 +479,10 @@ impl Pcb {
     pub(crate) unsafe fn suspend(&self, why: Suspend) {
         if why == Suspend::Receive {
             // For whoever wakes it (see `Pcb::prefetch_for_resume`).
-            self.park_sp
-                .store(crate::stack::approx_sp(), std::sync::atomic::Ordering::Relaxed);
+            self.park_sp.store(
+                crate::stack::approx_sp(),
+                std::sync::atomic::Ordering::Relaxed,
+            );
         }
         // SAFETY: `yielder` was set by `process_main` on this process's stack and stays
         // valid while the coroutine lives.

@@ -6,10 +6,10 @@ use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::Arc;
 
-use super::pcb::{ArmedTimer, Pcb, Suspend};
 use super::context::{consume_raw, yield_raw, MAX_TIMEOUT_MS};
-use crate::runtime::runtime_of;
+use super::pcb::{ArmedTimer, Pcb, Suspend};
 use crate::mailbox::{Msg, SIG_BASE};
+use crate::runtime::runtime_of;
 use crate::sched::current_worker;
 use crate::status::Status;
 use crate::timer;
@@ -103,7 +103,7 @@ pub(crate) unsafe fn receive_raw(
                     // SAFETY: a live message we own.
                     Some(m) if unsafe { Msg::kind(m.as_ptr()) } >= SIG_BASE => {
                         // SAFETY: `pcb` is the calling process (may exit here).
-                        unsafe { crate::signal::settle(pcb, Some(m)) };
+                        unsafe { crate::signal::handle::settle(pcb, Some(m)) };
                         continue;
                     }
                     other => other,
@@ -177,7 +177,7 @@ pub(crate) unsafe fn receive_raw(
 }
 
 /// Moves up to `limit` messages from the outer to the inner queue; at a signal, handles it
-/// and everything behind it (see [`crate::signal::settle`]; the process may exit there).
+/// and everything behind it (see [`crate::signal::handle::settle`]; the process may exit there).
 /// True if anything moved.
 ///
 /// # Safety
@@ -196,7 +196,7 @@ unsafe fn fetch(pcb: &Pcb, limit: usize) -> bool {
             // SAFETY: `pcb` is the calling process (this function's contract), and it is not
             // inside a match predicate: `fetch` is only called by `receive_raw`, after
             // `outside_match` and outside the scan; `m` is a signal taken from its outer queue.
-            unsafe { crate::signal::settle(pcb, Some(m)) };
+            unsafe { crate::signal::handle::settle(pcb, Some(m)) };
             return true;
         }
         inner.push_back(m.as_ptr());
@@ -212,7 +212,7 @@ unsafe fn fetch(pcb: &Pcb, limit: usize) -> bool {
 pub(crate) unsafe fn fetch_all(pcb: &Pcb) {
     // SAFETY: `pcb` is the calling process (this function's contract, which is `settle`'s)
     // and `settle_all` passes no first message.
-    unsafe { crate::signal::settle_all(pcb) }
+    unsafe { crate::signal::handle::settle_all(pcb) }
 }
 
 /// Arms a timeout `ms` milliseconds from now for the calling process, on the wheel of the
@@ -283,7 +283,7 @@ pub(crate) unsafe fn sleep_raw(pcb: &Pcb, ms: u64) -> std::result::Result<(), St
             // a match predicate, so `check` may handle signals (and exit) here.
             unsafe {
                 pcb.suspend(Suspend::Receive);
-                crate::signal::check(pcb);
+                crate::signal::handle::check(pcb);
             }
         }
     }
@@ -315,7 +315,7 @@ pub(crate) unsafe fn receive_any(pcb: &Pcb) -> std::result::Result<NonNull<Msg>,
             if unsafe { Msg::kind(m.as_ptr()) } >= SIG_BASE {
                 // A signal: handle it and everything behind it (may exit here).
                 // SAFETY: `pcb` is the calling process.
-                unsafe { crate::signal::settle(pcb, Some(m)) };
+                unsafe { crate::signal::handle::settle(pcb, Some(m)) };
                 continue;
             }
             count_out(pcb);

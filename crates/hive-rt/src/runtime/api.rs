@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{ProcessInfo, RtInner, RuntimeStats, TimerDest};
+use super::info::{ProcessInfo, RuntimeStats};
+use super::timers::TimerDest;
+use super::RtInner;
 use crate::config::{Config, SpawnOptions};
 use crate::pid::Pid;
 use crate::process::pcb::{Entry, ExitWaiter};
@@ -244,7 +246,7 @@ impl Runtime {
     /// Errors: `ErrBadArgument` (pid 0), `ErrNoMemory`.
     pub fn exit_pid(&self, pid: Pid, reason: ExitReason) -> Result<()> {
         let _rt = crate::sched::held::enter();
-        crate::signal::exit_pid(&self.inner, &Caller::get(), pid, &reason).map_err(Error)
+        crate::signal::request::exit_pid(&self.inner, &Caller::get(), pid, &reason).map_err(Error)
     }
 
     /// Stops every process (exit reason `shutdown`), cancels every timer, joins the workers

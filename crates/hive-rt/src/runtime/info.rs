@@ -5,15 +5,6 @@ use crate::pid::Pid;
 use crate::sched::Caller;
 use crate::status::Status;
 
-/// Counters for work done outside the workers (spawns and sends from plain threads, exits
-/// run by shutdown).
-#[derive(Debug, Default)]
-pub(crate) struct ExternalStats {
-    pub(super) spawned: std::sync::atomic::AtomicU64,
-    pub(crate) exited: std::sync::atomic::AtomicU64,
-    pub(super) sent: std::sync::atomic::AtomicU64,
-}
-
 /// Runtime-wide counters and gauges (`erlang:statistics/1`, `erlang:system_info/1`), a
 /// snapshot: each figure is read without stopping anything, so they need not add up
 /// exactly while processes run.
@@ -95,7 +86,7 @@ impl RtInner {
     ) -> std::result::Result<Option<ProcessInfo>, Status> {
         use std::sync::atomic::Ordering::Relaxed;
         let caller = Caller::get();
-        if !caller.pcb.is_null() && !crate::signal::alive_ordered(self, &caller, pid)? {
+        if !caller.pcb.is_null() && !crate::signal::route::alive_ordered(self, &caller, pid)? {
             return Ok(None);
         }
         let _access = self.access().ok_or(Status::ErrShutDown)?;
@@ -143,7 +134,7 @@ impl RtInner {
     pub(crate) fn is_alive(&self, pid: Pid) -> std::result::Result<bool, Status> {
         let caller = Caller::get();
         if !caller.pcb.is_null() {
-            return crate::signal::alive_ordered(self, &caller, pid);
+            return crate::signal::route::alive_ordered(self, &caller, pid);
         }
         let _access = self.access().ok_or(Status::ErrShutDown)?;
         Ok(self

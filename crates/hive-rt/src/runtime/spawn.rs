@@ -1,13 +1,18 @@
 //! Spawning: creating a process, linking or monitoring it atomically, and giving it its
 //! stack when it first runs.
 
+use std::panic::{self, AssertUnwindSafe};
+
+use crate::process::pcb::Ending;
+use crate::reason::ExitReason;
+use crate::sched::held;
 use std::ffi::c_void;
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
 use corosensei::{Coroutine, Yielder};
 
-use super::{process_main, RtInner};
+use super::RtInner;
 use crate::config::{stack_class, SpawnOptions};
 use crate::pid::Pid;
 use crate::process::pcb::{Entry, ExitWaiter, Pcb, Suspend};
@@ -196,4 +201,68 @@ impl RtInner {
             _ => self.stacks.pool(usable).free(stack),
         }
     }
+}
+
+/// Body of every process coroutine.
+///
+/// # Safety
+/// `pcb` is the live PCB of the process this coroutine belongs to.
+unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
+    // SAFETY: the caller guarantees `pcb` is the live PCB of this coroutine's process; the
+    // process owns these fields while it runs.
+    let pcb = unsafe { &*pcb };
+    pcb.yielder.set(y);
+    // Signals that arrived before the first instruction (an exit signal ends it here).
+    // SAFETY: the calling process.
+    unsafe { crate::signal::handle::check(pcb) };
+    // A Rust entry stays in the PCB while it runs (see `Entry::rust`): the exit path frees
+    // it even if the process never comes back here.
+    // SAFETY: `pcb.entry` belongs to this running process; nothing else touches it until the
+    // exit path, which runs after this coroutine has stopped for good.
+    let rust_entry = match unsafe { &mut *pcb.entry.get() } {
+        Entry::Rust(f) => Some(&mut **f as *mut (dyn FnMut() + Send)),
+        _ => None,
+    };
+    let entry = match rust_entry {
+        Some(_) => Entry::Taken,
+        // SAFETY: `pcb.entry` belongs to this running process, and the reference taken above
+        // is no longer used (`rust_entry` is None on this arm).
+        None => unsafe { std::mem::replace(&mut *pcb.entry.get(), Entry::Taken) },
+    };
+    let mut reason = ExitReason::Normal;
+    match (entry, rust_entry) {
+        (Entry::C { f, arg }, _) => {
+            // Process code: the worker may be taken over while it runs (`sched::held`).
+            held::leave_for_process_code(pcb);
+            f(arg);
+            held::back_from_process_code(pcb);
+        }
+        (_, Some(f)) => {
+            // SAFETY: `f` points into the box in `pcb.entry`, which stays put until the exit
+            // path (above); it is called once, by this process only.
+            let call = || unsafe { (*f)() };
+            held::leave_for_process_code(pcb);
+            let result = panic::catch_unwind(AssertUnwindSafe(call));
+            held::back_from_process_code(pcb);
+            // SAFETY: owner-only field; the closure has returned (or unwound).
+            unsafe { *pcb.entry.get() = Entry::Taken };
+            if let Err(payload) = result {
+                let text = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "non-string payload".into());
+                reason = ExitReason::error(format!("panic: {text}"));
+            }
+        }
+        _ => {}
+    }
+    // SAFETY: the calling process; `normal` unless a panic gave the reason.
+    if unsafe { crate::process::exit::begin(pcb, reason) }
+        == crate::process::lifecycle::Begin::Began
+    {
+        // SAFETY: `pcb` is the calling process, whose exit has just begun.
+        unsafe { crate::process::exit::publish(pcb) };
+    }
+    Ending::Returned
 }

@@ -14,8 +14,8 @@ use crate::mailbox::{MessageKind, Msg, SIG_BASE};
 use crate::pid::Pid;
 use crate::process::exit;
 use crate::process::pcb::Pcb;
-use crate::runtime::runtime_of;
 use crate::reason::ExitReason;
+use crate::runtime::runtime_of;
 
 /// What handling one signal gave.
 enum Handled {

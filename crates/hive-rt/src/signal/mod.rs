@@ -91,9 +91,9 @@
 //!   `{Name, Node}`: the caller knows which name its reference is for.
 
 pub(crate) mod counts;
-mod handle;
-mod request;
-mod route;
+pub(crate) mod handle;
+pub(crate) mod request;
+pub(crate) mod route;
 
 use std::ptr::NonNull;
 
@@ -102,11 +102,6 @@ use crate::pid::Pid;
 use crate::reason::ExitReason;
 use crate::sched::worker::WorkerLocal;
 use crate::sched::Caller;
-
-pub(crate) use counts::SignalCounts;
-pub(crate) use handle::{check, settle, settle_all, wait_for_link};
-pub(crate) use request::{demonitor, exit_pid, link, monitor, monitor_name, unlink};
-pub(crate) use route::{alive_ordered, deliver, deliver_queued, Delivery, Requestee};
 
 /// A signal: what a process (or the runtime) tells another besides messages
 /// ([RM-Proc §Signals]). Sent by [`deliver`] (or [`route::deliver_to_self`]), queued in

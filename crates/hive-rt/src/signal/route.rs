@@ -17,7 +17,8 @@
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::Release;
 
-use super::{Sender, Signal, SignalCounts};
+use super::counts::SignalCounts;
+use super::{Sender, Signal};
 use crate::mailbox::{Msg, OuterQueue};
 use crate::pid::Pid;
 use crate::process;

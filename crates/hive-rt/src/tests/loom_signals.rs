@@ -31,7 +31,9 @@ use crate::mailbox::{InnerQueue, Msg, OuterQueue, SIG_BASE};
 use crate::pid::Pid;
 use crate::process::lifecycle::Lifecycle;
 use crate::process::pcb::SigState;
-use crate::signal::{Delivery as Answer, Requestee, Sender, Signal, SignalCounts};
+use crate::signal::counts::SignalCounts;
+use crate::signal::route::{Delivery as Answer, Requestee};
+use crate::signal::{Sender, Signal};
 use crate::sync::Mutex;
 
 struct Target {
