@@ -111,7 +111,7 @@ impl Msg {
         len: usize,
         sender: Pid,
         kind: MessageKind,
-        worker: *const crate::sched::worker::WorkerLocal,
+        worker: *const crate::sched::local::WorkerLocal,
     ) -> Option<NonNull<Msg>> {
         Self::alloc_kind(len, sender, kind as u32, worker)
     }
@@ -125,7 +125,7 @@ impl Msg {
         len: usize,
         sender: Pid,
         kind: u32,
-        worker: *const crate::sched::worker::WorkerLocal,
+        worker: *const crate::sched::local::WorkerLocal,
     ) -> Option<NonNull<Msg>> {
         if len <= SMALL_PAYLOAD {
             if let Some(p) = crate::sched::with_msg_cache_of(worker, |c, d| c.take(d)).flatten() {
@@ -177,7 +177,7 @@ impl Msg {
     pub(crate) fn with_data(
         data: &[u8],
         sender: Pid,
-        worker: *const crate::sched::worker::WorkerLocal,
+        worker: *const crate::sched::local::WorkerLocal,
     ) -> Option<NonNull<Msg>> {
         let m = Self::alloc_by(data.len(), sender, MessageKind::Data, worker)?;
         // SAFETY: the payload area of `m` has exactly `data.len()` bytes and cannot overlap
@@ -207,7 +207,7 @@ impl Msg {
     /// # Safety
     /// As [`Msg::free`].
     #[inline(always)]
-    pub(crate) unsafe fn free_by(m: *mut Msg, worker: *const crate::sched::worker::WorkerLocal) {
+    pub(crate) unsafe fn free_by(m: *mut Msg, worker: *const crate::sched::local::WorkerLocal) {
         // SAFETY: `m` is a live message the caller owns (this function's contract): its header
         // is readable and nobody else writes it.
         if unsafe { (*m).cap } as usize == SMALL_PAYLOAD {
@@ -229,7 +229,7 @@ impl Msg {
     /// # Safety
     /// As [`Msg::free`].
     #[inline(never)]
-    unsafe fn free_slow(m: *mut Msg, worker: *const crate::sched::worker::WorkerLocal) {
+    unsafe fn free_slow(m: *mut Msg, worker: *const crate::sched::local::WorkerLocal) {
         // SAFETY: `m` is a live message the caller owns (this function's contract), allocated
         // with `Msg::layout(cap)`: its header is readable.
         let cap = unsafe { (*m).cap } as usize;
@@ -239,14 +239,14 @@ impl Msg {
             if let Some(freed) = crate::sched::with_msg_cache_of(worker, |c, d| c.put(m, d)) {
                 if freed > 0 {
                     // SAFETY: `with_msg_cache_of` ran, so `worker` is this thread's live worker.
-                    unsafe { crate::sched::worker::count_freed(worker, freed) };
+                    unsafe { crate::sched::local::count_freed(worker, freed) };
                 }
                 return; // kept for reuse
             }
             // Not on a worker thread (or the cache is busy): straight to the allocator.
         } else if !worker.is_null() {
             // SAFETY: a non-null `worker` is the calling thread's live worker.
-            unsafe { crate::sched::worker::count_freed(worker, Self::layout(cap).size()) };
+            unsafe { crate::sched::local::count_freed(worker, Self::layout(cap).size()) };
         }
         // SAFETY: allocated with this layout.
         unsafe { alloc::dealloc(m as *mut u8, Self::layout(cap)) }
@@ -343,7 +343,7 @@ impl Msg {
         sender: Pid,
         mref: u64,
         reason: &crate::ExitReason,
-        worker: *const crate::sched::worker::WorkerLocal,
+        worker: *const crate::sched::local::WorkerLocal,
     ) -> Option<NonNull<Msg>> {
         let data = reason.data();
         let m = Self::alloc_kind(SIG_PREFIX + data.len(), sender, kind, worker)?;

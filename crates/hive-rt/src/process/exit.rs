@@ -48,7 +48,7 @@ use crate::mailbox::Msg;
 use crate::reason::ExitReason;
 use crate::runtime::runtime_of;
 use crate::runtime::RtInner;
-use crate::sched::worker::WorkerLocal;
+use crate::sched::local::WorkerLocal;
 use crate::sched::Caller;
 use crate::signal::handle::wait_for_link;
 use crate::signal::route::{deliver, Delivery, Requestee};

@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::pid::Pid;
 use crate::process::pcb::Pcb;
 use crate::process::table::PidTable;
-use crate::sched::worker::WorkerLocal;
+use crate::sched::local::WorkerLocal;
 use crate::sched::{Caller, Scheduler};
 use crate::stack::Stacks;
 

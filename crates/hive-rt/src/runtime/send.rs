@@ -7,7 +7,7 @@ use crate::mailbox::Msg;
 use crate::pid::Pid;
 use crate::process::pcb::Pcb;
 use crate::process::state::Notify;
-use crate::sched::worker::WorkerLocal;
+use crate::sched::local::WorkerLocal;
 use crate::sched::{Caller, ProcRef};
 use crate::status::Status;
 

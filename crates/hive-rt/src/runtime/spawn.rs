@@ -16,7 +16,7 @@ use super::RtInner;
 use crate::config::{stack_class, SpawnOptions};
 use crate::pid::Pid;
 use crate::process::pcb::{Entry, ExitWaiter, Pcb, Suspend};
-use crate::sched::worker::WorkerLocal;
+use crate::sched::local::WorkerLocal;
 use crate::sched::ProcRef;
 use crate::status::Status;
 

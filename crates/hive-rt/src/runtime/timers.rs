@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering::SeqCst;
 use super::RtInner;
 use crate::mailbox::Msg;
 use crate::pid::Pid;
-use crate::sched::worker::WorkerLocal;
+use crate::sched::local::WorkerLocal;
 use crate::sched::Caller;
 use crate::status::Status;
 

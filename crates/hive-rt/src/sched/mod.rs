@@ -21,6 +21,7 @@
 
 pub(crate) mod held;
 mod idle;
+pub(crate) mod local;
 pub(crate) mod park;
 pub(crate) mod worker;
 
@@ -33,7 +34,7 @@ use crossbeam_deque::{Injector, Stealer};
 use crate::config::Priority;
 use crate::process::pcb::Pcb;
 pub(crate) use idle::Idle;
-use worker::WorkerLocal;
+use local::WorkerLocal;
 
 /// A process in a run queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

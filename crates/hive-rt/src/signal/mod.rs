@@ -100,7 +100,7 @@ use std::ptr::NonNull;
 use crate::mailbox::{Msg, SIG_BASE};
 use crate::pid::Pid;
 use crate::reason::ExitReason;
-use crate::sched::worker::WorkerLocal;
+use crate::sched::local::WorkerLocal;
 use crate::sched::Caller;
 
 /// A signal: what a process (or the runtime) tells another besides messages

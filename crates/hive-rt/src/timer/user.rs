@@ -50,7 +50,7 @@ use super::TimerKey;
 
 use crate::mailbox::{MessageKind, Msg};
 use crate::pid::Pid;
-use crate::sched::worker::WorkerLocal;
+use crate::sched::local::WorkerLocal;
 
 const FREE: u64 = 0;
 const ACTIVE: u64 = 1;
