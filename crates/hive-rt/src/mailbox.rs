@@ -667,7 +667,7 @@ impl Message {
 impl Drop for Message {
     fn drop(&mut self) {
         // The buffer may go to the worker's cache: runtime code.
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         // SAFETY: `self` owns the message and is being dropped.
         unsafe { Msg::free(self.ptr.as_ptr()) }
     }

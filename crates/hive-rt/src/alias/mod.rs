@@ -394,7 +394,7 @@ pub(crate) fn send_alias_on(
 /// and thread (shape: see the module docs). Errors: `ErrNotAProcess` (from a thread that
 /// is not a process use [`Runtime::make_ref`]).
 pub fn make_ref() -> Result<u64> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     Ok(make_ref_on(runtime_of(pcb)))
 }
@@ -407,7 +407,7 @@ pub fn make_ref() -> Result<u64> {
 /// Errors: `ErrNotAProcess`, `ErrBadArgument` (`Demonitor` or `ReplyDemonitor`: those
 /// are for [`monitor_alias`]).
 pub fn alias(mode: AliasMode) -> Result<u64> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     alias_for(pcb, mode).map_err(Error)
 }
@@ -419,7 +419,7 @@ pub fn alias(mode: AliasMode) -> Result<u64> {
 /// way, are dropped; those already received stay. Errors: `ErrNotAProcess`,
 /// `ErrBadArgument` (reference 0).
 pub fn unalias(alias: u64) -> Result<bool> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     unalias_for(pcb, alias).map_err(Error)
 }
@@ -433,7 +433,7 @@ pub fn unalias(alias: u64) -> Result<bool> {
 /// alias arrives, which removes the monitor too: no DOWN follows). Errors:
 /// `ErrNotAProcess`, `ErrBadArgument` (pid 0, or `Reply`, which is for [`alias`]).
 pub fn monitor_alias(pid: Pid, mode: AliasMode) -> Result<u64> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     monitor_alias_for(pcb, pid, mode).map_err(Error)
 }
@@ -445,7 +445,7 @@ pub fn monitor_alias(pid: Pid, mode: AliasMode) -> Result<u64> {
 /// order with the caller's other messages to the owner. Errors: `ErrNotAProcess`,
 /// `ErrBadArgument` (reference 0), `ErrBadLength` (above 1 GiB), `ErrNoMemory`.
 pub fn send_alias(alias: u64, data: &[u8]) -> Result<()> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     send_alias_on(runtime_of(pcb), &Caller::get(), alias, data).map_err(Error)
 }
@@ -453,7 +453,7 @@ pub fn send_alias(alias: u64, data: &[u8]) -> Result<()> {
 impl Runtime {
     /// A new reference (`erlang:make_ref/0`) from any thread: see [`make_ref`].
     pub fn make_ref(&self) -> u64 {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         make_ref_on(&self.inner)
     }
 
@@ -462,7 +462,7 @@ impl Runtime {
     /// (reference 0), `ErrBadLength`, `ErrNoMemory`, `ErrShutDown` (from a thread that is
     /// not a process, after shutdown).
     pub fn send_alias(&self, alias: u64, data: &[u8]) -> Result<()> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         send_alias_on(&self.inner, &Caller::get(), alias, data).map_err(Error)
     }
 }

@@ -91,7 +91,7 @@ pub(crate) fn result_code(r: Result<(), Status>) -> hive_status {
 /// code (`sched::held::enter`: a process whose worker was taken over while it ran its own
 /// code moves to another worker first).
 pub(crate) fn guard(f: impl FnOnce() -> hive_status) -> hive_status {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(HIVE_ERR_INTERNAL)
 }
 
@@ -105,7 +105,7 @@ pub(crate) fn guard_entering(f: impl FnOnce() -> hive_status) -> hive_status {
 
 /// Like [`guard`] for functions returning a value: `on_panic` on a panic.
 pub(crate) fn guard_value<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic)
 }
 

@@ -166,7 +166,7 @@ pub extern "C" fn hive_self() -> hive_pid {
 #[no_mangle]
 pub unsafe extern "C" fn hive_exit(kind: i32, data: *const c_void, len: usize) -> hive_status {
     // Held across the exit below, which never returns on success.
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let reason = guard_value(Err(HIVE_ERR_INTERNAL), || {
         let pcb = process::current().map_err(code)?;
         // SAFETY: `reason_arg` needs `data` NULL or readable for `len` bytes, which this

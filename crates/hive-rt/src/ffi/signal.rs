@@ -143,7 +143,7 @@ pub unsafe extern "C" fn hive_exit_pid(
     len: usize,
 ) -> hive_status {
     // Held across `exit_pid` below, which uses the caller's worker.
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let prepared = guard_value(Err(HIVE_ERR_INTERNAL), || {
         let caller = Caller::get();
         let rt = runtime_for(&caller).map_err(code)?;

@@ -20,7 +20,7 @@ use crate::status::{Error, Result};
 
 /// The calling process's pid, or [`Pid::NONE`] outside a process (`erlang:self/0`).
 pub fn self_pid() -> Pid {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     current_pcb_pid()
 }
 
@@ -29,7 +29,7 @@ pub fn self_pid() -> Pid {
 /// Errors: `ErrNotAProcess`, `ErrBadArgument` (pid 0), `ErrBadLength` (over 1 GiB),
 /// `ErrNoMemory`, `ErrShutDown`.
 pub fn send(to: Pid, data: &[u8]) -> Result<()> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     send_on(runtime_of(pcb), &Caller::get(), to, data)
 }
@@ -45,7 +45,7 @@ fn timeout_arg(timeout_ms: Option<u32>) -> i64 {
 /// Errors: `ErrNotAProcess`, `Timeout`, `ErrReentrant` (called from a match predicate; see
 /// the module docs).
 pub fn receive(timeout_ms: Option<u32>) -> Result<Message> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     if timeout_ms.is_none() {
         // SAFETY: `pcb` is the calling process; the message returned is ours.
@@ -68,7 +68,7 @@ pub fn receive_match(
     timeout_ms: Option<u32>,
     matches: impl FnMut(Pid, &[u8]) -> bool,
 ) -> Result<Message> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     receive_match_impl(0, timeout_ms, matches)
 }
 
@@ -82,7 +82,7 @@ pub fn receive_select(
     timeout_ms: Option<u32>,
     mut matches: impl FnMut(&Message) -> bool,
 ) -> Result<Message> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     let mut f = |m: *mut Msg| {
         // SAFETY: the scan passes live messages of our own mailbox (non-null); the borrowed
@@ -132,7 +132,7 @@ fn receive_match_impl(
 /// then scans from the oldest message, which is correct, only slower).
 /// Errors: `ErrNotAProcess`, `ErrReentrant` (called from a match predicate).
 pub fn recv_mark() -> Result<u64> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     outside_match(pcb)?;
     // SAFETY: the calling process; then owner-only field (everything is fetched already).
@@ -150,7 +150,7 @@ pub fn receive_match_from(
     timeout_ms: Option<u32>,
     matches: impl FnMut(Pid, &[u8]) -> bool,
 ) -> Result<Message> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     receive_match_impl(mark, timeout_ms, matches)
 }
 
@@ -159,7 +159,7 @@ pub fn receive_match_from(
 /// Errors: `ErrNotAProcess`, `ErrReentrant` (`ms` > 0 from a match predicate, whose receive
 /// owns the process's timeout).
 pub fn sleep(ms: u32) -> Result<()> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     // SAFETY: the calling process.
     unsafe { sleep_raw(pcb, u64::from(ms)) }.map_err(Error)
@@ -168,7 +168,7 @@ pub fn sleep(ms: u32) -> Result<()> {
 /// Sends a copy of `data` to `dest` in `ms` ms (`erlang:send_after/3`); see
 /// [`crate::Runtime::send_after`]. Errors: `ErrNotAProcess` and those of `Runtime::send_after`.
 pub fn send_after(dest: crate::TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u64> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     runtime_of(pcb)
         .set_timer(
@@ -183,7 +183,7 @@ pub fn send_after(dest: crate::TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u6
 
 /// `erlang:start_timer/3`; see [`crate::Runtime::start_timer`].
 pub fn start_timer(dest: crate::TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u64> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     runtime_of(pcb)
         .set_timer(
@@ -198,14 +198,14 @@ pub fn start_timer(dest: crate::TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u
 
 /// `erlang:cancel_timer/1`; see [`crate::Runtime::cancel_timer`].
 pub fn cancel_timer(tref: u64) -> Result<Option<u64>> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     runtime_of(pcb).cancel_timer(tref).map_err(Error)
 }
 
 /// `erlang:read_timer/1`; see [`crate::Runtime::read_timer`].
 pub fn read_timer(tref: u64) -> Result<Option<u64>> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     runtime_of(pcb).read_timer(tref).map_err(Error)
 }
@@ -213,7 +213,7 @@ pub fn read_timer(tref: u64) -> Result<Option<u64>> {
 /// Registers `name` for `pid` (`erlang:register/2`; see [`crate::Runtime::register`]).
 /// Errors: `ErrNotAProcess`, and those of `Runtime::register`.
 pub fn register(name: &[u8], pid: Pid) -> Result<()> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     runtime_of(pcb).register(name, pid).map_err(Error)
 }
@@ -221,7 +221,7 @@ pub fn register(name: &[u8], pid: Pid) -> Result<()> {
 /// Removes a registered name (`erlang:unregister/1`).
 /// Errors: `ErrNotAProcess`, `ErrBadArgument`, `ErrBadLength`, `ErrNotRegistered`.
 pub fn unregister(name: &[u8]) -> Result<()> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     runtime_of(pcb).unregister(name).map_err(Error)
 }
@@ -229,7 +229,7 @@ pub fn unregister(name: &[u8]) -> Result<()> {
 /// The pid registered as `name`, or [`Pid::NONE`] (`erlang:whereis/1`).
 /// Errors: `ErrNotAProcess`, `ErrBadArgument`, `ErrBadLength`.
 pub fn whereis(name: &[u8]) -> Result<Pid> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     runtime_of(pcb).whereis(name).map_err(Error)
 }
@@ -237,7 +237,7 @@ pub fn whereis(name: &[u8]) -> Result<Pid> {
 /// Sends a copy of `data` to the process registered as `name` (`Name ! Msg`).
 /// Errors: those of [`send`], plus `ErrNotRegistered` and the name errors.
 pub fn send_named(name: &[u8], data: &[u8]) -> Result<()> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     runtime_of(pcb)
         .send_named(&Caller::get(), name, data)
@@ -252,7 +252,7 @@ pub fn send_named(name: &[u8], data: &[u8]) -> Result<()> {
 /// Errors: `ErrNotAProcess`, `ErrReentrant` (called from a match predicate; the predicate
 /// may read `process_info(self_pid())`'s `mailbox_len` instead).
 pub fn mailbox_len() -> Result<usize> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     outside_match(pcb)?;
     // Not `fetch_all`: moving every message of a flooded mailbox (10M messages) took 300 ms
@@ -278,7 +278,7 @@ pub(crate) fn queued(pcb: &Pcb) -> usize {
 
 /// Gives up the rest of the time slice (`erlang:yield/0`). Errors: `ErrNotAProcess`.
 pub fn yield_now() -> Result<()> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     // SAFETY: the calling process.
     unsafe { yield_raw(pcb) };
@@ -288,7 +288,7 @@ pub fn yield_now() -> Result<()> {
 /// Charges `n` reductions (`n` ≥ 0) and yields when the slice (4000) is used up: the call a
 /// loop makes to stay preemptible. Errors: `ErrNotAProcess`.
 pub fn consume_reductions(n: u32) -> Result<()> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     // SAFETY: the calling process.
     unsafe { consume_raw(pcb, n.min(i32::MAX as u32) as i32) };
@@ -298,7 +298,7 @@ pub fn consume_reductions(n: u32) -> Result<()> {
 /// Ends the calling process with `reason` (`erlang:exit/1`). Values on the process's stack
 /// are leaked, not dropped (see the module docs). Returns only with `ErrNotAProcess`.
 pub fn exit(reason: ExitReason) -> Error {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     match current() {
         // SAFETY: the calling process.
         Ok(pcb) => unsafe { super::exit::exit_raw(pcb, reason) },
@@ -309,13 +309,13 @@ pub fn exit(reason: ExitReason) -> Error {
 /// Spawns a process on the calling process's runtime (`erlang:spawn/1`).
 /// Errors: `ErrNotAProcess`, `ErrShutDown`, `ErrSystemLimit`, `ErrNoMemory`.
 pub fn spawn<F: FnOnce() + Send + 'static>(f: F) -> Result<Pid> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     spawn_opts(SpawnOptions::default(), f)
 }
 
 /// Spawns with options (priority, stack size). Errors as [`spawn`], plus `ErrBadLength`.
 pub fn spawn_opts<F: FnOnce() + Send + 'static>(opts: SpawnOptions, f: F) -> Result<Pid> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     runtime_of(pcb)
         .spawn(Entry::rust(f), &[], opts, None)
@@ -326,7 +326,7 @@ pub fn spawn_opts<F: FnOnce() + Send + 'static>(opts: SpawnOptions, f: F) -> Res
 /// inline. Valid until the process exits, on whichever worker it runs.
 /// Errors: `ErrNotAProcess`.
 pub fn ctx() -> Result<NonNull<HiveCtx>> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     Ok(NonNull::new(pcb.ctx.get()).expect("PCB field"))
 }
@@ -335,7 +335,7 @@ pub fn ctx() -> Result<NonNull<HiveCtx>> {
 /// caller sent to `pid` before: after `exit_pid(p, Kill)` it returns false (BEAM case 23).
 /// May yield while `pid` handles pending signals. Errors: `ErrNotAProcess`.
 pub fn is_alive(pid: Pid) -> Result<bool> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     runtime_of(pcb).is_alive(pid).map_err(Error)
 }
@@ -344,7 +344,7 @@ pub fn is_alive(pid: Pid) -> Result<bool> {
 /// after the signals the caller sent to `pid` before (case 23; may yield meanwhile).
 /// Errors: `ErrNotAProcess`.
 pub fn process_info(pid: Pid) -> Result<Option<crate::ProcessInfo>> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     runtime_of(pcb).process_info(pid).map_err(Error)
 }
@@ -359,7 +359,7 @@ pub fn process_info(pid: Pid) -> Result<Option<crate::ProcessInfo>> {
 /// and the caller does not trap exits (case 26; a trapping caller instead gets an `Exit`
 /// message with reason `noproc`, case 27).
 pub fn link(pid: Pid) -> Result<()> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     crate::signal::request::link(pcb, pid).map_err(Error)
 }
@@ -369,7 +369,7 @@ pub fn link(pid: Pid) -> Result<()> {
 /// receive with timeout 0 flushes it). Succeeds also when there was no link or `pid` is
 /// dead. Errors: `ErrNotAProcess`, `ErrBadArgument` (pid 0).
 pub fn unlink(pid: Pid) -> Result<()> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     crate::signal::request::unlink(pcb, pid).map_err(Error)
 }
@@ -379,7 +379,7 @@ pub fn unlink(pid: Pid) -> Result<()> {
 /// queued (at its next yield or wake-up). Not inherited by processes it spawns.
 /// Errors: `ErrNotAProcess`.
 pub fn set_priority(p: crate::Priority) -> Result<crate::Priority> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     let old = pcb.priority.swap(p as u8, Relaxed);
     Ok(crate::Priority::from_raw(old.into()).unwrap_or_default())
@@ -391,7 +391,7 @@ pub fn set_priority(p: crate::Priority) -> Result<crate::Priority> {
 /// instead of ending the process. The flag starts false and is not inherited.
 /// Errors: `ErrNotAProcess`.
 pub fn trap_exit(on: bool) -> Result<bool> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     Ok(pcb.trap_exit.swap(on, Relaxed))
 }
@@ -406,7 +406,7 @@ pub fn trap_exit(on: bool) -> Result<bool> {
 /// `ErrReentrant` (`pid` is the caller and it is inside a match predicate: the signal would
 /// be handled at once, in the middle of the scan; [`exit`] ends it from there).
 pub fn exit_pid(pid: Pid, reason: ExitReason) -> Result<()> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     crate::signal::request::exit_pid(runtime_of(pcb), &Caller::get(), pid, &reason).map_err(Error)
 }
@@ -418,7 +418,7 @@ pub fn exit_pid(pid: Pid, reason: ExitReason) -> Result<()> {
 /// creates an independent monitor. Monitoring oneself returns a reference that never fires.
 /// Errors: `ErrNotAProcess`, `ErrBadArgument` (pid 0).
 pub fn monitor(pid: Pid) -> Result<u64> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     crate::signal::request::monitor(pcb, pid).map_err(Error)
 }
@@ -429,7 +429,7 @@ pub fn monitor(pid: Pid) -> Result<u64> {
 /// the pid, not the name (the caller knows which name its reference is for).
 /// Errors: `ErrNotAProcess`, `ErrBadArgument` / `ErrBadLength` (invalid name).
 pub fn monitor_name(name: &[u8]) -> Result<u64> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     crate::signal::request::monitor_name(pcb, name).map_err(Error)
 }
@@ -441,7 +441,7 @@ pub fn monitor_name(name: &[u8]) -> Result<u64> {
 /// Errors: `ErrNotAProcess`, `ErrBadArgument` (reference 0), `ErrReentrant` (`flush` from
 /// a match predicate; the monitor is then left as it was).
 pub fn demonitor(mref: u64, flush: bool) -> Result<bool> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     let flags = crate::signal::DEMONITOR_INFO
         | if flush {
@@ -457,14 +457,14 @@ pub fn demonitor(mref: u64, flush: bool) -> Result<bool> {
 /// the link exists before the child runs, so the caller always sees its real exit reason.
 /// Errors as [`spawn`].
 pub fn spawn_link<F: FnOnce() + Send + 'static>(f: F) -> Result<Pid> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     spawn_opt(SpawnOptions::default(), true, false, f).map(|(p, _)| p)
 }
 
 /// Spawns a process monitored by the caller, atomically (`erlang:spawn_monitor/1`,
 /// case 65); returns its pid and the monitor reference. Errors as [`spawn`].
 pub fn spawn_monitor<F: FnOnce() + Send + 'static>(f: F) -> Result<(Pid, u64)> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     spawn_opt(SpawnOptions::default(), false, true, f)
 }
 
@@ -476,7 +476,7 @@ pub fn spawn_opt<F: FnOnce() + Send + 'static>(
     monitor: bool,
     f: F,
 ) -> Result<(Pid, u64)> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     runtime_of(pcb)
         .spawn_linked(Entry::rust(f), &[], opts, pcb, link, monitor)
@@ -499,7 +499,7 @@ pub fn spawn_opt<F: FnOnce() + Send + 'static>(
 /// after the 2 s grace is abandoned). A panic in `f` is caught and ignored; an `exit`
 /// inside `f` ends it and keeps the first reason. Errors: `ErrNotAProcess`.
 pub fn set_terminate<F: FnOnce(&ExitReason) + Send + 'static>(f: F) -> Result<()> {
-    let _rt = crate::sched::held::enter();
+    let _rt = crate::sched::enter();
     let pcb = current()?;
     pcb.sig.lock().data().terminate = Some(Box::new(f));
     Ok(())

@@ -16,13 +16,13 @@ pub const MAX_TIMEOUT_MS: i64 = 0xFFFF_FFFF;
 /// The calling process's PCB, having entered the runtime (`sched::held::enter`; one read of
 /// the current process), or `ErrNotAProcess`.
 #[inline]
-pub(crate) fn entered() -> std::result::Result<(crate::sched::held::InRuntime, &'static Pcb), Status>
-{
+pub(crate) fn entered(
+) -> std::result::Result<(crate::sched::handshake::InRuntime, &'static Pcb), Status> {
     let p = current_pcb();
     if p.is_null() {
         return Err(Status::ErrNotAProcess);
     }
-    let rt = crate::sched::held::enter_pcb(p);
+    let rt = crate::sched::handshake::enter_pcb(p);
     Ok((rt, checked(p)))
 }
 

@@ -201,9 +201,9 @@ unsafe fn call_terminate(pcb: &Pcb, f: Terminate) {
     // SAFETY: owner-only field.
     let reason = unsafe { pcb.exit_reason() }.clone();
     // Process code: the worker may be taken over while it runs (`sched::held`).
-    crate::sched::held::leave_for_process_code(pcb);
+    crate::sched::handshake::leave_for_process_code(pcb);
     let _ = std::panic::catch_unwind(AssertUnwindSafe(move || f(&reason)));
-    crate::sched::held::back_from_process_code(pcb);
+    crate::sched::handshake::back_from_process_code(pcb);
 }
 
 /// Phases 4–8, on the worker that ran the process last (or on the shutdown thread),

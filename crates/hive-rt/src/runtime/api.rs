@@ -38,7 +38,7 @@ impl Runtime {
     /// 2^24), `ErrBadLength` (stack size above 64 MiB), `ErrNoMemory` (pid table),
     /// `ErrSystemLimit` (a worker thread could not be started).
     pub fn new(config: Config) -> Result<Runtime> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         Ok(Runtime {
             inner: RtInner::start(&config).map_err(Error)?,
         })
@@ -54,7 +54,7 @@ impl Runtime {
     /// A panic in `f` ends the process with an `Error` reason `"panic: <message>"`.
     /// Errors: `ErrShutDown`, `ErrSystemLimit` (pid table full), `ErrNoMemory` (stacks).
     pub fn spawn<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<Pid> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.spawn_opts(SpawnOptions::default(), f)
     }
 
@@ -65,7 +65,7 @@ impl Runtime {
         opts: SpawnOptions,
         f: F,
     ) -> Result<Pid> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner
             .spawn(Entry::rust(f), &[], opts, None)
             .map_err(Error)
@@ -74,7 +74,7 @@ impl Runtime {
     /// Spawns `f` and blocks the calling thread until it exits; returns its exit reason.
     /// Errors as [`Runtime::spawn`], plus `ErrInProcess` when called from a process.
     pub fn run<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<ExitReason> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.run_opts(SpawnOptions::default(), f)
     }
 
@@ -84,7 +84,7 @@ impl Runtime {
         opts: SpawnOptions,
         f: F,
     ) -> Result<ExitReason> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         if !current_pcb().is_null() || !current_worker().is_null() {
             return Err(Error(Status::ErrInProcess));
         }
@@ -100,7 +100,7 @@ impl Runtime {
     /// Errors: `ErrBadArgument` (pid 0), `ErrBadLength` (over 1 GiB), `ErrNoMemory`,
     /// `ErrShutDown`.
     pub fn send(&self, to: Pid, data: &[u8]) -> Result<()> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         crate::process::send_on(&self.inner, &Caller::get(), to, data)
     }
 
@@ -112,13 +112,13 @@ impl Runtime {
     /// Errors: `ErrNoProcess` (this runtime never issued `pid`), `ErrInProcess` (called from
     /// a process: use a monitor there), `ErrShutDown`.
     pub fn wait(&self, pid: Pid) -> Result<ExitReason> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner.wait(pid, None).map_err(Error)
     }
 
     /// As [`Runtime::wait`], giving up after `timeout` with `Status::Timeout`.
     pub fn wait_timeout(&self, pid: Pid, timeout: Duration) -> Result<ExitReason> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner.wait(pid, Some(timeout)).map_err(Error)
     }
 
@@ -128,34 +128,34 @@ impl Runtime {
     /// Errors: `ErrBadArgument` (empty name, NUL byte, pid 0), `ErrBadLength` (over 255
     /// bytes), `ErrNameTaken`, `ErrAlreadyNamed`, `ErrNoProcess` (not alive), `ErrShutDown`.
     pub fn register(&self, name: &[u8], pid: Pid) -> Result<()> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner.register(name, pid).map_err(Error)
     }
 
     /// Removes a registered name (`erlang:unregister/1`, case 81).
     /// Errors: `ErrBadArgument`, `ErrBadLength`, `ErrNotRegistered`.
     pub fn unregister(&self, name: &[u8]) -> Result<()> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner.unregister(name).map_err(Error)
     }
 
     /// The pid registered as `name`, or [`Pid::NONE`] (`erlang:whereis/1`).
     /// Errors: `ErrBadArgument`, `ErrBadLength`.
     pub fn whereis(&self, name: &[u8]) -> Result<Pid> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner.whereis(name).map_err(Error)
     }
 
     /// The registered name of `pid`, if any (`process_info(P, registered_name)`).
     pub fn registered_name(&self, pid: Pid) -> Option<Vec<u8>> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner.registry.name_of(pid).map(Vec::from)
     }
 
     /// Sends a copy of `data` to the process registered as `name` (`Name ! Msg`).
     /// Errors: those of [`Runtime::send`], plus `ErrNotRegistered` and the name errors.
     pub fn send_named(&self, name: &[u8], data: &[u8]) -> Result<()> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner
             .send_named(&Caller::get(), name, data)
             .map_err(Error)
@@ -166,7 +166,7 @@ impl Runtime {
     /// Errors: `ErrBadArgument` (ms > `MAX_TIMER_MS`, pid 0, bad name), `ErrBadLength`,
     /// `ErrNoMemory`, `ErrSystemLimit` (2^26 timers pending), `ErrShutDown`.
     pub fn send_after(&self, dest: TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u64> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner
             .set_timer(
                 &Caller::get(),
@@ -181,7 +181,7 @@ impl Runtime {
     /// As [`Runtime::send_after`], delivering a [`crate::MessageKind::Timeout`] message that
     /// carries the timer reference (`erlang:start_timer/3`, case 86).
     pub fn start_timer(&self, dest: TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u64> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner
             .set_timer(
                 &Caller::get(),
@@ -196,13 +196,13 @@ impl Runtime {
     /// Cancels a timer: `Some(ms left)`, or None when it fired, was cancelled, its
     /// destination exited or it never existed (`erlang:cancel_timer/1`, cases 87, 93, 94).
     pub fn cancel_timer(&self, tref: u64) -> Result<Option<u64>> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner.cancel_timer(tref).map_err(Error)
     }
 
     /// The ms left of a timer, or None (`erlang:read_timer/1`, case 88).
     pub fn read_timer(&self, tref: u64) -> Result<Option<u64>> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner.read_timer(tref).map_err(Error)
     }
 
@@ -210,26 +210,26 @@ impl Runtime {
     /// Cheap: no signal to the process, no lock but the registry shard of its name.
     /// Errors: `ErrShutDown`.
     pub fn process_info(&self, pid: Pid) -> Result<Option<ProcessInfo>> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner.process_info(pid).map_err(Error)
     }
 
     /// Runtime counters and gauges (`erlang:statistics/1`), cheap enough to poll while
     /// benchmarks run.
     pub fn stats(&self) -> RuntimeStats {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner.stats()
     }
 
     /// Timers set and not yet fired or cancelled.
     pub fn pending_timers(&self) -> usize {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner.timers.pending()
     }
 
     /// Live processes.
     pub fn process_count(&self) -> usize {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner.table.live()
     }
 
@@ -237,7 +237,7 @@ impl Runtime {
     /// process of this runtime it is ordered after the signals the caller sent to `pid`
     /// (BEAM case 23; it may yield meanwhile); from another thread it is a snapshot.
     pub fn is_alive(&self, pid: Pid) -> bool {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner.is_alive(pid).unwrap_or(false)
     }
 
@@ -245,7 +245,7 @@ impl Runtime {
     /// sender pid is none). See [`crate::process::exit_pid`] for the semantics.
     /// Errors: `ErrBadArgument` (pid 0), `ErrNoMemory`.
     pub fn exit_pid(&self, pid: Pid, reason: ExitReason) -> Result<()> {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         crate::signal::request::exit_pid(&self.inner, &Caller::get(), pid, &reason).map_err(Error)
     }
 
@@ -257,7 +257,7 @@ impl Runtime {
     /// inside a process it begins the shutdown on a helper thread and returns 0 at once
     /// (like `init:stop/0`); the calling process is stopped with the others.
     pub fn shutdown(&self) -> usize {
-        let _rt = crate::sched::held::enter();
+        let _rt = crate::sched::enter();
         self.inner.shutdown().ok().flatten().unwrap_or(0)
     }
 }

@@ -5,7 +5,6 @@ use std::panic::{self, AssertUnwindSafe};
 
 use crate::process::pcb::Ending;
 use crate::reason::ExitReason;
-use crate::sched::held;
 use std::ffi::c_void;
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
@@ -233,17 +232,17 @@ unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
     match (entry, rust_entry) {
         (Entry::C { f, arg }, _) => {
             // Process code: the worker may be taken over while it runs (`sched::held`).
-            held::leave_for_process_code(pcb);
+            crate::sched::handshake::leave_for_process_code(pcb);
             f(arg);
-            held::back_from_process_code(pcb);
+            crate::sched::handshake::back_from_process_code(pcb);
         }
         (_, Some(f)) => {
             // SAFETY: `f` points into the box in `pcb.entry`, which stays put until the exit
             // path (above); it is called once, by this process only.
             let call = || unsafe { (*f)() };
-            held::leave_for_process_code(pcb);
+            crate::sched::handshake::leave_for_process_code(pcb);
             let result = panic::catch_unwind(AssertUnwindSafe(call));
-            held::back_from_process_code(pcb);
+            crate::sched::handshake::back_from_process_code(pcb);
             // SAFETY: owner-only field; the closure has returned (or unwound).
             unsafe { *pcb.entry.get() = Entry::Taken };
             if let Err(payload) = result {

@@ -108,7 +108,7 @@ impl RtInner {
             }
         }
         ready.wait();
-        if n > 0 && crate::sched::held::membarrier_available() {
+        if n > 0 && crate::sched::handshake::membarrier_available() {
             rt.sched.monitor.prepare();
             let rt2 = rt.clone();
             if let Ok(h) = std::thread::Builder::new()

@@ -19,10 +19,12 @@
 //!   them after it resumes;
 //! - values owned by a suspended process are `Send` (raw bytes and PCB pointers).
 
+pub(crate) mod handshake;
 pub(crate) mod held;
 mod idle;
 pub(crate) mod local;
 pub(crate) mod park;
+pub(crate) mod spares;
 pub(crate) mod worker;
 
 use std::cell::Cell;
@@ -101,7 +103,7 @@ pub(crate) struct Scheduler {
     pub(crate) injector: [Injector<ProcRef>; 3],
     pub(crate) idle: Idle,
     /// Watches for held workers and hands them to other threads.
-    pub(crate) monitor: held::Monitor,
+    pub(crate) monitor: spares::Monitor,
     /// Bumped each time a worker has freed another `TRIM_AFTER_FREED_BYTES` of message
     /// buffers: every worker then has the allocator return free memory when it next goes
     /// idle (`worker::WorkerLocal::park`).
@@ -182,9 +184,9 @@ impl Caller {
     /// current process: for the hottest calls, which would otherwise read it twice. The
     /// worker is read after the entry (which may move the process to another worker).
     #[inline]
-    pub(crate) fn entered() -> (held::InRuntime, Caller) {
+    pub(crate) fn entered() -> (handshake::InRuntime, Caller) {
         let pcb = current_pcb();
-        let rt = held::enter_pcb(pcb);
+        let rt = handshake::enter_pcb(pcb);
         (
             rt,
             Caller {
@@ -227,11 +229,35 @@ pub(crate) fn with_msg_cache_of<R>(
 pub(crate) fn current_worker() -> *const WorkerLocal {
     let w = CURRENT_WORKER.with(|c| c.get());
     if cfg!(debug_assertions) && !w.is_null() {
-        held::debug_assert_in_runtime();
+        debug_assert_in_runtime();
     }
     w
 }
 
 pub(crate) fn set_current_worker(w: *const WorkerLocal) {
     CURRENT_WORKER.with(|c| c.set(w))
+}
+
+/// Marks the calling process (if any) as running runtime code, for a call made from its
+/// own code. If its thread lost the worker to a takeover while the process ran its own
+/// code, the process first moves to another worker (it suspends and resumes there), so the
+/// call proceeds on a worker its thread holds.
+#[inline]
+pub(crate) fn enter() -> handshake::InRuntime {
+    handshake::enter_pcb(current_pcb())
+}
+
+/// Debug check for code that touches the worker: a process calling must have entered the
+/// runtime ([`enter`]).
+#[inline]
+pub(crate) fn debug_assert_in_runtime() {
+    let p = current_pcb();
+    if !p.is_null() {
+        // SAFETY: the current process's PCB lives while it runs.
+        let pcb = unsafe { &*p };
+        debug_assert!(
+            pcb.own_flag(crate::process::pcb::OWN_IN_RT),
+            "runtime code touched its worker without `held::enter` (a missing entry guard)"
+        );
+    }
 }

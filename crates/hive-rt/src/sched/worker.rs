@@ -17,7 +17,7 @@ use crossbeam_deque::Steal;
 use crossbeam_epoch::{self as epoch, Guard};
 
 use super::local::WorkerLocal;
-use super::{held, set_current_pcb, set_current_worker, ProcRef};
+use super::{set_current_pcb, set_current_worker, ProcRef};
 use crate::process::pcb::Ending;
 use crate::process::pcb::{Pcb, Suspend};
 use crate::process::state::{Notify, ToWaiting};
@@ -303,14 +303,16 @@ impl WorkerLocal {
                     // The process found, on entering the runtime, that this thread lost the
                     // worker while it ran its own code: hand it to any worker, touching
                     // nothing of this one.
-                    pcb.revoked
-                        .store(held::NOT_REVOKED, std::sync::atomic::Ordering::Release);
+                    pcb.revoked.store(
+                        super::handshake::NOT_REVOKED,
+                        std::sync::atomic::Ordering::Release,
+                    );
                     pcb.state.transition_to_runnable();
                     self.rt.sched.inject(p);
                     return false;
                 }
                 CoroutineResult::Return(Ending::StackOverflow)
-                    if held::revoked_after_fault(pcb) =>
+                    if super::handshake::revoked_after_fault(pcb) =>
                 {
                     // SAFETY: the trapped coroutine is done; owner-only field, and the
                     // process is still ours to hand on.

@@ -17,7 +17,7 @@ use loom::thread;
 
 use super::model;
 use crate::process::pcb::OWN_IN_RT;
-use crate::sched::held::{Handshake, NOT_REVOKED};
+use crate::sched::handshake::{Handshake, NOT_REVOKED};
 
 /// The two handshake bytes of one PCB.
 struct Words {
