@@ -85,7 +85,7 @@ pub use runtime::info::{ProcessInfo, ProcessStatus, RuntimeStats};
 pub use runtime::timers::TimerDest;
 pub use signal::{DEMONITOR_FLUSH, DEMONITOR_INFO};
 pub use status::{Error, Status};
-pub use timer::MAX_TIMER_MS;
+pub use timer::user::MAX_TIMER_MS;
 
 /// Reductions a process may spend in one time slice before it is preempted
 /// (the BEAM's `CONTEXT_REDS`, 4000 since OTP 19.2).

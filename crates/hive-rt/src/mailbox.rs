@@ -859,7 +859,7 @@ impl InnerQueue {
         // it (this function's contract, the same as `take_outer`'s).
         while let Some(m) = unsafe { self.take_outer(outer) } {
             // SAFETY: a message taken from the queue is ours to free.
-            unsafe { crate::alias::free_queued(m.as_ptr()) };
+            unsafe { crate::alias::envelope::free_queued(m.as_ptr()) };
         }
     }
 

@@ -60,3 +60,14 @@ pub(crate) fn prefetch(addr: usize) {
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     let _ = addr;
 }
+
+/// Waits a moment for a sender that swapped the mailbox tail to link its message (a few
+/// instructions, unless the OS preempted it): spins, then yields the thread.
+pub(crate) fn wait_for_link(spins: &mut u32) {
+    *spins += 1;
+    if *spins > 64 {
+        std::thread::yield_now();
+    } else {
+        std::hint::spin_loop();
+    }
+}

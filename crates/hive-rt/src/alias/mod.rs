@@ -47,92 +47,23 @@
 //! Lock order: `Pcb::sig`, then a map shard; never the other way round (a sender holds a
 //! shard only to read the owner's pid).
 
+pub(crate) mod envelope;
 pub(crate) mod mode;
+pub(crate) mod table;
 pub use mode::AliasMode;
+pub use table::{ref_node, REF_NODE_BITS, REF_SERIAL_BITS};
 
 use std::ptr::NonNull;
 
-use crossbeam_utils::CachePadded;
-use fxhash::FxHashMap;
-use parking_lot::Mutex;
-
-use crate::mailbox::{Msg, MAX_MESSAGE_LEN, SIG_BASE, SIG_PREFIX};
+use crate::mailbox::{Msg, MAX_MESSAGE_LEN};
 use crate::pid::Pid;
 use crate::process::context::current;
-use crate::process::pcb::{LinkData, Pcb};
-use crate::reason::ExitReason;
+use crate::process::pcb::Pcb;
 use crate::runtime::runtime_of;
 use crate::runtime::RtInner;
 use crate::sched::Caller;
-use crate::signal::Sender;
 use crate::status::{Error, Result, Status};
 use crate::Runtime;
-
-/// Bits of a reference's serial (the low bits).
-pub const REF_SERIAL_BITS: u32 = 52;
-/// Bits of a reference's node (the high bits; 0 = made on this node).
-pub const REF_NODE_BITS: u32 = 12;
-
-/// The node bits of reference `r`: 0 for a reference made on this node.
-pub fn ref_node(r: u64) -> u32 {
-    (r >> REF_SERIAL_BITS) as u32
-}
-
-/// An alias message in the mailbox: the signal prefix (alias in the reference slot, the
-/// ticket), then a pointer to the data message it carries. Chosen far above the other
-/// signal kinds of `signal.rs`, which may grow.
-pub(crate) const SIG_ALIAS_MSG: u32 = SIG_BASE + 16;
-
-/// Offset in an envelope's payload of the pointer to the carried message.
-const CARRIED: usize = SIG_PREFIX;
-
-const SHARDS: usize = 64;
-
-/// One shard of the routing map: alias → owner.
-type Shard = Mutex<FxHashMap<u64, Pid>>;
-
-/// The routing map of a runtime: active alias → owner (see the module docs).
-pub(crate) struct AliasTable {
-    shards: Box<[CachePadded<Shard>]>,
-}
-
-impl std::fmt::Debug for AliasTable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AliasTable").finish_non_exhaustive()
-    }
-}
-
-impl AliasTable {
-    pub(crate) fn new() -> AliasTable {
-        AliasTable {
-            shards: (0..SHARDS).map(|_| Default::default()).collect(),
-        }
-    }
-
-    /// References come from a counter: consecutive aliases go to consecutive shards.
-    fn shard(&self, alias: u64) -> &Shard {
-        &self.shards[(alias as usize) % SHARDS]
-    }
-
-    fn insert(&self, alias: u64, owner: Pid) {
-        self.shard(alias).lock().insert(alias, owner);
-    }
-
-    fn remove(&self, alias: u64) {
-        self.shard(alias).lock().remove(&alias);
-    }
-
-    /// The owner of `alias` if it is active (or was deactivated a moment ago).
-    fn owner(&self, alias: u64) -> Option<Pid> {
-        self.shard(alias).lock().get(&alias).copied()
-    }
-
-    /// Routes in the map (for tests of the exit path).
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().len()).sum()
-    }
-}
 
 /// Activates `alias` for the calling process `pcb`: its set first, then the route, so a
 /// sender that finds the route finds the alias active.
@@ -202,169 +133,6 @@ pub(crate) fn monitor_alias_for(
     Ok(mref)
 }
 
-/// The monitor `mref` of the process owning `d` has ended (its DOWN was handled, or it was
-/// demonitored): deactivates an alias that ends with it. Called under `Pcb::sig`. A
-/// process without aliases pays one branch (inlined into the signal handling).
-#[inline(always)]
-pub(crate) fn monitor_ended(rt: &RtInner, d: &mut LinkData, mref: u64) {
-    if !d.aliases.is_empty() {
-        monitor_ended_with_aliases(rt, d, mref);
-    }
-}
-
-/// [`monitor_ended`] for a process that has aliases.
-#[cold]
-#[inline(never)]
-fn monitor_ended_with_aliases(rt: &RtInner, d: &mut LinkData, mref: u64) {
-    if d.aliases.get(&mref).is_some_and(|m| m.on_demonitor()) {
-        d.aliases.remove(&mref);
-        rt.aliases.remove(mref);
-    }
-}
-
-/// The exit path: the routes of every alias the process held go (the set itself goes with
-/// its link record).
-pub(crate) fn process_exited(rt: &RtInner, d: &LinkData) {
-    for &alias in d.aliases.keys() {
-        rt.aliases.remove(alias);
-    }
-}
-
-/// Sends the data message `m` (owned by the caller, sender set) through `alias`: see the
-/// module docs. Ownership of `m` passes in every case.
-pub(crate) fn send_alias_msg(
-    rt: &RtInner,
-    caller: &Caller,
-    alias: u64,
-    m: NonNull<Msg>,
-) -> std::result::Result<(), Status> {
-    let free = || {
-        // SAFETY: the caller handed us `m`, which it owned.
-        unsafe { Msg::free_by(m.as_ptr(), caller.worker) };
-    };
-    if alias == 0 {
-        free();
-        return Err(Status::ErrBadArgument);
-    }
-    let access = rt.access_as(caller);
-    if access.is_none() || rt.is_shut_down() {
-        free();
-        // As `RtInner::send_as`: a process is being stopped too, and a send never fails.
-        return if caller.pcb.is_null() {
-            Err(Status::ErrShutDown)
-        } else {
-            Ok(())
-        };
-    }
-    // Another node's alias: dropped until distribution exists (as a send to its pid is).
-    let owner = (ref_node(alias) == 0)
-        .then(|| rt.aliases.owner(alias))
-        .flatten();
-    let Some(pcb) = owner.and_then(|p| rt.table.lookup(p)) else {
-        free();
-        return Ok(());
-    };
-    let Some(env) = Msg::alloc_kind(SIG_PREFIX + 8, caller.pid(), SIG_ALIAS_MSG, caller.worker)
-    else {
-        free();
-        return Err(Status::ErrNoMemory);
-    };
-    // SAFETY: `env` is ours, with SIG_PREFIX + 8 payload bytes, 16-byte aligned.
-    unsafe {
-        let p = Msg::payload(env.as_ptr());
-        (p as *mut u64).write(alias);
-        (p.add(8) as *mut u32).write(ExitReason::Normal.kind() as u32);
-        (p.add(12) as *mut u32).write(0);
-        (p.add(CARRIED) as *mut *mut Msg).write(m.as_ptr());
-    }
-    // SAFETY: `access` pins us, so the PCB stays allocated; we own `env` (and, through it,
-    // `m`): the mailbox takes both.
-    unsafe { crate::signal::route::deliver_queued(rt, pcb, env, &Sender::of(caller)) };
-    drop(access);
-    Ok(())
-}
-
-/// Takes the carried message out of envelope `env` and frees the envelope.
-///
-/// # Safety
-/// `env` is a live envelope ([`SIG_ALIAS_MSG`]) the caller owns; it is not used again.
-unsafe fn unwrap(env: NonNull<Msg>) -> NonNull<Msg> {
-    // SAFETY: the caller guarantees `env` is a live `SIG_ALIAS_MSG` envelope, whose payload
-    // holds at `CARRIED` the pointer written by `send_alias_msg`: a live message owned by the
-    // envelope.
-    let carried = unsafe { (Msg::payload(env.as_ptr()).add(CARRIED) as *const *mut Msg).read() };
-    // SAFETY: the caller owns `env`, which came from `Msg::alloc`, and does not use it
-    // again; the carried message was read out above.
-    unsafe { Msg::free(env.as_ptr()) };
-    // SAFETY: written from a `NonNull` by `send_alias_msg`.
-    unsafe { NonNull::new_unchecked(carried) }
-}
-
-/// Frees a message taken from an outer queue and not handled (exit path, PCB destructor):
-/// an envelope with the message it carries, anything else as [`Msg::free`].
-///
-/// # Safety
-/// `m` is a live message the caller owns; it is not used again.
-pub(crate) unsafe fn free_queued(m: *mut Msg) {
-    // SAFETY: the caller guarantees `m` is a live message it owns and does not use again:
-    // `kind` needs it live; an envelope is handed to `unwrap` with that ownership and its
-    // carried message, now ours, is freed; any other message is freed directly.
-    unsafe {
-        if Msg::kind(m) == SIG_ALIAS_MSG {
-            let carried = unwrap(NonNull::new_unchecked(m));
-            Msg::free(carried.as_ptr());
-        } else {
-            Msg::free(m);
-        }
-    }
-}
-
-/// The owner `pcb` handles the envelope `env` (from `signal::settle`): the carried message
-/// to deliver if the alias is active, else None (both freed). A `reply` or
-/// `reply_demonitor` alias is deactivated by it, and the monitor of the latter removed as
-/// `demonitor` would.
-///
-/// # Safety
-/// `pcb` is the calling process; `env` an envelope taken from its mailbox, owned by the
-/// caller and not used again.
-pub(crate) unsafe fn deliver(pcb: &Pcb, env: NonNull<Msg>) -> Option<NonNull<Msg>> {
-    // SAFETY: a live envelope: it has the signal prefix.
-    let alias = unsafe { Msg::monitor_ref(env.as_ptr()) };
-    // SAFETY: the caller guarantees `env` is a live envelope taken from the mailbox, owned
-    // by it and not used again, which is what `unwrap` needs.
-    let m = unsafe { unwrap(env) };
-    let rt = runtime_of(pcb);
-    let mut s = pcb.sig.lock();
-    let mode = s
-        .data
-        .as_deref()
-        .and_then(|d| d.aliases.get(&alias).copied());
-    let Some(mode) = mode else {
-        drop(s);
-        // SAFETY: ours, undelivered.
-        unsafe { Msg::free(m.as_ptr()) };
-        return None;
-    };
-    if !mode.on_reply() {
-        return Some(m);
-    }
-    let d = s.data();
-    d.aliases.remove(&alias);
-    let target = if mode == AliasMode::ReplyDemonitor {
-        d.monitors.remove(&alias)
-    } else {
-        None
-    };
-    drop(s);
-    rt.aliases.remove(alias);
-    if let Some(to) = target {
-        let from = Sender::of(&Caller::get());
-        let _ =
-            crate::signal::route::deliver(rt, &from, to, crate::signal::Signal::Demonitor(alias));
-    }
-    Some(m)
-}
-
 /// Checks a payload length and copies `data` into a new data message from the caller.
 fn data_msg(caller: &Caller, data: &[u8]) -> std::result::Result<NonNull<Msg>, Status> {
     if data.len() > MAX_MESSAGE_LEN {
@@ -384,7 +152,7 @@ pub(crate) fn send_alias_on(
         return Err(Status::ErrBadArgument);
     }
     let m = data_msg(caller, data)?;
-    send_alias_msg(rt, caller, alias, m)
+    envelope::send_alias_msg(rt, caller, alias, m)
 }
 
 // ---- the Rust API ----------------------------------------------------------------------

@@ -244,6 +244,6 @@ pub unsafe extern "C" fn hive_send_msg_alias(alias: hive_ref, msg: *mut hive_msg
                 Msg::set_sender(m.as_ptr(), process::self_pid());
             }
         }
-        result_code(alias::send_alias_msg(rt, &caller, alias, m))
+        result_code(alias::envelope::send_alias_msg(rt, &caller, alias, m))
     })
 }

@@ -118,9 +118,9 @@ pub(crate) fn runtime() -> Result<&'static RtInner, Status> {
 pub(crate) fn runtime_for(caller: &crate::sched::Caller) -> Result<&'static RtInner, Status> {
     if !caller.pcb.is_null() {
         let pcb = crate::process::checked(caller.pcb);
-        // SAFETY: a runtime outlives its processes; the reference is used only during this
-        // call, made by the process itself.
-        return Ok(unsafe { &*pcb.rt });
+        // A runtime outlives its processes; the reference is used only during this call,
+        // made by the process itself.
+        return Ok(crate::runtime::runtime_of(pcb));
     }
     let rt = lifecycle::global()?;
     if rt.is_shut_down() {

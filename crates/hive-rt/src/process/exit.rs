@@ -50,7 +50,6 @@ use crate::runtime::runtime_of;
 use crate::runtime::RtInner;
 use crate::sched::local::WorkerLocal;
 use crate::sched::Caller;
-use crate::signal::handle::wait_for_link;
 use crate::signal::route::{deliver, Delivery, Requestee};
 use crate::signal::{self, Sender, Signal};
 
@@ -271,7 +270,7 @@ pub(crate) unsafe fn finish(
 unsafe fn close_link_record(rt: &RtInner, pcb: &Pcb, from: &Sender) -> LinkData {
     let data = Requestee::of(pcb).close();
     let mut data = data.map(|b| *b).unwrap_or_default();
-    crate::alias::process_exited(rt, &data);
+    crate::alias::table::process_exited(&rt.aliases, &data);
     // Every LINK/MONITOR request queued before the close is at or before this node.
     let last = pcb.outer.tail_snapshot();
     if last == pcb.outer.stub_addr() {
@@ -282,7 +281,7 @@ unsafe fn close_link_record(rt: &RtInner, pcb: &Pcb, from: &Sender) -> LinkData 
         // SAFETY: the process no longer runs: this thread is its mailbox's consumer.
         let Some(m) = (unsafe { (*pcb.inner.get()).take_outer(&pcb.outer) }) else {
             // A sender is linking a node before `last`: wait for it.
-            wait_for_link(&mut spins);
+            crate::sync::wait_for_link(&mut spins);
             continue;
         };
         let mp = m.as_ptr();
@@ -305,7 +304,7 @@ unsafe fn close_link_record(rt: &RtInner, pcb: &Pcb, from: &Sender) -> LinkData 
             _ => {}
         }
         // SAFETY: we own `m` and do not use it again.
-        unsafe { crate::alias::free_queued(mp) };
+        unsafe { crate::alias::envelope::free_queued(mp) };
         if mp == last {
             return data;
         }

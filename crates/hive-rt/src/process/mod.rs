@@ -28,7 +28,7 @@ pub(crate) mod context;
 pub(crate) mod exit;
 pub(crate) mod lifecycle;
 pub(crate) mod pcb;
-mod receive;
+pub(crate) mod receive;
 pub(crate) mod state;
 pub(crate) mod table;
 

@@ -266,9 +266,11 @@ pub(crate) struct Pcb {
     pub(crate) msgs_out: AtomicU32,
     /// Reductions spent so far (its worker writes after each run, anyone reads).
     pub(crate) reductions: std::sync::atomic::AtomicU64,
-    /// The runtime this process belongs to (outlives the process). Read by the process
-    /// itself on every call that needs the runtime, so it sits on the owner's lines.
-    pub(crate) rt: *const crate::runtime::RtInner,
+    /// The runtime this process belongs to (outlives the process), type-erased: the PCB
+    /// layer sits below the runtime object; `runtime::runtime_of` gives it its type back.
+    /// Read by the process itself on every call that needs the runtime, so it sits on the
+    /// owner's lines.
+    pub(crate) rt: *const (),
     /// The armed receive timeout (touched only by receives with a timeout, so it sits after
     /// the fields every receive touches, which then share the first two cache lines).
     pub(crate) timer: Cell<Option<ArmedTimer>>,
@@ -546,11 +548,7 @@ impl Pcb {
         }
     }
 
-    pub(crate) fn new(
-        priority: Priority,
-        entry: Entry,
-        rt: *const crate::runtime::RtInner,
-    ) -> Box<Pcb> {
+    pub(crate) fn new(priority: Priority, entry: Entry, rt: *const ()) -> Box<Pcb> {
         let mut pcb = Box::new(Pcb {
             ctx: UnsafeCell::new(HiveCtx {
                 reductions: crate::REDUCTIONS_PER_SLICE,

@@ -249,7 +249,7 @@ fn disarm_timeout(pcb: &Pcb) {
         if !w.is_null() {
             // SAFETY: a process runs on a worker thread; the pointer is to that worker.
             let w = unsafe { &*w };
-            if w.index == t.worker as usize && std::ptr::eq(Arc::as_ptr(&w.rt), pcb.rt) {
+            if w.index == t.worker as usize && std::ptr::eq(Arc::as_ptr(&w.rt).cast(), pcb.rt) {
                 w.wheel.borrow_mut().cancel(t.key);
             }
         }

@@ -86,7 +86,7 @@ impl RtInner {
     ) -> std::result::Result<Option<ProcessInfo>, Status> {
         use std::sync::atomic::Ordering::Relaxed;
         let caller = Caller::get();
-        if !caller.pcb.is_null() && !crate::signal::route::alive_ordered(self, &caller, pid)? {
+        if !caller.pcb.is_null() && !crate::signal::request::alive_ordered(self, &caller, pid)? {
             return Ok(None);
         }
         let _access = self.access().ok_or(Status::ErrShutDown)?;
@@ -134,7 +134,7 @@ impl RtInner {
     pub(crate) fn is_alive(&self, pid: Pid) -> std::result::Result<bool, Status> {
         let caller = Caller::get();
         if !caller.pcb.is_null() {
-            return crate::signal::route::alive_ordered(self, &caller, pid);
+            return crate::signal::request::alive_ordered(self, &caller, pid);
         }
         let _access = self.access().ok_or(Status::ErrShutDown)?;
         Ok(self

@@ -39,7 +39,7 @@ mod wait;
 /// The runtime of the calling process.
 pub(crate) fn runtime_of(pcb: &Pcb) -> &RtInner {
     // SAFETY: a runtime outlives all of its processes.
-    unsafe { &*pcb.rt }
+    unsafe { &*pcb.rt.cast::<RtInner>() }
 }
 
 /// Counters for work done outside the workers (spawns and sends from plain threads, exits
@@ -84,7 +84,7 @@ pub(crate) struct RtInner {
     /// The last monitor reference handed out.
     pub(crate) next_ref: std::sync::atomic::AtomicU64,
     /// Active aliases → their owners (see `alias.rs`).
-    pub(crate) aliases: crate::alias::AliasTable,
+    pub(crate) aliases: crate::alias::table::AliasTable,
 }
 
 /// Permission to look PCBs up and use them until dropped (see [`RtInner::access`]).

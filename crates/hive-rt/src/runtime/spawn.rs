@@ -81,7 +81,11 @@ impl RtInner {
             stack_class(opts.stack_size).ok_or(Status::ErrBadLength)?
         };
         let worker = self.local_worker();
-        let pcb = Box::into_raw(Pcb::new(opts.priority, entry, self));
+        let pcb = Box::into_raw(Pcb::new(
+            opts.priority,
+            entry,
+            (self as *const RtInner).cast(),
+        ));
         // The argument copy lives in the PCB (inline when small), which never moves, so the
         // pointer stays valid for the life of the process.
         // SAFETY: the PCB is not yet published; we are its only user.

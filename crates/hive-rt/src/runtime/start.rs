@@ -61,7 +61,7 @@ impl RtInner {
             shutdown_begun: AtomicBool::new(false),
             self_ref: std::sync::OnceLock::new(),
             next_ref: std::sync::atomic::AtomicU64::new(0),
-            aliases: crate::alias::AliasTable::new(),
+            aliases: crate::alias::table::AliasTable::new(),
             config,
         });
         let _ = rt.self_ref.set(Arc::downgrade(&rt));

@@ -35,7 +35,7 @@ impl RtInner {
         kind: crate::mailbox::MessageKind,
     ) -> std::result::Result<u64, Status> {
         use crate::timer::user::Dest;
-        if ms > crate::timer::MAX_TIMER_MS {
+        if ms > crate::timer::user::MAX_TIMER_MS {
             return Err(Status::ErrBadArgument);
         }
         if data.len() > crate::mailbox::MAX_MESSAGE_LEN {

@@ -67,7 +67,7 @@ unsafe fn handle(pcb: &Pcb, m: NonNull<Msg>) -> Handled {
             let active = pcb.sig.lock().data.as_deref_mut().is_some_and(|d| {
                 let active = d.monitors.remove(&mref).is_some();
                 if active {
-                    crate::alias::monitor_ended(runtime_of(pcb), d, mref);
+                    crate::alias::table::monitor_ended(&runtime_of(pcb).aliases, d, mref);
                 }
                 active
             });
@@ -84,10 +84,12 @@ unsafe fn handle(pcb: &Pcb, m: NonNull<Msg>) -> Handled {
             Handled::Die(ExitReason::Shutdown)
         }
         // SAFETY: an envelope taken from our mailbox, ours.
-        crate::alias::SIG_ALIAS_MSG => match unsafe { crate::alias::deliver(pcb, m) } {
-            Some(m) => Handled::Deliver(m),
-            None => Handled::Dropped,
-        },
+        crate::alias::envelope::SIG_ALIAS_MSG => {
+            match unsafe { crate::alias::envelope::deliver(pcb, m) } {
+                Some(m) => Handled::Deliver(m),
+                None => Handled::Dropped,
+            }
+        }
         SIG_EXIT | SIG_EXIT_LINK => {
             if kind == SIG_EXIT_LINK && !remove_link(pcb, from) {
                 // The link was removed (unlink) before this signal arrived: no effect.
@@ -192,7 +194,7 @@ unsafe fn settle_within(pcb: &Pcb, first: Option<NonNull<Msg>>, budget: u32) {
                     }
                     // A signal counted in `n` is behind a message whose sender is still
                     // linking it: wait for the link (a few instructions).
-                    wait_for_link(&mut spins);
+                    crate::sync::wait_for_link(&mut spins);
                     continue;
                 }
             },
@@ -231,17 +233,6 @@ unsafe fn settle_within(pcb: &Pcb, first: Option<NonNull<Msg>>, budget: u32) {
         }
     }
     pcb.sigs.publish(pcb.sig_seen.get());
-}
-
-/// Waits a moment for a sender that swapped the mailbox tail to link its message (a few
-/// instructions, unless the OS preempted it): spins, then yields the thread.
-pub(crate) fn wait_for_link(spins: &mut u32) {
-    *spins += 1;
-    if *spins > 64 {
-        std::thread::yield_now();
-    } else {
-        std::hint::spin_loop();
-    }
 }
 
 /// Messages `settle` moves at most past the last counted signal before it returns.

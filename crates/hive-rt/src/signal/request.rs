@@ -9,7 +9,6 @@ use super::route::{deliver, deliver_to_self, Delivery};
 use super::{Sender, Signal, DEMONITOR_FLUSH, DEMONITOR_INFO};
 use crate::mailbox::{MessageKind, Msg};
 use crate::pid::Pid;
-use crate::process;
 use crate::process::pcb::{LastExit, Pcb};
 use crate::reason::ExitReason;
 use crate::runtime::runtime_of;
@@ -146,10 +145,10 @@ pub(crate) unsafe fn demonitor(pcb: &Pcb, mref: u64, flags: u32) -> Result<bool,
         return Err(Status::ErrBadArgument);
     }
     if flags & DEMONITOR_FLUSH != 0 {
-        process::outside_match(pcb)?;
+        crate::process::receive::outside_match(pcb)?;
     }
     let target = pcb.sig.lock().data.as_deref_mut().and_then(|d| {
-        crate::alias::monitor_ended(runtime_of(pcb), d, mref);
+        crate::alias::table::monitor_ended(&runtime_of(pcb).aliases, d, mref);
         d.monitors.remove(&mref)
     });
     if let Some(to) = target {
@@ -193,7 +192,7 @@ pub(crate) fn exit_pid(
     if !caller.pcb.is_null() && from.pid == to {
         // SAFETY: the calling process.
         let pcb = unsafe { &*caller.pcb };
-        process::outside_match(pcb)?;
+        crate::process::receive::outside_match(pcb)?;
         deliver_to_self(pcb, to, Signal::Exit(reason))?;
         // To ourselves: handled now (`exit(self(), R)` cannot be caught, case 46).
         // SAFETY: the calling process, from its own stack.
@@ -209,4 +208,37 @@ pub(crate) fn exit_pid(
         pcb.sig.lock().data().last_exit = sent.then(|| LastExit::now(pcb, to));
     }
     Ok(())
+}
+
+/// Waits until `pid` has handled every signal sent to it before this call; returns
+/// whether it is then alive (not exiting). The ordering of `is_alive/1` and
+/// `process_info/2` (case 23). A process caller yields while it waits; another thread
+/// yields its OS time slice. The wait lasts until `pid` next checks for signals (at
+/// once when it is blocked: the signal woke it), also while it runs its terminate
+/// callback. Errors: `ErrShutDown`.
+pub(crate) fn alive_ordered(rt: &RtInner, caller: &Caller, pid: Pid) -> Result<bool, Status> {
+    let mut target: Option<u32> = None;
+    loop {
+        {
+            let _access = rt.access_as(caller).ok_or(Status::ErrShutDown)?;
+            let Some(pcb) = rt.table.lookup(pid) else {
+                return Ok(false);
+            };
+            // SAFETY: `_access` keeps the PCB alive.
+            let pcb = unsafe { pcb.as_ref() };
+            if pcb.is_exiting() {
+                return Ok(false);
+            }
+            let want = *target.get_or_insert_with(|| pcb.sigs.sent());
+            if pcb.sigs.handled_up_to(want) || std::ptr::eq(pcb, caller.pcb) {
+                return Ok(!pcb.is_exiting());
+            }
+        }
+        if caller.pcb.is_null() {
+            std::thread::yield_now();
+        } else {
+            // SAFETY: the calling process, from its own stack.
+            unsafe { crate::process::context::yield_raw(&*caller.pcb) };
+        }
+    }
 }

@@ -21,7 +21,6 @@ use super::counts::SignalCounts;
 use super::{Sender, Signal};
 use crate::mailbox::{Msg, OuterQueue};
 use crate::pid::Pid;
-use crate::process;
 use crate::process::lifecycle::Lifecycle;
 use crate::process::pcb::{LinkData, Pcb, SigState};
 use crate::runtime::RtInner;
@@ -97,39 +96,6 @@ pub(crate) fn deliver_to_self(pcb: &Pcb, from: Pid, sig: Signal<'_>) -> Result<(
         .ok_or(Status::ErrNoMemory)?;
     Requestee::of(pcb).enqueue(m);
     Ok(())
-}
-
-/// Waits until `pid` has handled every signal sent to it before this call; returns
-/// whether it is then alive (not exiting). The ordering of `is_alive/1` and
-/// `process_info/2` (case 23). A process caller yields while it waits; another thread
-/// yields its OS time slice. The wait lasts until `pid` next checks for signals (at
-/// once when it is blocked: the signal woke it), also while it runs its terminate
-/// callback. Errors: `ErrShutDown`.
-pub(crate) fn alive_ordered(rt: &RtInner, caller: &Caller, pid: Pid) -> Result<bool, Status> {
-    let mut target: Option<u32> = None;
-    loop {
-        {
-            let _access = rt.access_as(caller).ok_or(Status::ErrShutDown)?;
-            let Some(pcb) = rt.table.lookup(pid) else {
-                return Ok(false);
-            };
-            // SAFETY: `_access` keeps the PCB alive.
-            let pcb = unsafe { pcb.as_ref() };
-            if pcb.is_exiting() {
-                return Ok(false);
-            }
-            let want = *target.get_or_insert_with(|| pcb.sigs.sent());
-            if pcb.sigs.handled_up_to(want) || std::ptr::eq(pcb, caller.pcb) {
-                return Ok(!pcb.is_exiting());
-            }
-        }
-        if caller.pcb.is_null() {
-            std::thread::yield_now();
-        } else {
-            // SAFETY: the calling process, from its own stack.
-            unsafe { process::yield_raw(&*caller.pcb) };
-        }
-    }
 }
 
 /// The parts of a PCB that a signal's delivery, a link or monitor request and the exit

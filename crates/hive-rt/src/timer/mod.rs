@@ -8,7 +8,6 @@
 pub(crate) mod user;
 mod wheel;
 
-pub use user::MAX_TIMER_MS;
 pub(crate) use wheel::{Fire, TimerKey, Wheel};
 
 /// log2 of the tick length in nanoseconds.
