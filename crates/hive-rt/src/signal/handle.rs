@@ -83,8 +83,9 @@ unsafe fn handle(pcb: &Pcb, m: NonNull<Msg>) -> Handled {
             free();
             Handled::Die(ExitReason::Shutdown)
         }
-        // SAFETY: an envelope taken from our mailbox, ours.
         crate::alias::envelope::SIG_ALIAS_MSG => {
+            // SAFETY: `pcb` is the calling process (this function's contract) and `m` an
+            // envelope taken from its mailbox, ours, not used again.
             match unsafe { crate::alias::envelope::deliver(pcb, m) } {
                 Some(m) => Handled::Deliver(m),
                 None => Handled::Dropped,
