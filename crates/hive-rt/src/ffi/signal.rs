@@ -486,14 +486,14 @@ pub extern "C" fn hive_set_terminate(
             Err(s) => return code(s),
         };
         let cb = f.map(|f| CTerminate { f, arg });
-        let mut s = pcb.sig.lock();
-        s.data().terminate = cb.map(|cb| {
+        let callback = cb.map(|cb| {
             Box::new(move |r: &ExitReason| {
                 let cb = cb;
                 let d = r.data();
                 (cb.f)(cb.arg, r.kind() as i32, d.as_ptr(), d.len())
             }) as crate::process::pcb::Terminate
         });
+        crate::process::exit::set_terminate(pcb, callback);
         HIVE_OK
     })
 }

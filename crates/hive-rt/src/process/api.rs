@@ -501,6 +501,6 @@ pub fn spawn_opt<F: FnOnce() + Send + 'static>(
 pub fn set_terminate<F: FnOnce(&ExitReason) + Send + 'static>(f: F) -> Result<()> {
     let _rt = crate::sched::enter();
     let pcb = current()?;
-    pcb.sig.lock().data().terminate = Some(Box::new(f));
+    super::exit::set_terminate(pcb, Some(Box::new(f)));
     Ok(())
 }

@@ -177,6 +177,12 @@ unsafe fn leave(pcb: &Pcb) -> ! {
     unreachable!("an exited process was resumed")
 }
 
+/// Sets the terminate callback of process `pcb` (the calling process), or clears it with
+/// None: phase 1 runs it (see the module docs for when it does not).
+pub(crate) fn set_terminate(pcb: &Pcb, f: Option<Terminate>) {
+    pcb.sig.lock().data().terminate = f;
+}
+
 /// Takes the calling process's terminate callback out of its link data (it runs at most
 /// once).
 fn take_terminate(pcb: &Pcb) -> Option<Terminate> {
