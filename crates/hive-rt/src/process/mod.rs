@@ -23,6 +23,7 @@
 //! (the message it was looking at stays queued); one that ends the process exits it
 //! cleanly, and its terminate callback may use the mailbox again.
 
+pub(crate) mod message;
 pub(crate) mod pcb;
 pub(crate) mod state;
 pub(crate) mod table;
@@ -32,11 +33,12 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::Arc;
 
 pub use crate::alias::{alias, make_ref, monitor_alias, send_alias, unalias};
+use message::Message;
 pub use pcb::HiveCtx;
 use pcb::{ArmedTimer, Entry, Pcb, Suspend};
 
 use crate::config::SpawnOptions;
-use crate::mailbox::{Message, Msg, MAX_MESSAGE_LEN, SIG_BASE};
+use crate::mailbox::{Msg, MAX_MESSAGE_LEN, SIG_BASE};
 use crate::pid::Pid;
 use crate::reason::ExitReason;
 use crate::runtime::RtInner;
