@@ -37,12 +37,11 @@ impl Msg {
     }
 
     /// Allocates a message with `len` payload bytes (uninitialised) of kind `kind` from
-    /// `sender`, recycling a small buffer through the cache of `worker` (the calling thread's
-    /// worker, or a null one: then from the allocator). [`Msg::alloc`] is this with the
-    /// calling thread's worker.
+    /// `sender`. A small one takes a buffer from the cache `worker` gives (the calling
+    /// thread's worker's; without one, or when it is empty, from the allocator).
+    /// [`Msg::alloc`] is this with the calling thread's worker.
     ///
-    /// Returns None when `len` is over [`MAX_MESSAGE_LEN`] bytes or
-    /// memory is exhausted.
+    /// Returns None when `len` is over [`MAX_MESSAGE_LEN`] bytes or memory is exhausted.
     #[inline(always)]
     pub(crate) fn alloc_by<W: CacheSource>(
         len: usize,
@@ -123,9 +122,9 @@ impl Msg {
         Some(m)
     }
 
-    /// Frees a message, recycling a small buffer through the cache of `worker` (the calling
-    /// thread's worker, or a null one: then to the allocator). [`Msg::free`] is this with
-    /// the calling thread's worker.
+    /// Frees a message. A small one's buffer goes to the cache `worker` gives (the calling
+    /// thread's worker's; without one, to the allocator). [`Msg::free`] is this with the
+    /// calling thread's worker.
     ///
     /// Inlined into every caller whatever codegen unit it lands in: the common case is a
     /// push onto the worker's cache; the rest is [`Msg::free_slow`].
