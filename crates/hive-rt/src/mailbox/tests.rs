@@ -304,3 +304,34 @@ fn concurrent_senders_keep_their_own_order() {
     }
     assert_eq!(next, [N; 4]);
 }
+
+/// The mailbox is a layer below the scheduler and the processes (`docs/design.md`,
+/// *Mailboxes and the wake-up handshake*): outside comments, its files name no module of
+/// the crate but the ones below it.
+#[test]
+fn the_mailbox_names_no_module_above_it() {
+    const BELOW: [&str; 4] = ["mailbox", "pid", "reason", "sync"];
+    let files = [
+        ("mod.rs", include_str!("mod.rs")),
+        ("msg.rs", include_str!("msg.rs")),
+        ("cache.rs", include_str!("cache.rs")),
+        ("outer.rs", include_str!("outer.rs")),
+        ("inner.rs", include_str!("inner.rs")),
+    ];
+    for (file, src) in files {
+        for line in src.lines() {
+            let code = line.split("//").next().unwrap_or("");
+            for (i, _) in code.match_indices("crate::") {
+                let rest = &code[i + "crate::".len()..];
+                let module: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(
+                    BELOW.contains(&module.as_str()),
+                    "mailbox/{file} names `crate::{module}`, above the mailbox: {line}"
+                );
+            }
+        }
+    }
+}
