@@ -5,7 +5,7 @@
 use std::alloc;
 use std::ptr::NonNull;
 
-use super::Msg;
+use super::msg::Msg;
 
 /// Where [`Msg`] functions recycle small buffers: the cache of the calling thread's worker
 /// and its runtime's depot, or nothing.

@@ -5,8 +5,8 @@
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering::Relaxed;
 
-use super::msg::next_of;
-use super::{Msg, OuterQueue};
+use super::msg::{next_of, Msg};
+use super::outer::OuterQueue;
 use crate::sync::AtomicPtr;
 
 /// The owner-only part: messages taken from the outer queue and not yet received, in

@@ -33,10 +33,14 @@
 //!
 //! ## Layers
 //! The mailbox is a layer below the scheduler and the processes: it imports neither. Its
-//! files: `msg.rs` (the [`Msg`] header, its layout, allocation and freeing), `cache.rs`
-//! (the per-worker [`MsgCache`], the runtime's [`MsgDepot`], and [`CacheSource`], through
-//! which a caller hands in the cache to recycle through), `outer.rs` ([`OuterQueue`]),
-//! `inner.rs` ([`InnerQueue`]: the selective scan, the save pointer, the receive mark).
+//! files import each other directly (this file only re-exports them):
+//! - `kind.rs`: [`MessageKind`], the signal kinds' base, the sizes;
+//! - `msg.rs`: the [`Msg`] header, its layout, allocation and freeing;
+//! - `cache.rs`: the per-worker [`MsgCache`], the runtime's [`MsgDepot`], and
+//!   [`CacheSource`], through which a caller hands in the cache to recycle through;
+//! - `outer.rs`: the [`OuterQueue`];
+//! - `inner.rs`: the [`InnerQueue`], its selective scan, save pointer and receive mark.
+//!
 //! What needs the runtime is defined above it, in `process/message.rs`: the public
 //! `Message` handle (its drop enters the runtime), [`Msg::alloc`] and [`Msg::free`] (the
 //! calling thread's worker), and [`InnerQueue::clear`] and [`InnerQueue::drain_outer`]
@@ -44,6 +48,7 @@
 
 mod cache;
 mod inner;
+mod kind;
 mod msg;
 mod outer;
 #[cfg(all(test, not(loom)))]
@@ -51,45 +56,9 @@ mod tests;
 
 pub(crate) use cache::{CacheSource, MsgCache, MsgDepot};
 pub(crate) use inner::InnerQueue;
+pub use kind::MessageKind;
+pub(crate) use kind::{MAX_MESSAGE_LEN, SIG_BASE, SIG_PREFIX};
 pub(crate) use msg::Msg;
 pub(crate) use outer::OuterQueue;
 #[cfg(test)]
 pub(crate) use outer::OUTER_TAIL_OFFSET;
-
-/// Largest payload of one message, in bytes (1 GiB).
-pub(crate) const MAX_MESSAGE_LEN: usize = 1 << 30;
-
-/// Alignment of a message's payload, in bytes.
-pub(crate) const MESSAGE_ALIGN: usize = 16;
-
-/// Kind of a message (`hive_msg_kind`).
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MessageKind {
-    /// Bytes sent with `hive_send` / `hive_send_msg` (or by `send_after`).
-    Data = 0,
-    /// A `start_timer` timeout: the BEAM's `{timeout, TRef, Msg}`; the payload is `Msg`, the
-    /// timer reference is [`Message::timer_ref`](crate::Message::timer_ref).
-    Timeout = 1,
-    /// An exit signal received while trapping exits: the BEAM's `{'EXIT', From, Reason}`.
-    /// [`Message::sender`](crate::Message::sender) is `From`,
-    /// [`Message::reason`](crate::Message::reason) the reason; the payload is the reason's
-    /// bytes.
-    Exit = 2,
-    /// A monitor fired: the BEAM's `{'DOWN', Ref, process, Pid, Reason}`.
-    /// [`Message::sender`](crate::Message::sender) is `Pid`,
-    /// [`Message::monitor_ref`](crate::Message::monitor_ref) is `Ref`,
-    /// [`Message::reason`](crate::Message::reason) the reason; the payload is the reason's
-    /// bytes.
-    Down = 3,
-}
-
-/// Kinds at or above this value are signals other than messages (link, unlink, exit,
-/// monitor, demonitor, down); they travel in the mailbox's outer queue, so they keep their
-/// order with the sender's messages, and are handled by the receiver before it sees any
-/// message behind them (see `signal.rs`). They never reach the inner queue.
-pub(crate) const SIG_BASE: u32 = 16;
-
-/// Bytes before the user-visible payload of signals and of `Exit`/`Down` messages:
-/// `[monitor ref: u64][reason kind: u32][signal ticket: u32]`, then the reason's bytes.
-pub(crate) const SIG_PREFIX: usize = 16;

@@ -5,8 +5,8 @@
 use std::alloc::{self, Layout};
 use std::ptr::{self, NonNull};
 
-use super::cache::SMALL_PAYLOAD;
-use super::{CacheSource, MessageKind, MAX_MESSAGE_LEN, MESSAGE_ALIGN, SIG_BASE, SIG_PREFIX};
+use super::cache::{CacheSource, SMALL_PAYLOAD};
+use super::kind::{MessageKind, MAX_MESSAGE_LEN, MESSAGE_ALIGN, SIG_BASE, SIG_PREFIX};
 use crate::pid::Pid;
 use crate::reason::{ExitReason, ReasonKind};
 use crate::sync::AtomicPtr;

@@ -4,8 +4,7 @@
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
-use super::msg::next_of;
-use super::Msg;
+use super::msg::{next_of, Msg};
 use crate::sync::AtomicPtr;
 
 /// The lock-free part senders append to (Vyukov's intrusive MPSC queue): the tail and the

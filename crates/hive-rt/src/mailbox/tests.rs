@@ -313,6 +313,7 @@ fn the_mailbox_names_no_module_above_it() {
     const BELOW: [&str; 4] = ["mailbox", "pid", "reason", "sync"];
     let files = [
         ("mod.rs", include_str!("mod.rs")),
+        ("kind.rs", include_str!("kind.rs")),
         ("msg.rs", include_str!("msg.rs")),
         ("cache.rs", include_str!("cache.rs")),
         ("outer.rs", include_str!("outer.rs")),
