@@ -76,8 +76,9 @@ mod timer;
 
 pub use alias::AliasMode;
 pub use config::{Config, Priority, SpawnOptions};
-pub use mailbox::{Message, MessageKind};
+pub use mailbox::MessageKind;
 pub use pid::Pid;
+pub use process::message::Message;
 pub use reason::ExitReason;
 pub use registry::MAX_NAME_LEN;
 pub use runtime::api::Runtime;

@@ -26,8 +26,7 @@ fn sources(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
             if p.file_name().unwrap() != "tests" {
                 sources(root, &p, out);
             }
-        } else if p.extension().is_some_and(|x| x == "rs") && p.file_name().unwrap() != "tests.rs"
-        {
+        } else if p.extension().is_some_and(|x| x == "rs") && p.file_name().unwrap() != "tests.rs" {
             out.push(rel);
         }
     }
@@ -296,7 +295,10 @@ fn no_runtime_source_file_is_longer_than_800_lines() {
     let long: Vec<(String, usize)> = files
         .iter()
         .map(|f| {
-            let n = std::fs::read_to_string(root.join(f)).unwrap().lines().count();
+            let n = std::fs::read_to_string(root.join(f))
+                .unwrap()
+                .lines()
+                .count();
             (f.to_string_lossy().into_owned(), n)
         })
         .filter(|&(_, n)| n > MAX_LINES)
@@ -320,7 +322,8 @@ fn the_import_reader_sees_paths_groups_and_super() {
             .find_map(|n| modules.get(&p[..n]).cloned())
     };
     let m = |s: &str| s.split('/').map(String::from).collect::<Vec<_>>();
-    let src = "use crate::{a::X, b::{c::Y}};\n// crate::d::Z in a comment\nfn f() { super::c::g(); }";
+    let src =
+        "use crate::{a::X, b::{c::Y}};\n// crate::d::Z in a comment\nfn f() { super::c::g(); }";
     let got = imports(src, &m("b/e"), false, &resolve);
     let want: BTreeSet<String> = ["a.rs", "b/c.rs"].iter().map(|s| s.to_string()).collect();
     assert_eq!(got, want);

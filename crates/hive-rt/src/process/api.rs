@@ -4,6 +4,7 @@
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::Relaxed;
 
+use super::message::Message;
 use super::pcb::{Entry, HiveCtx, Pcb};
 use super::receive::fetch_all;
 use super::{
@@ -11,7 +12,7 @@ use super::{
     sleep_raw, yield_raw,
 };
 use crate::config::SpawnOptions;
-use crate::mailbox::{Message, Msg};
+use crate::mailbox::Msg;
 use crate::pid::Pid;
 use crate::reason::ExitReason;
 use crate::runtime::runtime_of;

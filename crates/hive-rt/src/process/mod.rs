@@ -27,6 +27,7 @@ mod api;
 pub(crate) mod context;
 pub(crate) mod exit;
 pub(crate) mod lifecycle;
+pub(crate) mod message;
 pub(crate) mod pcb;
 pub(crate) mod receive;
 pub(crate) mod state;

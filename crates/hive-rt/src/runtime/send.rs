@@ -48,7 +48,7 @@ impl RtInner {
         let pcb_ref = unsafe { pcb.as_ref() };
         // No check for an exited process first: reading the state word would fetch the line
         // shared, and the push right after would need it exclusive. A message appended to a
-        // process that has exited is freed with its PCB (see `mailbox.rs`).
+        // process that has exited is freed with its PCB (see `mailbox/mod.rs`).
         pcb_ref.outer.push(m);
         pcb_ref
             .msgs_in

@@ -136,7 +136,8 @@ impl RtInner {
         use crate::timer::user::{Dest, Due};
         let due = {
             let mut cache = w.timer_slots.borrow_mut();
-            self.timers.due(index, gen, Some(&mut cache), w)
+            self.timers
+                .due(index, gen, Some(&mut cache), w as *const WorkerLocal)
         };
         let Due::Deliver(m, dest) = due else {
             return; // cancelled

@@ -207,20 +207,35 @@ impl Caller {
     }
 }
 
-/// Runs `f` on the message cache of worker `w` (the calling thread's, or null: then
-/// None).
-pub(crate) fn with_msg_cache_of<R>(
-    w: *const WorkerLocal,
-    f: impl FnOnce(&mut crate::mailbox::MsgCache, &crate::mailbox::MsgDepot) -> R,
-) -> Option<R> {
-    if w.is_null() {
-        return None;
+/// A worker as the mailbox's source of message buffers: the pointer is the calling thread's
+/// worker ([`current_worker`], `Caller::worker`), or null when the thread runs none (then
+/// buffers come from and go to the allocator).
+impl crate::mailbox::CacheSource for *const WorkerLocal {
+    /// Runs `f` on the message cache of worker `self` and its runtime's depot; None when
+    /// `self` is null or the cache is in use.
+    fn with_cache<R>(
+        self,
+        f: impl FnOnce(&mut crate::mailbox::MsgCache, &crate::mailbox::MsgDepot) -> R,
+    ) -> Option<R> {
+        if self.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null CURRENT_WORKER points to this thread's live WorkerLocal; the cache
+        // is borrowed only here, never across a call that could re-enter.
+        let w = unsafe { &*self };
+        let mut c = w.msg_cache.try_borrow_mut().ok()?;
+        Some(f(&mut c, &w.rt.msg_depot))
     }
-    // SAFETY: a non-null CURRENT_WORKER points to this thread's live WorkerLocal; the cache
-    // is borrowed only here, never across a call that could re-enter.
-    let w = unsafe { &*w };
-    let mut c = w.msg_cache.try_borrow_mut().ok()?;
-    Some(f(&mut c, &w.rt.msg_depot))
+
+    /// Adds `bytes` to worker `self`'s count of freed buffer bytes
+    /// ([`worker::count_freed`]); nothing when `self` is null.
+    fn count_freed(self, bytes: usize) {
+        if !self.is_null() {
+            // SAFETY: a non-null worker source is the calling thread's live worker (see the
+            // impl's docs).
+            unsafe { local::count_freed(self, bytes) };
+        }
+    }
 }
 
 /// The worker this thread runs, or null. Process code must have entered the runtime

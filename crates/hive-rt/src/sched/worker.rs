@@ -174,7 +174,8 @@ impl WorkerLocal {
                 |what| matches!(what, Fire::User { index, gen } if timers.is_cancelled(index, gen)),
                 |what| {
                     if let Fire::User { index, gen } = what {
-                        let _ = timers.due(index, gen, Some(&mut cache), self);
+                        let _ =
+                            timers.due(index, gen, Some(&mut cache), self as *const WorkerLocal);
                     }
                 },
             );
@@ -480,7 +481,9 @@ impl WorkerLocal {
             if let Fire::User { index, gen } = what {
                 let mut cache = self.timer_slots.borrow_mut();
                 if let crate::timer::user::Due::Deliver(m, _) =
-                    self.rt.timers.due(index, gen, Some(&mut cache), self)
+                    self.rt
+                        .timers
+                        .due(index, gen, Some(&mut cache), self as *const WorkerLocal)
                 {
                     // SAFETY: the timer handed its unsent message to us.
                     unsafe { crate::mailbox::Msg::free(m.as_ptr()) };

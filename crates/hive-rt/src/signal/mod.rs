@@ -5,7 +5,7 @@
 //! The BEAM's one ordering guarantee is that all signals from one process to another keep
 //! their order ([RM-Proc §Delivery of Signals]). Hive gets it by sending every signal — link,
 //! unlink, exit, monitor, demonitor, down — through the receiver's mailbox (the outer
-//! queue of `mailbox.rs`), as a message of an internal kind (≥ [`SIG_BASE`]). The receiver
+//! queue of `mailbox/`), as a message of an internal kind (≥ [`SIG_BASE`]). The receiver
 //! handles a signal when its mailbox reaches it, never earlier than the messages sent before
 //! it (cases 16–22) and always before it takes any message sent after it:
 //!

@@ -1,5 +1,5 @@
 //! The mailbox wake-up handshake (`process/state.rs`) with the outer queue
-//! (`mailbox.rs`), model-checked.
+//! (`mailbox/outer.rs`), model-checked.
 //!
 //! Interleavings explored: two senders each append one message (Vyukov queue: tail swap,
 //! then link) and call `notify`, racing the owner's cycle "transition_to_running → take

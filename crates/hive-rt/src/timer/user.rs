@@ -48,9 +48,9 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 use super::TimerKey;
 
+use crate::mailbox::cache::CacheSource;
 use crate::mailbox::{MessageKind, Msg};
 use crate::pid::Pid;
-use crate::sched::local::WorkerLocal;
 
 const FREE: u64 = 0;
 const ACTIVE: u64 = 1;
@@ -143,7 +143,7 @@ fn build_msg(
     tref: u64,
     data: &[u8],
     kind: MessageKind,
-    worker: *const WorkerLocal,
+    worker: impl CacheSource,
 ) -> Option<NonNull<Msg>> {
     let m = Msg::alloc_by(data.len(), Pid(tref), kind, worker)?;
     // SAFETY: a fresh message we own with room for `data`.
@@ -267,7 +267,7 @@ impl FreeSet {
     }
 }
 
-/// A worker's cache of free slot indices (in its `WorkerLocal`).
+/// A worker's cache of free slot indices (in its `sched::local::WorkerLocal`).
 #[derive(Debug, Default)]
 pub(crate) struct SlotCache {
     free: Vec<u32>,
@@ -385,7 +385,7 @@ impl Timers {
         dest: Dest,
         data: &[u8],
         kind: MessageKind,
-        worker: *const WorkerLocal,
+        worker: impl CacheSource,
     ) -> Result<NewTimer, crate::Status> {
         let index = self.alloc(cache).ok_or(crate::Status::ErrSystemLimit)?;
         let slot = self.slot(index).expect("allocated slot");
@@ -544,7 +544,7 @@ impl Timers {
         index: u32,
         gen: u32,
         cache: Option<&mut SlotCache>,
-        worker: *const WorkerLocal,
+        worker: impl CacheSource,
     ) -> Due {
         let Some(slot) = self.slot(index) else {
             return Due::Nothing;

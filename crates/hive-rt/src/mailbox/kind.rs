@@ -1,0 +1,40 @@
+//! Message kinds and sizes: what a message is, for every file of the mailbox and the
+//! layers above.
+
+/// Largest payload of one message, in bytes (1 GiB).
+pub(crate) const MAX_MESSAGE_LEN: usize = 1 << 30;
+
+/// Alignment of a message's payload, in bytes.
+pub(crate) const MESSAGE_ALIGN: usize = 16;
+
+/// Kind of a message (`hive_msg_kind`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    /// Bytes sent with `hive_send` / `hive_send_msg` (or by `send_after`).
+    Data = 0,
+    /// A `start_timer` timeout: the BEAM's `{timeout, TRef, Msg}`; the payload is `Msg`, the
+    /// timer reference is [`Message::timer_ref`](crate::Message::timer_ref).
+    Timeout = 1,
+    /// An exit signal received while trapping exits: the BEAM's `{'EXIT', From, Reason}`.
+    /// [`Message::sender`](crate::Message::sender) is `From`,
+    /// [`Message::reason`](crate::Message::reason) the reason; the payload is the reason's
+    /// bytes.
+    Exit = 2,
+    /// A monitor fired: the BEAM's `{'DOWN', Ref, process, Pid, Reason}`.
+    /// [`Message::sender`](crate::Message::sender) is `Pid`,
+    /// [`Message::monitor_ref`](crate::Message::monitor_ref) is `Ref`,
+    /// [`Message::reason`](crate::Message::reason) the reason; the payload is the reason's
+    /// bytes.
+    Down = 3,
+}
+
+/// Kinds at or above this value are signals other than messages (link, unlink, exit,
+/// monitor, demonitor, down); they travel in the mailbox's outer queue, so they keep their
+/// order with the sender's messages, and are handled by the receiver before it sees any
+/// message behind them (see `signal.rs`). They never reach the inner queue.
+pub(crate) const SIG_BASE: u32 = 16;
+
+/// Bytes before the user-visible payload of signals and of `Exit`/`Down` messages:
+/// `[monitor ref: u64][reason kind: u32][signal ticket: u32]`, then the reason's bytes.
+pub(crate) const SIG_PREFIX: usize = 16;
