@@ -15,7 +15,7 @@ use crate::status::Status;
 
 /// An alias message in the mailbox: the signal prefix (alias in the reference slot, the
 /// ticket), then a pointer to the data message it carries. Chosen far above the other
-/// signal kinds of `signal.rs`, which may grow.
+/// signal kinds of `signal/mod.rs`, which may grow.
 pub(crate) const SIG_ALIAS_MSG: u32 = SIG_BASE + 16;
 
 /// Offset in an envelope's payload of the pointer to the carried message.

@@ -4,7 +4,7 @@
 //!
 //! A `hive_ref` is the one reference type: `hive_make_ref` makes one, `hive_monitor`
 //! returns one (its `uint64_t`), and an alias is one. Shape, uniqueness and the alias
-//! protocol: `src/alias.rs`; the call pattern they exist for: `docs/call-pattern.md`.
+//! protocol: `src/alias/mod.rs`; the call pattern they exist for: `docs/call-pattern.md`.
 
 use std::ffi::c_void;
 use std::ptr::NonNull;

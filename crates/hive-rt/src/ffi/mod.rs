@@ -88,7 +88,7 @@ pub(crate) fn result_code(r: Result<(), Status>) -> hive_status {
 }
 
 /// Runs an ABI body, turning a panic into `HIVE_ERR_INTERNAL`. The body runs as runtime
-/// code (`sched::held::enter`: a process whose worker was taken over while it ran its own
+/// code (`sched::enter`: a process whose worker was taken over while it ran its own
 /// code moves to another worker first).
 pub(crate) fn guard(f: impl FnOnce() -> hive_status) -> hive_status {
     let _rt = crate::sched::enter();

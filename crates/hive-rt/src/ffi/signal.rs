@@ -4,7 +4,7 @@
 //! `hive_get_links`, `hive_get_monitors`, `hive_get_monitored_by`.
 //!
 //! Semantics are the BEAM's (groups C–G and K of the conformance cases); the protocol is
-//! described in `src/signal.rs` and `docs/abi.md`. Exit signals received while trapping
+//! described in `src/signal/mod.rs` and `docs/abi.md`. Exit signals received while trapping
 //! exits arrive as messages of kind `HIVE_MSG_EXIT`, monitor notifications as
 //! `HIVE_MSG_DOWN` (see `hive_msg_reason_kind`, `hive_msg_monitor_ref`).
 

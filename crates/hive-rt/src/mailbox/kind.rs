@@ -32,7 +32,7 @@ pub enum MessageKind {
 /// Kinds at or above this value are signals other than messages (link, unlink, exit,
 /// monitor, demonitor, down); they travel in the mailbox's outer queue, so they keep their
 /// order with the sender's messages, and are handled by the receiver before it sees any
-/// message behind them (see `signal.rs`). They never reach the inner queue.
+/// message behind them (see `signal/mod.rs`). They never reach the inner queue.
 pub(crate) const SIG_BASE: u32 = 16;
 
 /// Bytes before the user-visible payload of signals and of `Exit`/`Down` messages:

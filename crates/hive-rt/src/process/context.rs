@@ -13,7 +13,7 @@ use crate::status::{Error, Result, Status};
 /// Largest finite receive timeout, in ms (Erlang's limit, 2^32 − 1; BEAM case 12).
 pub const MAX_TIMEOUT_MS: i64 = 0xFFFF_FFFF;
 
-/// The calling process's PCB, having entered the runtime (`sched::held::enter`; one read of
+/// The calling process's PCB, having entered the runtime (`sched::enter`; one read of
 /// the current process), or `ErrNotAProcess`.
 #[inline]
 pub(crate) fn entered(

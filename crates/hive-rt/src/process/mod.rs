@@ -5,15 +5,15 @@
 //! pointer and fails with `ErrNotAProcess` on a thread that is not running one.
 //!
 //! **Rust values across suspension points.** A process may be stopped for good while it is
-//! suspended (by [`exit`], and later by `kill`); its stack is then discarded without
+//! suspended (by [`exit`](fn@exit), and later by `kill`); its stack is then discarded without
 //! unwinding, so values owned by the stack at that moment are leaked, not dropped. Prefer
-//! returning from the process function to calling [`exit`] with live values.
+//! returning from the process function to calling [`exit`](fn@exit) with live values.
 //!
 //! **Match predicates.** The predicate of a selective receive ([`receive_match`],
 //! [`receive_select`], [`receive_match_from`], and `hive_receive_match*` in C) runs while the
 //! receive's scan holds its place in the caller's mailbox. A predicate may send, spawn, link,
 //! monitor, demonitor without flushing, register names, set timers, read `self_pid`,
-//! `is_alive`, `process_info`, count reductions and yield, and end the process ([`exit`], a
+//! `is_alive`, `process_info`, count reductions and yield, and end the process ([`exit`](fn@exit), a
 //! panic). Every call that would walk or take from the caller's own mailbox, or re-arm its
 //! receive timeout, fails with `ErrReentrant` and has no effect: [`receive`](fn@receive)
 //! and the selective receives, [`recv_mark`], [`mailbox_len`], [`demonitor`] with `flush`,

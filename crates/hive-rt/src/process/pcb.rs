@@ -125,7 +125,7 @@ pub(crate) struct ArmedTimer {
 }
 
 /// A process's links, monitors, exit waiters and terminate callback, and whether its exit
-/// path has closed them (under `Pcb::sig`; see `signal.rs` for the protocol).
+/// path has closed them (under `Pcb::sig`; see `signal/mod.rs` for the protocol).
 /// Whether it is closed is `Pcb::life` (CLOSED), written and read under the same lock.
 #[derive(Default)]
 pub(crate) struct SigState {
@@ -208,7 +208,7 @@ pub(crate) struct LinkData {
     pub(crate) last_exit: Option<LastExit>,
     /// Run by the process itself when it exits (before anything is signalled).
     pub(crate) terminate: Option<Terminate>,
-    /// The process's active aliases and how each is deactivated (see `alias.rs`).
+    /// The process's active aliases and how each is deactivated (see `alias/`).
     pub(crate) aliases: fxhash::FxHashMap<u64, crate::alias::mode::AliasMode>,
 }
 

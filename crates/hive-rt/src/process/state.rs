@@ -101,7 +101,7 @@ impl StateWord {
     }
 
     /// Current status (a snapshot); `WAITING|NOTIFIED` (scheduled) reads as RUNNABLE.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn status(&self) -> u32 {
         match self.0.load(Acquire) {
             s if s == WAITING | NOTIFIED => RUNNABLE,

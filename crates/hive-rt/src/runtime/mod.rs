@@ -7,7 +7,7 @@
 //! The other operations are split by concept into submodules, each with its own
 //! `impl RtInner` block: `spawn` (creating processes, their stacks), `send` (delivering
 //! messages, waking receivers), `names` (registered names), `timers` (user timers), `info`
-//! (`process_info`, `is_alive`, statistics) and `api` (the public [`Runtime`] handle).
+//! (`process_info`, `is_alive`, statistics) and `api` (the public [`Runtime`](api::Runtime) handle).
 
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
@@ -83,7 +83,7 @@ pub(crate) struct RtInner {
     self_ref: std::sync::OnceLock<std::sync::Weak<RtInner>>,
     /// The last monitor reference handed out.
     pub(crate) next_ref: std::sync::atomic::AtomicU64,
-    /// Active aliases → their owners (see `alias.rs`).
+    /// Active aliases → their owners (see `alias/`).
     pub(crate) aliases: crate::alias::table::AliasTable,
 }
 

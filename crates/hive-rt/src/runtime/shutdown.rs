@@ -15,7 +15,7 @@ use crate::sched::current_worker;
 use crate::status::Status;
 
 impl RtInner {
-    /// Stops everything (see [`Runtime::shutdown`]).
+    /// Stops everything (see [`Runtime::shutdown`](crate::Runtime::shutdown)).
     ///
     /// Called from a worker thread (a process), shutdown cannot join the caller's own
     /// worker: it is begun on a helper thread and this returns `Ok(None)` at once, like

@@ -12,7 +12,7 @@ use crate::status::Status;
 
 impl RtInner {
     /// Blocks the calling thread (not a process) until `pid` exits; returns its reason, or
-    /// `noproc` when it has exited already (see [`Runtime::wait`]).
+    /// `noproc` when it has exited already (see [`Runtime::wait`](crate::Runtime::wait)).
     pub(crate) fn wait(
         &self,
         pid: Pid,

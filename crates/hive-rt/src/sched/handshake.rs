@@ -120,7 +120,7 @@ pub(crate) struct InRuntime {
     from_process_code: *const Pcb,
 }
 
-/// As [`enter`], with the calling thread's current process `p` already read (null: not a
+/// As [`enter`](super::enter), with the calling thread's current process `p` already read (null: not a
 /// process, nothing to do).
 #[inline]
 pub(crate) fn enter_pcb(p: *const Pcb) -> InRuntime {
@@ -156,7 +156,7 @@ impl Drop for InRuntime {
     }
 }
 
-/// The slow path of [`enter`]: the thread lost its worker while the calling process ran
+/// The slow path of [`enter`](super::enter): the thread lost its worker while the calling process ran
 /// its own code, so the process moves to another worker.
 #[cold]
 #[inline(never)]
@@ -175,7 +175,7 @@ pub(crate) fn leave_for_process_code(pcb: &Pcb) {
 }
 
 /// `pcb`'s own code called by the runtime returned: back in runtime code (may move the
-/// process to another worker, see [`enter`]).
+/// process to another worker, see [`enter`](super::enter)).
 #[inline]
 pub(crate) fn back_from_process_code(pcb: &Pcb) {
     if Handshake::of(pcb).raise() {

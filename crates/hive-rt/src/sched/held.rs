@@ -15,11 +15,11 @@
 //! Two bytes of each PCB take part:
 //! - `OWN_IN_RT` in `Pcb::own` (written by the process only): set while the process runs
 //!   runtime code (and while it is not running), clear while it runs its own code. A call
-//!   from process code sets it on entry and clears it on return ([`enter`]); the runtime
+//!   from process code sets it on entry and clears it on return ([`enter`](super::enter)); the runtime
 //!   clears it around the process code it calls itself (the entry function, a terminate
 //!   callback).
 //! - `Pcb::revoked` (written by the monitor, and reset by the process's old thread):
-//!   [`NOT_REVOKED`], [`TRYING`] (the monitor is deciding) or [`REVOKED`] (the thread running
+//!   [`NOT_REVOKED`](super::handshake::NOT_REVOKED), [`TRYING`](super::handshake::TRYING) (the monitor is deciding) or [`REVOKED`](super::handshake::REVOKED) (the thread running
 //!   the process lost its worker).
 //!
 //! The monitor thread ([`monitor_main`]) watches each worker's `stamp` (moved to an odd

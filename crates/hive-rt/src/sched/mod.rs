@@ -180,7 +180,7 @@ impl Caller {
         }
     }
 
-    /// Enters the runtime (`held::enter`) and reads the thread-locals, with one read of the
+    /// Enters the runtime (`sched::enter`) and reads the thread-locals, with one read of the
     /// current process: for the hottest calls, which would otherwise read it twice. The
     /// worker is read after the entry (which may move the process to another worker).
     #[inline]
@@ -228,7 +228,7 @@ impl crate::mailbox::CacheSource for *const WorkerLocal {
     }
 
     /// Adds `bytes` to worker `self`'s count of freed buffer bytes
-    /// ([`worker::count_freed`]); nothing when `self` is null.
+    /// ([`local::count_freed`]); nothing when `self` is null.
     fn count_freed(self, bytes: usize) {
         if !self.is_null() {
             // SAFETY: a non-null worker source is the calling thread's live worker (see the
@@ -239,7 +239,7 @@ impl crate::mailbox::CacheSource for *const WorkerLocal {
 }
 
 /// The worker this thread runs, or null. Process code must have entered the runtime
-/// (`held::enter`) before using it.
+/// (`sched::enter`) before using it.
 #[inline(never)]
 pub(crate) fn current_worker() -> *const WorkerLocal {
     let w = CURRENT_WORKER.with(|c| c.get());
@@ -272,7 +272,7 @@ pub(crate) fn debug_assert_in_runtime() {
         let pcb = unsafe { &*p };
         debug_assert!(
             pcb.own_flag(crate::process::pcb::OWN_IN_RT),
-            "runtime code touched its worker without `held::enter` (a missing entry guard)"
+            "runtime code touched its worker without `sched::enter` (a missing entry guard)"
         );
     }
 }

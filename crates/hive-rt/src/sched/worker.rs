@@ -496,7 +496,7 @@ impl WorkerLocal {
 }
 
 /// Asks the allocator to return its free memory to the kernel, when a worker goes idle
-/// after some worker freed at least [`TRIM_AFTER_FREED_BYTES`] (it walks the heap:
+/// after some worker freed at least `TRIM_AFTER_FREED_BYTES` (`local.rs`) (it walks the heap:
 /// milliseconds for a GB).
 /// - mimalloc (the `mimalloc` feature, the default): `mi_collect(true)` frees this
 ///   thread's empty pages and purges them; pages freed by other threads are collected by

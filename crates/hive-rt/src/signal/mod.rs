@@ -10,7 +10,7 @@
 //! it (cases 16–22) and always before it takes any message sent after it:
 //!
 //! - while it receives (every path that moves messages out of the outer queue goes through
-//!   [`settle`], which handles each signal in order and appends converted `Exit`/`Down`
+//!   [`settle`](handle::settle), which handles each signal in order and appends converted `Exit`/`Down`
 //!   messages to the inner queue);
 //! - after every resume from a yield, sleep or reduction check, and before its first
 //!   instruction, when its sent count is past the tickets it has handled;
@@ -32,7 +32,7 @@
 //!   removed): after `demonitor` returns, no DOWN arrives (cases 70, 75).
 //!
 //! ## One route
-//! Every signal is a [`Signal`] and goes to its pid by one function, [`deliver`]
+//! Every signal is a [`Signal`] and goes to its pid by one function, [`deliver`](route::deliver)
 //! (`route.rs`): it finds the target and queues the signal in its mailbox (take a ticket,
 //! push, raise the signal flag: `Requestee::enqueue`), then wakes it. The receiver's side
 //! is `handle.rs`; the callers' side (`link`, `monitor`, `exit/2` …) is `request.rs`; the
@@ -40,7 +40,7 @@
 //!
 //! ## Link and monitor requests: alive, exiting, dead
 //! A link or monitor request is a signal the target handles; the route answers whether
-//! the target is alive, exiting or dead ([`Delivery`]), looking under the target's `sig`
+//! the target is alive, exiting or dead ([`Delivery`](route::Delivery)), looking under the target's `sig`
 //! lock:
 //! - not found, or its link record CLOSED (its exit path has taken its links, so it
 //!   counts as dead): **dead**: `link` fails with `noproc` for a caller that does not trap
@@ -71,7 +71,7 @@
 //! worker). While its terminate callback runs the process is alive and handles signals
 //! like any live process; `exit(P, kill)` runs none of P's code (case 51).
 //!
-//! ## Ordered liveness ([`SignalCounts`])
+//! ## Ordered liveness ([`SignalCounts`](counts::SignalCounts))
 //! A sender takes a ticket (the target's sent count, fetch_add) before pushing a signal and
 //! stores it in the signal; the target publishes the contiguous prefix of tickets it has
 //! handled (after making its exit public, when a signal killed it without a terminate
@@ -104,7 +104,7 @@ use crate::sched::local::WorkerLocal;
 use crate::sched::Caller;
 
 /// A signal: what a process (or the runtime) tells another besides messages
-/// ([RM-Proc §Signals]). Sent by [`deliver`] (or [`route::deliver_to_self`]), queued in
+/// ([RM-Proc §Signals]). Sent by [`deliver`](route::deliver) (or [`route::deliver_to_self`]), queued in
 /// the receiver's mailbox in order with its messages, handled by the receiver
 /// (`handle.rs`). The reason of an exit or a DOWN is borrowed: delivery copies it into the
 /// signal.

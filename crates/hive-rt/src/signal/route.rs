@@ -1,7 +1,7 @@
 //! The one route of a signal to a pid.
 //!
 //! [`deliver`] takes a [`Signal`] from a sender to a pid: it finds the target, and queues
-//! the signal in its mailbox ([`enqueue`]: take a ticket, push, raise the signal flag),
+//! the signal in its mailbox ([`Requestee::enqueue`]: take a ticket, push, raise the signal flag),
 //! then wakes it. Every signal a process or the runtime sends goes this way (links and
 //! exits, monitors and DOWNs, the exit path's notifications, shutdown), and so do the
 //! envelopes of messages sent to an alias ([`deliver_queued`]). A process's signals to

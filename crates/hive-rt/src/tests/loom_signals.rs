@@ -1,4 +1,4 @@
-//! The signal handshakes of `signal.rs`, model-checked.
+//! The signal handshakes of `signal/`, model-checked.
 //!
 //! **Ordered liveness** ([`SignalCounts`] with the lifecycle word): a caller takes a
 //! ticket, pushes an exit signal carrying it into the target's outer queue (the real
@@ -202,7 +202,7 @@ fn link_request_racing_exit(publish_exit: bool) {
             })
         };
         // The target's exit path: its exit made public (step 1), then the real close
-        // (step 3), then the drain up to the tail seen at closing (as `exit_signals`).
+        // (step 3), then the drain up to the tail seen at closing (as phase 5 of `process/exit.rs`).
         if publish_exit {
             t.life.transition_to_public();
         }
