@@ -80,8 +80,9 @@ impl RtInner {
         self.wake_on(pcb, self.worker_of(&caller), lifo)
     }
 
-    /// As [`RtInner::wake`], with the worker already resolved.
-    #[inline]
+    /// As [`RtInner::wake`], with the worker already resolved. Always inlined: it is most
+    /// of a send's work after the push, and `send_as` is the hottest path there is.
+    #[inline(always)]
     fn wake_on(&self, pcb: NonNull<Pcb>, worker: Option<&WorkerLocal>, lifo: bool) {
         // SAFETY: the caller keeps the PCB alive (pinned).
         let pcb_ref = unsafe { pcb.as_ref() };
