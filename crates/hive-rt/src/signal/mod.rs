@@ -10,8 +10,8 @@
 //! it (cases 16–22) and always before it takes any message sent after it:
 //!
 //! - while it receives (every path that moves messages out of the outer queue goes through
-//!   [`settle`](handle::settle), which handles each signal in order and appends converted `Exit`/`Down`
-//!   messages to the inner queue);
+//!   [`settle`](handle::settle), which handles each signal in order and appends
+//!   converted `Exit`/`Down` messages to the inner queue);
 //! - after every resume from a yield, sleep or reduction check, and before its first
 //!   instruction, when its sent count is past the tickets it has handled;
 //! - at every reduction check when `HiveCtx::signal_pending` (set by every signal sender,
@@ -23,8 +23,8 @@
 //!
 //! ## Link and monitor sets
 //! Each process keeps its links, the monitors it holds and the monitors held on it in
-//! `Pcb::sig` (a mutex, almost never contended: the owner writes its own set, a requester
-//! writes the target's only in the fast path below). The set of the receiving side decides:
+//! `Pcb::sig` (a mutex, almost never contended: the owner writes its own set; a request
+//! handled on arrival, below, writes the target's). The set of the receiving side decides:
 //! - an exit signal that came over a link is acted on only if the link is still in the
 //!   receiver's set (then removed): after `unlink` returns, no exit signal of that link has
 //!   any effect (cases 33, 34);
@@ -32,31 +32,31 @@
 //!   removed): after `demonitor` returns, no DOWN arrives (cases 70, 75).
 //!
 //! ## One route
-//! Every signal is a [`Signal`] and goes to its pid by one function, [`deliver`](route::deliver)
-//! (`route.rs`): it finds the target and queues the signal in its mailbox (take a ticket,
+//! Every signal is a [`Signal`] and goes to its pid by one function,
+//! [`deliver`](route::deliver) (`route.rs`): it finds the target and queues the signal in its mailbox (take a ticket,
 //! push, raise the signal flag: `Requestee::enqueue`), then wakes it. The receiver's side
 //! is `handle.rs`; the callers' side (`link`, `monitor`, `exit/2` …) is `request.rs`; the
 //! exit path, which sends the last signals of a process, is `process/exit.rs`.
 //!
 //! ## Link and monitor requests: alive, exiting, dead
 //! A link or monitor request is a signal the target handles; the route answers whether
-//! the target is alive, exiting or dead ([`Delivery`](route::Delivery)), looking under the target's `sig`
-//! lock:
+//! the target is alive, exiting or dead ([`Delivery`](route::Delivery)), looking under the
+//! target's `sig` lock:
 //! - not found, or its link record CLOSED (its exit path has taken its links, so it
 //!   counts as dead): **dead**: `link` fails with `noproc` for a caller that does not trap
 //!   exits, or queues `{'EXIT', Pid, noproc}` (case 26, 27); `monitor` queues a DOWN with
 //!   `noproc` (case 57). No link or monitor is created. Except: when the caller's last
 //!   `exit/2` went to this target and the caller has taken no message, handled no signal
-//!   and armed no timer since (`LastExit` in `process/pcb.rs`), its link request would have reached the
-//!   target behind that exit signal, so it is answered as by an exiting target (case 37),
+//!   and armed no timer since (`LastExit` in `process/pcb.rs`), its link request would
+//!   have reached the target behind that exit signal, so it is answered as by an exiting target (case 37),
 //!   even if the target finished exiting before the caller looked.
 //! - PUBLIC (it decided to exit, its exit path has not closed yet): **exiting**: the
 //!   request is answered with `noproc` as an exiting BEAM process answers it (cases 35–37,
 //!   67): the link is created on the caller's side and at once ended by an exit signal
 //!   `noproc`; the monitor fires at once with `noproc`.
 //! - alive with no signal pending (published prefix = sent count): the target handles the
-//!   request on arrival: the route runs the target's own handler (`LinkData::record_request`)
-//!   under its lock. Nothing sent earlier by the caller can still be waiting in the
+//!   request on arrival: the route runs the target's own handler
+//!   (`LinkData::record_request`) under its lock. Nothing sent earlier by the caller can still be waiting in the
 //!   target's mailbox, so the order of signals is kept.
 //! - alive with signals pending: the LINK or MONITOR signal is queued behind them (under
 //!   the lock, so the exit path, which closes under the same lock, sees every such signal).
@@ -104,9 +104,9 @@ use crate::sched::local::WorkerLocal;
 use crate::sched::Caller;
 
 /// A signal: what a process (or the runtime) tells another besides messages
-/// ([RM-Proc §Signals]). Sent by [`deliver`](route::deliver) (or [`route::deliver_to_self`]), queued in
-/// the receiver's mailbox in order with its messages, handled by the receiver
-/// (`handle.rs`). The reason of an exit or a DOWN is borrowed: delivery copies it into the
+/// ([RM-Proc §Signals]). Sent by [`deliver`](route::deliver) (or
+/// [`route::deliver_to_self`]), queued in the receiver's mailbox in order with its
+/// messages, handled by the receiver (`handle.rs`). The reason of an exit or a DOWN is borrowed: delivery copies it into the
 /// signal.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Signal<'a> {
