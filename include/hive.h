@@ -760,6 +760,24 @@ hive_status hive_exit(int32_t kind, const void *data, size_t len);
 // `old_out` is NULL or a writable `int32_t`.
 hive_status hive_set_priority(int32_t priority, int32_t *old_out);
 
+// Announces a blocking call in the calling process's own code (a blocking system call,
+// file I/O, a C library function): the process's worker — the other processes queued on it
+// and the timers on its wheel — goes to another OS thread at once, rather than after the
+// 10 ms a held worker keeps it. The process keeps its OS thread and may block on it; its
+// next `hive_*` call (normally `hive_blocking_end`) moves it to a worker, on another OS
+// thread. Go's hand-off around a blocking system call (the BEAM uses dirty schedulers).
+// Counted in `hive_runtime_stats.takeovers`.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS` (not called from a process).
+hive_status hive_blocking_begin(void);
+
+// Ends a blocking section begun by `hive_blocking_begin`: the calling process is back on a
+// worker when this returns (on whichever OS thread runs it). Without a blocking section it
+// does nothing.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS` (not called from a process).
+hive_status hive_blocking_end(void);
+
 // Gives up the rest of the time slice (`erlang:yield/0`): the process goes to the back of
 // its run queue. Returns `HIVE_OK` once resumed, or `HIVE_ERR_NOT_A_PROCESS`.
 hive_status hive_yield(void);

@@ -156,3 +156,77 @@ fn stack_overflow_after_takeover() {
     // The runtime goes on.
     assert!(rt.run(|| process::sleep(1).unwrap()).unwrap().is_normal());
 }
+
+/// `process::blocking_begin` hands the worker over at once: a section that blocks for no
+/// time at all still moves the process to another OS thread, which the monitor (10 ms of
+/// holding) would never do, and the hand-off is counted.
+#[test]
+fn blocking_section_hands_the_worker_over_at_once() {
+    let rt = rt(1);
+    let before = rt.stats().takeovers;
+    let (tx, rx) = mpsc::channel();
+    rt.spawn(move || {
+        let t0 = std::thread::current().id();
+        process::blocking_begin().unwrap();
+        // The section: nothing blocks, nothing waits.
+        process::blocking_end().unwrap();
+        let t1 = std::thread::current().id();
+        // Back on a worker: the runtime works as before.
+        let me = process::self_pid();
+        process::send(me, b"back").unwrap();
+        let m = process::receive(Some(60_000)).unwrap();
+        tx.send((t0 != t1, m.data().to_vec())).unwrap();
+    })
+    .unwrap();
+    let (moved, data) = rx.recv_timeout(BOUND).expect("the process came back");
+    assert!(
+        moved,
+        "the process left the thread that gave its worker away"
+    );
+    assert_eq!(data, b"back");
+    assert!(rt.stats().takeovers > before, "{:?}", rt.stats());
+}
+
+/// While a process is in a blocking section (`process::blocking`), the processes queued on
+/// its worker run and their timers fire; it continues afterwards.
+#[test]
+fn blocking_section_lets_queued_processes_and_timers_run() {
+    let rt = rt(1);
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (after_tx, after_rx) = mpsc::channel::<()>();
+    rt.spawn(move || {
+        process::spawn(move || {
+            process::sleep(5).unwrap();
+            let r = process::receive(Some(5));
+            assert_eq!(r.unwrap_err().0, hive_rt::Status::Timeout);
+            done_tx.send(()).unwrap();
+        })
+        .unwrap();
+        // Blocks the OS thread until the test saw the other process finish.
+        process::blocking(|| release_rx.recv().unwrap()).unwrap();
+        process::sleep(1).unwrap();
+        after_tx.send(()).unwrap();
+    })
+    .unwrap();
+    done_rx
+        .recv_timeout(BOUND)
+        .expect("the queued process ran and its timers fired during the blocking section");
+    release_tx.send(()).unwrap();
+    after_rx
+        .recv_timeout(BOUND)
+        .expect("the blocking process continued");
+}
+
+/// Outside a process the calls say so.
+#[test]
+fn blocking_calls_need_a_process() {
+    assert_eq!(
+        process::blocking_begin().unwrap_err().0,
+        hive_rt::Status::ErrNotAProcess
+    );
+    assert_eq!(
+        process::blocking_end().unwrap_err().0,
+        hive_rt::Status::ErrNotAProcess
+    );
+}

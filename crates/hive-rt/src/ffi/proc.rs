@@ -236,6 +236,30 @@ pub unsafe extern "C" fn hive_set_priority(priority: i32, old_out: *mut i32) -> 
     })
 }
 
+/// Announces a blocking call in the calling process's own code (a blocking system call,
+/// file I/O, a C library function): the process's worker — the other processes queued on it
+/// and the timers on its wheel — goes to another OS thread at once, rather than after the
+/// 10 ms a held worker keeps it. The process keeps its OS thread and may block on it; its
+/// next `hive_*` call (normally `hive_blocking_end`) moves it to a worker, on another OS
+/// thread. Go's hand-off around a blocking system call (the BEAM uses dirty schedulers).
+/// Counted in `hive_runtime_stats.takeovers`.
+///
+/// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS` (not called from a process).
+#[no_mangle]
+pub extern "C" fn hive_blocking_begin() -> hive_status {
+    guard(|| result_code(process::blocking_begin().map_err(|e| e.0)))
+}
+
+/// Ends a blocking section begun by `hive_blocking_begin`: the calling process is back on a
+/// worker when this returns (on whichever OS thread runs it). Without a blocking section it
+/// does nothing.
+///
+/// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS` (not called from a process).
+#[no_mangle]
+pub extern "C" fn hive_blocking_end() -> hive_status {
+    guard(|| result_code(process::blocking_end().map_err(|e| e.0)))
+}
+
 /// Gives up the rest of the time slice (`erlang:yield/0`): the process goes to the back of
 /// its run queue. Returns `HIVE_OK` once resumed, or `HIVE_ERR_NOT_A_PROCESS`.
 #[no_mangle]

@@ -505,3 +505,46 @@ pub fn set_terminate<F: FnOnce(&ExitReason) + Send + 'static>(f: F) -> Result<()
     super::exit::set_terminate(pcb, Some(Box::new(f)));
     Ok(())
 }
+
+/// Announces that the calling process is about to block its OS thread in code of its own (a
+/// blocking system call, file I/O, a C library): its worker — the other processes queued
+/// there and the timers on its wheel — goes to another thread at once, instead of after the
+/// 10 ms a held worker is allowed (`docs/design.md`, *Held workers*). The process keeps its
+/// thread and blocks on it; its next runtime call ([`blocking_end`], or any other) moves it
+/// to a worker. Go's hand-off around a blocking system call; the BEAM runs such work on
+/// dirty schedulers instead. Counted in `RuntimeStats::takeovers`. Use [`blocking`] to wrap
+/// a closure.
+///
+/// Errors: `ErrNotAProcess`.
+pub fn blocking_begin() -> Result<()> {
+    let _rt = crate::sched::enter();
+    let pcb = current()?;
+    if let Some(w) = runtime_of(pcb).local_worker() {
+        crate::sched::held::hand_off_for_blocking(pcb, w);
+    }
+    Ok(())
+}
+
+/// Ends a blocking section begun by [`blocking_begin`]: the calling process comes back to a
+/// worker (any one; it continues on that worker's thread) and may use the runtime as
+/// before. Without a blocking section it does nothing.
+///
+/// Errors: `ErrNotAProcess`.
+pub fn blocking_end() -> Result<()> {
+    let _rt = crate::sched::enter();
+    current()?;
+    Ok(())
+}
+
+/// Runs `f` in a blocking section ([`blocking_begin`] … [`blocking_end`]) and returns its
+/// value. `f` must not call the runtime (a call would end the section early, which is safe
+/// but keeps the rest of `f` on a worker). A panic in `f` propagates; the process gets back
+/// to a worker on its next runtime call.
+///
+/// Errors: `ErrNotAProcess` (then `f` is not run).
+pub fn blocking<R>(f: impl FnOnce() -> R) -> Result<R> {
+    blocking_begin()?;
+    let r = f();
+    blocking_end()?;
+    Ok(r)
+}

@@ -61,8 +61,10 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::handshake::{membarrier, Handshake};
+use super::handshake::{membarrier, Handshake, NOT_REVOKED, REVOKED};
+use super::local::WorkerLocal;
 use super::spares::{Monitor, Spare};
+use crate::process::pcb::Pcb;
 use crate::runtime::RtInner;
 
 /// A process that keeps its worker this long (ns) without returning to the runtime loses
@@ -104,7 +106,7 @@ impl Monitor {
     /// Gives worker `index` to a spare thread, or starts a new thread for it. If no thread
     /// can be started the worker waits in `orphans` for the next spare (a thread that loses
     /// its worker) or the monitor's next round.
-    fn hand_over(&self, rt: &Arc<RtInner>, index: usize) {
+    pub(crate) fn hand_over(&self, rt: &Arc<RtInner>, index: usize) {
         if let Some(spare) = self.spares.lock().pop() {
             *spare.given.lock() = Some(index);
             spare.cv.notify_one();
@@ -120,6 +122,39 @@ impl Monitor {
             Err(_) => self.orphans.lock().push(index),
         }
     }
+}
+
+/// A blocking call announced by the process itself (`hive_blocking_begin`): the calling
+/// process `pcb`, in runtime code on worker `w`, gives `w` to another thread at once
+/// instead of holding it until the monitor notices (Go's `entersyscallblock` hand-off). It
+/// revokes its own thread's worker — the monitor's step 3 with no race to decide, as the
+/// process itself is the one that will next enter the runtime — and hands `w` over as a
+/// takeover does. When the process next enters the runtime (`hive_blocking_end`, or any
+/// call) it finds its thread revoked and moves to a worker (`Suspend::Migrate`); its old
+/// thread becomes a spare. Counted in `RuntimeStats::takeovers`.
+pub(crate) fn hand_off_for_blocking(pcb: &Pcb, w: &WorkerLocal) {
+    let h = Handshake::of(pcb);
+    debug_assert!(h.in_rt(), "hand-off from outside runtime code");
+    loop {
+        match h
+            .revoked
+            .compare_exchange(NOT_REVOKED, REVOKED, Ordering::AcqRel, Acquire)
+        {
+            Ok(_) => break,
+            // Revoked already: impossible in runtime code (the entry would have moved the
+            // process); leave the worker to the monitor's hand-over.
+            Err(REVOKED) => {
+                debug_assert!(false, "revoked while in runtime code");
+                return;
+            }
+            // The monitor is deciding: it sees the process in runtime code and declines.
+            Err(_) => {
+                h.verdict();
+            }
+        }
+    }
+    w.rt.sched.monitor.takeovers.fetch_add(1, Relaxed);
+    w.rt.sched.monitor.hand_over(&w.rt, w.index);
 }
 
 /// Body of the monitor thread: watches the workers' stamps and takes over held workers
