@@ -291,8 +291,8 @@ unsafe fn close_link_record(rt: &RtInner, pcb: &Pcb, from: &Sender) -> LinkData 
             continue;
         };
         let mp = m.as_ptr();
-        // SAFETY: a live message we own.
         let (kind, sender, mref) =
+            // SAFETY: a live message we own (just taken from the queue).
             unsafe { (Msg::kind(mp), Msg::sender(mp), Msg::monitor_ref(mp)) };
         match kind {
             signal::SIG_LINK if !data.links.contains(&sender) => {
