@@ -108,8 +108,51 @@
 // `hive_spawn_opts.flags` for `hive_spawn_opt`: the caller monitors the new process.
 #define HIVE_SPAWN_MONITOR 2
 
+// `hive_tcp_listen` flag: `SO_REUSEADDR`.
+#define HIVE_TCP_REUSEADDR 1
+
+// `hive_tcp_listen` flag: `SO_REUSEPORT`.
+#define HIVE_TCP_REUSEPORT 2
+
+// `hive_tcp_listen` flag: an IPv6 listener takes IPv6 connections only.
+#define HIVE_TCP_IPV6_ONLY 4
+
+// `hive_tcp_shutdown`: no more receiving.
+#define HIVE_SHUT_READ 0
+
+// `hive_tcp_shutdown`: no more sending (half-close: the peer reads end of stream).
+#define HIVE_SHUT_WRITE 1
+
+// `hive_tcp_shutdown`: both.
+#define HIVE_SHUT_BOTH 2
+
+// Socket option `TCP_NODELAY` (0 or 1).
+#define HIVE_SOCKOPT_NODELAY 1
+
+// Socket option `SO_KEEPALIVE` (0 or 1).
+#define HIVE_SOCKOPT_KEEPALIVE 2
+
+// Socket option `SO_RCVBUF`, bytes.
+#define HIVE_SOCKOPT_RCVBUF 3
+
+// Socket option `SO_SNDBUF`, bytes.
+#define HIVE_SOCKOPT_SNDBUF 4
+
+// Bytes an address buffer of `hive_socket_addr` needs at most (an IPv6 text and its NUL).
+#define HIVE_SOCKET_ADDR_MAX 46
+
 // Longest timer delay in ms (2^36, about 795 days).
 #define HIVE_MAX_TIMER_MS (1 << 36)
+
+// `listen` flag: `SO_REUSEADDR` (`{reuseaddr, true}`).
+#define LISTEN_REUSEADDR 1
+
+// `listen` flag: `SO_REUSEPORT` (several listeners on one port, the kernel spreads
+// connections; `{reuseport, true}`).
+#define LISTEN_REUSEPORT 2
+
+// `listen` flag: an IPv6 listener accepts IPv6 only (`{ipv6_v6only, true}`).
+#define LISTEN_IPV6_ONLY 4
 
 // Result code of every `hive_*` function (see the `HIVE_OK` / `HIVE_ERR_*` constants).
 typedef int32_t hive_status;
@@ -265,6 +308,9 @@ typedef struct hive_monitor_info {
   hive_pid pid;
 } hive_monitor_info;
 
+// A socket handle (opaque, never 0; a closed socket's handle is never reused).
+typedef uint64_t hive_socket;
+
 // A timer reference: a `uint64_t`, never 0; not reused before 2^32 later timers have used
 // its slot of the timer table (a stale reference never affects a newer timer).
 typedef uint64_t hive_tref;
@@ -342,6 +388,29 @@ typedef int32_t (*hive_match_fn)(void *env, const struct hive_msg *msg);
 // Called from inside a `hive_receive_match` predicate, and the call would walk or take from
 // the caller's own mailbox or re-arm its receive timeout; refused with no effect.
 #define HIVE_ERR_REENTRANT -17
+
+// The socket handle names no open socket (closed, by a call, its owner's exit or shutdown,
+// or never a socket); a stale handle never reaches a reused descriptor.
+#define HIVE_ERR_CLOSED -18
+
+// Only the socket's owner (controlling process) may do this.
+#define HIVE_ERR_NOT_OWNER -19
+
+// The peer closed the connection (end of stream) before the data asked for arrived.
+#define HIVE_ERR_PEER_CLOSED -20
+
+// Nobody listens at the address (`ECONNREFUSED`).
+#define HIVE_ERR_CONN_REFUSED -21
+
+// The connection was reset, or sending found it closed (`ECONNRESET`, `EPIPE`; no
+// `SIGPIPE`).
+#define HIVE_ERR_CONN_RESET -22
+
+// The address is in use (`EADDRINUSE`).
+#define HIVE_ERR_ADDR_IN_USE -23
+
+// Another OS error; `hive_socket_errno` gives its `errno`.
+#define HIVE_ERR_IO -24
 
 // `normal`: the entry function returned.
 #define HIVE_REASON_NORMAL 0
@@ -1065,6 +1134,130 @@ hive_status hive_get_monitors(hive_pid pid, struct hive_monitor_info *out, size_
 // # Safety
 // `out` is NULL or writable for `cap` pids; `n_out` is NULL or a writable `size_t`.
 hive_status hive_get_monitored_by(hive_pid pid, hive_pid *out, size_t cap, size_t *n_out);
+
+// Opens a TCP listening socket on `ip`:`port` (port 0: any free port, see
+// `hive_socket_addr`) with at most `backlog` pending connections (0: the system's
+// maximum) and `HIVE_TCP_*` `flags`; owned by the calling process, which closes it by
+// exiting (`gen_tcp:listen/2`). Writes the handle to `*out`.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER` (`ip` or `out`),
+// `HIVE_ERR_BAD_LENGTH` (`ip` longer than an address), `HIVE_ERR_BAD_ARGUMENT` (not a
+// numeric address, negative backlog, unknown flag), `HIVE_ERR_ADDR_IN_USE`,
+// `HIVE_ERR_SYSTEM_LIMIT` (out of descriptors), `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_IO`.
+//
+// # Safety
+// `ip` is NULL or a NUL-terminated string; `out` is NULL or writable.
+hive_status hive_tcp_listen(const char *ip, uint16_t port, int32_t backlog, uint32_t flags, hive_socket *out);
+
+// Accepts the oldest pending connection on `listener`, waiting at most `timeout_ms`;
+// the new socket is owned by the caller and written to `*out`. Any process may accept on
+// a listener; several acceptors are served in the order they began waiting
+// (`gen_tcp:accept/2`).
+//
+// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER`,
+// `HIVE_ERR_REENTRANT` (inside a match predicate), `HIVE_ERR_CLOSED` (also when closed
+// while waiting), `HIVE_ERR_BAD_ARGUMENT` (not a listener, timeout too large),
+// `HIVE_ERR_SYSTEM_LIMIT` (out of descriptors; the connection stays pending),
+// `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_IO`.
+//
+// # Safety
+// `out` is NULL or writable.
+hive_status hive_tcp_accept(hive_socket listener, int64_t timeout_ms, hive_socket *out);
+
+// Connects to `ip`:`port`, waiting at most `timeout_ms` (0 is refused: connecting always
+// waits); the socket is owned by the caller and written to `*out` (`gen_tcp:connect/4`).
+//
+// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER`,
+// `HIVE_ERR_BAD_LENGTH`, `HIVE_ERR_BAD_ARGUMENT`, `HIVE_ERR_REENTRANT`,
+// `HIVE_ERR_CONN_REFUSED`, `HIVE_ERR_SYSTEM_LIMIT`, `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_IO`
+// (unreachable and the like: see `hive_socket_errno`).
+//
+// # Safety
+// `ip` is NULL or a NUL-terminated string; `out` is NULL or writable.
+hive_status hive_tcp_connect(const char *ip, uint16_t port, int64_t timeout_ms, hive_socket *out);
+
+// Receives into `buf` at least `min_len` bytes (0: at least one, whatever has arrived)
+// and at most `cap`, waiting at most `timeout_ms`; writes the count to `*got` (when not
+// NULL) in every case, so bytes that arrived before a timeout or end of stream are not
+// lost. Only the socket's owner may receive (`gen_tcp:recv/3`).
+//
+// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER`
+// (`buf`), `HIVE_ERR_BAD_LENGTH` (`cap` 0, `min_len` > `cap`), `HIVE_ERR_REENTRANT`,
+// `HIVE_ERR_CLOSED`, `HIVE_ERR_NOT_OWNER`, `HIVE_ERR_BAD_ARGUMENT` (a listener, timeout
+// too large), `HIVE_ERR_PEER_CLOSED` (end of stream first), `HIVE_ERR_CONN_RESET`,
+// `HIVE_ERR_IO`.
+//
+// # Safety
+// `buf` is NULL or writable for `cap` bytes; `got` is NULL or writable.
+hive_status hive_tcp_recv(hive_socket s, void *buf, size_t cap, size_t min_len, int64_t timeout_ms, size_t *got);
+
+// Sends the `len` bytes at `buf`, waiting at most `timeout_ms` for room; writes the count
+// sent to `*sent` (when not NULL) in every case. Any process may send on a connection
+// (`gen_tcp:send/2`). Never raises `SIGPIPE`.
+//
+// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER`
+// (`buf` NULL with `len` > 0), `HIVE_ERR_BAD_LENGTH` (`len` > `PTRDIFF_MAX`),
+// `HIVE_ERR_REENTRANT`, `HIVE_ERR_CLOSED`, `HIVE_ERR_BAD_ARGUMENT` (a listener, timeout
+// too large), `HIVE_ERR_CONN_RESET` (the peer is gone), `HIVE_ERR_IO`.
+//
+// # Safety
+// `buf` is NULL or readable for `len` bytes; `sent` is NULL or writable.
+hive_status hive_tcp_send(hive_socket s, const void *buf, size_t len, int64_t timeout_ms, size_t *sent);
+
+// Closes one or both directions of a connection: `HIVE_SHUT_READ`, `HIVE_SHUT_WRITE`
+// (half-close) or `HIVE_SHUT_BOTH` (`gen_tcp:shutdown/2`).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_CLOSED`, `HIVE_ERR_BAD_ARGUMENT`
+// (unknown `how`, a listener), `HIVE_ERR_IO` (not connected).
+hive_status hive_tcp_shutdown(hive_socket s, int32_t how);
+
+// Closes a socket (`gen_tcp:close/1`; any process may). Processes waiting on it return
+// `HIVE_ERR_CLOSED`; the descriptor is closed once calls in progress on it return.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_CLOSED` (already closed, or never
+// a socket).
+hive_status hive_socket_close(hive_socket s);
+
+// Writes the local (`peer` 0) or remote (`peer` 1) address of a socket: the IP as
+// NUL-terminated text into `ip_buf` (`ip_cap` ≥ `HIVE_SOCKET_ADDR_MAX` always suffices)
+// and the port to `*port` (`inet:sockname/1`, `inet:peername/1`).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER` (`ip_buf` or
+// `port`), `HIVE_ERR_BAD_LENGTH` (`ip_cap` too small for this address),
+// `HIVE_ERR_BAD_ARGUMENT` (`peer` not 0 or 1), `HIVE_ERR_CLOSED`, `HIVE_ERR_IO` (not
+// connected).
+//
+// # Safety
+// `ip_buf` is NULL or writable for `ip_cap` bytes; `port` is NULL or writable.
+hive_status hive_socket_addr(hive_socket s, int32_t peer, char *ip_buf, size_t ip_cap, uint16_t *port);
+
+// Sets socket option `opt` (`HIVE_SOCKOPT_*`) to `value` (`inet:setopts/2`).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_CLOSED`, `HIVE_ERR_BAD_ARGUMENT`
+// (unknown option, value out of range: flags take 0 or 1, buffer sizes 1..`INT32_MAX`),
+// `HIVE_ERR_IO`.
+hive_status hive_socket_setopt(hive_socket s, int32_t opt, int64_t value);
+
+// Reads socket option `opt` into `*value` (`inet:getopts/2`; buffer sizes as the kernel
+// set them, which on Linux is twice what was asked).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_CLOSED`,
+// `HIVE_ERR_BAD_ARGUMENT` (unknown option), `HIVE_ERR_IO`.
+//
+// # Safety
+// `value` is NULL or writable.
+hive_status hive_socket_getopt(hive_socket s, int32_t opt, int64_t *value);
+
+// Makes process `pid` the socket's owner (`gen_tcp:controlling_process/2`): its exit
+// closes the socket and only it may receive. Only the current owner may call this.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_CLOSED`, `HIVE_ERR_NOT_OWNER`,
+// `HIVE_ERR_NO_PROCESS` (`pid` not alive), `HIVE_ERR_SHUT_DOWN`.
+hive_status hive_socket_controlling_process(hive_socket s, hive_pid pid);
+
+// The OS `errno` of the calling process's last failed socket call (0: none yet), for the
+// errors `HIVE_ERR_IO` and the like report. A plain thread gets 0.
+int32_t hive_socket_errno(void);
 
 // Sends a copy of `data[0..len]` to process `dest` after `ms` milliseconds
 // (`erlang:send_after/3`, BEAM cases 85, 90, 92–95): the message is an ordinary

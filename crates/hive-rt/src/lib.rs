@@ -60,6 +60,7 @@ pub fn heap_in_use() -> Option<usize> {
 pub mod alias;
 pub mod config;
 pub mod ffi;
+mod io;
 mod mailbox;
 mod overflow;
 pub mod pid;
@@ -76,6 +77,7 @@ mod timer;
 
 pub use alias::AliasMode;
 pub use config::{Config, Priority, SpawnOptions};
+pub use io::api as net;
 pub use mailbox::MessageKind;
 pub use pid::Pid;
 pub use process::message::Message;

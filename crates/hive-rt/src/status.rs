@@ -55,6 +55,25 @@ pub enum Status {
     /// the mailbox; the call is refused with no effect. On the BEAM a guard cannot receive
     /// at all.
     ErrReentrant = -17,
+    /// The socket handle names no open socket: it was closed (by a call, by its owner's
+    /// exit, by shutdown) or never named one. Descriptors are reused, handles are not: a
+    /// stale handle always gets this, never another socket.
+    ErrClosed = -18,
+    /// Only the socket's owner (its controlling process) may do this (`{error, not_owner}`
+    /// of `gen_tcp`).
+    ErrNotOwner = -19,
+    /// The peer closed the connection (end of stream) before the data asked for arrived
+    /// (`{error, closed}` of `gen_tcp:recv`).
+    ErrPeerClosed = -20,
+    /// Nobody listens at the address connected to (`ECONNREFUSED`).
+    ErrConnRefused = -21,
+    /// The connection was reset by the peer, or sending found it closed (`ECONNRESET`,
+    /// `EPIPE`; no `SIGPIPE` is raised).
+    ErrConnReset = -22,
+    /// The address is in use (`EADDRINUSE`).
+    ErrAddrInUse = -23,
+    /// Another OS error; `hive_socket_errno` gives its `errno`.
+    ErrIo = -24,
 }
 
 impl Status {
@@ -80,6 +99,13 @@ impl Status {
             Status::ErrNotRegistered => "HIVE_ERR_NOT_REGISTERED",
             Status::ErrNoTimer => "HIVE_ERR_NO_TIMER",
             Status::ErrReentrant => "HIVE_ERR_REENTRANT",
+            Status::ErrClosed => "HIVE_ERR_CLOSED",
+            Status::ErrNotOwner => "HIVE_ERR_NOT_OWNER",
+            Status::ErrPeerClosed => "HIVE_ERR_PEER_CLOSED",
+            Status::ErrConnRefused => "HIVE_ERR_CONN_REFUSED",
+            Status::ErrConnReset => "HIVE_ERR_CONN_RESET",
+            Status::ErrAddrInUse => "HIVE_ERR_ADDR_IN_USE",
+            Status::ErrIo => "HIVE_ERR_IO",
         }
     }
 }

@@ -3,7 +3,7 @@
 //! This layer is thin: it validates arguments, converts between C and Rust shapes, catches
 //! panics (a panic never crosses the ABI; it becomes `HIVE_ERR_INTERNAL`) and calls the
 //! runtime. One file per area: [`lifecycle`], [`proc`], [`message`], [`registry`],
-//! [`timer`], [`info`], [`signal`], [`alias`].
+//! [`timer`], [`info`], [`signal`], [`alias`], [`socket`].
 //!
 //! **Which runtime.** A call made from inside a process acts on that process's runtime. A
 //! call from any other thread acts on the global runtime created by `hive_init`; before
@@ -20,6 +20,7 @@ pub mod message;
 pub mod proc;
 pub mod registry;
 pub mod signal;
+pub mod socket;
 pub mod timer;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -72,6 +73,22 @@ pub const HIVE_ERR_NO_TIMER: hive_status = -16;
 /// Called from inside a `hive_receive_match` predicate, and the call would walk or take from
 /// the caller's own mailbox or re-arm its receive timeout; refused with no effect.
 pub const HIVE_ERR_REENTRANT: hive_status = -17;
+/// The socket handle names no open socket (closed, by a call, its owner's exit or shutdown,
+/// or never a socket); a stale handle never reaches a reused descriptor.
+pub const HIVE_ERR_CLOSED: hive_status = -18;
+/// Only the socket's owner (controlling process) may do this.
+pub const HIVE_ERR_NOT_OWNER: hive_status = -19;
+/// The peer closed the connection (end of stream) before the data asked for arrived.
+pub const HIVE_ERR_PEER_CLOSED: hive_status = -20;
+/// Nobody listens at the address (`ECONNREFUSED`).
+pub const HIVE_ERR_CONN_REFUSED: hive_status = -21;
+/// The connection was reset, or sending found it closed (`ECONNRESET`, `EPIPE`; no
+/// `SIGPIPE`).
+pub const HIVE_ERR_CONN_RESET: hive_status = -22;
+/// The address is in use (`EADDRINUSE`).
+pub const HIVE_ERR_ADDR_IN_USE: hive_status = -23;
+/// Another OS error; `hive_socket_errno` gives its `errno`.
+pub const HIVE_ERR_IO: hive_status = -24;
 
 /// Reductions in one time slice (the BEAM's `CONTEXT_REDS`).
 pub const HIVE_REDUCTIONS_PER_SLICE: i32 = 4000;
@@ -155,6 +172,13 @@ mod tests {
             (HIVE_ERR_NOT_REGISTERED, Status::ErrNotRegistered),
             (HIVE_ERR_NO_TIMER, Status::ErrNoTimer),
             (HIVE_ERR_REENTRANT, Status::ErrReentrant),
+            (HIVE_ERR_CLOSED, Status::ErrClosed),
+            (HIVE_ERR_NOT_OWNER, Status::ErrNotOwner),
+            (HIVE_ERR_PEER_CLOSED, Status::ErrPeerClosed),
+            (HIVE_ERR_CONN_REFUSED, Status::ErrConnRefused),
+            (HIVE_ERR_CONN_RESET, Status::ErrConnReset),
+            (HIVE_ERR_ADDR_IN_USE, Status::ErrAddrInUse),
+            (HIVE_ERR_IO, Status::ErrIo),
         ];
         for (c, s) in all {
             assert_eq!(c, s as i32, "{}", s.name());

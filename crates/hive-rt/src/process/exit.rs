@@ -31,7 +31,9 @@
 //!    after every message the process sent while it ran, so none overtakes one (cases 18,
 //!    19). Each link or monitor is in exactly one set, taken once in phase 5.
 //! 7. **timers cancelled** — timers to this process die with it (case 92), and its
-//!    pending receive timeout.
+//!    pending receive timeout. Then its **sockets**: the socket queue it died waiting in
+//!    is left (the next waiter is woken), and every socket it still owns is closed, which
+//!    wakes the processes waiting on them (a port closes with its owner, `kill` included).
 //! 8. **resources freed** — messages left, pid table entry, stack, spawn argument and
 //!    entry, exit waiters completed, then the PCB once no pinned reader can see it.
 
@@ -253,6 +255,9 @@ pub(crate) unsafe fn finish(
     notify(rt, &from, &data, reason);
     // 7. timers cancelled.
     cancel_timers(rt, pcb, worker, &data);
+    // 7b. sockets: the queue it died in left, the sockets it owns closed.
+    // SAFETY: the process stopped running for good and this thread runs its exit path.
+    unsafe { crate::io::socket::process_exited(rt, pcb, worker, &data.sockets) };
     // 8. resources freed.
     // SAFETY: as above: the process no longer runs and this thread owns it; the caller's
     // `guard` contract is passed on.

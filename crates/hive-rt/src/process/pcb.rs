@@ -115,6 +115,11 @@ struct Extras {
     exit: Option<ExitReason>,
     /// A heap copy of a spawn argument larger than `INLINE_ARG_BYTES`, freed at exit.
     heap_arg: Option<Box<[u128]>>,
+    /// The socket queue the process waits in (`io/`): (handle, direction), so its exit
+    /// path can leave it if it dies there.
+    io_wait: Option<(u64, u8)>,
+    /// The OS error number of the process's last failed socket call (0: none).
+    last_errno: i32,
 }
 
 /// A receive timeout that is armed on some worker's wheel.
@@ -210,6 +215,9 @@ pub(crate) struct LinkData {
     pub(crate) terminate: Option<Terminate>,
     /// The process's active aliases and how each is deactivated (see `alias/`).
     pub(crate) aliases: fxhash::FxHashMap<u64, crate::alias::mode::AliasMode>,
+    /// Handles of the sockets this process owns (some may have been closed since:
+    /// compacted as it grows); its exit closes those it still owns (`io/`).
+    pub(crate) sockets: Vec<u64>,
 }
 
 impl SigState {
@@ -528,6 +536,56 @@ impl Pcb {
             .unwrap_or(&NORMAL)
     }
 
+    /// Records the socket queue the calling process waits in (None: it left it).
+    ///
+    /// # Safety
+    /// As [`Pcb::set_exit`]: the process itself, or its exit path.
+    pub(crate) unsafe fn set_io_wait(&self, w: Option<(u64, u8)>) {
+        // SAFETY: the caller is the only one touching `extras` now (the contract).
+        let extras = unsafe { &mut *self.extras.get() };
+        match (extras, w) {
+            (Some(x), w) => x.io_wait = w,
+            (e @ None, Some(w)) => {
+                *e = Some(Box::new(Extras {
+                    io_wait: Some(w),
+                    ..Default::default()
+                }))
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// The socket queue the process waits in, if any.
+    ///
+    /// # Safety
+    /// As [`Pcb::set_exit`].
+    pub(crate) unsafe fn io_wait(&self) -> Option<(u64, u8)> {
+        // SAFETY: the caller is the only one touching `extras` now (the contract).
+        unsafe { (*self.extras.get()).as_ref() }.and_then(|x| x.io_wait)
+    }
+
+    /// Records `errno` as the calling process's last socket error.
+    ///
+    /// # Safety
+    /// As [`Pcb::set_exit`].
+    pub(crate) unsafe fn set_last_errno(&self, errno: i32) {
+        // SAFETY: the caller is the only one touching `extras` now (the contract).
+        let extras = unsafe { &mut *self.extras.get() };
+        if errno == 0 && extras.is_none() {
+            return;
+        }
+        extras.get_or_insert_with(Default::default).last_errno = errno;
+    }
+
+    /// The calling process's last socket error number (0: none).
+    ///
+    /// # Safety
+    /// As [`Pcb::set_exit`].
+    pub(crate) unsafe fn last_errno(&self) -> i32 {
+        // SAFETY: the caller is the only one touching `extras` now (the contract).
+        unsafe { (*self.extras.get()).as_ref() }.map_or(0, |x| x.last_errno)
+    }
+
     /// Keeps `arg`, the heap copy of a large spawn argument, until the process exits.
     ///
     /// # Safety
@@ -540,8 +598,8 @@ impl Pcb {
             (Some(x), a) => x.heap_arg = a,
             (e @ None, Some(a)) => {
                 *e = Some(Box::new(Extras {
-                    exit: None,
                     heap_arg: Some(a),
+                    ..Default::default()
                 }))
             }
             (None, None) => {}

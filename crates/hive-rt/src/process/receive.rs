@@ -221,7 +221,7 @@ pub(crate) unsafe fn fetch_all(pcb: &Pcb) {
 ///
 /// # Safety
 /// `pcb` is the calling process.
-unsafe fn arm_timeout(pcb: &Pcb, ms: u64) -> std::result::Result<Option<u32>, Status> {
+pub(crate) unsafe fn arm_timeout(pcb: &Pcb, ms: u64) -> std::result::Result<Option<u32>, Status> {
     let seq = pcb.timer_seq.fetch_add(1, Relaxed).wrapping_add(1);
     let w = current_worker();
     if w.is_null() {
@@ -242,7 +242,7 @@ unsafe fn arm_timeout(pcb: &Pcb, ms: u64) -> std::result::Result<Option<u32>, St
 
 /// Ends the calling process's armed timeout: a firing still in flight becomes stale, and
 /// the wheel entry is cancelled when it is on this worker (else it fires and is ignored).
-fn disarm_timeout(pcb: &Pcb) {
+pub(crate) fn disarm_timeout(pcb: &Pcb) {
     pcb.timer_seq.fetch_add(1, Relaxed);
     if let Some(t) = pcb.timer.take() {
         let w = current_worker();

@@ -85,6 +85,8 @@ pub(crate) struct RtInner {
     pub(crate) next_ref: std::sync::atomic::AtomicU64,
     /// Active aliases → their owners (see `alias/`).
     pub(crate) aliases: crate::alias::table::AliasTable,
+    /// The event poller and the sockets (see `io/`).
+    pub(crate) io: crate::io::driver::Driver,
 }
 
 /// Permission to look PCBs up and use them until dropped (see [`RtInner::access`]).

@@ -25,11 +25,12 @@ impl RtInner {
         overflow::install_handler();
         let n = config.schedulers;
         let table = PidTable::new(config.max_processes)?;
+        let io = crate::io::driver::Driver::new()?;
         let mut queues = Vec::with_capacity(n);
         let mut shared = Vec::with_capacity(n);
         for _ in 0..n {
             let q = [Worker::new_fifo(), Worker::new_fifo(), Worker::new_fifo()];
-            let (parker, unparker) = crate::sched::park::Parker::new();
+            let (parker, unparker) = crate::sched::park::Parker::new(Some(io.waker()));
             shared.push(WorkerShared {
                 stealers: [q[0].stealer(), q[1].stealer(), q[2].stealer()],
                 unparker,
@@ -62,6 +63,7 @@ impl RtInner {
             self_ref: std::sync::OnceLock::new(),
             next_ref: std::sync::atomic::AtomicU64::new(0),
             aliases: crate::alias::table::AliasTable::new(),
+            io,
             config,
         });
         let _ = rt.self_ref.set(Arc::downgrade(&rt));

@@ -51,6 +51,8 @@ pub(crate) struct WorkerLocal {
     /// Where the holding thread sleeps when the worker is idle (`WorkerShared::unparker`
     /// wakes it).
     pub(super) parker: super::park::Parker,
+    /// Processes the last poll found ready, to be woken once the worker is pinned again.
+    pub(super) io_woken: RefCell<Vec<crate::pid::Pid>>,
 }
 
 impl WorkerLocal {
@@ -118,6 +120,7 @@ impl WorkerLocal {
             wheel: RefCell::new(Wheel::new(timer::tick_of(rt.now_ns()))),
             stack_cache: RefCell::new(Vec::new()),
             msg_cache: RefCell::new(Default::default()),
+            io_woken: RefCell::new(Vec::new()),
             timer_slots: RefCell::new(Default::default()),
             freed_bytes: Cell::new(0),
             trimmed_epoch: Cell::new(0),

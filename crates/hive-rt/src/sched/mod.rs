@@ -24,6 +24,7 @@ pub(crate) mod held;
 mod idle;
 pub(crate) mod local;
 pub(crate) mod park;
+mod poll;
 pub(crate) mod spares;
 pub(crate) mod worker;
 

@@ -7,45 +7,100 @@
 //! own deadline (the worker's next timer). The monitor of held workers sleeps on a parker
 //! of its own.
 //!
-//! The backend is a condition variable behind a token (crossbeam-utils' `Parker`): an
-//! unpark that lands before the park makes the park return at once, so the idle protocol's
-//! "announce, re-check, park" (`idle.rs`) cannot lose a wake-up. The process I/O layer will
-//! add an event-poller backend (the worker waits in the poller with its timer deadline, and
-//! an unpark writes to the poller's waker); callers do not change.
+//! Two ways to sleep, one way to wake:
+//! - **on the thread** ([`Parker::park`]): a condition variable behind a token
+//!   (crossbeam-utils' `Parker`): an unpark that lands before the park makes the park
+//!   return at once, so the idle protocol's "announce, re-check, park" (`idle.rs`) cannot
+//!   lose a wake-up;
+//! - **in the event poller** ([`Parker::park_in_driver`]), for the one worker holding it
+//!   (`sched/poll.rs`): the worker blocks in `epoll_wait`, and an unpark writes the poller's
+//!   waker instead.
+//!
+//! A state word tells the unparker which (tokio's `park.rs`): the worker moves EMPTY →
+//! IN_DRIVER before it polls (failing if NOTIFIED is there already: it then does not block)
+//! and back to EMPTY after; `unpark` swaps NOTIFIED in and, if it found IN_DRIVER, wakes the
+//! poller — whose eventfd stays readable, so a wake landing between the swap and the
+//! `epoll_wait` makes the latter return at once. Otherwise it unparks the thread token.
 
+use std::sync::atomic::{AtomicU8, Ordering::SeqCst};
+use std::sync::Arc;
 use std::time::Duration;
+
+const EMPTY: u8 = 0;
+const IN_DRIVER: u8 = 1;
+const NOTIFIED: u8 = 2;
 
 /// The sleeping side of a worker (or of the monitor). `Send`, not `Sync`: one thread at a
 /// time parks on it (the thread holding the worker).
 #[derive(Debug)]
-pub(crate) struct Parker(crossbeam_utils::sync::Parker);
+pub(crate) struct Parker {
+    thread: crossbeam_utils::sync::Parker,
+    state: Arc<AtomicU8>,
+}
 
 /// The waking side; any thread, any number of times.
 #[derive(Clone, Debug)]
-pub(crate) struct Unparker(crossbeam_utils::sync::Unparker);
+pub(crate) struct Unparker {
+    thread: crossbeam_utils::sync::Unparker,
+    state: Arc<AtomicU8>,
+    /// The runtime's poller waker (None for the monitor, which never polls).
+    waker: Option<Arc<mio::Waker>>,
+}
 
 impl Parker {
-    /// A parker and its unparker, with no token.
-    pub(crate) fn new() -> (Parker, Unparker) {
+    /// A parker and its unparker, with no token. `waker`: the event poller's, for a worker
+    /// that may wait in it.
+    pub(crate) fn new(waker: Option<Arc<mio::Waker>>) -> (Parker, Unparker) {
         let p = crossbeam_utils::sync::Parker::new();
-        let u = p.unparker().clone();
-        (Parker(p), Unparker(u))
+        let state = Arc::new(AtomicU8::new(EMPTY));
+        let u = Unparker {
+            thread: p.unparker().clone(),
+            state: state.clone(),
+            waker,
+        };
+        (Parker { thread: p, state }, u)
     }
 
     /// Sleeps until unparked (consuming the token if one is there already), or until
     /// `timeout` has passed (`None`: no limit). May also return spuriously.
     pub(crate) fn park(&self, timeout: Option<Duration>) {
         match timeout {
-            Some(t) => self.0.park_timeout(t),
-            None => self.0.park(),
+            Some(t) => self.thread.park_timeout(t),
+            None => self.thread.park(),
         }
+        // The state word is left as it is: a NOTIFIED there (this wake's, or a later one's
+        // whose token is still pending) only makes the next `park_in_driver` return at once.
+    }
+
+    /// Runs `poll` (which blocks in the event poller until an event, its timeout or the
+    /// poller's waker) unless an unpark is already pending; `poll(false)` then, which must
+    /// not block. Either way the pending unpark is consumed.
+    pub(crate) fn park_in_driver(&self, poll: impl FnOnce(bool)) {
+        if self
+            .state
+            .compare_exchange(EMPTY, IN_DRIVER, SeqCst, SeqCst)
+            .is_err()
+        {
+            // NOTIFIED: no blocking, only a look at what is ready.
+            self.state.store(EMPTY, SeqCst);
+            poll(false);
+            return;
+        }
+        poll(true);
+        self.state.store(EMPTY, SeqCst);
     }
 }
 
 impl Unparker {
     /// Wakes the parker's sleeper, or makes its next park return at once.
     pub(crate) fn unpark(&self) {
-        self.0.unpark()
+        if self.state.swap(NOTIFIED, SeqCst) == IN_DRIVER {
+            if let Some(w) = &self.waker {
+                let _ = w.wake();
+            }
+        } else {
+            self.thread.unpark();
+        }
     }
 }
 
@@ -55,14 +110,14 @@ mod tests {
 
     #[test]
     fn an_unpark_before_the_park_is_kept() {
-        let (p, u) = Parker::new();
+        let (p, u) = Parker::new(None);
         u.unpark();
         p.park(None); // returns at once: the token was there
     }
 
     #[test]
     fn an_unpark_from_another_thread_wakes_the_sleeper() {
-        let (p, u) = Parker::new();
+        let (p, u) = Parker::new(None);
         let (tx, rx) = std::sync::mpsc::channel();
         let t = std::thread::spawn(move || {
             rx.recv().unwrap();
@@ -76,7 +131,7 @@ mod tests {
 
     #[test]
     fn a_timed_park_returns_without_an_unpark() {
-        let (p, _u) = Parker::new();
+        let (p, _u) = Parker::new(None);
         p.park(Some(Duration::from_millis(1)));
     }
 }

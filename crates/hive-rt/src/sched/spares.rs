@@ -44,7 +44,7 @@ impl Monitor {
 
     /// Makes a parker for the monitor thread (before it starts).
     pub(crate) fn prepare(&self) {
-        let (p, u) = super::park::Parker::new();
+        let (p, u) = super::park::Parker::new(None);
         *self.parker.lock() = Some(p);
         let _ = self.unparker.set(u);
     }

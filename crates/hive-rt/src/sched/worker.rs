@@ -17,6 +17,7 @@ use crossbeam_deque::Steal;
 use crossbeam_epoch::{self as epoch, Guard};
 
 use super::local::WorkerLocal;
+use super::poll::{Sleep, POLL_INTERVAL};
 use super::{set_current_pcb, set_current_worker, ProcRef};
 use crate::process::pcb::Ending;
 use crate::process::pcb::{Pcb, Suspend};
@@ -383,17 +384,26 @@ impl WorkerLocal {
         let woken = sched.idle.sleep(
             self.index,
             || sched.has_visible_work() || rt.is_shut_down(),
-            || match self.wheel.borrow().next_expiry() {
-                // Items to move down ahead of time: no sleeping until they are.
-                Some(_) if self.wheel.borrow().precascade_pending() => {}
-                Some(t) => {
-                    let now = rt.now_ns();
-                    let at = timer::tick_start_ns(t);
-                    if at > now {
-                        self.parker.park(Some(Duration::from_nanos(at - now)));
+            || {
+                let sleep = match self.wheel.borrow().next_expiry() {
+                    // Items to move down ahead of time: no sleeping until they are.
+                    Some(_) if self.wheel.borrow().precascade_pending() => Sleep::No,
+                    Some(t) => {
+                        let now = rt.now_ns();
+                        let at = timer::tick_start_ns(t);
+                        if at > now {
+                            Sleep::For(Some(Duration::from_nanos(at - now)))
+                        } else {
+                            Sleep::No
+                        }
+                    }
+                    None => Sleep::For(None),
+                };
+                if !self.sleep_in_poller(sleep) {
+                    if let Sleep::For(t) = sleep {
+                        self.parker.park(t);
                     }
                 }
-                None => self.parker.park(None),
             },
         );
         if woken {
@@ -460,6 +470,9 @@ impl WorkerLocal {
             }
             self.take_timer_inbox();
             self.poll_timers();
+            if tick.is_multiple_of(POLL_INTERVAL) {
+                self.poll_if_due();
+            }
             if let Some(p) = self.next_local().or_else(|| self.search()) {
                 self.stop_searching();
                 if !self.run(p, &guard) {
@@ -471,6 +484,7 @@ impl WorkerLocal {
             drop(guard);
             self.park();
             guard = epoch::pin();
+            self.wake_polled();
         }
     }
 

@@ -1,0 +1,18 @@
+//! Process I/O: sockets that block the calling process, not its worker.
+//!
+//! - `slot`: one socket's slot: lifetime word (generation, CLOSING, references), readiness
+//!   bits and the queues of waiting processes; the wake-up handshake.
+//! - `driver`: the runtime's event poller (mio) and slot table; the worker about to sleep
+//!   waits in it (`sched/poll.rs`).
+//! - `socket`: the process side: waiting like `receive`, ownership, close, the exit path's
+//!   part, OS errors as status codes.
+//! - `tcp`: TCP calls.
+//! - `api`: the Rust API ([`crate::net`]).
+//!
+//! See `docs/io.md` for the design and what follows `gen_tcp`.
+
+pub mod api;
+pub(crate) mod driver;
+pub(crate) mod slot;
+pub(crate) mod socket;
+pub(crate) mod tcp;

@@ -1,0 +1,106 @@
+//! The workers' side of the event poller (`io/driver.rs`): who polls, when, and where the
+//! processes it wakes go.
+//!
+//! - **An idle worker** about to sleep takes the poller if sockets are open and no other
+//!   worker has it, and waits in it with its own next timer deadline (armed on the
+//!   poller's timerfd, so a 1 ms receive timeout keeps its precision); otherwise it sleeps
+//!   on its thread parker as before. An unpark reaches it either way (`park.rs`).
+//! - **A busy worker** polls without waiting every [`POLL_INTERVAL`] ticks when processes
+//!   wait on sockets and nobody polled for [`POLL_AGE_NS`], so sockets are not starved
+//!   while every worker has work (Go's `sysmon`/`findRunnable`, tokio's maintenance tick).
+//! - **Woken processes** go to the back of the polling worker's queue (FIFO: readiness is
+//!   not a message from the process running here), and `notify_work` lets an idle worker
+//!   steal them.
+//!
+//! With no socket open nobody takes the poller and the busy check is one relaxed load per
+//! interval: the scheduler behaves as without I/O.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use super::local::WorkerLocal;
+use crate::io::socket::wake_pid;
+use crate::sched::Caller;
+
+/// Ticks between a busy worker's checks for socket readiness.
+pub(super) const POLL_INTERVAL: u64 = 61;
+/// A busy worker polls only if nobody did for this long (ns).
+const POLL_AGE_NS: u64 = 100_000;
+
+/// How an idle worker may sleep.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Sleep {
+    /// Not at all (work to do on the timer wheel).
+    No,
+    /// Until woken, or at most this long (None: no limit).
+    For(Option<Duration>),
+}
+
+impl WorkerLocal {
+    /// Sleeps in the event poller if sockets are open and it is free; false if the caller
+    /// must sleep on its thread parker instead. The processes it found ready are woken by
+    /// [`WorkerLocal::wake_polled`], which the caller runs once pinned.
+    pub(super) fn sleep_in_poller(&self, sleep: Sleep) -> bool {
+        let io = &self.rt.io;
+        if io.open.load(Relaxed) == 0 {
+            return false;
+        }
+        let Some(mut poller) = io.try_poller() else {
+            return false;
+        };
+        let timeout = match sleep {
+            Sleep::No => Some(Duration::ZERO),
+            Sleep::For(t) => t,
+        };
+        let mut woken = self.io_woken.borrow_mut();
+        self.parker.park_in_driver(|block| {
+            let t = if block { timeout } else { Some(Duration::ZERO) };
+            io.poll(&mut poller, t, |p| woken.push(p));
+        });
+        io.last_poll_ns.store(self.rt.now_ns(), Relaxed);
+        true
+    }
+
+    /// A busy worker's look at the poller (see the module docs); the worker is pinned.
+    pub(super) fn poll_if_due(&self) {
+        let io = &self.rt.io;
+        if io.waiters.load(Relaxed) == 0 {
+            return;
+        }
+        let now = self.rt.now_ns();
+        if now.saturating_sub(io.last_poll_ns.load(Relaxed)) < POLL_AGE_NS {
+            return;
+        }
+        let Some(mut poller) = io.try_poller() else {
+            return;
+        };
+        {
+            let mut woken = self.io_woken.borrow_mut();
+            io.poll(&mut poller, Some(Duration::ZERO), |p| woken.push(p));
+        }
+        io.last_poll_ns.store(now, Relaxed);
+        drop(poller);
+        self.wake_polled();
+    }
+
+    /// Wakes the processes the last poll found ready (the worker is pinned).
+    pub(super) fn wake_polled(&self) {
+        let woken = std::mem::take(&mut *self.io_woken.borrow_mut());
+        if woken.is_empty() {
+            return;
+        }
+        let caller = Caller {
+            pcb: std::ptr::null(),
+            worker: self,
+        };
+        for &p in &woken {
+            wake_pid(&self.rt, &caller, p);
+        }
+        // Keep the buffer's capacity.
+        let mut buf = self.io_woken.borrow_mut();
+        if buf.is_empty() {
+            *buf = woken;
+            buf.clear();
+        }
+    }
+}
