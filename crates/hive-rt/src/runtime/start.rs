@@ -30,7 +30,12 @@ impl RtInner {
         let mut shared = Vec::with_capacity(n);
         for _ in 0..n {
             let q = [Worker::new_fifo(), Worker::new_fifo(), Worker::new_fifo()];
-            let (parker, unparker) = crate::sched::park::Parker::new(Some(io.waker()));
+            let (parker, unparker) = crate::sched::park::Parker::new(Some({
+                let w = io.waker();
+                Arc::new(move || {
+                    let _ = w.wake();
+                })
+            }));
             shared.push(WorkerShared {
                 stealers: [q[0].stealer(), q[1].stealer(), q[2].stealer()],
                 unparker,

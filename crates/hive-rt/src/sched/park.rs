@@ -22,9 +22,14 @@
 //! poller — whose eventfd stays readable, so a wake landing between the swap and the
 //! `epoll_wait` makes the latter return at once. Otherwise it unparks the thread token.
 
-use std::sync::atomic::{AtomicU8, Ordering::SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
+
+use crate::sync::AtomicU8;
 use std::time::Duration;
+
+/// Interrupts a poll in progress (the poller's eventfd waker; a stand-in in the loom model).
+pub(crate) type Waker = Arc<dyn Fn() + Send + Sync>;
 
 const EMPTY: u8 = 0;
 const IN_DRIVER: u8 = 1;
@@ -39,18 +44,18 @@ pub(crate) struct Parker {
 }
 
 /// The waking side; any thread, any number of times.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Unparker {
     thread: crossbeam_utils::sync::Unparker,
     state: Arc<AtomicU8>,
-    /// The runtime's poller waker (None for the monitor, which never polls).
-    waker: Option<Arc<mio::Waker>>,
+    /// Wakes the runtime's event poller (None for the monitor, which never polls).
+    waker: Option<Waker>,
 }
 
 impl Parker {
     /// A parker and its unparker, with no token. `waker`: the event poller's, for a worker
     /// that may wait in it.
-    pub(crate) fn new(waker: Option<Arc<mio::Waker>>) -> (Parker, Unparker) {
+    pub(crate) fn new(waker: Option<Waker>) -> (Parker, Unparker) {
         let p = crossbeam_utils::sync::Parker::new();
         let state = Arc::new(AtomicU8::new(EMPTY));
         let u = Unparker {
@@ -91,12 +96,18 @@ impl Parker {
     }
 }
 
+impl std::fmt::Debug for Unparker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unparker").finish_non_exhaustive()
+    }
+}
+
 impl Unparker {
     /// Wakes the parker's sleeper, or makes its next park return at once.
     pub(crate) fn unpark(&self) {
         if self.state.swap(NOTIFIED, SeqCst) == IN_DRIVER {
             if let Some(w) = &self.waker {
-                let _ = w.wake();
+                w();
             }
         } else {
             self.thread.unpark();

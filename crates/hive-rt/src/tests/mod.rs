@@ -7,6 +7,7 @@
 //! `LOOM_MAX_PREEMPTIONS=5 make loom` explores more.
 mod loom_held;
 mod loom_idle;
+mod loom_io;
 mod loom_mailbox;
 mod loom_signals;
 mod loom_timers;
