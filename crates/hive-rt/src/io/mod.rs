@@ -4,8 +4,10 @@
 //!   bits and the queues of waiting processes; the wake-up handshake.
 //! - `driver`: the runtime's event poller (mio) and slot table; the worker about to sleep
 //!   waits in it (`sched/poll.rs`).
-//! - `socket`: the process side: waiting like `receive`, ownership, close, the exit path's
-//!   part, OS errors as status codes.
+//! - `owner`: the exit path's part (leave the queue, close the sockets owned) and waking a
+//!   waiter.
+//! - `socket`: the process side: waiting like `receive`, ownership, close, OS errors as
+//!   status codes.
 //! - `tcp`: TCP calls.
 //! - `api`: the Rust API ([`crate::net`]).
 //!
@@ -13,6 +15,7 @@
 
 pub mod api;
 pub(crate) mod driver;
+pub(crate) mod owner;
 pub(crate) mod slot;
 pub(crate) mod socket;
 pub(crate) mod tcp;

@@ -257,7 +257,7 @@ pub(crate) unsafe fn finish(
     cancel_timers(rt, pcb, worker, &data);
     // 7b. sockets: the queue it died in left, the sockets it owns closed.
     // SAFETY: the process stopped running for good and this thread runs its exit path.
-    unsafe { crate::io::socket::process_exited(rt, pcb, worker, &data.sockets) };
+    unsafe { crate::io::owner::process_exited(rt, pcb, worker, &data.sockets) };
     // 8. resources freed.
     // SAFETY: as above: the process no longer runs and this thread owns it; the caller's
     // `guard` contract is passed on.

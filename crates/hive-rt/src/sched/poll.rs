@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use super::local::WorkerLocal;
-use crate::io::socket::wake_pid;
+use crate::io::owner::wake_pid;
 use crate::sched::Caller;
 
 /// Ticks between a busy worker's checks for socket readiness.
