@@ -1231,6 +1231,69 @@ hive_status hive_socket_close(hive_socket s);
 // `ip_buf` is NULL or writable for `ip_cap` bytes; `port` is NULL or writable.
 hive_status hive_socket_addr(hive_socket s, int32_t peer, char *ip_buf, size_t ip_cap, uint16_t *port);
 
+// Opens a Unix stream listening socket at `path` (the file must not exist; the caller
+// removes it when done) with at most `backlog` pending connections (0: the system's
+// maximum); owned by the caller (`gen_tcp:listen/2` with `{ifaddr, {local, Path}}`). The
+// stream calls (`hive_tcp_accept`, `_recv`, `_send`, `_shutdown`, `hive_socket_close`)
+// work on it and its connections as on TCP ones.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER`,
+// `HIVE_ERR_BAD_LENGTH` (path too long for a socket address), `HIVE_ERR_BAD_ARGUMENT`
+// (empty path, negative backlog), `HIVE_ERR_ADDR_IN_USE` (the file exists),
+// `HIVE_ERR_SYSTEM_LIMIT`, `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_IO`.
+//
+// # Safety
+// `path` is NULL or a NUL-terminated string; `out` is NULL or writable.
+hive_status hive_unix_listen(const char *path, int32_t backlog, hive_socket *out);
+
+// Connects to the Unix stream socket at `path`, waiting at most `timeout_ms` (0 refused).
+//
+// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER`,
+// `HIVE_ERR_BAD_LENGTH`, `HIVE_ERR_BAD_ARGUMENT`, `HIVE_ERR_REENTRANT`,
+// `HIVE_ERR_CONN_REFUSED` (nobody listens there), `HIVE_ERR_SYSTEM_LIMIT`,
+// `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_IO` (no such file: `ENOENT`; backlog full: `EAGAIN`).
+//
+// # Safety
+// `path` is NULL or a NUL-terminated string; `out` is NULL or writable.
+hive_status hive_unix_connect(const char *path, int64_t timeout_ms, hive_socket *out);
+
+// Opens a UDP socket bound to `ip`:`port` (port 0: any free port), owned by the caller
+// (`gen_udp:open/2`).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER`,
+// `HIVE_ERR_BAD_LENGTH`, `HIVE_ERR_BAD_ARGUMENT`, `HIVE_ERR_ADDR_IN_USE`,
+// `HIVE_ERR_SYSTEM_LIMIT`, `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_IO`.
+//
+// # Safety
+// `ip` is NULL or a NUL-terminated string; `out` is NULL or writable.
+hive_status hive_udp_open(const char *ip, uint16_t port, hive_socket *out);
+
+// Sends the `len` bytes at `buf` as one datagram to `ip`:`port` (`gen_udp:send/4`); any
+// process may. Waits at most `timeout_ms` for room in the send buffer.
+//
+// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER`,
+// `HIVE_ERR_BAD_LENGTH` (`len` > 65,507, or `ip` too long), `HIVE_ERR_BAD_ARGUMENT` (not a
+// UDP socket, bad address, timeout too large), `HIVE_ERR_REENTRANT`, `HIVE_ERR_CLOSED`,
+// `HIVE_ERR_CONN_REFUSED` (an earlier datagram was refused), `HIVE_ERR_IO`.
+//
+// # Safety
+// `ip` is NULL or a NUL-terminated string; `buf` is NULL or readable for `len` bytes.
+hive_status hive_udp_send_to(hive_socket s, const char *ip, uint16_t port, const void *buf, size_t len, int64_t timeout_ms);
+
+// Receives one datagram into `buf` (cut to `cap` bytes if longer; 65,507 always
+// suffice), its length to `*got`, its sender's IP as text to `ip_buf` and port to `*port`
+// (`gen_udp:recv/3`); only the owner may.
+//
+// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER`
+// (`buf`, `got`, `ip_buf` or `port`), `HIVE_ERR_BAD_LENGTH` (`cap` 0, `ip_cap` below
+// `HIVE_SOCKET_ADDR_MAX`), `HIVE_ERR_BAD_ARGUMENT` (not a UDP socket, timeout too large),
+// `HIVE_ERR_REENTRANT`, `HIVE_ERR_CLOSED`, `HIVE_ERR_NOT_OWNER`, `HIVE_ERR_IO`.
+//
+// # Safety
+// `buf` is NULL or writable for `cap` bytes, `ip_buf` NULL or writable for `ip_cap`
+// bytes, `got` and `port` NULL or writable.
+hive_status hive_udp_recv_from(hive_socket s, void *buf, size_t cap, int64_t timeout_ms, size_t *got, char *ip_buf, size_t ip_cap, uint16_t *port);
+
 // Sets socket option `opt` (`HIVE_SOCKOPT_*`) to `value` (`inet:setopts/2`).
 //
 // Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_CLOSED`, `HIVE_ERR_BAD_ARGUMENT`

@@ -377,6 +377,230 @@ fn opt_arg(opt: i32) -> Result<SockOpt, Status> {
     })
 }
 
+/// Reads a Unix socket path argument.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string.
+unsafe fn path_arg<'a>(path: *const c_char) -> Result<&'a std::path::Path, Status> {
+    if path.is_null() {
+        return Err(Status::ErrNullPointer);
+    }
+    // SAFETY: non-null and NUL-terminated per the contract; used only during the call.
+    let b = unsafe { CStr::from_ptr(path) }.to_bytes();
+    if b.is_empty() {
+        return Err(Status::ErrBadArgument);
+    }
+    Ok(std::path::Path::new(
+        <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b),
+    ))
+}
+
+/// Opens a Unix stream listening socket at `path` (the file must not exist; the caller
+/// removes it when done) with at most `backlog` pending connections (0: the system's
+/// maximum); owned by the caller (`gen_tcp:listen/2` with `{ifaddr, {local, Path}}`). The
+/// stream calls (`hive_tcp_accept`, `_recv`, `_send`, `_shutdown`, `hive_socket_close`)
+/// work on it and its connections as on TCP ones.
+///
+/// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER`,
+/// `HIVE_ERR_BAD_LENGTH` (path too long for a socket address), `HIVE_ERR_BAD_ARGUMENT`
+/// (empty path, negative backlog), `HIVE_ERR_ADDR_IN_USE` (the file exists),
+/// `HIVE_ERR_SYSTEM_LIMIT`, `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_IO`.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn hive_unix_listen(
+    path: *const c_char,
+    backlog: i32,
+    out: *mut hive_socket,
+) -> hive_status {
+    guard(|| {
+        if out.is_null() {
+            return HIVE_ERR_NULL_POINTER;
+        }
+        // SAFETY: the contract.
+        let r =
+            unsafe { path_arg(path) }.and_then(|p| net::unix_listen(p, backlog).map_err(|e| e.0));
+        match r {
+            Ok(s) => {
+                // SAFETY: non-null and writable per the contract.
+                unsafe { put(out, s.0) };
+                HIVE_OK
+            }
+            Err(s) => code(s),
+        }
+    })
+}
+
+/// Connects to the Unix stream socket at `path`, waiting at most `timeout_ms` (0 refused).
+///
+/// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER`,
+/// `HIVE_ERR_BAD_LENGTH`, `HIVE_ERR_BAD_ARGUMENT`, `HIVE_ERR_REENTRANT`,
+/// `HIVE_ERR_CONN_REFUSED` (nobody listens there), `HIVE_ERR_SYSTEM_LIMIT`,
+/// `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_IO` (no such file: `ENOENT`; backlog full: `EAGAIN`).
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn hive_unix_connect(
+    path: *const c_char,
+    timeout_ms: i64,
+    out: *mut hive_socket,
+) -> hive_status {
+    guard(|| {
+        if out.is_null() {
+            return HIVE_ERR_NULL_POINTER;
+        }
+        // SAFETY: the contract.
+        let r = unsafe { path_arg(path) }.and_then(|p| {
+            let t = timeout_arg(timeout_ms)?;
+            if t == Some(0) {
+                return Err(Status::ErrBadArgument);
+            }
+            net::unix_connect(p, t).map_err(|e| e.0)
+        });
+        match r {
+            Ok(s) => {
+                // SAFETY: non-null and writable per the contract.
+                unsafe { put(out, s.0) };
+                HIVE_OK
+            }
+            Err(s) => code(s),
+        }
+    })
+}
+
+/// Opens a UDP socket bound to `ip`:`port` (port 0: any free port), owned by the caller
+/// (`gen_udp:open/2`).
+///
+/// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER`,
+/// `HIVE_ERR_BAD_LENGTH`, `HIVE_ERR_BAD_ARGUMENT`, `HIVE_ERR_ADDR_IN_USE`,
+/// `HIVE_ERR_SYSTEM_LIMIT`, `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_IO`.
+///
+/// # Safety
+/// `ip` is NULL or a NUL-terminated string; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn hive_udp_open(
+    ip: *const c_char,
+    port: u16,
+    out: *mut hive_socket,
+) -> hive_status {
+    guard(|| {
+        if out.is_null() {
+            return HIVE_ERR_NULL_POINTER;
+        }
+        // SAFETY: the contract.
+        let r = unsafe { addr_arg(ip, port) }.and_then(|a| net::udp_open(a).map_err(|e| e.0));
+        match r {
+            Ok(s) => {
+                // SAFETY: non-null and writable per the contract.
+                unsafe { put(out, s.0) };
+                HIVE_OK
+            }
+            Err(s) => code(s),
+        }
+    })
+}
+
+/// Sends the `len` bytes at `buf` as one datagram to `ip`:`port` (`gen_udp:send/4`); any
+/// process may. Waits at most `timeout_ms` for room in the send buffer.
+///
+/// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER`,
+/// `HIVE_ERR_BAD_LENGTH` (`len` > 65,507, or `ip` too long), `HIVE_ERR_BAD_ARGUMENT` (not a
+/// UDP socket, bad address, timeout too large), `HIVE_ERR_REENTRANT`, `HIVE_ERR_CLOSED`,
+/// `HIVE_ERR_CONN_REFUSED` (an earlier datagram was refused), `HIVE_ERR_IO`.
+///
+/// # Safety
+/// `ip` is NULL or a NUL-terminated string; `buf` is NULL or readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn hive_udp_send_to(
+    s: hive_socket,
+    ip: *const c_char,
+    port: u16,
+    buf: *const c_void,
+    len: usize,
+    timeout_ms: i64,
+) -> hive_status {
+    guard(|| {
+        if buf.is_null() && len > 0 {
+            return HIVE_ERR_NULL_POINTER;
+        }
+        if len > 65_507 {
+            return code(Status::ErrBadLength);
+        }
+        // SAFETY: the contract.
+        let to = match unsafe { addr_arg(ip, port) } {
+            Ok(a) => a,
+            Err(s) => return code(s),
+        };
+        let t = match timeout_arg(timeout_ms) {
+            Ok(t) => t,
+            Err(s) => return code(s),
+        };
+        let data: &[u8] = if len == 0 {
+            &[]
+        } else {
+            // SAFETY: non-null and readable for `len` bytes per the contract.
+            unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len) }
+        };
+        result_code(net::udp_send_to(Socket(s), to, data, t).map_err(|e| e.0))
+    })
+}
+
+/// Receives one datagram into `buf` (cut to `cap` bytes if longer; 65,507 always
+/// suffice), its length to `*got`, its sender's IP as text to `ip_buf` and port to `*port`
+/// (`gen_udp:recv/3`); only the owner may.
+///
+/// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER`
+/// (`buf`, `got`, `ip_buf` or `port`), `HIVE_ERR_BAD_LENGTH` (`cap` 0, `ip_cap` below
+/// `HIVE_SOCKET_ADDR_MAX`), `HIVE_ERR_BAD_ARGUMENT` (not a UDP socket, timeout too large),
+/// `HIVE_ERR_REENTRANT`, `HIVE_ERR_CLOSED`, `HIVE_ERR_NOT_OWNER`, `HIVE_ERR_IO`.
+///
+/// # Safety
+/// `buf` is NULL or writable for `cap` bytes, `ip_buf` NULL or writable for `ip_cap`
+/// bytes, `got` and `port` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn hive_udp_recv_from(
+    s: hive_socket,
+    buf: *mut c_void,
+    cap: usize,
+    timeout_ms: i64,
+    got: *mut usize,
+    ip_buf: *mut c_char,
+    ip_cap: usize,
+    port: *mut u16,
+) -> hive_status {
+    guard(|| {
+        if buf.is_null() || got.is_null() || ip_buf.is_null() || port.is_null() {
+            return HIVE_ERR_NULL_POINTER;
+        }
+        if cap == 0 || cap > isize::MAX as usize || ip_cap < HIVE_SOCKET_ADDR_MAX {
+            return code(Status::ErrBadLength);
+        }
+        let t = match timeout_arg(timeout_ms) {
+            Ok(t) => t,
+            Err(s) => return code(s),
+        };
+        // SAFETY: non-null and writable for `cap` bytes per the contract.
+        let b = unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), cap) };
+        match net::udp_recv_from(Socket(s), b, t) {
+            Ok((n, from)) => {
+                let text = from.ip().to_string();
+                // SAFETY: all non-null and writable per the contract; `ip_cap` ≥ 46 holds
+                // any IP text and its NUL.
+                unsafe {
+                    *got = n;
+                    std::ptr::copy_nonoverlapping(text.as_ptr(), ip_buf.cast::<u8>(), text.len());
+                    *ip_buf.add(text.len()) = 0;
+                    *port = from.port();
+                }
+                HIVE_OK
+            }
+            Err(e) => code(e.0),
+        }
+    })
+}
+
 /// Sets socket option `opt` (`HIVE_SOCKOPT_*`) to `value` (`inet:setopts/2`).
 ///
 /// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_CLOSED`, `HIVE_ERR_BAD_ARGUMENT`

@@ -67,7 +67,7 @@ fn with_caller<T>(f: impl FnOnce(&crate::process::pcb::Pcb) -> Result<T>) -> Res
 pub fn tcp_listen(addr: SocketAddr, backlog: i32, flags: u32) -> Result<Socket> {
     with_caller(|pcb| {
         // SAFETY: `pcb` is the calling process (`with_caller`).
-        unsafe { tcp::listen(pcb, addr, backlog, flags) }
+        unsafe { tcp::listen(pcb, addr.into(), backlog, flags) }
             .map(Socket)
             .map_err(Error)
     })
@@ -99,9 +99,89 @@ pub fn tcp_accept(listener: Socket, timeout_ms: Option<u32>) -> Result<Socket> {
 pub fn tcp_connect(addr: SocketAddr, timeout_ms: Option<u32>) -> Result<Socket> {
     with_caller(|pcb| {
         // SAFETY: `pcb` is the calling process (`with_caller`).
-        unsafe { tcp::connect(pcb, addr, ms(timeout_ms)) }
+        unsafe { tcp::connect(pcb, addr.into(), ms(timeout_ms)) }
             .map(Socket)
             .map_err(Error)
+    })
+}
+
+/// Opens a Unix stream listening socket at `path` (the file must not exist; the caller
+/// removes it when done), as `gen_tcp:listen(0, [{ifaddr, {local, Path}}])`. The stream calls
+/// ([`tcp_accept`], [`recv`], [`send`], [`shutdown`], [`close`]) work on it and on its
+/// connections as on TCP ones.
+///
+/// Errors: `ErrNotAProcess`, `ErrBadLength` (path too long for a socket address),
+/// `ErrBadArgument` (negative backlog), `ErrAddrInUse` (the file exists), `ErrSystemLimit`,
+/// `ErrNoMemory`, `ErrIo` (see [`last_errno`]).
+pub fn unix_listen(path: &std::path::Path, backlog: i32) -> Result<Socket> {
+    with_caller(|pcb| {
+        {
+            let a = tcp::unix_addr(path)?;
+            // SAFETY: `pcb` is the calling process (`with_caller`).
+            unsafe { tcp::listen(pcb, a, backlog, 0) }
+        }
+        .map(Socket)
+        .map_err(Error)
+    })
+}
+
+/// Connects to the Unix stream socket at `path` (`gen_tcp:connect({local, Path}, 0, …)`).
+///
+/// Errors: `ErrNotAProcess`, `ErrReentrant`, `ErrBadLength`, `ErrBadArgument` (timeout 0),
+/// `Timeout`, `ErrConnRefused` (nobody listens there), `ErrSystemLimit`, `ErrNoMemory`,
+/// `ErrIo` (no such file: `ENOENT`; backlog full: `EAGAIN`; see [`last_errno`]).
+pub fn unix_connect(path: &std::path::Path, timeout_ms: Option<u32>) -> Result<Socket> {
+    with_caller(|pcb| {
+        {
+            let a = tcp::unix_addr(path)?;
+            // SAFETY: `pcb` is the calling process (`with_caller`).
+            unsafe { tcp::connect(pcb, a, ms(timeout_ms)) }
+        }
+        .map(Socket)
+        .map_err(Error)
+    })
+}
+
+/// Opens a UDP socket bound to `addr` (port 0: any free port; see [`local_addr`]), owned
+/// by the caller (`gen_udp:open/2`).
+///
+/// Errors: `ErrNotAProcess`, `ErrAddrInUse`, `ErrSystemLimit`, `ErrNoMemory`, `ErrIo`.
+pub fn udp_open(addr: SocketAddr) -> Result<Socket> {
+    with_caller(|pcb| {
+        // SAFETY: `pcb` is the calling process (`with_caller`).
+        unsafe { super::udp::open_udp(pcb, addr) }
+            .map(Socket)
+            .map_err(Error)
+    })
+}
+
+/// Sends `data` as one datagram to `to` (`gen_udp:send/4`); any process may. Waits at
+/// most `timeout_ms` for room in the send buffer.
+///
+/// Errors: `ErrNotAProcess`, `ErrReentrant`, `ErrBadLength` (over 65,507 bytes), `ErrClosed`,
+/// `ErrBadArgument` (not a UDP socket), `Timeout`, `ErrConnRefused` (an earlier datagram was
+/// refused by the peer's host), `ErrIo`.
+pub fn udp_send_to(s: Socket, to: SocketAddr, data: &[u8], timeout_ms: Option<u32>) -> Result<()> {
+    with_caller(|pcb| {
+        // SAFETY: `pcb` is the calling process (`with_caller`).
+        unsafe { super::udp::send_to(pcb, s.0, to, data, ms(timeout_ms)) }.map_err(Error)
+    })
+}
+
+/// Receives one datagram into `buf` and returns its length and sender (`gen_udp:recv/3`);
+/// only the owner may. A datagram longer than `buf` is cut to its length (the rest is
+/// lost, as with `recvfrom`: 65,507 bytes always suffice).
+///
+/// Errors: `ErrNotAProcess`, `ErrReentrant`, `ErrBadLength` (empty `buf`), `ErrClosed`,
+/// `ErrNotOwner`, `ErrBadArgument` (not a UDP socket), `Timeout`, `ErrIo`.
+pub fn udp_recv_from(
+    s: Socket,
+    buf: &mut [u8],
+    timeout_ms: Option<u32>,
+) -> Result<(usize, SocketAddr)> {
+    with_caller(|pcb| {
+        // SAFETY: `pcb` is the calling process (`with_caller`).
+        unsafe { super::udp::recv_from(pcb, s.0, buf, ms(timeout_ms)) }.map_err(Error)
     })
 }
 

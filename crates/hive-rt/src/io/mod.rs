@@ -8,7 +8,8 @@
 //!   waiter.
 //! - `socket`: the process side: waiting like `receive`, ownership, close, OS errors as
 //!   status codes.
-//! - `tcp`: TCP calls.
+//! - `tcp`: TCP calls (and Unix stream sockets, as `gen_tcp` with `{local, Path}`).
+//! - `udp`: UDP calls.
 //! - `api`: the Rust API ([`crate::net`]).
 //!
 //! See `docs/io.md` for the design and what follows `gen_tcp`.
@@ -19,3 +20,4 @@ pub(crate) mod owner;
 pub(crate) mod slot;
 pub(crate) mod socket;
 pub(crate) mod tcp;
+pub(crate) mod udp;

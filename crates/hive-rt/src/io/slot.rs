@@ -69,8 +69,10 @@ impl Dir {
 pub(crate) enum Kind {
     /// A listening TCP socket.
     Listener = 1,
-    /// A TCP connection (or one being connected).
+    /// A TCP connection (or one being connected), or a Unix stream socket's.
     Stream = 2,
+    /// A UDP socket.
+    Datagram = 3,
 }
 
 /// One socket slot (see the module docs). Slots are never freed while the driver lives,

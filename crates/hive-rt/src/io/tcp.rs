@@ -49,13 +49,20 @@ pub enum SockOpt {
     SendBuffer,
 }
 
-fn new_socket(pcb: &Pcb, addr: &SocketAddr) -> Result<Socket, Status> {
-    Socket::new(
-        Domain::for_address(*addr),
-        Type::STREAM.nonblocking().cloexec(),
-        Some(Protocol::TCP),
-    )
-    .map_err(|e| os_error(pcb, e.raw_os_error().unwrap_or(0)))
+/// A new non-blocking stream socket for `addr`'s family (TCP, or a Unix stream socket).
+fn new_socket(pcb: &Pcb, addr: &SockAddr) -> Result<Socket, Status> {
+    let (domain, proto) = if addr.is_unix() {
+        (Domain::UNIX, None)
+    } else {
+        (Domain::from(i32::from(addr.family())), Some(Protocol::TCP))
+    };
+    Socket::new(domain, Type::STREAM.nonblocking().cloexec(), proto)
+        .map_err(|e| os_error(pcb, e.raw_os_error().unwrap_or(0)))
+}
+
+/// The address of a Unix socket at `path` (`ErrBadLength` when too long for one).
+pub(crate) fn unix_addr(path: &std::path::Path) -> Result<SockAddr, Status> {
+    SockAddr::unix(path).map_err(|_| Status::ErrBadLength)
 }
 
 /// Charges the reduction every socket call costs (at its start, so a yield or a pending
@@ -68,34 +75,37 @@ unsafe fn charge(pcb: &Pcb) {
     unsafe { consume_raw(pcb, 1) }
 }
 
-/// Opens a listening socket on `addr` (port 0: any free port; `local_addr` tells which)
-/// with `backlog` pending connections at most (0: the system's maximum) and `LISTEN_*`
-/// `flags`, owned by the calling process (`gen_tcp:listen/2`).
+/// Opens a listening socket on `addr` (port 0: any free port; `local_addr` tells which; or
+/// a Unix socket path, as `gen_tcp` with `{ifaddr, {local, Path}}`, with no flags) with
+/// `backlog` pending connections at most (0: the system's maximum) and `LISTEN_*` `flags`,
+/// owned by the calling process (`gen_tcp:listen/2`).
 ///
 /// # Safety
 /// `pcb` is the calling process.
 pub(crate) unsafe fn listen(
     pcb: &Pcb,
-    addr: SocketAddr,
+    addr: SockAddr,
     backlog: i32,
     flags: u32,
 ) -> Result<Handle, Status> {
-    if backlog < 0 || flags & !LISTEN_FLAGS != 0 {
+    if backlog < 0 || flags & !LISTEN_FLAGS != 0 || addr.is_unix() && flags != 0 {
         return Err(Status::ErrBadArgument);
     }
     // SAFETY: the contract.
     unsafe { charge(pcb) };
     let s = new_socket(pcb, &addr)?;
     let fail = |e: std::io::Error| os_error(pcb, e.raw_os_error().unwrap_or(0));
-    s.set_reuse_address(flags & LISTEN_REUSEADDR != 0)
-        .map_err(fail)?;
+    if !addr.is_unix() {
+        s.set_reuse_address(flags & LISTEN_REUSEADDR != 0)
+            .map_err(fail)?;
+    }
     if flags & LISTEN_REUSEPORT != 0 {
         s.set_reuse_port(true).map_err(fail)?;
     }
     if addr.is_ipv6() {
         s.set_only_v6(flags & LISTEN_IPV6_ONLY != 0).map_err(fail)?;
     }
-    s.bind(&addr.into()).map_err(fail)?;
+    s.bind(&addr).map_err(fail)?;
     s.listen(if backlog == 0 {
         libc::SOMAXCONN
     } else {
@@ -147,17 +157,15 @@ pub(crate) unsafe fn accept(pcb: &Pcb, l: Handle, timeout_ms: i64) -> Result<Han
     open(pcb, fd, Kind::Stream)
 }
 
-/// Connects to `addr`, waiting at most `timeout_ms` (< 0 forever; 0 is refused with
-/// `ErrBadArgument`: a connection cannot be made without waiting); the socket belongs to the
-/// caller (`gen_tcp:connect/4`).
+/// Connects to `addr` (an IP address, or a Unix socket path), waiting at most `timeout_ms`
+/// (< 0 forever; 0 is refused with `ErrBadArgument`: a connection cannot be made without
+/// waiting); the socket belongs to the caller (`gen_tcp:connect/4`). A Unix listener whose
+/// backlog is full refuses at once (`EAGAIN`, `ErrIo`): the kernel offers no readiness to
+/// wait for there.
 ///
 /// # Safety
 /// `pcb` is the calling process.
-pub(crate) unsafe fn connect(
-    pcb: &Pcb,
-    addr: SocketAddr,
-    timeout_ms: i64,
-) -> Result<Handle, Status> {
+pub(crate) unsafe fn connect(pcb: &Pcb, addr: SockAddr, timeout_ms: i64) -> Result<Handle, Status> {
     if timeout_ms == 0 {
         return Err(Status::ErrBadArgument);
     }
@@ -165,7 +173,7 @@ pub(crate) unsafe fn connect(
     // SAFETY: the contract.
     unsafe { charge(pcb) };
     let s = new_socket(pcb, &addr)?;
-    let pending = match s.connect(&addr.into()) {
+    let pending = match s.connect(&addr) {
         Ok(()) => false,
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => true,
         Err(e) => return Err(os_error(pcb, e.raw_os_error().unwrap_or(0))),
@@ -323,14 +331,14 @@ pub(crate) fn shutdown(pcb: &Pcb, h: Handle, how: Shutdown) -> Result<(), Status
 }
 
 /// The local (`peer` false) or remote address of socket `h` (`inet:sockname/1`,
-/// `inet:peername/1`).
+/// `inet:peername/1`); `ErrBadArgument` for a Unix socket (it has no IP address).
 pub(crate) fn address(pcb: &Pcb, h: Handle, peer: bool) -> Result<SocketAddr, Status> {
     let sock = runtime_of(pcb).io.acquire(h)?;
     let a: std::io::Result<SockAddr> =
         with_sock(&sock, |s| if peer { s.peer_addr() } else { s.local_addr() });
     a.map_err(|e| os_error(pcb, e.raw_os_error().unwrap_or(0)))?
         .as_socket()
-        .ok_or(Status::ErrIo)
+        .ok_or(Status::ErrBadArgument)
 }
 
 /// Sets option `opt` of socket `h` to `value` (see [`SockOpt`]). Any process.
