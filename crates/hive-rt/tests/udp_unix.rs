@@ -5,7 +5,7 @@
 
 mod common;
 use common::*;
-use hive_rt::net::{self, Socket};
+use hive_rt::net;
 use hive_rt::{process, Status};
 use std::net::SocketAddr;
 
