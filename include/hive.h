@@ -75,6 +75,11 @@
 // `hive_msg_data`/`hive_msg_len` the exit reason.
 #define HIVE_MSG_DOWN 3
 
+// Message kind: the result of a `hive_blocking_call`: `hive_msg_call_ref` is the call's
+// reference, `hive_msg_data`/`hive_msg_len` the bytes the function gave `hive_reply_set`,
+// `hive_msg_sender` 0.
+#define HIVE_MSG_REPLY 4
+
 // Priority `low` (`process_flag(priority, low)`).
 #define HIVE_PRIORITY_LOW 0
 
@@ -89,6 +94,9 @@
 
 // Largest exit-reason payload for `hive_exit`, in bytes (64 KiB).
 #define HIVE_MAX_REASON_LEN (1 << 16)
+
+// Threads in the blocking pool at most (calls beyond wait in order).
+#define HIVE_POOL_THREADS 16
 
 // Longest registered name, in bytes (the BEAM's atom limit).
 #define HIVE_MAX_NAME_LEN 255
@@ -300,6 +308,12 @@ typedef struct hive_ctx {
   uint32_t signal_pending;
 } hive_ctx;
 
+// Where a blocking function puts its result (see `hive_blocking_call`); valid only while
+// the function runs.
+typedef struct hive_reply {
+  uint8_t _opaque[0];
+} hive_reply;
+
 // One monitor a process holds (`hive_get_monitors`).
 typedef struct hive_monitor_info {
   // The monitor reference.
@@ -411,6 +425,9 @@ typedef int32_t (*hive_match_fn)(void *env, const struct hive_msg *msg);
 
 // Another OS error; `hive_socket_errno` gives its `errno`.
 #define HIVE_ERR_IO -24
+
+// Name resolution found no address for the host.
+#define HIVE_ERR_NOT_FOUND -25
 
 // `normal`: the entry function returned.
 #define HIVE_REASON_NORMAL 0
@@ -754,6 +771,13 @@ hive_pid hive_msg_sender(const struct hive_msg *msg);
 // `msg` is NULL or a live message.
 uint64_t hive_msg_timer_ref(const struct hive_msg *msg);
 
+// The call reference of a `HIVE_MSG_REPLY` message (what `hive_blocking_call` returned),
+// else 0 (also for NULL).
+//
+// # Safety
+// `msg` is NULL or a live message.
+uint64_t hive_msg_call_ref(const struct hive_msg *msg);
+
 // The monitor reference of a `HIVE_MSG_DOWN` message, else 0 (also for NULL).
 //
 // # Safety
@@ -767,8 +791,8 @@ uint64_t hive_msg_monitor_ref(const struct hive_msg *msg);
 // `msg` is NULL or a live message.
 int32_t hive_msg_reason_kind(const struct hive_msg *msg);
 
-// Kind of `msg`: `HIVE_MSG_DATA`, `HIVE_MSG_TIMEOUT`, `HIVE_MSG_EXIT`, `HIVE_MSG_DOWN`, or
-// `HIVE_ERR_NULL_POINTER` when `msg` is NULL.
+// Kind of `msg`: `HIVE_MSG_DATA`, `HIVE_MSG_TIMEOUT`, `HIVE_MSG_EXIT`, `HIVE_MSG_DOWN`,
+// `HIVE_MSG_REPLY`, or `HIVE_ERR_NULL_POINTER` when `msg` is NULL.
 //
 // # Safety
 // `msg` is NULL or a live message.
@@ -891,6 +915,36 @@ int32_t hive_is_alive(hive_pid pid);
 // # Safety
 // `out` is NULL or a writable `uint64_t`.
 hive_status hive_process_count(uint64_t *out);
+
+// Runs `f(arg copy, arg_len, reply)` on the blocking pool (`arg` points to the runtime's
+// copy of the argument, valid while `f` runs; `f` may set its result with
+// `hive_reply_set(reply, …)`), a thread that is not a worker,
+// and returns at once with the call's reference in `*ref_out`. When `f` returns, the
+// calling process gets a `HIVE_MSG_REPLY` message: `hive_msg_call_ref` is the reference,
+// the payload what `f` gave `hive_reply_set` (empty if nothing). For file I/O, DNS, C
+// libraries that block (the BEAM's dirty I/O schedulers). At most `HIVE_POOL_THREADS` run
+// at once; more wait in order. `f` must not call other `hive_*` functions (it runs on no
+// process); a reply whose process has exited is dropped.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER` (`f` or `ref_out`
+// NULL, `arg` NULL with `arg_len` > 0), `HIVE_ERR_BAD_LENGTH` (`arg_len` over
+// `HIVE_MAX_MESSAGE_LEN`), `HIVE_ERR_SHUT_DOWN`, `HIVE_ERR_SYSTEM_LIMIT`.
+//
+// # Safety
+// `arg` is NULL or readable for `arg_len` bytes; `ref_out` is NULL or writable; `f` is
+// NULL or a function of this type.
+hive_status hive_blocking_call(void (*f)(void *arg, size_t arg_len, struct hive_reply *reply), const void *arg, size_t arg_len, uint64_t *ref_out);
+
+// Sets the result of the blocking function `reply` belongs to: a copy of `len` bytes at
+// `data` (a second call replaces the first).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (`reply` NULL, `data` NULL with `len` > 0),
+// `HIVE_ERR_BAD_LENGTH` (`len` over `HIVE_MAX_MESSAGE_LEN`).
+//
+// # Safety
+// `reply` is NULL or the `reply` argument of a blocking function that is running now, on
+// this thread; `data` is NULL or readable for `len` bytes.
+hive_status hive_reply_set(struct hive_reply *reply, const void *data, size_t len);
 
 // Registers `name[0..len]` for process `pid` (`erlang:register/2`, BEAM cases 79–80). Any
 // process or thread may register any process. A name maps to one process and a process
@@ -1317,6 +1371,22 @@ hive_status hive_socket_getopt(hive_socket s, int32_t opt, int64_t *value);
 // Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_CLOSED`, `HIVE_ERR_NOT_OWNER`,
 // `HIVE_ERR_NO_PROCESS` (`pid` not alive), `HIVE_ERR_SHUT_DOWN`.
 hive_status hive_socket_controlling_process(hive_socket s, hive_pid pid);
+
+// Looks up the addresses of `host` (a name, or an address in text) with the system's
+// resolver on the blocking pool, while the calling process waits at most `timeout_ms`
+// (`inet:getaddrs/2`). Writes up to `max` addresses as NUL-terminated text into `out`
+// (`max` buffers of `HIVE_SOCKET_ADDR_MAX` bytes) and how many were found to `*count` (it
+// may exceed `max`). IPv4 and IPv6, in the resolver's order, without duplicates.
+//
+// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER`
+// (`host`, `count`, or `out` with `max` > 0), `HIVE_ERR_BAD_ARGUMENT` (empty host, not
+// UTF-8, timeout too large), `HIVE_ERR_BAD_LENGTH` (host over 253 bytes),
+// `HIVE_ERR_REENTRANT`, `HIVE_ERR_NOT_FOUND`, `HIVE_ERR_SHUT_DOWN`, `HIVE_ERR_SYSTEM_LIMIT`.
+//
+// # Safety
+// `host` is NULL or a NUL-terminated string; `out` NULL or writable for `max` ×
+// `HIVE_SOCKET_ADDR_MAX` bytes; `count` NULL or writable.
+hive_status hive_resolve(const char *host, int64_t timeout_ms, char (*out)[HIVE_SOCKET_ADDR_MAX], size_t max, size_t *count);
 
 // The OS `errno` of the calling process's last failed socket call (0: none yet), for the
 // errors `HIVE_ERR_IO` and the like report. A plain thread gets 0.

@@ -74,6 +74,9 @@ pub enum Status {
     ErrAddrInUse = -23,
     /// Another OS error; `hive_socket_errno` gives its `errno`.
     ErrIo = -24,
+    /// Name resolution found no address for the host (`{error, nxdomain}` of
+    /// `inet:getaddrs/2`).
+    ErrNotFound = -25,
 }
 
 impl Status {
@@ -106,6 +109,7 @@ impl Status {
             Status::ErrConnReset => "HIVE_ERR_CONN_RESET",
             Status::ErrAddrInUse => "HIVE_ERR_ADDR_IN_USE",
             Status::ErrIo => "HIVE_ERR_IO",
+            Status::ErrNotFound => "HIVE_ERR_NOT_FOUND",
         }
     }
 }

@@ -54,6 +54,10 @@ pub const HIVE_MSG_EXIT: i32 = 2;
 /// `hive_msg_sender` is `Pid`, `hive_msg_monitor_ref` is `Ref`, `hive_msg_reason_kind` and
 /// `hive_msg_data`/`hive_msg_len` the exit reason.
 pub const HIVE_MSG_DOWN: i32 = 3;
+/// Message kind: the result of a `hive_blocking_call`: `hive_msg_call_ref` is the call's
+/// reference, `hive_msg_data`/`hive_msg_len` the bytes the function gave `hive_reply_set`,
+/// `hive_msg_sender` 0.
+pub const HIVE_MSG_REPLY: i32 = 4;
 
 fn raw(m: *const hive_msg) -> *mut Msg {
     m as *mut Msg
@@ -406,6 +410,20 @@ pub unsafe extern "C" fn hive_msg_timer_ref(msg: *const hive_msg) -> u64 {
     unsafe { Msg::timer_ref(raw(msg)) }
 }
 
+/// The call reference of a `HIVE_MSG_REPLY` message (what `hive_blocking_call` returned),
+/// else 0 (also for NULL).
+///
+/// # Safety
+/// `msg` is NULL or a live message.
+#[no_mangle]
+pub unsafe extern "C" fn hive_msg_call_ref(msg: *const hive_msg) -> u64 {
+    if msg.is_null() {
+        return 0;
+    }
+    // SAFETY: a live message per the contract.
+    unsafe { Msg::call_ref(raw(msg)) }
+}
+
 /// The monitor reference of a `HIVE_MSG_DOWN` message, else 0 (also for NULL).
 ///
 /// # Safety
@@ -439,8 +457,8 @@ pub unsafe extern "C" fn hive_msg_reason_kind(msg: *const hive_msg) -> i32 {
     unsafe { Msg::reason_kind(raw(msg)) }
 }
 
-/// Kind of `msg`: `HIVE_MSG_DATA`, `HIVE_MSG_TIMEOUT`, `HIVE_MSG_EXIT`, `HIVE_MSG_DOWN`, or
-/// `HIVE_ERR_NULL_POINTER` when `msg` is NULL.
+/// Kind of `msg`: `HIVE_MSG_DATA`, `HIVE_MSG_TIMEOUT`, `HIVE_MSG_EXIT`, `HIVE_MSG_DOWN`,
+/// `HIVE_MSG_REPLY`, or `HIVE_ERR_NULL_POINTER` when `msg` is NULL.
 ///
 /// # Safety
 /// `msg` is NULL or a live message.

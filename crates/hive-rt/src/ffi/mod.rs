@@ -89,6 +89,8 @@ pub const HIVE_ERR_CONN_RESET: hive_status = -22;
 pub const HIVE_ERR_ADDR_IN_USE: hive_status = -23;
 /// Another OS error; `hive_socket_errno` gives its `errno`.
 pub const HIVE_ERR_IO: hive_status = -24;
+/// Name resolution found no address for the host.
+pub const HIVE_ERR_NOT_FOUND: hive_status = -25;
 
 /// Reductions in one time slice (the BEAM's `CONTEXT_REDS`).
 pub const HIVE_REDUCTIONS_PER_SLICE: i32 = 4000;
@@ -179,6 +181,7 @@ mod tests {
             (HIVE_ERR_CONN_RESET, Status::ErrConnReset),
             (HIVE_ERR_ADDR_IN_USE, Status::ErrAddrInUse),
             (HIVE_ERR_IO, Status::ErrIo),
+            (HIVE_ERR_NOT_FOUND, Status::ErrNotFound),
         ];
         for (c, s) in all {
             assert_eq!(c, s as i32, "{}", s.name());
@@ -201,6 +204,10 @@ mod tests {
         assert_eq!(
             message::HIVE_MAX_MESSAGE_LEN,
             crate::mailbox::MAX_MESSAGE_LEN
+        );
+        assert_eq!(
+            message::HIVE_MSG_REPLY,
+            crate::mailbox::MessageKind::Reply as i32
         );
         assert_eq!(
             message::HIVE_MSG_DATA,

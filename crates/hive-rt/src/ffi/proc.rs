@@ -371,3 +371,109 @@ pub unsafe extern "C" fn hive_process_count(out: *mut u64) -> hive_status {
         }
     })
 }
+
+/// Threads in the blocking pool at most (calls beyond wait in order).
+pub const HIVE_POOL_THREADS: usize = 16;
+
+#[cfg(test)]
+#[test]
+fn pool_threads_match_the_pool() {
+    assert_eq!(HIVE_POOL_THREADS, crate::io::pool::POOL_THREADS);
+}
+
+/// Where a blocking function puts its result (see `hive_blocking_call`); valid only while
+/// the function runs.
+#[repr(C)]
+#[derive(Debug)]
+pub struct hive_reply {
+    _opaque: [u8; 0],
+}
+
+/// Runs `f(arg copy, arg_len, reply)` on the blocking pool (`arg` points to the runtime's
+/// copy of the argument, valid while `f` runs; `f` may set its result with
+/// `hive_reply_set(reply, …)`), a thread that is not a worker,
+/// and returns at once with the call's reference in `*ref_out`. When `f` returns, the
+/// calling process gets a `HIVE_MSG_REPLY` message: `hive_msg_call_ref` is the reference,
+/// the payload what `f` gave `hive_reply_set` (empty if nothing). For file I/O, DNS, C
+/// libraries that block (the BEAM's dirty I/O schedulers). At most `HIVE_POOL_THREADS` run
+/// at once; more wait in order. `f` must not call other `hive_*` functions (it runs on no
+/// process); a reply whose process has exited is dropped.
+///
+/// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER` (`f` or `ref_out`
+/// NULL, `arg` NULL with `arg_len` > 0), `HIVE_ERR_BAD_LENGTH` (`arg_len` over
+/// `HIVE_MAX_MESSAGE_LEN`), `HIVE_ERR_SHUT_DOWN`, `HIVE_ERR_SYSTEM_LIMIT`.
+///
+/// # Safety
+/// `arg` is NULL or readable for `arg_len` bytes; `ref_out` is NULL or writable; `f` is
+/// NULL or a function of this type.
+#[no_mangle]
+pub unsafe extern "C" fn hive_blocking_call(
+    f: Option<extern "C" fn(arg: *mut c_void, arg_len: usize, reply: *mut hive_reply)>,
+    arg: *const c_void,
+    arg_len: usize,
+    ref_out: *mut u64,
+) -> hive_status {
+    guard(|| {
+        let Some(f) = f else {
+            return HIVE_ERR_NULL_POINTER;
+        };
+        if ref_out.is_null() || arg.is_null() && arg_len > 0 {
+            return HIVE_ERR_NULL_POINTER;
+        }
+        if arg_len > crate::mailbox::MAX_MESSAGE_LEN {
+            return HIVE_ERR_BAD_LENGTH;
+        }
+        let mut copy = if arg_len == 0 {
+            Vec::new()
+        } else {
+            // SAFETY: non-null and readable for `arg_len` bytes per the contract.
+            unsafe { std::slice::from_raw_parts(arg.cast::<u8>(), arg_len) }.to_vec()
+        };
+        let job = move || {
+            let mut out: Vec<u8> = Vec::new();
+            let reply = (&mut out as *mut Vec<u8>).cast::<hive_reply>();
+            f(copy.as_mut_ptr().cast(), copy.len(), reply);
+            out
+        };
+        match process::blocking_call(job) {
+            Ok(r) => {
+                // SAFETY: non-null and writable per the contract.
+                unsafe { ref_out.write(r) };
+                HIVE_OK
+            }
+            Err(e) => code(e.0),
+        }
+    })
+}
+
+/// Sets the result of the blocking function `reply` belongs to: a copy of `len` bytes at
+/// `data` (a second call replaces the first).
+///
+/// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (`reply` NULL, `data` NULL with `len` > 0),
+/// `HIVE_ERR_BAD_LENGTH` (`len` over `HIVE_MAX_MESSAGE_LEN`).
+///
+/// # Safety
+/// `reply` is NULL or the `reply` argument of a blocking function that is running now, on
+/// this thread; `data` is NULL or readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn hive_reply_set(
+    reply: *mut hive_reply,
+    data: *const c_void,
+    len: usize,
+) -> hive_status {
+    if reply.is_null() || data.is_null() && len > 0 {
+        return HIVE_ERR_NULL_POINTER;
+    }
+    if len > crate::mailbox::MAX_MESSAGE_LEN {
+        return HIVE_ERR_BAD_LENGTH;
+    }
+    // SAFETY: `reply` is the running blocking function's, which points to its result
+    // vector (see `hive_blocking_call`), used by this thread only.
+    let out = unsafe { &mut *reply.cast::<Vec<u8>>() };
+    out.clear();
+    if len > 0 {
+        // SAFETY: non-null and readable for `len` bytes per the contract.
+        out.extend_from_slice(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) });
+    }
+    HIVE_OK
+}

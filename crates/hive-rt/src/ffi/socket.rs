@@ -653,6 +653,65 @@ pub extern "C" fn hive_socket_controlling_process(s: hive_socket, pid: hive_pid)
     guard(|| result_code(net::controlling_process(Socket(s), Pid(pid)).map_err(|e| e.0)))
 }
 
+/// Looks up the addresses of `host` (a name, or an address in text) with the system's
+/// resolver on the blocking pool, while the calling process waits at most `timeout_ms`
+/// (`inet:getaddrs/2`). Writes up to `max` addresses as NUL-terminated text into `out`
+/// (`max` buffers of `HIVE_SOCKET_ADDR_MAX` bytes) and how many were found to `*count` (it
+/// may exceed `max`). IPv4 and IPv6, in the resolver's order, without duplicates.
+///
+/// Returns `HIVE_OK`; `HIVE_TIMEOUT`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NULL_POINTER`
+/// (`host`, `count`, or `out` with `max` > 0), `HIVE_ERR_BAD_ARGUMENT` (empty host, not
+/// UTF-8, timeout too large), `HIVE_ERR_BAD_LENGTH` (host over 253 bytes),
+/// `HIVE_ERR_REENTRANT`, `HIVE_ERR_NOT_FOUND`, `HIVE_ERR_SHUT_DOWN`, `HIVE_ERR_SYSTEM_LIMIT`.
+///
+/// # Safety
+/// `host` is NULL or a NUL-terminated string; `out` NULL or writable for `max` ×
+/// `HIVE_SOCKET_ADDR_MAX` bytes; `count` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn hive_resolve(
+    host: *const c_char,
+    timeout_ms: i64,
+    out: *mut [c_char; HIVE_SOCKET_ADDR_MAX],
+    max: usize,
+    count: *mut usize,
+) -> hive_status {
+    guard(|| {
+        if host.is_null() || count.is_null() || out.is_null() && max > 0 {
+            return HIVE_ERR_NULL_POINTER;
+        }
+        // SAFETY: non-null and NUL-terminated per the contract.
+        let h = unsafe { CStr::from_ptr(host) };
+        if h.to_bytes().len() > 253 {
+            return code(Status::ErrBadLength);
+        }
+        let Ok(h) = h.to_str() else {
+            return code(Status::ErrBadArgument);
+        };
+        let t = match timeout_arg(timeout_ms) {
+            Ok(t) => t,
+            Err(s) => return code(s),
+        };
+        match net::resolve(h, t) {
+            Ok(ips) => {
+                for (i, ip) in ips.iter().take(max).enumerate() {
+                    let text = ip.to_string();
+                    // SAFETY: `out` is writable for `max` entries of 46 bytes (the
+                    // contract); `i < max`; an IP's text and NUL fit in 46.
+                    unsafe {
+                        let dst = (*out.add(i)).as_mut_ptr().cast::<u8>();
+                        std::ptr::copy_nonoverlapping(text.as_ptr(), dst, text.len());
+                        *dst.add(text.len()) = 0;
+                    }
+                }
+                // SAFETY: non-null and writable per the contract.
+                unsafe { count.write(ips.len()) };
+                HIVE_OK
+            }
+            Err(e) => code(e.0),
+        }
+    })
+}
+
 /// The OS `errno` of the calling process's last failed socket call (0: none yet), for the
 /// errors `HIVE_ERR_IO` and the like report. A plain thread gets 0.
 #[no_mangle]

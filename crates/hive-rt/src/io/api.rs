@@ -298,6 +298,72 @@ pub fn last_errno() -> Result<i32> {
     with_caller(|pcb| Ok(socket::last_errno(pcb)))
 }
 
+/// The addresses of `host` (a name, or an address in text), looked up with the system's
+/// resolver (`getaddrinfo`) on the blocking pool while the calling process waits in a
+/// receive for at most `timeout_ms` (`inet:getaddrs/2`); IPv4 and IPv6, in the resolver's
+/// order, without duplicates. A reply that comes after the timeout is dropped.
+///
+/// Errors: `ErrNotAProcess`, `ErrReentrant`, `ErrBadArgument` (empty host or one with a NUL
+/// byte), `Timeout`, `ErrNotFound` (no address), `ErrShutDown`, `ErrSystemLimit`.
+pub fn resolve(host: &str, timeout_ms: Option<u32>) -> Result<Vec<std::net::IpAddr>> {
+    use std::net::ToSocketAddrs;
+    if host.is_empty() || host.contains('\0') {
+        return Err(Error(crate::Status::ErrBadArgument));
+    }
+    let name = host.to_owned();
+    let job = Box::new(move || -> Vec<u8> {
+        let mut out = Vec::new();
+        if let Ok(addrs) = (name.as_str(), 0).to_socket_addrs() {
+            let mut seen = Vec::new();
+            for a in addrs {
+                let ip = a.ip();
+                if seen.contains(&ip) {
+                    continue;
+                }
+                seen.push(ip);
+                match ip {
+                    std::net::IpAddr::V4(v4) => {
+                        out.push(4);
+                        out.extend_from_slice(&v4.octets());
+                    }
+                    std::net::IpAddr::V6(v6) => {
+                        out.push(6);
+                        out.extend_from_slice(&v6.octets());
+                    }
+                }
+            }
+        }
+        out
+    });
+    let (r, ticket) = with_caller(|pcb| super::pool::call(pcb, job).map_err(Error))?;
+    let is_reply = move |m: &crate::Message| m.call_ref() == r;
+    let reply = match crate::process::receive_select(timeout_ms, is_reply) {
+        Err(e) if e.0 == crate::Status::Timeout && !ticket.abandon() => {
+            // Delivered (or being delivered) as we gave up: take it after all.
+            crate::process::receive_select(None, is_reply)?
+        }
+        other => other?,
+    };
+    let mut ips = Vec::new();
+    let mut b = reply.data();
+    while let Some((&fam, rest)) = b.split_first() {
+        let n = if fam == 4 { 4 } else { 16 };
+        if rest.len() < n {
+            break;
+        }
+        ips.push(if n == 4 {
+            std::net::IpAddr::from(<[u8; 4]>::try_from(&rest[..4]).expect("4 bytes"))
+        } else {
+            std::net::IpAddr::from(<[u8; 16]>::try_from(&rest[..16]).expect("16 bytes"))
+        });
+        b = &rest[n..];
+    }
+    if ips.is_empty() {
+        return Err(Error(crate::Status::ErrNotFound));
+    }
+    Ok(ips)
+}
+
 /// The number of sockets open in the calling process's runtime (for leak checks).
 ///
 /// Errors: `ErrNotAProcess`.

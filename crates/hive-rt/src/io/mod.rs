@@ -8,6 +8,8 @@
 //!   waiter.
 //! - `socket`: the process side: waiting like `receive`, ownership, close, OS errors as
 //!   status codes.
+//! - `pool`: the blocking pool: blocking functions run on threads of their own, their
+//!   results delivered as messages.
 //! - `tcp`: TCP calls (and Unix stream sockets, as `gen_tcp` with `{local, Path}`).
 //! - `udp`: UDP calls.
 //! - `api`: the Rust API ([`crate::net`]).
@@ -17,6 +19,7 @@
 pub mod api;
 pub(crate) mod driver;
 pub(crate) mod owner;
+pub(crate) mod pool;
 pub(crate) mod slot;
 pub(crate) mod socket;
 pub(crate) mod tcp;

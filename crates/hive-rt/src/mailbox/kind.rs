@@ -27,6 +27,10 @@ pub enum MessageKind {
     /// [`Message::reason`](crate::Message::reason) the reason; the payload is the reason's
     /// bytes.
     Down = 3,
+    /// The result of a blocking call run on the blocking pool (`process::blocking_call`,
+    /// `hive_blocking_call`): [`Message::call_ref`](crate::Message::call_ref) is the
+    /// reference the call returned, the payload is the result's bytes, the sender is none.
+    Reply = 4,
 }
 
 /// Kinds at or above this value are signals other than messages (link, unlink, exit,

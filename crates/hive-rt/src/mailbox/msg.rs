@@ -193,18 +193,33 @@ impl Msg {
         unsafe { (*m).sender }
     }
 
-    /// The sender as users see it: [`Pid::NONE`] for timer messages (whose `sender` field
-    /// holds the timer reference).
+    /// The sender as users see it: [`Pid::NONE`] for timer messages and blocking-call
+    /// replies (whose `sender` field holds the timer's or the call's reference).
     ///
     /// # Safety
     /// `m` points to a live message.
     pub(crate) unsafe fn sender_of(m: *const Msg) -> Pid {
         // SAFETY: `m` points to a live message (the caller's contract): its header is readable.
         unsafe {
-            if (*m).kind == MessageKind::Timeout as u32 {
+            if (*m).kind == MessageKind::Timeout as u32 || (*m).kind == MessageKind::Reply as u32 {
                 Pid::NONE
             } else {
                 (*m).sender
+            }
+        }
+    }
+
+    /// The call reference of a blocking-call reply, else 0.
+    ///
+    /// # Safety
+    /// `m` points to a live message.
+    pub(crate) unsafe fn call_ref(m: *const Msg) -> u64 {
+        // SAFETY: `m` points to a live message (the caller's contract): its header is readable.
+        unsafe {
+            if (*m).kind == MessageKind::Reply as u32 {
+                (*m).sender.0
+            } else {
+                0
             }
         }
     }

@@ -548,3 +548,21 @@ pub fn blocking<R>(f: impl FnOnce() -> R) -> Result<R> {
     blocking_end()?;
     Ok(r)
 }
+
+/// Runs `f` on the blocking pool (a thread of its own, not a worker) and returns at once
+/// with a reference; when `f` returns, its bytes arrive in the calling process's mailbox as
+/// a [`crate::MessageKind::Reply`] message whose [`Message::call_ref`] is that reference
+/// (the BEAM's dirty I/O schedulers; take it with
+/// `receive_select(t, |m| m.call_ref() == r)`). For file I/O, DNS lookups, C libraries
+/// that block. At most `POOL_THREADS` (16) run at once; more wait in order. A panic in
+/// `f` gives an empty reply. A reply whose process has exited is dropped.
+///
+/// Errors: `ErrNotAProcess`, `ErrShutDown`, `ErrSystemLimit` (no pool thread could be
+/// started).
+pub fn blocking_call(f: impl FnOnce() -> Vec<u8> + Send + 'static) -> Result<u64> {
+    let _rt = crate::sched::enter();
+    let pcb = current()?;
+    crate::io::pool::call(pcb, Box::new(f))
+        .map(|(r, _)| r)
+        .map_err(Error)
+}

@@ -130,6 +130,7 @@ impl Message {
             1 => MessageKind::Timeout,
             2 => MessageKind::Exit,
             3 => MessageKind::Down,
+            4 => MessageKind::Reply,
             _ => MessageKind::Data,
         }
     }
@@ -138,6 +139,13 @@ impl Message {
     pub fn timer_ref(&self) -> u64 {
         // SAFETY: the message is live.
         unsafe { Msg::timer_ref(self.ptr.as_ptr()) }
+    }
+
+    /// The call reference of a [`MessageKind::Reply`] message (what
+    /// [`crate::process::blocking_call`] returned), else 0.
+    pub fn call_ref(&self) -> u64 {
+        // SAFETY: the message is live.
+        unsafe { Msg::call_ref(self.ptr.as_ptr()) }
     }
 }
 

@@ -87,6 +87,8 @@ pub(crate) struct RtInner {
     pub(crate) aliases: crate::alias::table::AliasTable,
     /// The event poller and the sockets (see `io/`).
     pub(crate) io: crate::io::driver::Driver,
+    /// Threads for blocking calls, whose results come back as messages (`io/pool.rs`).
+    pub(crate) pool: crate::io::pool::Pool,
 }
 
 /// Permission to look PCBs up and use them until dropped (see [`RtInner::access`]).
@@ -120,6 +122,11 @@ impl RtInner {
         self.next_ref
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1
+    }
+
+    /// A weak reference to this runtime (for threads that must not keep it alive).
+    pub(crate) fn weak(&self) -> std::sync::Weak<RtInner> {
+        self.self_ref.get().cloned().unwrap_or_default()
     }
 
     /// Nanoseconds since the runtime started (monotonic).

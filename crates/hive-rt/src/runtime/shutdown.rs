@@ -53,6 +53,7 @@ impl RtInner {
         if stopped.is_some() {
             return Err(Status::ErrShutDown);
         }
+        self.pool.close();
         let graceful = self.stop_with_terminate();
         // The monitor stops first: it reads the worker threads' takeover slots.
         self.sched.monitor.stop.store(true, SeqCst);

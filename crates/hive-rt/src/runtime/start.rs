@@ -69,6 +69,7 @@ impl RtInner {
             next_ref: std::sync::atomic::AtomicU64::new(0),
             aliases: crate::alias::table::AliasTable::new(),
             io,
+            pool: Default::default(),
             config,
         });
         let _ = rt.self_ref.set(Arc::downgrade(&rt));
