@@ -80,6 +80,21 @@
 // `hive_msg_sender` 0.
 #define HIVE_MSG_REPLY 4
 
+// Message kind: data from a socket in active mode (`{tcp, S, Data}`), one frame:
+// `hive_msg_socket` is the socket, the payload the data.
+#define HIVE_MSG_TCP 5
+
+// Message kind: the peer closed a socket in active mode (`{tcp_closed, S}`).
+#define HIVE_MSG_TCP_CLOSED 6
+
+// Message kind: receiving failed on a socket in active mode (`{tcp_error, S, Reason}`):
+// the payload is the status code, then the `errno`, two little-endian `int32_t`s.
+#define HIVE_MSG_TCP_ERROR 7
+
+// Message kind: a socket in active N mode delivered its N messages and is passive now
+// (`{tcp_passive, S}`).
+#define HIVE_MSG_TCP_PASSIVE 8
+
 // Priority `low` (`process_flag(priority, low)`).
 #define HIVE_PRIORITY_LOW 0
 
@@ -145,6 +160,14 @@
 
 // Socket option `SO_SNDBUF`, bytes.
 #define HIVE_SOCKOPT_SNDBUF 4
+
+// Socket option: active mode (`{active, …}`): 0 passive, -1 once, n > 0 the next n
+// messages; owner only (see `docs/io.md`, *Active mode*).
+#define HIVE_SOCKOPT_ACTIVE 5
+
+// Socket option: active mode's framing (`{packet, …}`): 0 raw, 1/2/4 length prefix, -1
+// line.
+#define HIVE_SOCKOPT_PACKET 6
 
 // Bytes an address buffer of `hive_socket_addr` needs at most (an IPv6 text and its NUL).
 #define HIVE_SOCKET_ADDR_MAX 46
@@ -771,6 +794,12 @@ hive_pid hive_msg_sender(const struct hive_msg *msg);
 // `msg` is NULL or a live message.
 uint64_t hive_msg_timer_ref(const struct hive_msg *msg);
 
+// The socket of a `HIVE_MSG_TCP*` message (active mode), else 0 (also for NULL).
+//
+// # Safety
+// `msg` is NULL or a live message.
+uint64_t hive_msg_socket(const struct hive_msg *msg);
+
 // The call reference of a `HIVE_MSG_REPLY` message (what `hive_blocking_call` returned),
 // else 0 (also for NULL).
 //
@@ -792,7 +821,8 @@ uint64_t hive_msg_monitor_ref(const struct hive_msg *msg);
 int32_t hive_msg_reason_kind(const struct hive_msg *msg);
 
 // Kind of `msg`: `HIVE_MSG_DATA`, `HIVE_MSG_TIMEOUT`, `HIVE_MSG_EXIT`, `HIVE_MSG_DOWN`,
-// `HIVE_MSG_REPLY`, or `HIVE_ERR_NULL_POINTER` when `msg` is NULL.
+// `HIVE_MSG_REPLY`, `HIVE_MSG_TCP`, `HIVE_MSG_TCP_CLOSED`, `HIVE_MSG_TCP_ERROR`,
+// `HIVE_MSG_TCP_PASSIVE`, or `HIVE_ERR_NULL_POINTER` when `msg` is NULL.
 //
 // # Safety
 // `msg` is NULL or a live message.
@@ -1351,8 +1381,9 @@ hive_status hive_udp_recv_from(hive_socket s, void *buf, size_t cap, int64_t tim
 // Sets socket option `opt` (`HIVE_SOCKOPT_*`) to `value` (`inet:setopts/2`).
 //
 // Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_CLOSED`, `HIVE_ERR_BAD_ARGUMENT`
-// (unknown option, value out of range: flags take 0 or 1, buffer sizes 1..`INT32_MAX`),
-// `HIVE_ERR_IO`.
+// (unknown option, value out of range: flags take 0 or 1, buffer sizes 1..`INT32_MAX`,
+// active -1..`INT32_MAX`, packet 0, 1, 2, 4 or -1; active or packet on a socket that is
+// not a stream), `HIVE_ERR_NOT_OWNER` (active mode, not the owner), `HIVE_ERR_IO`.
 hive_status hive_socket_setopt(hive_socket s, int32_t opt, int64_t value);
 
 // Reads socket option `opt` into `*value` (`inet:getopts/2`; buffer sizes as the kernel

@@ -213,6 +213,38 @@ static void root(void *arg) {
     CHECK_EQ(hive_tcp_recv(s, b, sizeof b, 0, BOUND, &got), HIVE_ERR_PEER_CLOSED);
     CHECK_EQ(got, 0);
     CHECK_OK(hive_socket_close(s));
+    /* Active mode: length-prefixed frames as messages, then passive. */
+    hive_socket c;
+    CHECK_OK(hive_tcp_connect("127.0.0.1", port, BOUND, &c));
+    CHECK_OK(hive_tcp_accept(l, BOUND, &s));
+    CHECK_OK(hive_socket_setopt(s, HIVE_SOCKOPT_PACKET, 1));
+    CHECK_OK(hive_tcp_send(c, "\002hi\003abc", 7, BOUND, NULL));
+    CHECK_OK(hive_socket_setopt(s, HIVE_SOCKOPT_ACTIVE, 2));
+    const char *want[] = {"hi", "abc"};
+    for (int i = 0; i < 2; i++) {
+        CHECK_OK(hive_receive(BOUND, &m));
+        CHECK_EQ(hive_msg_kind(m), HIVE_MSG_TCP);
+        CHECK_EQ(hive_msg_socket(m), s);
+        CHECK_EQ(hive_msg_sender(m), 0);
+        CHECK_EQ(hive_msg_len(m), strlen(want[i]));
+        CHECK_EQ(memcmp(hive_msg_data(m), want[i], strlen(want[i])), 0);
+        hive_msg_free(m);
+    }
+    CHECK_OK(hive_receive(BOUND, &m));
+    CHECK_EQ(hive_msg_kind(m), HIVE_MSG_TCP_PASSIVE);
+    hive_msg_free(m);
+    int64_t active = 9;
+    CHECK_OK(hive_socket_getopt(s, HIVE_SOCKOPT_ACTIVE, &active));
+    CHECK_EQ(active, 0);
+    CHECK_EQ(hive_socket_setopt(s, HIVE_SOCKOPT_PACKET, 3), HIVE_ERR_BAD_ARGUMENT);
+    CHECK_OK(hive_socket_setopt(s, HIVE_SOCKOPT_ACTIVE, -1));
+    CHECK_EQ(hive_tcp_recv(s, b, sizeof b, 0, 0, NULL), HIVE_ERR_BAD_ARGUMENT);
+    CHECK_OK(hive_socket_close(c));
+    CHECK_OK(hive_receive(BOUND, &m));
+    CHECK_EQ(hive_msg_kind(m), HIVE_MSG_TCP_CLOSED);
+    CHECK_EQ(hive_msg_socket(m), s);
+    hive_msg_free(m);
+    CHECK_OK(hive_socket_close(s));
     CHECK_OK(hive_socket_close(l));
 }
 

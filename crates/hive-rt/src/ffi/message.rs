@@ -58,6 +58,17 @@ pub const HIVE_MSG_DOWN: i32 = 3;
 /// reference, `hive_msg_data`/`hive_msg_len` the bytes the function gave `hive_reply_set`,
 /// `hive_msg_sender` 0.
 pub const HIVE_MSG_REPLY: i32 = 4;
+/// Message kind: data from a socket in active mode (`{tcp, S, Data}`), one frame:
+/// `hive_msg_socket` is the socket, the payload the data.
+pub const HIVE_MSG_TCP: i32 = 5;
+/// Message kind: the peer closed a socket in active mode (`{tcp_closed, S}`).
+pub const HIVE_MSG_TCP_CLOSED: i32 = 6;
+/// Message kind: receiving failed on a socket in active mode (`{tcp_error, S, Reason}`):
+/// the payload is the status code, then the `errno`, two little-endian `int32_t`s.
+pub const HIVE_MSG_TCP_ERROR: i32 = 7;
+/// Message kind: a socket in active N mode delivered its N messages and is passive now
+/// (`{tcp_passive, S}`).
+pub const HIVE_MSG_TCP_PASSIVE: i32 = 8;
 
 fn raw(m: *const hive_msg) -> *mut Msg {
     m as *mut Msg
@@ -410,6 +421,19 @@ pub unsafe extern "C" fn hive_msg_timer_ref(msg: *const hive_msg) -> u64 {
     unsafe { Msg::timer_ref(raw(msg)) }
 }
 
+/// The socket of a `HIVE_MSG_TCP*` message (active mode), else 0 (also for NULL).
+///
+/// # Safety
+/// `msg` is NULL or a live message.
+#[no_mangle]
+pub unsafe extern "C" fn hive_msg_socket(msg: *const hive_msg) -> u64 {
+    if msg.is_null() {
+        return 0;
+    }
+    // SAFETY: a live message per the contract.
+    unsafe { Msg::socket(raw(msg)) }
+}
+
 /// The call reference of a `HIVE_MSG_REPLY` message (what `hive_blocking_call` returned),
 /// else 0 (also for NULL).
 ///
@@ -458,7 +482,8 @@ pub unsafe extern "C" fn hive_msg_reason_kind(msg: *const hive_msg) -> i32 {
 }
 
 /// Kind of `msg`: `HIVE_MSG_DATA`, `HIVE_MSG_TIMEOUT`, `HIVE_MSG_EXIT`, `HIVE_MSG_DOWN`,
-/// `HIVE_MSG_REPLY`, or `HIVE_ERR_NULL_POINTER` when `msg` is NULL.
+/// `HIVE_MSG_REPLY`, `HIVE_MSG_TCP`, `HIVE_MSG_TCP_CLOSED`, `HIVE_MSG_TCP_ERROR`,
+/// `HIVE_MSG_TCP_PASSIVE`, or `HIVE_ERR_NULL_POINTER` when `msg` is NULL.
 ///
 /// # Safety
 /// `msg` is NULL or a live message.

@@ -206,6 +206,14 @@ mod tests {
             crate::mailbox::MAX_MESSAGE_LEN
         );
         assert_eq!(
+            message::HIVE_MSG_TCP_PASSIVE,
+            crate::mailbox::MessageKind::TcpPassive as i32
+        );
+        assert_eq!(
+            message::HIVE_MSG_TCP,
+            crate::mailbox::MessageKind::Tcp as i32
+        );
+        assert_eq!(
             message::HIVE_MSG_REPLY,
             crate::mailbox::MessageKind::Reply as i32
         );

@@ -39,6 +39,12 @@ pub const HIVE_SOCKOPT_KEEPALIVE: i32 = 2;
 pub const HIVE_SOCKOPT_RCVBUF: i32 = 3;
 /// Socket option `SO_SNDBUF`, bytes.
 pub const HIVE_SOCKOPT_SNDBUF: i32 = 4;
+/// Socket option: active mode (`{active, …}`): 0 passive, -1 once, n > 0 the next n
+/// messages; owner only (see `docs/io.md`, *Active mode*).
+pub const HIVE_SOCKOPT_ACTIVE: i32 = 5;
+/// Socket option: active mode's framing (`{packet, …}`): 0 raw, 1/2/4 length prefix, -1
+/// line.
+pub const HIVE_SOCKOPT_PACKET: i32 = 6;
 
 /// Bytes an address buffer of `hive_socket_addr` needs at most (an IPv6 text and its NUL).
 pub const HIVE_SOCKET_ADDR_MAX: usize = 46;
@@ -373,6 +379,8 @@ fn opt_arg(opt: i32) -> Result<SockOpt, Status> {
         HIVE_SOCKOPT_KEEPALIVE => SockOpt::KeepAlive,
         HIVE_SOCKOPT_RCVBUF => SockOpt::RecvBuffer,
         HIVE_SOCKOPT_SNDBUF => SockOpt::SendBuffer,
+        HIVE_SOCKOPT_ACTIVE => SockOpt::Active,
+        HIVE_SOCKOPT_PACKET => SockOpt::Packet,
         _ => return Err(Status::ErrBadArgument),
     })
 }
@@ -604,8 +612,9 @@ pub unsafe extern "C" fn hive_udp_recv_from(
 /// Sets socket option `opt` (`HIVE_SOCKOPT_*`) to `value` (`inet:setopts/2`).
 ///
 /// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_CLOSED`, `HIVE_ERR_BAD_ARGUMENT`
-/// (unknown option, value out of range: flags take 0 or 1, buffer sizes 1..`INT32_MAX`),
-/// `HIVE_ERR_IO`.
+/// (unknown option, value out of range: flags take 0 or 1, buffer sizes 1..`INT32_MAX`,
+/// active -1..`INT32_MAX`, packet 0, 1, 2, 4 or -1; active or packet on a socket that is
+/// not a stream), `HIVE_ERR_NOT_OWNER` (active mode, not the owner), `HIVE_ERR_IO`.
 #[no_mangle]
 pub extern "C" fn hive_socket_setopt(s: hive_socket, opt: i32, value: i64) -> hive_status {
     guard(|| {

@@ -39,6 +39,13 @@ const MAX_CHUNKS: usize = 1024;
 /// Events taken per poll.
 const EVENTS: usize = 256;
 
+/// What a poll found: a process to wake, or an active socket with data to deliver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ready {
+    Wake(Pid),
+    Active(Handle),
+}
+
 /// The poll and what only its holder touches.
 pub(crate) struct Poller {
     poll: Poll,
@@ -232,13 +239,14 @@ impl Driver {
     }
 
     /// Waits for events on `poller` (held by the caller) for at most `timeout` (None:
-    /// until an event or a wake), then hands each woken pid to `wake`. A timeout below a
-    /// millisecond is kept precisely by the timerfd.
+    /// until an event or a wake), then hands each process to wake and each active socket
+    /// with something to read to `found`. A timeout below a millisecond is kept precisely
+    /// by the timerfd.
     pub(crate) fn poll(
         &self,
         poller: &mut Poller,
         timeout: Option<Duration>,
-        mut wake: impl FnMut(Pid),
+        mut found: impl FnMut(Ready),
     ) {
         let wait = match timeout {
             Some(d) if d.is_zero() => Some(Duration::ZERO),
@@ -283,8 +291,14 @@ impl Driver {
                     if e.is_error() || e.is_read_closed() && e.is_write_closed() {
                         bits |= HUP;
                     }
-                    for p in slot.on_ready(bits).into_iter().flatten() {
-                        wake(p);
+                    let [reader, writer] = slot.on_ready(bits);
+                    if slot.is_active() && bits & (READABLE | HUP) != 0 {
+                        found(Ready::Active(t as Handle));
+                    } else if let Some(p) = reader {
+                        found(Ready::Wake(p));
+                    }
+                    if let Some(p) = writer {
+                        found(Ready::Wake(p));
                     }
                 }
             }

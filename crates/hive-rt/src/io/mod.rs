@@ -16,8 +16,10 @@
 //!
 //! See `docs/io.md` for the design and what follows `gen_tcp`.
 
+pub(crate) mod active;
 pub mod api;
 pub(crate) mod driver;
+pub(crate) mod frame;
 pub(crate) mod owner;
 pub(crate) mod pool;
 pub(crate) mod slot;

@@ -88,6 +88,11 @@ pub(crate) struct Slot {
     pub(crate) owner: AtomicU64,
     /// Waiting pids per direction (index: `Dir as usize`).
     queues: [Mutex<VecDeque<Pid>>; 2],
+    /// Active mode is on (`rx.active != 0`): readiness to read is delivered as messages
+    /// to the owner instead of waking a reader.
+    pub(crate) active: AtomicU8,
+    /// Active mode's state and partial frame (`frame.rs`).
+    pub(crate) rx: Mutex<super::frame::RxState>,
 }
 
 /// What a waiter should do after joining its queue.
@@ -110,6 +115,8 @@ impl Default for Slot {
             ready: AtomicU32::new(0),
             owner: AtomicU64::new(0),
             queues: [Mutex::new(VecDeque::new()), Mutex::new(VecDeque::new())],
+            active: AtomicU8::new(0),
+            rx: Mutex::new(Default::default()),
         }
     }
 }
@@ -195,6 +202,8 @@ impl Slot {
     pub(crate) fn take_fd(&self) -> (i32, Vec<Pid>) {
         let fd = self.fd.swap(-1, Relaxed);
         self.ready.store(0, Relaxed);
+        self.active.store(0, Relaxed);
+        *self.rx.lock() = Default::default();
         self.owner.store(0, Relaxed);
         let mut left = Vec::new();
         for q in &self.queues {
@@ -271,6 +280,11 @@ impl Slot {
             }
         }
         out
+    }
+
+    /// Is active mode on (readable means: deliver messages)?
+    pub(crate) fn is_active(&self) -> bool {
+        self.active.load(SeqCst) != 0
     }
 }
 

@@ -47,6 +47,15 @@ pub enum SockOpt {
     RecvBuffer,
     /// `SO_SNDBUF`, bytes (`{sndbuf, N}`); as `RecvBuffer`.
     SendBuffer,
+    /// Active mode (`{active, false | once | N}`): 0 passive, -1 once, n > 0 the next n
+    /// frames, then a `TcpPassive` message. Data, end of stream and errors then arrive
+    /// in the owner's mailbox as `Tcp`, `TcpClosed` and `TcpError` messages; receiving is
+    /// refused meanwhile. Only the owner may set it; reads back the messages left.
+    Active,
+    /// Framing of active mode (`{packet, raw | 1 | 2 | 4 | line}`): 0 raw (one message
+    /// per read), 1, 2 or 4 (a big-endian length prefix, not delivered), -1 line (up to
+    /// and including `\n`). Frames over 64 MiB are an error (`TcpError`, `EMSGSIZE`).
+    Packet,
 }
 
 /// A new non-blocking stream socket for `addr`'s family (TCP, or a Unix stream socket).
@@ -235,6 +244,19 @@ pub(crate) unsafe fn recv(
         if let Err(e) = stream_owned(pcb, sock) {
             return Attempt::Fail(e);
         }
+        // Bytes active mode read and did not deliver come first (`frame.rs`).
+        {
+            let mut rx = sock.slot.rx.lock();
+            if !rx.buf.is_empty() {
+                let n = rx.buf.len().min(buf.len() - got);
+                buf[got..got + n].copy_from_slice(&rx.buf[..n]);
+                rx.buf.drain(..n);
+                got += n;
+                if got >= want {
+                    return Attempt::Done(());
+                }
+            }
+        }
         loop {
             let rest = &mut buf[got..];
             // SAFETY: `rest` is writable for its length; the descriptor is held open.
@@ -308,9 +330,9 @@ pub(crate) unsafe fn send(
     (sent, r)
 }
 
-/// A stream the caller owns (receive and the like).
+/// A passive stream the caller owns (receive and the like).
 fn stream_owned(pcb: &Pcb, sock: &SocketRef<'_>) -> Result<(), Status> {
-    if sock.slot.kind() != Kind::Stream as u8 {
+    if sock.slot.kind() != Kind::Stream as u8 || sock.slot.is_active() {
         return Err(Status::ErrBadArgument);
     }
     check_owner(pcb, sock)
@@ -343,6 +365,12 @@ pub(crate) fn address(pcb: &Pcb, h: Handle, peer: bool) -> Result<SocketAddr, St
 
 /// Sets option `opt` of socket `h` to `value` (see [`SockOpt`]). Any process.
 pub(crate) fn set_option(pcb: &Pcb, h: Handle, opt: SockOpt, value: i64) -> Result<(), Status> {
+    match opt {
+        // SAFETY: `pcb` is the calling process (it calls this).
+        SockOpt::Active => return unsafe { super::active::set_active(pcb, h, value) },
+        SockOpt::Packet => return super::active::set_packet(pcb, h, value),
+        _ => {}
+    }
     let sock = runtime_of(pcb).io.acquire(h)?;
     let fail = |e: std::io::Error| os_error(pcb, e.raw_os_error().unwrap_or(0));
     with_sock(&sock, |s| match opt {
@@ -356,11 +384,17 @@ pub(crate) fn set_option(pcb: &Pcb, h: Handle, opt: SockOpt, value: i64) -> Resu
         SockOpt::KeepAlive => s.set_keepalive(value == 1).map_err(fail),
         SockOpt::RecvBuffer => s.set_recv_buffer_size(value as usize).map_err(fail),
         SockOpt::SendBuffer => s.set_send_buffer_size(value as usize).map_err(fail),
+        SockOpt::Active | SockOpt::Packet => unreachable!("handled above"),
     })
 }
 
 /// Reads option `opt` of socket `h`.
 pub(crate) fn get_option(pcb: &Pcb, h: Handle, opt: SockOpt) -> Result<i64, Status> {
+    match opt {
+        SockOpt::Active => return super::active::active(pcb, h),
+        SockOpt::Packet => return super::active::packet(pcb, h),
+        _ => {}
+    }
     let sock = runtime_of(pcb).io.acquire(h)?;
     let fail = |e: std::io::Error| os_error(pcb, e.raw_os_error().unwrap_or(0));
     with_sock(&sock, |s| {
@@ -369,6 +403,7 @@ pub(crate) fn get_option(pcb: &Pcb, h: Handle, opt: SockOpt) -> Result<i64, Stat
             SockOpt::KeepAlive => i64::from(s.keepalive().map_err(fail)?),
             SockOpt::RecvBuffer => s.recv_buffer_size().map_err(fail)? as i64,
             SockOpt::SendBuffer => s.send_buffer_size().map_err(fail)? as i64,
+            SockOpt::Active | SockOpt::Packet => unreachable!("handled above"),
         })
     })
 }

@@ -31,6 +31,41 @@ pub enum MessageKind {
     /// `hive_blocking_call`): [`Message::call_ref`](crate::Message::call_ref) is the
     /// reference the call returned, the payload is the result's bytes, the sender is none.
     Reply = 4,
+    /// Data from a socket in active mode (`{tcp, Socket, Data}`): one frame; the socket
+    /// handle is [`Message::socket`](crate::Message::socket).
+    Tcp = 5,
+    /// The peer closed a socket in active mode (`{tcp_closed, Socket}`); nothing more
+    /// comes from it.
+    TcpClosed = 6,
+    /// Receiving failed on a socket in active mode (`{tcp_error, Socket, Reason}`): the
+    /// payload is the status code then the OS `errno`, two little-endian `i32`s; nothing
+    /// more comes from it.
+    TcpError = 7,
+    /// A socket in active N mode delivered its N messages and is passive now
+    /// (`{tcp_passive, Socket}`).
+    TcpPassive = 8,
+}
+
+impl MessageKind {
+    /// The kind of a raw kind number, for a message (not a signal).
+    pub(crate) fn of(kind: u32) -> MessageKind {
+        match kind {
+            1 => MessageKind::Timeout,
+            2 => MessageKind::Exit,
+            3 => MessageKind::Down,
+            4 => MessageKind::Reply,
+            5 => MessageKind::Tcp,
+            6 => MessageKind::TcpClosed,
+            7 => MessageKind::TcpError,
+            8 => MessageKind::TcpPassive,
+            _ => MessageKind::Data,
+        }
+    }
+
+    /// Kinds whose header `sender` field holds a reference or a socket handle, not a pid.
+    pub(crate) fn has_no_sender(kind: u32) -> bool {
+        matches!(kind, 1 | 4..=8)
+    }
 }
 
 /// Kinds at or above this value are signals other than messages (link, unlink, exit,

@@ -193,18 +193,34 @@ impl Msg {
         unsafe { (*m).sender }
     }
 
-    /// The sender as users see it: [`Pid::NONE`] for timer messages and blocking-call
-    /// replies (whose `sender` field holds the timer's or the call's reference).
+    /// The sender as users see it: [`Pid::NONE`] for timer messages, blocking-call replies
+    /// and socket messages (whose `sender` field holds a reference or a socket handle).
     ///
     /// # Safety
     /// `m` points to a live message.
     pub(crate) unsafe fn sender_of(m: *const Msg) -> Pid {
         // SAFETY: `m` points to a live message (the caller's contract): its header is readable.
         unsafe {
-            if (*m).kind == MessageKind::Timeout as u32 || (*m).kind == MessageKind::Reply as u32 {
+            if MessageKind::has_no_sender((*m).kind) {
                 Pid::NONE
             } else {
                 (*m).sender
+            }
+        }
+    }
+
+    /// The socket handle of an active-mode socket message (`Tcp`, `TcpClosed`, `TcpError`,
+    /// `TcpPassive`), else 0.
+    ///
+    /// # Safety
+    /// `m` points to a live message.
+    pub(crate) unsafe fn socket(m: *const Msg) -> u64 {
+        // SAFETY: `m` points to a live message (the caller's contract): its header is readable.
+        unsafe {
+            if (5..=8).contains(&(*m).kind) {
+                (*m).sender.0
+            } else {
+                0
             }
         }
     }

@@ -126,19 +126,20 @@ impl Message {
     /// The message kind.
     pub fn kind(&self) -> MessageKind {
         // SAFETY: the message is live.
-        match unsafe { Msg::kind(self.ptr.as_ptr()) } {
-            1 => MessageKind::Timeout,
-            2 => MessageKind::Exit,
-            3 => MessageKind::Down,
-            4 => MessageKind::Reply,
-            _ => MessageKind::Data,
-        }
+        MessageKind::of(unsafe { Msg::kind(self.ptr.as_ptr()) })
     }
 
     /// The timer reference of a [`MessageKind::Timeout`] message, else 0.
     pub fn timer_ref(&self) -> u64 {
         // SAFETY: the message is live.
         unsafe { Msg::timer_ref(self.ptr.as_ptr()) }
+    }
+
+    /// The socket of an active-mode socket message ([`MessageKind::Tcp`], `TcpClosed`,
+    /// `TcpError`, `TcpPassive`), else `Socket(0)`.
+    pub fn socket(&self) -> crate::net::Socket {
+        // SAFETY: the message is live.
+        crate::net::Socket(unsafe { Msg::socket(self.ptr.as_ptr()) })
     }
 
     /// The call reference of a [`MessageKind::Reply`] message (what

@@ -51,8 +51,11 @@ pub(crate) struct WorkerLocal {
     /// Where the holding thread sleeps when the worker is idle (`WorkerShared::unparker`
     /// wakes it).
     pub(super) parker: super::park::Parker,
-    /// Processes the last poll found ready, to be woken once the worker is pinned again.
-    pub(super) io_woken: RefCell<Vec<crate::pid::Pid>>,
+    /// What the last poll found (processes to wake, active sockets to read), handled once
+    /// the worker is pinned again.
+    pub(super) io_woken: RefCell<Vec<crate::io::driver::Ready>>,
+    /// Active sockets whose last pass left data to deliver: another pass each tick.
+    pub(super) io_more: RefCell<Vec<u64>>,
 }
 
 impl WorkerLocal {
@@ -121,6 +124,7 @@ impl WorkerLocal {
             stack_cache: RefCell::new(Vec::new()),
             msg_cache: RefCell::new(Default::default()),
             io_woken: RefCell::new(Vec::new()),
+            io_more: RefCell::new(Vec::new()),
             timer_slots: RefCell::new(Default::default()),
             freed_bytes: Cell::new(0),
             trimmed_epoch: Cell::new(0),

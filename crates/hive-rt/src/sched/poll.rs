@@ -19,6 +19,8 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use super::local::WorkerLocal;
+use crate::io::active::{deliver, Pass};
+use crate::io::driver::Ready;
 use crate::io::owner::wake_pid;
 use crate::sched::Caller;
 
@@ -83,7 +85,8 @@ impl WorkerLocal {
         self.wake_polled();
     }
 
-    /// Wakes the processes the last poll found ready (the worker is pinned).
+    /// Wakes the processes the last poll found ready and reads the active sockets it
+    /// found readable (the worker is pinned).
     pub(super) fn wake_polled(&self) {
         let woken = std::mem::take(&mut *self.io_woken.borrow_mut());
         if woken.is_empty() {
@@ -93,14 +96,42 @@ impl WorkerLocal {
             pcb: std::ptr::null(),
             worker: self,
         };
-        for &p in &woken {
-            wake_pid(&self.rt, &caller, p);
+        for &r in &woken {
+            match r {
+                Ready::Wake(p) => wake_pid(&self.rt, &caller, p),
+                Ready::Active(h) => {
+                    if deliver(&self.rt, &caller, h) == Pass::More {
+                        self.io_more.borrow_mut().push(h);
+                    }
+                }
+            }
         }
         // Keep the buffer's capacity.
         let mut buf = self.io_woken.borrow_mut();
         if buf.is_empty() {
             *buf = woken;
             buf.clear();
+        }
+    }
+}
+
+impl WorkerLocal {
+    /// One more pass for each active socket whose last pass used its budget (a flood is
+    /// read a pass per tick, between processes). Cheap when there are none.
+    #[inline]
+    pub(super) fn deliver_more(&self) {
+        if self.io_more.borrow().is_empty() {
+            return;
+        }
+        let more = std::mem::take(&mut *self.io_more.borrow_mut());
+        let caller = Caller {
+            pcb: std::ptr::null(),
+            worker: self,
+        };
+        for h in more {
+            if deliver(&self.rt, &caller, h) == Pass::More {
+                self.io_more.borrow_mut().push(h);
+            }
         }
     }
 }

@@ -473,6 +473,7 @@ impl WorkerLocal {
             if tick.is_multiple_of(POLL_INTERVAL) {
                 self.poll_if_due();
             }
+            self.deliver_more();
             if let Some(p) = self.next_local().or_else(|| self.search()) {
                 self.stop_searching();
                 if !self.run(p, &guard) {

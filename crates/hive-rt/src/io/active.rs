@@ -1,0 +1,217 @@
+//! Active mode (`inet:setopts(S, [{active, once | N}])`): a socket's data, end of stream
+//! and errors arrive in its owner's mailbox as messages (`Tcp`, `TcpClosed`, `TcpError`,
+//! `TcpPassive`), one frame each (`frame.rs`), instead of being read by a blocked process.
+//!
+//! - **Who reads.** The worker whose poll found the socket readable ([`deliver`]), and the
+//!   owner's own call that turns active mode on (data may be waiting already: readiness
+//!   is edge-triggered and the edge may be gone).
+//! - **Bounded.** Once delivers one message, N delivers N and then `TcpPassive`; after
+//!   that the socket is passive and unread data stays in the kernel, where TCP's flow
+//!   control pushes back on the peer: a fast peer cannot flood a mailbox. One pass reads at
+//!   most [`PASS_BYTES`]; a socket with more left is handed back to the worker
+//!   ([`Pass::More`]), which runs another pass on a later tick, between processes.
+//! - Reading and delivering happen under the slot's `rx` lock: two workers (a poll and an
+//!   owner's call) never interleave one socket's frames.
+
+use std::sync::atomic::Ordering::{Acquire, SeqCst};
+
+use super::frame::{Next, Packet, RxState};
+use super::slot::{Handle, Kind, READABLE};
+use super::socket::{check_owner, errno, status_of_errno};
+use crate::mailbox::{MessageKind, Msg};
+use crate::pid::Pid;
+use crate::process::pcb::Pcb;
+use crate::runtime::{runtime_of, RtInner};
+use crate::sched::Caller;
+use crate::status::Status;
+
+/// Bytes one pass reads at most.
+pub(crate) const PASS_BYTES: usize = 1 << 20;
+/// Bytes one read asks for.
+const READ_CHUNK: usize = 64 << 10;
+
+/// What a pass left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pass {
+    /// Nothing more to do until the next readiness (or active mode is off).
+    Idle,
+    /// The pass used its budget with data left: run another one soon.
+    More,
+}
+
+/// Sends a socket message of `kind` with `payload` to `owner`.
+fn send(rt: &RtInner, caller: &Caller, owner: Pid, h: Handle, kind: MessageKind, payload: &[u8]) {
+    if let Some(m) = Msg::alloc_by(payload.len(), Pid(h), kind, caller.worker) {
+        // SAFETY: the payload of `m` has exactly `payload.len()` bytes and does not overlap
+        // `payload`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(payload.as_ptr(), Msg::payload(m.as_ptr()), payload.len())
+        };
+        let _ = rt.send_as(caller, owner, m);
+    }
+}
+
+/// Delivers what socket `h` has for its owner, within one pass's budget (see the module
+/// docs). From a worker (after a poll) or from the owner turning active mode on.
+pub(crate) fn deliver(rt: &RtInner, caller: &Caller, h: Handle) -> Pass {
+    let Ok(sock) = rt.io.acquire(h) else {
+        return Pass::Idle; // closed meanwhile
+    };
+    let slot = sock.slot;
+    let mut rx = slot.rx.lock();
+    let owner = Pid(slot.owner.load(Acquire));
+    let mut read = 0usize;
+    loop {
+        // Whole frames already buffered go first.
+        while rx.active != 0 {
+            match rx.next() {
+                Next::Frame {
+                    start,
+                    end,
+                    consumed,
+                } => {
+                    send(rt, caller, owner, h, MessageKind::Tcp, &rx.buf[start..end]);
+                    rx.buf.drain(..consumed);
+                    if rx.count_down() {
+                        send(rt, caller, owner, h, MessageKind::TcpPassive, &[]);
+                    }
+                }
+                Next::More => break,
+                Next::TooLarge => {
+                    fail(
+                        rt,
+                        caller,
+                        owner,
+                        h,
+                        &mut rx,
+                        Status::ErrBadLength,
+                        libc::EMSGSIZE,
+                    );
+                    break;
+                }
+            }
+        }
+        if rx.active == 0 || rx.finished {
+            slot.active.store(0, SeqCst);
+            return Pass::Idle;
+        }
+        if read >= PASS_BYTES {
+            return Pass::More;
+        }
+        // Forget the edge before reading: one arriving after the read sets it again.
+        slot.ready.fetch_and(!READABLE, SeqCst);
+        let len = rx.buf.len();
+        rx.buf.reserve(READ_CHUNK);
+        // SAFETY: the buffer has room for `READ_CHUNK` more bytes after `len`; the
+        // descriptor is held open by `sock`.
+        let n = unsafe {
+            libc::recv(
+                sock.fd(),
+                rx.buf.as_mut_ptr().add(len).cast(),
+                READ_CHUNK,
+                0,
+            )
+        };
+        if n > 0 {
+            // SAFETY: the kernel wrote `n` bytes after `len`.
+            unsafe { rx.buf.set_len(len + n as usize) };
+            read += n as usize;
+            continue;
+        }
+        if n == 0 {
+            rx.finished = true;
+            send(rt, caller, owner, h, MessageKind::TcpClosed, &[]);
+            slot.active.store(0, SeqCst);
+            return Pass::Idle;
+        }
+        match errno() {
+            libc::EAGAIN => return Pass::Idle,
+            libc::EINTR => continue,
+            e => {
+                fail(rt, caller, owner, h, &mut rx, status_of_errno(e), e);
+                slot.active.store(0, SeqCst);
+                return Pass::Idle;
+            }
+        }
+    }
+}
+
+/// Delivers a `TcpError` and ends delivery on the socket.
+fn fail(
+    rt: &RtInner,
+    caller: &Caller,
+    owner: Pid,
+    h: Handle,
+    rx: &mut RxState,
+    status: Status,
+    errno: i32,
+) {
+    let mut p = [0u8; 8];
+    p[..4].copy_from_slice(&(status as i32).to_le_bytes());
+    p[4..].copy_from_slice(&errno.to_le_bytes());
+    send(rt, caller, owner, h, MessageKind::TcpError, &p);
+    rx.finished = true;
+    rx.active = 0;
+}
+
+/// Sets active mode on socket `h` for the calling process, its owner: 0 passive, -1 once,
+/// n > 0 the next n messages (`{active, false | once | N}`), and delivers what is waiting.
+///
+/// # Safety
+/// `pcb` is the calling process.
+pub(crate) unsafe fn set_active(pcb: &Pcb, h: Handle, mode: i64) -> Result<(), Status> {
+    if !(-1..=i32::MAX as i64).contains(&mode) {
+        return Err(Status::ErrBadArgument);
+    }
+    let rt = runtime_of(pcb);
+    {
+        let sock = rt.io.acquire(h)?;
+        if sock.slot.kind() != Kind::Stream as u8 {
+            return Err(Status::ErrBadArgument);
+        }
+        check_owner(pcb, &sock)?;
+        let mut rx = sock.slot.rx.lock();
+        rx.active = mode as i32;
+        sock.slot.active.store(u8::from(mode != 0), SeqCst);
+    }
+    if mode != 0 {
+        let caller = Caller::get();
+        while deliver(rt, &caller, h) == Pass::More {}
+    }
+    Ok(())
+}
+
+/// The active mode of socket `h` (0, -1 or the messages left).
+pub(crate) fn active(pcb: &Pcb, h: Handle) -> Result<i64, Status> {
+    let sock = runtime_of(pcb).io.acquire(h)?;
+    let rx = sock.slot.rx.lock();
+    Ok(rx.active as i64)
+}
+
+/// Sets the framing of socket `h` (`{packet, raw | 1 | 2 | 4 | line}`): 0 raw, 1, 2 or 4
+/// for a length prefix, -1 line. Applies to active mode.
+pub(crate) fn set_packet(pcb: &Pcb, h: Handle, value: i64) -> Result<(), Status> {
+    let packet = match value {
+        0 => Packet::Raw,
+        1 | 2 | 4 => Packet::Len(value as u8),
+        -1 => Packet::Line,
+        _ => return Err(Status::ErrBadArgument),
+    };
+    let sock = runtime_of(pcb).io.acquire(h)?;
+    if sock.slot.kind() != Kind::Stream as u8 {
+        return Err(Status::ErrBadArgument);
+    }
+    sock.slot.rx.lock().packet = packet;
+    Ok(())
+}
+
+/// The framing of socket `h`, as [`set_packet`] takes it.
+pub(crate) fn packet(pcb: &Pcb, h: Handle) -> Result<i64, Status> {
+    let sock = runtime_of(pcb).io.acquire(h)?;
+    let p = sock.slot.rx.lock().packet;
+    Ok(match p {
+        Packet::Raw => 0,
+        Packet::Len(n) => n as i64,
+        Packet::Line => -1,
+    })
+}

@@ -1,0 +1,190 @@
+//! Active mode's receive state and framing (`{active, once | N}`, `{packet, raw | 1 | 2 |
+//! 4 | line}` of `inet:setopts/2`): bytes read from the socket accumulate here and leave
+//! as whole frames, one message each. Pure data: `active.rs` does the reading and sending.
+
+/// How the byte stream is cut into messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Packet {
+    /// Whatever one read gave (`{packet, raw}`).
+    Raw,
+    /// A big-endian length prefix of 1, 2 or 4 bytes, not part of the message
+    /// (`{packet, 1 | 2 | 4}`).
+    Len(u8),
+    /// Up to and including a `\n` (`{packet, line}`); a line longer than the limit is an
+    /// error.
+    Line,
+}
+
+/// Largest frame active mode delivers (bytes): a longer length prefix or line is an
+/// error (`EMSGSIZE`), so a peer cannot make the runtime buffer without limit
+/// (`{packet_size, N}`).
+pub(crate) const MAX_FRAME: usize = 64 << 20;
+
+/// Active-mode state of one socket (under the slot's lock).
+#[derive(Debug)]
+pub(crate) struct RxState {
+    /// 0: passive; -1: once; n > 0: n more messages, then passive.
+    pub(crate) active: i32,
+    pub(crate) packet: Packet,
+    /// Bytes read and not yet delivered (a partial frame).
+    pub(crate) buf: Vec<u8>,
+    /// End of stream or an error was delivered: nothing more will be.
+    pub(crate) finished: bool,
+}
+
+impl Default for RxState {
+    fn default() -> RxState {
+        RxState {
+            active: 0,
+            packet: Packet::Raw,
+            buf: Vec::new(),
+            finished: false,
+        }
+    }
+}
+
+/// What the buffer holds next.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// A whole frame: bytes `start..end` of the buffer are its payload, and `consumed`
+    /// bytes leave the buffer with it.
+    Frame {
+        start: usize,
+        end: usize,
+        consumed: usize,
+    },
+    /// More bytes are needed.
+    More,
+    /// The frame announced is larger than [`MAX_FRAME`].
+    TooLarge,
+}
+
+impl RxState {
+    /// The next frame in the buffer under the current packet mode.
+    pub(crate) fn next(&self) -> Next {
+        let b = &self.buf;
+        match self.packet {
+            Packet::Raw => {
+                if b.is_empty() {
+                    Next::More
+                } else {
+                    Next::Frame {
+                        start: 0,
+                        end: b.len(),
+                        consumed: b.len(),
+                    }
+                }
+            }
+            Packet::Len(n) => {
+                let n = n as usize;
+                if b.len() < n {
+                    return Next::More;
+                }
+                let len = b[..n].iter().fold(0usize, |a, &x| (a << 8) | x as usize);
+                if len > MAX_FRAME {
+                    return Next::TooLarge;
+                }
+                if b.len() < n + len {
+                    return Next::More;
+                }
+                Next::Frame {
+                    start: n,
+                    end: n + len,
+                    consumed: n + len,
+                }
+            }
+            Packet::Line => match b.iter().position(|&c| c == b'\n') {
+                Some(i) => Next::Frame {
+                    start: 0,
+                    end: i + 1,
+                    consumed: i + 1,
+                },
+                None if b.len() > MAX_FRAME => Next::TooLarge,
+                None => Next::More,
+            },
+        }
+    }
+
+    /// Counts one delivered message down. Returns true when the socket just became
+    /// passive after an active N (a `TcpPassive` message is due, as `{tcp_passive, S}`).
+    pub(crate) fn count_down(&mut self) -> bool {
+        match self.active {
+            -1 => {
+                self.active = 0;
+                false
+            }
+            n if n > 1 => {
+                self.active = n - 1;
+                false
+            }
+            1 => {
+                self.active = 0;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(packet: Packet, input: &[u8]) -> (Vec<Vec<u8>>, usize) {
+        let mut rx = RxState {
+            packet,
+            ..Default::default()
+        };
+        rx.buf.extend_from_slice(input);
+        let mut out = Vec::new();
+        while let Next::Frame {
+            start,
+            end,
+            consumed,
+        } = rx.next()
+        {
+            out.push(rx.buf[start..end].to_vec());
+            rx.buf.drain(..consumed);
+        }
+        (out, rx.buf.len())
+    }
+
+    #[test]
+    fn length_prefixed_frames_and_a_partial_one() {
+        let (f, left) = frames(
+            Packet::Len(2),
+            &[0, 3, b'a', b'b', b'c', 0, 1, b'x', 0, 5, b'y'],
+        );
+        assert_eq!(f, vec![b"abc".to_vec(), b"x".to_vec()]);
+        assert_eq!(left, 3);
+        let (f, _) = frames(Packet::Len(1), &[0, 2, 1, 2]);
+        assert_eq!(f, vec![Vec::new(), vec![1, 2]]);
+        let mut rx = RxState {
+            packet: Packet::Len(4),
+            ..Default::default()
+        };
+        rx.buf.extend_from_slice(&[0xff, 0, 0, 0]);
+        assert_eq!(rx.next(), Next::TooLarge);
+    }
+
+    #[test]
+    fn lines_keep_their_newline() {
+        let (f, left) = frames(Packet::Line, b"one\ntwo\nthr");
+        assert_eq!(f, vec![b"one\n".to_vec(), b"two\n".to_vec()]);
+        assert_eq!(left, 3);
+    }
+
+    #[test]
+    fn active_n_counts_down_to_passive() {
+        let mut rx = RxState {
+            active: 2,
+            ..Default::default()
+        };
+        assert!(!rx.count_down());
+        assert!(rx.count_down());
+        assert_eq!(rx.active, 0);
+        rx.active = -1;
+        assert!(!rx.count_down());
+        assert_eq!(rx.active, 0);
+    }
+}
