@@ -82,24 +82,33 @@ pub fn print_plan(
     );
 }
 
+/// The environment variable that tells a peer where the Hive programs are.
+pub const BIN_DIR_ENV: &str = "HIVE_STRESS_BIN_DIR";
+
 /// Erlang, ready to run: the installation and the directory of the compiled peers.
 pub struct Beam {
     /// The Erlang installation.
     pub erl: Erlang,
     /// Where the peers were compiled.
     pub dir: PathBuf,
+    /// The Hive programs (absolute when it exists): given to every peer as
+    /// `HIVE_STRESS_BIN_DIR`, for the echo peer, which runs `echo client ...` as its load
+    /// generator.
+    pub bin_dir: PathBuf,
 }
 
 impl Beam {
     /// Locates Erlang (`erl`, else `erl` on `PATH`) and compiles the peers of
     /// `root/benches/peers/erlang` into `out_dir/erlang`; says why (as `prog`) if the BEAM
-    /// column is skipped. `None` at once if not `enabled`.
+    /// column is skipped. `None` at once if not `enabled`. `bin_dir` holds the Hive
+    /// programs (see [`Beam::bin_dir`]).
     pub fn setup(
         prog: &str,
         enabled: bool,
         erl: Option<&Path>,
         root: &Path,
         out_dir: &Path,
+        bin_dir: &Path,
     ) -> Option<Beam> {
         if !enabled {
             return None;
@@ -124,7 +133,14 @@ impl Beam {
             found.erl.display(),
             dir.display()
         );
-        Some(Beam { erl: found, dir })
+        let bin_dir = bin_dir
+            .canonicalize()
+            .unwrap_or_else(|_| bin_dir.to_path_buf());
+        Some(Beam {
+            erl: found,
+            dir,
+            bin_dir,
+        })
     }
 
     /// The command for the Erlang peer of `w`, or a `missing` failure.
@@ -134,7 +150,9 @@ impl Beam {
         if !compiled.is_file() {
             return Err(report::missing(&compiled));
         }
-        Ok(self.erl.command(&self.dir, &module, sched, args))
+        let mut cmd = self.erl.command(&self.dir, &module, sched, args);
+        cmd.env(BIN_DIR_ENV, &self.bin_dir);
+        Ok(cmd)
     }
 }
 

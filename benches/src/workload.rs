@@ -1,4 +1,4 @@
-//! The sixteen stress workloads: arguments, result keys, main figure and the issue's target.
+//! The stress workloads: arguments, result keys, main figure and the issue's target.
 //!
 //! Definitions and keys follow `shared/bench/baselines.md`.
 
@@ -91,7 +91,7 @@ impl Workload {
 }
 
 /// All workloads, in the order they run.
-pub const WORKLOADS: [Workload; 17] = [
+pub const WORKLOADS: [Workload; 18] = [
     Workload {
         name: "spawn",
         full_args: &[1_000_000],
@@ -393,6 +393,35 @@ pub const WORKLOADS: [Workload; 17] = [
             max: 15.0,
         },
     },
+    Workload {
+        // process-io.md 5.1 "echo-rr": CONNS loopback connections, a 64-byte closed loop
+        // driven by a load generator in its own OS process (the Hive program's client
+        // mode, for both servers); server CPU per round trip over a SECONDS window.
+        name: "echo",
+        full_args: &[1000, 5],
+        quick_args: &[20, 1],
+        arg_keys: &["conns", "duration_s"],
+        keys: &[
+            "conns",
+            "duration_s",
+            "window_s",
+            "round_trips",
+            "rps",
+            "p50_us",
+            "p99_us",
+            "cpu_us_per_rt",
+            "rss_per_conn_b",
+        ],
+        rate_key: "cpu_us_per_rt",
+        rate_unit: "server CPU µs/round trip",
+        lower_is_better: true,
+        // Ours: at most half the BEAM's server CPU per round trip (process-io.md 5.3 has
+        // the BEAM {active,false} at 18-22 µs, Go at 7-8.5 µs).
+        target: Target::KeyRatioAtMost {
+            key: "cpu_us_per_rt",
+            max: 0.5,
+        },
+    },
 ];
 
 /// The workload called `name`.
@@ -440,6 +469,7 @@ mod tests {
                 ("fairness", &[10_000][..]),
                 ("overload", &[100, 10_000_000][..]),
                 ("held_worker", &[1000, 20][..]),
+                ("echo", &[1000, 5][..]),
             ]
         );
         let quick: Vec<_> = WORKLOADS.iter().map(|w| (w.name, w.quick_args)).collect();
@@ -463,6 +493,7 @@ mod tests {
                 ("fairness", &[1000][..]),
                 ("overload", &[10, 100_000][..]),
                 ("held_worker", &[200, 3][..]),
+                ("echo", &[20, 1][..]),
             ]
         );
         for w in &WORKLOADS {
@@ -521,7 +552,8 @@ mod tests {
                 "idle",
                 "fairness",
                 "overload",
-                "held_worker"
+                "held_worker",
+                "echo"
             ]
         );
         assert_eq!(WORKLOADS[12].name, "recv_timeout");
@@ -656,7 +688,8 @@ mod tests {
         assert!(keys.contains(&"sets_per_s") && keys.contains(&"far_cancels_per_s"));
         assert!(keys.contains(&"tail_reason") && keys.contains(&"downs_per_s"));
         assert!(keys.contains(&"rt_p99_us") && keys.contains(&"rss_kept_pct"));
-        assert_eq!(keys.last(), Some(&"takeovers"));
+        assert!(keys.contains(&"takeovers"));
+        assert_eq!(keys.last(), Some(&"rss_per_conn_b"));
         let unique: std::collections::HashSet<_> = keys.iter().collect();
         assert_eq!(keys.len(), unique.len());
     }
@@ -703,7 +736,36 @@ mod tests {
         assert_eq!(o.erlang_module(), "hive_peer_overload");
         // Both run after the two absolute workloads of issue 2.
         let names: Vec<_> = WORKLOADS.iter().map(|w| w.name).collect();
-        assert_eq!(names[13..], ["idle", "fairness", "overload", "held_worker"]);
+        assert_eq!(
+            names[13..],
+            ["idle", "fairness", "overload", "held_worker", "echo"]
+        );
+    }
+
+    #[test]
+    fn echo_workload() {
+        let e = by_name("echo").unwrap();
+        assert_eq!(
+            e.target,
+            Target::KeyRatioAtMost {
+                key: "cpu_us_per_rt",
+                max: 0.5
+            }
+        );
+        assert!(e.target.needs_beam());
+        assert_eq!(e.target.describe(), "cpu_us_per_rt ≤0.5× BEAM");
+        assert_eq!((e.rate_key, e.lower_is_better), ("cpu_us_per_rt", true));
+        assert_eq!(
+            (e.full_args, e.quick_args),
+            (&[1000u64, 5][..], &[20u64, 1][..])
+        );
+        assert_eq!(e.arg_keys, &["conns", "duration_s"]);
+        for k in ["rps", "p50_us", "p99_us", "cpu_us_per_rt", "rss_per_conn_b"] {
+            assert!(e.keys.contains(&k), "{k}");
+        }
+        assert_eq!(e.erlang_module(), "hive_peer_echo");
+        // It runs last.
+        assert_eq!(WORKLOADS.last().unwrap().name, "echo");
     }
 
     #[test]

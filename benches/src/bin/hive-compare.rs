@@ -71,6 +71,7 @@ fn main() -> ExitCode {
         opts.erl.as_deref(),
         &root,
         &opts.out_dir,
+        &opts.bin_dir,
     );
     let gopeers = setup_go(&opts, &root);
     let (runs_csv, summary_csv, svg) = if opts.scaling {

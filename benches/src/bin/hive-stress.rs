@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         opts.erl.as_deref(),
         &root,
         &out_dir,
+        &opts.bin_dir,
     );
 
     let passes = opts.passes();

@@ -1,0 +1,155 @@
+%% echo CONNS SECONDS: a TCP echo server on loopback (process-io.md section 5,
+%% "echo-rr"), gen_tcp in passive mode ({active,false}, binary, {packet,raw},
+%% {nodelay,true}): one acceptor process accepts CONNS connections and spawns
+%% a handler per connection (gen_tcp:controlling_process, then {go, Socket});
+%% a handler loops gen_tcp:recv(S, 64) / gen_tcp:send until {error, closed}.
+%%
+%% The load generator is the Hive program's own client mode,
+%% `<bin-dir>/echo client PORT CONNS SECONDS` (benches/stress/echo.c), run as a
+%% port: the same closed loop of 64-byte requests as on the Hive side, with the
+%% same line protocol (READY, go, DONE, ECHO ...). The bin dir comes from the
+%% environment variable HIVE_STRESS_BIN_DIR (set by the runner), else
+%% target/stress/bin. Server CPU is utime + stime of the beam OS process
+%% (/proc/self/stat, 10 ms ticks) from `go` to DONE.
+%%
+%% Keys: conns duration_s window_s round_trips rps p50_us p99_us cpu_us_per_rt
+%% rss_per_conn_b, plus max_us cpu_s rss_before_kb rss_conns_kb total_rt
+%% connect_s. Checks: every connection did a round trip and every echo matched
+%% (the client checks both and exits 1 otherwise), the handlers echoed exactly
+%% the client's round trips, the client exited 0, the process count is back at
+%% its start.
+-module(hive_peer_echo).
+-export([main/1]).
+
+-define(PAYLOAD, 64).
+-define(BOUND, 60000).
+
+main(Args) ->
+    [Conns, Secs] = hive_peer_util:int_args(Args, 2),
+    (Conns >= 1 andalso Secs >= 1)
+        orelse hive_peer_util:fail("echo: CONNS and SECONDS must be at least 1", []),
+    Bin = client_bin(),
+    hive_peer_util:warm_up(),
+    Counter = counters:new(1, [write_concurrency]),
+    Base = erlang:system_info(process_count),
+    Rss0 = hive_peer_util:rss_kb(),
+    {ok, L} = gen_tcp:listen(0, [binary, {packet, raw}, {active, false},
+                                 {nodelay, true}, {ip, {127, 0, 0, 1}},
+                                 {backlog, 4096}]),
+    {ok, Port} = inet:port(L),
+    spawn_link(fun() -> acceptor(L, Conns, Counter) end),
+    P = open_port({spawn_executable, Bin},
+                  [{args, ["client", integer_to_list(Port), integer_to_list(Conns),
+                           integer_to_list(Secs)]},
+                   {line, 1024}, use_stdio, exit_status, binary]),
+    expect(P, <<"READY">>),
+    RssConns = hive_peer_util:rss_kb(),
+    C0 = hive_peer_util:cpu_ticks(),
+    true = port_command(P, <<"go\n">>),
+    expect(P, <<"DONE">>),
+    C1 = hive_peer_util:cpu_ticks(),
+    R = parse(line(P)),
+    receive
+        {P, {exit_status, 0}} -> ok;
+        {P, {exit_status, St}} -> hive_peer_util:fail("echo: load generator exited ~b", [St])
+    after ?BOUND -> hive_peer_util:fail("echo: load generator did not exit", [])
+    end,
+    %% Every handler sees end of stream and exits; so does the acceptor.
+    hive_peer_util:wait_process_count(Base),
+    ok = gen_tcp:close(L),
+    WindowRt = get(window_rt, R),
+    TotalRt = get(total_rt, R),
+    get(min_conn_rt, R) >= 1
+        orelse hive_peer_util:fail("echo: a connection did no round trip", []),
+    WindowRt >= 1 orelse hive_peer_util:fail("echo: no round trip in the window", []),
+    Served = counters:get(Counter, 1),
+    Served =:= TotalRt
+        orelse hive_peer_util:fail("echo: served ~b round trips, the client did ~b",
+                                   [Served, TotalRt]),
+    WindowS = get(window_s, R),
+    CpuS = hive_peer_util:cpu_s(C0, C1),
+    hive_peer_util:result(echo,
+        [{conns, Conns}, {duration_s, Secs}, {window_s, WindowS},
+         {round_trips, WindowRt}, {rps, hive_peer_util:rate(WindowRt, WindowS)},
+         {p50_us, get(p50_us, R)}, {p99_us, get(p99_us, R)}, {max_us, get(max_us, R)},
+         {cpu_us_per_rt, CpuS * 1.0e6 / WindowRt},
+         {rss_per_conn_b, (RssConns - Rss0) * 1024 / Conns},
+         {cpu_s, float(CpuS)}, {rss_before_kb, Rss0}, {rss_conns_kb, RssConns},
+         {total_rt, TotalRt}, {connect_s, get(connect_s, R)}]).
+
+client_bin() ->
+    Dir = case os:getenv("HIVE_STRESS_BIN_DIR") of
+              false -> "target/stress/bin";
+              D -> D
+          end,
+    Bin = filename:absname(filename:join(Dir, "echo")),
+    filelib:is_regular(Bin)
+        orelse hive_peer_util:fail("echo: no load generator at ~s (set HIVE_STRESS_BIN_DIR)",
+                                   [Bin]),
+    Bin.
+
+acceptor(_L, 0, _Counter) -> ok;
+acceptor(L, N, Counter) ->
+    S = case gen_tcp:accept(L, ?BOUND) of
+            {ok, S0} -> S0;
+            {error, E} -> hive_peer_util:fail("echo: accept: ~p", [E])
+        end,
+    H = spawn(fun() -> handler(Counter) end),
+    ok = gen_tcp:controlling_process(S, H),
+    H ! {go, S},
+    acceptor(L, N - 1, Counter).
+
+handler(Counter) ->
+    receive
+        {go, S} -> loop(S, Counter)
+    after ?BOUND -> hive_peer_util:fail("echo: handler got no socket", [])
+    end.
+
+loop(S, Counter) ->
+    case gen_tcp:recv(S, ?PAYLOAD, ?BOUND) of
+        {ok, Data} ->
+            case gen_tcp:send(S, Data) of
+                ok -> ok;
+                {error, E} -> hive_peer_util:fail("echo: send: ~p", [E])
+            end,
+            counters:add(Counter, 1, 1),
+            loop(S, Counter);
+        {error, closed} ->
+            gen_tcp:close(S);
+        {error, E} ->
+            hive_peer_util:fail("echo: recv: ~p", [E])
+    end.
+
+line(P) ->
+    receive
+        {P, {data, {eol, Line}}} -> Line;
+        {P, {exit_status, St}} ->
+            hive_peer_util:fail("echo: load generator exited ~b early", [St])
+    after ?BOUND -> hive_peer_util:fail("echo: load generator silent for ~b ms", [?BOUND])
+    end.
+
+expect(P, Want) ->
+    case line(P) of
+        Want -> ok;
+        Got -> hive_peer_util:fail("echo: load generator said ~s, expected ~s", [Got, Want])
+    end.
+
+%% `ECHO k=v ...` as a list of {k, number}.
+parse(<<"ECHO ", Rest/binary>>) ->
+    [begin
+         [K, V] = binary:split(KV, <<"=">>),
+         {binary_to_atom(K, utf8), number(V)}
+     end || KV <- binary:split(Rest, <<" ">>, [global, trim_all])];
+parse(Other) ->
+    hive_peer_util:fail("echo: cannot parse the load generator's results: ~s", [Other]).
+
+number(V) ->
+    try binary_to_integer(V)
+    catch error:badarg -> binary_to_float(V)
+    end.
+
+get(K, R) ->
+    case lists:keyfind(K, 1, R) of
+        {K, V} -> V;
+        false -> hive_peer_util:fail("echo: no ~p in the load generator's results", [K])
+    end.
