@@ -38,8 +38,12 @@
 //! - **Timers**: a short timer cancelled with success never arrives; every other short timer
 //!   arrives exactly once; after a child's DOWN each of its long timers reads as gone
 //!   (`read_timer` → none, case 92: a timer to a pid dies with it).
+//! - **Sockets**: some nodes own a UDP socket (a datagram to themselves must come back
+//!   whole) or a TCP listener with a connection to themselves; nodes that their parent will
+//!   kill wait in a receive on that connection between events, so kills find processes
+//!   blocked on sockets. Their exit paths close every socket.
 //! - **At the end**: processes, pending timers and registered names are back at their
-//!   baseline, every tree and node state was freed (no closure or callback leaked), and RSS
+//!   baseline, no socket is open and the OS process has the descriptors it had before, every tree and node state was freed (no closure or callback leaked), and RSS
 //!   after the drain is within bounds of a mid-run sample.
 //!
 //! ## Where
@@ -91,6 +95,8 @@ struct Totals {
     timers_received: AtomicU64,
     timer_checks: AtomicU64,
     reasons_checked: AtomicU64,
+    sockets_opened: AtomicU64,
+    socket_waits: AtomicU64,
 }
 
 static TOTALS: std::sync::LazyLock<Totals> = std::sync::LazyLock::new(Totals::default);
@@ -143,6 +149,11 @@ use node::driver;
 
 // ---------------------------------------------------------------------------------------
 // Measures and the test
+
+/// Descriptors open in this OS process.
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
 
 fn rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -207,6 +218,7 @@ fn soak_with_invariants() {
     })
     .unwrap();
     let base = rt.stats();
+    let fds_before = open_fds();
     let rss_before = rss_kb();
     let heap_before = heap_kb();
     eprintln!(
@@ -282,6 +294,13 @@ fn soak_with_invariants() {
             && TREES_ALIVE.load(Relaxed) == 0
     });
     let end = rt.stats();
+    // Every socket was closed by its owner's exit: none open, descriptors back to the
+    // baseline (taken before the first process ran).
+    static SOCKETS_LEFT: AtomicU64 = AtomicU64::new(u64::MAX);
+    let r = rt.run(|| SOCKETS_LEFT.store(hive_rt::net::open_sockets().unwrap() as u64, Relaxed));
+    assert!(r.unwrap().is_normal());
+    let sockets_left = SOCKETS_LEFT.load(Relaxed);
+    let fds_after = open_fds();
     let rss_after = rss_kb();
     let heap_after = heap_kb();
     let t = &*TOTALS;
@@ -305,7 +324,8 @@ fn soak_with_invariants() {
     eprintln!(
         "soak: faults injected: {faults} ({} exit, {} panic, {} kill, {} exit signal); \
          timers: {} set, {} cancelled, {} received, {} checked gone; names: {} registered, \
-         {} checked after DOWN, {} reused",
+         {} checked after DOWN, {} reused; sockets: {} opened, {} waits on a socket, {} left \
+         open, descriptors {fds_before} -> {fds_after}",
         g(&t.faults_error),
         g(&t.faults_panic),
         g(&t.faults_kill),
@@ -317,6 +337,9 @@ fn soak_with_invariants() {
         g(&t.names_registered),
         g(&t.name_checks),
         g(&t.name_reuses),
+        g(&t.sockets_opened),
+        g(&t.socket_waits),
+        sockets_left,
     );
     eprintln!(
         "soak: end: {} processes, {} timers, {} names, {} trees and {} node states alive; \
@@ -337,6 +360,8 @@ fn soak_with_invariants() {
         violations.join("\n")
     );
     assert!(drained, "not back to baseline after 30 s: {end:?}");
+    assert_eq!(sockets_left, 0, "sockets left open");
+    assert_eq!(fds_after, fds_before, "descriptors leaked");
     assert_eq!(end.registered_names, base.registered_names, "names leaked");
     assert!(
         g(&t.processes) > 0 && g(&t.downs) > 0 && faults > 0,

@@ -7,7 +7,7 @@ use super::{
     bump, violation, Rng, DRIVERS_DONE, MAX_CHILDREN, MAX_DEPTH, MAX_LONG_TIMERS, MAX_SHORT_TIMERS,
     NODES_ALIVE, TOTALS,
 };
-use hive_rt::{process, ExitReason, MessageKind, Pid, SpawnOptions, TimerDest};
+use hive_rt::{net, process, ExitReason, MessageKind, Pid, SpawnOptions, TimerDest};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
@@ -139,9 +139,18 @@ enum Event {
 }
 
 fn next_event() -> Event {
-    let m = process::receive(None).expect("receive");
+    next_event_within(None).expect("receive")
+}
+
+/// The next event, waiting at most `ms` (None: as long as it takes).
+fn next_event_within(ms: Option<u32>) -> Option<Event> {
+    let m = match process::receive(ms) {
+        Ok(m) => m,
+        Err(e) if e.0 == hive_rt::Status::Timeout => return None,
+        Err(e) => panic!("receive: {e:?}"),
+    };
     let d = m.data();
-    match m.kind() {
+    Some(match m.kind() {
         MessageKind::Down => Event::Down {
             mref: m.monitor_ref(),
             pid: m.sender(),
@@ -161,7 +170,40 @@ fn next_event() -> Event {
         },
         MessageKind::Data if !d.is_empty() && d[0] == TAG_SHORT => Event::Short { idx: word(d, 0) },
         k => Event::Other(format!("{k:?} {d:?}")),
+    })
+}
+
+/// Sockets a node may own (its exit closes them, whatever its fate, `kill` included): a
+/// UDP socket that sends itself a datagram, and a TCP listener with a connection to
+/// itself. Returns the accepted side of the connection, for a node to block on.
+fn open_sockets(st: &mut NodeState) -> Option<net::Socket> {
+    let id = st.spec.id;
+    let local: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    if st.rng.chance(20) {
+        let u = net::udp_open(local).unwrap();
+        let a = net::local_addr(u).unwrap();
+        net::udp_send_to(u, a, &id.to_le_bytes(), Some(30_000)).unwrap();
+        let mut b = [0u8; 8];
+        let (n, from) = net::udp_recv_from(u, &mut b, Some(30_000)).unwrap();
+        if n != 8 || b != id.to_le_bytes() || from != a {
+            violation(format!("node {id}: datagram {:?} from {from}", &b[..n]));
+        }
+        bump(&TOTALS.sockets_opened);
     }
+    if st.rng.chance(10) {
+        let l = net::tcp_listen(local, 0, net::LISTEN_REUSEADDR).unwrap();
+        let c = net::tcp_connect(net::local_addr(l).unwrap(), Some(30_000)).unwrap();
+        let s = net::tcp_accept(l, Some(30_000)).unwrap();
+        net::send(c, &id.to_le_bytes(), Some(30_000)).unwrap();
+        let mut b = [0u8; 8];
+        net::recv(s, &mut b, 8, Some(30_000)).unwrap();
+        if b != id.to_le_bytes() {
+            violation(format!("node {id}: stream bytes {b:?}"));
+        }
+        TOTALS.sockets_opened.fetch_add(3, Relaxed);
+        return Some(s);
+    }
+    None
 }
 
 /// Body of a tree node.
@@ -229,6 +271,7 @@ fn node(tree: Arc<Tree>, spec: Spec, parent: Pid) {
         let b = encode(TAG_TREFS, id, &trefs[..n_long as usize]);
         process::send(parent, b.bytes()).unwrap();
     }
+    let stream = open_sockets(st);
     for seq in 0..spec.msgs {
         process::send(parent, encode(TAG_SEQ, id, &[seq]).bytes()).unwrap();
         bump(&TOTALS.messages_sent);
@@ -268,6 +311,21 @@ fn node(tree: Arc<Tree>, spec: Spec, parent: Pid) {
             bump(&TOTALS.faults_panic);
             panic!("soak-fault {id}");
         }
+        // A node with a connection waits in a receive on it between events, so kills
+        // find processes blocked on sockets (nothing ever arrives there).
+        Fate::KilledByParent if stream.is_some() => loop {
+            let mut b = [0u8; 1];
+            match net::recv(stream.unwrap(), &mut b, 0, Some(2)) {
+                Err(e) if e.0 == hive_rt::Status::Timeout => {}
+                other => violation(format!(
+                    "node {id}: receive on its idle connection: {other:?}"
+                )),
+            }
+            bump(&TOTALS.socket_waits);
+            while let Some(ev) = next_event_within(Some(0)) {
+                handle(st, ev, parent);
+            }
+        },
         Fate::KilledByParent | Fate::ExitByParent => loop {
             let ev = next_event();
             handle(st, ev, parent);
