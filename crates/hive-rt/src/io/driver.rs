@@ -72,10 +72,8 @@ pub(crate) struct Driver {
     free: Mutex<Vec<usize>>,
     /// Slots handed out so far (the next new index).
     high: AtomicUsize,
-    /// Sockets open now: with none, no worker polls.
+    /// Sockets open now: with none, no worker polls (idle or busy).
     pub(crate) open: AtomicUsize,
-    /// Processes queued on a socket: with some, busy workers poll now and then.
-    pub(crate) waiters: AtomicUsize,
     /// When a worker last polled (`RtInner::now_ns`).
     pub(crate) last_poll_ns: AtomicU64,
 }
@@ -119,7 +117,6 @@ impl Driver {
             free: Mutex::new(Vec::new()),
             high: AtomicUsize::new(0),
             open: AtomicUsize::new(0),
-            waiters: AtomicUsize::new(0),
             last_poll_ns: AtomicU64::new(0),
         })
     }

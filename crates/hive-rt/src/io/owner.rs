@@ -2,7 +2,7 @@
 //! process that waits on a socket: the parts of `io/` the exit path and the workers use,
 //! below the process-side calls of `socket.rs`.
 
-use std::sync::atomic::Ordering::{Acquire, SeqCst};
+use std::sync::atomic::Ordering::Acquire;
 
 use super::slot::{self, Dir, Handle};
 use crate::pid::Pid;
@@ -26,7 +26,6 @@ pub(crate) fn leave_queue(rt: &RtInner, caller: &Caller, slot: &slot::Slot, dir:
     if let Some(next) = slot.leave(dir, me) {
         wake_pid(rt, caller, next);
     }
-    rt.io.waiters.fetch_sub(1, SeqCst);
 }
 
 /// The exit path's part (between timers cancelled and resources freed): leaves the

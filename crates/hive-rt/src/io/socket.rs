@@ -219,7 +219,6 @@ pub(crate) unsafe fn wait_io<T>(
         }
         if !queued {
             queued = true;
-            drv.waiters.fetch_add(1, SeqCst);
             // SAFETY: `pcb` is the calling process.
             unsafe { pcb.set_io_wait(Some((h, dir as u8))) };
         }

@@ -252,36 +252,42 @@ pub(crate) unsafe fn finish(
     // SAFETY: `exit_reason` needs the state word to say EXITED (phase 4, on this thread),
     // after which the reason never changes.
     let reason: &ExitReason = unsafe { pcb.exit_reason() };
-    notify(rt, &from, &data, reason);
+    if let Some(d) = data.as_deref() {
+        notify(rt, &from, d, reason);
+    }
     // 7. timers cancelled.
-    cancel_timers(rt, pcb, worker, &data);
+    cancel_timers(rt, pcb, worker, data.as_deref());
     // 7b. sockets: the queue it died in left, the sockets it owns closed.
-    // SAFETY: the process stopped running for good and this thread runs its exit path.
-    unsafe { crate::io::owner::process_exited(rt, pcb, worker, &data.sockets) };
+    let sockets = data.as_deref().map_or(&[][..], |d| &d.sockets[..]);
+    // SAFETY: the process stopped running for good: this thread owns its `extras`.
+    if !sockets.is_empty() || unsafe { pcb.io_wait() }.is_some() {
+        // SAFETY: the process stopped running for good and this thread runs its exit path.
+        unsafe { crate::io::owner::process_exited(rt, pcb, worker, sockets) };
+    }
     // 8. resources freed.
+    let waiters = data
+        .as_deref_mut()
+        .map(|d| std::mem::take(&mut d.waiters))
+        .unwrap_or_default();
+    drop(data);
     // SAFETY: as above: the process no longer runs and this thread owns it; the caller's
     // `guard` contract is passed on.
-    unsafe {
-        free_resources(
-            rt,
-            pcb_ptr,
-            worker,
-            guard,
-            std::mem::take(&mut data.waiters),
-        )
-    };
+    unsafe { free_resources(rt, pcb_ptr, worker, guard, waiters) };
 }
 
 /// Phase 5: closes the link record (`Requestee::close`), answers the link and monitor
 /// requests still queued with `noproc` and applies the unlinks and demonitors queued
-/// before the close. Returns the links, monitors, timers and exit waiters it took.
+/// before the close. Returns the links, monitors, timers, sockets and exit waiters it
+/// took (None: the process never had any).
 ///
 /// # Safety
 /// `pcb` has stopped running for good and the calling thread runs its exit path.
-unsafe fn close_link_record(rt: &RtInner, pcb: &Pcb, from: &Sender) -> LinkData {
-    let data = Requestee::of(pcb).close();
-    let mut data = data.map(|b| *b).unwrap_or_default();
-    crate::alias::table::process_exited(&rt.aliases, &data);
+unsafe fn close_link_record(rt: &RtInner, pcb: &Pcb, from: &Sender) -> Option<Box<LinkData>> {
+    // Most processes have no link data: nothing to build, copy or free for them.
+    let mut data = Requestee::of(pcb).close();
+    if let Some(d) = data.as_deref() {
+        crate::alias::table::process_exited(&rt.aliases, d);
+    }
     // Every LINK/MONITOR request queued before the close is at or before this node.
     let last = pcb.outer.tail_snapshot();
     if last == pcb.outer.stub_addr() {
@@ -300,17 +306,21 @@ unsafe fn close_link_record(rt: &RtInner, pcb: &Pcb, from: &Sender) -> LinkData 
             // SAFETY: a live message we own (just taken from the queue).
             unsafe { (Msg::kind(mp), Msg::sender(mp), Msg::monitor_ref(mp)) };
         match kind {
-            signal::SIG_LINK if !data.links.contains(&sender) => {
+            signal::SIG_LINK if !data.as_deref().is_some_and(|d| d.links.contains(&sender)) => {
                 let _ = deliver(rt, from, sender, Signal::LinkExit(&ExitReason::Noproc));
             }
             signal::SIG_UNLINK => {
-                data.links.remove(&sender);
+                if let Some(d) = data.as_deref_mut() {
+                    d.links.remove(&sender);
+                }
             }
             signal::SIG_MONITOR => {
                 let _ = deliver(rt, from, sender, Signal::Down(mref, &ExitReason::Noproc));
             }
             signal::SIG_DEMONITOR => {
-                data.monitored_by.remove(&mref);
+                if let Some(d) = data.as_deref_mut() {
+                    d.monitored_by.remove(&mref);
+                }
             }
             _ => {}
         }
@@ -342,12 +352,12 @@ fn notify(rt: &RtInner, from: &Sender, data: &LinkData, reason: &ExitReason) {
 
 /// Phase 7: the timers recorded in the link record (BEAM case 92) and the pending receive
 /// timeout.
-fn cancel_timers(rt: &RtInner, pcb: &Pcb, worker: Option<&WorkerLocal>, data: &LinkData) {
+fn cancel_timers(rt: &RtInner, pcb: &Pcb, worker: Option<&WorkerLocal>, data: Option<&LinkData>) {
     let caller = Caller {
         pcb: ptr::null(),
         worker: worker.map_or(ptr::null(), |w| w as *const WorkerLocal),
     };
-    for &tref in &data.timers {
+    for &tref in data.map_or(&[][..], |d| &d.timers[..]) {
         rt.cancel_timer_as(&caller, tref);
     }
     if let (Some(t), Some(w)) = (pcb.timer.take(), worker) {

@@ -295,11 +295,13 @@ pub(crate) unsafe fn sleep_raw(pcb: &Pcb, ms: u64) -> std::result::Result<(), St
 /// generated code, kept small because its frames are what a suspended process leaves on
 /// its stack, and resuming one of many processes pays a cache miss for every line of them.
 /// It cannot panic (so callers need no `catch_unwind` frame around it). Fails only with
-/// `ErrReentrant`, from inside a match predicate (see [`outside_match`]).
+/// `ErrReentrant`, from inside a match predicate (see [`outside_match`]). Always inlined
+/// into its callers (`hive_receive`, `process::receive`): one frame less on every
+/// suspended stack, and no call on the hottest path.
 ///
 /// # Safety
 /// `pcb` is the calling process.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn receive_any(pcb: &Pcb) -> std::result::Result<NonNull<Msg>, Status> {
     outside_match(pcb)?;
     // SAFETY: owner-only field; no reference to it is held across the suspension.

@@ -54,18 +54,26 @@ pub(crate) struct WorkerLocal {
     /// What the last poll found (processes to wake, active sockets to read), handled once
     /// the worker is pinned again.
     pub(super) io_woken: RefCell<Vec<crate::io::driver::Ready>>,
-    /// Active sockets whose last pass left data to deliver: another pass each tick.
+    /// Active sockets whose last pass left data to deliver (`poll.rs`).
     pub(super) io_more: RefCell<Vec<u64>>,
+    /// This worker's counters in `rt.sched.workers[index]` (read on every run and send:
+    /// one load instead of an index and a bounds check).
+    stats: *const crate::sched::WorkerStats,
 }
 
 impl WorkerLocal {
     /// This worker's counters.
+    #[inline(always)]
     pub(crate) fn stats(&self) -> &crate::sched::WorkerStats {
-        &self.rt.sched.workers[self.index].stats
+        // SAFETY: `stats` points into `self.rt.sched.workers[self.index]`, which lives as
+        // long as the runtime, which `self.rt` keeps alive.
+        unsafe { &*self.stats }
     }
 
     /// Puts a process woken by the process running here into the LIFO slot; the previous
-    /// occupant goes to the back of its queue.
+    /// occupant goes to the back of its queue. Always inlined: it is part of every send
+    /// that wakes its receiver (`RtInner::wake_on`).
+    #[inline(always)]
     pub(crate) fn push_woken(&self, p: ProcRef) {
         if let Some(old) = self.lifo.replace(Some(p)) {
             self.push_back(old);
@@ -125,6 +133,7 @@ impl WorkerLocal {
             msg_cache: RefCell::new(Default::default()),
             io_woken: RefCell::new(Vec::new()),
             io_more: RefCell::new(Vec::new()),
+            stats: &rt.sched.workers[index].stats,
             timer_slots: RefCell::new(Default::default()),
             freed_bytes: Cell::new(0),
             trimmed_epoch: Cell::new(0),

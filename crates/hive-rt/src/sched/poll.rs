@@ -5,9 +5,11 @@
 //!   worker has it, and waits in it with its own next timer deadline (armed on the
 //!   poller's timerfd, so a 1 ms receive timeout keeps its precision); otherwise it sleeps
 //!   on its thread parker as before. An unpark reaches it either way (`park.rs`).
-//! - **A busy worker** polls without waiting every [`POLL_INTERVAL`] ticks when processes
-//!   wait on sockets and nobody polled for [`POLL_AGE_NS`], so sockets are not starved
-//!   while every worker has work (Go's `sysmon`/`findRunnable`, tokio's maintenance tick).
+//! - **A busy worker** polls without waiting every 64 ticks (on the run loop's epoch-flush
+//!   branch, so a tick pays nothing for it) when sockets are open and nobody polled for
+//!   [`POLL_AGE_NS`], so sockets (waiting processes, active
+//!   sockets) are not starved while every worker has work (Go's `sysmon`/`findRunnable`,
+//!   tokio's maintenance tick).
 //! - **Woken processes** go to the back of the polling worker's queue (FIFO: readiness is
 //!   not a message from the process running here), and `notify_work` lets an idle worker
 //!   steal them.
@@ -24,8 +26,6 @@ use crate::io::driver::Ready;
 use crate::io::owner::wake_pid;
 use crate::sched::Caller;
 
-/// Ticks between a busy worker's checks for socket readiness.
-pub(super) const POLL_INTERVAL: u64 = 61;
 /// A busy worker polls only if nobody did for this long (ns).
 const POLL_AGE_NS: u64 = 100_000;
 
@@ -66,7 +66,7 @@ impl WorkerLocal {
     /// A busy worker's look at the poller (see the module docs); the worker is pinned.
     pub(super) fn poll_if_due(&self) {
         let io = &self.rt.io;
-        if io.waiters.load(Relaxed) == 0 {
+        if io.open.load(Relaxed) == 0 {
             return;
         }
         let now = self.rt.now_ns();
@@ -116,11 +116,16 @@ impl WorkerLocal {
 }
 
 impl WorkerLocal {
+    /// Whether active sockets wait for another pass.
+    pub(super) fn has_more_io(&self) -> bool {
+        !self.io_more.borrow().is_empty()
+    }
+
     /// One more pass for each active socket whose last pass used its budget (a flood is
-    /// read a pass per tick, between processes). Cheap when there are none.
-    #[inline]
+    /// read a pass every 64 ticks while the worker has other work, and at once when it
+    /// has none). Cheap when there are none.
     pub(super) fn deliver_more(&self) {
-        if self.io_more.borrow().is_empty() {
+        if !self.has_more_io() {
             return;
         }
         let more = std::mem::take(&mut *self.io_more.borrow_mut());

@@ -17,7 +17,7 @@ use crossbeam_deque::Steal;
 use crossbeam_epoch::{self as epoch, Guard};
 
 use super::local::WorkerLocal;
-use super::poll::{Sleep, POLL_INTERVAL};
+use super::poll::Sleep;
 use super::{set_current_pcb, set_current_worker, ProcRef};
 use crate::process::pcb::Ending;
 use crate::process::pcb::{Pcb, Suspend};
@@ -467,18 +467,24 @@ impl WorkerLocal {
             }
             if tick.is_multiple_of(FLUSH_INTERVAL) {
                 guard.flush();
+                // Sockets, on the same rare branch (no cost per tick without them): a busy
+                // worker's look at the poller, and the next pass over active sockets with
+                // data left (`poll.rs`).
+                self.poll_if_due();
+                self.deliver_more();
             }
             self.take_timer_inbox();
             self.poll_timers();
-            if tick.is_multiple_of(POLL_INTERVAL) {
-                self.poll_if_due();
-            }
-            self.deliver_more();
             if let Some(p) = self.next_local().or_else(|| self.search()) {
                 self.stop_searching();
                 if !self.run(p, &guard) {
                     return false;
                 }
+                continue;
+            }
+            // Active sockets with data left come before sleeping.
+            if self.has_more_io() {
+                self.deliver_more();
                 continue;
             }
             // Nothing to do: unpin (so reclamation can proceed) and sleep.
