@@ -20,6 +20,9 @@
  *   client -> server  `READY`   every connection has completed at least one round trip
  *   server -> client  `go`      the window starts (the server took its CPU / RSS reading)
  *   client -> server  `DONE`    SECONDS have passed (timerfd); the window is over
+ *   client -> server  `IDLE`    the in-flight round trips completed; every connection
+ *                               stays open and silent
+ *   server -> client  `close`   after IDLE_MS (the server measured its idle CPU)
  *   client -> server  `ECHO window_rt=.. window_s=.. p50_us=.. p99_us=.. max_us=..
  *                      total_rt=.. min_conn_rt=..`  after the in-flight round trips
  *                      completed and every connection was closed.
@@ -30,7 +33,11 @@
  * ends the client if its parent dies.
  *
  * Keys: conns duration_s window_s round_trips rps p50_us p99_us cpu_us_per_rt
- * rss_per_conn_b, plus max_us cpu_s rss_before_kb rss_conns_kb. cpu_us_per_rt = server CPU
+ * rss_per_conn_b idle_cpu_pct, plus max_us cpu_s rss_before_kb rss_conns_kb. idle_cpu_pct
+ * = server CPU over the idle phase (1 s, every connection open, no traffic) in percent of
+ * one core: 0 when idle connections cost nothing. tick_late_p50_us / tick_late_p99_us:
+ * fairness under I/O, the lateness of a `receive` with a 1 ms timeout repeated by one more
+ * process during the window. cpu_us_per_rt = server CPU
  * (getrusage RUSAGE_SELF, utime + stime, µs resolution) over the window / round trips in
  * the window; rss_per_conn_b = (VmRSS with every connection open − VmRSS before
  * listening) / CONNS. Checks: every connection did at least one round trip, every echo
@@ -46,6 +53,7 @@
 #include <arpa/inet.h>
 #include <signal.h>
 #include <spawn.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -57,6 +65,8 @@
 #define PAYLOAD 64
 /* Failure bound of every blocking wait (no progress for this long fails the run). */
 #define BOUND_MS 60000
+/* The idle phase: connections open, no traffic, server CPU measured (ms). */
+#define IDLE_MS 1000
 
 extern char **environ;
 
@@ -232,6 +242,16 @@ static int client_main(int argc, char **argv) {
             }
         }
     }
+    /* Idle phase: every connection open and silent until the server says `close`. */
+    printf("IDLE\n");
+    fflush(stdout);
+    {
+        struct pollfd pfd = {.fd = 0, .events = POLLIN};
+        CHECK(poll(&pfd, 1, BOUND_MS) == 1, "client: no close within %d ms", BOUND_MS);
+        char line[64];
+        CHECK(fgets(line, sizeof line, stdin) != NULL && strncmp(line, "close", 5) == 0,
+              "client: expected close");
+    }
     uint64_t total_rt = 0, min_rt = UINT64_MAX;
     for (uint32_t i = 0; i < n; i++) {
         total_rt += cs[i].rts;
@@ -306,6 +326,35 @@ static void acceptor(void *arg) {
     /* Exiting closes the listener. */
 }
 
+/* Fairness under I/O: a process that waits in `receive` with a 1 ms timeout, over and
+ * over, while the echo runs; its lateness (wake-up minus 1 ms) says whether socket work
+ * starves timers. Stops at a `stop` message. */
+#define TICKS_MAX 200000
+static uint32_t tick_late_us[TICKS_MAX];
+static size_t tick_n;
+
+static void ticker(void *arg) {
+    (void)arg;
+    for (;;) {
+        uint64_t t0 = now_ns();
+        hive_msg *m = NULL;
+        hive_status r = hive_receive(1, &m);
+        if (r == HIVE_OK) {
+            hive_msg_free(m);
+            return;
+        }
+        CHECK_EQ(r, HIVE_TIMEOUT);
+        uint64_t d = now_ns() - t0;
+        uint64_t late = d > 1000000 ? (d - 1000000) / 1000 : 0;
+        if (tick_n < TICKS_MAX) tick_late_us[tick_n++] = late > UINT32_MAX ? UINT32_MAX : (uint32_t)late;
+    }
+}
+
+static int cmp_late(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 static uint64_t cpu_us(void) {
     struct rusage ru;
     CHECK(getrusage(RUSAGE_SELF, &ru) == 0, "getrusage");
@@ -363,11 +412,28 @@ int main(int argc, char **argv) {
     read_line(from, line, sizeof line, "READY");
     CHECK(strcmp(line, "READY") == 0, "load generator said %s, expected READY", line);
     long rss_conns = rss_kb();
+    hive_pid tick_pid;
+    CHECK_OK(hive_spawn(ticker, NULL, 0, NULL, &tick_pid));
     uint64_t c0 = cpu_us();
     CHECK(write(to_child[1], "go\n", 3) == 3, "writing go");
     read_line(from, line, sizeof line, "DONE");
     uint64_t c1 = cpu_us();
+    CHECK_OK(hive_send(tick_pid, "stop", 4));
+    hive_exit_info tick_exit;
+    CHECK_OK(hive_wait(tick_pid, (int64_t)BOUND_MS, &tick_exit));
+    CHECK(tick_n >= 1, "the ticker never woke");
+    qsort(tick_late_us, tick_n, sizeof tick_late_us[0], cmp_late);
     CHECK(strcmp(line, "DONE") == 0, "load generator said %s, expected DONE", line);
+    /* Idle connections: the server's CPU over IDLE_MS with every connection open and no
+     * traffic (its workers wait in the poller). */
+    read_line(from, line, sizeof line, "IDLE");
+    CHECK(strcmp(line, "IDLE") == 0, "load generator said %s, expected IDLE", line);
+    uint64_t i0 = cpu_us();
+    uint64_t t_i0 = now_ns();
+    usleep(IDLE_MS * 1000);
+    uint64_t i1 = cpu_us();
+    double idle_s = (double)(now_ns() - t_i0) / 1e9;
+    CHECK(write(to_child[1], "close\n", 6) == 6, "writing close");
     read_line(from, line, sizeof line, "its results");
     unsigned long long window_rt = 0, total_rt = 0, min_conn_rt = 0;
     double window_s = 0, p50 = 0, p99 = 0, maxl = 0, connect_s = 0;
@@ -409,6 +475,9 @@ int main(int argc, char **argv) {
     result_int("rss_conns_kb", rss_conns);
     result_int("total_rt", (long long)total_rt);
     result_float("connect_s", connect_s);
+    result_float("idle_cpu_pct", (double)(i1 - i0) / 1e4 / idle_s);
+    result_int("tick_late_p50_us", tick_late_us[tick_n / 2]);
+    result_int("tick_late_p99_us", tick_late_us[(tick_n * 99) / 100]);
     result_end();
     return 0;
 }

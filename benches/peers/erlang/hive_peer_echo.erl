@@ -23,6 +23,7 @@
 
 -define(PAYLOAD, 64).
 -define(BOUND, 60000).
+-define(IDLE_MS, 1000).
 
 main(Args) ->
     [Conns, Secs] = hive_peer_util:int_args(Args, 2),
@@ -44,10 +45,26 @@ main(Args) ->
                    {line, 1024}, use_stdio, exit_status, binary]),
     expect(P, <<"READY">>),
     RssConns = hive_peer_util:rss_kb(),
+    Self = self(),
+    Ticker = spawn_link(fun() -> ticker(Self, []) end),
     C0 = hive_peer_util:cpu_ticks(),
     true = port_command(P, <<"go\n">>),
     expect(P, <<"DONE">>),
     C1 = hive_peer_util:cpu_ticks(),
+    Ticker ! stop,
+    Late = receive {ticks, L0} -> lists:sort(L0)
+           after ?BOUND -> hive_peer_util:fail("echo: the ticker did not report", [])
+           end,
+    NL = length(Late),
+    NL >= 1 orelse hive_peer_util:fail("echo: the ticker never woke", []),
+    %% Idle connections: the server's CPU over ?IDLE_MS with every connection open.
+    expect(P, <<"IDLE">>),
+    I0 = hive_peer_util:cpu_ticks(),
+    T0 = erlang:monotonic_time(microsecond),
+    timer:sleep(?IDLE_MS),
+    I1 = hive_peer_util:cpu_ticks(),
+    IdleS = (erlang:monotonic_time(microsecond) - T0) / 1.0e6,
+    true = port_command(P, <<"close\n">>),
     R = parse(line(P)),
     receive
         {P, {exit_status, 0}} -> ok;
@@ -75,7 +92,20 @@ main(Args) ->
          {cpu_us_per_rt, CpuS * 1.0e6 / WindowRt},
          {rss_per_conn_b, (RssConns - Rss0) * 1024 / Conns},
          {cpu_s, float(CpuS)}, {rss_before_kb, Rss0}, {rss_conns_kb, RssConns},
-         {total_rt, TotalRt}, {connect_s, get(connect_s, R)}]).
+         {total_rt, TotalRt}, {connect_s, get(connect_s, R)},
+         {idle_cpu_pct, hive_peer_util:cpu_s(I0, I1) * 100 / IdleS},
+         {tick_late_p50_us, lists:nth(NL div 2 + 1, Late)},
+         {tick_late_p99_us, lists:nth((NL * 99) div 100 + 1, Late)}]).
+
+%% Fairness under I/O: `receive after 1` over and over during the window; its lateness.
+ticker(Parent, Acc) ->
+    T0 = erlang:monotonic_time(microsecond),
+    receive
+        stop -> Parent ! {ticks, Acc}
+    after 1 ->
+        D = erlang:monotonic_time(microsecond) - T0,
+        ticker(Parent, [max(0, D - 1000) | Acc])
+    end.
 
 client_bin() ->
     Dir = case os:getenv("HIVE_STRESS_BIN_DIR") of
