@@ -18,6 +18,8 @@
 //! - `process`: the process control block (PCB), its wake-state word and the pid table.
 //! - `sched`: workers, run queues, work stealing, parking.
 //! - `timer`: the per-worker hierarchical timer wheel.
+//! - [`net`] (`io/`): sockets for processes — TCP, UDP, Unix streams, active mode — over an
+//!   event poller the idle workers wait in; the blocking pool and name resolution.
 //! - [`ffi`]: the thin C layer: validation, conversion, `catch_unwind`.
 //!
 //! ```

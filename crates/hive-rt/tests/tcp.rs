@@ -454,9 +454,8 @@ fn half_close_and_peer_reset() {
 
 #[test]
 fn a_large_transfer_arrives_whole() {
-    // 256 MiB with a checksum, both ends processes on a 2-scheduler runtime (the 1 GiB
-    // run is the bench's `echo` workload's bulk phase).
-    const TOTAL: usize = 256 << 20;
+    // 1 GiB with a checksum, both ends processes on a 2-scheduler runtime.
+    const TOTAL: usize = 1 << 30;
     run(2, || {
         let (l, addr) = listener();
         let me = process::self_pid();
@@ -501,6 +500,78 @@ fn a_large_transfer_arrives_whole() {
         let m = process::receive_select(Some(BOUND), |m| m.sender() == sender).unwrap();
         assert_eq!(bu64(m.data()), sum, "checksum");
         net::close(s).unwrap();
+        net::close(l).unwrap();
+    });
+}
+
+#[test]
+fn a_handle_from_another_runtime_names_no_socket() {
+    let (tx, rx) = std::sync::mpsc::channel::<u64>();
+    let a = rt(1);
+    let b = rt(1);
+    let holder = a
+        .spawn(move || {
+            let (l, _) = listener();
+            tx.send(l.0).unwrap();
+            // Keep it open until the other runtime has tried it.
+            let _ = process::receive(Some(BOUND));
+            net::close(l).unwrap();
+        })
+        .unwrap();
+    let foreign = Socket(rx.recv().unwrap());
+    // In `b`, a socket open in the same slot.
+    let r = b
+        .run(move || {
+            let (mine, _) = listener();
+            assert_eq!(mine.0 & 0xffff_ffff, foreign.0 & 0xffff_ffff, "same slot");
+            assert_ne!(mine, foreign, "another generation");
+            assert_eq!(err(net::local_addr(foreign)), Status::ErrClosed);
+            assert_eq!(err(net::close(foreign)), Status::ErrClosed);
+            net::close(mine).unwrap();
+        })
+        .unwrap();
+    assert!(r.is_normal(), "{r:?}");
+    a.send(holder, b"done").unwrap();
+    let r = a
+        .wait_timeout(holder, std::time::Duration::from_millis(BOUND as u64))
+        .unwrap();
+    assert!(r.is_normal(), "{r:?}");
+    a.shutdown();
+    b.shutdown();
+}
+
+#[test]
+fn sockets_are_served_while_every_worker_is_busy() {
+    // One scheduler, kept busy by a process that only yields: the worker never sleeps, so
+    // only its periodic poll can wake the receiver.
+    run(1, || {
+        let (l, addr) = listener();
+        let c = net::tcp_connect(addr, Some(BOUND)).unwrap();
+        let s = net::tcp_accept(l, Some(BOUND)).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let spinner = process::spawn(move || {
+            while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+                process::yield_now().unwrap();
+            }
+        })
+        .unwrap();
+        let mref = process::monitor(spinner).unwrap();
+        let me = process::self_pid();
+        let reader = process::spawn(move || {
+            let mut b = [0u8; 5];
+            net::recv(s, &mut b, 5, Some(BOUND)).unwrap();
+            process::send(me, &b).unwrap();
+        })
+        .unwrap();
+        net::controlling_process(s, reader).unwrap();
+        wait_until_waiting(reader);
+        net::send(c, b"polls", Some(BOUND)).unwrap();
+        let m = process::receive_select(Some(BOUND), |m| m.sender() == reader).unwrap();
+        assert_eq!(m.data(), b"polls");
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(down_reason(mref).is_normal());
+        net::close(c).unwrap();
         net::close(l).unwrap();
     });
 }

@@ -76,6 +76,10 @@ pub(crate) struct Driver {
     pub(crate) open: AtomicUsize,
     /// When a worker last polled (`RtInner::now_ns`).
     pub(crate) last_poll_ns: AtomicU64,
+    /// Where this driver's slots start their generations: different for each runtime, so
+    /// a handle of one runtime's socket used with another runtime (the Rust API may run
+    /// several) names no socket there, bar a 2^-32 chance.
+    gen_seed: u32,
 }
 
 impl Driver {
@@ -118,6 +122,16 @@ impl Driver {
             high: AtomicUsize::new(0),
             open: AtomicUsize::new(0),
             last_poll_ns: AtomicU64::new(0),
+            gen_seed: {
+                // Runtimes of one OS process get seeds far apart (the golden-ratio step);
+                // the clock varies them between OS processes.
+                static DRIVERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+                let n = DRIVERS.fetch_add(1, Relaxed).wrapping_add(1);
+                let t = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos());
+                (n.wrapping_mul(0x9E37_79B9) ^ (t & 0xffff)) | 1
+            },
         })
     }
 
@@ -171,8 +185,12 @@ impl Driver {
                     self.high.fetch_sub(1, Relaxed);
                     return Err((Status::ErrSystemLimit, fd));
                 }
-                self.chunks[i / CHUNK]
-                    .get_or_init(|| (0..CHUNK).map(|_| Slot::default()).collect());
+                let seed = self.gen_seed;
+                self.chunks[i / CHUNK].get_or_init(|| {
+                    (0..CHUNK)
+                        .map(|j| Slot::new(seed.wrapping_add((j as u32).wrapping_mul(0x9E37_79B9))))
+                        .collect()
+                });
                 i
             }
         };

@@ -107,9 +107,16 @@ pub(crate) enum Step {
 
 impl Default for Slot {
     fn default() -> Slot {
+        Slot::new(1)
+    }
+}
+
+impl Slot {
+    /// A free slot whose first socket will have generation `gen` (not 0).
+    pub(crate) fn new(gen: u32) -> Slot {
         Slot {
             // A free slot is CLOSING, so no handle can take a reference to it.
-            life: AtomicU64::new((1 << 32) | CLOSING),
+            life: AtomicU64::new((u64::from(gen.max(1)) << 32) | CLOSING),
             fd: AtomicI32::new(-1),
             kind: AtomicU8::new(0),
             ready: AtomicU32::new(0),
@@ -119,9 +126,7 @@ impl Default for Slot {
             rx: Mutex::new(Default::default()),
         }
     }
-}
 
-impl Slot {
     /// The generation the slot has now (the next handle's, for a free slot).
     pub(crate) fn generation(&self) -> u32 {
         (self.life.load(Acquire) >> 32) as u32
