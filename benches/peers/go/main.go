@@ -42,6 +42,7 @@ var workloads = []workload{
 	{"fan_in", []string{"S", "K"}, runFanIn},
 	{"skynet", []string{"SIZE"}, runSkynet},
 	{"timer_storm", []string{"N", "R"}, runTimerStorm},
+	{"echo", []string{"CONNS", "SECONDS"}, runEcho},
 }
 
 func usage() {

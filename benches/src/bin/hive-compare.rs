@@ -139,7 +139,14 @@ fn main() -> ExitCode {
                         }
                         Lang::Go => {
                             let g = gopeers.as_ref().expect("Go column enabled");
-                            Ok(g.command(w.name, sched, args))
+                            let mut c = g.command(w.name, sched, args);
+                            // The echo peer runs the Hive program's load generator.
+                            let dir = opts
+                                .bin_dir
+                                .canonicalize()
+                                .unwrap_or_else(|_| opts.bin_dir.clone());
+                            c.env(runs::BIN_DIR_ENV, dir);
+                            Ok(c)
                         }
                     };
                     records.push(this.execute(&pb, cmd, opts.timeout, None));
