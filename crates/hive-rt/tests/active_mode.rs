@@ -10,24 +10,6 @@ use hive_rt::{process, Message, MessageKind, Status};
 
 const BOUND: u32 = 30_000;
 
-fn run(n: usize, f: impl FnOnce() + Send + 'static) {
-    let rt = rt(n);
-    let reason = rt
-        .run(move || {
-            f();
-            // Every socket the test opened is closed; the last descriptor closes when a
-            // use in progress on another worker (a poll's delivery) ends.
-            let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
-            while net::open_sockets().unwrap() != 0 {
-                assert!(std::time::Instant::now() < end, "a socket leaked");
-                process::yield_now().unwrap();
-            }
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{reason:?}");
-    rt.shutdown();
-}
-
 /// A connected pair (client, server side), both owned by the caller.
 fn pair() -> (Socket, Socket, Socket) {
     let l = net::tcp_listen("127.0.0.1:0".parse().unwrap(), 0, net::LISTEN_REUSEADDR).unwrap();
@@ -44,7 +26,7 @@ fn next(s: Socket) -> Message {
 
 #[test]
 fn once_delivers_one_message_and_the_rest_waits_for_a_receive() {
-    run(1, || {
+    run_with_sockets(1, || {
         let (l, c, s) = pair();
         net::send(c, b"first", Some(BOUND)).unwrap();
         net::set_option(s, SockOpt::Active, -1).unwrap();
@@ -100,7 +82,7 @@ fn once_delivers_one_message_and_the_rest_waits_for_a_receive() {
 
 #[test]
 fn active_n_with_length_prefixes_delivers_n_frames_then_passive() {
-    run(2, || {
+    run_with_sockets(2, || {
         let (l, c, s) = pair();
         net::set_option(s, SockOpt::Packet, 2).unwrap();
         assert_eq!(net::option(s, SockOpt::Packet).unwrap(), 2);
@@ -145,7 +127,7 @@ fn active_n_with_length_prefixes_delivers_n_frames_then_passive() {
 
 #[test]
 fn lines_and_a_flood_that_stays_bounded() {
-    run(2, || {
+    run_with_sockets(2, || {
         let (l, c, s) = pair();
         net::set_option(s, SockOpt::Packet, -1).unwrap();
         net::send(c, b"GET / HTTP/1.0\r\nHost: x\r\n\r\n", Some(BOUND)).unwrap();
@@ -194,7 +176,7 @@ fn lines_and_a_flood_that_stays_bounded() {
 
 #[test]
 fn an_active_socket_closes_with_its_owner_and_errors_arrive_as_messages() {
-    run(2, || {
+    run_with_sockets(2, || {
         let (l, c, s) = pair();
         let me = process::self_pid();
         let owner = process::spawn(move || {

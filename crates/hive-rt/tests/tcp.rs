@@ -90,31 +90,9 @@ fn listener() -> (Socket, SocketAddr) {
     (l, net::local_addr(l).unwrap())
 }
 
-/// Runs `f` as a process on a fresh runtime with `n` schedulers and checks it ended
-/// normally and left no socket open.
-fn run(n: usize, f: impl FnOnce() + Send + 'static) {
-    let rt = rt(n);
-    let reason = rt
-        .run(move || {
-            f();
-            // Every socket the test opened is closed by now (by close or by its owner's
-            // exit, which the test waited for).
-            // Every socket the test opened is closed; the last descriptor closes when a
-            // use in progress on another worker (a poll's delivery) ends.
-            let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
-            while net::open_sockets().unwrap() != 0 {
-                assert!(std::time::Instant::now() < end, "a socket leaked");
-                process::yield_now().unwrap();
-            }
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{reason:?}");
-    rt.shutdown();
-}
-
 #[test]
 fn timeouts_come_back_with_what_arrived() {
-    run(2, || {
+    run_with_sockets(2, || {
         let (l, addr) = listener();
         assert_eq!(err(net::tcp_accept(l, Some(0))), Status::Timeout);
         assert_eq!(err(net::tcp_accept(l, Some(20))), Status::Timeout);
@@ -136,7 +114,7 @@ fn timeouts_come_back_with_what_arrived() {
 
 #[test]
 fn a_closed_handle_is_refused_even_after_its_descriptor_is_reused() {
-    run(1, || {
+    run_with_sockets(1, || {
         let (l, addr) = listener();
         let c = net::tcp_connect(addr, Some(BOUND)).unwrap();
         net::close(c).unwrap();
@@ -196,7 +174,7 @@ fn calls_from_a_plain_thread_are_refused() {
 
 #[test]
 fn refused_connection_and_address_in_use() {
-    run(1, || {
+    run_with_sockets(1, || {
         let (l, addr) = listener();
         assert_eq!(err(net::tcp_listen(addr, 0, 0)), Status::ErrAddrInUse);
         net::close(l).unwrap();
@@ -215,7 +193,7 @@ fn libc_econnrefused() -> i32 {
 
 #[test]
 fn only_the_owner_receives_until_it_hands_the_socket_over() {
-    run(2, || {
+    run_with_sockets(2, || {
         let (l, addr) = listener();
         let c = net::tcp_connect(addr, Some(BOUND)).unwrap();
         let s = net::tcp_accept(l, Some(BOUND)).unwrap();
@@ -308,7 +286,7 @@ fn kill_while_blocked(addr: SocketAddr, l: Socket, what: &'static str) -> ExitRe
 
 #[test]
 fn a_process_killed_while_blocked_dies_at_once_and_its_sockets_close() {
-    run(2, || {
+    run_with_sockets(2, || {
         let (l, addr) = listener();
         for what in ["accept", "recv", "send"] {
             let before = net::open_sockets().unwrap();
@@ -335,7 +313,7 @@ fn a_process_killed_while_blocked_dies_at_once_and_its_sockets_close() {
 
 #[test]
 fn a_process_killed_while_connecting_dies_at_once() {
-    run(2, || {
+    run_with_sockets(2, || {
         let l = net::tcp_listen(any_port(), 1, net::LISTEN_REUSEADDR).unwrap();
         let addr = net::local_addr(l).unwrap();
         // Fill the backlog (never accepted): later SYNs are dropped, connects wait.
@@ -363,7 +341,7 @@ fn a_process_killed_while_connecting_dies_at_once() {
 
 #[test]
 fn close_wakes_the_waiters_and_acceptors_are_served_in_order() {
-    run(2, || {
+    run_with_sockets(2, || {
         let (l, addr) = listener();
         let me = process::self_pid();
         let mut acceptors = Vec::new();
@@ -415,7 +393,7 @@ fn close_wakes_the_waiters_and_acceptors_are_served_in_order() {
 
 #[test]
 fn half_close_and_peer_reset() {
-    run(2, || {
+    run_with_sockets(2, || {
         let (l, addr) = listener();
         let c = net::tcp_connect(addr, Some(BOUND)).unwrap();
         let s = net::tcp_accept(l, Some(BOUND)).unwrap();
@@ -456,7 +434,7 @@ fn half_close_and_peer_reset() {
 fn a_large_transfer_arrives_whole() {
     // 1 GiB with a checksum, both ends processes on a 2-scheduler runtime.
     const TOTAL: usize = 1 << 30;
-    run(2, || {
+    run_with_sockets(2, || {
         let (l, addr) = listener();
         let me = process::self_pid();
         let sender = process::spawn(move || {
@@ -544,7 +522,7 @@ fn a_handle_from_another_runtime_names_no_socket() {
 fn sockets_are_served_while_every_worker_is_busy() {
     // One scheduler, kept busy by a process that only yields: the worker never sleeps, so
     // only its periodic poll can wake the receiver.
-    run(1, || {
+    run_with_sockets(1, || {
         let (l, addr) = listener();
         let c = net::tcp_connect(addr, Some(BOUND)).unwrap();
         let s = net::tcp_accept(l, Some(BOUND)).unwrap();

@@ -11,24 +11,6 @@ use std::net::SocketAddr;
 
 const BOUND: u32 = 30_000;
 
-fn run(n: usize, f: impl FnOnce() + Send + 'static) {
-    let rt = rt(n);
-    let reason = rt
-        .run(move || {
-            f();
-            // Every socket the test opened is closed; the last descriptor closes when a
-            // use in progress on another worker (a poll's delivery) ends.
-            let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
-            while net::open_sockets().unwrap() != 0 {
-                assert!(std::time::Instant::now() < end, "a socket leaked");
-                process::yield_now().unwrap();
-            }
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{reason:?}");
-    rt.shutdown();
-}
-
 fn err<T: std::fmt::Debug>(r: Result<T, hive_rt::Error>) -> Status {
     r.expect_err("an error").0
 }
@@ -36,7 +18,7 @@ fn err<T: std::fmt::Debug>(r: Result<T, hive_rt::Error>) -> Status {
 #[test]
 fn datagrams_both_ways_and_a_receive_that_waits() {
     // One scheduler: the waiting receiver must not hold the worker the sender needs.
-    run(1, || {
+    run_with_sockets(1, || {
         let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let a = net::udp_open(any).unwrap();
         let a_addr = net::local_addr(a).unwrap();
@@ -92,7 +74,7 @@ fn datagrams_both_ways_and_a_receive_that_waits() {
 
 #[test]
 fn only_the_owner_receives_datagrams() {
-    run(2, || {
+    run_with_sockets(2, || {
         let s = net::udp_open("127.0.0.1:0".parse().unwrap()).unwrap();
         let me = process::self_pid();
         process::spawn(move || {
@@ -116,7 +98,7 @@ fn a_unix_stream_socket_works_with_the_stream_calls() {
     let path = dir.join("echo.sock");
     let _ = std::fs::remove_file(&path);
     let p2 = path.clone();
-    run(1, move || {
+    run_with_sockets(1, move || {
         let l = net::unix_listen(&p2, 0).unwrap();
         assert_eq!(err(net::unix_listen(&p2, 0)), Status::ErrAddrInUse);
         let p3 = p2.clone();

@@ -81,6 +81,30 @@ fn timeout_arg(ms: i64) -> Result<Option<u32>, Status> {
     }
 }
 
+/// The status of a call that opens a socket, writing its handle to `out` on success.
+///
+/// # Safety
+/// `out` is non-null and writable.
+unsafe fn socket_out(out: *mut hive_socket, r: Result<Socket, Status>) -> hive_status {
+    match r {
+        Ok(s) => {
+            // SAFETY: non-null and writable per the contract.
+            unsafe { out.write(s.0) };
+            HIVE_OK
+        }
+        Err(e) => code(e),
+    }
+}
+
+/// A connect's timeout argument: as [`timeout_arg`], and 0 is refused (connecting always
+/// waits).
+fn connect_timeout_arg(ms: i64) -> Result<Option<u32>, Status> {
+    match timeout_arg(ms)? {
+        Some(0) => Err(Status::ErrBadArgument),
+        t => Ok(t),
+    }
+}
+
 /// Writes `v` to `out` when `out` is not NULL.
 ///
 /// # Safety
@@ -121,14 +145,8 @@ pub unsafe extern "C" fn hive_tcp_listen(
             Ok(a) => a,
             Err(s) => return code(s),
         };
-        match net::tcp_listen(addr, backlog, flags) {
-            Ok(s) => {
-                // SAFETY: non-null and writable per the contract.
-                unsafe { put(out, s.0) };
-                HIVE_OK
-            }
-            Err(e) => code(e.0),
-        }
+        // SAFETY: `out` checked non-null; writable per the contract.
+        unsafe { socket_out(out, net::tcp_listen(addr, backlog, flags).map_err(|e| e.0)) }
     })
 }
 
@@ -157,14 +175,8 @@ pub unsafe extern "C" fn hive_tcp_accept(
         }
         let r = timeout_arg(timeout_ms)
             .and_then(|t| net::tcp_accept(Socket(listener), t).map_err(|e| e.0));
-        match r {
-            Ok(s) => {
-                // SAFETY: non-null and writable per the contract.
-                unsafe { put(out, s.0) };
-                HIVE_OK
-            }
-            Err(s) => code(s),
-        }
+        // SAFETY: `out` checked non-null; writable per the contract.
+        unsafe { socket_out(out, r) }
     })
 }
 
@@ -191,20 +203,11 @@ pub unsafe extern "C" fn hive_tcp_connect(
         }
         // SAFETY: the contract.
         let r = unsafe { addr_arg(ip, port) }.and_then(|a| {
-            let t = timeout_arg(timeout_ms)?;
-            if t == Some(0) {
-                return Err(Status::ErrBadArgument);
-            }
+            let t = connect_timeout_arg(timeout_ms)?;
             net::tcp_connect(a, t).map_err(|e| e.0)
         });
-        match r {
-            Ok(s) => {
-                // SAFETY: non-null and writable per the contract.
-                unsafe { put(out, s.0) };
-                HIVE_OK
-            }
-            Err(s) => code(s),
-        }
+        // SAFETY: `out` checked non-null; writable per the contract.
+        unsafe { socket_out(out, r) }
     })
 }
 
@@ -429,14 +432,8 @@ pub unsafe extern "C" fn hive_unix_listen(
         // SAFETY: the contract.
         let r =
             unsafe { path_arg(path) }.and_then(|p| net::unix_listen(p, backlog).map_err(|e| e.0));
-        match r {
-            Ok(s) => {
-                // SAFETY: non-null and writable per the contract.
-                unsafe { put(out, s.0) };
-                HIVE_OK
-            }
-            Err(s) => code(s),
-        }
+        // SAFETY: `out` checked non-null; writable per the contract.
+        unsafe { socket_out(out, r) }
     })
 }
 
@@ -461,20 +458,11 @@ pub unsafe extern "C" fn hive_unix_connect(
         }
         // SAFETY: the contract.
         let r = unsafe { path_arg(path) }.and_then(|p| {
-            let t = timeout_arg(timeout_ms)?;
-            if t == Some(0) {
-                return Err(Status::ErrBadArgument);
-            }
+            let t = connect_timeout_arg(timeout_ms)?;
             net::unix_connect(p, t).map_err(|e| e.0)
         });
-        match r {
-            Ok(s) => {
-                // SAFETY: non-null and writable per the contract.
-                unsafe { put(out, s.0) };
-                HIVE_OK
-            }
-            Err(s) => code(s),
-        }
+        // SAFETY: `out` checked non-null; writable per the contract.
+        unsafe { socket_out(out, r) }
     })
 }
 
@@ -499,14 +487,8 @@ pub unsafe extern "C" fn hive_udp_open(
         }
         // SAFETY: the contract.
         let r = unsafe { addr_arg(ip, port) }.and_then(|a| net::udp_open(a).map_err(|e| e.0));
-        match r {
-            Ok(s) => {
-                // SAFETY: non-null and writable per the contract.
-                unsafe { put(out, s.0) };
-                HIVE_OK
-            }
-            Err(s) => code(s),
-        }
+        // SAFETY: `out` checked non-null; writable per the contract.
+        unsafe { socket_out(out, r) }
     })
 }
 

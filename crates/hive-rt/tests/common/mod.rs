@@ -43,3 +43,23 @@ pub(crate) fn recurse(depth: u64) -> u64 {
     let buf = std::hint::black_box(buf);
     recurse(depth + 1) + buf[3] as u64
 }
+
+/// Runs `f` as a process on a fresh runtime with `n` schedulers, checks it ended normally
+/// and left no socket open (the last descriptor closes when a use in progress on another
+/// worker, such as a poll's delivery, ends: waited for with yields, 30 s at most), and
+/// shuts the runtime down.
+pub(crate) fn run_with_sockets(n: usize, f: impl FnOnce() + Send + 'static) {
+    let rt = rt(n);
+    let reason = rt
+        .run(move || {
+            f();
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while hive_rt::net::open_sockets().unwrap() != 0 {
+                assert!(std::time::Instant::now() < end, "a socket leaked");
+                hive_rt::process::yield_now().unwrap();
+            }
+        })
+        .unwrap();
+    assert!(reason.is_normal(), "{reason:?}");
+    rt.shutdown();
+}
