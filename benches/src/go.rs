@@ -206,7 +206,8 @@ mod tests {
                 "ping_pong",
                 "fan_in",
                 "skynet",
-                "timer_storm"
+                "timer_storm",
+                "echo"
             ]
         );
         let ring = crate::workload::by_name("ring").unwrap();
