@@ -95,6 +95,11 @@
 // (`{tcp_passive, S}`).
 #define HIVE_MSG_TCP_PASSIVE 8
 
+// Message kind: a datagram from a UDP socket in active mode (`{udp, S, IP, Port, Data}`):
+// `hive_msg_socket` is the socket, the payload the datagram, `hive_msg_udp_from` its
+// sender.
+#define HIVE_MSG_UDP 9
+
 // Priority `low` (`process_flag(priority, low)`).
 #define HIVE_PRIORITY_LOW 0
 
@@ -162,7 +167,7 @@
 #define HIVE_SOCKOPT_SNDBUF 4
 
 // Socket option: active mode (`{active, …}`): 0 passive, -1 once, n > 0 the next n
-// messages; owner only (see `docs/io.md`, *Active mode*).
+// messages; streams and UDP sockets; owner only (see `docs/io.md`, *Active mode*).
 #define HIVE_SOCKOPT_ACTIVE 5
 
 // Socket option: active mode's framing (`{packet, …}`): 0 raw, 1/2/4 length prefix, -1
@@ -794,7 +799,20 @@ hive_pid hive_msg_sender(const struct hive_msg *msg);
 // `msg` is NULL or a live message.
 uint64_t hive_msg_timer_ref(const struct hive_msg *msg);
 
-// The socket of a `HIVE_MSG_TCP*` message (active mode), else 0 (also for NULL).
+// The sender of a `HIVE_MSG_UDP` message: its IP as NUL-terminated text into `ip_buf`
+// (`ip_cap` ≥ `HIVE_SOCKET_ADDR_MAX` always suffices) and its port to `*port`.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (`msg`, `ip_buf` or `port`),
+// `HIVE_ERR_BAD_ARGUMENT` (not a `HIVE_MSG_UDP` message), `HIVE_ERR_BAD_LENGTH` (`ip_cap`
+// too small for this address).
+//
+// # Safety
+// `msg` is NULL or a live message; `ip_buf` NULL or writable for `ip_cap` bytes; `port`
+// NULL or writable.
+hive_status hive_msg_udp_from(const struct hive_msg *msg, char *ip_buf, size_t ip_cap, uint16_t *port);
+
+// The socket of a `HIVE_MSG_TCP*` or `HIVE_MSG_UDP` message (active mode), else 0 (also
+// for NULL).
 //
 // # Safety
 // `msg` is NULL or a live message.
@@ -822,7 +840,7 @@ int32_t hive_msg_reason_kind(const struct hive_msg *msg);
 
 // Kind of `msg`: `HIVE_MSG_DATA`, `HIVE_MSG_TIMEOUT`, `HIVE_MSG_EXIT`, `HIVE_MSG_DOWN`,
 // `HIVE_MSG_REPLY`, `HIVE_MSG_TCP`, `HIVE_MSG_TCP_CLOSED`, `HIVE_MSG_TCP_ERROR`,
-// `HIVE_MSG_TCP_PASSIVE`, or `HIVE_ERR_NULL_POINTER` when `msg` is NULL.
+// `HIVE_MSG_TCP_PASSIVE`, `HIVE_MSG_UDP`, or `HIVE_ERR_NULL_POINTER` when `msg` is NULL.
 //
 // # Safety
 // `msg` is NULL or a live message.
@@ -1382,8 +1400,8 @@ hive_status hive_udp_recv_from(hive_socket s, void *buf, size_t cap, int64_t tim
 //
 // Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_CLOSED`, `HIVE_ERR_BAD_ARGUMENT`
 // (unknown option, value out of range: flags take 0 or 1, buffer sizes 1..`INT32_MAX`,
-// active -1..`INT32_MAX`, packet 0, 1, 2, 4 or -1; active or packet on a socket that is
-// not a stream), `HIVE_ERR_NOT_OWNER` (active mode, not the owner), `HIVE_ERR_IO`.
+// active -1..`INT32_MAX`, packet 0, 1, 2, 4 or -1; active on a listener, packet on a
+// socket that is not a stream), `HIVE_ERR_NOT_OWNER` (active mode, not the owner), `HIVE_ERR_IO`.
 hive_status hive_socket_setopt(hive_socket s, int32_t opt, int64_t value);
 
 // Reads socket option `opt` into `*value` (`inet:getopts/2`; buffer sizes as the kernel

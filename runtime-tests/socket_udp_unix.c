@@ -74,6 +74,33 @@ static void root(void *arg) {
     CHECK_EQ(hive_udp_recv_from(a, buf, 3, 0, &got, ip, 8, &from), HIVE_ERR_BAD_LENGTH);
     CHECK_EQ(hive_udp_recv_from(a, buf, 3, 0, &got, ip, sizeof ip, &from), HIVE_TIMEOUT);
     CHECK_EQ(hive_tcp_recv(a, buf, 3, 0, 0, NULL), HIVE_ERR_BAD_ARGUMENT);
+    /* Active mode: each datagram a HIVE_MSG_UDP message with its sender. */
+    hive_socket ub;
+    CHECK_OK(hive_udp_open("127.0.0.1", 0, &ub));
+    uint16_t a_port, b_port;
+    CHECK_OK(hive_socket_addr(a, 0, ip, sizeof ip, &a_port));
+    CHECK_OK(hive_socket_addr(ub, 0, ip, sizeof ip, &b_port));
+    CHECK_OK(hive_socket_setopt(ub, HIVE_SOCKOPT_ACTIVE, -1));
+    CHECK_OK(hive_udp_send_to(a, "127.0.0.1", b_port, "dgram", 5, BOUND));
+    hive_msg *m = NULL;
+    CHECK_OK(hive_receive(BOUND, &m));
+    CHECK_EQ(hive_msg_kind(m), HIVE_MSG_UDP);
+    CHECK_EQ(hive_msg_socket(m), ub);
+    CHECK_EQ(hive_msg_len(m), 5);
+    CHECK_EQ(memcmp(hive_msg_data(m), "dgram", 5), 0);
+    char from_ip[HIVE_SOCKET_ADDR_MAX];
+    uint16_t from_port = 0;
+    CHECK_OK(hive_msg_udp_from(m, from_ip, sizeof from_ip, &from_port));
+    CHECK_EQ(strcmp(from_ip, "127.0.0.1"), 0);
+    CHECK_EQ(from_port, a_port);
+    CHECK_EQ(hive_msg_udp_from(m, from_ip, 4, &from_port), HIVE_ERR_BAD_LENGTH);
+    CHECK_EQ(hive_msg_udp_from(m, NULL, 4, &from_port), HIVE_ERR_NULL_POINTER);
+    hive_msg_free(m);
+    CHECK_OK(hive_send(hive_self(), "x", 1));
+    CHECK_OK(hive_receive(BOUND, &m));
+    CHECK_EQ(hive_msg_udp_from(m, from_ip, sizeof from_ip, &from_port), HIVE_ERR_BAD_ARGUMENT);
+    hive_msg_free(m);
+    CHECK_OK(hive_socket_close(ub));
     CHECK_OK(hive_socket_close(a));
     CHECK_EQ(hive_udp_send_to(a, "127.0.0.1", port, "x", 1, 0), HIVE_ERR_CLOSED);
     /* Unix stream. */

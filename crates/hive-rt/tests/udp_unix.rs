@@ -136,3 +136,45 @@ fn a_unix_stream_socket_works_with_the_stream_calls() {
     });
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn active_udp_delivers_datagrams_with_their_senders_then_passive() {
+    run_with_sockets(2, || {
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let a = net::udp_open(any).unwrap();
+        let b = net::udp_open(any).unwrap();
+        let (a_addr, b_addr) = (net::local_addr(a).unwrap(), net::local_addr(b).unwrap());
+        for i in 0..3u8 {
+            net::udp_send_to(a, b_addr, &[i; 5], Some(BOUND)).unwrap();
+        }
+        net::set_option(b, net::SockOpt::Active, 2).unwrap();
+        for i in 0..2u8 {
+            let m = process::receive_select(Some(BOUND), |m| m.socket() == b).unwrap();
+            assert_eq!(m.kind(), hive_rt::MessageKind::Udp);
+            assert_eq!(m.data(), &[i; 5]);
+            assert_eq!(m.udp_from(), Some(a_addr));
+            assert_eq!(m.sender(), hive_rt::Pid::NONE);
+        }
+        let m = process::receive_select(Some(BOUND), |m| m.socket() == b).unwrap();
+        assert_eq!(m.kind(), hive_rt::MessageKind::TcpPassive);
+        // The third stays for a passive receive; an active socket refuses one.
+        let mut buf = [0u8; 16];
+        let (n, from) = net::udp_recv_from(b, &mut buf, Some(BOUND)).unwrap();
+        assert_eq!((&buf[..n], from), (&[2u8; 5][..], a_addr));
+        net::set_option(b, net::SockOpt::Active, -1).unwrap();
+        assert_eq!(
+            err(net::udp_recv_from(b, &mut buf, Some(0))),
+            Status::ErrBadArgument
+        );
+        // A datagram arriving later is delivered too.
+        net::udp_send_to(a, b_addr, b"late", Some(BOUND)).unwrap();
+        let m = process::receive_select(Some(BOUND), |m| m.socket() == b).unwrap();
+        assert_eq!(
+            (m.kind(), m.data()),
+            (hive_rt::MessageKind::Udp, &b"late"[..])
+        );
+        assert_eq!(net::option(b, net::SockOpt::Active).unwrap(), 0);
+        net::close(a).unwrap();
+        net::close(b).unwrap();
+    });
+}

@@ -69,6 +69,10 @@ pub const HIVE_MSG_TCP_ERROR: i32 = 7;
 /// Message kind: a socket in active N mode delivered its N messages and is passive now
 /// (`{tcp_passive, S}`).
 pub const HIVE_MSG_TCP_PASSIVE: i32 = 8;
+/// Message kind: a datagram from a UDP socket in active mode (`{udp, S, IP, Port, Data}`):
+/// `hive_msg_socket` is the socket, the payload the datagram, `hive_msg_udp_from` its
+/// sender.
+pub const HIVE_MSG_UDP: i32 = 9;
 
 fn raw(m: *const hive_msg) -> *mut Msg {
     m as *mut Msg
@@ -421,7 +425,46 @@ pub unsafe extern "C" fn hive_msg_timer_ref(msg: *const hive_msg) -> u64 {
     unsafe { Msg::timer_ref(raw(msg)) }
 }
 
-/// The socket of a `HIVE_MSG_TCP*` message (active mode), else 0 (also for NULL).
+/// The sender of a `HIVE_MSG_UDP` message: its IP as NUL-terminated text into `ip_buf`
+/// (`ip_cap` ≥ `HIVE_SOCKET_ADDR_MAX` always suffices) and its port to `*port`.
+///
+/// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (`msg`, `ip_buf` or `port`),
+/// `HIVE_ERR_BAD_ARGUMENT` (not a `HIVE_MSG_UDP` message), `HIVE_ERR_BAD_LENGTH` (`ip_cap`
+/// too small for this address).
+///
+/// # Safety
+/// `msg` is NULL or a live message; `ip_buf` NULL or writable for `ip_cap` bytes; `port`
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn hive_msg_udp_from(
+    msg: *const hive_msg,
+    ip_buf: *mut std::ffi::c_char,
+    ip_cap: usize,
+    port: *mut u16,
+) -> hive_status {
+    if msg.is_null() || ip_buf.is_null() || port.is_null() {
+        return HIVE_ERR_NULL_POINTER;
+    }
+    // SAFETY: a live message per the contract.
+    let Some(a) = (unsafe { Msg::udp_from(raw(msg)) }) else {
+        return super::HIVE_ERR_BAD_ARGUMENT;
+    };
+    let text = a.ip().to_string();
+    if text.len() + 1 > ip_cap {
+        return super::HIVE_ERR_BAD_LENGTH;
+    }
+    // SAFETY: `ip_buf` is writable for `ip_cap` ≥ len + 1 bytes and `port` writable (the
+    // contract, both non-null).
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), ip_buf.cast::<u8>(), text.len());
+        *ip_buf.add(text.len()) = 0;
+        *port = a.port();
+    }
+    super::HIVE_OK
+}
+
+/// The socket of a `HIVE_MSG_TCP*` or `HIVE_MSG_UDP` message (active mode), else 0 (also
+/// for NULL).
 ///
 /// # Safety
 /// `msg` is NULL or a live message.
@@ -483,7 +526,7 @@ pub unsafe extern "C" fn hive_msg_reason_kind(msg: *const hive_msg) -> i32 {
 
 /// Kind of `msg`: `HIVE_MSG_DATA`, `HIVE_MSG_TIMEOUT`, `HIVE_MSG_EXIT`, `HIVE_MSG_DOWN`,
 /// `HIVE_MSG_REPLY`, `HIVE_MSG_TCP`, `HIVE_MSG_TCP_CLOSED`, `HIVE_MSG_TCP_ERROR`,
-/// `HIVE_MSG_TCP_PASSIVE`, or `HIVE_ERR_NULL_POINTER` when `msg` is NULL.
+/// `HIVE_MSG_TCP_PASSIVE`, `HIVE_MSG_UDP`, or `HIVE_ERR_NULL_POINTER` when `msg` is NULL.
 ///
 /// # Safety
 /// `msg` is NULL or a live message.

@@ -40,7 +40,7 @@ pub const HIVE_SOCKOPT_RCVBUF: i32 = 3;
 /// Socket option `SO_SNDBUF`, bytes.
 pub const HIVE_SOCKOPT_SNDBUF: i32 = 4;
 /// Socket option: active mode (`{active, …}`): 0 passive, -1 once, n > 0 the next n
-/// messages; owner only (see `docs/io.md`, *Active mode*).
+/// messages; streams and UDP sockets; owner only (see `docs/io.md`, *Active mode*).
 pub const HIVE_SOCKOPT_ACTIVE: i32 = 5;
 /// Socket option: active mode's framing (`{packet, …}`): 0 raw, 1/2/4 length prefix, -1
 /// line.
@@ -595,8 +595,8 @@ pub unsafe extern "C" fn hive_udp_recv_from(
 ///
 /// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_CLOSED`, `HIVE_ERR_BAD_ARGUMENT`
 /// (unknown option, value out of range: flags take 0 or 1, buffer sizes 1..`INT32_MAX`,
-/// active -1..`INT32_MAX`, packet 0, 1, 2, 4 or -1; active or packet on a socket that is
-/// not a stream), `HIVE_ERR_NOT_OWNER` (active mode, not the owner), `HIVE_ERR_IO`.
+/// active -1..`INT32_MAX`, packet 0, 1, 2, 4 or -1; active on a listener, packet on a
+/// socket that is not a stream), `HIVE_ERR_NOT_OWNER` (active mode, not the owner), `HIVE_ERR_IO`.
 #[no_mangle]
 pub extern "C" fn hive_socket_setopt(s: hive_socket, opt: i32, value: i64) -> hive_status {
     guard(|| {

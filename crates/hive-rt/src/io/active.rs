@@ -1,6 +1,7 @@
 //! Active mode (`inet:setopts(S, [{active, once | N}])`): a socket's data, end of stream
 //! and errors arrive in its owner's mailbox as messages (`Tcp`, `TcpClosed`, `TcpError`,
-//! `TcpPassive`), one frame each (`frame.rs`), instead of being read by a blocked process.
+//! `TcpPassive`), one frame each (`frame.rs`), instead of being read by a blocked process;
+//! a UDP socket's datagrams as `Udp` messages with their senders.
 //!
 //! - **Who reads.** The worker whose poll found the socket readable ([`deliver`]), and the
 //!   owner's own call that turns active mode on (data may be waiting already: readiness
@@ -60,6 +61,9 @@ pub(crate) fn deliver(rt: &RtInner, caller: &Caller, h: Handle) -> Pass {
     let slot = sock.slot;
     let mut rx = slot.rx.lock();
     let owner = Pid(slot.owner.load(Acquire));
+    if slot.kind() == Kind::Datagram as u8 {
+        return deliver_datagrams(rt, caller, h, &sock, &mut rx, owner);
+    }
     let mut read = 0usize;
     loop {
         // Whole frames already buffered go first.
@@ -136,6 +140,65 @@ pub(crate) fn deliver(rt: &RtInner, caller: &Caller, h: Handle) -> Pass {
     }
 }
 
+/// [`deliver`] for a UDP socket: one `Udp` message per datagram, with its sender
+/// (`{udp, S, IP, Port, Data}`), until the active count is spent, the socket would block or
+/// the pass's budget is used. A receive error (an ICMP "port unreachable" for an earlier
+/// datagram) ends the pass; the socket stays active.
+fn deliver_datagrams(
+    rt: &RtInner,
+    caller: &Caller,
+    h: Handle,
+    sock: &super::driver::SocketRef<'_>,
+    rx: &mut RxState,
+    owner: Pid,
+) -> Pass {
+    let slot = sock.slot;
+    let mut read = 0usize;
+    rx.buf.resize(65_536, 0);
+    loop {
+        if rx.active == 0 {
+            slot.active.store(0, SeqCst);
+            return Pass::Idle;
+        }
+        if read >= PASS_BYTES {
+            return Pass::More;
+        }
+        slot.ready.fetch_and(!READABLE, SeqCst);
+        // SAFETY: an all-zero sockaddr_storage is a valid value to be overwritten.
+        let mut from: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        // SAFETY: `rx.buf` is writable for its length, `from` for `len` bytes; the descriptor
+        // is held open by `sock`.
+        let n = unsafe {
+            libc::recvfrom(
+                sock.fd(),
+                rx.buf.as_mut_ptr().cast(),
+                rx.buf.len(),
+                0,
+                (&mut from as *mut libc::sockaddr_storage).cast(),
+                &mut len,
+            )
+        };
+        if n < 0 {
+            return match errno() {
+                libc::EINTR => continue,
+                _ => Pass::Idle, // EAGAIN, or an error for an earlier datagram
+            };
+        }
+        // SAFETY: the kernel wrote a valid address of `len` bytes into `from`.
+        let addr = unsafe { socket2::SockAddr::new(from, len) }.as_socket();
+        if let Some(a) = addr {
+            if let Some(m) = Msg::udp(h, a, &rx.buf[..n as usize], caller.worker) {
+                let _ = rt.send_as(caller, owner, m);
+            }
+            if rx.count_down() {
+                send(rt, caller, owner, h, MessageKind::TcpPassive, &[]);
+            }
+        }
+        read += (n as usize).max(1);
+    }
+}
+
 /// Delivers a `TcpError` and ends delivery on the socket.
 fn fail(
     rt: &RtInner,
@@ -166,7 +229,7 @@ pub(crate) unsafe fn set_active(pcb: &Pcb, h: Handle, mode: i64) -> Result<(), S
     let rt = runtime_of(pcb);
     {
         let sock = rt.io.acquire(h)?;
-        if sock.slot.kind() != Kind::Stream as u8 {
+        if sock.slot.kind() == Kind::Listener as u8 {
             return Err(Status::ErrBadArgument);
         }
         check_owner(pcb, &sock)?;

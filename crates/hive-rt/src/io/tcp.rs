@@ -49,8 +49,9 @@ pub enum SockOpt {
     SendBuffer,
     /// Active mode (`{active, false | once | N}`): 0 passive, -1 once, n > 0 the next n
     /// frames, then a `TcpPassive` message. Data, end of stream and errors then arrive
-    /// in the owner's mailbox as `Tcp`, `TcpClosed` and `TcpError` messages; receiving is
-    /// refused meanwhile. Only the owner may set it; reads back the messages left.
+    /// in the owner's mailbox as `Tcp`, `TcpClosed` and `TcpError` messages (a UDP
+    /// socket's datagrams as `Udp` messages); receiving is refused meanwhile. Only the
+    /// owner may set it; reads back the messages left.
     Active,
     /// Framing of active mode (`{packet, raw | 1 | 2 | 4 | line}`): 0 raw (one message
     /// per read), 1, 2 or 4 (a big-endian length prefix, not delivered), -1 line (up to

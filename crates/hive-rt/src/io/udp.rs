@@ -110,6 +110,9 @@ pub(crate) unsafe fn recv_from(
         if let Err(e) = datagram(sock).and_then(|()| check_owner(pcb, sock)) {
             return Attempt::Fail(e);
         }
+        if sock.slot.is_active() {
+            return Attempt::Fail(Status::ErrBadArgument); // datagrams go to the mailbox
+        }
         loop {
             // SAFETY: an all-zero sockaddr_storage is a valid value to be overwritten.
             let mut from: libc::sockaddr_storage = unsafe { std::mem::zeroed() };

@@ -42,8 +42,11 @@ pub enum MessageKind {
     /// more comes from it.
     TcpError = 7,
     /// A socket in active N mode delivered its N messages and is passive now
-    /// (`{tcp_passive, Socket}`).
+    /// (`{tcp_passive, Socket}`, `{udp_passive, Socket}`).
     TcpPassive = 8,
+    /// A datagram from a UDP socket in active mode (`{udp, Socket, IP, Port, Data}`): the
+    /// payload is the datagram, [`Message::udp_from`](crate::Message::udp_from) its sender.
+    Udp = 9,
 }
 
 impl MessageKind {
@@ -58,6 +61,7 @@ impl MessageKind {
             6 => MessageKind::TcpClosed,
             7 => MessageKind::TcpError,
             8 => MessageKind::TcpPassive,
+            9 => MessageKind::Udp,
             _ => MessageKind::Data,
         }
     }
@@ -66,7 +70,7 @@ impl MessageKind {
     /// `Data` (the common case) is answered by its first compare.
     #[inline(always)]
     pub(crate) fn has_no_sender(kind: u32) -> bool {
-        kind != MessageKind::Data as u32 && matches!(kind, 1 | 4..=8)
+        kind != MessageKind::Data as u32 && matches!(kind, 1 | 4..=9)
     }
 }
 
@@ -75,6 +79,10 @@ impl MessageKind {
 /// order with the sender's messages, and are handled by the receiver before it sees any
 /// message behind them (see `signal/mod.rs`). They never reach the inner queue.
 pub(crate) const SIG_BASE: u32 = 16;
+
+/// Bytes before the user-visible payload of a `Udp` message: the sender's address, as
+/// `[IPv6 or IPv4-mapped address: 16][port: u16 LE][family: 4 or 6][unused: 13]`.
+pub(crate) const UDP_PREFIX: usize = 32;
 
 /// Bytes before the user-visible payload of signals and of `Exit`/`Down` messages:
 /// `[monitor ref: u64][reason kind: u32][signal ticket: u32]`, then the reason's bytes.

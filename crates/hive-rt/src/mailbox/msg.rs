@@ -6,7 +6,7 @@ use std::alloc::{self, Layout};
 use std::ptr::{self, NonNull};
 
 use super::cache::{CacheSource, SMALL_PAYLOAD};
-use super::kind::{MessageKind, MAX_MESSAGE_LEN, MESSAGE_ALIGN, SIG_BASE, SIG_PREFIX};
+use super::kind::{MessageKind, MAX_MESSAGE_LEN, MESSAGE_ALIGN, SIG_BASE, SIG_PREFIX, UDP_PREFIX};
 use crate::pid::Pid;
 use crate::reason::{ExitReason, ReasonKind};
 use crate::sync::AtomicPtr;
@@ -210,14 +210,14 @@ impl Msg {
     }
 
     /// The socket handle of an active-mode socket message (`Tcp`, `TcpClosed`, `TcpError`,
-    /// `TcpPassive`), else 0.
+    /// `TcpPassive`, `Udp`), else 0.
     ///
     /// # Safety
     /// `m` points to a live message.
     pub(crate) unsafe fn socket(m: *const Msg) -> u64 {
         // SAFETY: `m` points to a live message (the caller's contract): its header is readable.
         unsafe {
-            if (5..=8).contains(&(*m).kind) {
+            if (5..=9).contains(&(*m).kind) {
                 (*m).sender.0
             } else {
                 0
@@ -397,15 +397,9 @@ impl Msg {
     /// `m` points to a live message.
     pub(crate) unsafe fn user_data(m: *mut Msg) -> *mut u8 {
         // SAFETY: `m` points to a live message (the caller's contract), so its header is
-        // readable; a kind with the prefix has at least SIG_PREFIX payload bytes, so the offset
+        // readable; a kind with a prefix has at least that many payload bytes, so the offset
         // stays inside the allocation.
-        unsafe {
-            if Self::has_prefix((*m).kind) {
-                Self::payload(m).add(SIG_PREFIX)
-            } else {
-                Self::payload(m)
-            }
-        }
+        unsafe { Self::payload(m).add(Self::prefix_of((*m).kind)) }
     }
 
     /// Length of [`Msg::user_data`] in bytes.
@@ -414,14 +408,79 @@ impl Msg {
     /// `m` points to a live message.
     pub(crate) unsafe fn user_len(m: *const Msg) -> usize {
         // SAFETY: `m` points to a live message (the caller's contract): its header is readable;
-        // a kind with the prefix has `len >= SIG_PREFIX`.
-        unsafe {
-            if Self::has_prefix((*m).kind) {
-                (*m).len - SIG_PREFIX
-            } else {
-                (*m).len
-            }
+        // a kind with a prefix has `len` at least its size.
+        unsafe { (*m).len - Self::prefix_of((*m).kind) }
+    }
+
+    /// Bytes before the user-visible payload of a message of `kind`: none for `Data` (the
+    /// common case, answered by the first compare), [`SIG_PREFIX`] for signals and
+    /// `Exit`/`Down`, [`UDP_PREFIX`] for `Udp`.
+    #[inline(always)]
+    fn prefix_of(kind: u32) -> usize {
+        if kind == MessageKind::Data as u32 {
+            0
+        } else if Self::has_prefix(kind) {
+            SIG_PREFIX
+        } else if kind == MessageKind::Udp as u32 {
+            UDP_PREFIX
+        } else {
+            0
         }
+    }
+
+    /// The sender of a `Udp` message (None for other kinds).
+    ///
+    /// # Safety
+    /// `m` points to a live message.
+    pub(crate) unsafe fn udp_from(m: *const Msg) -> Option<std::net::SocketAddr> {
+        // SAFETY: `m` points to a live message (the caller's contract); a `Udp` message has
+        // at least UDP_PREFIX payload bytes.
+        unsafe {
+            if (*m).kind != MessageKind::Udp as u32 {
+                return None;
+            }
+            let p = Self::payload(m as *mut Msg);
+            let mut ip = [0u8; 16];
+            ptr::copy_nonoverlapping(p, ip.as_mut_ptr(), 16);
+            let port = u16::from_le_bytes([*p.add(16), *p.add(17)]);
+            let v6 = std::net::Ipv6Addr::from(ip);
+            let ip = if *p.add(18) == 4 {
+                std::net::IpAddr::V4(v6.to_ipv4_mapped()?)
+            } else {
+                std::net::IpAddr::V6(v6)
+            };
+            Some(std::net::SocketAddr::new(ip, port))
+        }
+    }
+
+    /// A `Udp` message from socket `h`: `from`'s address, then `data` (see [`UDP_PREFIX`]).
+    pub(crate) fn udp<W: CacheSource>(
+        h: u64,
+        from: std::net::SocketAddr,
+        data: &[u8],
+        worker: W,
+    ) -> Option<NonNull<Msg>> {
+        let m = Self::alloc_kind(
+            UDP_PREFIX + data.len(),
+            Pid(h),
+            MessageKind::Udp as u32,
+            worker,
+        )?;
+        let mut head = [0u8; UDP_PREFIX];
+        let (ip, fam) = match from.ip() {
+            std::net::IpAddr::V4(v4) => (v4.to_ipv6_mapped(), 4),
+            std::net::IpAddr::V6(v6) => (v6, 6),
+        };
+        head[..16].copy_from_slice(&ip.octets());
+        head[16..18].copy_from_slice(&from.port().to_le_bytes());
+        head[18] = fam;
+        // SAFETY: the payload of `m` has UDP_PREFIX + data.len() bytes and overlaps neither.
+        unsafe {
+            let p = Self::payload(m.as_ptr());
+            ptr::copy_nonoverlapping(head.as_ptr(), p, UDP_PREFIX);
+            ptr::copy_nonoverlapping(data.as_ptr(), p.add(UDP_PREFIX), data.len());
+        }
+        Some(m)
     }
 }
 

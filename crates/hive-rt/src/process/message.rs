@@ -136,10 +136,17 @@ impl Message {
     }
 
     /// The socket of an active-mode socket message ([`MessageKind::Tcp`], `TcpClosed`,
-    /// `TcpError`, `TcpPassive`), else `Socket(0)`.
+    /// `TcpError`, `TcpPassive`, `Udp`), else `Socket(0)`.
     pub fn socket(&self) -> crate::net::Socket {
         // SAFETY: the message is live.
         crate::net::Socket(unsafe { Msg::socket(self.ptr.as_ptr()) })
+    }
+
+    /// The sender of a [`MessageKind::Udp`] message (a datagram from a UDP socket in active
+    /// mode), else None.
+    pub fn udp_from(&self) -> Option<std::net::SocketAddr> {
+        // SAFETY: the message is live.
+        unsafe { Msg::udp_from(self.ptr.as_ptr()) }
     }
 
     /// The call reference of a [`MessageKind::Reply`] message (what
