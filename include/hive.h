@@ -1279,7 +1279,9 @@ hive_status hive_tcp_accept(hive_socket listener, int64_t timeout_ms, hive_socke
 hive_status hive_tcp_connect(const char *ip, uint16_t port, int64_t timeout_ms, hive_socket *out);
 
 // Receives into `buf` at least `min_len` bytes (0: at least one, whatever has arrived)
-// and at most `cap`, waiting at most `timeout_ms`; writes the count to `*got` (when not
+// and at most `cap` (with a packet mode, `HIVE_SOCKOPT_PACKET`: one whole frame, and
+// `min_len` is not used; a frame over `cap` is `HIVE_ERR_BAD_LENGTH` and stays), waiting
+// at most `timeout_ms`; writes the count to `*got` (when not
 // NULL) in every case, so bytes that arrived before a timeout or end of stream are not
 // lost. Only the socket's owner may receive (`gen_tcp:recv/3`).
 //

@@ -1,6 +1,7 @@
 //! Active mode (`{active, once | N}` and `{packet, …}` of `inet:setopts/2`): a socket's
 //! frames, end of stream and errors arrive in its owner's mailbox as messages, bounded by
-//! the active count; what is not delivered stays for a later passive receive. Real sockets
+//! the active count; what is not delivered stays for a later passive receive, which with a
+//! packet mode gets one whole frame. Real sockets
 //! on loopback; synchronised with messages; timeouts are failure bounds.
 
 mod common;
@@ -217,6 +218,60 @@ fn an_active_socket_closes_with_its_owner_and_errors_arrive_as_messages() {
         let st = i32::from_le_bytes(m.data()[..4].try_into().unwrap());
         assert_eq!(st, Status::ErrConnReset as i32);
         for h in [c, l, s2, l2] {
+            net::close(h).unwrap();
+        }
+    });
+}
+
+#[test]
+fn a_passive_receive_with_a_packet_mode_gets_one_whole_frame() {
+    run_with_sockets(2, || {
+        let (l, c, s) = pair();
+        net::set_option(s, SockOpt::Packet, 4).unwrap();
+        let me = process::self_pid();
+        // The frames come in pieces from another process.
+        let writer = process::spawn(move || {
+            let mut wire = Vec::new();
+            for body in [&b"alpha"[..], b"", b"a longer frame, 30 bytes long!"] {
+                wire.extend_from_slice(&(body.len() as u32).to_be_bytes());
+                wire.extend_from_slice(body);
+            }
+            for piece in wire.chunks(3) {
+                net::send(c, piece, Some(BOUND)).unwrap();
+                process::yield_now().unwrap();
+            }
+            process::send(me, b"written").unwrap();
+        })
+        .unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(net::recv(s, &mut buf, 0, Some(BOUND)).unwrap(), 5);
+        assert_eq!(&buf[..5], b"alpha");
+        assert_eq!(net::recv(s, &mut buf, 0, Some(BOUND)).unwrap(), 0);
+        // Too small a buffer: refused, and the frame stays for a larger one.
+        let mut small = [0u8; 8];
+        assert_eq!(
+            net::recv(s, &mut small, 0, Some(BOUND)).unwrap_err().0,
+            Status::ErrBadLength
+        );
+        assert_eq!(net::recv(s, &mut buf, 0, Some(BOUND)).unwrap(), 30);
+        assert_eq!(&buf[..30], b"a longer frame, 30 bytes long!");
+        let m = process::receive_select(Some(BOUND), |m| m.sender() == writer).unwrap();
+        assert_eq!(m.data(), b"written");
+        // Lines.
+        net::set_option(s, SockOpt::Packet, -1).unwrap();
+        net::send(c, b"one\ntw", Some(BOUND)).unwrap();
+        assert_eq!(net::recv(s, &mut buf, 0, Some(BOUND)).unwrap(), 4);
+        net::send(c, b"o\n", Some(BOUND)).unwrap();
+        assert_eq!(net::recv(s, &mut buf, 0, Some(BOUND)).unwrap(), 4);
+        assert_eq!(&buf[..4], b"two\n");
+        // End of stream in the middle of a frame.
+        net::send(c, b"unfinished", Some(BOUND)).unwrap();
+        net::close(c).unwrap();
+        assert_eq!(
+            net::recv(s, &mut buf, 0, Some(BOUND)).unwrap_err().0,
+            Status::ErrPeerClosed
+        );
+        for h in [s, l] {
             net::close(h).unwrap();
         }
     });

@@ -212,7 +212,9 @@ pub unsafe extern "C" fn hive_tcp_connect(
 }
 
 /// Receives into `buf` at least `min_len` bytes (0: at least one, whatever has arrived)
-/// and at most `cap`, waiting at most `timeout_ms`; writes the count to `*got` (when not
+/// and at most `cap` (with a packet mode, `HIVE_SOCKOPT_PACKET`: one whole frame, and
+/// `min_len` is not used; a frame over `cap` is `HIVE_ERR_BAD_LENGTH` and stays), waiting
+/// at most `timeout_ms`; writes the count to `*got` (when not
 /// NULL) in every case, so bytes that arrived before a timeout or end of stream are not
 /// lost. Only the socket's owner may receive (`gen_tcp:recv/3`).
 ///

@@ -186,7 +186,9 @@ pub fn udp_recv_from(
 }
 
 /// Receives into `buf` at least `min` bytes (0: at least one, whatever has arrived) and at
-/// most `buf.len()`; returns how many. Only the owner may receive (`gen_tcp:recv/3`).
+/// most `buf.len()`; returns how many. With a packet mode ([`SockOpt::Packet`]) it receives
+/// one whole frame (`min` unused; a frame longer than `buf` is `ErrBadLength` and stays).
+/// Only the owner may receive (`gen_tcp:recv/3`).
 ///
 /// Errors: `ErrNotAProcess`, `ErrReentrant`, `ErrBadLength` (empty `buf`, `min` above its
 /// length), `ErrClosed`, `ErrNotOwner`, `ErrBadArgument` (a listener), `ErrPeerClosed` (end

@@ -9,6 +9,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
 
 use super::driver::SocketRef;
+use super::frame::{Next, Packet};
 use super::slot::{Dir, Handle, Kind};
 use super::socket::{check_owner, errno, open, os_error, wait_io, Attempt};
 use crate::process::context::consume_raw;
@@ -53,9 +54,11 @@ pub enum SockOpt {
     /// socket's datagrams as `Udp` messages); receiving is refused meanwhile. Only the
     /// owner may set it; reads back the messages left.
     Active,
-    /// Framing of active mode (`{packet, raw | 1 | 2 | 4 | line}`): 0 raw (one message
-    /// per read), 1, 2 or 4 (a big-endian length prefix, not delivered), -1 line (up to
-    /// and including `\n`). Frames over 64 MiB are an error (`TcpError`, `EMSGSIZE`).
+    /// Framing (`{packet, raw | 1 | 2 | 4 | line}`): 0 raw (one message per read, a
+    /// receive gets what is there), 1, 2 or 4 (a big-endian length prefix, not delivered),
+    /// -1 line (up to and including `\n`). In active mode each frame is a message; a
+    /// passive receive gets one frame. Frames over 64 MiB are an error (`TcpError`,
+    /// `EMSGSIZE`; `ErrBadLength` for a receive).
     Packet,
 }
 
@@ -220,10 +223,70 @@ fn with_sock<R>(sock: &SocketRef<'_>, f: impl FnOnce(SockRef<'_>) -> R) -> R {
     f(SockRef::from(&fd))
 }
 
+/// One whole frame of a socket with a packet mode (`{packet, 1 | 2 | 4 | line}` in passive
+/// mode: `gen_tcp:recv(S, 0)`) into `buf`, reading into the slot's buffer until a frame is
+/// complete. A frame larger than `buf` is `ErrBadLength` and stays for a receive with a
+/// larger buffer; one over `MAX_FRAME` is `ErrBadLength` too.
+fn recv_frame(
+    pcb: &Pcb,
+    sock: &SocketRef<'_>,
+    rx: &mut super::frame::RxState,
+    buf: &mut [u8],
+) -> Attempt<usize> {
+    loop {
+        match rx.next() {
+            Next::Frame {
+                start,
+                end,
+                consumed,
+            } => {
+                let n = end - start;
+                if n > buf.len() {
+                    return Attempt::Fail(Status::ErrBadLength);
+                }
+                buf[..n].copy_from_slice(&rx.buf[start..end]);
+                rx.buf.drain(..consumed);
+                return Attempt::Done(n);
+            }
+            Next::TooLarge => return Attempt::Fail(Status::ErrBadLength),
+            Next::More => {}
+        }
+        let len = rx.buf.len();
+        rx.buf.reserve(FRAME_READ);
+        // SAFETY: the buffer has room for FRAME_READ more bytes after `len`; the descriptor
+        // is held open by `sock`.
+        let n = unsafe {
+            libc::recv(
+                sock.fd(),
+                rx.buf.as_mut_ptr().add(len).cast(),
+                FRAME_READ,
+                0,
+            )
+        };
+        if n > 0 {
+            // SAFETY: the kernel wrote `n` bytes after `len`.
+            unsafe { rx.buf.set_len(len + n as usize) };
+            continue;
+        }
+        if n == 0 {
+            return Attempt::Fail(Status::ErrPeerClosed);
+        }
+        match errno() {
+            libc::EAGAIN => return Attempt::Again,
+            libc::EINTR => continue,
+            e => return Attempt::Fail(os_error(pcb, e)),
+        }
+    }
+}
+
+/// Bytes one read asks for while a frame is incomplete.
+const FRAME_READ: usize = 16 << 10;
+
 /// Receives into `buf` until at least `min` bytes (0: at least one, whatever is there) or
 /// the timeout. Returns the bytes received and the outcome: `Ok`, `Timeout` (with what
 /// arrived so far, which is not lost), `ErrPeerClosed` (end of stream first), or an error.
-/// Only the owner may receive (`gen_tcp:recv/3`).
+/// With a packet mode set ([`SockOpt::Packet`]) it receives one whole frame and `min` is
+/// not used (`gen_tcp:recv(S, 0)`). Only the owner may receive (`gen_tcp:recv/3`).
 ///
 /// # Safety
 /// `pcb` is the calling process.
@@ -245,9 +308,20 @@ pub(crate) unsafe fn recv(
         if let Err(e) = stream_owned(pcb, sock) {
             return Attempt::Fail(e);
         }
-        // Bytes active mode read and did not deliver come first (`frame.rs`).
+        // Bytes active mode read and did not deliver come first (`frame.rs`); with a
+        // packet mode set, the receive is one whole frame.
         {
             let mut rx = sock.slot.rx.lock();
+            if rx.packet != Packet::Raw {
+                return match recv_frame(pcb, sock, &mut rx, buf) {
+                    Attempt::Done(n) => {
+                        got = n;
+                        Attempt::Done(())
+                    }
+                    Attempt::Again => Attempt::Again,
+                    Attempt::Fail(e) => Attempt::Fail(e),
+                };
+            }
             if !rx.buf.is_empty() {
                 let n = rx.buf.len().min(buf.len() - got);
                 buf[got..got + n].copy_from_slice(&rx.buf[..n]);
