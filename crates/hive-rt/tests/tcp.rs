@@ -553,3 +553,32 @@ fn sockets_are_served_while_every_worker_is_busy() {
         net::close(l).unwrap();
     });
 }
+
+#[test]
+fn ipv6_loopback_with_v6_only() {
+    // Runs where the machine has IPv6 loopback (a plain std bind tells); says so otherwise.
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback here: skipped");
+        return;
+    }
+    run_with_sockets(1, || {
+        let l = net::tcp_listen(
+            "[::1]:0".parse().unwrap(),
+            0,
+            net::LISTEN_REUSEADDR | net::LISTEN_IPV6_ONLY,
+        )
+        .unwrap();
+        let addr = net::local_addr(l).unwrap();
+        assert!(addr.is_ipv6());
+        let c = net::tcp_connect(addr, Some(BOUND)).unwrap();
+        let s = net::tcp_accept(l, Some(BOUND)).unwrap();
+        assert_eq!(net::peer_addr(s).unwrap(), net::local_addr(c).unwrap());
+        net::send(c, b"v6", Some(BOUND)).unwrap();
+        let mut b = [0u8; 2];
+        net::recv(s, &mut b, 2, Some(BOUND)).unwrap();
+        assert_eq!(&b, b"v6");
+        for h in [c, s, l] {
+            net::close(h).unwrap();
+        }
+    });
+}
