@@ -27,7 +27,7 @@ options:
   --no-probe        skip the page-fault probe before each pass (skipped with --quick)
   -h, --help        this text
 
-workloads: spawn, spawn_live, ring, ping_pong, fan_in, big, skynet, link_cascade, monitor_storm, registry, timer_storm, selective_receive, recv_timeout, idle, fairness, overload, held_worker, echo";
+workloads: spawn, spawn_live, ring, ping_pong, fan_in, big, skynet, link_cascade, monitor_storm, registry, timer_storm, selective_receive, recv_timeout, idle, fairness, overload, held_worker, echo, echo_active";
 
 /// The runner's options.
 #[derive(Debug)]
@@ -180,7 +180,7 @@ mod tests {
         assert_eq!(o.bin_dir, PathBuf::from("target/stress/bin"));
         assert_eq!(o.schedulers, 2);
         assert_eq!(o.passes(), vec![2, 1]);
-        assert_eq!(o.workloads.len(), 18);
+        assert_eq!(o.workloads.len(), 19);
         assert_eq!(o.workloads[7].name, "link_cascade");
         assert_eq!(o.workloads[8].name, "monitor_storm");
         assert_eq!(o.workloads[9].name, "registry");

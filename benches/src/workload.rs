@@ -91,7 +91,7 @@ impl Workload {
 }
 
 /// All workloads, in the order they run.
-pub const WORKLOADS: [Workload; 18] = [
+pub const WORKLOADS: [Workload; 19] = [
     Workload {
         name: "spawn",
         full_args: &[1_000_000],
@@ -422,6 +422,34 @@ pub const WORKLOADS: [Workload; 18] = [
             max: 0.5,
         },
     },
+    Workload {
+        // echo with the handlers in active mode, {active, once} (process-io.md 5.1 "BEAM
+        // gen_tcp active-once"); same load generator, same keys.
+        name: "echo_active",
+        full_args: &[1000, 5],
+        quick_args: &[20, 1],
+        arg_keys: &["conns", "duration_s"],
+        keys: &[
+            "conns",
+            "duration_s",
+            "window_s",
+            "round_trips",
+            "rps",
+            "p50_us",
+            "p99_us",
+            "cpu_us_per_rt",
+            "rss_per_conn_b",
+        ],
+        rate_key: "cpu_us_per_rt",
+        rate_unit: "server CPU µs/round trip",
+        lower_is_better: true,
+        // Ours: at most half the BEAM's server CPU per round trip (process-io.md 5.3 has
+        // the BEAM {active,false} at 18-22 µs, Go at 7-8.5 µs).
+        target: Target::KeyRatioAtMost {
+            key: "cpu_us_per_rt",
+            max: 0.5,
+        },
+    },
 ];
 
 /// The workload called `name`.
@@ -470,6 +498,7 @@ mod tests {
                 ("overload", &[100, 10_000_000][..]),
                 ("held_worker", &[1000, 20][..]),
                 ("echo", &[1000, 5][..]),
+                ("echo_active", &[1000, 5][..]),
             ]
         );
         let quick: Vec<_> = WORKLOADS.iter().map(|w| (w.name, w.quick_args)).collect();
@@ -494,6 +523,7 @@ mod tests {
                 ("overload", &[10, 100_000][..]),
                 ("held_worker", &[200, 3][..]),
                 ("echo", &[20, 1][..]),
+                ("echo_active", &[20, 1][..]),
             ]
         );
         for w in &WORKLOADS {
@@ -553,7 +583,8 @@ mod tests {
                 "fairness",
                 "overload",
                 "held_worker",
-                "echo"
+                "echo",
+                "echo_active"
             ]
         );
         assert_eq!(WORKLOADS[12].name, "recv_timeout");
@@ -738,7 +769,7 @@ mod tests {
         let names: Vec<_> = WORKLOADS.iter().map(|w| w.name).collect();
         assert_eq!(
             names[13..],
-            ["idle", "fairness", "overload", "held_worker", "echo"]
+            ["idle", "fairness", "overload", "held_worker", "echo", "echo_active"]
         );
     }
 
@@ -764,8 +795,12 @@ mod tests {
             assert!(e.keys.contains(&k), "{k}");
         }
         assert_eq!(e.erlang_module(), "hive_peer_echo");
-        // It runs last.
-        assert_eq!(WORKLOADS.last().unwrap().name, "echo");
+        // It runs last, then its active-mode twin.
+        assert_eq!(WORKLOADS[WORKLOADS.len() - 2].name, "echo");
+        let a = by_name("echo_active").unwrap();
+        assert_eq!((a.keys, a.target, a.full_args), (e.keys, e.target, e.full_args));
+        assert_eq!(a.erlang_module(), "hive_peer_echo_active");
+        assert_eq!(WORKLOADS.last().unwrap().name, "echo_active");
     }
 
     #[test]

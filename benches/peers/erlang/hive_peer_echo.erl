@@ -19,13 +19,16 @@
 %% the client's round trips, the client exited 0, the process count is back at
 %% its start.
 -module(hive_peer_echo).
--export([main/1]).
+-export([main/1, run/2]).
 
 -define(PAYLOAD, 64).
 -define(BOUND, 60000).
 -define(IDLE_MS, 1000).
 
-main(Args) ->
+main(Args) -> run(Args, passive).
+
+%% Mode: passive (gen_tcp:recv) or active (`{active, once}`, the echo_active workload).
+run(Args, Mode) ->
     [Conns, Secs] = hive_peer_util:int_args(Args, 2),
     (Conns >= 1 andalso Secs >= 1)
         orelse hive_peer_util:fail("echo: CONNS and SECONDS must be at least 1", []),
@@ -38,7 +41,7 @@ main(Args) ->
                                  {nodelay, true}, {ip, {127, 0, 0, 1}},
                                  {backlog, 4096}]),
     {ok, Port} = inet:port(L),
-    spawn_link(fun() -> acceptor(L, Conns, Counter) end),
+    spawn_link(fun() -> acceptor(L, Conns, Counter, Mode) end),
     P = open_port({spawn_executable, Bin},
                   [{args, ["client", integer_to_list(Port), integer_to_list(Conns),
                            integer_to_list(Secs)]},
@@ -85,7 +88,8 @@ main(Args) ->
                                    [Served, TotalRt]),
     WindowS = get(window_s, R),
     CpuS = hive_peer_util:cpu_s(C0, C1),
-    hive_peer_util:result(echo,
+    Name = case Mode of passive -> echo; active -> echo_active end,
+    hive_peer_util:result(Name,
         [{conns, Conns}, {duration_s, Secs}, {window_s, WindowS},
          {round_trips, WindowRt}, {rps, hive_peer_util:rate(WindowRt, WindowS)},
          {p50_us, get(p50_us, R)}, {p99_us, get(p99_us, R)}, {max_us, get(max_us, R)},
@@ -118,21 +122,46 @@ client_bin() ->
                                    [Bin]),
     Bin.
 
-acceptor(_L, 0, _Counter) -> ok;
-acceptor(L, N, Counter) ->
+acceptor(_L, 0, _Counter, _Mode) -> ok;
+acceptor(L, N, Counter, Mode) ->
     S = case gen_tcp:accept(L, ?BOUND) of
             {ok, S0} -> S0;
             {error, E} -> hive_peer_util:fail("echo: accept: ~p", [E])
         end,
-    H = spawn(fun() -> handler(Counter) end),
+    H = spawn(fun() -> handler(Counter, Mode) end),
     ok = gen_tcp:controlling_process(S, H),
     H ! {go, S},
-    acceptor(L, N - 1, Counter).
+    acceptor(L, N - 1, Counter, Mode).
 
-handler(Counter) ->
+handler(Counter, Mode) ->
     receive
-        {go, S} -> loop(S, Counter)
+        {go, S} when Mode =:= passive -> loop(S, Counter);
+        {go, S} ->
+            ok = inet:setopts(S, [{active, once}]),
+            active_loop(S, Counter, <<>>)
     after ?BOUND -> hive_peer_util:fail("echo: handler got no socket", [])
+    end.
+
+%% {active, once}: pieces of a request arrive as messages; a whole one is echoed.
+active_loop(S, Counter, Have) ->
+    receive
+        {tcp, S, Data} ->
+            case <<Have/binary, Data/binary>> of
+                <<Req:?PAYLOAD/binary>> ->
+                    ok = gen_tcp:send(S, Req),
+                    counters:add(Counter, 1, 1),
+                    ok = inet:setopts(S, [{active, once}]),
+                    active_loop(S, Counter, <<>>);
+                Part when byte_size(Part) < ?PAYLOAD ->
+                    ok = inet:setopts(S, [{active, once}]),
+                    active_loop(S, Counter, Part);
+                Over ->
+                    hive_peer_util:fail("echo: ~b bytes past a request", [byte_size(Over)])
+            end;
+        {tcp_closed, S} ->
+            gen_tcp:close(S);
+        {tcp_error, S, E} ->
+            hive_peer_util:fail("echo: tcp_error ~p", [E])
     end.
 
 loop(S, Counter) ->
