@@ -769,7 +769,14 @@ mod tests {
         let names: Vec<_> = WORKLOADS.iter().map(|w| w.name).collect();
         assert_eq!(
             names[13..],
-            ["idle", "fairness", "overload", "held_worker", "echo", "echo_active"]
+            [
+                "idle",
+                "fairness",
+                "overload",
+                "held_worker",
+                "echo",
+                "echo_active"
+            ]
         );
     }
 
@@ -798,7 +805,10 @@ mod tests {
         // It runs last, then its active-mode twin.
         assert_eq!(WORKLOADS[WORKLOADS.len() - 2].name, "echo");
         let a = by_name("echo_active").unwrap();
-        assert_eq!((a.keys, a.target, a.full_args), (e.keys, e.target, e.full_args));
+        assert_eq!(
+            (a.keys, a.target, a.full_args),
+            (e.keys, e.target, e.full_args)
+        );
         assert_eq!(a.erlang_module(), "hive_peer_echo_active");
         assert_eq!(WORKLOADS.last().unwrap().name, "echo_active");
     }
