@@ -37,7 +37,8 @@
  * = server CPU over the idle phase (1 s, every connection open, no traffic) in percent of
  * one core: 0 when idle connections cost nothing. tick_late_p50_us / tick_late_p99_us:
  * fairness under I/O, the lateness of a `receive` with a 1 ms timeout repeated by one more
- * process during the window. cpu_us_per_rt = server CPU
+ * process during the window; pp_p99_us: the p99 of a ping-pong pair's round trips during
+ * the window (one round trip a millisecond, µs). cpu_us_per_rt = server CPU
  * (getrusage RUSAGE_SELF, utime + stime, µs resolution) over the window / round trips in
  * the window; rss_per_conn_b = (VmRSS with every connection open − VmRSS before
  * listening) / CONNS. Checks: every connection did at least one round trip, every echo
@@ -391,6 +392,46 @@ static void ticker(void *arg) {
     }
 }
 
+/* Fairness under I/O, second measure: a ping-pong pair doing a round trip every
+ * millisecond while the echo runs; the p99 of its round trips. */
+static uint32_t pp_us[TICKS_MAX];
+static size_t pp_n;
+
+static void ponger(void *arg) {
+    (void)arg;
+    for (;;) {
+        hive_msg *m = NULL;
+        CHECK_OK(hive_receive(-1, &m));
+        hive_pid from = hive_msg_sender(m);
+        int stop = hive_msg_len(m) == 1 && ((const char *)hive_msg_data(m))[0] == 'x';
+        hive_msg_free(m);
+        if (stop) return;
+        CHECK_OK(hive_send(from, "o", 1));
+    }
+}
+
+static void pinger(void *arg) {
+    hive_pid pong = *(const hive_pid *)arg;
+    for (;;) {
+        /* One round trip per millisecond, so the pair measures latency without taking
+         * CPU from the echo: wait 1 ms (a `stop` ends it), then ping. */
+        hive_msg *m = NULL;
+        hive_status r = hive_receive(1, &m);
+        if (r == HIVE_OK) {
+            hive_msg_free(m);
+            CHECK_OK(hive_send(pong, "x", 1));
+            return;
+        }
+        CHECK_EQ(r, HIVE_TIMEOUT);
+        uint64_t t0 = now_ns();
+        CHECK_OK(hive_send(pong, "i", 1));
+        CHECK_OK(hive_receive(-1, &m));
+        hive_msg_free(m);
+        uint64_t d = (now_ns() - t0) / 1000;
+        if (pp_n < TICKS_MAX) pp_us[pp_n++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+    }
+}
+
 static int cmp_late(const void *a, const void *b) {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return (x > y) - (x < y);
@@ -453,8 +494,10 @@ int main(int argc, char **argv) {
     read_line(from, line, sizeof line, "READY");
     CHECK(strcmp(line, "READY") == 0, "load generator said %s, expected READY", line);
     long rss_conns = rss_kb();
-    hive_pid tick_pid;
+    hive_pid tick_pid, pong_pid, ping_pid;
     CHECK_OK(hive_spawn(ticker, NULL, 0, NULL, &tick_pid));
+    CHECK_OK(hive_spawn(ponger, NULL, 0, NULL, &pong_pid));
+    CHECK_OK(hive_spawn(pinger, &pong_pid, sizeof pong_pid, NULL, &ping_pid));
     uint64_t c0 = cpu_us();
     CHECK(write(to_child[1], "go\n", 3) == 3, "writing go");
     read_line(from, line, sizeof line, "DONE");
@@ -462,6 +505,10 @@ int main(int argc, char **argv) {
     CHECK_OK(hive_send(tick_pid, "stop", 4));
     hive_exit_info tick_exit;
     CHECK_OK(hive_wait(tick_pid, (int64_t)BOUND_MS, &tick_exit));
+    CHECK_OK(hive_send(ping_pid, "s", 1));
+    CHECK_OK(hive_wait(ping_pid, (int64_t)BOUND_MS, &tick_exit));
+    CHECK(pp_n >= 1, "the ping-pong did no round trip");
+    qsort(pp_us, pp_n, sizeof pp_us[0], cmp_late);
     CHECK(tick_n >= 1, "the ticker never woke");
     qsort(tick_late_us, tick_n, sizeof tick_late_us[0], cmp_late);
     CHECK(strcmp(line, "DONE") == 0, "load generator said %s, expected DONE", line);
@@ -519,6 +566,7 @@ int main(int argc, char **argv) {
     result_float("idle_cpu_pct", (double)(i1 - i0) / 1e4 / idle_s);
     result_int("tick_late_p50_us", tick_late_us[tick_n / 2]);
     result_int("tick_late_p99_us", tick_late_us[(tick_n * 99) / 100]);
+    result_int("pp_p99_us", pp_us[(pp_n * 99) / 100]);
     result_end();
     return 0;
 }

@@ -50,6 +50,8 @@ run(Args, Mode) ->
     RssConns = hive_peer_util:rss_kb(),
     Self = self(),
     Ticker = spawn_link(fun() -> ticker(Self, []) end),
+    Ponger = spawn_link(fun ponger/0),
+    Pinger = spawn_link(fun() -> pinger(Self, Ponger, []) end),
     C0 = hive_peer_util:cpu_ticks(),
     true = port_command(P, <<"go\n">>),
     expect(P, <<"DONE">>),
@@ -60,6 +62,12 @@ run(Args, Mode) ->
            end,
     NL = length(Late),
     NL >= 1 orelse hive_peer_util:fail("echo: the ticker never woke", []),
+    Pinger ! stop,
+    PP = receive {pp, P0} -> lists:sort(P0)
+         after ?BOUND -> hive_peer_util:fail("echo: the ping-pong did not report", [])
+         end,
+    NP = length(PP),
+    NP >= 1 orelse hive_peer_util:fail("echo: the ping-pong did no round trip", []),
     %% Idle connections: the server's CPU over ?IDLE_MS with every connection open.
     expect(P, <<"IDLE">>),
     I0 = hive_peer_util:cpu_ticks(),
@@ -99,7 +107,25 @@ run(Args, Mode) ->
          {total_rt, TotalRt}, {connect_s, get(connect_s, R)},
          {idle_cpu_pct, hive_peer_util:cpu_s(I0, I1) * 100 / IdleS},
          {tick_late_p50_us, lists:nth(NL div 2 + 1, Late)},
-         {tick_late_p99_us, lists:nth((NL * 99) div 100 + 1, Late)}]).
+         {tick_late_p99_us, lists:nth((NL * 99) div 100 + 1, Late)},
+         {pp_p99_us, lists:nth((NP * 99) div 100 + 1, PP)}]).
+
+%% Fairness under I/O: a ping-pong pair, one round trip a millisecond; its latencies.
+ponger() ->
+    receive
+        {ping, From} -> From ! pong, ponger();
+        stop -> ok
+    end.
+
+pinger(Parent, Pong, Acc) ->
+    receive
+        stop -> Pong ! stop, Parent ! {pp, Acc}
+    after 1 ->
+        T0 = erlang:monotonic_time(microsecond),
+        Pong ! {ping, self()},
+        receive pong -> ok end,
+        pinger(Parent, Pong, [erlang:monotonic_time(microsecond) - T0 | Acc])
+    end.
 
 %% Fairness under I/O: `receive after 1` over and over during the window; its lateness.
 ticker(Parent, Acc) ->

@@ -20,8 +20,8 @@ import (
 // Erlang servers (the Hive program in client mode, found in $HIVE_STRESS_BIN_DIR, else
 // target/stress/bin), with the same protocol on its stdin and stdout (READY, go, DONE,
 // IDLE, close, ECHO ...), the same keys and the same checks. During the window a goroutine
-// waits 1 ms over and over (a timer in a select, as a receive-after-1) for the fairness
-// keys. CPU is utime+stime from /proc/self/stat (10 ms ticks).
+// waits 1 ms over and over (a timer in a select, as a receive-after-1) and a ping-pong pair
+// does a round trip a millisecond, for the fairness keys. CPU is utime+stime from /proc/self/stat (10 ms ticks).
 func runEcho(a []int64) {
 	conns, secs := a[0], a[1]
 	if conns < 1 || secs < 1 {
@@ -112,12 +112,45 @@ func runEcho(a []int64) {
 			}
 		}
 	}()
+	// The ping-pong pair: one round trip a millisecond.
+	ppStop := make(chan struct{})
+	ppOut := make(chan []int64)
+	ping, pong := make(chan struct{}), make(chan struct{})
+	go func() {
+		for range ping {
+			pong <- struct{}{}
+		}
+	}()
+	go func() {
+		var rts []int64
+		for {
+			t := time.NewTimer(time.Millisecond)
+			select {
+			case <-ppStop:
+				t.Stop()
+				close(ping)
+				ppOut <- rts
+				return
+			case <-t.C:
+				t0 := time.Now()
+				ping <- struct{}{}
+				<-pong
+				rts = append(rts, time.Since(t0).Nanoseconds())
+			}
+		}
+	}()
 	c0 := cpuTicks()
 	io.WriteString(stdin, "go\n")
 	expect("DONE")
 	c1 := cpuTicks()
 	close(stop)
 	late := <-ticks
+	close(ppStop)
+	rts := <-ppOut
+	if len(rts) == 0 {
+		fail("echo: the ping-pong did no round trip")
+	}
+	_, pp99, _ := percentiles(rts)
 	if len(late) == 0 {
 		fail("echo: the ticker never woke")
 	}
@@ -157,5 +190,6 @@ func runEcho(a []int64) {
 		float("cpu_s", cpu).int("rss_before_kb", rss0).int("rss_conns_kb", rssConns).
 		int("total_rt", totalRt).float("connect_s", connectS).
 		float("idle_cpu_pct", cpuS(i0, i1)*100/idleS).
-		int("tick_late_p50_us", int64(lm)).int("tick_late_p99_us", int64(l99)).print()
+		int("tick_late_p50_us", int64(lm)).int("tick_late_p99_us", int64(l99)).
+		int("pp_p99_us", int64(pp99)).print()
 }
