@@ -61,6 +61,7 @@ pub fn heap_in_use() -> Option<usize> {
 
 pub mod alias;
 pub mod config;
+pub mod dist;
 pub mod ffi;
 mod io;
 mod mailbox;

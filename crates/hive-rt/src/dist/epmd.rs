@@ -1,0 +1,1 @@
+//! EPMD: the client, and Hive's own minimal port mapper.

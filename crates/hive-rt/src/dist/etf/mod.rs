@@ -1,0 +1,1 @@
+//! The External Term Format codec.

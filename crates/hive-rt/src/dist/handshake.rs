@@ -1,0 +1,1 @@
+//! The version-6 distribution handshake, both roles.
