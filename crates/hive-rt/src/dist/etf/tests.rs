@@ -1,0 +1,1 @@
+//! Unit tests of the ETF codec: every tag, boundaries, round trips.

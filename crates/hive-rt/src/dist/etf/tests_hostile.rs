@@ -1,0 +1,1 @@
+//! Unit tests of the ETF codec on hostile input.
