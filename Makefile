@@ -17,7 +17,7 @@ STRESS_SRCS := $(wildcard benches/stress/*.c)
 STRESS_BINS := $(patsubst benches/stress/%.c,target/stress/bin/%,$(STRESS_SRCS))
 STRESS_COMMON := $(wildcard benches/stress/common/*.h)
 
-.PHONY: all lib stress stress-bins stress-quick test test-rust test-c header check bench loom clean
+.PHONY: all lib stress stress-bins stress-quick test test-rust test-c header check bench loom clean erl-deps
 
 all: lib
 
@@ -53,8 +53,27 @@ target/stress/bin/%: benches/stress/%.c $(STRESS_COMMON) include/hive.h $(LIB)
 	$(CC) $(CFLAGS) -Ibenches/stress -o $@ $< $(LIB) $(LDLIBS)
 
 # --- tests ------------------------------------------------------------------------------
-test: test-rust loom test-c stress-quick
+test: erl-deps test-rust loom test-c stress-quick
 	@echo "make test: all test suites passed"
+
+# The distribution tests drive real Erlang/OTP nodes (crates/hive-rt/tests/common/erl.rs):
+# without erl and epmd they fail, unless HIVE_SKIP_ERL=1 (then they are skipped). This does
+# nothing when erl and epmd are on PATH or HIVE_SKIP_ERL=1; else, as root with apt-get (CI),
+# installs erlang-nox; else fails saying what to do.
+erl-deps:
+	@if [ "$(HIVE_SKIP_ERL)" = 1 ]; then \
+	  echo "make erl-deps: HIVE_SKIP_ERL=1: the distribution tests will be skipped"; \
+	elif command -v erl >/dev/null 2>&1 && command -v epmd >/dev/null 2>&1; then \
+	  :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "make erl-deps: erl/epmd not found: installing erlang-nox"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y erlang-nox && \
+	  command -v erl >/dev/null && command -v epmd >/dev/null; \
+	else \
+	  echo "make erl-deps: erl/epmd not found and cannot install them here (needs root and apt-get):" \
+	    "install erlang-nox (Erlang/OTP 25 or later), or set HIVE_SKIP_ERL=1 to skip the distribution tests" >&2; \
+	  exit 1; \
+	fi
 
 test-rust:
 	$(CARGO) test --workspace

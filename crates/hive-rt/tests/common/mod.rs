@@ -3,6 +3,7 @@
 
 use hive_rt::{Config, Pid, Runtime};
 
+pub(crate) mod erl;
 pub(crate) mod signals;
 
 /// A runtime with `n` schedulers.
