@@ -308,6 +308,18 @@ fn stop_halts_gracefully() {
 }
 
 #[test]
+#[should_panic(expected = "erl node a@localhost did not start")]
+fn a_node_that_cannot_start_panics_with_its_output() {
+    if !require_erl() {
+        panic!("erl node a@localhost did not start (skipped: {SKIP_VAR}=1)");
+    }
+    let epmd = Epmd::start();
+    let _a = ErlNode::start(&epmd, "a", COOKIE, &[]);
+    // The name is taken: every try exits at once ("the name … seems to be in use").
+    let _again = ErlNode::start(&epmd, "a", COOKIE, &[]);
+}
+
+#[test]
 fn extra_args_make_a_hidden_node() {
     if !require_erl() {
         return;

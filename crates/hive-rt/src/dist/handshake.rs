@@ -575,3 +575,7 @@ pub(crate) fn accept<S: Read + Write>(
 #[cfg(test)]
 #[path = "handshake_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "interop_tests.rs"]
+mod interop_tests;

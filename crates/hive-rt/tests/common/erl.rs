@@ -539,7 +539,8 @@ impl ErlNode {
             tail,
         };
         // On an `Err` return `node` is dropped, which kills the child.
-        let ready = match lock(&node.io).replies.recv_timeout(DEFAULT_TIMEOUT) {
+        let first = lock(&node.io).replies.recv_timeout(DEFAULT_TIMEOUT);
+        let ready = match first {
             Ok(r) if r.id == 0 && r.kind == "ready" => r,
             Ok(r) => panic!("{name}: unexpected first answer {} {}", r.kind, r.text),
             Err(RecvTimeoutError::Disconnected) => {
