@@ -5,7 +5,9 @@
 //! - `serial` counts how often that slot was used; it starts at 1, so no valid pid is 0,
 //!   and a slot whose serial would wrap is retired, so a pid is never reused while the
 //!   runtime lives;
-//! - `node` is 0 for local processes and reserved for distribution.
+//! - `node` is 0 for local processes; for a process of another node it names that node's
+//!   incarnation (name and creation, `dist/ids.rs`), and `index` and `serial` are the
+//!   remote pid's ID and Serial (`NEW_PID_EXT`).
 //!
 //! Slots are reused in FIFO order (a freed index goes to the back of the free queue), so a
 //! given slot is reused only after every other freed slot was, as the BEAM does
@@ -37,6 +39,17 @@ impl Pid {
         debug_assert!(serial >= 1 && u64::from(serial) <= SERIAL_MASK);
         debug_assert!(u64::from(index) <= INDEX_MASK);
         Pid((u64::from(serial) << INDEX_BITS) | u64::from(index))
+    }
+
+    /// Builds the pid of a process of another node: `node` (1..2^12) names the node
+    /// incarnation (`dist/ids.rs`), `index` and `serial` are the remote pid's ID and
+    /// Serial, which must fit 24 and 28 bits.
+    pub(crate) fn remote(node: u32, index: u32, serial: u32) -> Pid {
+        debug_assert!((1..(1 << NODE_BITS)).contains(&node));
+        debug_assert!(u64::from(index) <= INDEX_MASK && u64::from(serial) <= SERIAL_MASK);
+        Pid((u64::from(node) << (INDEX_BITS + SERIAL_BITS))
+            | (u64::from(serial) << INDEX_BITS)
+            | u64::from(index))
     }
 
     /// Slot index in the pid table.

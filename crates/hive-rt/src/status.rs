@@ -77,6 +77,9 @@ pub enum Status {
     /// Name resolution found no address for the host (`{error, nxdomain}` of
     /// `inet:getaddrs/2`).
     ErrNotFound = -25,
+    /// Distribution is not running on this runtime (`erlang:is_alive/0` is false), or was
+    /// already started (for a second start).
+    ErrNotDistributed = -26,
 }
 
 impl Status {
@@ -110,6 +113,7 @@ impl Status {
             Status::ErrAddrInUse => "HIVE_ERR_ADDR_IN_USE",
             Status::ErrIo => "HIVE_ERR_IO",
             Status::ErrNotFound => "HIVE_ERR_NOT_FOUND",
+            Status::ErrNotDistributed => "HIVE_ERR_NOT_DISTRIBUTED",
         }
     }
 }

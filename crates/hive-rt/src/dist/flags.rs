@@ -6,7 +6,6 @@
 //! with the OTP release that made it mandatory, so moving Hive forward with OTP is one edit.
 
 // Used by the connection layer (dist/conn.rs), in progress.
-#![allow(dead_code)]
 
 /// The node is published: it takes part in `global` and shows in `nodes()` on the peer.
 /// Not a capability: ORed into our flags only in published mode.

@@ -19,7 +19,6 @@
 //! and ignored, as the protocol requires. Every message is bounded by [`MAX_MESSAGE`].
 
 // Used by the connection layer (dist/conn.rs), in progress.
-#![allow(dead_code)]
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -39,6 +38,7 @@ pub(crate) enum Framing {
     Len2,
     /// A 4-byte big-endian length: TLS (`inet_tls_dist` runs `{packet, 4}` for the whole
     /// connection, handshake included).
+    #[allow(dead_code)] // TLS distribution, not built yet
     Len4,
 }
 

@@ -2,7 +2,20 @@
 //! version-6 handshake, control messages in the External Term Format), so Hive nodes
 //! connect to BEAM nodes and to each other (`docs/distribution.md`).
 
+mod api;
+pub(crate) mod control;
+pub(crate) mod controller;
+pub(crate) mod dispatch;
 pub(crate) mod epmd;
 pub mod etf;
 pub(crate) mod flags;
 pub(crate) mod handshake;
+pub(crate) mod hook;
+pub(crate) mod ids;
+pub(crate) mod node;
+
+pub use api::{
+    disconnect, monitor_node, node_name, nodes, pid_of, pid_term, send_name, NodeInfo, Options,
+};
+pub(crate) use api::{start, stop};
+pub use node::Discovery;

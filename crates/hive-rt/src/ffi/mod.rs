@@ -91,6 +91,9 @@ pub const HIVE_ERR_ADDR_IN_USE: hive_status = -23;
 pub const HIVE_ERR_IO: hive_status = -24;
 /// Name resolution found no address for the host.
 pub const HIVE_ERR_NOT_FOUND: hive_status = -25;
+/// Distribution is not running on this runtime (`hive_dist_start` was not called, or
+/// `hive_dist_stop` was), or `hive_dist_start` was called twice.
+pub const HIVE_ERR_NOT_DISTRIBUTED: hive_status = -26;
 
 /// Reductions in one time slice (the BEAM's `CONTEXT_REDS`).
 pub const HIVE_REDUCTIONS_PER_SLICE: i32 = 4000;
@@ -182,6 +185,7 @@ mod tests {
             (HIVE_ERR_ADDR_IN_USE, Status::ErrAddrInUse),
             (HIVE_ERR_IO, Status::ErrIo),
             (HIVE_ERR_NOT_FOUND, Status::ErrNotFound),
+            (HIVE_ERR_NOT_DISTRIBUTED, Status::ErrNotDistributed),
         ];
         for (c, s) in all {
             assert_eq!(c, s as i32, "{}", s.name());

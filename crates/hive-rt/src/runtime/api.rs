@@ -249,6 +249,30 @@ impl Runtime {
         crate::signal::request::exit_pid(&self.inner, &Caller::get(), pid, &reason).map_err(Error)
     }
 
+    /// Starts distribution: this runtime becomes the node `opts.name`, listens for other
+    /// nodes, registers with EPMD (see [`crate::dist::Options`] for each setting and its
+    /// default), and from then on sends, links, monitors and exit signals reach pids of
+    /// other nodes (`docs/distribution.md`). Returns the node's name, creation and port.
+    /// May be called from a process or from another thread; waits at most twice
+    /// `setup_time_ms`.
+    /// Errors: `ErrNotDistributed` (already started), `ErrBadArgument` (a name with an
+    /// empty part), `ErrBadLength` (a name over 255 characters), `ErrIo` (the cookie file
+    /// could not be read or made), `ErrAddrInUse` (the listen address, or EPMD's port for
+    /// Hive's own port mapper), `ErrNameTaken` (EPMD refused the name: a node of that name
+    /// runs), `Timeout`, `ErrShutDown`, `ErrSystemLimit`.
+    pub fn dist_start(&self, opts: crate::dist::Options) -> Result<crate::dist::NodeInfo> {
+        let _rt = crate::sched::enter();
+        crate::dist::start(&self.inner, opts)
+    }
+
+    /// Stops distribution: every connection is closed (links and monitors across them end
+    /// with `noconnection` on this node), the node leaves EPMD. Errors:
+    /// `ErrNotDistributed`.
+    pub fn dist_stop(&self) -> Result<()> {
+        let _rt = crate::sched::enter();
+        crate::dist::stop(&self.inner)
+    }
+
     /// Stops every process (exit reason `shutdown`), cancels every timer, joins the workers
     /// and returns how many processes were stopped. Later calls return 0. Processes with a
     /// terminate callback are first sent an untrappable exit signal `shutdown` and run it

@@ -89,6 +89,9 @@ pub(crate) struct RtInner {
     pub(crate) io: crate::io::driver::Driver,
     /// Threads for blocking calls, whose results come back as messages (`io/pool.rs`).
     pub(crate) pool: crate::io::pool::Pool,
+    /// The running distribution node, if any (`dist/`): sends and signals to remote pids
+    /// go there. Set by `dist::start`, taken by `dist::stop` and by shutdown.
+    pub(crate) remote: parking_lot::RwLock<Option<Arc<dyn crate::dist::hook::Remote>>>,
 }
 
 /// Permission to look PCBs up and use them until dropped (see [`RtInner::access`]).
@@ -117,6 +120,11 @@ impl std::fmt::Debug for RtInner {
 }
 
 impl RtInner {
+    /// The running distribution node, if any.
+    pub(crate) fn remote(&self) -> Option<Arc<dyn crate::dist::hook::Remote>> {
+        self.remote.read().clone()
+    }
+
     /// A new monitor reference (never 0, never reused while the runtime lives).
     pub(crate) fn new_ref(&self) -> u64 {
         self.next_ref

@@ -39,6 +39,9 @@ impl RtInner {
                 Ok(())
             };
         }
+        if to.node() != 0 {
+            return self.send_remote(caller, to, m);
+        }
         let Some(pcb) = self.table.lookup(to) else {
             // SAFETY: we own `m`.
             unsafe { Msg::free_by(m.as_ptr(), caller.worker) };
@@ -67,6 +70,34 @@ impl RtInner {
         }
         self.wake_on(pcb, worker, !caller.pcb.is_null());
         Ok(())
+    }
+
+    /// [`RtInner::send_as`] to a pid of another node: the payload goes to the running node
+    /// (`dist::hook::Remote::send`), which queues it on the connection; without one the
+    /// message is dropped, as a send to an unreachable node is (case 107).
+    #[cold]
+    fn send_remote(
+        &self,
+        caller: &Caller,
+        to: Pid,
+        m: NonNull<Msg>,
+    ) -> std::result::Result<(), Status> {
+        let r = match self.remote() {
+            Some(node) => {
+                // SAFETY: we own `m`, a live message: its payload has `user_len` bytes.
+                let data = unsafe {
+                    std::slice::from_raw_parts(
+                        Msg::user_data(m.as_ptr()),
+                        Msg::user_len(m.as_ptr()),
+                    )
+                };
+                node.send(caller.pid(), to, data)
+            }
+            None => Ok(()),
+        };
+        // SAFETY: we own `m` and do not use it again.
+        unsafe { Msg::free_by(m.as_ptr(), caller.worker) };
+        r
     }
 
     /// Tells the process `pcb` that something arrived in its mailbox, and schedules it if

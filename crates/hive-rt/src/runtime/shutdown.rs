@@ -54,6 +54,8 @@ impl RtInner {
             return Err(Status::ErrShutDown);
         }
         self.pool.close();
+        // The node's processes stop with the others; new remote signals are dropped.
+        drop(self.remote.write().take());
         let graceful = self.stop_with_terminate();
         // The monitor stops first: it reads the worker threads' takeover slots.
         self.sched.monitor.stop.store(true, SeqCst);

@@ -70,6 +70,7 @@ impl RtInner {
             aliases: crate::alias::table::AliasTable::new(),
             io,
             pool: Default::default(),
+            remote: Default::default(),
             config,
         });
         let _ = rt.self_ref.set(Arc::downgrade(&rt));

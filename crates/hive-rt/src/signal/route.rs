@@ -51,6 +51,9 @@ pub(crate) fn deliver(
     to: Pid,
     sig: Signal<'_>,
 ) -> Result<Delivery, Status> {
+    if to.node() != 0 {
+        return deliver_remote(rt, from, to, sig);
+    }
     let _access = rt.access().ok_or(Status::ErrShutDown)?;
     let Some(pcb_ptr) = rt.table.lookup(to) else {
         return Ok(Delivery::Dead);
@@ -66,6 +69,37 @@ pub(crate) fn deliver(
         .ok_or(Status::ErrNoMemory)?;
     Requestee::of(pcb).enqueue(m);
     wake();
+    Ok(Delivery::Delivered)
+}
+
+/// [`deliver`] to a process of another node: handed to the running node
+/// (`dist::hook::Remote`), which queues it on the node's connection. A link or monitor
+/// request is always `Delivered`: a dead remote process answers it with an exit signal or
+/// a DOWN `noproc` (cases 117, 127), a lost connection with `noconnection`. Without a
+/// running node the pid cannot be reached: `Dead`.
+#[cold]
+fn deliver_remote(
+    rt: &RtInner,
+    from: &Sender,
+    to: Pid,
+    sig: Signal<'_>,
+) -> Result<Delivery, Status> {
+    use crate::dist::hook::RemoteSignal as R;
+    let Some(node) = rt.remote() else {
+        return Ok(Delivery::Dead);
+    };
+    let rs = match sig {
+        Signal::Link => R::Link,
+        Signal::Unlink => R::Unlink,
+        Signal::Exit(r) => R::Exit(r),
+        Signal::LinkExit(r) => R::LinkExit(r),
+        Signal::Monitor(m) => R::Monitor(m),
+        Signal::Demonitor(m) => R::Demonitor(m),
+        Signal::Down(m, r) => R::Down(m, r),
+        // `hive_shutdown` stops this node's processes only.
+        Signal::Shutdown => return Ok(Delivery::Dead),
+    };
+    node.signal(from.pid, to, rs)?;
     Ok(Delivery::Delivered)
 }
 

@@ -1,0 +1,497 @@
+//! Starting and stopping a node, and the calls that name nodes rather than pids (the Rust
+//! API; `ffi/dist.rs` is the C face). Sends, links, monitors and exit signals to remote
+//! pids need nothing new: the ordinary calls (`process::send`, `link`, `monitor`,
+//! `exit_pid` …) take remote pids.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::control::{op, Payload};
+use super::etf::{Atom, ExtPid, Term};
+use super::ids::Me;
+use super::node::{Discovery, Node, Phase, Settings};
+use crate::config::{Priority, SpawnOptions};
+use crate::io::api::{self as net, Socket};
+use crate::pid::Pid;
+use crate::process::pcb::Entry as ProcEntry;
+use crate::reason::ExitReason;
+use crate::runtime::RtInner;
+use crate::status::{Error, Result, Status};
+
+/// How to start a node ([`crate::Runtime::dist_start`], `hive_dist_start`), as `erl`'s
+/// `-sname`/`-name`, `-setcookie`, `-hidden` and `-kernel net_ticktime` flags.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The node name: `name` (the host is added: this machine's short host name, or its
+    /// full one with `long_names`) or `name@host`. At most 255 characters in all.
+    pub name: String,
+    /// Long names (`-name`) rather than short ones (`-sname`): only decides the host part
+    /// added to a name without one.
+    pub long_names: bool,
+    /// The cookie; None reads `$HOME/.erlang.cookie`, creating it with a random cookie
+    /// (mode 0400) when missing, as `erl` does.
+    pub cookie: Option<Vec<u8>>,
+    /// Address and port to listen on for other nodes (port 0: any free port). Default
+    /// `0.0.0.0:0`, as `erl`.
+    pub listen: SocketAddr,
+    /// How other nodes' ports are found. Default: EPMD on port `ERL_EPMD_PORT` or 4369.
+    pub discovery: Discovery,
+    /// With EPMD discovery and no EPMD answering on this host: start the system `epmd`
+    /// (`epmd -daemon`, which outlives the node, as with `erl`) when installed, else
+    /// Hive's own minimal port mapper (threads of this runtime, stopped with the node).
+    /// Default true.
+    pub start_epmd: bool,
+    /// A hidden node (the default, as C nodes): not in other nodes' `nodes()`, no
+    /// `global` or transitive connections. False publishes the node; Hive then answers
+    /// nothing `global` or `rex` send (see `docs/distribution.md`).
+    pub hidden: bool,
+    /// `net_ticktime`, ms: a silent peer is dropped after this long, ticks go out every
+    /// quarter of it. Default 60,000 (OTP's default); must match the peer's within ±25%.
+    pub tick_time_ms: u32,
+    /// Connect and handshake timeout, ms (`net_setuptime`). Default 7,000.
+    pub setup_time_ms: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            name: "hive".into(),
+            long_names: false,
+            cookie: None,
+            listen: SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0),
+            discovery: Discovery::Epmd(super::epmd::port_from_env()),
+            start_epmd: true,
+            hidden: true,
+            tick_time_ms: 60_000,
+            setup_time_ms: 7_000,
+        }
+    }
+}
+
+/// A running node's identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeInfo {
+    /// The full node name, `name@host`.
+    pub name: String,
+    /// The creation (from EPMD, or random without it); pids of this incarnation carry it.
+    pub creation: u32,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+fn host_name(long: bool) -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: `buf` is writable for its length; gethostname writes at most that many bytes.
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let h = if r == 0 {
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        "localhost".into()
+    };
+    if long {
+        h
+    } else {
+        h.split('.').next().unwrap_or("localhost").to_owned()
+    }
+}
+
+/// The cookie in `$HOME/.erlang.cookie`, made as `erl` makes it when missing.
+fn default_cookie() -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let home = std::env::var_os("HOME").ok_or(std::io::ErrorKind::NotFound)?;
+    let path = std::path::Path::new(&home).join(".erlang.cookie");
+    match std::fs::read(&path) {
+        Ok(b) => Ok(b.trim_ascii().to_vec()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let c: Vec<u8> = (0..20).map(|_| b'A' + (random_u32() % 26) as u8).collect();
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o400)
+                .open(&path)?;
+            f.write_all(&c)?;
+            Ok(c)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub(crate) fn random_u32() -> u32 {
+    let mut b = [0u8; 4];
+    // SAFETY: `b` is writable for its 4 bytes.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), 4, 0) };
+    if n != 4 {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.subsec_nanos() ^ d.as_secs() as u32);
+        return t.rotate_left(7) ^ std::process::id();
+    }
+    u32::from_ne_bytes(b)
+}
+
+/// What the acceptor reports once it listens and is registered.
+struct Ready {
+    port: u16,
+    creation: u32,
+}
+
+/// Registers with the EPMD on `port` of this host; on no answer and `start`, starts one
+/// (the system `epmd`, else Hive's own port mapper, kept in `mapper`) and retries.
+fn register(
+    port: u16,
+    listen_port: u16,
+    short: &str,
+    hidden: bool,
+    start: bool,
+    mapper: &Mutex<Option<super::epmd::PortMapperHandle>>,
+) -> std::result::Result<(Socket, u32), Status> {
+    let addr = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port);
+    let try_once = || -> std::result::Result<(Socket, u32), Status> {
+        let s = net::tcp_connect(addr, Some(2_000)).map_err(|e| e.0)?;
+        let mut st = super::controller::Stream {
+            s,
+            timeout_ms: 5_000,
+        };
+        match super::epmd::alive2(&mut st, listen_port, hidden, short) {
+            Ok(c) => Ok((s, c)),
+            Err(_) => {
+                let _ = net::close(s);
+                Err(Status::ErrNameTaken)
+            }
+        }
+    };
+    match try_once() {
+        Err(Status::ErrConnRefused) if start => {}
+        r => return r,
+    }
+    let started = crate::process::blocking(|| {
+        std::process::Command::new("epmd")
+            .args(["-daemon", "-port", &port.to_string()])
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+    .unwrap_or(false);
+    if started {
+        for _ in 0..50 {
+            match try_once() {
+                Err(Status::ErrConnRefused) => {
+                    let _ = crate::process::sleep(20);
+                }
+                r => return r,
+            }
+        }
+    }
+    let h = super::epmd::PortMapper::start(addr).map_err(|_| Status::ErrAddrInUse)?;
+    *mapper.lock() = Some(h);
+    try_once()
+}
+
+/// Starts distribution on `rt` (see [`crate::Runtime::dist_start`]).
+pub(crate) fn start(rt: &Arc<RtInner>, opts: Options) -> Result<NodeInfo> {
+    if rt.remote.read().is_some() {
+        return Err(Error(Status::ErrNotDistributed));
+    }
+    let full = if opts.name.contains('@') {
+        opts.name.clone()
+    } else {
+        format!("{}@{}", opts.name, host_name(opts.long_names))
+    };
+    let (short, _host) = full.split_once('@').unwrap_or((&full, ""));
+    if short.is_empty() || _host.is_empty() {
+        return Err(Error(Status::ErrBadArgument));
+    }
+    let atom = Atom::new(&full).map_err(|_| Error(Status::ErrBadLength))?;
+    let cookie = match opts.cookie.clone() {
+        Some(c) => c,
+        None => default_cookie().map_err(|_| Error(Status::ErrIo))?,
+    };
+    let (tx, rx) = crossbeam_channel::bounded::<std::result::Result<Ready, Status>>(1);
+    let slot: Arc<Mutex<Option<Arc<Node>>>> = Arc::default();
+    let mapper: Arc<Mutex<Option<super::epmd::PortMapperHandle>>> = Arc::default();
+    let (slot2, mapper2, o2, short2) =
+        (slot.clone(), mapper.clone(), opts.clone(), short.to_owned());
+    let acceptor = move || {
+        let l = match net::tcp_listen(o2.listen, 128, crate::io::tcp::LISTEN_REUSEADDR) {
+            Ok(l) => l,
+            Err(e) => return drop(tx.send(Err(e.0))),
+        };
+        let port = net::local_addr(l).map(|a| a.port()).unwrap_or(0);
+        let creation = match o2.discovery {
+            Discovery::Epmd(ep) => {
+                match register(ep, port, &short2, o2.hidden, o2.start_epmd, &mapper2) {
+                    // The registration lives as long as this process keeps `_s` open.
+                    Ok((_s, c)) => c,
+                    Err(e) => return drop(tx.send(Err(e))),
+                }
+            }
+            Discovery::FixedPort(_) => random_u32().max(1),
+        };
+        if tx.send(Ok(Ready { port, creation })).is_err() {
+            return;
+        }
+        if crate::process::receive(None).is_err() {
+            return;
+        }
+        let Some(node) = slot2.lock().clone() else {
+            return;
+        };
+        drop(slot2);
+        accept_loop(&node, l);
+    };
+    let aopts = SpawnOptions {
+        priority: Priority::High,
+        ..Default::default()
+    };
+    let apid = rt
+        .spawn(ProcEntry::rust(acceptor), &[], aopts, None)
+        .map_err(Error)?;
+    let wait = || {
+        rx.recv_timeout(std::time::Duration::from_millis(
+            u64::from(opts.setup_time_ms) * 2,
+        ))
+    };
+    let ready = if crate::process::self_pid().is_none() {
+        wait()
+    } else {
+        crate::process::blocking(wait)?
+    };
+    let ready = match ready {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return Err(Error(e)),
+        Err(_) => {
+            let _ = crate::signal::request::exit_pid(
+                rt,
+                &crate::sched::Caller::get(),
+                apid,
+                &ExitReason::Kill,
+            );
+            return Err(Error(Status::Timeout));
+        }
+    };
+    let mut flags = super::flags::ADVERTISED;
+    if !opts.hidden {
+        flags |= super::flags::PUBLISHED;
+    }
+    let node = Arc::new(Node::new(
+        Arc::downgrade(rt),
+        Me {
+            name: atom,
+            creation: ready.creation,
+        },
+        Settings {
+            cookie,
+            discovery: opts.discovery.clone(),
+            tick_ms: opts.tick_time_ms.max(400),
+            setup_ms: opts.setup_time_ms.max(100),
+            flags,
+            _mapper: mapper.lock().take(),
+        },
+    ));
+    *node.acceptor.lock() = apid;
+    *slot.lock() = Some(node.clone());
+    {
+        let mut r = rt.remote.write();
+        if r.is_some() {
+            return Err(Error(Status::ErrNotDistributed));
+        }
+        *r = Some(Arc::new(node.clone()));
+    }
+    node.poke(apid, b"G");
+    Ok(NodeInfo {
+        name: full,
+        creation: ready.creation,
+        port: ready.port,
+    })
+}
+
+/// The acceptor's loop: each connection gets its own controller.
+fn accept_loop(node: &Arc<Node>, l: Socket) {
+    loop {
+        let Ok(s) = net::tcp_accept(l, None) else {
+            return;
+        };
+        let Ok(pid) = super::controller::spawn_accept(node) else {
+            let _ = net::close(s);
+            continue;
+        };
+        if net::controlling_process(s, pid).is_err() {
+            let _ = net::close(s);
+            continue;
+        }
+        if crate::process::send(pid, &s.0.to_le_bytes()).is_err() {
+            let _ = net::close(s);
+        }
+    }
+}
+
+/// Stops distribution on `rt`: no new connections, every connection closed (its links and
+/// monitors end with `noconnection`), the EPMD registration dropped. Errors:
+/// `ErrNotDistributed`.
+pub(crate) fn stop(rt: &RtInner) -> Result<()> {
+    let Some(node) = rt.remote.write().take() else {
+        return Err(Error(Status::ErrNotDistributed));
+    };
+    let Some(node) = node.as_any().downcast_ref::<Arc<Node>>().cloned() else {
+        return Err(Error(Status::ErrInternal));
+    };
+    node.stopping
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let apid = *node.acceptor.lock();
+    let caller = crate::sched::Caller::get();
+    let _ = crate::signal::request::exit_pid(rt, &caller, apid, &ExitReason::Kill);
+    let entries: Vec<_> = node.entries.read().values().cloned().collect();
+    for e in entries {
+        let c = e.state.lock().controller;
+        if !c.is_none() {
+            super::controller::down(&node, &e, c);
+            node.poke(c, b"D");
+        }
+    }
+    Ok(())
+}
+
+/// The running node of the calling process's runtime.
+fn running() -> std::result::Result<Arc<Node>, Status> {
+    let pcb = crate::process::current()?;
+    node_of(crate::runtime::runtime_of(pcb)).ok_or(Status::ErrNotDistributed)
+}
+
+/// The running node of `rt`.
+pub(crate) fn node_of(rt: &RtInner) -> Option<Arc<Node>> {
+    rt.remote()?.as_any().downcast_ref::<Arc<Node>>().cloned()
+}
+
+/// This node's full name (`node/0`), None when distribution is not running. Errors:
+/// `ErrNotAProcess`.
+pub fn node_name() -> Result<Option<String>> {
+    let _rt = crate::sched::enter();
+    match running() {
+        Ok(n) => Ok(Some(n.me.name.as_str().to_owned())),
+        Err(Status::ErrNotDistributed) => Ok(None),
+        Err(e) => Err(Error(e)),
+    }
+}
+
+/// The nodes connected now (`nodes(connected)`), by full name. Errors: `ErrNotAProcess`,
+/// `ErrNotDistributed`.
+pub fn nodes() -> Result<Vec<String>> {
+    let _rt = crate::sched::enter();
+    let node = running().map_err(Error)?;
+    let mut v: Vec<String> = node
+        .entries
+        .read()
+        .values()
+        .filter(|e| matches!(e.state.lock().phase, Phase::Up { .. }))
+        .map(|e| e.name.as_str().to_owned())
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+fn node_atom(name: &str) -> std::result::Result<Atom, Status> {
+    if !name.contains('@') {
+        return Err(Status::ErrBadArgument);
+    }
+    Atom::new(name).map_err(|_| Status::ErrBadLength)
+}
+
+/// `{Name, Node} ! Data` (`REG_SEND`): the process registered as `name` on `node` when the
+/// message arrives gets it (case 102); nobody there, or an unreachable node, drops it
+/// (cases 106, 107). Never waits for the connection (case 108). `node` may be this node.
+/// Errors: `ErrNotAProcess`, `ErrNotDistributed`, `ErrBadArgument` (a node name without
+/// `@`, an empty name), `ErrBadLength` (a name over 255 characters).
+pub fn send_name(node_name: &str, name: &str, data: &[u8]) -> Result<()> {
+    let _rt = crate::sched::enter();
+    let node = running().map_err(Error)?;
+    let target = node_atom(node_name).map_err(Error)?;
+    let to = Atom::new(name).map_err(|_| Error(Status::ErrBadLength))?;
+    if name.is_empty() {
+        return Err(Error(Status::ErrBadArgument));
+    }
+    if target == node.me.name {
+        return match crate::process::whereis(name.as_bytes()) {
+            Ok(p) => crate::process::send(p, data),
+            Err(_) => Ok(()),
+        };
+    }
+    let me = crate::process::self_pid();
+    let Some(from) = node.pid_term(me) else {
+        return Err(Error(Status::ErrNotAProcess));
+    };
+    let ctl = Term::tuple(vec![
+        Term::Int(op::REG_SEND),
+        from,
+        Term::atom(""),
+        Term::Atom(to),
+    ]);
+    let entry = node.entry(&target);
+    node.queue(&entry, None, &ctl, Some(Payload::Data(data)), |_| {});
+    Ok(())
+}
+
+/// `monitor_node(Node, true)`: one `{nodedown, Node}` message (ETF) per call when the
+/// connection goes or cannot be made (cases 131, 132); connects if not connected.
+/// `monitor_node(Node, false)` (`on` false) removes one. Errors: `ErrNotAProcess`,
+/// `ErrNotDistributed`, `ErrBadArgument`, `ErrBadLength`.
+pub fn monitor_node(node_name: &str, on: bool) -> Result<()> {
+    let _rt = crate::sched::enter();
+    let node = running().map_err(Error)?;
+    let target = node_atom(node_name).map_err(Error)?;
+    let me = crate::process::self_pid();
+    let entry = node.entry(&target);
+    if on {
+        if !node.connect(&entry, |s| s.node_monitors.push(me)) {
+            let msg = super::etf::to_vec(&Term::tuple(vec![
+                Term::atom("nodedown"),
+                Term::Atom(target),
+            ]));
+            crate::process::send(me, &msg)?;
+        }
+    } else {
+        let mut s = entry.state.lock();
+        if let Some(i) = s.node_monitors.iter().position(|&p| p == me) {
+            s.node_monitors.remove(i);
+        }
+    }
+    Ok(())
+}
+
+/// `erlang:disconnect_node/1`: closes the connection to `node`; links and monitors across
+/// it end with `noconnection` (case 134). Returns false when it was not connected.
+/// Errors: `ErrNotAProcess`, `ErrNotDistributed`, `ErrBadArgument`, `ErrBadLength`.
+pub fn disconnect(node_name: &str) -> Result<bool> {
+    let _rt = crate::sched::enter();
+    let node = running().map_err(Error)?;
+    let target = node_atom(node_name).map_err(Error)?;
+    let Some(entry) = node.entries.read().get(&target).cloned() else {
+        return Ok(false);
+    };
+    let c = entry.state.lock().controller;
+    if c.is_none() {
+        return Ok(false);
+    }
+    super::controller::down(&node, &entry, c);
+    node.poke(c, b"D");
+    Ok(true)
+}
+
+/// The Hive pid of a pid term decoded from a message (`etf::ExtPid`), to send to, link or
+/// monitor; None when it cannot be named (see `docs/distribution.md`, "Identity").
+/// Errors: `ErrNotAProcess`, `ErrNotDistributed`.
+pub fn pid_of(p: &ExtPid) -> Result<Option<Pid>> {
+    let _rt = crate::sched::enter();
+    let node = running().map_err(Error)?;
+    Ok(super::ids::ext_to_pid(&node.me, &node.inc, p))
+}
+
+/// The pid term of a Hive pid (local or remote), to put inside a message; None for
+/// `Pid::NONE` or a pid of no known node. Errors: `ErrNotAProcess`, `ErrNotDistributed`.
+pub fn pid_term(pid: Pid) -> Result<Option<ExtPid>> {
+    let _rt = crate::sched::enter();
+    let node = running().map_err(Error)?;
+    Ok(super::ids::pid_to_ext(&node.me, &node.inc, pid))
+}

@@ -1,0 +1,143 @@
+//! Control messages on the wire ([P §Protocol between Connected Nodes]): the frames Hive
+//! writes, and the payload and exit-reason conventions at the edge between Hive's bytes
+//! and Erlang terms (`docs/distribution.md`, "What maps to what").
+//!
+//! Hive advertises neither `DIST_HDR_ATOM_CACHE` nor `FRAGMENTS`, so every frame either
+//! way is a pass-through frame: `[Len:32] 112 ControlTerm [PayloadTerm]`, each term with
+//! its 131 version byte; `Len = 0` is a tick.
+
+use super::etf::{self, Limits, Term};
+use crate::reason::ExitReason;
+
+/// The pass-through frame type.
+pub(crate) const PASS_THROUGH: u8 = 112;
+
+/// Control message operations (`dop` in [P]).
+pub(crate) mod op {
+    pub(crate) const LINK: i64 = 1;
+    pub(crate) const SEND: i64 = 2;
+    pub(crate) const EXIT: i64 = 3;
+    pub(crate) const UNLINK: i64 = 4;
+    pub(crate) const REG_SEND: i64 = 6;
+    pub(crate) const EXIT2: i64 = 8;
+    pub(crate) const SEND_TT: i64 = 12;
+    pub(crate) const EXIT_TT: i64 = 13;
+    pub(crate) const REG_SEND_TT: i64 = 16;
+    pub(crate) const EXIT2_TT: i64 = 18;
+    pub(crate) const MONITOR_P: i64 = 19;
+    pub(crate) const DEMONITOR_P: i64 = 20;
+    pub(crate) const MONITOR_P_EXIT: i64 = 21;
+    pub(crate) const SEND_SENDER: i64 = 22;
+    pub(crate) const SEND_SENDER_TT: i64 = 23;
+    pub(crate) const PAYLOAD_EXIT: i64 = 24;
+    pub(crate) const PAYLOAD_EXIT_TT: i64 = 25;
+    pub(crate) const PAYLOAD_EXIT2: i64 = 26;
+    pub(crate) const PAYLOAD_EXIT2_TT: i64 = 27;
+    pub(crate) const PAYLOAD_MONITOR_P_EXIT: i64 = 28;
+    pub(crate) const SPAWN_REQUEST: i64 = 29;
+    pub(crate) const SPAWN_REQUEST_TT: i64 = 30;
+    pub(crate) const SPAWN_REPLY: i64 = 31;
+    pub(crate) const ALIAS_SEND: i64 = 33;
+    pub(crate) const ALIAS_SEND_TT: i64 = 34;
+    pub(crate) const UNLINK_ID: i64 = 35;
+    pub(crate) const UNLINK_ID_ACK: i64 = 36;
+}
+
+/// Appends one frame: the control term `ctl` and, if any, the payload term `payload`
+/// (bytes as [`push_payload`] writes them).
+pub(crate) fn push_frame(out: &mut Vec<u8>, ctl: &Term, payload: Option<Payload<'_>>) {
+    let start = out.len();
+    out.extend_from_slice(&[0, 0, 0, 0, PASS_THROUGH]);
+    etf::encode(ctl, out);
+    match payload {
+        Some(Payload::Data(d)) => push_payload(out, d),
+        Some(Payload::Reason(r)) => push_reason(out, r),
+        None => {}
+    }
+    let len = (out.len() - start - 4) as u32;
+    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+}
+
+/// The payload of a frame.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Payload<'a> {
+    /// A message's bytes ([`push_payload`]).
+    Data(&'a [u8]),
+    /// An exit reason ([`push_reason`]).
+    Reason(&'a ExitReason),
+}
+
+/// True when `data` is exactly one term in the External Term Format (131 first).
+pub(crate) fn is_term(data: &[u8]) -> bool {
+    data.first() == Some(&etf::VERSION)
+        && etf::skip(data, &Limits::default()).is_ok_and(|n| n == data.len())
+}
+
+/// Appends a message's bytes as a term: bytes that are one ETF term go as that term,
+/// any other bytes as a binary (`<<Bytes/binary>>`).
+pub(crate) fn push_payload(out: &mut Vec<u8>, data: &[u8]) {
+    if is_term(data) {
+        out.extend_from_slice(data);
+    } else {
+        out.extend_from_slice(&[etf::VERSION, 109]);
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        out.extend_from_slice(data);
+    }
+}
+
+/// The atom of a standard exit reason.
+fn reason_atom(r: &ExitReason) -> Option<&'static str> {
+    Some(match r {
+        ExitReason::Normal => "normal",
+        ExitReason::Kill => "kill",
+        ExitReason::Killed => "killed",
+        ExitReason::Noproc => "noproc",
+        ExitReason::Noconnection => "noconnection",
+        ExitReason::Shutdown => "shutdown",
+        ExitReason::Error(_) => return None,
+    })
+}
+
+/// Appends an exit reason as a term: a standard kind as its atom, an `Error` reason's
+/// bytes as [`push_payload`] does (ETF bytes as that term, others as a binary).
+pub(crate) fn push_reason(out: &mut Vec<u8>, r: &ExitReason) {
+    match reason_atom(r) {
+        Some(a) => etf::encode(&Term::atom(a), out),
+        None => push_payload(out, r.data()),
+    }
+}
+
+/// The exit reason a reason term stands for: the six standard atoms are their kinds,
+/// any other term is an `Error` reason carrying the term's bytes (`{shutdown, X}`
+/// included).
+pub(crate) fn reason_of(bytes: &[u8]) -> ExitReason {
+    if let Ok(Term::Atom(a)) = etf::decode(bytes) {
+        match a.as_str() {
+            "normal" => return ExitReason::Normal,
+            "kill" => return ExitReason::Kill,
+            "killed" => return ExitReason::Killed,
+            "noproc" => return ExitReason::Noproc,
+            "noconnection" => return ExitReason::Noconnection,
+            "shutdown" => return ExitReason::Shutdown,
+            _ => {}
+        }
+    }
+    ExitReason::error(bytes)
+}
+
+/// A frame split into its control term and the bytes of its payload term (empty when
+/// none). Errors: anything but one pass-through frame holding one or two well-formed terms.
+pub(crate) fn split_frame(frame: &[u8]) -> Result<(Term, &[u8]), etf::EtfError> {
+    let Some((&PASS_THROUGH, rest)) = frame.split_first() else {
+        return Err(etf::EtfError::Unsupported(
+            frame.first().copied().unwrap_or(0),
+        ));
+    };
+    let limits = Limits::default();
+    let (ctl, n) = etf::decode_prefix(rest, &limits)?;
+    let payload = &rest[n..];
+    if !payload.is_empty() && etf::skip(payload, &limits)? != payload.len() {
+        return Err(etf::EtfError::Trailing);
+    }
+    Ok((ctl, payload))
+}

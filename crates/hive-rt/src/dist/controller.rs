@@ -1,0 +1,350 @@
+//! A connection's controller: the process that sets a connection up (connect or accept,
+//! then the handshake), writes the entry's output buffer, reads frames, sends ticks, and
+//! ends the connection's links and monitors when it goes (`node.rs`, module docs).
+//!
+//! Controllers are ordinary Hive processes at high priority, so their I/O runs on the
+//! poller like any process's: the socket is in active mode with 4-byte framing, and every
+//! frame, the flush request of a sender (an internal message), and the tick timer arrive
+//! in the controller's mailbox. A tick (an empty frame) goes out when nothing was written
+//! for a quarter of `net_ticktime`; a peer from which nothing was read for `net_ticktime`
+//! is dropped (`net_tick_timeout`, case 137). A high-priority process runs before every
+//! normal one, so saturated workers do not delay ticks past a time slice.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::handshake::{self, Framing, HandshakeError, Local, PeerInfo, Verdict};
+use super::node::{Discovery, Entry, Node, Phase};
+use crate::config::{Priority, SpawnOptions};
+use crate::io::api::{self as net, Socket};
+use crate::io::tcp::SockOpt;
+use crate::mailbox::MessageKind;
+use crate::pid::Pid;
+use crate::process::pcb::Entry as ProcEntry;
+use crate::reason::ExitReason;
+use crate::signal::Signal;
+use crate::status::Status;
+
+/// Stack of a controller process, bytes: room for decoding terms nested up to the codec's
+/// depth limit.
+const STACK: usize = 256 * 1024;
+/// Messages an active socket delivers before it must be re-armed.
+const ACTIVE_N: i64 = 1 << 30;
+
+fn opts() -> SpawnOptions {
+    SpawnOptions {
+        priority: Priority::High,
+        stack_size: STACK,
+    }
+}
+
+/// Spawns the controller of a connect attempt to `entry`'s node.
+pub(crate) fn spawn_connect(node: &Arc<Node>, entry: &Arc<Entry>) -> Result<Pid, Status> {
+    let _rt = crate::sched::enter();
+    let rt = node.rt.upgrade().ok_or(Status::ErrShutDown)?;
+    let (n, e) = (node.clone(), entry.clone());
+    rt.spawn(
+        ProcEntry::rust(move || connect_role(n, e)),
+        &[],
+        opts(),
+        None,
+    )
+}
+
+/// Spawns the controller of an accepted socket; it waits for the socket handle in a
+/// message (sent once it owns the socket).
+pub(crate) fn spawn_accept(node: &Arc<Node>) -> Result<Pid, Status> {
+    let _rt = crate::sched::enter();
+    let rt = node.rt.upgrade().ok_or(Status::ErrShutDown)?;
+    let n = node.clone();
+    rt.spawn(ProcEntry::rust(move || accept_role(n)), &[], opts(), None)
+}
+
+/// A socket as a blocking byte stream for the handshake, each call bounded by `timeout`.
+pub(crate) struct Stream {
+    pub(crate) s: Socket,
+    pub(crate) timeout_ms: u32,
+}
+
+fn io_err(e: crate::status::Error) -> std::io::Error {
+    std::io::Error::other(format!("{e:?}"))
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        match net::recv_partial(self.s, buf, 1, Some(self.timeout_ms)) {
+            (n, Ok(())) => Ok(n),
+            (0, Err(e)) if e.0 == Status::ErrPeerClosed => Ok(0),
+            (_, Err(e)) => Err(io_err(e)),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        net::send(self.s, buf, Some(self.timeout_ms)).map_err(io_err)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn local(node: &Node) -> Local<'_> {
+    Local {
+        name: node.me.name.as_str(),
+        creation: node.me.creation,
+        flags: node.settings.flags,
+        cookie: &node.settings.cookie,
+    }
+}
+
+/// The first address of `host` (IPv4 preferred).
+pub(crate) fn resolve(host: &str, timeout_ms: u32) -> Option<IpAddr> {
+    let addrs = net::resolve(host, Some(timeout_ms)).ok()?;
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+}
+
+/// Finds the port of node `name` (`short@host`) and connects to it.
+fn dial(node: &Node, name: &str) -> Result<Socket, String> {
+    let (short, host) = name.split_once('@').ok_or("node name without a host")?;
+    let t = node.settings.setup_ms;
+    let ip = resolve(host, t).ok_or_else(|| format!("cannot resolve {host}"))?;
+    let port = match node.settings.discovery {
+        Discovery::FixedPort(p) => p,
+        Discovery::Epmd(ep) => {
+            let s = net::tcp_connect(SocketAddr::new(ip, ep), Some(t))
+                .map_err(|e| format!("epmd at {ip}:{ep}: {e:?}"))?;
+            let mut st = Stream { s, timeout_ms: t };
+            let r = super::epmd::port_please(&mut st, short);
+            let _ = net::close(s);
+            match r {
+                Ok(Some(info)) => info.port,
+                Ok(None) => return Err(format!("{short} not registered at {host}")),
+                Err(e) => return Err(format!("epmd: {e:?}")),
+            }
+        }
+    };
+    net::tcp_connect(SocketAddr::new(ip, port), Some(t)).map_err(|e| format!("connect: {e:?}"))
+}
+
+fn connect_role(node: Arc<Node>, entry: Arc<Entry>) {
+    let me = crate::process::self_pid();
+    let r = dial(&node, entry.name.as_str()).and_then(|s| {
+        let mut st = Stream {
+            s,
+            timeout_ms: node.settings.setup_ms,
+        };
+        match handshake::initiate(&mut st, &local(&node), Framing::Len2, entry.name.as_str()) {
+            Ok(peer) => Ok((s, peer)),
+            Err(e) => {
+                let _ = net::close(s);
+                Err(match e {
+                    HandshakeError::Refused(ref st) if st == "nok" => String::new(),
+                    e => format!("{e:?}"),
+                })
+            }
+        }
+    });
+    match r {
+        Ok((s, peer)) => run(&node, &entry, me, s, &peer),
+        // `nok`: a simultaneous connect that the peer's attempt wins; its accepting
+        // controller has taken the entry over.
+        Err(e) if e.is_empty() => {}
+        Err(_) => down(&node, &entry, me),
+    }
+}
+
+fn accept_role(node: Arc<Node>) {
+    let me = crate::process::self_pid();
+    let Ok(m) = crate::process::receive(Some(10_000)) else {
+        return;
+    };
+    let Ok(raw) = <[u8; 8]>::try_from(m.data()) else {
+        return;
+    };
+    let s = Socket(u64::from_le_bytes(raw));
+    let mut st = Stream {
+        s,
+        timeout_ms: node.settings.setup_ms,
+    };
+    let mut taken: Option<Arc<Entry>> = None;
+    let r = handshake::accept(&mut st, &local(&node), Framing::Len2, |name, _creation| {
+        let Ok(atom) = super::etf::Atom::new(name) else {
+            return Verdict::NotAllowed;
+        };
+        if atom == node.me.name || node.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+            return Verdict::NotAllowed;
+        }
+        let entry = node.entry(&atom);
+        let mut s = entry.state.lock();
+        let v = match s.phase {
+            Phase::Idle => Verdict::Ok,
+            // Both nodes connect at once: the node with the greater name keeps its own
+            // attempt (`nok` to the other), as `dist_util` decides.
+            Phase::Pending if node.me.name.as_str() > name => Verdict::Nok,
+            Phase::Pending => Verdict::OkSimultaneous,
+            // Connected already: the peer restarted, or lost its side; it answers `true`
+            // to go on, and this connection replaces the old one.
+            Phase::Up { .. } => Verdict::Alive,
+        };
+        if v != Verdict::Nok {
+            let old = std::mem::replace(&mut s.controller, me);
+            if matches!(s.phase, Phase::Up { .. }) && old != Pid::NONE {
+                drop(s);
+                end_connection(&node, &entry, old);
+                entry.state.lock().phase = Phase::Pending;
+            } else {
+                s.phase = Phase::Pending;
+            }
+            taken = Some(entry.clone());
+        }
+        v
+    });
+    match (r, taken) {
+        (Ok(peer), Some(entry)) => run(&node, &entry, me, s, &peer),
+        (_, Some(entry)) => {
+            let _ = net::close(s);
+            down(&node, &entry, me);
+        }
+        (_, None) => {
+            let _ = net::close(s);
+        }
+    }
+}
+
+/// Ends the connection of controller `old` at once, on this side (a restarted peer's new
+/// connection replaces it).
+fn end_connection(node: &Node, entry: &Entry, old: Pid) {
+    down(node, entry, old);
+    node.poke(old, b"D");
+}
+
+/// The connected loop.
+fn run(node: &Arc<Node>, entry: &Arc<Entry>, me: Pid, s: Socket, peer: &PeerInfo) {
+    {
+        let mut st = entry.state.lock();
+        if st.controller != me {
+            drop(st);
+            let _ = net::close(s);
+            return;
+        }
+        st.phase = Phase::Up {
+            creation: peer.creation,
+            flags: super::flags::negotiate(node.settings.flags, peer.flags),
+        };
+        st.notified = true;
+    }
+    let _ = net::set_option(s, SockOpt::NoDelay, 1);
+    let _ = net::set_option(s, SockOpt::Packet, 4);
+    let _ = net::set_option(s, SockOpt::Active, ACTIVE_N);
+    let tick = u128::from(node.settings.tick_ms / 4).max(1);
+    let timeout = u128::from(node.settings.tick_ms);
+    let mut last_read = Instant::now();
+    let mut last_write = Instant::now();
+    let mut flush = true;
+    let reason = loop {
+        if flush {
+            flush = false;
+            let out = {
+                let mut st = entry.state.lock();
+                st.notified = false;
+                std::mem::take(&mut st.out)
+            };
+            if !out.is_empty() {
+                if net::send(s, &out, Some(node.settings.tick_ms)).is_err() {
+                    break "send failed";
+                }
+                last_write = Instant::now();
+            }
+        }
+        if last_write.elapsed().as_millis() >= tick {
+            if net::send(s, &[0, 0, 0, 0], Some(node.settings.tick_ms)).is_err() {
+                break "send failed";
+            }
+            last_write = Instant::now();
+        }
+        if last_read.elapsed().as_millis() >= timeout {
+            break "net_tick_timeout";
+        }
+        let wait = tick.saturating_sub(last_write.elapsed().as_millis()).max(1) as u32;
+        let m = match crate::process::receive(Some(wait)) {
+            Ok(m) => m,
+            Err(e) if e.0 == Status::Timeout => continue,
+            Err(_) => break "receive failed",
+        };
+        match m.kind() {
+            MessageKind::Tcp => {
+                last_read = Instant::now();
+                if !m.is_empty() && super::dispatch::frame(node, entry, m.data()).is_err() {
+                    break "bad frame";
+                }
+            }
+            MessageKind::TcpPassive => {
+                let _ = net::set_option(s, SockOpt::Active, ACTIVE_N);
+            }
+            MessageKind::TcpClosed | MessageKind::TcpError => break "connection_closed",
+            MessageKind::Data if m.sender().is_none() => match m.data() {
+                b"F" => flush = true,
+                b"D" => break "disconnect",
+                _ => {}
+            },
+            _ => {}
+        }
+    };
+    let _ = reason;
+    let _ = net::close(s);
+    down(node, entry, me);
+}
+
+/// Ends the connection of controller `me` on this side: the entry goes idle, its queued
+/// frames are dropped, and each link and monitor across it ends once with `noconnection`
+/// (`node.rs`, module docs). Nothing when `me` no longer controls the entry.
+pub(crate) fn down(node: &Node, entry: &Entry, me: Pid) {
+    let _rt = crate::sched::enter();
+    let (links, monitors, held, watchers) = {
+        let mut s = entry.state.lock();
+        if s.controller != me {
+            return;
+        }
+        s.controller = Pid::NONE;
+        s.phase = Phase::Idle;
+        s.notified = false;
+        s.out = Vec::new();
+        s.held_refs.clear();
+        (
+            std::mem::take(&mut s.links),
+            std::mem::take(&mut s.monitors),
+            std::mem::take(&mut s.held),
+            std::mem::take(&mut s.node_monitors),
+        )
+    };
+    let nc = ExitReason::Noconnection;
+    for (local, remote) in links {
+        node.deliver_local(remote, local, Signal::LinkExit(&nc));
+    }
+    for (mref, (local, remote)) in monitors {
+        node.deliver_local(remote, local, Signal::Down(mref, &nc));
+    }
+    for (token, h) in held {
+        node.deliver_local(h.watcher, h.target, Signal::Demonitor(token));
+    }
+    if !watchers.is_empty() {
+        let msg = super::etf::to_vec(&super::etf::Term::tuple(vec![
+            super::etf::Term::atom("nodedown"),
+            super::etf::Term::Atom(entry.name.clone()),
+        ]));
+        for w in watchers {
+            node.send_local(Pid::NONE, w, &msg);
+        }
+    }
+}

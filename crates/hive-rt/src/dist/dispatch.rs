@@ -1,0 +1,297 @@
+//! The receiving side of a connection: each frame's control message, carried out on this
+//! node with the BEAM's semantics (`docs/distribution.md`, "What maps to what").
+//!
+//! Signals from a remote process go to local processes by the one route
+//! (`signal::route::deliver`) with the remote pid as sender, so they keep their order with
+//! everything else the receiver gets and are handled as local signals are. Requests to a
+//! process that is gone are answered here, as the BEAM's node answers them: a `LINK` with
+//! an exit signal `noproc`, a `MONITOR_P` with a DOWN `noproc` (cases 117, 127).
+//! `UNLINK_ID` is acknowledged before the unlink is delivered, so the acknowledgement
+//! precedes every later signal to the unlinker ([P §Link Protocol]).
+
+use std::sync::Arc;
+
+use super::control::{op, reason_of, split_frame, Payload};
+use super::etf::{EtfError, ExtRef, Term};
+use super::ids::{ext_to_local_ref, ext_to_pid};
+use super::node::{Entry, HeldMonitor, Node};
+use crate::pid::Pid;
+use crate::reason::ExitReason;
+use crate::signal::route::Delivery;
+use crate::signal::Signal;
+
+/// Carries out one frame (not a tick). Errors: a frame that is not well formed; the
+/// connection is then dropped. Control messages Hive does not know are ignored.
+pub(crate) fn frame(node: &Arc<Node>, entry: &Arc<Entry>, frame: &[u8]) -> Result<(), EtfError> {
+    let (ctl, payload) = split_frame(frame)?;
+    let Some(t) = ctl.as_tuple() else {
+        return Ok(());
+    };
+    let Some(o) = t.first().and_then(Term::as_int) else {
+        return Ok(());
+    };
+    let pid = |i: usize| match t.get(i) {
+        Some(Term::Pid(p)) => ext_to_pid(&node.me, &node.inc, p),
+        _ => None,
+    };
+    let reason = |i: usize| -> ExitReason {
+        match t.get(i) {
+            Some(r) => reason_of(&super::etf::to_vec(r)),
+            None => reason_of(payload),
+        }
+    };
+    match o {
+        op::SEND | op::SEND_TT => {
+            if let Some(to) = pid(2) {
+                node.send_local(Pid::NONE, to, payload);
+            }
+        }
+        op::SEND_SENDER | op::SEND_SENDER_TT => {
+            if let (Some(from), Some(to)) = (pid(1), pid(2)) {
+                node.send_local(from, to, payload);
+            }
+        }
+        op::REG_SEND | op::REG_SEND_TT => {
+            let from = pid(1).unwrap_or(Pid::NONE);
+            if let Some(name) = t.get(3).and_then(Term::as_atom) {
+                reg_send(node, entry, from, name, payload);
+            }
+        }
+        op::ALIAS_SEND | op::ALIAS_SEND_TT => {
+            if let (Some(from), Some(Term::Ref(r))) = (pid(1), t.get(2)) {
+                if let Some(alias) = ext_to_local_ref(&node.me, r) {
+                    alias_send(node, from, alias, payload);
+                }
+            }
+        }
+        op::LINK => {
+            if let (Some(from), Some(to)) = (pid(1), pid(2)) {
+                link(node, entry, from, to);
+            }
+        }
+        op::UNLINK => {
+            if let (Some(from), Some(to)) = (pid(1), pid(2)) {
+                entry.state.lock().links.remove(&(to, from));
+                node.deliver_local(from, to, Signal::Unlink);
+            }
+        }
+        op::UNLINK_ID => {
+            if let (Some(from), Some(to), Some(id)) = (pid(2), pid(3), t.get(1)) {
+                let ack = Term::tuple(vec![
+                    Term::Int(op::UNLINK_ID_ACK),
+                    id.clone(),
+                    t[3].clone(),
+                    t[2].clone(),
+                ]);
+                node.queue(entry, None, &ack, None, |s| {
+                    s.links.remove(&(to, from));
+                });
+                node.deliver_local(from, to, Signal::Unlink);
+            }
+        }
+        op::EXIT | op::EXIT_TT | op::PAYLOAD_EXIT | op::PAYLOAD_EXIT_TT => {
+            if let (Some(from), Some(to)) = (pid(1), pid(2)) {
+                let r = reason(if o == op::EXIT {
+                    3
+                } else if o == op::EXIT_TT {
+                    4
+                } else {
+                    99
+                });
+                entry.state.lock().links.remove(&(to, from));
+                node.deliver_local(from, to, Signal::LinkExit(&r));
+            }
+        }
+        op::EXIT2 | op::EXIT2_TT | op::PAYLOAD_EXIT2 | op::PAYLOAD_EXIT2_TT => {
+            if let (Some(from), Some(to)) = (pid(1), pid(2)) {
+                let r = reason(if o == op::EXIT2 {
+                    3
+                } else if o == op::EXIT2_TT {
+                    4
+                } else {
+                    99
+                });
+                node.deliver_local(from, to, Signal::Exit(&r));
+            }
+        }
+        op::MONITOR_P => {
+            if let (Some(from), Some(target), Some(Term::Ref(r))) = (pid(1), t.get(2), t.get(3)) {
+                monitor(node, entry, from, target, r);
+            }
+        }
+        op::DEMONITOR_P => {
+            if let (Some(from), Some(Term::Ref(r))) = (pid(1), t.get(3)) {
+                let held = {
+                    let mut s = entry.state.lock();
+                    let token = s.held_refs.remove(r);
+                    token.and_then(|k| s.held.remove(&k).map(|h| (k, h)))
+                };
+                if let Some((token, h)) = held {
+                    node.deliver_local(from, h.target, Signal::Demonitor(token));
+                }
+            }
+        }
+        op::MONITOR_P_EXIT | op::PAYLOAD_MONITOR_P_EXIT => {
+            if let Some(Term::Ref(r)) = t.get(3) {
+                if let Some(mref) = ext_to_local_ref(&node.me, r) {
+                    let r = reason(if o == op::MONITOR_P_EXIT { 4 } else { 99 });
+                    let m = entry.state.lock().monitors.remove(&mref);
+                    if let Some((local, remote)) = m {
+                        node.deliver_local(remote, local, Signal::Down(mref, &r));
+                    }
+                }
+            }
+        }
+        op::SPAWN_REQUEST | op::SPAWN_REQUEST_TT => {
+            // {29, ReqId, From, GroupLeader, {M, F, A}, Opts}: remote spawn of Erlang
+            // functions is not supported: `{spawn_reply, Ref, error, notsup}` (as a node
+            // without `DFLAG_SPAWN` answers).
+            if let (Some(req), Some(from_t)) = (t.get(1), t.get(2)) {
+                let reply = Term::tuple(vec![
+                    Term::Int(op::SPAWN_REPLY),
+                    req.clone(),
+                    from_t.clone(),
+                    Term::Int(0),
+                    Term::atom("notsup"),
+                ]);
+                node.queue(entry, None, &reply, None, |_| {});
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `REG_SEND` to `name`: a registered local process gets the payload; `net_kernel`'s
+/// `is_auth` call (what `net_adm:ping/1` sends) is answered `yes` (case 144); other
+/// sends to names nobody holds are dropped (case 106).
+fn reg_send(node: &Arc<Node>, entry: &Arc<Entry>, from: Pid, name: &str, payload: &[u8]) {
+    let Some(rt) = node.rt.upgrade() else { return };
+    if let Some(to) = rt.registry.whereis(name.as_bytes()) {
+        node.send_local(from, to, payload);
+        return;
+    }
+    if name == "net_kernel" {
+        // {'$gen_call', {From, Tag}, {is_auth, Node}} -> {Tag, yes} to From.
+        let Ok(msg) = super::etf::decode(payload) else {
+            return;
+        };
+        let Some([call, fromtag, req]) =
+            msg.as_tuple().and_then(|v| <&[Term; 3]>::try_from(v).ok())
+        else {
+            return;
+        };
+        let is_auth = req
+            .as_tuple()
+            .and_then(|r| r.first())
+            .and_then(Term::as_atom)
+            == Some("is_auth");
+        if call.as_atom() != Some("$gen_call") || !is_auth {
+            return;
+        }
+        let Some([caller, tag]) = fromtag
+            .as_tuple()
+            .and_then(|v| <&[Term; 2]>::try_from(v).ok())
+        else {
+            return;
+        };
+        let reply = super::etf::to_vec(&Term::tuple(vec![tag.clone(), Term::atom("yes")]));
+        let ctl = Term::tuple(vec![Term::Int(op::SEND), Term::atom(""), caller.clone()]);
+        node.queue(entry, None, &ctl, Some(Payload::Data(&reply)), |_| {});
+    }
+}
+
+/// `ALIAS_SEND` to a local alias.
+fn alias_send(node: &Node, from: Pid, alias: u64, payload: &[u8]) {
+    let Some(rt) = node.rt.upgrade() else { return };
+    let caller = crate::sched::Caller::get();
+    if let Some(m) = crate::mailbox::Msg::with_data(payload, from, caller.worker) {
+        let _ = crate::alias::envelope::send_alias_msg(&rt, &caller, alias, m);
+    }
+}
+
+/// `LINK` from remote `from` to local `to`.
+fn link(node: &Arc<Node>, entry: &Arc<Entry>, from: Pid, to: Pid) {
+    entry.state.lock().links.insert((to, from));
+    match node.deliver_local(from, to, Signal::Link) {
+        Some(Delivery::Delivered) => {}
+        _ => {
+            // Case 117: the link to a process that is gone ends at once with `noproc`.
+            entry.state.lock().links.remove(&(to, from));
+            let (Some(f), Some(t)) = (node.pid_term(to), node.pid_term(from)) else {
+                return;
+            };
+            let ctl = Term::tuple(vec![Term::Int(op::PAYLOAD_EXIT), f, t]);
+            node.queue(
+                entry,
+                None,
+                &ctl,
+                Some(Payload::Reason(&ExitReason::Noproc)),
+                |_| {},
+            );
+        }
+    }
+}
+
+/// `MONITOR_P` from remote `from` on a local pid or registered name.
+fn monitor(node: &Arc<Node>, entry: &Arc<Entry>, from: Pid, target: &Term, r: &ExtRef) {
+    let Some(rt) = node.rt.upgrade() else { return };
+    let (to, name) = match target {
+        Term::Pid(p) => (super::ids::ext_to_pid(&node.me, &node.inc, p), None),
+        Term::Atom(a) => {
+            // `net_kernel` is there for as long as distribution runs: `net_adm:ping/1`
+            // monitors it around its call.
+            if a.as_str() == "net_kernel" {
+                return;
+            }
+            (rt.registry.whereis(a.as_str().as_bytes()), Some(a.clone()))
+        }
+        _ => return,
+    };
+    let token = rt.new_ref();
+    let held = HeldMonitor {
+        target: to.unwrap_or(Pid::NONE),
+        watcher: from,
+        ext: r.clone(),
+        name: name.clone(),
+    };
+    let delivered = match to {
+        Some(to) if to.node() == 0 => {
+            {
+                let mut s = entry.state.lock();
+                s.held.insert(token, held);
+                s.held_refs.insert(r.clone(), token);
+            }
+            node.deliver_local(from, to, Signal::Monitor(token)) == Some(Delivery::Delivered)
+        }
+        _ => false,
+    };
+    if !delivered {
+        // Case 127: a DOWN `noproc` at once.
+        {
+            let mut s = entry.state.lock();
+            s.held.remove(&token);
+            s.held_refs.remove(r);
+        }
+        let who = match name {
+            Some(a) => Term::Atom(a),
+            None => target.clone(),
+        };
+        let Some(watcher) = node.pid_term(from) else {
+            return;
+        };
+        let ctl = Term::tuple(vec![
+            Term::Int(op::PAYLOAD_MONITOR_P_EXIT),
+            who,
+            watcher,
+            Term::Ref(r.clone()),
+        ]);
+        node.queue(
+            entry,
+            None,
+            &ctl,
+            Some(Payload::Reason(&ExitReason::Noproc)),
+            |_| {},
+        );
+    }
+}

@@ -1,0 +1,455 @@
+//! The running node: its identity, its connections (one [`Entry`] per remote node name),
+//! and the outgoing side of every signal (`hook::Remote`).
+//!
+//! ## Connections and order
+//! Each remote node has one entry and at most one connection, as the BEAM has one
+//! `DistEntry` per node ([R §Delivery of Signals]: signals of one sender to one receiver
+//! keep their order; all of them travel one TCP stream). Senders encode their frame into
+//! the entry's output buffer under its lock and return at once; the connection's
+//! controller process (`controller.rs`) writes the buffer. While the connection is being
+//! set up (auto-connect on the first send, link or monitor, case 108), frames wait in the
+//! same buffer, in order; if it cannot be set up they are dropped (case 107).
+//!
+//! ## What a connection carries, for `noconnection`
+//! The entry records the links and monitors that cross it (both directions, as they are
+//! sent and received). When the connection goes (closed, reset, tick timeout,
+//! `disconnect_node`, or a connect attempt that failed), the entry is emptied under its
+//! lock and each is ended exactly once on this side: an exit signal `noconnection` over
+//! each link, a DOWN `noconnection` for each monitor this node's processes hold, the
+//! monitors held by remote processes forgotten, and `{nodedown, Node}` to each
+//! `monitor_node` caller (cases 131, 134–136). The peer does the same for its side.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Weak};
+
+use parking_lot::{Mutex, RwLock};
+
+use super::control::{op, push_frame, Payload};
+use super::etf::{Atom, ExtRef, Term};
+use super::hook::{Remote, RemoteSignal};
+use super::ids::{pid_to_ext, ref_to_ext, Incarnations, Me};
+use crate::pid::Pid;
+use crate::reason::ExitReason;
+use crate::runtime::RtInner;
+use crate::sched::Caller;
+use crate::signal::route::deliver;
+use crate::signal::{Sender, Signal};
+use crate::status::Status;
+
+/// How a node finds other nodes' ports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Discovery {
+    /// EPMD on this port of each host (registration with the local one, `ERL_EPMD_PORT`'s
+    /// default 4369).
+    Epmd(u16),
+    /// No EPMD: every node listens on this port (erl's `-erl_epmd_port P -start_epmd
+    /// false` shape); this node does not register anywhere.
+    FixedPort(u16),
+}
+
+/// The state of a connection to one node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Not connected: the next signal starts a connect attempt.
+    Idle,
+    /// A connect attempt (or an accepted connection's handshake) is under way; frames
+    /// wait in the buffer.
+    Pending,
+    /// Connected to incarnation `creation` with the negotiated `flags`.
+    Up { creation: u32, flags: u64 },
+}
+
+/// A monitor a remote process holds on a local one; its reference was made by the remote
+/// node and stands here as a local token.
+#[derive(Clone, Debug)]
+pub(crate) struct HeldMonitor {
+    /// The monitored local process.
+    pub(crate) target: Pid,
+    /// The remote monitoring process.
+    pub(crate) watcher: Pid,
+    /// The remote reference.
+    pub(crate) ext: ExtRef,
+    /// The name the monitor was set up with (`monitor(process, {Name, Node})`): the DOWN
+    /// names it (case 126).
+    pub(crate) name: Option<Atom>,
+}
+
+/// What one node's connection carries (see the module docs).
+#[derive(Debug)]
+pub(crate) struct EntryState {
+    pub(crate) phase: Phase,
+    /// Encoded frames not yet written, in order.
+    pub(crate) out: Vec<u8>,
+    /// The controller was told to flush `out` and has not yet taken it.
+    pub(crate) notified: bool,
+    /// The process that writes the connection (or sets it up); `NONE` when idle.
+    pub(crate) controller: Pid,
+    /// Links across: (local pid, remote pid).
+    pub(crate) links: HashSet<(Pid, Pid)>,
+    /// Monitors local processes hold on remote ones: reference → (local, remote).
+    pub(crate) monitors: HashMap<u64, (Pid, Pid)>,
+    /// Monitors remote processes hold on local ones: local token → monitor.
+    pub(crate) held: HashMap<u64, HeldMonitor>,
+    /// Remote references of `held`, to their tokens.
+    pub(crate) held_refs: HashMap<ExtRef, u64>,
+    /// `monitor_node(Node, true)` callers, once per call.
+    pub(crate) node_monitors: Vec<Pid>,
+}
+
+/// One remote node, by name.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) name: Atom,
+    pub(crate) state: Mutex<EntryState>,
+}
+
+impl Entry {
+    fn new(name: Atom) -> Entry {
+        Entry {
+            name,
+            state: Mutex::new(EntryState {
+                phase: Phase::Idle,
+                out: Vec::new(),
+                notified: false,
+                controller: Pid::NONE,
+                links: HashSet::new(),
+                monitors: HashMap::new(),
+                held: HashMap::new(),
+                held_refs: HashMap::new(),
+                node_monitors: Vec::new(),
+            }),
+        }
+    }
+}
+
+/// Settings of a running node (`dist::Options` resolved).
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) cookie: Vec<u8>,
+    pub(crate) discovery: Discovery,
+    /// `net_ticktime`, ms: a peer silent this long is dropped; a tick goes out after a
+    /// quarter of it without writes.
+    pub(crate) tick_ms: u32,
+    /// Handshake and connect timeout, ms (`net_setuptime`, 7 s by default).
+    pub(crate) setup_ms: u32,
+    pub(crate) flags: u64,
+    /// Hive's own port mapper, when this node started it: kept running while the node is.
+    pub(crate) _mapper: Option<super::epmd::PortMapperHandle>,
+}
+
+/// A running node.
+#[derive(Debug)]
+pub(crate) struct Node {
+    pub(crate) rt: Weak<RtInner>,
+    pub(crate) me: Me,
+    pub(crate) settings: Settings,
+    pub(crate) inc: Incarnations,
+    pub(crate) entries: RwLock<HashMap<Atom, Arc<Entry>>>,
+    /// The next `UNLINK_ID` id.
+    unlink_ids: AtomicU64,
+    /// The acceptor process (listener and EPMD registration).
+    pub(crate) acceptor: Mutex<Pid>,
+    /// Set by `stop`: no new connections.
+    pub(crate) stopping: std::sync::atomic::AtomicBool,
+}
+
+impl Node {
+    pub(crate) fn new(rt: Weak<RtInner>, me: Me, settings: Settings) -> Node {
+        Node {
+            rt,
+            me,
+            settings,
+            inc: Incarnations::default(),
+            entries: RwLock::new(HashMap::new()),
+            unlink_ids: AtomicU64::new(1),
+            acceptor: Mutex::new(Pid::NONE),
+            stopping: Default::default(),
+        }
+    }
+
+    /// The entry of node `name`, made if new.
+    pub(crate) fn entry(&self, name: &Atom) -> Arc<Entry> {
+        if let Some(e) = self.entries.read().get(name) {
+            return e.clone();
+        }
+        self.entries
+            .write()
+            .entry(name.clone())
+            .or_insert_with(|| Arc::new(Entry::new(name.clone())))
+            .clone()
+    }
+
+    /// The entry and creation of remote pid `to`'s incarnation.
+    fn target(&self, to: Pid) -> Option<(Arc<Entry>, u32)> {
+        let (name, creation) = self.inc.get(to.node())?;
+        Some((self.entry(&name), creation))
+    }
+
+    /// `pid` as a term (None for `NONE` or an unknown node field).
+    pub(crate) fn pid_term(&self, pid: Pid) -> Option<Term> {
+        pid_to_ext(&self.me, &self.inc, pid).map(Term::Pid)
+    }
+
+    /// Queues a frame to `entry` (whose incarnation must be `creation`, or any when None),
+    /// starting a connection when idle. `track` records what the frame sets up or ends,
+    /// under the same lock. Returns false when the frame was not queued because the pid
+    /// belongs to a gone incarnation: the caller ends what it set up with `noconnection`.
+    pub(crate) fn queue(
+        self: &Arc<Self>,
+        entry: &Arc<Entry>,
+        creation: Option<u32>,
+        ctl: &Term,
+        payload: Option<Payload<'_>>,
+        track: impl FnOnce(&mut EntryState),
+    ) -> bool {
+        let Some(mut s) = self.connected(entry, creation) else {
+            return false;
+        };
+        track(&mut s);
+        push_frame(&mut s.out, ctl, payload);
+        let notify = matches!(s.phase, Phase::Up { .. }) && !s.notified;
+        let controller = s.controller;
+        if notify {
+            s.notified = true;
+        }
+        drop(s);
+        if notify {
+            self.poke(controller, b"F");
+        }
+        true
+    }
+
+    /// The entry's state, locked, once it is connected or a connection is under way
+    /// (started here when idle). None when `creation` names a gone incarnation, for this
+    /// node's own name, while stopping, or when no controller could be spawned.
+    fn connected<'a>(
+        self: &Arc<Self>,
+        entry: &'a Arc<Entry>,
+        creation: Option<u32>,
+    ) -> Option<parking_lot::MutexGuard<'a, EntryState>> {
+        if entry.name == self.me.name {
+            return None; // an old incarnation of this node
+        }
+        let mut s = entry.state.lock();
+        match s.phase {
+            Phase::Up { creation: c, .. } if creation.is_some_and(|w| w != c) => return None,
+            Phase::Idle => {
+                if self.stopping.load(Relaxed) {
+                    return None;
+                }
+                s.phase = Phase::Pending;
+                s.notified = false;
+                match super::controller::spawn_connect(self, entry) {
+                    Ok(pid) => s.controller = pid,
+                    Err(_) => {
+                        s.phase = Phase::Idle;
+                        return None;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Some(s)
+    }
+
+    /// Connects to `entry`'s node if not connected, and runs `track` on its state under
+    /// the lock. False when it cannot be reached (as [`Node::queue`]).
+    pub(crate) fn connect(
+        self: &Arc<Self>,
+        entry: &Arc<Entry>,
+        track: impl FnOnce(&mut EntryState),
+    ) -> bool {
+        match self.connected(entry, None) {
+            Some(mut s) => {
+                track(&mut s);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Sends the internal message `what` to a controller process.
+    pub(crate) fn poke(&self, controller: Pid, what: &[u8]) {
+        let _rt = crate::sched::enter();
+        if let Some(rt) = self.rt.upgrade() {
+            let caller = Caller::get();
+            if let Some(m) = crate::mailbox::Msg::with_data(what, Pid::NONE, caller.worker) {
+                let _ = rt.send_as(&caller, controller, m);
+            }
+        }
+    }
+
+    /// Sends `data` as a message from `from` to the local process `to` (dropped if it is
+    /// not alive).
+    pub(crate) fn send_local(&self, from: Pid, to: Pid, data: &[u8]) {
+        let _rt = crate::sched::enter();
+        if let Some(rt) = self.rt.upgrade() {
+            let caller = Caller::get();
+            if let Some(m) = crate::mailbox::Msg::with_data(data, from, caller.worker) {
+                let _ = rt.send_as(&caller, to, m);
+            }
+        }
+    }
+
+    /// Delivers `sig` from `from` (a remote pid) to the local `to` through the one route.
+    pub(crate) fn deliver_local(
+        &self,
+        from: Pid,
+        to: Pid,
+        sig: Signal<'_>,
+    ) -> Option<crate::signal::route::Delivery> {
+        let _rt = crate::sched::enter();
+        let rt = self.rt.upgrade()?;
+        let caller = Caller::get();
+        let sender = Sender {
+            pid: from,
+            worker: caller.worker,
+            lifo: false,
+        };
+        deliver(&rt, &sender, to, sig).ok()
+    }
+
+    /// Ends, on this side, what a signal to a gone incarnation set up: a link or a monitor
+    /// from `from` to `to` gets `noconnection` (case 142).
+    fn unreachable(&self, from: Pid, to: Pid, sig: RemoteSignal<'_>) {
+        match sig {
+            RemoteSignal::Link => {
+                self.deliver_local(to, from, Signal::LinkExit(&ExitReason::Noconnection));
+            }
+            RemoteSignal::Monitor(mref) => {
+                self.deliver_local(to, from, Signal::Down(mref, &ExitReason::Noconnection));
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Remote for Arc<Node> {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn send(&self, from: Pid, to: Pid, data: &[u8]) -> Result<(), Status> {
+        let Some((entry, creation)) = self.target(to) else {
+            return Ok(());
+        };
+        let Some(to_t) = self.pid_term(to) else {
+            return Ok(());
+        };
+        let ctl = match self.pid_term(from) {
+            Some(f) => Term::tuple(vec![Term::Int(op::SEND_SENDER), f, to_t]),
+            None => Term::tuple(vec![Term::Int(op::SEND), Term::atom(""), to_t]),
+        };
+        self.queue(
+            &entry,
+            Some(creation),
+            &ctl,
+            Some(Payload::Data(data)),
+            |_| {},
+        );
+        Ok(())
+    }
+
+    fn signal(&self, from: Pid, to: Pid, sig: RemoteSignal<'_>) -> Result<(), Status> {
+        let (Some((entry, creation)), Some(from_t), Some(to_t)) =
+            (self.target(to), self.pid_term(from), self.pid_term(to))
+        else {
+            self.unreachable(from, to, sig);
+            return Ok(());
+        };
+        let t3 = |o: i64, a: Term, b: Term| Term::tuple(vec![Term::Int(o), a, b]);
+        let queued = match sig {
+            RemoteSignal::Link => self.queue(
+                &entry,
+                Some(creation),
+                &t3(op::LINK, from_t, to_t),
+                None,
+                |s| {
+                    s.links.insert((from, to));
+                },
+            ),
+            RemoteSignal::Unlink => {
+                let id = self.unlink_ids.fetch_add(1, Relaxed);
+                let ctl = Term::tuple(vec![
+                    Term::Int(op::UNLINK_ID),
+                    Term::Int(id as i64),
+                    from_t,
+                    to_t,
+                ]);
+                self.queue(&entry, Some(creation), &ctl, None, |s| {
+                    s.links.remove(&(from, to));
+                })
+            }
+            RemoteSignal::Exit(r) => self.queue(
+                &entry,
+                Some(creation),
+                &t3(op::PAYLOAD_EXIT2, from_t, to_t),
+                Some(Payload::Reason(r)),
+                |_| {},
+            ),
+            RemoteSignal::LinkExit(r) => self.queue(
+                &entry,
+                Some(creation),
+                &t3(op::PAYLOAD_EXIT, from_t, to_t),
+                Some(Payload::Reason(r)),
+                |s| {
+                    s.links.remove(&(from, to));
+                },
+            ),
+            RemoteSignal::Monitor(mref) => {
+                let ctl = Term::tuple(vec![
+                    Term::Int(op::MONITOR_P),
+                    from_t,
+                    to_t,
+                    Term::Ref(ref_to_ext(&self.me, mref)),
+                ]);
+                self.queue(&entry, Some(creation), &ctl, None, |s| {
+                    s.monitors.insert(mref, (from, to));
+                })
+            }
+            RemoteSignal::Demonitor(mref) => {
+                let ctl = Term::tuple(vec![
+                    Term::Int(op::DEMONITOR_P),
+                    from_t,
+                    to_t,
+                    Term::Ref(ref_to_ext(&self.me, mref)),
+                ]);
+                self.queue(&entry, Some(creation), &ctl, None, |s| {
+                    s.monitors.remove(&mref);
+                })
+            }
+            RemoteSignal::Down(token, r) => {
+                // The monitor is the remote node's: its reference and, for a monitor by
+                // name, the name the DOWN carries.
+                let held = {
+                    let mut s = entry.state.lock();
+                    let h = s.held.remove(&token);
+                    if let Some(h) = &h {
+                        s.held_refs.remove(&h.ext);
+                    }
+                    h
+                };
+                let Some(h) = held else { return Ok(()) };
+                let who = h.name.clone().map_or(from_t, Term::Atom);
+                let ctl = Term::tuple(vec![
+                    Term::Int(op::PAYLOAD_MONITOR_P_EXIT),
+                    who,
+                    to_t,
+                    Term::Ref(h.ext),
+                ]);
+                self.queue(
+                    &entry,
+                    Some(creation),
+                    &ctl,
+                    Some(Payload::Reason(r)),
+                    |_| {},
+                )
+            }
+        };
+        if !queued {
+            self.unreachable(from, to, sig);
+        }
+        Ok(())
+    }
+}

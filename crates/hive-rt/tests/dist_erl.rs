@@ -1,0 +1,185 @@
+//! Distribution against a real Erlang/OTP node: Hive ↔ BEAM, each test named by its case
+//! (`docs/semantics.md`, "Distribution"). Every test starts a private EPMD and its own
+//! `erl` node (`common/erl.rs`), and a Hive node registered with that EPMD.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use common::erl::{require_erl, Epmd, ErlNode};
+use hive_rt::dist::etf::{self, Term};
+use hive_rt::dist::{self, Discovery, Options};
+use hive_rt::{process, ExitReason, MessageKind, Pid, Runtime};
+
+const COOKIE: &str = "hivecookie";
+
+/// A Hive node named `name@localhost` on `epmd`.
+fn hive_node(epmd: &Epmd, name: &str) -> Runtime {
+    let rt = common::rt(2);
+    let info = rt
+        .dist_start(Options {
+            name: format!("{name}@localhost"),
+            cookie: Some(COOKIE.into()),
+            listen: "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
+            discovery: Discovery::Epmd(epmd.port()),
+            start_epmd: false,
+            tick_time_ms: 4_000,
+            ..Options::default()
+        })
+        .expect("dist_start");
+    assert_eq!(info.name, format!("{name}@localhost"));
+    assert_ne!(info.creation, 0);
+    rt
+}
+
+fn erl(epmd: &Epmd, name: &str) -> ErlNode {
+    ErlNode::start(epmd, name, COOKIE, &["-kernel", "net_ticktime", "4"])
+}
+
+/// A Hive process registered as `name` that answers every message with `{echo, Msg}`
+/// sent to the sender.
+fn spawn_echo(rt: &Runtime, name: &str) -> Pid {
+    let pid = rt
+        .spawn(|| loop {
+            let m = process::receive(None).unwrap();
+            if m.kind() != MessageKind::Data {
+                continue;
+            }
+            let msg = etf::decode(m.data()).expect("an ETF message");
+            let reply = etf::to_vec(&Term::tuple(vec![Term::atom("echo"), msg]));
+            process::send(m.sender(), &reply).unwrap();
+        })
+        .unwrap();
+    rt.register(name.as_bytes(), pid).unwrap();
+    pid
+}
+
+/// Case 144: `net_adm:ping/1` from Erlang gives `pong`; the Hive node is hidden (case 146).
+#[test]
+fn case_144_ping_from_erlang_and_hidden() {
+    if !require_erl() {
+        return;
+    }
+    let epmd = Epmd::start();
+    let rt = hive_node(&epmd, "hv144");
+    let e = erl(&epmd, "e144");
+    assert_eq!(e.eval("net_adm:ping('hv144@localhost').").unwrap(), "pong");
+    assert_eq!(e.eval("nodes().").unwrap(), "[]");
+    assert_eq!(e.eval("nodes(hidden).").unwrap(), "[hv144@localhost]");
+    rt.shutdown();
+}
+
+/// Cases 101, 102: `{Name, Node} ! Msg` from Erlang reaches a registered Hive process,
+/// whose reply to the sender pid arrives (SEND_SENDER).
+#[test]
+fn case_101_102_send_both_ways_from_erlang() {
+    if !require_erl() {
+        return;
+    }
+    let epmd = Epmd::start();
+    let rt = hive_node(&epmd, "hv101");
+    spawn_echo(&rt, "echo");
+    let e = erl(&epmd, "e101");
+    let r = e
+        .eval(
+            "{echo, 'hv101@localhost'} ! {hello, self(), <<1,2,3>>, [1.5, #{a => \"str\"}]}, \
+             receive {echo, {hello, P, B, L}} -> {P =:= self(), B, L} after 5000 -> timeout end.",
+        )
+        .unwrap();
+    assert_eq!(r, "{true,<<1,2,3>>,[1.5,#{a => \"str\"}]}");
+    rt.shutdown();
+}
+
+/// Cases 101, 108: a Hive process sends to `{Name, Node}` first (auto-connect, sends do
+/// not wait, order kept while the connection is set up), then to the Erlang pid it
+/// learnt; bytes that are not a term arrive as a binary.
+#[test]
+fn case_108_hive_connects_on_first_send_in_order() {
+    if !require_erl() {
+        return;
+    }
+    let epmd = Epmd::start();
+    let rt = hive_node(&epmd, "hv108");
+    let e = erl(&epmd, "e108");
+    e.eval("register(tester, self()).").unwrap();
+    let reason = rt
+        .run(|| {
+            for i in 0..100 {
+                let m = etf::to_vec(&Term::tuple(vec![Term::atom("n"), Term::Int(i)]));
+                dist::send_name("e108@localhost", "tester", &m).unwrap();
+            }
+            dist::send_name("e108@localhost", "tester", b"raw bytes").unwrap();
+        })
+        .unwrap();
+    assert!(reason.is_normal());
+    let r = e
+        .eval(
+            "L = [receive {n, I} -> I after 5000 -> timeout end || _ <- lists:seq(1, 100)], \
+             R = receive B -> B after 5000 -> timeout end, {L =:= lists:seq(0, 99), R}.",
+        )
+        .unwrap();
+    assert_eq!(r, "{true,<<\"raw bytes\">>}");
+    assert_eq!(e.eval("nodes(hidden).").unwrap(), "[hv108@localhost]");
+    rt.shutdown();
+}
+
+/// Cases 114, 115, 125: a Hive process links to and monitors an Erlang process, which
+/// exits with `{shutdown, boom}`: the trapping Hive process gets the `'EXIT'` and the
+/// `'DOWN'` with the full reason.
+#[test]
+fn case_115_125_remote_exit_reaches_hive_link_and_monitor() {
+    if !require_erl() {
+        return;
+    }
+    let epmd = Epmd::start();
+    let rt = hive_node(&epmd, "hv115");
+    let e = erl(&epmd, "e115");
+    e.eval(
+        "register(victim, spawn(fun() -> receive go -> exit({shutdown, boom}) end end)), \
+         register(tester115, spawn(fun() -> receive {whereis_victim, F} -> F ! whereis(victim) end end)), ok.",
+    )
+    .unwrap();
+    let reason = rt
+        .run(move || {
+            process::trap_exit(true).unwrap();
+            let me = dist::pid_term(process::self_pid()).unwrap().unwrap();
+            let ask = etf::to_vec(&Term::tuple(vec![
+                Term::atom("whereis_victim"),
+                Term::Pid(me),
+            ]));
+            dist::send_name("e115@localhost", "tester115", &ask).unwrap();
+            let m = process::receive(Some(10_000)).unwrap();
+            let Term::Pid(vp) = etf::decode(m.data()).unwrap() else {
+                panic!("a pid")
+            };
+            let victim = dist::pid_of(&vp).unwrap().unwrap();
+            assert_ne!(victim.node(), 0);
+            process::link(victim).unwrap();
+            let mref = process::monitor(victim).unwrap();
+            process::send(victim, &etf::to_vec(&Term::atom("go"))).unwrap();
+            let mut got = Vec::new();
+            for _ in 0..2 {
+                let m = process::receive(Some(10_000)).unwrap();
+                let r = etf::decode(m.data())
+                    .map(|t| t.to_string())
+                    .unwrap_or_default();
+                got.push((m.kind(), m.sender() == victim, r, m.monitor_ref() == mref));
+            }
+            assert!(
+                got.iter()
+                    .any(|(k, s, r, _)| *k == MessageKind::Exit && *s && r == "{shutdown,boom}"),
+                "{got:?}"
+            );
+            assert!(
+                got.iter().any(|(k, s, r, m)| *k == MessageKind::Down
+                    && *s
+                    && r == "{shutdown,boom}"
+                    && *m),
+                "{got:?}"
+            );
+        })
+        .unwrap();
+    assert!(reason.is_normal(), "{reason:?}");
+    let _ = ExitReason::Normal;
+    rt.shutdown();
+}
