@@ -15,6 +15,12 @@
 #include <stddef.h>
 #include <stdbool.h>
 
+// The version byte that starts every encoded term.
+#define VERSION 131
+
+// The most characters an atom may have.
+#define Atom_MAX_CHARS 255
+
 // Reductions in one time slice (the BEAM's `CONTEXT_REDS`).
 #define HIVE_REDUCTIONS_PER_SLICE 4000
 
@@ -34,6 +40,21 @@
 // Alias mode: deactivated when the first message sent through the alias reaches the owner
 // (`alias([reply])`). For `hive_alias`.
 #define HIVE_ALIAS_REPLY 3
+
+// `hive_dist_options.flags`: long names (`-name`): the host added to a name without one
+// is this machine's full host name (short names, `-sname`, without it).
+#define HIVE_DIST_LONG_NAMES 1
+
+// `hive_dist_options.flags`: a published node (in other nodes' `nodes()`), not hidden.
+#define HIVE_DIST_PUBLISHED 2
+
+// `hive_dist_options.flags`: no EPMD; every node listens on `epmd_port`
+// (`-erl_epmd_port`), which this node also listens on unless `listen` gives a port.
+#define HIVE_DIST_NO_EPMD 4
+
+// `hive_dist_options.flags`: do not start an EPMD when none answers (then
+// `hive_dist_start` fails with `HIVE_ERR_CONN_REFUSED`).
+#define HIVE_DIST_NO_START_EPMD 8
 
 // `hive_process_info.status`: in a run queue.
 #define HIVE_STATUS_RUNNABLE 0
@@ -207,6 +228,29 @@ typedef uint64_t hive_pid;
 typedef struct hive_msg {
   uint8_t _opaque[0];
 } hive_msg;
+
+// How to start a node (`hive_dist_start`). Zeroed fields take the defaults.
+typedef struct hive_dist_options {
+  // NUL-terminated node name, `name` or `name@host` (required).
+  const char *name;
+  // The cookie's bytes, or NULL to read `$HOME/.erlang.cookie` (made with a random
+  // cookie when missing, as `erl` does).
+  const void *cookie;
+  // Length of `cookie`, bytes (at most 255).
+  size_t cookie_len;
+  // NUL-terminated listen address `"ip:port"` (IPv4 or `[ipv6]:port`), or NULL for
+  // `0.0.0.0:0` (all interfaces, any free port).
+  const char *listen;
+  // EPMD's port (0: `ERL_EPMD_PORT`, else 4369); with `HIVE_DIST_NO_EPMD`, the port
+  // every node listens on.
+  uint16_t epmd_port;
+  // `HIVE_DIST_*` flags.
+  uint32_t flags;
+  // `net_ticktime`, ms (0: 60,000); at least 400.
+  uint32_t tick_time_ms;
+  // Connect and handshake timeout, ms (0: 7,000).
+  uint32_t setup_time_ms;
+} hive_dist_options;
 
 // A snapshot of one process (`hive_get_process_info`).
 typedef struct hive_process_info {
@@ -457,6 +501,10 @@ typedef int32_t (*hive_match_fn)(void *env, const struct hive_msg *msg);
 // Name resolution found no address for the host.
 #define HIVE_ERR_NOT_FOUND -25
 
+// Distribution is not running on this runtime (`hive_dist_start` was not called, or
+// `hive_dist_stop` was), or `hive_dist_start` was called twice.
+#define HIVE_ERR_NOT_DISTRIBUTED -26
+
 // `normal`: the entry function returned.
 #define HIVE_REASON_NORMAL 0
 
@@ -569,6 +617,86 @@ hive_status hive_send_alias(hive_ref alias, const void *data, size_t len);
 // # Safety
 // `msg` is NULL or a message the caller owns.
 hive_status hive_send_msg_alias(hive_ref alias, struct hive_msg *msg);
+
+// Starts distribution (`net_kernel:start/2`; see `docs/distribution.md`): the runtime
+// becomes node `opts->name`, listens, registers with EPMD (starting the system `epmd`,
+// else Hive's own port mapper, when none answers and `HIVE_DIST_NO_START_EPMD` is not
+// set). A hidden node unless `HIVE_DIST_PUBLISHED`. From any thread or process; waits at
+// most twice the setup time. The node's creation goes to `creation_out` and its port to
+// `port_out` (each may be NULL).
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (opts or name NULL),
+// `HIVE_ERR_BAD_ARGUMENT` (a name with an empty part or not UTF-8, a listen address that
+// does not parse, unknown flags), `HIVE_ERR_BAD_LENGTH` (a name over 255 bytes, a cookie
+// over 255), `HIVE_ERR_NOT_DISTRIBUTED` (already started), `HIVE_ERR_IO` (the cookie file
+// could not be read or made), `HIVE_ERR_ADDR_IN_USE`, `HIVE_ERR_CONN_REFUSED` (no EPMD
+// and starting one is off), `HIVE_ERR_NAME_TAKEN` (EPMD has a node of that name),
+// `HIVE_TIMEOUT`, `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+//
+// # Safety
+// `opts` is NULL or a valid `hive_dist_options` whose strings are NUL-terminated and whose
+// cookie is readable for `cookie_len` bytes; `creation_out` and `port_out` are NULL or
+// writable.
+hive_status hive_dist_start(const struct hive_dist_options *opts, uint32_t *creation_out, uint16_t *port_out);
+
+// Stops distribution: every connection closes (links and monitors across them end with
+// `noconnection` here), the node leaves EPMD. Returns `HIVE_OK`;
+// `HIVE_ERR_NOT_DISTRIBUTED`, `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+hive_status hive_dist_stop(void);
+
+// This node's full name (`node/0`), copied to `buf` (capacity `cap` bytes, no NUL
+// added), its length to `len_out`. Returns `HIVE_OK`; `HIVE_ERR_BAD_LENGTH` (`cap` too
+// small: `*len_out` says how much is needed), `HIVE_ERR_NULL_POINTER`,
+// `HIVE_ERR_NOT_DISTRIBUTED`, `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+//
+// # Safety
+// `buf` is NULL or writable for `cap` bytes; `len_out` is NULL or writable.
+hive_status hive_node_name(char *buf, size_t cap, size_t *len_out);
+
+// The nodes connected now (`nodes(connected)`), sorted, each name followed by a NUL,
+// copied to `buf` (capacity `cap` bytes); the bytes needed go to `len_out`, the count to
+// `count_out`. Returns `HIVE_OK`; `HIVE_ERR_BAD_LENGTH` (`cap` too small),
+// `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_NOT_DISTRIBUTED`, `HIVE_ERR_NOT_INITIALIZED`,
+// `HIVE_ERR_SHUT_DOWN`.
+//
+// # Safety
+// `buf` is NULL or writable for `cap` bytes; `len_out` and `count_out` are NULL or
+// writable.
+hive_status hive_dist_nodes(char *buf, size_t cap, size_t *len_out, size_t *count_out);
+
+// `{Name, Node} ! Msg` from the calling process (`REG_SEND`): the process registered as
+// `name[0..name_len]` on `node` when the message arrives gets a copy of `data[0..len]`
+// (case 102); nobody there, or an unreachable node, drops it (cases 106, 107). Connects
+// on demand and never waits (case 108). `node` may be this node. Bytes that are one ETF
+// term arrive as that term, other bytes as a binary.
+//
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_LENGTH` (a name over 255
+// bytes, data over 1 GiB), `HIVE_ERR_BAD_ARGUMENT` (empty name, a node name without `@`),
+// `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NOT_DISTRIBUTED`.
+//
+// # Safety
+// `node` is NUL-terminated; `name` is NULL or readable for `name_len` bytes; `data` is
+// NULL or readable for `len` bytes.
+hive_status hive_send_remote_name(const char *node, const void *name, size_t name_len, const void *data, size_t len);
+
+// `monitor_node(Node, true)` (`on` ≠ 0): the calling process gets one `{nodedown, Node}`
+// message (ETF bytes) per call when the connection to `node` goes or cannot be made
+// (cases 131, 132); connects if not connected. `on` = 0 removes one such monitor.
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_LENGTH`,
+// `HIVE_ERR_BAD_ARGUMENT`, `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NOT_DISTRIBUTED`.
+//
+// # Safety
+// `node` is NUL-terminated.
+hive_status hive_monitor_node(const char *node, int32_t on);
+
+// `erlang:disconnect_node/1`: closes the connection to `node`; links and monitors across
+// it end with `noconnection` (case 134). Returns `HIVE_OK`; `HIVE_ERR_NOT_FOUND` (not
+// connected), `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_LENGTH`, `HIVE_ERR_BAD_ARGUMENT`,
+// `HIVE_ERR_NOT_DISTRIBUTED`, `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+//
+// # Safety
+// `node` is NUL-terminated.
+hive_status hive_disconnect_node(const char *node);
 
 // Fills `*out` with a snapshot of process `pid` (`erlang:process_info/2`): status,
 // priority, mailbox length, reductions, trap_exit, registered name, numbers of links and

@@ -191,7 +191,14 @@ fn register(
 }
 
 /// Starts distribution on `rt` (see [`crate::Runtime::dist_start`]).
-pub(crate) fn start(rt: &Arc<RtInner>, opts: Options) -> Result<NodeInfo> {
+pub(crate) fn start(rt: &RtInner, opts: Options) -> Result<NodeInfo> {
+    let rt = &rt.weak().upgrade().ok_or(Error(Status::ErrShutDown))?;
+    let mut opts = opts;
+    if let Discovery::FixedPort(p) = opts.discovery {
+        if opts.listen.port() == 0 {
+            opts.listen.set_port(p);
+        }
+    }
     if rt.remote.read().is_some() {
         return Err(Error(Status::ErrNotDistributed));
     }
@@ -381,6 +388,11 @@ pub fn node_name() -> Result<Option<String>> {
 pub fn nodes() -> Result<Vec<String>> {
     let _rt = crate::sched::enter();
     let node = running().map_err(Error)?;
+    Ok(nodes_on(&node))
+}
+
+/// [`nodes`] of `node`.
+pub(crate) fn nodes_on(node: &Node) -> Vec<String> {
     let mut v: Vec<String> = node
         .entries
         .read()
@@ -389,7 +401,7 @@ pub fn nodes() -> Result<Vec<String>> {
         .map(|e| e.name.as_str().to_owned())
         .collect();
     v.sort();
-    Ok(v)
+    v
 }
 
 fn node_atom(name: &str) -> std::result::Result<Atom, Status> {
@@ -414,8 +426,8 @@ pub fn send_name(node_name: &str, name: &str, data: &[u8]) -> Result<()> {
     }
     if target == node.me.name {
         return match crate::process::whereis(name.as_bytes()) {
-            Ok(p) => crate::process::send(p, data),
-            Err(_) => Ok(()),
+            Ok(p) if !p.is_none() => crate::process::send(p, data),
+            _ => Ok(()),
         };
     }
     let me = crate::process::self_pid();
@@ -466,7 +478,12 @@ pub fn monitor_node(node_name: &str, on: bool) -> Result<()> {
 pub fn disconnect(node_name: &str) -> Result<bool> {
     let _rt = crate::sched::enter();
     let node = running().map_err(Error)?;
-    let target = node_atom(node_name).map_err(Error)?;
+    disconnect_on(&node, node_name).map_err(Error)
+}
+
+/// [`disconnect`] on `node`.
+pub(crate) fn disconnect_on(node: &Node, node_name: &str) -> std::result::Result<bool, Status> {
+    let target = node_atom(node_name)?;
     let Some(entry) = node.entries.read().get(&target).cloned() else {
         return Ok(false);
     };
@@ -474,7 +491,7 @@ pub fn disconnect(node_name: &str) -> Result<bool> {
     if c.is_none() {
         return Ok(false);
     }
-    super::controller::down(&node, &entry, c);
+    super::controller::down(node, &entry, c);
     node.poke(c, b"D");
     Ok(true)
 }

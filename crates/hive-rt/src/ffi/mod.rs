@@ -14,6 +14,7 @@
 #![allow(non_camel_case_types)]
 
 pub mod alias;
+pub mod dist;
 pub mod info;
 pub mod lifecycle;
 pub mod message;

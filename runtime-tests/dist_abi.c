@@ -1,0 +1,166 @@
+/* The distribution calls through the C ABI, without a peer: a node started without EPMD
+ * on a fixed port, its name, `{Name, Node} ! Msg` to itself, `monitor_node` of a node
+ * that cannot be reached (one {nodedown, Node} per call, case 132), disconnecting a node
+ * that is not connected, stop, and the bad inputs of every call. The tests against real
+ * Erlang nodes and a second Hive node are Rust tests (crates/hive-rt/tests/dist_*.rs). */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "check.h"
+
+#define BOUND 30000
+
+static uint16_t free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK_EQ(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    CHECK_EQ(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* True when the message's bytes contain `needle`. */
+static int contains(const hive_msg *m, const char *needle) {
+    size_t n = strlen(needle), len = hive_msg_len(m);
+    const uint8_t *d = hive_msg_data(m);
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(d + i, needle, n) == 0) return 1;
+    return 0;
+}
+
+static void root(void *arg) {
+    (void)arg;
+    CHECK_OK(hive_register("me", 2, hive_self()));
+    /* {me, ThisNode} ! Msg is delivered locally. */
+    CHECK_OK(hive_send_remote_name("cnode@localhost", "me", 2, "hello", 5));
+    hive_msg *m = NULL;
+    CHECK_OK(hive_receive(BOUND, &m));
+    CHECK_EQ(hive_msg_len(m), 5);
+    CHECK_EQ(memcmp(hive_msg_data(m), "hello", 5), 0);
+    hive_msg_free(m);
+    /* Nobody registered there: dropped, no error (case 106). */
+    CHECK_OK(hive_send_remote_name("cnode@localhost", "nobody", 6, "x", 1));
+
+    /* Case 132: monitor_node of a node that cannot be reached, twice: two nodedowns. */
+    CHECK_OK(hive_monitor_node("nosuch@localhost", 1));
+    CHECK_OK(hive_monitor_node("nosuch@localhost", 1));
+    for (int i = 0; i < 2; i++) {
+        CHECK_OK(hive_receive(BOUND, &m));
+        const uint8_t *d = hive_msg_data(m);
+        CHECK_GE(hive_msg_len(m), 3);
+        CHECK_EQ(d[0], 131); /* an ETF term: {nodedown, 'nosuch@localhost'} */
+        CHECK_EQ(d[1], 104);
+        CHECK_EQ(d[2], 2);
+        CHECK(contains(m, "nodedown"));
+        CHECK(contains(m, "nosuch@localhost"));
+        hive_msg_free(m);
+    }
+    CHECK_EQ(hive_receive(0, &m), HIVE_TIMEOUT);
+
+    char names[64];
+    size_t len = 99, count = 99;
+    CHECK_OK(hive_dist_nodes(names, sizeof names, &len, &count));
+    CHECK_EQ(count, 0);
+    CHECK_EQ(len, 0);
+    CHECK_EQ(hive_disconnect_node("nosuch@localhost"), HIVE_ERR_NOT_FOUND);
+
+    /* Bad inputs. */
+    CHECK_EQ(hive_send_remote_name(NULL, "me", 2, "x", 1), HIVE_ERR_NULL_POINTER);
+    CHECK_EQ(hive_send_remote_name("cnode@localhost", NULL, 2, "x", 1), HIVE_ERR_NULL_POINTER);
+    CHECK_EQ(hive_send_remote_name("cnode@localhost", "me", 2, NULL, 1), HIVE_ERR_NULL_POINTER);
+    CHECK_EQ(hive_send_remote_name("nohost", "me", 2, "x", 1), HIVE_ERR_BAD_ARGUMENT);
+    CHECK_EQ(hive_send_remote_name("cnode@localhost", "me", 0, "x", 1), HIVE_ERR_BAD_ARGUMENT);
+    CHECK_EQ(hive_send_remote_name("cnode@localhost", "me", 300, "x", 1), HIVE_ERR_BAD_LENGTH);
+    CHECK_EQ(hive_monitor_node(NULL, 1), HIVE_ERR_NULL_POINTER);
+    CHECK_EQ(hive_monitor_node("nohost", 1), HIVE_ERR_BAD_ARGUMENT);
+    char longname[400];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    CHECK_EQ(hive_monitor_node(longname, 1), HIVE_ERR_BAD_LENGTH);
+    CHECK_EQ(hive_disconnect_node(NULL), HIVE_ERR_NULL_POINTER);
+}
+
+int main(void) {
+    hive_dist_options o;
+    memset(&o, 0, sizeof o);
+    o.name = "cnode@localhost";
+    o.cookie = "ccookie";
+    o.cookie_len = 7;
+    o.flags = HIVE_DIST_NO_EPMD;
+    o.epmd_port = free_port();
+    o.setup_time_ms = 2000;
+    uint32_t creation = 0;
+    uint16_t port = 0;
+    CHECK_EQ(hive_dist_start(&o, &creation, &port), HIVE_ERR_NOT_INITIALIZED);
+
+    hive_config cfg;
+    CHECK_OK(hive_config_default(&cfg));
+    cfg.schedulers = 2;
+    CHECK_OK(hive_init(&cfg));
+
+    /* Bad inputs, before the node runs. */
+    char buf[64];
+    size_t len = 0;
+    CHECK_EQ(hive_node_name(buf, sizeof buf, &len), HIVE_ERR_NOT_DISTRIBUTED);
+    CHECK_EQ(hive_dist_stop(), HIVE_ERR_NOT_DISTRIBUTED);
+    CHECK_EQ(hive_dist_start(NULL, NULL, NULL), HIVE_ERR_NULL_POINTER);
+    hive_dist_options bad = o;
+    bad.name = NULL;
+    CHECK_EQ(hive_dist_start(&bad, NULL, NULL), HIVE_ERR_NULL_POINTER);
+    bad = o;
+    bad.name = "x@";
+    CHECK_EQ(hive_dist_start(&bad, NULL, NULL), HIVE_ERR_BAD_ARGUMENT);
+    bad = o;
+    bad.flags = 1u << 20;
+    CHECK_EQ(hive_dist_start(&bad, NULL, NULL), HIVE_ERR_BAD_ARGUMENT);
+    bad = o;
+    bad.epmd_port = 0;
+    CHECK_EQ(hive_dist_start(&bad, NULL, NULL), HIVE_ERR_BAD_ARGUMENT);
+    bad = o;
+    bad.listen = "not an address";
+    CHECK_EQ(hive_dist_start(&bad, NULL, NULL), HIVE_ERR_BAD_ARGUMENT);
+    bad = o;
+    bad.cookie_len = 256;
+    CHECK_EQ(hive_dist_start(&bad, NULL, NULL), HIVE_ERR_BAD_LENGTH);
+    char longname[400];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    bad = o;
+    bad.name = longname;
+    CHECK_EQ(hive_dist_start(&bad, NULL, NULL), HIVE_ERR_BAD_LENGTH);
+
+    CHECK_OK(hive_dist_start(&o, &creation, &port));
+    CHECK_NE(creation, 0);
+    CHECK_EQ(port, o.epmd_port);
+    CHECK_EQ(hive_dist_start(&o, NULL, NULL), HIVE_ERR_NOT_DISTRIBUTED);
+
+    CHECK_EQ(hive_node_name(buf, 3, &len), HIVE_ERR_BAD_LENGTH);
+    CHECK_EQ(len, strlen("cnode@localhost"));
+    CHECK_OK(hive_node_name(buf, sizeof buf, &len));
+    CHECK_EQ(len, strlen("cnode@localhost"));
+    CHECK_EQ(memcmp(buf, "cnode@localhost", len), 0);
+
+    hive_exit_info info;
+    CHECK_OK(hive_run(root, NULL, 0, NULL, &info));
+    CHECK_EQ(info.kind, HIVE_REASON_NORMAL);
+    /* Outside a process: calls that need a sender say so. */
+    CHECK_EQ(hive_send_remote_name("cnode@localhost", "me", 2, "x", 1), HIVE_ERR_NOT_A_PROCESS);
+    CHECK_EQ(hive_monitor_node("nosuch@localhost", 1), HIVE_ERR_NOT_A_PROCESS);
+
+    CHECK_OK(hive_dist_stop());
+    CHECK_EQ(hive_dist_stop(), HIVE_ERR_NOT_DISTRIBUTED);
+    CHECK_EQ(hive_node_name(buf, sizeof buf, &len), HIVE_ERR_NOT_DISTRIBUTED);
+    CHECK_OK(hive_shutdown(NULL));
+    printf("dist_abi: %llu checks passed\n", CHECKS_DONE());
+    return 0;
+}
