@@ -198,6 +198,51 @@
 // Bytes an address buffer of `hive_socket_addr` needs at most (an IPv6 text and its NUL).
 #define HIVE_SOCKET_ADDR_MAX 46
 
+// The kind of a decoded term (`hive_term_kind`).
+#define HIVE_TERM_INT 1
+
+// An integer that does not fit `int64_t` (`hive_term_int` gives `HIVE_ERR_SYSTEM_LIMIT`).
+#define HIVE_TERM_BIG 2
+
+// A float.
+#define HIVE_TERM_FLOAT 3
+
+// An atom (`hive_term_atom`).
+#define HIVE_TERM_ATOM 4
+
+// A binary (`hive_term_bytes`).
+#define HIVE_TERM_BINARY 5
+
+// A bitstring that is not whole bytes (`hive_term_bytes` gives its bytes).
+#define HIVE_TERM_BITSTRING 6
+
+// A tuple (`hive_term_size`, `hive_term_elem`).
+#define HIVE_TERM_TUPLE 7
+
+// A non-empty list (`hive_term_size` elements, `hive_term_elem`, `hive_term_tail`).
+#define HIVE_TERM_LIST 8
+
+// The empty list `[]`.
+#define HIVE_TERM_NIL 9
+
+// A list of bytes sent compactly (Erlang strings, e.g. `"abc"`): `hive_term_bytes`.
+#define HIVE_TERM_STRING 10
+
+// A map (`hive_term_size` pairs, `hive_term_map_key`, `hive_term_map_value`).
+#define HIVE_TERM_MAP 11
+
+// A pid (`hive_term_pid`).
+#define HIVE_TERM_PID 12
+
+// A reference (`hive_term_ref` for references this node made).
+#define HIVE_TERM_REF 13
+
+// A port (carried, not interpreted).
+#define HIVE_TERM_PORT 14
+
+// A fun (carried, not interpreted).
+#define HIVE_TERM_FUN 15
+
 // Longest timer delay in ms (2^36, about 795 days).
 #define HIVE_MAX_TIMER_MS (1 << 36)
 
@@ -210,6 +255,9 @@
 
 // `listen` flag: an IPv6 listener accepts IPv6 only (`{ipv6_v6only, true}`).
 #define LISTEN_IPV6_ONLY 4
+
+// A term being encoded (opaque; `hive_term_enc_new`).
+typedef struct hive_term_enc hive_term_enc;
 
 // Result code of every `hive_*` function (see the `HIVE_OK` / `HIVE_ERR_*` constants).
 typedef int32_t hive_status;
@@ -396,6 +444,11 @@ typedef struct hive_monitor_info {
 
 // A socket handle (opaque, never 0; a closed socket's handle is never reused).
 typedef uint64_t hive_socket;
+
+// A node of a decoded term (opaque; `hive_term_decode`).
+typedef struct hive_term {
+  uint8_t _opaque[0];
+} hive_term;
 
 // A timer reference: a `uint64_t`, never 0; not reused before 2^32 later timers have used
 // its slot of the timer table (a stale reference never affects a newer timer).
@@ -1570,6 +1623,208 @@ hive_status hive_resolve(const char *host, int64_t timeout_ms, char (*out)[HIVE_
 // The OS `errno` of the calling process's last failed socket call (0: none yet), for the
 // errors `HIVE_ERR_IO` and the like report. A plain thread gets 0.
 int32_t hive_socket_errno(void);
+
+// Starts a term; `*out` gets the encoder (free it with `hive_term_enc_free`). Returns
+// `HIVE_OK`; `HIVE_ERR_NULL_POINTER`.
+//
+// # Safety
+// `out` is NULL or writable.
+hive_status hive_term_enc_new(struct hive_term_enc **out);
+
+// Frees an encoder (NULL is ignored).
+//
+// # Safety
+// `e` is NULL or came from `hive_term_enc_new` and is not used again.
+void hive_term_enc_free(struct hive_term_enc *e);
+
+// Appends the atom `s[0..len]` (UTF-8, at most 255 characters). Returns `HIVE_OK`;
+// `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_LENGTH` (over 255 characters),
+// `HIVE_ERR_BAD_ARGUMENT` (not UTF-8, or the term is complete).
+//
+// # Safety
+// `e` is NULL or a live encoder; `s` is NULL or readable for `len` bytes.
+hive_status hive_term_enc_atom(struct hive_term_enc *e, const char *s, size_t len);
+
+// Appends an integer. Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`,
+// `HIVE_ERR_BAD_ARGUMENT` (the term is complete).
+//
+// # Safety
+// `e` is NULL or a live encoder.
+hive_status hive_term_enc_int(struct hive_term_enc *e, int64_t v);
+
+// Appends a float. Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_ARGUMENT`
+// (NaN or infinite: Erlang has neither; or the term is complete).
+//
+// # Safety
+// `e` is NULL or a live encoder.
+hive_status hive_term_enc_float(struct hive_term_enc *e, double v);
+
+// Appends a binary with a copy of `data[0..len]`. Returns `HIVE_OK`;
+// `HIVE_ERR_NULL_POINTER` (data NULL with len > 0), `HIVE_ERR_BAD_LENGTH` (over 1 GiB),
+// `HIVE_ERR_BAD_ARGUMENT` (the term is complete).
+//
+// # Safety
+// `e` is NULL or a live encoder; `data` is NULL or readable for `len` bytes.
+hive_status hive_term_enc_binary(struct hive_term_enc *e, const void *data, size_t len);
+
+// Appends a tuple header; its `arity` elements follow. Returns `HIVE_OK`;
+// `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_ARGUMENT` (the term is complete).
+//
+// # Safety
+// `e` is NULL or a live encoder.
+hive_status hive_term_enc_tuple(struct hive_term_enc *e, uint32_t arity);
+
+// Appends a list header: its `n` elements follow, then its tail (`hive_term_enc_nil` for
+// a proper list). `n` = 0 appends `[]` itself (no tail follows). Returns `HIVE_OK`;
+// `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_ARGUMENT` (the term is complete).
+//
+// # Safety
+// `e` is NULL or a live encoder.
+hive_status hive_term_enc_list(struct hive_term_enc *e, uint32_t n);
+
+// Appends `[]`. Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_ARGUMENT`.
+//
+// # Safety
+// `e` is NULL or a live encoder.
+hive_status hive_term_enc_nil(struct hive_term_enc *e);
+
+// Appends a map header; `pairs` keys and values follow, key first. Returns `HIVE_OK`;
+// `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_ARGUMENT` (the term is complete).
+//
+// # Safety
+// `e` is NULL or a live encoder.
+hive_status hive_term_enc_map(struct hive_term_enc *e, uint32_t pairs);
+
+// Appends a pid (local, or of another node): with a running node it carries the node's
+// name and creation (`NEW_PID_EXT`), without one `nonode@nohost` and 0, as the BEAM
+// writes it. Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_ARGUMENT` (pid 0,
+// a remote pid while no node runs, or the term is complete),
+// `HIVE_ERR_NOT_INITIALIZED`.
+//
+// # Safety
+// `e` is NULL or a live encoder.
+hive_status hive_term_enc_pid(struct hive_term_enc *e, hive_pid pid);
+
+// Appends a reference made by this runtime (`hive_make_ref`, a monitor reference or an
+// alias), as `NEWER_REFERENCE_EXT` of this node (or `nonode@nohost`). Returns `HIVE_OK`;
+// `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_ARGUMENT` (0, or the term is complete),
+// `HIVE_ERR_NOT_INITIALIZED`.
+//
+// # Safety
+// `e` is NULL or a live encoder.
+hive_status hive_term_enc_ref(struct hive_term_enc *e, uint64_t r);
+
+// The encoded term: `*data` points to its bytes (owned by the encoder, valid until the
+// next call on it), `*len` gets their count. Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`,
+// `HIVE_ERR_BAD_ARGUMENT` (terms are still owed: a container is not complete).
+//
+// # Safety
+// `e` is NULL or a live encoder; `data` and `len` are NULL or writable.
+hive_status hive_term_enc_bytes(const struct hive_term_enc *e, const uint8_t **data, size_t *len);
+
+// Decodes `buf[0..len]`, which must be exactly one term (version byte 131 first); `*out`
+// gets the root (free it with `hive_term_free`). Returns `HIVE_OK`;
+// `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_ARGUMENT` (not one well-formed term: truncated,
+// a length beyond the input, trailing bytes, an unknown tag, a compressed term),
+// `HIVE_ERR_SYSTEM_LIMIT` (nested over 128 deep).
+//
+// # Safety
+// `buf` is NULL or readable for `len` bytes; `out` is NULL or writable.
+hive_status hive_term_decode(const void *buf, size_t len, struct hive_term **out);
+
+// Frees a decoded term and every node of it (NULL is ignored).
+//
+// # Safety
+// `t` is NULL or a root from `hive_term_decode`, not used (nor its nodes) again.
+void hive_term_free(struct hive_term *t);
+
+// The kind of a node (`HIVE_TERM_*`), or `HIVE_ERR_NULL_POINTER`.
+//
+// # Safety
+// `t` is NULL or a node of a live decoded term.
+int32_t hive_term_kind(const struct hive_term *t);
+
+// The size of a node: elements of a tuple or list (without the tail), pairs of a map,
+// bytes of a binary, bitstring, string or atom (UTF-8); 0 for other kinds. Returns
+// `HIVE_OK`; `HIVE_ERR_NULL_POINTER`.
+//
+// # Safety
+// `t` is NULL or a node of a live decoded term; `out` is NULL or writable.
+hive_status hive_term_size(const struct hive_term *t, size_t *out);
+
+// Element `i` of a tuple or list, or NULL (not a tuple or list, `i` out of range, `t`
+// NULL). Valid as long as the root.
+//
+// # Safety
+// `t` is NULL or a node of a live decoded term.
+const struct hive_term *hive_term_elem(const struct hive_term *t, size_t i);
+
+// The tail of a non-empty list (`[]` for a proper list), or NULL.
+//
+// # Safety
+// `t` is NULL or a node of a live decoded term.
+const struct hive_term *hive_term_tail(const struct hive_term *t);
+
+// Key `i` of a map (wire order), or NULL.
+//
+// # Safety
+// `t` is NULL or a node of a live decoded term.
+const struct hive_term *hive_term_map_key(const struct hive_term *t, size_t i);
+
+// Value `i` of a map (wire order), or NULL.
+//
+// # Safety
+// `t` is NULL or a node of a live decoded term.
+const struct hive_term *hive_term_map_value(const struct hive_term *t, size_t i);
+
+// The value of an integer node. Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`,
+// `HIVE_ERR_SYSTEM_LIMIT` (a big integer), `HIVE_ERR_BAD_ARGUMENT` (not an integer).
+//
+// # Safety
+// `t` is NULL or a node of a live decoded term; `out` NULL or writable.
+hive_status hive_term_int(const struct hive_term *t, int64_t *out);
+
+// The value of a float node. Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`,
+// `HIVE_ERR_BAD_ARGUMENT` (not a float).
+//
+// # Safety
+// `t` is NULL or a node of a live decoded term; `out` NULL or writable.
+hive_status hive_term_float(const struct hive_term *t, double *out);
+
+// The text of an atom node: `*data` points to its UTF-8 bytes (not NUL-terminated,
+// `hive_term_size` long), valid as long as the root. Returns `HIVE_OK`;
+// `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_ARGUMENT` (not an atom).
+//
+// # Safety
+// `t` is NULL or a node of a live decoded term; `data` NULL or writable.
+hive_status hive_term_atom(const struct hive_term *t, const uint8_t **data);
+
+// The bytes of a binary, bitstring or string node: `*data` points to them
+// (`hive_term_size` long), valid as long as the root. Returns `HIVE_OK`;
+// `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_ARGUMENT` (another kind).
+//
+// # Safety
+// `t` is NULL or a node of a live decoded term; `data` NULL or writable.
+hive_status hive_term_bytes(const struct hive_term *t, const uint8_t **data);
+
+// The Hive pid of a pid node: a local pid, or a pid of another node (with a running
+// node). Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_ARGUMENT` (not a
+// pid), `HIVE_ERR_NOT_DISTRIBUTED` (a pid of another node while no node runs),
+// `HIVE_ERR_SYSTEM_LIMIT` (its ID or Serial do not fit Hive's pid, see
+// `docs/distribution.md`), `HIVE_ERR_NOT_INITIALIZED`.
+//
+// # Safety
+// `t` is NULL or a node of a live decoded term; `out` NULL or writable.
+hive_status hive_term_pid(const struct hive_term *t, hive_pid *out);
+
+// The reference of a reference node made by this runtime (`hive_make_ref`, monitor
+// references, aliases). Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`,
+// `HIVE_ERR_BAD_ARGUMENT` (not a reference), `HIVE_ERR_NOT_FOUND` (a reference made
+// elsewhere: compare it as bytes), `HIVE_ERR_NOT_INITIALIZED`.
+//
+// # Safety
+// `t` is NULL or a node of a live decoded term; `out` NULL or writable.
+hive_status hive_term_ref(const struct hive_term *t, uint64_t *out);
 
 // Sends a copy of `data[0..len]` to process `dest` after `ms` milliseconds
 // (`erlang:send_after/3`, BEAM cases 85, 90, 92–95): the message is an ordinary

@@ -13,6 +13,7 @@ pub(crate) mod handshake;
 pub(crate) mod hook;
 pub(crate) mod ids;
 pub(crate) mod node;
+pub(crate) mod terms;
 
 pub use api::{
     disconnect, monitor_node, node_name, nodes, pid_of, pid_term, send_name, NodeInfo, Options,

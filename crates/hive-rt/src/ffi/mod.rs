@@ -22,6 +22,7 @@ pub mod proc;
 pub mod registry;
 pub mod signal;
 pub mod socket;
+pub mod term;
 pub mod timer;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
