@@ -56,6 +56,10 @@
 // `hive_dist_start` fails with `HIVE_ERR_CONN_REFUSED`).
 #define HIVE_DIST_NO_START_EPMD 8
 
+// `hive_dist_options.flags`: when no EPMD answers, start Hive's own port mapper (threads
+// of this runtime, stopped with the node) even if the system `epmd` is installed.
+#define HIVE_DIST_OWN_PORT_MAPPER 16
+
 // `hive_process_info.status`: in a run queue.
 #define HIVE_STATUS_RUNNABLE 0
 

@@ -43,6 +43,9 @@ pub struct Options {
     /// Hive's own minimal port mapper (threads of this runtime, stopped with the node).
     /// Default true.
     pub start_epmd: bool,
+    /// With `start_epmd`: start Hive's own port mapper even when the system `epmd` is
+    /// installed (nothing outlives the node; for tests and benches). Default false.
+    pub own_port_mapper: bool,
     /// A hidden node (the default, as C nodes): not in other nodes' `nodes()`, no
     /// `global` or transitive connections. False publishes the node; Hive then answers
     /// nothing `global` or `rex` send (see `docs/distribution.md`).
@@ -63,6 +66,7 @@ impl Default for Options {
             listen: SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0),
             discovery: Discovery::Epmd(super::epmd::port_from_env()),
             start_epmd: true,
+            own_port_mapper: false,
             hidden: true,
             tick_time_ms: 60_000,
             setup_time_ms: 7_000,
@@ -147,6 +151,7 @@ fn register(
     short: &str,
     hidden: bool,
     start: bool,
+    own: bool,
     mapper: &Mutex<Option<super::epmd::PortMapperHandle>>,
 ) -> std::result::Result<(Socket, u32), Status> {
     let addr = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port);
@@ -168,13 +173,14 @@ fn register(
         Err(Status::ErrConnRefused) if start => {}
         r => return r,
     }
-    let started = crate::process::blocking(|| {
-        std::process::Command::new("epmd")
-            .args(["-daemon", "-port", &port.to_string()])
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-    .unwrap_or(false);
+    let started = !own
+        && crate::process::blocking(|| {
+            std::process::Command::new("epmd")
+                .args(["-daemon", "-port", &port.to_string()])
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .unwrap_or(false);
     if started {
         for _ in 0..50 {
             match try_once() {
@@ -229,7 +235,15 @@ pub(crate) fn start(rt: &RtInner, opts: Options) -> Result<NodeInfo> {
         let port = net::local_addr(l).map(|a| a.port()).unwrap_or(0);
         let creation = match o2.discovery {
             Discovery::Epmd(ep) => {
-                match register(ep, port, &short2, o2.hidden, o2.start_epmd, &mapper2) {
+                match register(
+                    ep,
+                    port,
+                    &short2,
+                    o2.hidden,
+                    o2.start_epmd,
+                    o2.own_port_mapper,
+                    &mapper2,
+                ) {
                     // The registration lives as long as this process keeps `_s` open.
                     Ok((_s, c)) => c,
                     Err(e) => return drop(tx.send(Err(e))),

@@ -20,6 +20,9 @@ pub const HIVE_DIST_NO_EPMD: u32 = 4;
 /// `hive_dist_options.flags`: do not start an EPMD when none answers (then
 /// `hive_dist_start` fails with `HIVE_ERR_CONN_REFUSED`).
 pub const HIVE_DIST_NO_START_EPMD: u32 = 8;
+/// `hive_dist_options.flags`: when no EPMD answers, start Hive's own port mapper (threads
+/// of this runtime, stopped with the node) even if the system `epmd` is installed.
+pub const HIVE_DIST_OWN_PORT_MAPPER: u32 = 16;
 
 /// How to start a node (`hive_dist_start`). Zeroed fields take the defaults.
 #[repr(C)]
@@ -131,7 +134,7 @@ pub unsafe extern "C" fn hive_dist_start(
             Ok(n) => n.to_owned(),
             Err(s) => return code(s),
         };
-        if o.flags & !15 != 0 {
+        if o.flags & !31 != 0 {
             return HIVE_ERR_BAD_ARGUMENT;
         }
         let cookie = if o.cookie.is_null() {
@@ -150,6 +153,7 @@ pub unsafe extern "C" fn hive_dist_start(
             cookie,
             hidden: o.flags & HIVE_DIST_PUBLISHED == 0,
             start_epmd: o.flags & HIVE_DIST_NO_START_EPMD == 0,
+            own_port_mapper: o.flags & HIVE_DIST_OWN_PORT_MAPPER != 0,
             ..Default::default()
         };
         if !o.listen.is_null() {
