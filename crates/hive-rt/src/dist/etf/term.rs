@@ -293,22 +293,74 @@ fn decimal(magnitude: &[u8]) -> String {
     s
 }
 
-fn write_seq(f: &mut fmt::Formatter<'_>, items: &[Term]) -> fmt::Result {
-    for (i, t) in items.iter().enumerate() {
-        if i > 0 {
-            f.write_str(",")?;
-        }
-        write!(f, "{t}")?;
-    }
-    Ok(())
-}
-
 /// Erlang-like text: quoted atoms where needed, `<node.id.serial>` pids,
 /// `#Ref<node.w2.w1.w0>`, `#Port<node.id>`, `#{k => v}`, `<<1,2>>`, `<<1,2:3>>`, `"abc"`
 /// for [`Term::String`], `#Fun<N bytes>` for [`Term::Opaque`].
 impl fmt::Display for Term {
+    /// Written without recursion: containers queue their parts.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        let mut todo = vec![Text::Term(self)];
+        while let Some(item) = todo.pop() {
+            let t = match item {
+                Text::Str(s) => {
+                    f.write_str(s)?;
+                    continue;
+                }
+                Text::Term(t) => t,
+            };
+            let mut parts = Vec::new();
+            match t {
+                Term::Tuple(v) => {
+                    parts.push(Text::Str("{"));
+                    seq(&mut parts, v);
+                    parts.push(Text::Str("}"));
+                }
+                Term::List(v, tail) => {
+                    parts.push(Text::Str("["));
+                    seq(&mut parts, v);
+                    if **tail != Term::Nil {
+                        parts.push(Text::Str("|"));
+                        parts.push(Text::Term(tail));
+                    }
+                    parts.push(Text::Str("]"));
+                }
+                Term::Map(pairs) => {
+                    parts.push(Text::Str("#{"));
+                    for (i, (k, v)) in pairs.iter().enumerate() {
+                        if i > 0 {
+                            parts.push(Text::Str(","));
+                        }
+                        parts.extend([Text::Term(k), Text::Str(" => "), Text::Term(v)]);
+                    }
+                    parts.push(Text::Str("}"));
+                }
+                leaf => write_leaf(f, leaf)?,
+            }
+            todo.extend(parts.into_iter().rev());
+        }
+        Ok(())
+    }
+}
+
+/// A piece of a term's text still to write.
+enum Text<'a> {
+    Term(&'a Term),
+    Str(&'static str),
+}
+
+fn seq<'a>(parts: &mut Vec<Text<'a>>, items: &'a [Term]) {
+    for (i, t) in items.iter().enumerate() {
+        if i > 0 {
+            parts.push(Text::Str(","));
+        }
+        parts.push(Text::Term(t));
+    }
+}
+
+/// The text of a term that holds no other term.
+fn write_leaf(f: &mut fmt::Formatter<'_>, t: &Term) -> fmt::Result {
+    {
+        match t {
             Term::Int(i) => write!(f, "{i}"),
             Term::BigInt {
                 negative,
@@ -346,19 +398,6 @@ impl fmt::Display for Term {
                 }
                 f.write_str(">>")
             }
-            Term::Tuple(v) => {
-                f.write_str("{")?;
-                write_seq(f, v)?;
-                f.write_str("}")
-            }
-            Term::List(v, tail) => {
-                f.write_str("[")?;
-                write_seq(f, v)?;
-                if **tail != Term::Nil {
-                    write!(f, "|{tail}")?;
-                }
-                f.write_str("]")
-            }
             Term::Nil => f.write_str("[]"),
             Term::String(s) => {
                 f.write_str("\"")?;
@@ -366,13 +405,6 @@ impl fmt::Display for Term {
                     write_escaped(f, char::from(b), '"')?;
                 }
                 f.write_str("\"")
-            }
-            Term::Map(pairs) => {
-                f.write_str("#{")?;
-                for (i, (k, v)) in pairs.iter().enumerate() {
-                    write!(f, "{}{k} => {v}", if i > 0 { "," } else { "" })?;
-                }
-                f.write_str("}")
             }
             Term::Pid(p) => write!(f, "<{}.{}.{}>", p.node, p.id, p.serial),
             Term::Ref(r) => {
@@ -384,6 +416,7 @@ impl fmt::Display for Term {
             }
             Term::Port(p) => write!(f, "#Port<{}.{}>", p.node, p.id),
             Term::Opaque(b) => write!(f, "#Fun<{} bytes>", b.len()),
+            Term::Tuple(_) | Term::List(..) | Term::Map(_) => write!(f, "{t}"),
         }
     }
 }
