@@ -4,7 +4,7 @@
 //! reserves is backed by elements that are really there.
 
 use super::tag::*;
-use super::term::{big_term, Atom, ExtPid, ExtPort, ExtRef, Term};
+use super::term::{big_term, mask_last_byte, Atom, ExtPid, ExtPort, ExtRef, Term};
 use super::{EtfError, Limits, VERSION};
 
 type R<T> = Result<T, EtfError>;
@@ -365,9 +365,10 @@ impl<'a> Walker<'a> {
                 } else if n == 0 || !(1..=8).contains(&last_bits) {
                     return Err(EtfError::BadLength);
                 } else {
-                    built::<B>(|| Term::BitBinary {
-                        bytes: s.to_vec(),
-                        last_bits,
+                    built::<B>(|| {
+                        let mut bytes = s.to_vec();
+                        mask_last_byte(&mut bytes, last_bits);
+                        Term::BitBinary { bytes, last_bits }
                     })
                 }
             }

@@ -1,7 +1,7 @@
 //! The encoder: the canonical (OTP `term_to_binary`) form of each [`Term`].
 
 use super::tag::*;
-use super::term::{big_parts, Atom, Term};
+use super::term::{big_parts, mask_last_byte, Atom, Term};
 use super::VERSION;
 
 /// Appends [`VERSION`] and the encoding of `t` to `out`.
@@ -90,6 +90,8 @@ fn put_leaf(t: &Term, out: &mut Vec<u8>) {
             out.extend_from_slice(&len32(bytes.len()));
             out.push(*last_bits);
             out.extend_from_slice(bytes);
+            let end = out.len();
+            mask_last_byte(&mut out[end - bytes.len()..], *last_bits);
         }
         Term::Nil => out.push(NIL),
         Term::String(s) => {

@@ -42,13 +42,16 @@
 //! - integers in a non-shortest form (a small value in 98 or in a big, a big with
 //!   trailing zero bytes or a `LARGE_BIG_EXT` of at most 255 bytes, a sign byte other than
 //!   0 or 1, a negative zero) are normalised;
+//! - the unused low bits of a `BIT_BINARY_EXT`'s last byte are cleared (OTP writes
+//!   zeros);
 //! - a `LIST_EXT` with no elements decodes as its tail; a `BIT_BINARY_EXT` of zero bytes
 //!   and zero bits decodes as an empty binary (OTP writes neither).
 //!
 //! Terms that no decoder accepts are written as given, not rejected: non-finite floats, a
 //! [`Term::BitBinary`] with no bytes or `last_bits` outside 1..=8, a [`Term::Ref`]
 //! without 1..=5 id words, a [`Term::Opaque`] that is not a fun. A hand-built non-normal
-//! [`Term::BigInt`] (trailing zeros, or a value that fits `i64`) is normalised on encode.
+//! [`Term::BigInt`] (trailing zeros, or a value that fits `i64`) is normalised on encode,
+//! and so are the unused bits of a [`Term::BitBinary`].
 //! [`Term::List`] with no elements is written as its tail.
 
 mod decode;

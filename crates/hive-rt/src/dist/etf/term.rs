@@ -36,7 +36,8 @@ pub enum Term {
     Binary(Vec<u8>),
     /// A bitstring whose size is not a whole number of bytes (`BIT_BINARY_EXT` 77).
     BitBinary {
-        /// The bytes; the last one holds `last_bits` bits, from its most significant end.
+        /// The bytes; the last one holds `last_bits` bits, from its most significant end,
+        /// and zeros after them (the decoder clears them, the encoder writes them cleared).
         bytes: Vec<u8>,
         /// How many bits of the last byte are used, 1..=8.
         last_bits: u8,
@@ -218,6 +219,15 @@ pub(crate) fn big_parts(negative: bool, digits: &[u8]) -> Result<i64, &[u8]> {
         }
     }
     Err(magnitude)
+}
+
+/// Clears the bits of the last byte after the `last_bits` used ones, as OTP writes them.
+pub(crate) fn mask_last_byte(bytes: &mut [u8], last_bits: u8) {
+    if let Some(b) = bytes.last_mut() {
+        *b &= 0xffu8
+            .checked_shl(8 - u32::from(last_bits.clamp(1, 8)))
+            .unwrap_or(0);
+    }
 }
 
 const RESERVED: &[&str] = &[
