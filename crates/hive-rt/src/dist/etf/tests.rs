@@ -668,3 +668,14 @@ fn display() {
         "ETF: unknown or misplaced tag 3"
     );
 }
+
+#[test]
+fn term_size_backs_the_memory_bound() {
+    // The module documentation bounds decoded memory by about 64 bytes of Term per input
+    // byte (every element takes at least one input byte).
+    assert!(
+        std::mem::size_of::<Term>() <= 64,
+        "{}",
+        std::mem::size_of::<Term>()
+    );
+}
