@@ -1,9 +1,10 @@
-//! The decoder: one walker, instantiated twice. With `B = false` it validates and
-//! measures without allocating ([`skip`]); with `B = true` it builds the [`Term`], and
-//! only ever runs on input the first instantiation has accepted.
+//! The decoder: one iterative walker, instantiated twice. With `B = false` it validates
+//! and measures without allocating ([`skip`]); with `B = true` it builds the [`Term`], and
+//! only ever runs on input the first instantiation has accepted, so that every vector it
+//! reserves is backed by elements that are really there.
 
 use super::tag::*;
-use super::term::{big_term, Atom, ExtPid, ExtPort, ExtRef, Term};
+use super::term::{big_term, mask_last_byte, Atom, ExtPid, ExtPort, ExtRef, Term};
 use super::{EtfError, Limits, VERSION};
 
 type R<T> = Result<T, EtfError>;
@@ -13,7 +14,7 @@ type R<T> = Result<T, EtfError>;
 pub fn skip(buf: &[u8], limits: &Limits) -> Result<usize, EtfError> {
     let mut w = Walker::new(buf, limits);
     w.version()?;
-    w.term::<false>(0)?;
+    w.term::<false>()?;
     Ok(w.pos)
 }
 
@@ -41,7 +42,7 @@ fn build(buf: &[u8], limits: &Limits) -> R<Term> {
     let mut w = Walker::new(buf, limits);
     w.version()?;
     // With B = true the walker always returns Some.
-    w.term::<true>(0)?.ok_or(EtfError::Truncated)
+    w.term::<true>()?.ok_or(EtfError::Truncated)
 }
 
 struct Walker<'a> {
@@ -117,14 +118,6 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// The depth of a container's elements.
-    fn enter(&self, depth: u32) -> R<u32> {
-        if depth >= self.max_depth {
-            return Err(EtfError::TooDeep);
-        }
-        Ok(depth + 1)
-    }
-
     fn version(&mut self) -> R<()> {
         match self.u8()? {
             VERSION => Ok(()),
@@ -132,130 +125,140 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// One term at `depth` (the number of containers around it). The recursive path is
-    /// this function and the container ones; leaves go through `leaf`, kept out of line so
-    /// that the recursive frames stay small.
-    fn term<const B: bool>(&mut self, depth: u32) -> R<Option<Term>> {
-        let tag = self.u8()?;
-        match tag {
-            SMALL_TUPLE => {
-                let n = self.u8()?;
-                self.tuple::<B>(u64::from(n), depth)
-            }
-            LARGE_TUPLE => {
-                let n = self.u32()?;
-                self.tuple::<B>(u64::from(n), depth)
-            }
-            LIST => self.list::<B>(depth),
-            MAP => self.map::<B>(depth),
-            NEW_FUN | EXPORT | FUN => self.fun::<B>(tag, depth),
-            _ => self.leaf::<B>(tag),
-        }
-    }
-
-    fn tuple<const B: bool>(&mut self, n: u64, depth: u32) -> R<Option<Term>> {
-        let inner = self.enter(depth)?;
-        self.need(n, 1)?;
-        let mut v = Vec::new();
-        if B {
-            v.reserve_exact(n as usize);
-        }
-        for _ in 0..n {
-            if let Some(t) = self.term::<B>(inner)? {
-                v.push(t);
-            }
-        }
-        Ok(built::<B>(|| Term::Tuple(v)))
-    }
-
-    fn list<const B: bool>(&mut self, depth: u32) -> R<Option<Term>> {
-        let n = u64::from(self.u32()?);
-        let inner = self.enter(depth)?;
-        self.need(n + 1, 1)?;
-        let mut v = Vec::new();
-        if B {
-            v.reserve_exact(n as usize);
-        }
-        for _ in 0..n {
-            if let Some(t) = self.term::<B>(inner)? {
-                v.push(t);
-            }
-        }
-        let tail = self.term::<B>(inner)?;
-        if v.is_empty() {
-            // LIST_EXT without elements: the BEAM reads it as its tail.
-            return Ok(tail);
-        }
-        Ok(tail.map(|t| Term::List(v, Box::new(t))))
-    }
-
-    fn map<const B: bool>(&mut self, depth: u32) -> R<Option<Term>> {
-        let n = u64::from(self.u32()?);
-        let inner = self.enter(depth)?;
-        self.need(n, 2)?;
-        let mut v = Vec::new();
-        if B {
-            v.reserve_exact(n as usize);
-        }
-        for _ in 0..n {
-            let k = self.term::<B>(inner)?;
-            let val = self.term::<B>(inner)?;
-            if let (Some(k), Some(val)) = (k, val) {
-                v.push((k, val));
-            }
-        }
-        Ok(built::<B>(|| Term::Map(v)))
-    }
-
-    /// A fun, checked field by field and kept as its bytes.
-    fn fun<const B: bool>(&mut self, tag: u8, depth: u32) -> R<Option<Term>> {
-        let start = self.pos - 1;
-        match tag {
-            EXPORT => {
-                self.atom::<false>()?;
-                self.atom::<false>()?;
-                match self.u8()? {
-                    SMALL_INTEGER => {
-                        self.u8()?;
+    /// One term, walked without recursion: open containers are [`Open`] frames (and,
+    /// when building, a vector of the elements so far each), so the machine stack use
+    /// does not depend on the nesting.
+    fn term<const B: bool>(&mut self) -> R<Option<Term>> {
+        let mut frames = Frames::new();
+        let mut items: Vec<Vec<Term>> = Vec::new();
+        loop {
+            let start = self.pos;
+            let tag = self.u8()?;
+            let (kind, count, size) = match tag {
+                SMALL_TUPLE => (Kind::Tuple, u64::from(self.u8()?), 0),
+                LARGE_TUPLE => (Kind::Tuple, u64::from(self.u32()?), 0),
+                // The elements and the tail.
+                LIST => (Kind::List, u64::from(self.u32()?) + 1, 0),
+                MAP => (Kind::Map, 2 * u64::from(self.u32()?), 0),
+                NEW_FUN => {
+                    let size = self.u32()?;
+                    (Kind::NewFun, u64::from(self.new_fun_head()?), size)
+                }
+                FUN => (Kind::OldFun, u64::from(self.old_fun_head()?), 0),
+                EXPORT => {
+                    self.export_body()?;
+                    (Kind::Export, 0, 0)
+                }
+                _ => (Kind::Leaf, 0, 0),
+            };
+            let mut value = if kind == Kind::Leaf {
+                self.leaf::<B>(tag)?
+            } else if kind == Kind::Export {
+                built::<B>(|| Term::Opaque(self.buf[start..self.pos].to_vec()))
+            } else {
+                if frames.len >= self.max_depth as usize {
+                    return Err(EtfError::TooDeep);
+                }
+                self.need(count, 1)?;
+                let open = Open {
+                    kind,
+                    left: count,
+                    start,
+                    size,
+                };
+                if count > 0 {
+                    frames.push(open);
+                    if B {
+                        items.push(Vec::with_capacity(count as usize));
                     }
-                    t => return Err(EtfError::UnknownTag(t)),
+                    continue;
+                }
+                self.close::<B>(open, Vec::new())?
+            };
+            // A complete term: give it to the open container, closing those it completes.
+            loop {
+                let Some(top) = frames.last_mut() else {
+                    return Ok(value);
+                };
+                if let (Some(v), Some(list)) = (value, items.last_mut()) {
+                    list.push(v);
+                }
+                top.left -= 1;
+                if top.left > 0 {
+                    break;
+                }
+                let open = *top;
+                frames.pop();
+                let list = if B {
+                    items.pop().unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                value = self.close::<B>(open, list)?;
+            }
+        }
+    }
+
+    /// The term of a container whose last element has been read.
+    fn close<const B: bool>(&self, open: Open, mut list: Vec<Term>) -> R<Option<Term>> {
+        Ok(match open.kind {
+            Kind::Tuple => built::<B>(|| Term::Tuple(list)),
+            Kind::List => {
+                let tail = list.pop();
+                if list.is_empty() {
+                    // LIST_EXT without elements: the BEAM reads it as its tail.
+                    tail
+                } else {
+                    tail.map(|t| Term::List(list, Box::new(t)))
                 }
             }
-            NEW_FUN => {
-                let size = self.u32()?;
-                // Arity, Uniq (16 bytes), Index.
-                self.take(1 + 16 + 4)?;
-                let num_free = self.u32()?;
-                self.atom::<false>()?;
-                self.small_int()?;
-                self.small_int()?;
-                self.fun_pid()?;
-                self.free_vars(num_free, depth)?;
-                if self.pos - (start + 1) != size as usize {
+            Kind::Map => built::<B>(|| {
+                let mut pairs = Vec::with_capacity(list.len() / 2);
+                let mut it = list.into_iter();
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    pairs.push((k, v));
+                }
+                Term::Map(pairs)
+            }),
+            _ => {
+                if open.kind == Kind::NewFun && self.pos - (open.start + 1) != open.size as usize {
                     return Err(EtfError::BadLength);
                 }
+                built::<B>(|| Term::Opaque(self.buf[open.start..self.pos].to_vec()))
             }
-            _ => {
-                // FUN_EXT: NumFree, Pid, Module, Index, Uniq, free variables.
-                let num_free = self.u32()?;
-                self.fun_pid()?;
-                self.atom::<false>()?;
-                self.small_int()?;
-                self.small_int()?;
-                self.free_vars(num_free, depth)?;
-            }
-        }
-        let bytes = &self.buf[start..self.pos];
-        Ok(built::<B>(|| Term::Opaque(bytes.to_vec())))
+        })
     }
 
-    fn free_vars(&mut self, n: u32, depth: u32) -> R<()> {
-        let inner = self.enter(depth)?;
-        self.need(u64::from(n), 1)?;
-        for _ in 0..n {
-            self.term::<false>(inner)?;
+    /// `EXPORT_EXT` after its tag: Module, Function, Arity.
+    fn export_body(&mut self) -> R<()> {
+        self.atom::<false>()?;
+        self.atom::<false>()?;
+        match self.u8()? {
+            SMALL_INTEGER => self.take(1).map(drop),
+            t => Err(EtfError::UnknownTag(t)),
         }
-        Ok(())
+    }
+
+    /// `NEW_FUN_EXT` after its size, up to its free variables; returns their number.
+    fn new_fun_head(&mut self) -> R<u32> {
+        // Arity, Uniq (16 bytes), Index.
+        self.take(1 + 16 + 4)?;
+        let num_free = self.u32()?;
+        self.atom::<false>()?;
+        self.small_int()?;
+        self.small_int()?;
+        self.fun_pid()?;
+        Ok(num_free)
+    }
+
+    /// `FUN_EXT` after its tag: NumFree, Pid, Module, Index, Uniq; returns NumFree.
+    fn old_fun_head(&mut self) -> R<u32> {
+        let num_free = self.u32()?;
+        self.fun_pid()?;
+        self.atom::<false>()?;
+        self.small_int()?;
+        self.small_int()?;
+        Ok(num_free)
     }
 
     /// A fun's index or uniq: an integer tag.
@@ -362,9 +365,10 @@ impl<'a> Walker<'a> {
                 } else if n == 0 || !(1..=8).contains(&last_bits) {
                     return Err(EtfError::BadLength);
                 } else {
-                    built::<B>(|| Term::BitBinary {
-                        bytes: s.to_vec(),
-                        last_bits,
+                    built::<B>(|| {
+                        let mut bytes = s.to_vec();
+                        mask_last_byte(&mut bytes, last_bits);
+                        Term::BitBinary { bytes, last_bits }
                     })
                 }
             }
@@ -442,5 +446,77 @@ fn old_float(field: &[u8]) -> R<f64> {
     match text.trim().parse::<f64>() {
         Ok(x) if x.is_finite() => Ok(x),
         _ => Err(EtfError::BadFloat),
+    }
+}
+
+/// What an open container is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Tuple,
+    List,
+    Map,
+    NewFun,
+    OldFun,
+    Export,
+    Leaf,
+}
+
+/// An open container: how many terms it still holds, where it started (funs keep
+/// their bytes) and a `NEW_FUN_EXT`'s size field.
+#[derive(Clone, Copy)]
+struct Open {
+    left: u64,
+    start: usize,
+    size: u32,
+    kind: Kind,
+}
+
+/// Frames this deep live on the machine stack (3 KiB); deeper ones, only possible with a
+/// `max_depth` above the default, go to the heap.
+const INLINE_FRAMES: usize = 128;
+
+/// The stack of open containers.
+struct Frames {
+    inline: [Open; INLINE_FRAMES],
+    spill: Vec<Open>,
+    len: usize,
+}
+
+impl Frames {
+    fn new() -> Self {
+        let empty = Open {
+            left: 0,
+            start: 0,
+            size: 0,
+            kind: Kind::Leaf,
+        };
+        Frames {
+            inline: [empty; INLINE_FRAMES],
+            spill: Vec::new(),
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, open: Open) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = open,
+            None => self.spill.push(open),
+        }
+        self.len += 1;
+    }
+
+    fn last_mut(&mut self) -> Option<&mut Open> {
+        if self.len > INLINE_FRAMES {
+            self.spill.last_mut()
+        } else {
+            self.len.checked_sub(1).and_then(|i| self.inline.get_mut(i))
+        }
+    }
+
+    fn pop(&mut self) {
+        if self.len > INLINE_FRAMES {
+            self.spill.pop();
+        }
+        self.len = self.len.saturating_sub(1);
     }
 }

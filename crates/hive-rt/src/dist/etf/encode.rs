@@ -1,7 +1,7 @@
 //! The encoder: the canonical (OTP `term_to_binary`) form of each [`Term`].
 
 use super::tag::*;
-use super::term::{big_parts, Atom, Term};
+use super::term::{big_parts, mask_last_byte, Atom, Term};
 use super::VERSION;
 
 /// Appends [`VERSION`] and the encoding of `t` to `out`.
@@ -29,7 +29,43 @@ fn len32(n: usize) -> [u8; 4] {
     }
 }
 
+/// Writes `t` without recursion: containers write their header and queue their elements.
 fn put(t: &Term, out: &mut Vec<u8>) {
+    let mut todo: Vec<&Term> = vec![t];
+    while let Some(t) = todo.pop() {
+        match t {
+            Term::Tuple(v) => {
+                if let Ok(n) = u8::try_from(v.len()) {
+                    out.extend_from_slice(&[SMALL_TUPLE, n]);
+                } else {
+                    out.push(LARGE_TUPLE);
+                    out.extend_from_slice(&len32(v.len()));
+                }
+                todo.extend(v.iter().rev());
+            }
+            Term::List(v, tail) => {
+                if !v.is_empty() {
+                    out.push(LIST);
+                    out.extend_from_slice(&len32(v.len()));
+                }
+                todo.push(tail);
+                todo.extend(v.iter().rev());
+            }
+            Term::Map(pairs) => {
+                out.push(MAP);
+                out.extend_from_slice(&len32(pairs.len()));
+                for (k, v) in pairs.iter().rev() {
+                    todo.push(v);
+                    todo.push(k);
+                }
+            }
+            leaf => put_leaf(leaf, out),
+        }
+    }
+}
+
+/// Writes a term that holds no other term.
+fn put_leaf(t: &Term, out: &mut Vec<u8>) {
     match t {
         Term::Int(i) => put_int(*i, out),
         Term::BigInt {
@@ -54,27 +90,8 @@ fn put(t: &Term, out: &mut Vec<u8>) {
             out.extend_from_slice(&len32(bytes.len()));
             out.push(*last_bits);
             out.extend_from_slice(bytes);
-        }
-        Term::Tuple(v) => {
-            if let Ok(n) = u8::try_from(v.len()) {
-                out.extend_from_slice(&[SMALL_TUPLE, n]);
-            } else {
-                out.push(LARGE_TUPLE);
-                out.extend_from_slice(&len32(v.len()));
-            }
-            for e in v {
-                put(e, out);
-            }
-        }
-        Term::List(v, tail) => {
-            if !v.is_empty() {
-                out.push(LIST);
-                out.extend_from_slice(&len32(v.len()));
-                for e in v {
-                    put(e, out);
-                }
-            }
-            put(tail, out);
+            let end = out.len();
+            mask_last_byte(&mut out[end - bytes.len()..], *last_bits);
         }
         Term::Nil => out.push(NIL),
         Term::String(s) => {
@@ -90,14 +107,6 @@ fn put(t: &Term, out: &mut Vec<u8>) {
                     out.extend_from_slice(&[SMALL_INTEGER, b]);
                 }
                 out.push(NIL);
-            }
-        }
-        Term::Map(pairs) => {
-            out.push(MAP);
-            out.extend_from_slice(&len32(pairs.len()));
-            for (k, v) in pairs {
-                put(k, out);
-                put(v, out);
             }
         }
         Term::Pid(p) => {
@@ -136,6 +145,7 @@ fn put(t: &Term, out: &mut Vec<u8>) {
             out.extend_from_slice(&p.creation.to_be_bytes());
         }
         Term::Opaque(b) => out.extend_from_slice(b),
+        Term::Tuple(_) | Term::List(..) | Term::Map(_) => put(t, out),
     }
 }
 

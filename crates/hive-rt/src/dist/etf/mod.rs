@@ -15,9 +15,12 @@
 //!   reservation is backed by elements that are really there: the memory a decode
 //!   allocates is proportional to the input (at most about 64 bytes of [`Term`] per input
 //!   byte, plus a copy of the binaries and texts);
-//! - bounds nesting by [`Limits::max_depth`] ([`EtfError::TooDeep`]), which also bounds
-//!   its recursion: the recursive frames are small, and 128 levels fit a 64 KiB coroutine
-//!   stack. Decoded terms are at most that deep, so dropping them cannot overflow.
+//! - bounds nesting by [`Limits::max_depth`] ([`EtfError::TooDeep`]). Decoding and
+//!   [`skip`] do not recurse: open containers live in an explicit stack, on the machine
+//!   stack (3 KiB) up to 128 levels and on the heap beyond (only with a larger
+//!   `max_depth`), so they run on a 64 KiB coroutine stack at any depth. Encoding and
+//!   [`Term`]'s `Display` do not recurse either. Dropping a [`Term`] does, once per level;
+//!   decoded terms are at most `max_depth` deep, and 128 levels of `Drop` fit.
 //!
 //! Depth counts containers: a tuple, list, map or fun's free variables one level deeper
 //! than the term holding them. With `max_depth` 128, 128 nested tuples decode, 129 do not.
@@ -39,13 +42,16 @@
 //! - integers in a non-shortest form (a small value in 98 or in a big, a big with
 //!   trailing zero bytes or a `LARGE_BIG_EXT` of at most 255 bytes, a sign byte other than
 //!   0 or 1, a negative zero) are normalised;
+//! - the unused low bits of a `BIT_BINARY_EXT`'s last byte are cleared (OTP writes
+//!   zeros);
 //! - a `LIST_EXT` with no elements decodes as its tail; a `BIT_BINARY_EXT` of zero bytes
 //!   and zero bits decodes as an empty binary (OTP writes neither).
 //!
 //! Terms that no decoder accepts are written as given, not rejected: non-finite floats, a
 //! [`Term::BitBinary`] with no bytes or `last_bits` outside 1..=8, a [`Term::Ref`]
 //! without 1..=5 id words, a [`Term::Opaque`] that is not a fun. A hand-built non-normal
-//! [`Term::BigInt`] (trailing zeros, or a value that fits `i64`) is normalised on encode.
+//! [`Term::BigInt`] (trailing zeros, or a value that fits `i64`) is normalised on encode,
+//! and so are the unused bits of a [`Term::BitBinary`].
 //! [`Term::List`] with no elements is written as its tail.
 
 mod decode;

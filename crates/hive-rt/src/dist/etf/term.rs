@@ -36,7 +36,8 @@ pub enum Term {
     Binary(Vec<u8>),
     /// A bitstring whose size is not a whole number of bytes (`BIT_BINARY_EXT` 77).
     BitBinary {
-        /// The bytes; the last one holds `last_bits` bits, from its most significant end.
+        /// The bytes; the last one holds `last_bits` bits, from its most significant end,
+        /// and zeros after them (the decoder clears them, the encoder writes them cleared).
         bytes: Vec<u8>,
         /// How many bits of the last byte are used, 1..=8.
         last_bits: u8,
@@ -220,6 +221,15 @@ pub(crate) fn big_parts(negative: bool, digits: &[u8]) -> Result<i64, &[u8]> {
     Err(magnitude)
 }
 
+/// Clears the bits of the last byte after the `last_bits` used ones, as OTP writes them.
+pub(crate) fn mask_last_byte(bytes: &mut [u8], last_bits: u8) {
+    if let Some(b) = bytes.last_mut() {
+        *b &= 0xffu8
+            .checked_shl(8 - u32::from(last_bits.clamp(1, 8)))
+            .unwrap_or(0);
+    }
+}
+
 const RESERVED: &[&str] = &[
     "after", "and", "andalso", "band", "begin", "bnot", "bor", "bsl", "bsr", "bxor", "case",
     "catch", "cond", "div", "end", "fun", "if", "let", "maybe", "not", "of", "or", "orelse",
@@ -293,22 +303,74 @@ fn decimal(magnitude: &[u8]) -> String {
     s
 }
 
-fn write_seq(f: &mut fmt::Formatter<'_>, items: &[Term]) -> fmt::Result {
-    for (i, t) in items.iter().enumerate() {
-        if i > 0 {
-            f.write_str(",")?;
-        }
-        write!(f, "{t}")?;
-    }
-    Ok(())
-}
-
 /// Erlang-like text: quoted atoms where needed, `<node.id.serial>` pids,
 /// `#Ref<node.w2.w1.w0>`, `#Port<node.id>`, `#{k => v}`, `<<1,2>>`, `<<1,2:3>>`, `"abc"`
 /// for [`Term::String`], `#Fun<N bytes>` for [`Term::Opaque`].
 impl fmt::Display for Term {
+    /// Written without recursion: containers queue their parts.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        let mut todo = vec![Text::Term(self)];
+        while let Some(item) = todo.pop() {
+            let t = match item {
+                Text::Str(s) => {
+                    f.write_str(s)?;
+                    continue;
+                }
+                Text::Term(t) => t,
+            };
+            let mut parts = Vec::new();
+            match t {
+                Term::Tuple(v) => {
+                    parts.push(Text::Str("{"));
+                    seq(&mut parts, v);
+                    parts.push(Text::Str("}"));
+                }
+                Term::List(v, tail) => {
+                    parts.push(Text::Str("["));
+                    seq(&mut parts, v);
+                    if **tail != Term::Nil {
+                        parts.push(Text::Str("|"));
+                        parts.push(Text::Term(tail));
+                    }
+                    parts.push(Text::Str("]"));
+                }
+                Term::Map(pairs) => {
+                    parts.push(Text::Str("#{"));
+                    for (i, (k, v)) in pairs.iter().enumerate() {
+                        if i > 0 {
+                            parts.push(Text::Str(","));
+                        }
+                        parts.extend([Text::Term(k), Text::Str(" => "), Text::Term(v)]);
+                    }
+                    parts.push(Text::Str("}"));
+                }
+                leaf => write_leaf(f, leaf)?,
+            }
+            todo.extend(parts.into_iter().rev());
+        }
+        Ok(())
+    }
+}
+
+/// A piece of a term's text still to write.
+enum Text<'a> {
+    Term(&'a Term),
+    Str(&'static str),
+}
+
+fn seq<'a>(parts: &mut Vec<Text<'a>>, items: &'a [Term]) {
+    for (i, t) in items.iter().enumerate() {
+        if i > 0 {
+            parts.push(Text::Str(","));
+        }
+        parts.push(Text::Term(t));
+    }
+}
+
+/// The text of a term that holds no other term.
+fn write_leaf(f: &mut fmt::Formatter<'_>, t: &Term) -> fmt::Result {
+    {
+        match t {
             Term::Int(i) => write!(f, "{i}"),
             Term::BigInt {
                 negative,
@@ -346,19 +408,6 @@ impl fmt::Display for Term {
                 }
                 f.write_str(">>")
             }
-            Term::Tuple(v) => {
-                f.write_str("{")?;
-                write_seq(f, v)?;
-                f.write_str("}")
-            }
-            Term::List(v, tail) => {
-                f.write_str("[")?;
-                write_seq(f, v)?;
-                if **tail != Term::Nil {
-                    write!(f, "|{tail}")?;
-                }
-                f.write_str("]")
-            }
             Term::Nil => f.write_str("[]"),
             Term::String(s) => {
                 f.write_str("\"")?;
@@ -366,13 +415,6 @@ impl fmt::Display for Term {
                     write_escaped(f, char::from(b), '"')?;
                 }
                 f.write_str("\"")
-            }
-            Term::Map(pairs) => {
-                f.write_str("#{")?;
-                for (i, (k, v)) in pairs.iter().enumerate() {
-                    write!(f, "{}{k} => {v}", if i > 0 { "," } else { "" })?;
-                }
-                f.write_str("}")
             }
             Term::Pid(p) => write!(f, "<{}.{}.{}>", p.node, p.id, p.serial),
             Term::Ref(r) => {
@@ -384,6 +426,7 @@ impl fmt::Display for Term {
             }
             Term::Port(p) => write!(f, "#Port<{}.{}>", p.node, p.id),
             Term::Opaque(b) => write!(f, "#Fun<{} bytes>", b.len()),
+            Term::Tuple(_) | Term::List(..) | Term::Map(_) => write!(f, "{t}"),
         }
     }
 }
