@@ -183,3 +183,40 @@ fn case_115_125_remote_exit_reaches_hive_link_and_monitor() {
     let _ = ExitReason::Normal;
     rt.shutdown();
 }
+
+/// Cases 126, 127: a Hive process monitors `{Name, Node}` on the Erlang node: a DOWN
+/// with `noproc` at once for a name nobody holds; for a registered process, the DOWN with
+/// its exit reason when it exits (the name is resolved once, there).
+#[test]
+fn case_126_127_hive_monitors_remote_name() {
+    if !require_erl() {
+        return;
+    }
+    let epmd = Epmd::start();
+    let rt = hive_node(&epmd, "hv126");
+    let e = erl(&epmd, "e126");
+    e.eval("register(named, spawn(fun() -> receive go -> exit(bye) end end)), ok.")
+        .unwrap();
+    let reason = rt
+        .run(|| {
+            let m1 = dist::monitor_name("e126@localhost", "nosuch").unwrap();
+            let d = process::receive(Some(10_000)).unwrap();
+            assert_eq!(d.kind(), MessageKind::Down);
+            assert_eq!(d.monitor_ref(), m1);
+            assert_eq!(d.reason(), Some(ExitReason::Noproc));
+            let m2 = dist::monitor_name("e126@localhost", "named").unwrap();
+            dist::send_name("e126@localhost", "named", &etf::to_vec(&Term::atom("go"))).unwrap();
+            let d = process::receive(Some(10_000)).unwrap();
+            assert_eq!(d.kind(), MessageKind::Down);
+            assert_eq!(d.monitor_ref(), m2);
+            let r = d.reason().unwrap();
+            assert_eq!(etf::decode(r.data()).unwrap(), Term::atom("bye"));
+            // A demonitored name monitor sends nothing more.
+            let m3 = dist::monitor_name("e126@localhost", "net_kernel").unwrap();
+            assert!(process::demonitor(m3, true).unwrap());
+            assert!(process::receive(Some(300)).is_err());
+        })
+        .unwrap();
+    assert!(reason.is_normal(), "{reason:?}");
+    rt.shutdown();
+}

@@ -459,6 +459,56 @@ pub fn send_name(node_name: &str, name: &str, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// `monitor(process, {Name, Node})`: monitors whichever process is registered as `name`
+/// on `node` when the request arrives (the name is resolved once, there; case 126).
+/// Returns the monitor reference. The DOWN (`MessageKind::Down`) carries the reason:
+/// `noproc` when nobody had the name (case 127), `noconnection` when the node cannot be
+/// reached or goes (case 132); its sender is a placeholder pid of `node` (index and serial
+/// 0), not the process, so match DOWNs by reference. `demonitor` works as for pids. `node`
+/// may be this node (then as [`crate::process::monitor_name`]). Errors: `ErrNotAProcess`,
+/// `ErrNotDistributed`, `ErrBadArgument` (a node name without `@`, an empty name),
+/// `ErrBadLength`, `ErrSystemLimit` (too many node incarnations).
+pub fn monitor_name(node_name: &str, name: &str) -> Result<u64> {
+    let _rt = crate::sched::enter();
+    let node = running().map_err(Error)?;
+    let target = node_atom(node_name).map_err(Error)?;
+    if name.is_empty() {
+        return Err(Error(Status::ErrBadArgument));
+    }
+    let to = Atom::new(name).map_err(|_| Error(Status::ErrBadLength))?;
+    if target == node.me.name {
+        return crate::process::monitor_name(name.as_bytes());
+    }
+    let pcb = crate::process::current().map_err(Error)?;
+    let rt = crate::runtime::runtime_of(pcb);
+    let placeholder = node
+        .name_placeholder(&target)
+        .ok_or(Error(Status::ErrSystemLimit))?;
+    let me = pcb.pid;
+    let Some(from) = node.pid_term(me) else {
+        return Err(Error(Status::ErrNotAProcess));
+    };
+    let mref = rt.new_ref();
+    pcb.sig.lock().data().monitors.insert(mref, placeholder);
+    let ctl = Term::tuple(vec![
+        Term::Int(op::MONITOR_P),
+        from,
+        Term::Atom(to.clone()),
+        Term::Ref(super::ids::ref_to_ext(&node.me, mref)),
+    ]);
+    let entry = node.entry(&target);
+    if !node.queue(&entry, None, &ctl, None, |s| {
+        s.monitors.insert(mref, (me, placeholder, Some(to)));
+    }) {
+        node.deliver_local(
+            placeholder,
+            me,
+            crate::signal::Signal::Down(mref, &ExitReason::Noconnection),
+        );
+    }
+    Ok(mref)
+}
+
 /// `monitor_node(Node, true)`: one `{nodedown, Node}` message (ETF) per call when the
 /// connection goes or cannot be made (cases 131, 132); connects if not connected.
 /// `monitor_node(Node, false)` (`on` false) removes one. Errors: `ErrNotAProcess`,

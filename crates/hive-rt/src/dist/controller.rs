@@ -332,7 +332,7 @@ pub(crate) fn down(node: &Node, entry: &Entry, me: Pid) {
     for (local, remote) in links {
         node.deliver_local(remote, local, Signal::LinkExit(&nc));
     }
-    for (mref, (local, remote)) in monitors {
+    for (mref, (local, remote, _)) in monitors {
         node.deliver_local(remote, local, Signal::Down(mref, &nc));
     }
     for (token, h) in held {

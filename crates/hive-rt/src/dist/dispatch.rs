@@ -136,7 +136,7 @@ pub(crate) fn frame(node: &Arc<Node>, entry: &Arc<Entry>, frame: &[u8]) -> Resul
                 if let Some(mref) = ext_to_local_ref(&node.me, r) {
                     let r = reason(if o == op::MONITOR_P_EXIT { 4 } else { 99 });
                     let m = entry.state.lock().monitors.remove(&mref);
-                    if let Some((local, remote)) = m {
+                    if let Some((local, remote, _)) = m {
                         node.deliver_local(remote, local, Signal::Down(mref, &r));
                     }
                 }

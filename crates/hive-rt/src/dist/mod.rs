@@ -16,7 +16,8 @@ pub(crate) mod node;
 pub(crate) mod terms;
 
 pub use api::{
-    disconnect, monitor_node, node_name, nodes, pid_of, pid_term, send_name, NodeInfo, Options,
+    disconnect, monitor_name, monitor_node, node_name, nodes, pid_of, pid_term, send_name,
+    NodeInfo, Options,
 };
 pub(crate) use api::{disconnect_on, node_of, nodes_on, start, stop};
 pub use node::Discovery;

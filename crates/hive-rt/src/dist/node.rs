@@ -87,8 +87,10 @@ pub(crate) struct EntryState {
     pub(crate) controller: Pid,
     /// Links across: (local pid, remote pid).
     pub(crate) links: HashSet<(Pid, Pid)>,
-    /// Monitors local processes hold on remote ones: reference → (local, remote).
-    pub(crate) monitors: HashMap<u64, (Pid, Pid)>,
+    /// Monitors local processes hold on remote ones: reference → (local, remote, the name
+    /// for a monitor of `{Name, Node}`, whose remote pid is the node's placeholder
+    /// [`Node::name_placeholder`]).
+    pub(crate) monitors: HashMap<u64, (Pid, Pid, Option<Atom>)>,
     /// Monitors remote processes hold on local ones: local token → monitor.
     pub(crate) held: HashMap<u64, HeldMonitor>,
     /// Remote references of `held`, to their tokens.
@@ -184,6 +186,13 @@ impl Node {
     fn target(&self, to: Pid) -> Option<(Arc<Entry>, u32)> {
         let (name, creation) = self.inc.get(to.node())?;
         Some((self.entry(&name), creation))
+    }
+
+    /// The pid that stands for node `name` in monitors of `{Name, Node}`: the node's
+    /// incarnation with creation 0 (which no node has), ID 0 and Serial 0. The DOWN of
+    /// such a monitor comes from it. None when incarnations are exhausted.
+    pub(crate) fn name_placeholder(&self, name: &Atom) -> Option<Pid> {
+        Some(Pid::remote(self.inc.id_of(name, 0)?, 0, 0))
     }
 
     /// `pid` as a term (None for `NONE` or an unknown node field).
@@ -405,17 +414,28 @@ impl Remote for Arc<Node> {
                     Term::Ref(ref_to_ext(&self.me, mref)),
                 ]);
                 self.queue(&entry, Some(creation), &ctl, None, |s| {
-                    s.monitors.insert(mref, (from, to));
+                    s.monitors.insert(mref, (from, to, None));
                 })
             }
             RemoteSignal::Demonitor(mref) => {
+                // A monitor of `{Name, Node}` is ended by name, to any incarnation.
+                let name = entry
+                    .state
+                    .lock()
+                    .monitors
+                    .get(&mref)
+                    .and_then(|m| m.2.clone());
+                let (to_t, creation) = match name {
+                    Some(n) => (Term::Atom(n), None),
+                    None => (to_t, Some(creation)),
+                };
                 let ctl = Term::tuple(vec![
                     Term::Int(op::DEMONITOR_P),
                     from_t,
                     to_t,
                     Term::Ref(ref_to_ext(&self.me, mref)),
                 ]);
-                self.queue(&entry, Some(creation), &ctl, None, |s| {
+                self.queue(&entry, creation, &ctl, None, |s| {
                     s.monitors.remove(&mref);
                 })
             }
