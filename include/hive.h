@@ -260,6 +260,8 @@
 // `listen` flag: an IPv6 listener accepts IPv6 only (`{ipv6_v6only, true}`).
 #define LISTEN_IPV6_ONLY 4
 
+typedef struct Option_hive_entry_fn Option_hive_entry_fn;
+
 // A term being encoded (opaque; `hive_term_enc_new`).
 typedef struct hive_term_enc hive_term_enc;
 
@@ -754,6 +756,34 @@ hive_status hive_monitor_node(const char *node, int32_t on);
 // # Safety
 // `node` is NUL-terminated.
 hive_status hive_disconnect_node(const char *node);
+
+// Registers the entry point `module:function` (NUL-terminated names) of this node for
+// `spawn_request` from other nodes (`erlang:spawn_request(Node, Module, Function, Args,
+// Opts)` on a BEAM node, `hive_spawn_request` on a Hive node): each request spawns a process
+// running `entry(arg)`, where `arg` points to a `uint64_t` length followed by that many
+// bytes, the ETF list of arguments (decode it with `hive_term_decode`). An unknown pair is
+// answered with the error `undef`. A later registration of the same pair replaces it.
+// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_LENGTH`,
+// `HIVE_ERR_BAD_ARGUMENT` (empty or not UTF-8), `HIVE_ERR_NOT_DISTRIBUTED`,
+// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+//
+// # Safety
+// `module` and `function` are NUL-terminated.
+hive_status hive_dist_register_entry(const char *module, const char *function, struct Option_hive_entry_fn entry);
+
+// `erlang:spawn_request(Node, Module, Function, Args, Opts)` from the calling process:
+// asks `node` to spawn `module:function` with `args[0..len]` (the ETF bytes of a proper
+// list). The request reference goes to `reqid_out`; the reply arrives as the message
+// `{spawn_reply, ReqId, ok, Pid}` or `{spawn_reply, ReqId, error, Reason}` (ETF;
+// `noconnection` when the node cannot be reached). `link` ≠ 0 links the caller to the new
+// process before it runs. Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`,
+// `HIVE_ERR_BAD_LENGTH`, `HIVE_ERR_BAD_ARGUMENT` (args not a proper list, empty names, a
+// node name without `@`), `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NOT_DISTRIBUTED`.
+//
+// # Safety
+// `node`, `module` and `function` are NUL-terminated; `args` is NULL or readable for `len`
+// bytes; `reqid_out` is NULL or writable.
+hive_status hive_spawn_request(const char *node, const char *module, const char *function, const void *args, size_t len, int32_t link, uint64_t *reqid_out);
 
 // Fills `*out` with a snapshot of process `pid` (`erlang:process_info/2`): status,
 // priority, mailbox length, reductions, trap_exit, registered name, numbers of links and

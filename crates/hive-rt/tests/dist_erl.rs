@@ -220,3 +220,86 @@ fn case_126_127_hive_monitors_remote_name() {
     assert!(reason.is_normal(), "{reason:?}");
     rt.shutdown();
 }
+
+/// Cases 153, 154, 156: `erlang:spawn_request/5` from Erlang to an entry point registered on
+/// the Hive node, with `[link, monitor]`: the reply comes first, then the process's exit
+/// with its real reason over both the link and the monitor (whose reference is the
+/// request's); an unknown entry point is answered `undef`.
+#[test]
+fn case_153_156_spawn_request_from_erlang() {
+    if !require_erl() {
+        return;
+    }
+    let epmd = Epmd::start();
+    let rt = hive_node(&epmd, "hv153");
+    rt.run(|| {
+        dist::register_entry("hmod", "hfun", |args| {
+            let t = etf::decode(&args).unwrap();
+            let Term::List(items, _) = &t else { panic!("a list") };
+            let Term::Pid(p) = &items[0] else { panic!("a pid") };
+            let to = dist::pid_of(p).unwrap().unwrap();
+            let msg = Term::tuple(vec![Term::atom("spawned"), items[1].clone()]);
+            process::send(to, &etf::to_vec(&msg)).unwrap();
+            process::exit(ExitReason::error(etf::to_vec(&Term::tuple(vec![
+                Term::atom("done"),
+                items[1].clone(),
+            ]))));
+        })
+        .unwrap();
+    })
+    .unwrap();
+    let e = erl(&epmd, "e153");
+    let r = e
+        .eval(
+            "process_flag(trap_exit, true), \
+             R = erlang:spawn_request('hv153@localhost', hmod, hfun, [self(), x], [link, monitor]), \
+             P = receive {spawn_reply, R, ok, P0} -> P0 after 5000 -> timeout end, \
+             M = receive {spawned, x} -> ok after 5000 -> nomsg end, \
+             E = receive {'EXIT', P, RE} -> RE after 5000 -> noexit end, \
+             D = receive {'DOWN', R, process, P, RD} -> RD after 5000 -> nodown end, \
+             {node(P), M, E, D}.",
+        )
+        .unwrap();
+    assert_eq!(r, "{hv153@localhost,ok,{done,x},{done,x}}");
+    let r = e
+        .eval(
+            "R2 = erlang:spawn_request('hv153@localhost', hmod, nosuch, [], []), \
+             receive {spawn_reply, R2, error, Why} -> Why after 5000 -> timeout end.",
+        )
+        .unwrap();
+    assert_eq!(r, "undef");
+    rt.shutdown();
+}
+
+/// Cases 153, 156: `spawn_request` from Hive to the BEAM with `link`: the reply first, then
+/// the exit signal of the new process with its real reason.
+#[test]
+fn case_153_156_spawn_request_from_hive() {
+    if !require_erl() {
+        return;
+    }
+    let epmd = Epmd::start();
+    let rt = hive_node(&epmd, "hv154");
+    let _e = erl(&epmd, "e154");
+    let reason = rt
+        .run(|| {
+            process::trap_exit(true).unwrap();
+            let args = etf::to_vec(&Term::list(vec![Term::atom("boom")]));
+            let r = dist::spawn_request("e154@localhost", "erlang", "exit", &args, true).unwrap();
+            let m = process::receive(Some(10_000)).unwrap();
+            let t = etf::decode(m.data()).unwrap();
+            let parts = t.as_tuple().unwrap();
+            assert_eq!(parts[0], Term::atom("spawn_reply"));
+            assert_eq!(parts[2], Term::atom("ok"), "{t}");
+            let Term::Pid(p) = &parts[3] else { panic!("a pid: {t}") };
+            let child = dist::pid_of(p).unwrap().unwrap();
+            let _ = r;
+            let x = process::receive(Some(10_000)).unwrap();
+            assert_eq!(x.kind(), MessageKind::Exit);
+            assert_eq!(x.sender(), child);
+            assert_eq!(etf::decode(x.reason().unwrap().data()).unwrap(), Term::atom("boom"));
+        })
+        .unwrap();
+    assert!(reason.is_normal(), "{reason:?}");
+    rt.shutdown();
+}

@@ -509,6 +509,115 @@ pub fn monitor_name(node_name: &str, name: &str) -> Result<u64> {
     Ok(mref)
 }
 
+/// Registers the entry point `module:function` of this node for `spawn_request` from other
+/// nodes (`dist/spawn.rs`): a request for it spawns a process that runs `f` with the ETF
+/// bytes of the argument list. A later registration of the same pair replaces it. Errors:
+/// `ErrNotAProcess`, `ErrNotDistributed`, `ErrBadArgument` (an empty name), `ErrBadLength`
+/// (a name over 255 characters).
+pub fn register_entry(
+    module: &str,
+    function: &str,
+    f: impl Fn(Vec<u8>) + Send + Sync + 'static,
+) -> Result<()> {
+    let _rt = crate::sched::enter();
+    let node = running().map_err(Error)?;
+    register_entry_on(
+        &node,
+        module,
+        function,
+        super::spawn::EntryFn::Rust(Arc::new(f)),
+    )
+    .map_err(Error)
+}
+
+/// [`register_entry`] on `node`.
+pub(crate) fn register_entry_on(
+    node: &Node,
+    module: &str,
+    function: &str,
+    f: super::spawn::EntryFn,
+) -> std::result::Result<(), Status> {
+    if module.is_empty() || function.is_empty() {
+        return Err(Status::ErrBadArgument);
+    }
+    Atom::new(module).map_err(|_| Status::ErrBadLength)?;
+    Atom::new(function).map_err(|_| Status::ErrBadLength)?;
+    node.spawn_entries
+        .write()
+        .insert((module.to_owned(), function.to_owned()), f);
+    Ok(())
+}
+
+/// `erlang:spawn_request(Node, Module, Function, Args, Opts)`: asks `node` to spawn
+/// `module:function` with `args` (the ETF bytes of a proper list; a BEAM node runs the
+/// Erlang function, a Hive node the entry point registered under that name). Returns the
+/// request reference at once; the reply comes as the message `{spawn_reply, ReqId, ok,
+/// Pid}` or `{spawn_reply, ReqId, error, Reason}` (ETF; `noconnection` when the node
+/// cannot be reached, case 155). With `link`, the caller is linked to the new process
+/// before it runs (case 153). Errors: `ErrNotAProcess`, `ErrNotDistributed`,
+/// `ErrBadArgument` (args not a proper list, an empty name, a node name without `@`),
+/// `ErrBadLength`.
+pub fn spawn_request(
+    node_name: &str,
+    module: &str,
+    function: &str,
+    args: &[u8],
+    link: bool,
+) -> Result<u64> {
+    let _rt = crate::sched::enter();
+    let node = running().map_err(Error)?;
+    let target = node_atom(node_name).map_err(Error)?;
+    if module.is_empty() || function.is_empty() {
+        return Err(Error(Status::ErrBadArgument));
+    }
+    let m = Atom::new(module).map_err(|_| Error(Status::ErrBadLength))?;
+    let f = Atom::new(function).map_err(|_| Error(Status::ErrBadLength))?;
+    let arity = match super::etf::decode(args) {
+        Ok(Term::Nil) => 0,
+        Ok(Term::String(b)) => b.len(),
+        Ok(Term::List(v, tail)) if *tail == Term::Nil => v.len(),
+        _ => return Err(Error(Status::ErrBadArgument)),
+    };
+    let pcb = crate::process::current().map_err(Error)?;
+    let me = pcb.pid;
+    let Some(from) = node.pid_term(me) else {
+        return Err(Error(Status::ErrNotAProcess));
+    };
+    let reqid = crate::runtime::runtime_of(pcb).new_ref();
+    let opts = if link {
+        Term::list(vec![Term::atom("link")])
+    } else {
+        Term::Nil
+    };
+    let ctl = Term::tuple(vec![
+        Term::Int(op::SPAWN_REQUEST),
+        Term::Ref(super::ids::ref_to_ext(&node.me, reqid)),
+        from.clone(),
+        from,
+        super::spawn::mfa(&m, &f, arity),
+        opts,
+    ]);
+    let entry = node.entry(&target);
+    let queued = target != node.me.name
+        && node.queue(&entry, None, &ctl, Some(Payload::Data(args)), |s| {
+            s.spawns.insert(reqid, (me, link));
+        });
+    if !queued {
+        let msg = super::etf::to_vec(&Term::tuple(vec![
+            Term::atom("spawn_reply"),
+            Term::Ref(super::ids::ref_to_ext(&node.me, reqid)),
+            Term::atom("error"),
+            Term::atom(if target == node.me.name {
+                "badarg"
+            } else {
+                "noconnection"
+            }),
+        ]));
+        crate::process::send(me, &msg)?;
+    }
+    Ok(reqid)
+}
+
 /// `monitor_node(Node, true)`: one `{nodedown, Node}` message (ETF) per call when the
 /// connection goes or cannot be made (cases 131, 132); connects if not connected.
 /// `monitor_node(Node, false)` (`on` false) removes one. Errors: `ErrNotAProcess`,

@@ -37,6 +37,7 @@ pub(crate) mod op {
     pub(crate) const SPAWN_REQUEST: i64 = 29;
     pub(crate) const SPAWN_REQUEST_TT: i64 = 30;
     pub(crate) const SPAWN_REPLY: i64 = 31;
+    pub(crate) const SPAWN_REPLY_TT: i64 = 32;
     pub(crate) const ALIAS_SEND: i64 = 33;
     pub(crate) const ALIAS_SEND_TT: i64 = 34;
     pub(crate) const UNLINK_ID: i64 = 35;

@@ -311,7 +311,7 @@ fn run(node: &Arc<Node>, entry: &Arc<Entry>, me: Pid, s: Socket, peer: &PeerInfo
 /// (`node.rs`, module docs). Nothing when `me` no longer controls the entry.
 pub(crate) fn down(node: &Node, entry: &Entry, me: Pid) {
     let _rt = crate::sched::enter();
-    let (links, monitors, held, watchers) = {
+    let (links, monitors, held, watchers, spawns) = {
         let mut s = entry.state.lock();
         if s.controller != me {
             return;
@@ -326,6 +326,7 @@ pub(crate) fn down(node: &Node, entry: &Entry, me: Pid) {
             std::mem::take(&mut s.monitors),
             std::mem::take(&mut s.held),
             std::mem::take(&mut s.node_monitors),
+            std::mem::take(&mut s.spawns),
         )
     };
     let nc = ExitReason::Noconnection;
@@ -337,6 +338,16 @@ pub(crate) fn down(node: &Node, entry: &Entry, me: Pid) {
     }
     for (token, h) in held {
         node.deliver_local(h.watcher, h.target, Signal::Demonitor(token));
+    }
+    // A spawn request without its reply fails with `noconnection` (case 155's reply).
+    for (reqid, (requester, _)) in spawns {
+        let msg = super::etf::to_vec(&super::etf::Term::tuple(vec![
+            super::etf::Term::atom("spawn_reply"),
+            super::etf::Term::Ref(super::ids::ref_to_ext(&node.me, reqid)),
+            super::etf::Term::atom("error"),
+            super::etf::Term::atom("noconnection"),
+        ]));
+        node.send_local(Pid::NONE, requester, &msg);
     }
     if !watchers.is_empty() {
         let msg = super::etf::to_vec(&super::etf::Term::tuple(vec![

@@ -23,6 +23,7 @@ use crate::signal::Signal;
 /// Carries out one frame (not a tick). Errors: a frame that is not well formed; the
 /// connection is then dropped. Control messages Hive does not know are ignored.
 pub(crate) fn frame(node: &Arc<Node>, entry: &Arc<Entry>, frame: &[u8]) -> Result<(), EtfError> {
+    let _rt = crate::sched::enter();
     let (ctl, payload) = split_frame(frame)?;
     let Some(t) = ctl.as_tuple() else {
         return Ok(());
@@ -142,21 +143,8 @@ pub(crate) fn frame(node: &Arc<Node>, entry: &Arc<Entry>, frame: &[u8]) -> Resul
                 }
             }
         }
-        op::SPAWN_REQUEST | op::SPAWN_REQUEST_TT => {
-            // {29, ReqId, From, GroupLeader, {M, F, A}, Opts}: remote spawn of Erlang
-            // functions is not supported: `{spawn_reply, Ref, error, notsup}` (as a node
-            // without `DFLAG_SPAWN` answers).
-            if let (Some(req), Some(from_t)) = (t.get(1), t.get(2)) {
-                let reply = Term::tuple(vec![
-                    Term::Int(op::SPAWN_REPLY),
-                    req.clone(),
-                    from_t.clone(),
-                    Term::Int(0),
-                    Term::atom("notsup"),
-                ]);
-                node.queue(entry, None, &reply, None, |_| {});
-            }
-        }
+        op::SPAWN_REQUEST | op::SPAWN_REQUEST_TT => super::spawn::request(node, entry, t, payload),
+        op::SPAWN_REPLY | op::SPAWN_REPLY_TT => super::spawn::reply(node, entry, t),
         _ => {}
     }
     Ok(())

@@ -13,11 +13,12 @@ pub(crate) mod handshake;
 pub(crate) mod hook;
 pub(crate) mod ids;
 pub(crate) mod node;
+pub(crate) mod spawn;
 pub(crate) mod terms;
 
 pub use api::{
-    disconnect, monitor_name, monitor_node, node_name, nodes, pid_of, pid_term, send_name,
-    NodeInfo, Options,
+    disconnect, monitor_name, monitor_node, node_name, nodes, pid_of, pid_term, register_entry,
+    send_name, spawn_request, NodeInfo, Options,
 };
-pub(crate) use api::{disconnect_on, node_of, nodes_on, start, stop};
+pub(crate) use api::{disconnect_on, node_of, nodes_on, register_entry_on, start, stop};
 pub use node::Discovery;

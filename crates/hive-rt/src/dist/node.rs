@@ -97,6 +97,9 @@ pub(crate) struct EntryState {
     pub(crate) held_refs: HashMap<ExtRef, u64>,
     /// `monitor_node(Node, true)` callers, once per call.
     pub(crate) node_monitors: Vec<Pid>,
+    /// `spawn_request`s of local processes awaiting their reply: request reference →
+    /// (the requesting process, whether the `link` option was given).
+    pub(crate) spawns: HashMap<u64, (Pid, bool)>,
 }
 
 /// One remote node, by name.
@@ -120,6 +123,7 @@ impl Entry {
                 held: HashMap::new(),
                 held_refs: HashMap::new(),
                 node_monitors: Vec::new(),
+                spawns: HashMap::new(),
             }),
         }
     }
@@ -154,6 +158,8 @@ pub(crate) struct Node {
     pub(crate) acceptor: Mutex<Pid>,
     /// Set by `stop`: no new connections.
     pub(crate) stopping: std::sync::atomic::AtomicBool,
+    /// Entry points for `spawn_request` from other nodes, by `(module, function)`.
+    pub(crate) spawn_entries: RwLock<HashMap<(String, String), super::spawn::EntryFn>>,
 }
 
 impl Node {
@@ -167,6 +173,7 @@ impl Node {
             unlink_ids: AtomicU64::new(1),
             acceptor: Mutex::new(Pid::NONE),
             stopping: Default::default(),
+            spawn_entries: RwLock::new(HashMap::new()),
         }
     }
 
@@ -212,11 +219,24 @@ impl Node {
         payload: Option<Payload<'_>>,
         track: impl FnOnce(&mut EntryState),
     ) -> bool {
+        self.queue_built(entry, creation, |s| {
+            track(s);
+            push_frame(&mut s.out, ctl, payload);
+        })
+    }
+
+    /// As [`Node::queue`], with the frame written by `build` under the entry's lock (which
+    /// it holds for its whole run: nothing else reaches the connection meanwhile).
+    pub(crate) fn queue_built(
+        self: &Arc<Self>,
+        entry: &Arc<Entry>,
+        creation: Option<u32>,
+        build: impl FnOnce(&mut EntryState),
+    ) -> bool {
         let Some(mut s) = self.connected(entry, creation) else {
             return false;
         };
-        track(&mut s);
-        push_frame(&mut s.out, ctl, payload);
+        build(&mut s);
         let notify = matches!(s.phase, Phase::Up { .. }) && !s.notified;
         let controller = s.controller;
         if notify {

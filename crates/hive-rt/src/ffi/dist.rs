@@ -361,3 +361,86 @@ pub unsafe extern "C" fn hive_disconnect_node(node: *const c_char) -> hive_statu
         }
     })
 }
+
+/// Registers the entry point `module:function` (NUL-terminated names) of this node for
+/// `spawn_request` from other nodes (`erlang:spawn_request(Node, Module, Function, Args,
+/// Opts)` on a BEAM node, `hive_spawn_request` on a Hive node): each request spawns a process
+/// running `entry(arg)`, where `arg` points to a `uint64_t` length followed by that many
+/// bytes, the ETF list of arguments (decode it with `hive_term_decode`). An unknown pair is
+/// answered with the error `undef`. A later registration of the same pair replaces it.
+/// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_LENGTH`,
+/// `HIVE_ERR_BAD_ARGUMENT` (empty or not UTF-8), `HIVE_ERR_NOT_DISTRIBUTED`,
+/// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+///
+/// # Safety
+/// `module` and `function` are NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn hive_dist_register_entry(
+    module: *const c_char,
+    function: *const c_char,
+    entry: Option<super::proc::hive_entry_fn>,
+) -> hive_status {
+    guard(|| {
+        // SAFETY: per this function's contract.
+        let (m, f) = match unsafe { (c_str(module), c_str(function)) } {
+            (Ok(m), Ok(f)) => (m, f),
+            (Err(s), _) | (_, Err(s)) => return code(s),
+        };
+        let Some(entry) = entry else {
+            return HIVE_ERR_NULL_POINTER;
+        };
+        let r = runtime()
+            .and_then(|rt| crate::dist::node_of(rt).ok_or(Status::ErrNotDistributed))
+            .and_then(|node| {
+                crate::dist::register_entry_on(&node, m, f, crate::dist::spawn::EntryFn::C(entry))
+            });
+        result_code(r)
+    })
+}
+
+/// `erlang:spawn_request(Node, Module, Function, Args, Opts)` from the calling process:
+/// asks `node` to spawn `module:function` with `args[0..len]` (the ETF bytes of a proper
+/// list). The request reference goes to `reqid_out`; the reply arrives as the message
+/// `{spawn_reply, ReqId, ok, Pid}` or `{spawn_reply, ReqId, error, Reason}` (ETF;
+/// `noconnection` when the node cannot be reached). `link` ≠ 0 links the caller to the new
+/// process before it runs. Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`,
+/// `HIVE_ERR_BAD_LENGTH`, `HIVE_ERR_BAD_ARGUMENT` (args not a proper list, empty names, a
+/// node name without `@`), `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NOT_DISTRIBUTED`.
+///
+/// # Safety
+/// `node`, `module` and `function` are NUL-terminated; `args` is NULL or readable for `len`
+/// bytes; `reqid_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn hive_spawn_request(
+    node: *const c_char,
+    module: *const c_char,
+    function: *const c_char,
+    args: *const c_void,
+    len: usize,
+    link: i32,
+    reqid_out: *mut u64,
+) -> hive_status {
+    guard(|| {
+        // SAFETY: per this function's contract.
+        let (n, m, f) = match unsafe { (c_str(node), c_str(module), c_str(function)) } {
+            (Ok(n), Ok(m), Ok(f)) => (n, m, f),
+            (Err(s), _, _) | (_, Err(s), _) | (_, _, Err(s)) => return code(s),
+        };
+        if args.is_null() {
+            return HIVE_ERR_NULL_POINTER;
+        }
+        if len > crate::mailbox::MAX_MESSAGE_LEN {
+            return HIVE_ERR_BAD_LENGTH;
+        }
+        // SAFETY: readable for `len` bytes per the contract.
+        let a = unsafe { std::slice::from_raw_parts(args as *const u8, len) };
+        match crate::dist::spawn_request(n, m, f, a, link != 0) {
+            Ok(r) => {
+                // SAFETY: NULL or writable per the contract.
+                unsafe { put(reqid_out, r) };
+                HIVE_OK
+            }
+            Err(e) => code(e.0),
+        }
+    })
+}

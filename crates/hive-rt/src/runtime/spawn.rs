@@ -33,7 +33,7 @@ impl RtInner {
         opts: SpawnOptions,
         waiter: Option<&Arc<ExitWaiter>>,
     ) -> std::result::Result<Pid, Status> {
-        self.spawn_with(entry, arg, opts, waiter, None)
+        self.spawn_with(entry, arg, opts, waiter, None, None)
             .map(|(pid, _)| pid)
     }
 
@@ -51,7 +51,24 @@ impl RtInner {
         monitor: bool,
     ) -> std::result::Result<(Pid, u64), Status> {
         let mref = if monitor { self.new_ref() } else { 0 };
-        self.spawn_with(entry, arg, opts, None, Some((parent, link, mref)))
+        self.spawn_with(entry, arg, opts, None, Some((parent, link, mref)), None)
+    }
+
+    /// A process spawned for a process of another node (`spawn_request` with `link` and
+    /// `{monitor, _}` options): `parent` (a remote pid) is in its links and, with
+    /// `monitor` (a token ≠ 0), its monitors before it can run, so an immediate exit is
+    /// reported with its real reason (cases 153, 154). The remote side records its own half.
+    pub(crate) fn spawn_for_remote(
+        &self,
+        entry: Entry,
+        arg: &[u8],
+        opts: SpawnOptions,
+        parent: Pid,
+        link: bool,
+        monitor: u64,
+    ) -> std::result::Result<Pid, Status> {
+        self.spawn_with(entry, arg, opts, None, None, Some((parent, link, monitor)))
+            .map(|(pid, _)| pid)
     }
 
     fn spawn_with(
@@ -61,6 +78,7 @@ impl RtInner {
         opts: SpawnOptions,
         waiter: Option<&Arc<ExitWaiter>>,
         parent: Option<(&Pcb, bool, u64)>,
+        remote_parent: Option<(Pid, bool, u64)>,
     ) -> std::result::Result<(Pid, u64), Status> {
         if self.is_shut_down()
             || self
@@ -108,14 +126,17 @@ impl RtInner {
             if let Some(w) = waiter {
                 (*pcb).sig.lock().data().waiters.push(w.clone());
             }
-            if let Some((parent, link, mref)) = parent {
+            let child_side = parent
+                .map(|(p, link, mref)| (p.pid, link, mref))
+                .or(remote_parent);
+            if let Some((parent, link, mref)) = child_side {
                 let mut s = (*pcb).sig.lock();
                 let d = s.data();
                 if link {
-                    d.links.insert(parent.pid);
+                    d.links.insert(parent);
                 }
                 if mref != 0 {
-                    d.monitored_by.insert(mref, parent.pid);
+                    d.monitored_by.insert(mref, parent);
                 }
             }
         }
