@@ -307,6 +307,29 @@ fn comparable(t: &Term) -> Term {
     }
 }
 
+/// False for terms eetf 0.12 encodes wrongly: it writes some lists of integers as a
+/// `STRING_EXT` after casting them to bytes (-1 became 255, -256 became 0; found by
+/// `we_read_eetf_encoding`); lists of integers with one outside 0..=255 are left out of
+/// that property.
+fn eetf_writes_faithfully(t: &Term) -> bool {
+    match t {
+        Term::List(v, tail) => {
+            let all_ints = v.iter().all(|e| matches!(e, Term::Int(_)));
+            let non_byte = v
+                .iter()
+                .any(|e| matches!(e, Term::Int(i) if !(0..=255).contains(i)));
+            !(all_ints && non_byte)
+                && v.iter().all(eetf_writes_faithfully)
+                && eetf_writes_faithfully(tail)
+        }
+        Term::Tuple(v) => v.iter().all(eetf_writes_faithfully),
+        Term::Map(p) => p
+            .iter()
+            .all(|(k, v)| eetf_writes_faithfully(k) && eetf_writes_faithfully(v)),
+        _ => true,
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Properties
 
@@ -366,6 +389,7 @@ proptest! {
 
     #[test]
     fn we_read_eetf_encoding(t in arb_plain_term()) {
+        prop_assume!(eetf_writes_faithfully(&t));
         let mut bytes = Vec::new();
         to_eetf(&t).encode(&mut bytes).expect("eetf encodes");
         let ours = decode(&bytes).expect("we decode eetf's encoding");
