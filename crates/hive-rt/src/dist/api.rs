@@ -666,7 +666,26 @@ pub(crate) fn disconnect_on(node: &Node, node_name: &str) -> std::result::Result
     }
     super::controller::down(node, &entry, c);
     node.poke(c, b"D");
+    wait_closed(c);
     Ok(true)
+}
+
+/// Waits (at most 5 s) until the controller `c` has exited, so its socket is closed when
+/// `disconnect` returns and the next connection to that node is not taken for the old one
+/// by the peer (case 138). Only from a process; other threads return at once.
+fn wait_closed(c: Pid) {
+    if crate::process::self_pid().is_none() {
+        return;
+    }
+    let Ok(mref) = crate::process::monitor(c) else {
+        return;
+    };
+    let down = crate::process::receive_select(Some(5_000), |m| {
+        m.kind() == crate::MessageKind::Down && m.monitor_ref() == mref
+    });
+    if down.is_err() {
+        let _ = crate::process::demonitor(mref, true);
+    }
 }
 
 /// The Hive pid of a pid term decoded from a message (`etf::ExtPid`), to send to, link or

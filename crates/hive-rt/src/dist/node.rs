@@ -339,15 +339,22 @@ impl Node {
         deliver(&rt, &sender, to, sig).ok()
     }
 
-    /// Ends, on this side, what a signal to a gone incarnation set up: a link or a monitor
-    /// from `from` to `to` gets `noconnection` (case 142).
-    fn unreachable(&self, from: Pid, to: Pid, sig: RemoteSignal<'_>) {
+    /// Ends, on this side, what a signal that could not be queued set up: a link or a
+    /// monitor from `from` to `to` gets `noconnection` when the node cannot be reached
+    /// (case 142), `noproc` when `to` is a pid of an old incarnation of a node connected now
+    /// (case 141: the new node has no such process).
+    fn unreachable(&self, from: Pid, to: Pid, sig: RemoteSignal<'_>, stale: bool) {
+        let r = if stale {
+            ExitReason::Noproc
+        } else {
+            ExitReason::Noconnection
+        };
         match sig {
             RemoteSignal::Link => {
-                self.deliver_local(to, from, Signal::LinkExit(&ExitReason::Noconnection));
+                self.deliver_local(to, from, Signal::LinkExit(&r));
             }
             RemoteSignal::Monitor(mref) => {
-                self.deliver_local(to, from, Signal::Down(mref, &ExitReason::Noconnection));
+                self.deliver_local(to, from, Signal::Down(mref, &r));
             }
             _ => {}
         }
@@ -384,7 +391,7 @@ impl Remote for Arc<Node> {
         let (Some((entry, creation)), Some(from_t), Some(to_t)) =
             (self.target(to), self.pid_term(from), self.pid_term(to))
         else {
-            self.unreachable(from, to, sig);
+            self.unreachable(from, to, sig, false);
             return Ok(());
         };
         let t3 = |o: i64, a: Term, b: Term| Term::tuple(vec![Term::Int(o), a, b]);
@@ -488,7 +495,8 @@ impl Remote for Arc<Node> {
             }
         };
         if !queued {
-            self.unreachable(from, to, sig);
+            let stale = matches!(entry.state.lock().phase, Phase::Up { creation: c, .. } if c != creation);
+            self.unreachable(from, to, sig, stale);
         }
         Ok(())
     }

@@ -334,7 +334,8 @@ pub fn ctx() -> Result<NonNull<HiveCtx>> {
 
 /// True while `pid` is alive (`erlang:is_process_alive/1`). Ordered after every signal the
 /// caller sent to `pid` before: after `exit_pid(p, Kill)` it returns false (BEAM case 23).
-/// May yield while `pid` handles pending signals. Errors: `ErrNotAProcess`.
+/// May yield while `pid` handles pending signals. Errors: `ErrNotAProcess`,
+/// `ErrBadArgument` (a pid of another node, case 143).
 pub fn is_alive(pid: Pid) -> Result<bool> {
     let _rt = crate::sched::enter();
     let pcb = current()?;
@@ -343,7 +344,7 @@ pub fn is_alive(pid: Pid) -> Result<bool> {
 
 /// A snapshot of `pid` (`erlang:process_info/2`): None when it is dead or exiting. Ordered
 /// after the signals the caller sent to `pid` before (case 23; may yield meanwhile).
-/// Errors: `ErrNotAProcess`.
+/// Errors: `ErrNotAProcess`, `ErrBadArgument` (a pid of another node, case 143).
 pub fn process_info(pid: Pid) -> Result<Option<crate::ProcessInfo>> {
     let _rt = crate::sched::enter();
     let pcb = current()?;

@@ -85,6 +85,10 @@ impl RtInner {
         pid: Pid,
     ) -> std::result::Result<Option<ProcessInfo>, Status> {
         use std::sync::atomic::Ordering::Relaxed;
+        if pid.node() != 0 {
+            // `process_info/2` of a remote pid raises `badarg` (case 143).
+            return Err(Status::ErrBadArgument);
+        }
         let caller = Caller::get();
         if !caller.pcb.is_null() && !crate::signal::request::alive_ordered(self, &caller, pid)? {
             return Ok(None);
@@ -132,6 +136,10 @@ impl RtInner {
     /// `is_alive/1`: ordered after the caller's earlier signals when called from a
     /// process (case 23), else a snapshot. An exiting process is not alive.
     pub(crate) fn is_alive(&self, pid: Pid) -> std::result::Result<bool, Status> {
+        if pid.node() != 0 {
+            // `is_process_alive/1` of a remote pid raises `badarg` (case 143).
+            return Err(Status::ErrBadArgument);
+        }
         let caller = Caller::get();
         if !caller.pcb.is_null() {
             return crate::signal::request::alive_ordered(self, &caller, pid);
