@@ -235,8 +235,12 @@ fn case_153_156_spawn_request_from_erlang() {
     rt.run(|| {
         dist::register_entry("hmod", "hfun", |args| {
             let t = etf::decode(&args).unwrap();
-            let Term::List(items, _) = &t else { panic!("a list") };
-            let Term::Pid(p) = &items[0] else { panic!("a pid") };
+            let Term::List(items, _) = &t else {
+                panic!("a list")
+            };
+            let Term::Pid(p) = &items[0] else {
+                panic!("a pid")
+            };
             let to = dist::pid_of(p).unwrap().unwrap();
             let msg = Term::tuple(vec![Term::atom("spawned"), items[1].clone()]);
             process::send(to, &etf::to_vec(&msg)).unwrap();
@@ -291,13 +295,18 @@ fn case_153_156_spawn_request_from_hive() {
             let parts = t.as_tuple().unwrap();
             assert_eq!(parts[0], Term::atom("spawn_reply"));
             assert_eq!(parts[2], Term::atom("ok"), "{t}");
-            let Term::Pid(p) = &parts[3] else { panic!("a pid: {t}") };
+            let Term::Pid(p) = &parts[3] else {
+                panic!("a pid: {t}")
+            };
             let child = dist::pid_of(p).unwrap().unwrap();
             let _ = r;
             let x = process::receive(Some(10_000)).unwrap();
             assert_eq!(x.kind(), MessageKind::Exit);
             assert_eq!(x.sender(), child);
-            assert_eq!(etf::decode(x.reason().unwrap().data()).unwrap(), Term::atom("boom"));
+            assert_eq!(
+                etf::decode(x.reason().unwrap().data()).unwrap(),
+                Term::atom("boom")
+            );
         })
         .unwrap();
     assert!(reason.is_normal(), "{reason:?}");

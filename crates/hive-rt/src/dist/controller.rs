@@ -140,6 +140,11 @@ fn dial(node: &Node, name: &str) -> Result<Socket, String> {
 fn connect_role(node: Arc<Node>, entry: Arc<Entry>) {
     let me = crate::process::self_pid();
     let r = dial(&node, entry.name.as_str()).and_then(|s| {
+        // A simultaneous connect from the peer may have taken the entry over meanwhile.
+        if entry.state.lock().controller != me {
+            let _ = net::close(s);
+            return Err(String::new());
+        }
         let mut st = Stream {
             s,
             timeout_ms: node.settings.setup_ms,
@@ -205,6 +210,13 @@ fn accept_role(node: Arc<Node>) {
                 entry.state.lock().phase = Phase::Pending;
             } else {
                 s.phase = Phase::Pending;
+                drop(s);
+                if !old.is_none() {
+                    // Our own attempt lost the simultaneous connect: stop it before it
+                    // reaches the peer (which, connected by then, would answer `alive`
+                    // and replace this connection).
+                    kill(&node, old);
+                }
             }
             taken = Some(entry.clone());
         }
@@ -219,6 +231,14 @@ fn accept_role(node: Arc<Node>) {
         (_, None) => {
             let _ = net::close(s);
         }
+    }
+}
+
+/// Kills the controller process `c` (its socket closes with it).
+fn kill(node: &Node, c: Pid) {
+    if let Some(rt) = node.rt.upgrade() {
+        let caller = crate::sched::Caller::get();
+        let _ = crate::signal::request::exit_pid(&rt, &caller, c, &ExitReason::Kill);
     }
 }
 

@@ -201,8 +201,11 @@ fn alias_send(node: &Node, from: Pid, alias: u64, payload: &[u8]) {
 /// `LINK` from remote `from` to local `to`.
 fn link(node: &Arc<Node>, entry: &Arc<Entry>, from: Pid, to: Pid) {
     entry.state.lock().links.insert((to, from));
-    match node.deliver_local(from, to, Signal::Link) {
-        Some(Delivery::Delivered) => {}
+    // A pid of an old incarnation of this node (`to.node() != 0`) has no process here.
+    let delivered =
+        to.node() == 0 && node.deliver_local(from, to, Signal::Link) == Some(Delivery::Delivered);
+    match delivered {
+        true => {}
         _ => {
             // Case 117: the link to a process that is gone ends at once with `noproc`.
             entry.state.lock().links.remove(&(to, from));

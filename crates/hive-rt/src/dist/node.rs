@@ -219,24 +219,51 @@ impl Node {
         payload: Option<Payload<'_>>,
         track: impl FnOnce(&mut EntryState),
     ) -> bool {
-        self.queue_built(entry, creation, |s| {
+        self.queue_built(entry, creation, true, |s| {
             track(s);
             push_frame(&mut s.out, ctl, payload);
+            true
+        })
+    }
+
+    /// As [`Node::queue`] for a signal tied to the connection it travels on (the exit
+    /// signal of a link, an unlink, a demonitor, a DOWN, an answer to the peer): never
+    /// connects, and sends only when `check` (run under the lock) says the signal still
+    /// applies. The BEAM sends these without auto-connect: a link or monitor ends with its
+    /// connection (`noconnection`), it is not carried over to the next one.
+    pub(crate) fn queue_on_connection(
+        self: &Arc<Self>,
+        entry: &Arc<Entry>,
+        creation: Option<u32>,
+        ctl: &Term,
+        payload: Option<Payload<'_>>,
+        check: impl FnOnce(&mut EntryState) -> bool,
+    ) -> bool {
+        self.queue_built(entry, creation, false, |s| {
+            if !check(s) {
+                return false;
+            }
+            push_frame(&mut s.out, ctl, payload);
+            true
         })
     }
 
     /// As [`Node::queue`], with the frame written by `build` under the entry's lock (which
-    /// it holds for its whole run: nothing else reaches the connection meanwhile).
+    /// it holds for its whole run: nothing else reaches the connection meanwhile); `build`
+    /// returns whether it wrote one. Connects when idle only with `connect`.
     pub(crate) fn queue_built(
         self: &Arc<Self>,
         entry: &Arc<Entry>,
         creation: Option<u32>,
-        build: impl FnOnce(&mut EntryState),
+        connect: bool,
+        build: impl FnOnce(&mut EntryState) -> bool,
     ) -> bool {
-        let Some(mut s) = self.connected(entry, creation) else {
+        let Some(mut s) = self.connected(entry, creation, connect) else {
             return false;
         };
-        build(&mut s);
+        if !build(&mut s) {
+            return false;
+        }
         let notify = matches!(s.phase, Phase::Up { .. }) && !s.notified;
         let controller = s.controller;
         if notify {
@@ -256,6 +283,7 @@ impl Node {
         self: &Arc<Self>,
         entry: &'a Arc<Entry>,
         creation: Option<u32>,
+        connect: bool,
     ) -> Option<parking_lot::MutexGuard<'a, EntryState>> {
         if entry.name == self.me.name {
             return None; // an old incarnation of this node
@@ -264,7 +292,7 @@ impl Node {
         match s.phase {
             Phase::Up { creation: c, .. } if creation.is_some_and(|w| w != c) => return None,
             Phase::Idle => {
-                if self.stopping.load(Relaxed) {
+                if !connect || self.stopping.load(Relaxed) {
                     return None;
                 }
                 s.phase = Phase::Pending;
@@ -289,7 +317,7 @@ impl Node {
         entry: &Arc<Entry>,
         track: impl FnOnce(&mut EntryState),
     ) -> bool {
-        match self.connected(entry, None) {
+        match self.connected(entry, None, true) {
             Some(mut s) => {
                 track(&mut s);
                 true
@@ -413,8 +441,8 @@ impl Remote for Arc<Node> {
                     from_t,
                     to_t,
                 ]);
-                self.queue(&entry, Some(creation), &ctl, None, |s| {
-                    s.links.remove(&(from, to));
+                self.queue_on_connection(&entry, Some(creation), &ctl, None, |s| {
+                    s.links.remove(&(from, to))
                 })
             }
             RemoteSignal::Exit(r) => self.queue(
@@ -424,14 +452,13 @@ impl Remote for Arc<Node> {
                 Some(Payload::Reason(r)),
                 |_| {},
             ),
-            RemoteSignal::LinkExit(r) => self.queue(
+            // Only over a link this connection carries.
+            RemoteSignal::LinkExit(r) => self.queue_on_connection(
                 &entry,
                 Some(creation),
                 &t3(op::PAYLOAD_EXIT, from_t, to_t),
                 Some(Payload::Reason(r)),
-                |s| {
-                    s.links.remove(&(from, to));
-                },
+                |s| s.links.remove(&(from, to)),
             ),
             RemoteSignal::Monitor(mref) => {
                 let ctl = Term::tuple(vec![
@@ -462,8 +489,8 @@ impl Remote for Arc<Node> {
                     to_t,
                     Term::Ref(ref_to_ext(&self.me, mref)),
                 ]);
-                self.queue(&entry, creation, &ctl, None, |s| {
-                    s.monitors.remove(&mref);
+                self.queue_on_connection(&entry, creation, &ctl, None, |s| {
+                    s.monitors.remove(&mref).is_some()
                 })
             }
             RemoteSignal::Down(token, r) => {
@@ -485,17 +512,20 @@ impl Remote for Arc<Node> {
                     to_t,
                     Term::Ref(h.ext),
                 ]);
-                self.queue(
+                self.queue_on_connection(
                     &entry,
                     Some(creation),
                     &ctl,
                     Some(Payload::Reason(r)),
-                    |_| {},
+                    |_| true,
                 )
             }
         };
         if !queued {
-            let stale = matches!(entry.state.lock().phase, Phase::Up { creation: c, .. } if c != creation);
+            // A pid of an old incarnation of a node connected now, or of this node: no such
+            // process (`noproc`); else the node cannot be reached (`noconnection`).
+            let stale = entry.name == self.me.name
+                || matches!(entry.state.lock().phase, Phase::Up { creation: c, .. } if c != creation);
             self.unreachable(from, to, sig, stale);
         }
         Ok(())

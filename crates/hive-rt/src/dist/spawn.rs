@@ -123,7 +123,7 @@ pub(crate) fn request(node: &Arc<Node>, entry: &Arc<Entry>, t: &[Term], args: &[
     };
     // Under the connection's lock: the reply goes out before anything the new process
     // sends on this connection.
-    node.queue_built(entry, None, |s| {
+    node.queue_built(entry, None, false, |s| {
         let r = rt.spawn_for_remote(pentry, &arg, SpawnOptions::default(), from, link, token);
         let frame = match r {
             Ok(pid) => {
@@ -152,6 +152,7 @@ pub(crate) fn request(node: &Arc<Node>, entry: &Arc<Entry>, t: &[Term], args: &[
             Err(_) => reply(Term::atom("badarg"), 0),
         };
         push_frame(&mut s.out, &frame, None);
+        true
     });
 }
 
