@@ -11,7 +11,8 @@
 %% (the RESULT line), stops epmd and halts with A's exit status. Node A starts node B with
 %% the peer module (start_b/1: `-sname benchB_<ospid>@localhost`, the same cookie and +S;
 %% it inherits ERL_EPMD_PORT), registers B's server `bench` there, and runs the
-%% workload; B's processes are spawned by that server, as on Hive. Nothing of the launcher is timed.
+%% workload; B's processes are spawned by that server, as on Hive. Nothing of the
+%% launcher is timed.
 -module(hive_peer_dist).
 
 -export([launch/2, start_b/1, stop_b/1, server/0, cpu_ticks_of/1, pct/2]).
