@@ -36,7 +36,7 @@ options:
   --schedulers LIST     scheduler counts, e.g. 1,2 (default 1,2; with --scaling 1..N)
   --scaling             the scaling sweep instead of the comparison
   --max-schedulers N    the sweep's N (default: number of cores)
-  --only a,b            run only these workloads
+  --only a,b            run only these workloads (dist_ping_pong: both its sizes)
   --quick               small sizes (checks counts, not speed)
   --runs K              runs per workload and language, interleaved (default 5)
   --no-erlang           skip the BEAM column

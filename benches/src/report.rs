@@ -108,11 +108,11 @@ pub fn judge(
         }
         Exit::Exited(_) => {}
     }
-    let line = match find_result(&outcome.stdout, workload.name) {
+    let line = match find_result(&outcome.stdout, workload.program()) {
         None => {
             return Err(Failure::new(
                 "bad-output",
-                format!("no RESULT line with name={}", workload.name),
+                format!("no RESULT line with name={}", workload.program()),
             ))
         }
         Some(Err(e)) => return Err(Failure::new("bad-output", format!("bad RESULT line: {e}"))),
@@ -351,6 +351,22 @@ pub fn evaluate(target: Target, rate_key: &str, hive: &Summary, beam: &Summary) 
             (None, _) => return Verdict::Unknown(format!("no {key}")),
             _ => return Verdict::Unknown("no BEAM result".into()),
         },
+        Target::All(ts) => {
+            // Met if every one is met; unknown if any is; the measured values joined.
+            let mut all_ok = true;
+            let mut labels = Vec::new();
+            for t in ts {
+                match evaluate(*t, rate_key, hive, beam) {
+                    Verdict::Met(l) => labels.push(l),
+                    Verdict::Missed(l) => {
+                        all_ok = false;
+                        labels.push(l);
+                    }
+                    u @ Verdict::Unknown(_) => return u,
+                }
+            }
+            (all_ok, labels.join(", "))
+        }
     };
     if ok {
         Verdict::Met(label)
@@ -1115,6 +1131,60 @@ mod tests {
         assert_eq!(csv[col("med_us")], "1049");
         assert_eq!(csv[col("k")], "1000");
         assert_eq!(csv[col("extra")], "");
+    }
+
+    #[test]
+    fn all_targets_and_variants() {
+        // dist_ping_pong/1: both targets judged; the program's RESULT name has no variant.
+        let w = by_name("dist_ping_pong/1").unwrap();
+        let ok = |cmd: &str| {
+            let mut c = Command::new("sh");
+            c.args(["-c", cmd]);
+            let o = crate::child::run(c, Duration::from_secs(10));
+            judge(Lang::Hive, w, 2, w.full_args, &o)
+        };
+        let fields = "pairs=1 k=20000 seconds=1 msgs_per_s=40000 rt_p50_us=50 rt_p99_us=90 cpu_s=1";
+        assert!(ok(&format!(
+            "echo RESULT lang=hive name=dist_ping_pong schedulers=2 {fields}"
+        ))
+        .is_ok());
+        assert!(ok(&format!(
+            "echo RESULT lang=hive name=dist_ping_pong/1 schedulers=2 {fields}"
+        ))
+        .is_err());
+        let h = line(&format!(
+            "RESULT lang=hive name=dist_ping_pong schedulers=2 {fields}"
+        ));
+        let b = line(
+            "RESULT lang=erlang name=dist_ping_pong schedulers=2 pairs=1 k=20000 seconds=1 \
+             msgs_per_s=10000 rt_p50_us=200 rt_p99_us=900 cpu_s=1",
+        );
+        let slow = line(
+            "RESULT lang=erlang name=dist_ping_pong schedulers=1 pairs=1 k=20000 seconds=1 \
+             msgs_per_s=10000 rt_p50_us=60 rt_p99_us=900 cpu_s=1",
+        );
+        let records = vec![
+            record(Lang::Hive, "dist_ping_pong/1", 2, Ok(h.clone())),
+            record(Lang::Erlang, "dist_ping_pong/1", 2, Ok(b)),
+            record(Lang::Hive, "dist_ping_pong/1", 1, Ok(h)),
+            record(Lang::Erlang, "dist_ping_pong/1", 1, Ok(slow)),
+        ];
+        let s = |l, n| Summary::of(&records, l, "dist_ping_pong/1", n);
+        assert_eq!(
+            evaluate(w.target, w.rate_key, &s(Lang::Hive, 2), &s(Lang::Erlang, 2)),
+            Verdict::Met("4.00×, 0.250×".into())
+        );
+        // 4× the rate but p50 at 0.83× BEAM's: missed.
+        assert_eq!(
+            evaluate(w.target, w.rate_key, &s(Lang::Hive, 1), &s(Lang::Erlang, 1)),
+            Verdict::Missed("4.00×, 0.833×".into())
+        );
+        assert!(matches!(
+            evaluate(w.target, w.rate_key, &s(Lang::Hive, 2), &Summary::default()),
+            Verdict::Unknown(_)
+        ));
+        // The other size is another row.
+        assert!(Summary::of(&records, Lang::Hive, "dist_ping_pong/100", 2).is_empty());
     }
 
     #[test]

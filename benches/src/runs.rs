@@ -163,7 +163,7 @@ pub fn hive_command(
     sched: u32,
     args: &[u64],
 ) -> Result<Command, Failure> {
-    let path = bin_dir.join(w.name);
+    let path = bin_dir.join(w.program());
     if !path.is_file() {
         return Err(report::missing(&path));
     }

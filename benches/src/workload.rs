@@ -27,6 +27,9 @@ pub enum Target {
         /// The largest Hive / BEAM ratio that meets the target.
         max: f64,
     },
+    /// Every one of these targets (e.g. dist_ping_pong: msgs/s ≥ 2× BEAM's and round-trip
+    /// p50 ≤ 0.5× BEAM's); met when all are met.
+    All(&'static [Target]),
 }
 
 impl Target {
@@ -38,19 +41,41 @@ impl Target {
             Target::RssPerProcAtMost(b) => format!("≤{b} B/proc"),
             Target::KeyAtMost { key, max } => format!("{key} ≤{max}"),
             Target::KeyRatioAtMost { key, max } => format!("{key} ≤{max}× BEAM"),
+            Target::All(ts) => ts
+                .iter()
+                .map(Target::describe)
+                .collect::<Vec<_>>()
+                .join(", "),
         }
     }
 
     /// True if the target compares Hive with BEAM (rather than being absolute).
     pub fn needs_beam(&self) -> bool {
-        !matches!(self, Target::RssPerProcAtMost(_) | Target::KeyAtMost { .. })
+        match self {
+            Target::RssPerProcAtMost(_) | Target::KeyAtMost { .. } => false,
+            Target::All(ts) => ts.iter().any(Target::needs_beam),
+            _ => true,
+        }
+    }
+
+    /// The `RESULT` keys the target reads besides the main figure (`KeyAtMost`,
+    /// `KeyRatioAtMost` and those of `All`).
+    pub fn keys(&self) -> Vec<&'static str> {
+        match *self {
+            Target::KeyAtMost { key, .. } | Target::KeyRatioAtMost { key, .. } => vec![key],
+            Target::All(ts) => ts.iter().flat_map(Target::keys).collect(),
+            _ => Vec::new(),
+        }
     }
 }
 
 /// One workload of the stress suite.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Workload {
-    /// Program name: `<bin-dir>/<name>` and Erlang module `hive_peer_<name>`.
+    /// The workload's name in tables and CSV files: the program name (`<bin-dir>/<name>`,
+    /// Erlang module `hive_peer_<name>`, `RESULT name=<name>`), or for one of several
+    /// sizes of a program, `<program>/<variant>` (e.g. `dist_ping_pong/100`; see
+    /// [`Workload::program`]).
     pub name: &'static str,
     /// Arguments at full size (after the scheduler count for Hive, after `main` for Erlang).
     pub full_args: &'static [u64],
@@ -84,9 +109,15 @@ impl Workload {
         }
     }
 
+    /// The program that runs this workload: `name` up to a `/` (`dist_ping_pong/100` is
+    /// run by `dist_ping_pong`, which prints `RESULT name=dist_ping_pong`).
+    pub fn program(&self) -> &'static str {
+        self.name.split('/').next().unwrap_or(self.name)
+    }
+
     /// The Erlang module that implements this workload.
     pub fn erlang_module(&self) -> String {
-        format!("hive_peer_{}", self.name)
+        format!("hive_peer_{}", self.program())
     }
 }
 
@@ -110,8 +141,34 @@ const ECHO_TARGET: Target = Target::KeyRatioAtMost {
     max: 0.5,
 };
 
+/// The keys of dist_ping_pong (both sizes). `msgs_per_s` counts both directions (2·P·K /
+/// seconds); the round-trip percentiles are over every round trip of every pair; `cpu_s`
+/// is both nodes' CPU.
+const DIST_PING_PONG_KEYS: &[&str] = &[
+    "pairs",
+    "k",
+    "seconds",
+    "msgs_per_s",
+    "rt_p50_us",
+    "rt_p99_us",
+    "cpu_s",
+];
+
+/// The issue's dist_ping_pong targets: msgs/s ≥ 2× BEAM↔BEAM and round-trip p50 ≤ 0.5×.
+const DIST_PING_PONG_TARGET: Target = Target::All(&[
+    Target::RateRatioAtLeast(2.0),
+    Target::KeyRatioAtMost {
+        key: "rt_p50_us",
+        max: 0.5,
+    },
+]);
+
+/// The keys of dist_throughput (both sizes); `mb_per_s` is payload MB (10^6 bytes) per s.
+const DIST_THROUGHPUT_KEYS: &[&str] =
+    &["size", "msgs", "seconds", "msgs_per_s", "mb_per_s", "cpu_s"];
+
 /// All workloads, in the order they run.
-pub const WORKLOADS: [Workload; 19] = [
+pub const WORKLOADS: [Workload; 24] = [
     Workload {
         name: "spawn",
         full_args: &[1_000_000],
@@ -440,11 +497,83 @@ pub const WORKLOADS: [Workload; 19] = [
         lower_is_better: true,
         target: ECHO_TARGET,
     },
+    Workload {
+        // The distribution workloads: two nodes (two OS processes) on loopback, Hive↔Hive
+        // against BEAM↔BEAM (benches/stress/common/dist.h, peers/erlang/hive_peer_dist.erl).
+        // P pairs across the nodes, K round trips each: one pair (latency) ...
+        name: "dist_ping_pong/1",
+        full_args: &[1, 20_000],
+        quick_args: &[1, 200],
+        arg_keys: &["pairs", "k"],
+        keys: DIST_PING_PONG_KEYS,
+        rate_key: "msgs_per_s",
+        rate_unit: "msgs/s",
+        lower_is_better: false,
+        target: DIST_PING_PONG_TARGET,
+    },
+    Workload {
+        // ... and 100 pairs over the one connection.
+        name: "dist_ping_pong/100",
+        full_args: &[100, 1000],
+        quick_args: &[10, 50],
+        arg_keys: &["pairs", "k"],
+        keys: DIST_PING_PONG_KEYS,
+        rate_key: "msgs_per_s",
+        rate_unit: "msgs/s",
+        lower_is_better: false,
+        target: DIST_PING_PONG_TARGET,
+    },
+    Workload {
+        // SIZE N: one sender streams N messages of SIZE bytes to a sink on the other
+        // node, with acks every W messages (at most 2W in flight): 64-byte messages ...
+        name: "dist_throughput/64",
+        full_args: &[64, 500_000],
+        quick_args: &[64, 5000],
+        arg_keys: &["size", "msgs"],
+        keys: DIST_THROUGHPUT_KEYS,
+        rate_key: "msgs_per_s",
+        rate_unit: "msgs/s",
+        lower_is_better: false,
+        target: Target::RateRatioAtLeast(2.0),
+    },
+    Workload {
+        // ... and 64 KiB ones.
+        name: "dist_throughput/64k",
+        full_args: &[65_536, 20_000],
+        quick_args: &[65_536, 200],
+        arg_keys: &["size", "msgs"],
+        keys: DIST_THROUGHPUT_KEYS,
+        rate_key: "msgs_per_s",
+        rate_unit: "msgs/s",
+        lower_is_better: false,
+        target: Target::RateRatioAtLeast(2.0),
+    },
+    Workload {
+        // S K: S senders on node A, K messages each, to one receiver on node B.
+        name: "dist_fan_in",
+        full_args: &[100, 5000],
+        quick_args: &[10, 500],
+        arg_keys: &["senders", "k"],
+        keys: &["senders", "k", "seconds", "msgs_per_s", "cpu_s"],
+        rate_key: "msgs_per_s",
+        rate_unit: "msgs/s",
+        lower_is_better: false,
+        target: Target::RateRatioAtLeast(2.0),
+    },
 ];
 
 /// The workload called `name`.
 pub fn by_name(name: &str) -> Option<&'static Workload> {
     WORKLOADS.iter().find(|w| w.name == name)
+}
+
+/// The workloads a name selects (`--only`): the one called `name`, else every size of the
+/// program `name` (`dist_ping_pong` selects `dist_ping_pong/1` and `dist_ping_pong/100`).
+pub fn select(name: &str) -> Vec<&'static Workload> {
+    match by_name(name) {
+        Some(w) => vec![w],
+        None => WORKLOADS.iter().filter(|w| w.program() == name).collect(),
+    }
 }
 
 /// Every key any workload prints, in table order, without repeats (the CSV's fixed columns).
@@ -489,6 +618,11 @@ mod tests {
                 ("held_worker", &[1000, 20][..]),
                 ("echo", &[1000, 5][..]),
                 ("echo_active", &[1000, 5][..]),
+                ("dist_ping_pong/1", &[1, 20_000][..]),
+                ("dist_ping_pong/100", &[100, 1000][..]),
+                ("dist_throughput/64", &[64, 500_000][..]),
+                ("dist_throughput/64k", &[65_536, 20_000][..]),
+                ("dist_fan_in", &[100, 5000][..]),
             ]
         );
         let quick: Vec<_> = WORKLOADS.iter().map(|w| (w.name, w.quick_args)).collect();
@@ -514,6 +648,11 @@ mod tests {
                 ("held_worker", &[200, 3][..]),
                 ("echo", &[20, 1][..]),
                 ("echo_active", &[20, 1][..]),
+                ("dist_ping_pong/1", &[1, 200][..]),
+                ("dist_ping_pong/100", &[10, 50][..]),
+                ("dist_throughput/64", &[64, 5000][..]),
+                ("dist_throughput/64k", &[65_536, 200][..]),
+                ("dist_fan_in", &[10, 500][..]),
             ]
         );
         for w in &WORKLOADS {
@@ -522,7 +661,7 @@ mod tests {
             assert!(w.arg_keys.len() <= w.full_args.len(), "{}", w.name);
             assert!(!w.arg_keys.is_empty(), "{}", w.name);
             assert!(w.arg_keys.iter().all(|k| w.keys.contains(k)), "{}", w.name);
-            if let Target::KeyAtMost { key, .. } | Target::KeyRatioAtMost { key, .. } = w.target {
+            for key in w.target.keys() {
                 assert!(w.keys.contains(&key), "{}", w.name);
             }
         }
@@ -710,7 +849,8 @@ mod tests {
         assert!(keys.contains(&"tail_reason") && keys.contains(&"downs_per_s"));
         assert!(keys.contains(&"rt_p99_us") && keys.contains(&"rss_kept_pct"));
         assert!(keys.contains(&"takeovers"));
-        assert_eq!(keys.last(), Some(&"rss_per_conn_b"));
+        assert!(keys.contains(&"rss_per_conn_b"));
+        assert_eq!(keys.last(), Some(&"mb_per_s"));
         let unique: std::collections::HashSet<_> = keys.iter().collect();
         assert_eq!(keys.len(), unique.len());
     }
@@ -758,7 +898,7 @@ mod tests {
         // Both run after the two absolute workloads of issue 2.
         let names: Vec<_> = WORKLOADS.iter().map(|w| w.name).collect();
         assert_eq!(
-            names[13..],
+            names[13..19],
             [
                 "idle",
                 "fairness",
@@ -792,15 +932,52 @@ mod tests {
             assert!(e.keys.contains(&k), "{k}");
         }
         assert_eq!(e.erlang_module(), "hive_peer_echo");
-        // It runs last, then its active-mode twin.
-        assert_eq!(WORKLOADS[WORKLOADS.len() - 2].name, "echo");
+        // It runs after held_worker, then its active-mode twin.
+        assert_eq!(WORKLOADS[17].name, "echo");
         let a = by_name("echo_active").unwrap();
         assert_eq!(
             (a.keys, a.target, a.full_args),
             (e.keys, e.target, e.full_args)
         );
         assert_eq!(a.erlang_module(), "hive_peer_echo_active");
-        assert_eq!(WORKLOADS.last().unwrap().name, "echo_active");
+        assert_eq!(WORKLOADS[18].name, "echo_active");
+    }
+
+    #[test]
+    fn dist_workloads() {
+        // Each program has its sizes as `<program>/<variant>` rows; `--only <program>`
+        // selects them all, in order.
+        let names: Vec<_> = WORKLOADS[19..].iter().map(|w| w.name).collect();
+        assert_eq!(
+            names,
+            [
+                "dist_ping_pong/1",
+                "dist_ping_pong/100",
+                "dist_throughput/64",
+                "dist_throughput/64k",
+                "dist_fan_in"
+            ]
+        );
+        let pp = select("dist_ping_pong");
+        assert_eq!(pp.len(), 2);
+        assert_eq!((pp[0].args(false)[0], pp[1].args(false)[0]), (1, 100));
+        assert!(pp.iter().all(|w| w.program() == "dist_ping_pong"));
+        assert_eq!(pp[1].erlang_module(), "hive_peer_dist_ping_pong");
+        assert_eq!(select("dist_ping_pong/100"), vec![pp[1]]);
+        let tp = select("dist_throughput");
+        assert_eq!((tp[0].args(false)[0], tp[1].args(false)[0]), (64, 65_536));
+        assert_eq!(select("dist_fan_in")[0].program(), "dist_fan_in");
+        assert_eq!(by_name("ring").unwrap().program(), "ring");
+        assert!(select("dist").is_empty());
+        // dist_ping_pong: msgs/s ≥ 2× BEAM and round-trip p50 ≤ 0.5× BEAM's.
+        let t = pp[0].target;
+        assert!(t.needs_beam());
+        assert_eq!(t.keys(), vec!["rt_p50_us"]);
+        assert_eq!(t.describe(), "≥2× rate, rt_p50_us ≤0.5× BEAM");
+        for w in &tp {
+            assert_eq!(w.target, Target::RateRatioAtLeast(2.0));
+            assert!(w.keys.contains(&"mb_per_s"));
+        }
     }
 
     #[test]

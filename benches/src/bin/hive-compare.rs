@@ -89,7 +89,7 @@ fn main() -> ExitCode {
         if beam.is_some() {
             v.push(Lang::Erlang);
         }
-        if gopeers.as_ref().is_some_and(|g| g.has(w.name)) {
+        if gopeers.as_ref().is_some_and(|g| g.has(w.program())) {
             v.push(Lang::Go);
         }
         v
@@ -139,7 +139,7 @@ fn main() -> ExitCode {
                         }
                         Lang::Go => {
                             let g = gopeers.as_ref().expect("Go column enabled");
-                            let mut c = g.command(w.name, sched, args);
+                            let mut c = g.command(w.program(), sched, args);
                             // The echo peer runs the Hive program's load generator.
                             let dir = opts
                                 .bin_dir

@@ -4,6 +4,7 @@
 use hive_rt::{Config, Pid, Runtime};
 
 pub(crate) mod erl;
+pub(crate) mod hive_peer;
 pub(crate) mod signals;
 
 /// A runtime with `n` schedulers.
