@@ -182,7 +182,9 @@ fn accept_role(node: Arc<Node>) {
         s,
         timeout_ms: node.settings.setup_ms,
     };
-    let mut taken: Option<Arc<Entry>> = None;
+    // The entry this connection took (Ok, OkSimultaneous), or would replace once the
+    // handshake completes (Alive: the old connection stays until then).
+    let mut taken: Option<(Arc<Entry>, bool)> = None;
     let r = handshake::accept(&mut st, &local(&node), Framing::Len2, |name, _creation| {
         let Ok(atom) = super::etf::Atom::new(name) else {
             return Verdict::NotAllowed;
@@ -198,37 +200,42 @@ fn accept_role(node: Arc<Node>) {
             // attempt (`nok` to the other), as `dist_util` decides.
             Phase::Pending if node.me.name.as_str() > name => Verdict::Nok,
             Phase::Pending => Verdict::OkSimultaneous,
-            // Connected already: the peer restarted, or lost its side; it answers `true`
-            // to go on, and this connection replaces the old one.
+            // Connected already: the peer restarted, or lost its side; if it answers
+            // `true`, this connection replaces the old one once the handshake is done.
             Phase::Up { .. } => Verdict::Alive,
         };
-        if v != Verdict::Nok {
-            let old = std::mem::replace(&mut s.controller, me);
-            if matches!(s.phase, Phase::Up { .. }) && old != Pid::NONE {
-                drop(s);
-                end_connection(&node, &entry, old);
-                entry.state.lock().phase = Phase::Pending;
-            } else {
+        match v {
+            Verdict::Ok | Verdict::OkSimultaneous => {
+                let old = std::mem::replace(&mut s.controller, me);
                 s.phase = Phase::Pending;
                 drop(s);
                 if !old.is_none() {
                     // Our own attempt lost the simultaneous connect: stop it before it
-                    // reaches the peer (which, connected by then, would answer `alive`
-                    // and replace this connection).
+                    // reaches the peer (which, connected by then, would answer `alive`).
                     kill(&node, old);
                 }
+                taken = Some((entry.clone(), false));
             }
-            taken = Some(entry.clone());
+            Verdict::Alive => taken = Some((entry.clone(), true)),
+            _ => {}
         }
         v
     });
     match (r, taken) {
-        (Ok(peer), Some(entry)) => run(&node, &entry, me, s, &peer),
-        (_, Some(entry)) => {
+        (Ok(peer), Some((entry, replace))) => {
+            if replace {
+                let old = entry.state.lock().controller;
+                if !old.is_none() {
+                    end_connection(&node, &entry, old, me);
+                }
+            }
+            run(&node, &entry, me, s, &peer)
+        }
+        (_, Some((entry, false))) => {
             let _ = net::close(s);
             down(&node, &entry, me);
         }
-        (_, None) => {
+        (_, _) => {
             let _ = net::close(s);
         }
     }
@@ -236,16 +243,17 @@ fn accept_role(node: Arc<Node>) {
 
 /// Kills the controller process `c` (its socket closes with it).
 fn kill(node: &Node, c: Pid) {
+    let _rt = crate::sched::enter();
     if let Some(rt) = node.rt.upgrade() {
         let caller = crate::sched::Caller::get();
         let _ = crate::signal::request::exit_pid(&rt, &caller, c, &ExitReason::Kill);
     }
 }
 
-/// Ends the connection of controller `old` at once, on this side (a restarted peer's new
-/// connection replaces it).
-fn end_connection(node: &Node, entry: &Entry, old: Pid) {
-    down(node, entry, old);
+/// Ends the connection of controller `old` at once, on this side, and gives the entry to
+/// the controller `next` (a restarted peer's new connection replaces the old one).
+fn end_connection(node: &Node, entry: &Entry, old: Pid, next: Pid) {
+    end(node, entry, old, next);
     node.poke(old, b"D");
 }
 
@@ -330,14 +338,24 @@ fn run(node: &Arc<Node>, entry: &Arc<Entry>, me: Pid, s: Socket, peer: &PeerInfo
 /// frames are dropped, and each link and monitor across it ends once with `noconnection`
 /// (`node.rs`, module docs). Nothing when `me` no longer controls the entry.
 pub(crate) fn down(node: &Node, entry: &Entry, me: Pid) {
+    end(node, entry, me, Pid::NONE);
+}
+
+/// [`down`], leaving the entry to controller `next` (pending) rather than idle when `next`
+/// is not `NONE`; under one lock, so no sender starts a connection in between.
+fn end(node: &Node, entry: &Entry, me: Pid, next: Pid) {
     let _rt = crate::sched::enter();
     let (links, monitors, held, watchers, spawns) = {
         let mut s = entry.state.lock();
         if s.controller != me {
             return;
         }
-        s.controller = Pid::NONE;
-        s.phase = Phase::Idle;
+        s.controller = next;
+        s.phase = if next.is_none() {
+            Phase::Idle
+        } else {
+            Phase::Pending
+        };
         s.notified = false;
         s.out = Vec::new();
         s.held_refs.clear();
