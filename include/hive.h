@@ -1215,7 +1215,8 @@ hive_status hive_reply_set(struct hive_reply *reply, const void *data, size_t le
 // told of the exit, so it can be registered again at once (cases 82–83).
 //
 // Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (name NULL), `HIVE_ERR_BAD_LENGTH` (len >
-// `HIVE_MAX_NAME_LEN`), `HIVE_ERR_BAD_ARGUMENT` (len 0, a NUL byte in the name, pid 0),
+// `HIVE_MAX_NAME_LEN`), `HIVE_ERR_BAD_ARGUMENT` (len 0, a NUL byte in the name, pid 0 or a
+// pid of another node),
 // `HIVE_ERR_NAME_TAKEN` (the name is registered, also when to this very process: the name
 // is checked first), `HIVE_ERR_ALREADY_NAMED` (the process has another name),
 // `HIVE_ERR_NO_PROCESS` (pid not alive), `HIVE_ERR_NOT_INITIALIZED`,
@@ -1868,7 +1869,8 @@ hive_status hive_term_ref(const struct hive_term *t, uint64_t *out);
 // still returned). It outlives its creator; anyone with the reference may cancel it.
 // Works from any thread. `*out` (may be NULL) receives the timer reference.
 //
-// Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (ms < 0 or > `HIVE_MAX_TIMER_MS`, dest 0),
+// Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (ms < 0 or > `HIVE_MAX_TIMER_MS`, dest 0 or a
+// pid of another node),
 // `HIVE_ERR_NULL_POINTER` (data NULL with len > 0), `HIVE_ERR_BAD_LENGTH`,
 // `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_SYSTEM_LIMIT` (2^26 timers pending),
 // `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.

@@ -312,3 +312,38 @@ fn case_153_156_spawn_request_from_hive() {
     assert!(reason.is_normal(), "{reason:?}");
     rt.shutdown();
 }
+
+/// Cases 103, 113, 143: names are per node (registering a remote pid is refused), timers
+/// cannot target a remote pid, and `is_alive`/`process_info` of a remote pid are
+/// `badarg`; `{Name, ThisNode} ! Msg` is a local send.
+#[test]
+fn case_103_113_143_remote_pid_refusals() {
+    if !require_erl() {
+        return;
+    }
+    let epmd = Epmd::start();
+    let rt = hive_node(&epmd, "hv103");
+    let reason = rt
+        .run(|| {
+            let ext = hive_rt::dist::etf::ExtPid {
+                node: etf::Atom::new("other@localhost").unwrap(),
+                id: 5,
+                serial: 1,
+                creation: 77,
+            };
+            let remote = dist::pid_of(&ext).unwrap().unwrap();
+            assert_ne!(remote.node(), 0);
+            let bad = Err(hive_rt::Error(hive_rt::Status::ErrBadArgument));
+            assert_eq!(process::register(b"r103", remote), bad);
+            let t = process::send_after(hive_rt::TimerDest::Pid(remote), 10, b"x");
+            assert_eq!(t, Err(hive_rt::Error(hive_rt::Status::ErrBadArgument)));
+            assert_eq!(process::is_alive(remote), bad.map(|()| false));
+            assert!(process::process_info(remote).is_err());
+            process::register(b"me103", process::self_pid()).unwrap();
+            dist::send_name("hv103@localhost", "me103", b"local").unwrap();
+            assert_eq!(process::receive(Some(5_000)).unwrap().data(), b"local");
+        })
+        .unwrap();
+    assert!(reason.is_normal(), "{reason:?}");
+    rt.shutdown();
+}

@@ -32,7 +32,8 @@ pub(crate) unsafe fn name_arg<'a>(name: *const c_void, len: usize) -> Result<&'a
 /// told of the exit, so it can be registered again at once (cases 82–83).
 ///
 /// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (name NULL), `HIVE_ERR_BAD_LENGTH` (len >
-/// `HIVE_MAX_NAME_LEN`), `HIVE_ERR_BAD_ARGUMENT` (len 0, a NUL byte in the name, pid 0),
+/// `HIVE_MAX_NAME_LEN`), `HIVE_ERR_BAD_ARGUMENT` (len 0, a NUL byte in the name, pid 0 or a
+/// pid of another node),
 /// `HIVE_ERR_NAME_TAKEN` (the name is registered, also when to this very process: the name
 /// is checked first), `HIVE_ERR_ALREADY_NAMED` (the process has another name),
 /// `HIVE_ERR_NO_PROCESS` (pid not alive), `HIVE_ERR_NOT_INITIALIZED`,

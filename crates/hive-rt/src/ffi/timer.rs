@@ -84,7 +84,8 @@ unsafe fn name_dest(name: *const c_void, len: usize) -> Result<Dest, Status> {
 /// still returned). It outlives its creator; anyone with the reference may cancel it.
 /// Works from any thread. `*out` (may be NULL) receives the timer reference.
 ///
-/// Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (ms < 0 or > `HIVE_MAX_TIMER_MS`, dest 0),
+/// Returns `HIVE_OK`; `HIVE_ERR_BAD_ARGUMENT` (ms < 0 or > `HIVE_MAX_TIMER_MS`, dest 0 or a
+/// pid of another node),
 /// `HIVE_ERR_NULL_POINTER` (data NULL with len > 0), `HIVE_ERR_BAD_LENGTH`,
 /// `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_SYSTEM_LIMIT` (2^26 timers pending),
 /// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.

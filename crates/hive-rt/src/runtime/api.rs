@@ -125,7 +125,8 @@ impl Runtime {
     /// Registers `name` (1 to 255 bytes, no NUL) for `pid` (`erlang:register/2`, BEAM cases
     /// 79–80): a name maps to one process and a process holds at most one name; the name is
     /// released when the process exits, before the exit is signalled (cases 82–83).
-    /// Errors: `ErrBadArgument` (empty name, NUL byte, pid 0), `ErrBadLength` (over 255
+    /// Errors: `ErrBadArgument` (empty name, NUL byte, pid 0, a pid of another node: case
+    /// 103), `ErrBadLength` (over 255
     /// bytes), `ErrNameTaken`, `ErrAlreadyNamed`, `ErrNoProcess` (not alive), `ErrShutDown`.
     pub fn register(&self, name: &[u8], pid: Pid) -> Result<()> {
         let _rt = crate::sched::enter();
@@ -163,7 +164,8 @@ impl Runtime {
 
     /// Sends a copy of `data` to `dest` in `ms` milliseconds (`erlang:send_after/3`, BEAM
     /// cases 85, 90–95); returns the timer reference. Works from any thread.
-    /// Errors: `ErrBadArgument` (ms > `MAX_TIMER_MS`, pid 0, bad name), `ErrBadLength`,
+    /// Errors: `ErrBadArgument` (ms > `MAX_TIMER_MS`, pid 0, a pid of another node: case
+    /// 113, bad name), `ErrBadLength`,
     /// `ErrNoMemory`, `ErrSystemLimit` (2^26 timers pending), `ErrShutDown`.
     pub fn send_after(&self, dest: TimerDest<'_>, ms: u64, data: &[u8]) -> Result<u64> {
         let _rt = crate::sched::enter();

@@ -9,7 +9,8 @@ impl RtInner {
     /// Registers `name` for `pid` (BEAM `register/2`).
     pub(crate) fn register(&self, name: &[u8], pid: Pid) -> std::result::Result<(), Status> {
         crate::registry::validate(name)?;
-        if pid.is_none() {
+        if pid.is_none() || pid.node() != 0 {
+            // Names are per node: a remote pid cannot be registered here (case 103).
             return Err(Status::ErrBadArgument);
         }
         let _access = self.access().ok_or(Status::ErrShutDown)?;

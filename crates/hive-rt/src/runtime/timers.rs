@@ -42,7 +42,8 @@ impl RtInner {
             return Err(Status::ErrBadLength);
         }
         match &dest {
-            Dest::Pid(p) if p.is_none() => return Err(Status::ErrBadArgument),
+            // Timers cannot target a process of another node (case 113).
+            Dest::Pid(p) if p.is_none() || p.node() != 0 => return Err(Status::ErrBadArgument),
             Dest::Name(n) => crate::registry::validate(n)?,
             _ => {}
         }
