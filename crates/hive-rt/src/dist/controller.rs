@@ -282,9 +282,9 @@ fn run(node: &Arc<Node>, entry: &Arc<Entry>, me: Pid, s: Socket, peer: &PeerInfo
     let mut flush = true;
     // The buffer being written; swapped with the entry's so both keep their capacity (a
     // fresh buffer per flush regrew into newly faulted pages, a quarter of the time of
-    // 64 KiB messages). One that grew past `KEEP` is let go once written.
+    // 64 KiB messages). One that grew past `KEEP` bytes is let go once written.
     let mut spare: Vec<u8> = Vec::new();
-    const KEEP: usize = 1 << 20;
+    const KEEP: usize = 4 << 20;
     let reason = loop {
         if flush {
             flush = false;

@@ -60,6 +60,10 @@ pub(crate) fn send_on(rt: &RtInner, caller: &Caller, to: Pid, data: &[u8]) -> Re
     if data.len() > MAX_MESSAGE_LEN {
         return Err(Error(Status::ErrBadLength));
     }
+    if to.node() != 0 {
+        // To another node: the bytes go straight into the connection's buffer.
+        return rt.send_remote_bytes(caller, to, data).map_err(Error);
+    }
     let m = Msg::with_data(data, caller.pid(), caller.worker).ok_or(Error(Status::ErrNoMemory))?;
     rt.send_as(caller, to, m).map_err(Error)
 }

@@ -82,22 +82,35 @@ impl RtInner {
         to: Pid,
         m: NonNull<Msg>,
     ) -> std::result::Result<(), Status> {
-        let r = match self.remote() {
-            Some(node) => {
-                // SAFETY: we own `m`, a live message: its payload has `user_len` bytes.
-                let data = unsafe {
-                    std::slice::from_raw_parts(
-                        Msg::user_data(m.as_ptr()),
-                        Msg::user_len(m.as_ptr()),
-                    )
-                };
-                node.send(caller.pid(), to, data)
-            }
-            None => Ok(()),
+        // SAFETY: we own `m`, a live message: its payload has `user_len` bytes.
+        let data = unsafe {
+            std::slice::from_raw_parts(Msg::user_data(m.as_ptr()), Msg::user_len(m.as_ptr()))
         };
+        let r = self.send_remote_bytes(caller, to, data);
         // SAFETY: we own `m` and do not use it again.
         unsafe { Msg::free_by(m.as_ptr(), caller.worker) };
         r
+    }
+
+    /// Sends `data` from the caller to the pid `to` of another node through the running
+    /// node (`dist::hook::Remote::send`); without one the message is dropped (case 107).
+    pub(crate) fn send_remote_bytes(
+        &self,
+        caller: &Caller,
+        to: Pid,
+        data: &[u8],
+    ) -> std::result::Result<(), Status> {
+        if self.is_shut_down() {
+            return if caller.pcb.is_null() {
+                Err(Status::ErrShutDown)
+            } else {
+                Ok(())
+            };
+        }
+        match self.remote() {
+            Some(node) => node.send(caller.pid(), to, data),
+            None => Ok(()),
+        }
     }
 
     /// Tells the process `pcb` that something arrived in its mailbox, and schedules it if
