@@ -347,3 +347,59 @@ fn case_103_113_143_remote_pid_refusals() {
     assert!(reason.is_normal(), "{reason:?}");
     rt.shutdown();
 }
+
+/// Case 144 and the check: `gen_server:call({Name, HiveNode}, Req)` from Erlang
+/// into a Hive process that answers `{'$gen_call', {From, Tag}, Req}` with `{Tag, Reply}`
+/// gets its reply (the call monitors the name on the Hive node, then demonitors it).
+#[test]
+fn gen_server_call_into_hive() {
+    if !require_erl() {
+        return;
+    }
+    let epmd = Epmd::start();
+    let rt = hive_node(&epmd, "hvgs");
+    let gs = rt
+        .spawn(|| loop {
+            let m = process::receive(None).unwrap();
+            let Ok(t) = etf::decode(m.data()) else {
+                continue;
+            };
+            let Some([call, from, req]) = t.as_tuple().and_then(|v| <&[Term; 3]>::try_from(v).ok())
+            else {
+                continue;
+            };
+            if call.as_atom() != Some("$gen_call") {
+                continue;
+            }
+            let Some([Term::Pid(caller), tag]) =
+                from.as_tuple().and_then(|v| <&[Term; 2]>::try_from(v).ok())
+            else {
+                continue;
+            };
+            let reply = Term::tuple(vec![
+                tag.clone(),
+                Term::tuple(vec![Term::atom("got"), req.clone()]),
+            ]);
+            let to = dist::pid_of(caller).unwrap().unwrap();
+            process::send(to, &etf::to_vec(&reply)).unwrap();
+        })
+        .unwrap();
+    rt.register(b"gs", gs).unwrap();
+    let e = erl(&epmd, "egs");
+    let r = e
+        .eval("[gen_server:call({gs, 'hvgs@localhost'}, {ask, N}, 5000) || N <- [1, 2, 3]].")
+        .unwrap();
+    assert_eq!(r, "[{got,{ask,1}},{got,{ask,2}},{got,{ask,3}}]");
+    // The monitors gen:call set up are all removed: each DEMONITOR_P follows its reply on
+    // the connection; wait (bounded) until the last one has been handled.
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let info = rt.process_info(gs).unwrap().unwrap();
+        if info.monitored_by.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < end, "{:?}", info.monitored_by);
+        std::thread::yield_now();
+    }
+    rt.shutdown();
+}
