@@ -455,7 +455,7 @@ pub fn send_name(node_name: &str, name: &str, data: &[u8]) -> Result<()> {
         Term::Atom(to),
     ]);
     let entry = node.entry(&target);
-    node.queue(&entry, None, &ctl, Some(Payload::Data(data)), |_| {});
+    node.queue(&entry, None, &ctl, Some(Payload::data(data)), |_| {});
     Ok(())
 }
 
@@ -599,7 +599,7 @@ pub fn spawn_request(
     ]);
     let entry = node.entry(&target);
     let queued = target != node.me.name
-        && node.queue(&entry, None, &ctl, Some(Payload::Data(args)), |s| {
+        && node.queue(&entry, None, &ctl, Some(Payload::data(args)), |s| {
             s.spawns.insert(reqid, (me, link));
         });
     if !queued {

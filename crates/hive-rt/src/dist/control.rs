@@ -44,46 +44,70 @@ pub(crate) mod op {
     pub(crate) const UNLINK_ID_ACK: i64 = 36;
 }
 
-/// Appends one frame: the control term `ctl` and, if any, the payload term `payload`
-/// (bytes as [`push_payload`] writes them).
+/// Appends one frame: the control term `ctl` and, if any, the payload.
 pub(crate) fn push_frame(out: &mut Vec<u8>, ctl: &Term, payload: Option<Payload<'_>>) {
     let start = out.len();
     out.extend_from_slice(&[0, 0, 0, 0, PASS_THROUGH]);
     etf::encode(ctl, out);
     match payload {
-        Some(Payload::Data(d)) => push_payload(out, d),
-        Some(Payload::Reason(r)) => push_reason(out, r),
+        Some(Payload::Term(d)) => out.extend_from_slice(d),
+        Some(Payload::Binary(d)) => {
+            out.extend_from_slice(&[etf::VERSION, 109]);
+            out.extend_from_slice(&(d.len() as u32).to_be_bytes());
+            out.extend_from_slice(d);
+        }
+        Some(Payload::Atom(a)) => etf::encode(&Term::atom(a), out),
         None => {}
     }
     let len = (out.len() - start - 4) as u32;
     out[start..start + 4].copy_from_slice(&len.to_be_bytes());
 }
 
-/// The payload of a frame.
+/// The payload of a frame, checked when made ([`Payload::data`], [`Payload::reason`]):
+/// before the connection's lock is taken, so a sender never validates bytes while holding
+/// it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Payload<'a> {
-    /// A message's bytes ([`push_payload`]).
-    Data(&'a [u8]),
-    /// An exit reason ([`push_reason`]).
-    Reason(&'a ExitReason),
+    /// Bytes that are exactly one ETF term: they go as they are.
+    Term(&'a [u8]),
+    /// Other bytes: they go as a binary (`<<Bytes/binary>>`).
+    Binary(&'a [u8]),
+    /// A standard exit reason's atom.
+    Atom(&'static str),
 }
+
+impl<'a> Payload<'a> {
+    /// A message's bytes as a term: bytes that are one ETF term go as that term, any other
+    /// bytes as a binary.
+    pub(crate) fn data(d: &'a [u8]) -> Payload<'a> {
+        if is_term(d) {
+            Payload::Term(d)
+        } else {
+            Payload::Binary(d)
+        }
+    }
+
+    /// An exit reason as a term: a standard kind as its atom, an `Error` reason's bytes as
+    /// [`Payload::data`].
+    pub(crate) fn reason(r: &'a ExitReason) -> Payload<'a> {
+        match reason_atom(r) {
+            Some(a) => Payload::Atom(a),
+            None => Payload::data(r.data()),
+        }
+    }
+}
+
+/// How deep a term passed through may nest: without bound (the walk keeps its stack on
+/// the heap, proportional to the bytes), as the BEAM accepts any depth. Only terms Hive
+/// builds (control messages, `etf::decode`) have the codec's default limit.
+const PASS_THROUGH_LIMITS: Limits = Limits {
+    max_depth: u32::MAX,
+};
 
 /// True when `data` is exactly one term in the External Term Format (131 first).
 pub(crate) fn is_term(data: &[u8]) -> bool {
     data.first() == Some(&etf::VERSION)
-        && etf::skip(data, &Limits::default()).is_ok_and(|n| n == data.len())
-}
-
-/// Appends a message's bytes as a term: bytes that are one ETF term go as that term,
-/// any other bytes as a binary (`<<Bytes/binary>>`).
-pub(crate) fn push_payload(out: &mut Vec<u8>, data: &[u8]) {
-    if is_term(data) {
-        out.extend_from_slice(data);
-    } else {
-        out.extend_from_slice(&[etf::VERSION, 109]);
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        out.extend_from_slice(data);
-    }
+        && etf::skip(data, &PASS_THROUGH_LIMITS).is_ok_and(|n| n == data.len())
 }
 
 /// The atom of a standard exit reason.
@@ -97,15 +121,6 @@ fn reason_atom(r: &ExitReason) -> Option<&'static str> {
         ExitReason::Shutdown => "shutdown",
         ExitReason::Error(_) => return None,
     })
-}
-
-/// Appends an exit reason as a term: a standard kind as its atom, an `Error` reason's
-/// bytes as [`push_payload`] does (ETF bytes as that term, others as a binary).
-pub(crate) fn push_reason(out: &mut Vec<u8>, r: &ExitReason) {
-    match reason_atom(r) {
-        Some(a) => etf::encode(&Term::atom(a), out),
-        None => push_payload(out, r.data()),
-    }
 }
 
 /// The exit reason a reason term stands for: the six standard atoms are their kinds,
@@ -137,7 +152,7 @@ pub(crate) fn split_frame(frame: &[u8]) -> Result<(Term, &[u8]), etf::EtfError> 
     let limits = Limits::default();
     let (ctl, n) = etf::decode_prefix(rest, &limits)?;
     let payload = &rest[n..];
-    if !payload.is_empty() && etf::skip(payload, &limits)? != payload.len() {
+    if !payload.is_empty() && etf::skip(payload, &PASS_THROUGH_LIMITS)? != payload.len() {
         return Err(etf::EtfError::Trailing);
     }
     Ok((ctl, payload))

@@ -185,7 +185,7 @@ fn reg_send(node: &Arc<Node>, entry: &Arc<Entry>, from: Pid, name: &str, payload
         };
         let reply = super::etf::to_vec(&Term::tuple(vec![tag.clone(), Term::atom("yes")]));
         let ctl = Term::tuple(vec![Term::Int(op::SEND), Term::atom(""), caller.clone()]);
-        node.queue(entry, None, &ctl, Some(Payload::Data(&reply)), |_| {});
+        node.queue(entry, None, &ctl, Some(Payload::data(&reply)), |_| {});
     }
 }
 
@@ -217,7 +217,7 @@ fn link(node: &Arc<Node>, entry: &Arc<Entry>, from: Pid, to: Pid) {
                 entry,
                 None,
                 &ctl,
-                Some(Payload::Reason(&ExitReason::Noproc)),
+                Some(Payload::reason(&ExitReason::Noproc)),
                 |_| {},
             );
         }
@@ -281,7 +281,7 @@ fn monitor(node: &Arc<Node>, entry: &Arc<Entry>, from: Pid, target: &Term, r: &E
             entry,
             None,
             &ctl,
-            Some(Payload::Reason(&ExitReason::Noproc)),
+            Some(Payload::reason(&ExitReason::Noproc)),
             |_| {},
         );
     }

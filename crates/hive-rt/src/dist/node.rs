@@ -409,7 +409,7 @@ impl Remote for Arc<Node> {
             &entry,
             Some(creation),
             &ctl,
-            Some(Payload::Data(data)),
+            Some(Payload::data(data)),
             |_| {},
         );
         Ok(())
@@ -449,7 +449,7 @@ impl Remote for Arc<Node> {
                 &entry,
                 Some(creation),
                 &t3(op::PAYLOAD_EXIT2, from_t, to_t),
-                Some(Payload::Reason(r)),
+                Some(Payload::reason(r)),
                 |_| {},
             ),
             // Only over a link this connection carries.
@@ -457,7 +457,7 @@ impl Remote for Arc<Node> {
                 &entry,
                 Some(creation),
                 &t3(op::PAYLOAD_EXIT, from_t, to_t),
-                Some(Payload::Reason(r)),
+                Some(Payload::reason(r)),
                 |s| s.links.remove(&(from, to)),
             ),
             RemoteSignal::Monitor(mref) => {
@@ -516,7 +516,7 @@ impl Remote for Arc<Node> {
                     &entry,
                     Some(creation),
                     &ctl,
-                    Some(Payload::Reason(r)),
+                    Some(Payload::reason(r)),
                     |_| true,
                 )
             }

@@ -190,7 +190,7 @@ pub(crate) fn reply(node: &Arc<Node>, entry: &Arc<Entry>, t: &[Term]) {
                             entry,
                             None,
                             &ctl,
-                            Some(super::control::Payload::Reason(&r)),
+                            Some(super::control::Payload::reason(&r)),
                             |_| {},
                         );
                     }
