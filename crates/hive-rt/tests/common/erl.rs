@@ -678,14 +678,38 @@ impl ErlNode {
     }
 
     /// Freezes the node with SIGSTOP (for tick-timeout tests); evaluations wait until
-    /// [`ErlNode::sigcont`].
+    /// [`ErlNode::sigcont`]. Returns once the kernel shows the process stopped (a signal
+    /// is delivered asynchronously), panicking after [`DEFAULT_TIMEOUT`].
     pub(crate) fn sigstop(&self) {
         signal(self.os_pid, "STOP");
+        self.wait_state(|s| s == 'T', "stopped");
     }
 
-    /// Resumes a node frozen by [`ErlNode::sigstop`].
+    /// Resumes a node frozen by [`ErlNode::sigstop`], once the kernel shows it running.
     pub(crate) fn sigcont(&self) {
         signal(self.os_pid, "CONT");
+        self.wait_state(|s| s != 'T', "resumed");
+    }
+
+    /// Waits (bounded) until the process's state letter in `/proc/PID/stat` satisfies `ok`.
+    fn wait_state(&self, ok: impl Fn(char) -> bool, what: &str) {
+        let end = Instant::now() + DEFAULT_TIMEOUT;
+        loop {
+            let stat =
+                std::fs::read_to_string(format!("/proc/{}/stat", self.os_pid)).unwrap_or_default();
+            let state = stat
+                .rfind(')')
+                .and_then(|i| stat[i + 1..].trim_start().chars().next());
+            if state.is_some_and(&ok) {
+                return;
+            }
+            assert!(
+                Instant::now() < end,
+                "erl node {} not {what}: {state:?}",
+                self.name
+            );
+            std::thread::yield_now();
+        }
     }
 
     /// The node's last lines of stderr and stdout that were not protocol lines (logger
