@@ -785,6 +785,21 @@ hive_status hive_dist_register_entry(const char *module, const char *function, s
 // bytes; `reqid_out` is NULL or writable.
 hive_status hive_spawn_request(const char *node, const char *module, const char *function, const void *args, size_t len, int32_t link, uint64_t *reqid_out);
 
+// `monitor(process, {Name, Node})` from the calling process: monitors whichever process
+// is registered as `name[0..name_len]` on `node` when the request arrives (resolved once,
+// there; case 126). The reference goes to `ref_out`. The DOWN carries `noproc` when nobody
+// had the name (case 127) and `noconnection` when the node cannot be reached or goes
+// (case 132); its sender is a placeholder pid of the node (index and serial 0): match the
+// reference. `hive_demonitor` ends it. `node` may be this node (then as
+// `hive_monitor_name`). Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_LENGTH`,
+// `HIVE_ERR_BAD_ARGUMENT` (an empty name, a node name without `@`),
+// `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NOT_DISTRIBUTED`, `HIVE_ERR_SYSTEM_LIMIT`.
+//
+// # Safety
+// `node` is NUL-terminated; `name` is NULL or readable for `name_len` bytes; `ref_out` is
+// NULL or writable.
+hive_status hive_monitor_remote_name(const char *node, const void *name, size_t name_len, uint64_t *ref_out);
+
 // Fills `*out` with a snapshot of process `pid` (`erlang:process_info/2`): status,
 // priority, mailbox length, reductions, trap_exit, registered name, numbers of links and
 // monitors. Called from a process, it is ordered after the caller's earlier signals to

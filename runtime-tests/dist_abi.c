@@ -67,6 +67,34 @@ static void root(void *arg) {
     }
     CHECK_EQ(hive_receive(0, &m), HIVE_TIMEOUT);
 
+    /* Case 132: a monitor of {Name, Node} on a node that cannot be reached: DOWN with
+     * noconnection, matched by its reference. */
+    uint64_t ref = 0;
+    CHECK_OK(hive_monitor_remote_name("nosuch@localhost", "srv", 3, &ref));
+    CHECK_NE(ref, 0);
+    CHECK_OK(hive_receive(BOUND, &m));
+    CHECK_EQ(hive_msg_kind(m), HIVE_MSG_DOWN);
+    CHECK_EQ(hive_msg_monitor_ref(m), ref);
+    CHECK_EQ(hive_msg_reason_kind(m), HIVE_REASON_NOCONNECTION);
+    hive_msg_free(m);
+    CHECK_EQ(hive_monitor_remote_name("nohost", "srv", 3, &ref), HIVE_ERR_BAD_ARGUMENT);
+    CHECK_EQ(hive_monitor_remote_name("nosuch@localhost", "srv", 0, &ref), HIVE_ERR_BAD_ARGUMENT);
+
+    /* Case 155 (Hive's form): spawn_request to a node that cannot be reached answers
+     * {spawn_reply, ReqId, error, noconnection}. */
+    const uint8_t no_args[] = {131, 106};
+    uint64_t req = 0;
+    CHECK_OK(hive_spawn_request("nosuch@localhost", "m", "f", no_args, sizeof no_args, 1, &req));
+    CHECK_NE(req, 0);
+    CHECK_OK(hive_receive(BOUND, &m));
+    CHECK(contains(m, "spawn_reply"));
+    CHECK(contains(m, "error"));
+    CHECK(contains(m, "noconnection"));
+    hive_msg_free(m);
+    const uint8_t not_a_list[] = {131, 97, 1};
+    CHECK_EQ(hive_spawn_request("nosuch@localhost", "m", "f", not_a_list, sizeof not_a_list, 0, &req),
+             HIVE_ERR_BAD_ARGUMENT);
+
     char names[64];
     size_t len = 99, count = 99;
     CHECK_OK(hive_dist_nodes(names, sizeof names, &len, &count));

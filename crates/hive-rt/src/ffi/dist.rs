@@ -444,3 +444,43 @@ pub unsafe extern "C" fn hive_spawn_request(
         }
     })
 }
+
+/// `monitor(process, {Name, Node})` from the calling process: monitors whichever process
+/// is registered as `name[0..name_len]` on `node` when the request arrives (resolved once,
+/// there; case 126). The reference goes to `ref_out`. The DOWN carries `noproc` when nobody
+/// had the name (case 127) and `noconnection` when the node cannot be reached or goes
+/// (case 132); its sender is a placeholder pid of the node (index and serial 0): match the
+/// reference. `hive_demonitor` ends it. `node` may be this node (then as
+/// `hive_monitor_name`). Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`, `HIVE_ERR_BAD_LENGTH`,
+/// `HIVE_ERR_BAD_ARGUMENT` (an empty name, a node name without `@`),
+/// `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NOT_DISTRIBUTED`, `HIVE_ERR_SYSTEM_LIMIT`.
+///
+/// # Safety
+/// `node` is NUL-terminated; `name` is NULL or readable for `name_len` bytes; `ref_out` is
+/// NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn hive_monitor_remote_name(
+    node: *const c_char,
+    name: *const c_void,
+    name_len: usize,
+    ref_out: *mut u64,
+) -> hive_status {
+    guard(|| {
+        // SAFETY: per this function's contract.
+        let (node, name) = match unsafe { (c_str(node), registry::name_arg(name, name_len)) } {
+            (Ok(n), Ok(m)) => (n, m),
+            (Err(s), _) | (_, Err(s)) => return code(s),
+        };
+        let Ok(name) = std::str::from_utf8(name) else {
+            return HIVE_ERR_BAD_ARGUMENT;
+        };
+        match crate::dist::monitor_name(node, name) {
+            Ok(r) => {
+                // SAFETY: NULL or writable per the contract.
+                unsafe { put(ref_out, r) };
+                HIVE_OK
+            }
+            Err(e) => code(e.0),
+        }
+    })
+}
