@@ -61,11 +61,15 @@ fn scenario(schedulers: usize, n: usize) {
         seen[i as usize] = true;
     }
     assert!(seen.iter().all(|&s| s));
-    assert!(
-        rt.stats().takeovers >= 1,
-        "a takeover was counted: {:?}",
-        rt.stats()
-    );
+    // With one scheduler only a takeover lets them run. With two, the free worker may
+    // also steal them from the held worker's queue before the takeover monitor acts
+    // (its 10 ms bound), so either moved them.
+    let st = rt.stats();
+    if schedulers == 1 {
+        assert!(st.takeovers >= 1, "a takeover was counted: {st:?}");
+    } else {
+        assert!(st.takeovers + st.steals >= 1, "a takeover or steal was counted: {st:?}");
+    }
     release_tx.send(()).unwrap();
     assert_eq!(after_rx.recv_timeout(BOUND).unwrap(), b"after");
     let _ = holder;
