@@ -807,8 +807,8 @@ hive_status hive_monitor_remote_name(const char *node, const void *name, size_t 
 // `HIVE_ERR_NO_PROCESS`; the caller may yield meanwhile).
 //
 // Returns `HIVE_OK`; `HIVE_ERR_NO_PROCESS` (not alive; the BEAM's `undefined`),
-// `HIVE_ERR_NULL_POINTER` (out NULL), `HIVE_ERR_BAD_ARGUMENT` (pid 0),
-// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+// `HIVE_ERR_NULL_POINTER` (out NULL), `HIVE_ERR_BAD_ARGUMENT` (pid 0, or a pid of another
+// node: `badarg` on the BEAM, case 143), `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
 //
 // # Safety
 // `out` is NULL or a writable `hive_process_info`.
@@ -1179,8 +1179,9 @@ hive_status hive_consume_reductions(uint32_t n);
 struct hive_ctx *hive_current_ctx(void);
 
 // Whether `pid` is alive (`erlang:is_process_alive/1`): 1 alive, 0 not alive (dead,
-// exiting, unknown, pid 0 or another node's), or a negative status:
-// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`. Called from a process, the answer is
+// exiting, unknown, pid 0), or a negative status: `HIVE_ERR_BAD_ARGUMENT` (a pid of
+// another node: `badarg` on the BEAM, case 143), `HIVE_ERR_NOT_INITIALIZED`,
+// `HIVE_ERR_SHUT_DOWN`. Called from a process, the answer is
 // ordered after every signal the caller sent to `pid` before (BEAM case 23: after
 // `hive_exit_pid(p, HIVE_REASON_KILL, …)` it returns 0); the caller may yield while `pid`
 // handles them. From another thread it is a snapshot.

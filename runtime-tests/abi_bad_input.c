@@ -215,7 +215,7 @@ static void root(void *arg) {
     CHECK_EQ(hive_is_alive(0), 0);
     CHECK_EQ(hive_is_alive(FAKE_PID), 0);
     CHECK_EQ(hive_is_alive(self), 1);
-    CHECK_EQ(hive_is_alive(self | NODE_BIT), 0);
+    CHECK_EQ(hive_is_alive(self | NODE_BIT), HIVE_ERR_BAD_ARGUMENT); /* case 143: badarg */
 
     /* hive_msg_alloc / hive_send_msg. */
     CHECK_EQ(hive_msg_alloc((size_t)HIVE_MAX_MESSAGE_LEN + 1, &m), HIVE_ERR_BAD_LENGTH);

@@ -68,7 +68,10 @@ fn scenario(schedulers: usize, n: usize) {
     if schedulers == 1 {
         assert!(st.takeovers >= 1, "a takeover was counted: {st:?}");
     } else {
-        assert!(st.takeovers + st.steals >= 1, "a takeover or steal was counted: {st:?}");
+        assert!(
+            st.takeovers + st.steals >= 1,
+            "a takeover or steal was counted: {st:?}"
+        );
     }
     release_tx.send(()).unwrap();
     assert_eq!(after_rx.recv_timeout(BOUND).unwrap(), b"after");

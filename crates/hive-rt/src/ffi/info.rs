@@ -90,8 +90,8 @@ pub struct hive_runtime_stats {
 /// `HIVE_ERR_NO_PROCESS`; the caller may yield meanwhile).
 ///
 /// Returns `HIVE_OK`; `HIVE_ERR_NO_PROCESS` (not alive; the BEAM's `undefined`),
-/// `HIVE_ERR_NULL_POINTER` (out NULL), `HIVE_ERR_BAD_ARGUMENT` (pid 0),
-/// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
+/// `HIVE_ERR_NULL_POINTER` (out NULL), `HIVE_ERR_BAD_ARGUMENT` (pid 0, or a pid of another
+/// node: `badarg` on the BEAM, case 143), `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
 ///
 /// # Safety
 /// `out` is NULL or a writable `hive_process_info`.

@@ -330,8 +330,9 @@ pub extern "C" fn hive_current_ctx() -> *mut HiveCtx {
 }
 
 /// Whether `pid` is alive (`erlang:is_process_alive/1`): 1 alive, 0 not alive (dead,
-/// exiting, unknown, pid 0 or another node's), or a negative status:
-/// `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`. Called from a process, the answer is
+/// exiting, unknown, pid 0), or a negative status: `HIVE_ERR_BAD_ARGUMENT` (a pid of
+/// another node: `badarg` on the BEAM, case 143), `HIVE_ERR_NOT_INITIALIZED`,
+/// `HIVE_ERR_SHUT_DOWN`. Called from a process, the answer is
 /// ordered after every signal the caller sent to `pid` before (BEAM case 23: after
 /// `hive_exit_pid(p, HIVE_REASON_KILL, …)` it returns 0); the caller may yield while `pid`
 /// handles them. From another thread it is a snapshot.

@@ -229,7 +229,10 @@ fn is_alive(w: &World, p: &PidArg) {
     CALLS.fetch_add(1, Relaxed);
     match p {
         PidArg::Live(_) => assert_eq!(r, 1),
-        PidArg::Dead(_) | PidArg::Zero | PidArg::Foreign(_) => assert_eq!(r, 0),
+        PidArg::Dead(_) | PidArg::Zero => assert_eq!(r, 0),
+        // Another node's pid: `badarg`, as `is_process_alive/1` on the BEAM (case 143).
+        PidArg::Foreign(_) => assert_eq!(r, HIVE_ERR_BAD_ARGUMENT),
+        PidArg::Random(_) if pid_of(w, p) >> 52 != 0 => assert_eq!(r, HIVE_ERR_BAD_ARGUMENT),
         PidArg::Random(_) => assert!(r == 0 || r == 1),
     }
 }
