@@ -40,9 +40,7 @@ struct params {
     int64_t s, k;
 };
 
-static struct {
-    double seconds, cpu_a_s, cpu_b_s;
-} g_res;
+static dist_timing g_res;
 
 static void root(void *arg) {
     struct params p;
@@ -58,19 +56,17 @@ static void root(void *arg) {
     }
     for (int64_t i = 0; i < p.s; i++) recv_tag(L_READY);
 
-    uint64_t ca0 = cpu_ticks(), cb0 = dist_cpu_ticks_of(dist_g.child);
-    uint64_t t0 = now_ns();
+    g_res = dist_timing_start();
     for (int64_t i = 0; i < p.s; i++) send_bmsg(senders[i], L_GO, 0, 0, 0);
     int64_t sent = 0, dones = 0;
     bmsg d = {0, 0, 0, 0};
-    uint64_t t1 = 0, ca1 = 0, cb1 = 0;
-    while (t1 == 0 || dones < p.s) {
+    int done = 0;
+    while (!done || dones < p.s) {
         bmsg b = dist_recv(NULL, "main");
         if (b.tag == D_DONE) {
-            CHECK(t1 == 0, "two done messages from the sink");
-            t1 = now_ns();
-            ca1 = cpu_ticks();
-            cb1 = dist_cpu_ticks_of(dist_g.child);
+            CHECK(!done, "two done messages from the sink");
+            dist_timing_stop(&g_res);
+            done = 1;
             d = b;
         } else if (b.tag == L_DONE) {
             sent += b.val;
@@ -84,9 +80,6 @@ static void root(void *arg) {
     check_mailbox_empty();
     dist_stop_b();
     free(senders);
-    g_res.seconds = seconds_between(t0, t1);
-    g_res.cpu_a_s = cpu_s_between(ca0, ca1);
-    g_res.cpu_b_s = cpu_s_between(cb0, cb1);
 }
 
 int main(int argc, char **argv) {
@@ -102,9 +95,7 @@ int main(int argc, char **argv) {
     result_int("k", p.k);
     result_float("seconds", g_res.seconds);
     result_rate("msgs_per_s", (double)p.s * (double)p.k, g_res.seconds);
-    result_float("cpu_s", g_res.cpu_a_s + g_res.cpu_b_s);
-    result_float("cpu_a_s", g_res.cpu_a_s);
-    result_float("cpu_b_s", g_res.cpu_b_s);
+    dist_result_cpu(&g_res);
     result_end();
     return 0;
 }

@@ -57,7 +57,7 @@ struct params {
 };
 
 static struct {
-    double seconds, cpu_a_s, cpu_b_s;
+    dist_timing time;
     uint64_t p50, p99, max;
 } g_res;
 
@@ -75,13 +75,11 @@ static void root(void *arg) {
     }
     for (int64_t i = 0; i < p.p; i++) recv_tag(L_READY);
 
-    uint64_t ca0 = cpu_ticks(), cb0 = dist_cpu_ticks_of(dist_g.child);
-    uint64_t t0 = now_ns();
+    g_res.time = dist_timing_start();
     for (int64_t i = 0; i < p.p; i++) send_bmsg(pingers[i], L_GO, 0, 0, 0);
     int64_t trips = 0;
     for (int64_t i = 0; i < p.p; i++) trips += recv_match_tag(L_DONE).val;
-    uint64_t t1 = now_ns();
-    uint64_t ca1 = cpu_ticks(), cb1 = dist_cpu_ticks_of(dist_g.child);
+    dist_timing_stop(&g_res.time);
     CHECK_EQ(trips, p.p * p.k);
     int64_t answered = 0;
     for (int64_t i = 0; i < p.p; i++) {
@@ -97,9 +95,6 @@ static void root(void *arg) {
     g_res.p50 = dist_pct(samples, n, 50);
     g_res.p99 = dist_pct(samples, n, 99);
     g_res.max = samples[n - 1];
-    g_res.seconds = seconds_between(t0, t1);
-    g_res.cpu_a_s = cpu_s_between(ca0, ca1);
-    g_res.cpu_b_s = cpu_s_between(cb0, cb1);
     free(samples);
     free(pingers);
 }
@@ -115,14 +110,12 @@ int main(int argc, char **argv) {
     result_begin("dist_ping_pong", s);
     result_int("pairs", p.p);
     result_int("k", p.k);
-    result_float("seconds", g_res.seconds);
-    result_rate("msgs_per_s", 2.0 * (double)p.p * (double)p.k, g_res.seconds);
+    result_float("seconds", g_res.time.seconds);
+    result_rate("msgs_per_s", 2.0 * (double)p.p * (double)p.k, g_res.time.seconds);
     result_float("rt_p50_us", (double)g_res.p50 / 1e3);
     result_float("rt_p99_us", (double)g_res.p99 / 1e3);
     result_float("rt_max_us", (double)g_res.max / 1e3);
-    result_float("cpu_s", g_res.cpu_a_s + g_res.cpu_b_s);
-    result_float("cpu_a_s", g_res.cpu_a_s);
-    result_float("cpu_b_s", g_res.cpu_b_s);
+    dist_result_cpu(&g_res.time);
     result_end();
     return 0;
 }

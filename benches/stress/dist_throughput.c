@@ -25,7 +25,7 @@ struct params {
 };
 
 static struct {
-    double seconds, cpu_a_s, cpu_b_s;
+    dist_timing time;
     int64_t window;
 } g_res;
 
@@ -44,8 +44,7 @@ static void root(void *arg) {
     for (int64_t i = 0; i < p.size; i++) buf[i] = (uint8_t)(i * 7);
     bmsg h = {D_DATA, 0, (uint64_t)p.size, 0};
 
-    uint64_t ca0 = cpu_ticks(), cb0 = dist_cpu_ticks_of(dist_g.child);
-    uint64_t t0 = now_ns();
+    g_res.time = dist_timing_start();
     int64_t acked = 0;
     for (int64_t i = 0; i < p.n; i++) {
         if (i - acked >= 2 * w) {
@@ -65,17 +64,13 @@ static void root(void *arg) {
         CHECK_EQ(d.val, acked + w);
         acked = d.val;
     }
-    uint64_t t1 = now_ns();
-    uint64_t ca1 = cpu_ticks(), cb1 = dist_cpu_ticks_of(dist_g.child);
+    dist_timing_stop(&g_res.time);
     CHECK_EQ(d.val, p.n);
     CHECK_EQ(d.pid, (uint64_t)(p.n * p.size));
     CHECK_EQ(acked, (p.n / w) * w);
     check_mailbox_empty();
     dist_stop_b();
     free(buf);
-    g_res.seconds = seconds_between(t0, t1);
-    g_res.cpu_a_s = cpu_s_between(ca0, ca1);
-    g_res.cpu_b_s = cpu_s_between(cb0, cb1);
 }
 
 int main(int argc, char **argv) {
@@ -90,15 +85,12 @@ int main(int argc, char **argv) {
     result_begin("dist_throughput", s);
     result_int("size", p.size);
     result_int("msgs", p.n);
-    result_float("seconds", g_res.seconds);
-    result_rate("msgs_per_s", (double)p.n, g_res.seconds);
-    result_float("mb_per_s", g_res.seconds > 0
-                                 ? (double)p.n * (double)p.size / 1e6 / g_res.seconds
-                                 : 0);
-    result_float("cpu_s", g_res.cpu_a_s + g_res.cpu_b_s);
+    double seconds = g_res.time.seconds;
+    result_float("seconds", seconds);
+    result_rate("msgs_per_s", (double)p.n, seconds);
+    result_float("mb_per_s", seconds > 0 ? (double)p.n * (double)p.size / 1e6 / seconds : 0);
     result_int("window", g_res.window);
-    result_float("cpu_a_s", g_res.cpu_a_s);
-    result_float("cpu_b_s", g_res.cpu_b_s);
+    dist_result_cpu(&g_res.time);
     result_end();
     return 0;
 }

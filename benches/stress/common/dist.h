@@ -391,6 +391,39 @@ static void dist_b_root(void *arg) {
     }
 }
 
+/* ---- the timed part ----------------------------------------------------------------- */
+
+/* The wall clock and both nodes' CPU over the timed part of a run. */
+typedef struct {
+    uint64_t t0, ca0, cb0;
+    double seconds, cpu_a_s, cpu_b_s;
+} dist_timing;
+
+/* Starts the timed part: both nodes' CPU, then the clock. */
+static inline dist_timing dist_timing_start(void) {
+    dist_timing t = {0};
+    t.ca0 = cpu_ticks();
+    t.cb0 = dist_cpu_ticks_of(dist_g.child);
+    t.t0 = now_ns();
+    return t;
+}
+
+/* Ends the timed part: the clock, then both nodes' CPU; sets seconds, cpu_a_s, cpu_b_s. */
+static inline void dist_timing_stop(dist_timing *t) {
+    uint64_t t1 = now_ns();
+    uint64_t ca1 = cpu_ticks(), cb1 = dist_cpu_ticks_of(dist_g.child);
+    t->seconds = seconds_between(t->t0, t1);
+    t->cpu_a_s = cpu_s_between(t->ca0, ca1);
+    t->cpu_b_s = cpu_s_between(t->cb0, cb1);
+}
+
+/* The keys cpu_s (both nodes' CPU over the timed part), then cpu_a_s and cpu_b_s. */
+static inline void dist_result_cpu(const dist_timing *t) {
+    result_float("cpu_s", t->cpu_a_s + t->cpu_b_s);
+    result_float("cpu_a_s", t->cpu_a_s);
+    result_float("cpu_b_s", t->cpu_b_s);
+}
+
 /* ---- latency percentiles ----------------------------------------------------------- */
 
 static inline int dist_cmp_u64(const void *a, const void *b) {

@@ -4,36 +4,18 @@
 
 mod common;
 
-use std::net::SocketAddr;
-
-use common::erl::{require_erl, Epmd, ErlNode};
+use common::dist::{erl, private_epmd, run_normal, start_hive_node, COOKIE};
+use common::erl::Epmd;
+use common::hive_peer::TICK_MS;
+use hive_rt::dist;
 use hive_rt::dist::etf::{self, Term};
-use hive_rt::dist::{self, Discovery, Options};
 use hive_rt::{process, ExitReason, MessageKind, Pid, Runtime};
 
-const COOKIE: &str = "hivecookie";
-
-/// A Hive node named `name@localhost` on `epmd`.
+/// A Hive node `name@localhost` on `epmd`, with a creation.
 fn hive_node(epmd: &Epmd, name: &str) -> Runtime {
-    let rt = common::rt(2);
-    let info = rt
-        .dist_start(Options {
-            name: format!("{name}@localhost"),
-            cookie: Some(COOKIE.into()),
-            listen: "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
-            discovery: Discovery::Epmd(epmd.port()),
-            start_epmd: false,
-            tick_time_ms: 4_000,
-            ..Options::default()
-        })
-        .expect("dist_start");
-    assert_eq!(info.name, format!("{name}@localhost"));
+    let (rt, info) = start_hive_node(epmd, name, COOKIE, TICK_MS);
     assert_ne!(info.creation, 0);
     rt
-}
-
-fn erl(epmd: &Epmd, name: &str) -> ErlNode {
-    ErlNode::start(epmd, name, COOKIE, &["-kernel", "net_ticktime", "4"])
 }
 
 /// A Hive process registered as `name` that answers every message with `{echo, Msg}`
@@ -57,10 +39,9 @@ fn spawn_echo(rt: &Runtime, name: &str) -> Pid {
 /// Case 144: `net_adm:ping/1` from Erlang gives `pong`; the Hive node is hidden (case 146).
 #[test]
 fn case_144_ping_from_erlang_and_hidden() {
-    if !require_erl() {
+    let Some(epmd) = private_epmd() else {
         return;
-    }
-    let epmd = Epmd::start();
+    };
     let rt = hive_node(&epmd, "hv144");
     let e = erl(&epmd, "e144");
     assert_eq!(e.eval("net_adm:ping('hv144@localhost').").unwrap(), "pong");
@@ -73,10 +54,9 @@ fn case_144_ping_from_erlang_and_hidden() {
 /// whose reply to the sender pid arrives (SEND_SENDER).
 #[test]
 fn case_101_102_send_both_ways_from_erlang() {
-    if !require_erl() {
+    let Some(epmd) = private_epmd() else {
         return;
-    }
-    let epmd = Epmd::start();
+    };
     let rt = hive_node(&epmd, "hv101");
     spawn_echo(&rt, "echo");
     let e = erl(&epmd, "e101");
@@ -95,23 +75,19 @@ fn case_101_102_send_both_ways_from_erlang() {
 /// learnt; bytes that are not a term arrive as a binary.
 #[test]
 fn case_108_hive_connects_on_first_send_in_order() {
-    if !require_erl() {
+    let Some(epmd) = private_epmd() else {
         return;
-    }
-    let epmd = Epmd::start();
+    };
     let rt = hive_node(&epmd, "hv108");
     let e = erl(&epmd, "e108");
     e.eval("register(tester, self()).").unwrap();
-    let reason = rt
-        .run(|| {
-            for i in 0..100 {
-                let m = etf::to_vec(&Term::tuple(vec![Term::atom("n"), Term::Int(i)]));
-                dist::send_name("e108@localhost", "tester", &m).unwrap();
-            }
-            dist::send_name("e108@localhost", "tester", b"raw bytes").unwrap();
-        })
-        .unwrap();
-    assert!(reason.is_normal());
+    run_normal(&rt, || {
+        for i in 0..100 {
+            let m = etf::to_vec(&Term::tuple(vec![Term::atom("n"), Term::Int(i)]));
+            dist::send_name("e108@localhost", "tester", &m).unwrap();
+        }
+        dist::send_name("e108@localhost", "tester", b"raw bytes").unwrap();
+    });
     let r = e
         .eval(
             "L = [receive {n, I} -> I after 5000 -> timeout end || _ <- lists:seq(1, 100)], \
@@ -128,10 +104,9 @@ fn case_108_hive_connects_on_first_send_in_order() {
 /// `'DOWN'` with the full reason.
 #[test]
 fn case_115_125_remote_exit_reaches_hive_link_and_monitor() {
-    if !require_erl() {
+    let Some(epmd) = private_epmd() else {
         return;
-    }
-    let epmd = Epmd::start();
+    };
     let rt = hive_node(&epmd, "hv115");
     let e = erl(&epmd, "e115");
     e.eval(
@@ -139,47 +114,42 @@ fn case_115_125_remote_exit_reaches_hive_link_and_monitor() {
          register(tester115, spawn(fun() -> receive {whereis_victim, F} -> F ! whereis(victim) end end)), ok.",
     )
     .unwrap();
-    let reason = rt
-        .run(move || {
-            process::trap_exit(true).unwrap();
-            let me = dist::pid_term(process::self_pid()).unwrap().unwrap();
-            let ask = etf::to_vec(&Term::tuple(vec![
-                Term::atom("whereis_victim"),
-                Term::Pid(me),
-            ]));
-            dist::send_name("e115@localhost", "tester115", &ask).unwrap();
+    run_normal(&rt, move || {
+        process::trap_exit(true).unwrap();
+        let me = dist::pid_term(process::self_pid()).unwrap().unwrap();
+        let ask = etf::to_vec(&Term::tuple(vec![
+            Term::atom("whereis_victim"),
+            Term::Pid(me),
+        ]));
+        dist::send_name("e115@localhost", "tester115", &ask).unwrap();
+        let m = process::receive(Some(10_000)).unwrap();
+        let Term::Pid(vp) = etf::decode(m.data()).unwrap() else {
+            panic!("a pid")
+        };
+        let victim = dist::pid_of(&vp).unwrap().unwrap();
+        assert_ne!(victim.node(), 0);
+        process::link(victim).unwrap();
+        let mref = process::monitor(victim).unwrap();
+        process::send(victim, &etf::to_vec(&Term::atom("go"))).unwrap();
+        let mut got = Vec::new();
+        for _ in 0..2 {
             let m = process::receive(Some(10_000)).unwrap();
-            let Term::Pid(vp) = etf::decode(m.data()).unwrap() else {
-                panic!("a pid")
-            };
-            let victim = dist::pid_of(&vp).unwrap().unwrap();
-            assert_ne!(victim.node(), 0);
-            process::link(victim).unwrap();
-            let mref = process::monitor(victim).unwrap();
-            process::send(victim, &etf::to_vec(&Term::atom("go"))).unwrap();
-            let mut got = Vec::new();
-            for _ in 0..2 {
-                let m = process::receive(Some(10_000)).unwrap();
-                let r = etf::decode(m.data())
-                    .map(|t| t.to_string())
-                    .unwrap_or_default();
-                got.push((m.kind(), m.sender() == victim, r, m.monitor_ref() == mref));
-            }
-            assert!(
-                got.iter()
-                    .any(|(k, s, r, _)| *k == MessageKind::Exit && *s && r == "{shutdown,boom}"),
-                "{got:?}"
-            );
-            assert!(
-                got.iter().any(|(k, s, r, m)| *k == MessageKind::Down
-                    && *s
-                    && r == "{shutdown,boom}"
-                    && *m),
-                "{got:?}"
-            );
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{reason:?}");
+            let r = etf::decode(m.data())
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            got.push((m.kind(), m.sender() == victim, r, m.monitor_ref() == mref));
+        }
+        assert!(
+            got.iter()
+                .any(|(k, s, r, _)| *k == MessageKind::Exit && *s && r == "{shutdown,boom}"),
+            "{got:?}"
+        );
+        assert!(
+            got.iter()
+                .any(|(k, s, r, m)| *k == MessageKind::Down && *s && r == "{shutdown,boom}" && *m),
+            "{got:?}"
+        );
+    });
     let _ = ExitReason::Normal;
     rt.shutdown();
 }
@@ -189,35 +159,31 @@ fn case_115_125_remote_exit_reaches_hive_link_and_monitor() {
 /// its exit reason when it exits (the name is resolved once, there).
 #[test]
 fn case_126_127_hive_monitors_remote_name() {
-    if !require_erl() {
+    let Some(epmd) = private_epmd() else {
         return;
-    }
-    let epmd = Epmd::start();
+    };
     let rt = hive_node(&epmd, "hv126");
     let e = erl(&epmd, "e126");
     e.eval("register(named, spawn(fun() -> receive go -> exit(bye) end end)), ok.")
         .unwrap();
-    let reason = rt
-        .run(|| {
-            let m1 = dist::monitor_name("e126@localhost", "nosuch").unwrap();
-            let d = process::receive(Some(10_000)).unwrap();
-            assert_eq!(d.kind(), MessageKind::Down);
-            assert_eq!(d.monitor_ref(), m1);
-            assert_eq!(d.reason(), Some(ExitReason::Noproc));
-            let m2 = dist::monitor_name("e126@localhost", "named").unwrap();
-            dist::send_name("e126@localhost", "named", &etf::to_vec(&Term::atom("go"))).unwrap();
-            let d = process::receive(Some(10_000)).unwrap();
-            assert_eq!(d.kind(), MessageKind::Down);
-            assert_eq!(d.monitor_ref(), m2);
-            let r = d.reason().unwrap();
-            assert_eq!(etf::decode(r.data()).unwrap(), Term::atom("bye"));
-            // A demonitored name monitor sends nothing more.
-            let m3 = dist::monitor_name("e126@localhost", "net_kernel").unwrap();
-            assert!(process::demonitor(m3, true).unwrap());
-            assert!(process::receive(Some(300)).is_err());
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{reason:?}");
+    run_normal(&rt, || {
+        let m1 = dist::monitor_name("e126@localhost", "nosuch").unwrap();
+        let d = process::receive(Some(10_000)).unwrap();
+        assert_eq!(d.kind(), MessageKind::Down);
+        assert_eq!(d.monitor_ref(), m1);
+        assert_eq!(d.reason(), Some(ExitReason::Noproc));
+        let m2 = dist::monitor_name("e126@localhost", "named").unwrap();
+        dist::send_name("e126@localhost", "named", &etf::to_vec(&Term::atom("go"))).unwrap();
+        let d = process::receive(Some(10_000)).unwrap();
+        assert_eq!(d.kind(), MessageKind::Down);
+        assert_eq!(d.monitor_ref(), m2);
+        let r = d.reason().unwrap();
+        assert_eq!(etf::decode(r.data()).unwrap(), Term::atom("bye"));
+        // A demonitored name monitor sends nothing more.
+        let m3 = dist::monitor_name("e126@localhost", "net_kernel").unwrap();
+        assert!(process::demonitor(m3, true).unwrap());
+        assert!(process::receive(Some(300)).is_err());
+    });
     rt.shutdown();
 }
 
@@ -227,10 +193,9 @@ fn case_126_127_hive_monitors_remote_name() {
 /// request's); an unknown entry point is answered `undef`.
 #[test]
 fn case_153_156_spawn_request_from_erlang() {
-    if !require_erl() {
+    let Some(epmd) = private_epmd() else {
         return;
-    }
-    let epmd = Epmd::start();
+    };
     let rt = hive_node(&epmd, "hv153");
     rt.run(|| {
         dist::register_entry("hmod", "hfun", |args| {
@@ -279,37 +244,33 @@ fn case_153_156_spawn_request_from_erlang() {
 /// the exit signal of the new process with its real reason.
 #[test]
 fn case_153_156_spawn_request_from_hive() {
-    if !require_erl() {
+    let Some(epmd) = private_epmd() else {
         return;
-    }
-    let epmd = Epmd::start();
+    };
     let rt = hive_node(&epmd, "hv154");
     let _e = erl(&epmd, "e154");
-    let reason = rt
-        .run(|| {
-            process::trap_exit(true).unwrap();
-            let args = etf::to_vec(&Term::list(vec![Term::atom("boom")]));
-            let r = dist::spawn_request("e154@localhost", "erlang", "exit", &args, true).unwrap();
-            let m = process::receive(Some(10_000)).unwrap();
-            let t = etf::decode(m.data()).unwrap();
-            let parts = t.as_tuple().unwrap();
-            assert_eq!(parts[0], Term::atom("spawn_reply"));
-            assert_eq!(parts[2], Term::atom("ok"), "{t}");
-            let Term::Pid(p) = &parts[3] else {
-                panic!("a pid: {t}")
-            };
-            let child = dist::pid_of(p).unwrap().unwrap();
-            let _ = r;
-            let x = process::receive(Some(10_000)).unwrap();
-            assert_eq!(x.kind(), MessageKind::Exit);
-            assert_eq!(x.sender(), child);
-            assert_eq!(
-                etf::decode(x.reason().unwrap().data()).unwrap(),
-                Term::atom("boom")
-            );
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{reason:?}");
+    run_normal(&rt, || {
+        process::trap_exit(true).unwrap();
+        let args = etf::to_vec(&Term::list(vec![Term::atom("boom")]));
+        let r = dist::spawn_request("e154@localhost", "erlang", "exit", &args, true).unwrap();
+        let m = process::receive(Some(10_000)).unwrap();
+        let t = etf::decode(m.data()).unwrap();
+        let parts = t.as_tuple().unwrap();
+        assert_eq!(parts[0], Term::atom("spawn_reply"));
+        assert_eq!(parts[2], Term::atom("ok"), "{t}");
+        let Term::Pid(p) = &parts[3] else {
+            panic!("a pid: {t}")
+        };
+        let child = dist::pid_of(p).unwrap().unwrap();
+        let _ = r;
+        let x = process::receive(Some(10_000)).unwrap();
+        assert_eq!(x.kind(), MessageKind::Exit);
+        assert_eq!(x.sender(), child);
+        assert_eq!(
+            etf::decode(x.reason().unwrap().data()).unwrap(),
+            Term::atom("boom")
+        );
+    });
     rt.shutdown();
 }
 
@@ -318,33 +279,29 @@ fn case_153_156_spawn_request_from_hive() {
 /// `badarg`; `{Name, ThisNode} ! Msg` is a local send.
 #[test]
 fn case_103_113_143_remote_pid_refusals() {
-    if !require_erl() {
+    let Some(epmd) = private_epmd() else {
         return;
-    }
-    let epmd = Epmd::start();
+    };
     let rt = hive_node(&epmd, "hv103");
-    let reason = rt
-        .run(|| {
-            let ext = hive_rt::dist::etf::ExtPid {
-                node: etf::Atom::new("other@localhost").unwrap(),
-                id: 5,
-                serial: 1,
-                creation: 77,
-            };
-            let remote = dist::pid_of(&ext).unwrap().unwrap();
-            assert_ne!(remote.node(), 0);
-            let bad = Err(hive_rt::Error(hive_rt::Status::ErrBadArgument));
-            assert_eq!(process::register(b"r103", remote), bad);
-            let t = process::send_after(hive_rt::TimerDest::Pid(remote), 10, b"x");
-            assert_eq!(t, Err(hive_rt::Error(hive_rt::Status::ErrBadArgument)));
-            assert_eq!(process::is_alive(remote), bad.map(|()| false));
-            assert!(process::process_info(remote).is_err());
-            process::register(b"me103", process::self_pid()).unwrap();
-            dist::send_name("hv103@localhost", "me103", b"local").unwrap();
-            assert_eq!(process::receive(Some(5_000)).unwrap().data(), b"local");
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{reason:?}");
+    run_normal(&rt, || {
+        let ext = hive_rt::dist::etf::ExtPid {
+            node: etf::Atom::new("other@localhost").unwrap(),
+            id: 5,
+            serial: 1,
+            creation: 77,
+        };
+        let remote = dist::pid_of(&ext).unwrap().unwrap();
+        assert_ne!(remote.node(), 0);
+        let bad = Err(hive_rt::Error(hive_rt::Status::ErrBadArgument));
+        assert_eq!(process::register(b"r103", remote), bad);
+        let t = process::send_after(hive_rt::TimerDest::Pid(remote), 10, b"x");
+        assert_eq!(t, Err(hive_rt::Error(hive_rt::Status::ErrBadArgument)));
+        assert_eq!(process::is_alive(remote), bad.map(|()| false));
+        assert!(process::process_info(remote).is_err());
+        process::register(b"me103", process::self_pid()).unwrap();
+        dist::send_name("hv103@localhost", "me103", b"local").unwrap();
+        assert_eq!(process::receive(Some(5_000)).unwrap().data(), b"local");
+    });
     rt.shutdown();
 }
 
@@ -353,10 +310,9 @@ fn case_103_113_143_remote_pid_refusals() {
 /// gets its reply (the call monitors the name on the Hive node, then demonitors it).
 #[test]
 fn gen_server_call_into_hive() {
-    if !require_erl() {
+    let Some(epmd) = private_epmd() else {
         return;
-    }
-    let epmd = Epmd::start();
+    };
     let rt = hive_node(&epmd, "hvgs");
     let gs = rt
         .spawn(|| loop {

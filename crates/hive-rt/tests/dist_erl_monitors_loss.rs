@@ -10,16 +10,15 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::dist::{erl_with, hive_node, private_epmd, run_normal, show_reason, start_hive_node};
 use common::erl::{require_erl, Epmd, ErlNode};
+use common::hive_peer::TICK_MS;
+use hive_rt::dist;
 use hive_rt::dist::etf::{self, ExtPid, Term};
-use hive_rt::dist::{self, Discovery, Options};
 use hive_rt::{process, ExitReason, Message, MessageKind, Pid, Runtime};
-
-const COOKIE: &str = "hivecookie";
 
 /// Erlang code run once on every node: `srv` spawns targets. A target answers `{sync, F}`
 /// with `{synced, self()}`, exits `boom` on `die` and `R` on `{die, R}`, returns on
@@ -55,38 +54,20 @@ Srv = spawn(fun SL() -> receive
 register(srv, Srv), ok.
 "#;
 
-/// A Hive node named `name@localhost` on `epmd`, with `cookie`.
-fn hive_node_cookie(epmd: &Epmd, name: &str, cookie: &str) -> Runtime {
-    let rt = common::rt(2);
-    let info = rt
-        .dist_start(Options {
-            name: format!("{name}@localhost"),
-            cookie: Some(cookie.into()),
-            listen: "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
-            discovery: Discovery::Epmd(epmd.port()),
-            start_epmd: false,
-            tick_time_ms: 4_000,
-            ..Options::default()
-        })
-        .expect("dist_start");
-    assert_eq!(info.name, format!("{name}@localhost"));
-    rt
-}
-
-fn hive_node(epmd: &Epmd, name: &str) -> Runtime {
-    hive_node_cookie(epmd, name, COOKIE)
-}
-
-/// An erl node `name@localhost` with `net_ticktime` 4 and the targets' server.
+/// An erl node `name@localhost` (`-connect_all false`) with the targets' server.
 fn erl(epmd: &Epmd, name: &str) -> ErlNode {
-    let e = ErlNode::start(
-        epmd,
-        name,
-        COOKIE,
-        &["-kernel", "net_ticktime", "4", "-connect_all", "false"],
-    );
+    let e = erl_with(epmd, name, &["-connect_all", "false"]);
     assert_eq!(e.eval(ERL_SETUP).unwrap(), "ok");
     e
+}
+
+/// Unless the test is skipped: a private EPMD, and on it the Hive node `hv<case>@localhost`
+/// and the erl node `e<case>@localhost`.
+fn setup(case: &str) -> Option<(Epmd, Runtime, ErlNode)> {
+    let epmd = private_epmd()?;
+    let rt = hive_node(&epmd, &format!("hv{case}"));
+    let e = erl(&epmd, &format!("e{case}"));
+    Some((epmd, rt, e))
 }
 
 // ---- Hive-side helpers (called inside a Hive process) ----
@@ -162,14 +143,6 @@ fn reason_str(r: &ExitReason) -> String {
             .map(|t| t.to_string())
             .unwrap_or_else(|_| format!("bytes {b:?}")),
         other => format!("{other:?}").to_lowercase(),
-    }
-}
-
-/// An exit reason for failure messages (a panic's text as text).
-fn show(r: &ExitReason) -> String {
-    match r {
-        ExitReason::Error(b) if b.first() != Some(&131) => String::from_utf8_lossy(b).into_owned(),
-        r => reason_str(r),
     }
 }
 
@@ -285,7 +258,7 @@ fn with_proc(rt: &Runtime, f: impl FnOnce() + Send + 'static, drive: impl FnOnce
         let h = s.spawn(|| rt.run(f).unwrap());
         drive();
         let reason = h.join().unwrap();
-        assert!(reason.is_normal(), "{}", show(&reason));
+        assert!(reason.is_normal(), "{}", show_reason(&reason));
     });
 }
 
@@ -387,12 +360,9 @@ fn expect(e: &ErlNode, expr: &str, want: &str) {
 /// full reason.
 #[test]
 fn case_125_remote_monitor_full_reason_both_ways() {
-    if !require_erl() {
+    let Some((_epmd, rt, e)) = setup("125") else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv125");
-    let e = erl(&epmd, "e125");
+    };
     let (tx, rx) = mpsc::channel::<()>();
     with_proc(
         &rt,
@@ -457,12 +427,9 @@ fn case_125_remote_monitor_full_reason_both_ways() {
 /// new holder of the name dying gives no DOWN) and the DOWN names `{Name, Node}`.
 #[test]
 fn case_126_erlang_monitors_hive_name_resolved_once() {
-    if !require_erl() {
+    let Some((_epmd, rt, e)) = setup("126") else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv126");
-    let e = erl(&epmd, "e126");
+    };
     spawn_agent(&rt, "n126", false);
     expect(
         &e,
@@ -502,24 +469,18 @@ fn case_126_erlang_monitors_hive_name_resolved_once() {
 /// `noproc` (no exception).
 #[test]
 fn case_127_monitor_dead_remote_pid_or_name_noproc() {
-    if !require_erl() {
+    let Some((_epmd, rt, e)) = setup("127") else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv127");
-    let e = erl(&epmd, "e127");
-    let reason = rt
-        .run(|| {
-            let p = spawn_target("e127@localhost", None);
-            let m0 = process::monitor(p).unwrap();
-            send_t(p, &Term::atom("stop"));
-            assert_eq!(collect(1), vec![Got::Down(m0, p, "normal".into())]);
-            let m1 = process::monitor(p).unwrap();
-            assert_eq!(collect(1), vec![Got::Down(m1, p, "noproc".into())]);
-            assert_eq!(drain(300), vec![]);
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{}", show(&reason));
+    };
+    run_normal(&rt, || {
+        let p = spawn_target("e127@localhost", None);
+        let m0 = process::monitor(p).unwrap();
+        send_t(p, &Term::atom("stop"));
+        assert_eq!(collect(1), vec![Got::Down(m0, p, "normal".into())]);
+        let m1 = process::monitor(p).unwrap();
+        assert_eq!(collect(1), vec![Got::Down(m1, p, "noproc".into())]);
+        assert_eq!(drain(300), vec![]);
+    });
     expect(
         &e,
         "M1 = monitor(process, {nosuch, 'hv127@localhost'}), \
@@ -546,47 +507,41 @@ fn case_127_monitor_dead_remote_pid_or_name_noproc() {
 /// removes it; `flush` + `info` on a fired monitor gives false and removes the DOWN.
 #[test]
 fn case_128_demonitor_flush_info_across_nodes() {
-    if !require_erl() {
+    let Some((_epmd, rt, _e)) = setup("128") else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv128");
-    let _e = erl(&epmd, "e128");
-    let reason = rt
-        .run(|| {
-            let node = "e128@localhost";
-            // demonitor before the remote exit: active (info true), no DOWN later.
-            let p = spawn_target(node, None);
-            let m = process::monitor(p).unwrap();
-            let m2 = process::monitor(p).unwrap();
-            assert!(process::demonitor(m, false).unwrap(), "info: was active");
-            send_t(p, &Term::atom("die"));
-            assert_eq!(collect(1), vec![Got::Down(m2, p, "boom".into())]);
-            assert_eq!(drain(200), vec![]);
-            // DOWN queued: demonitor leaves it, demonitor with flush removes it.
-            let p = spawn_target(node, None);
-            let m = process::monitor(p).unwrap();
-            let m2 = process::monitor(p).unwrap();
-            send_t(p, &Term::atom("die"));
-            process::receive_select(Some(10_000), |x| x.monitor_ref() == m2).unwrap();
-            until_queued(|x| x.monitor_ref() == m);
-            assert!(!process::demonitor(m, false).unwrap(), "info: had fired");
-            assert_eq!(queued(|x| x.monitor_ref() == m), 1, "demonitor left it");
-            process::demonitor(m, true).unwrap();
-            assert_eq!(queued(|x| x.monitor_ref() == m), 0, "flush removed it");
-            // flush + info on a fired monitor: false, and the DOWN is gone.
-            let p = spawn_target(node, None);
-            let m = process::monitor(p).unwrap();
-            let m2 = process::monitor(p).unwrap();
-            send_t(p, &Term::atom("die"));
-            process::receive_select(Some(10_000), |x| x.monitor_ref() == m2).unwrap();
-            until_queued(|x| x.monitor_ref() == m);
-            assert!(!process::demonitor(m, true).unwrap());
-            assert_eq!(queued(|x| x.monitor_ref() == m), 0);
-            assert_eq!(drain(200), vec![]);
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{}", show(&reason));
+    };
+    run_normal(&rt, || {
+        let node = "e128@localhost";
+        // demonitor before the remote exit: active (info true), no DOWN later.
+        let p = spawn_target(node, None);
+        let m = process::monitor(p).unwrap();
+        let m2 = process::monitor(p).unwrap();
+        assert!(process::demonitor(m, false).unwrap(), "info: was active");
+        send_t(p, &Term::atom("die"));
+        assert_eq!(collect(1), vec![Got::Down(m2, p, "boom".into())]);
+        assert_eq!(drain(200), vec![]);
+        // DOWN queued: demonitor leaves it, demonitor with flush removes it.
+        let p = spawn_target(node, None);
+        let m = process::monitor(p).unwrap();
+        let m2 = process::monitor(p).unwrap();
+        send_t(p, &Term::atom("die"));
+        process::receive_select(Some(10_000), |x| x.monitor_ref() == m2).unwrap();
+        until_queued(|x| x.monitor_ref() == m);
+        assert!(!process::demonitor(m, false).unwrap(), "info: had fired");
+        assert_eq!(queued(|x| x.monitor_ref() == m), 1, "demonitor left it");
+        process::demonitor(m, true).unwrap();
+        assert_eq!(queued(|x| x.monitor_ref() == m), 0, "flush removed it");
+        // flush + info on a fired monitor: false, and the DOWN is gone.
+        let p = spawn_target(node, None);
+        let m = process::monitor(p).unwrap();
+        let m2 = process::monitor(p).unwrap();
+        send_t(p, &Term::atom("die"));
+        process::receive_select(Some(10_000), |x| x.monitor_ref() == m2).unwrap();
+        until_queued(|x| x.monitor_ref() == m);
+        assert!(!process::demonitor(m, true).unwrap());
+        assert_eq!(queued(|x| x.monitor_ref() == m), 0);
+        assert_eq!(drain(200), vec![]);
+    });
     rt.shutdown();
 }
 
@@ -594,42 +549,36 @@ fn case_128_demonitor_flush_info_across_nodes() {
 /// not, and after one `after 0` flush no DOWN of `M` ever arrives.
 #[test]
 fn case_129_race_exit_then_demonitor_no_late_down() {
-    if !require_erl() {
+    let Some((_epmd, rt, _e)) = setup("129") else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv129");
-    let _e = erl(&epmd, "e129");
-    let reason = rt
-        .run(|| {
-            let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-            let (mut was_queued, mut nothing) = (0, 0);
-            let mut refs = Vec::new();
-            for _ in 0..150 {
-                let p = spawn_target("e129@localhost", None);
-                let m = process::monitor(p).unwrap();
-                let m2 = process::monitor(p).unwrap();
-                sync(p);
-                process::exit_pid(p, ExitReason::error(atom_bytes("bang"))).unwrap();
-                rng.jitter();
-                process::demonitor(m, false).unwrap();
-                match process::receive_select(Some(0), |x| x.monitor_ref() == m) {
-                    Ok(x) => {
-                        assert_eq!(got(&x), Got::Down(m, p, "bang".into()));
-                        was_queued += 1;
-                    }
-                    Err(_) => nothing += 1,
+    };
+    run_normal(&rt, || {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let (mut was_queued, mut nothing) = (0, 0);
+        let mut refs = Vec::new();
+        for _ in 0..150 {
+            let p = spawn_target("e129@localhost", None);
+            let m = process::monitor(p).unwrap();
+            let m2 = process::monitor(p).unwrap();
+            sync(p);
+            process::exit_pid(p, ExitReason::error(atom_bytes("bang"))).unwrap();
+            rng.jitter();
+            process::demonitor(m, false).unwrap();
+            match process::receive_select(Some(0), |x| x.monitor_ref() == m) {
+                Ok(x) => {
+                    assert_eq!(got(&x), Got::Down(m, p, "bang".into()));
+                    was_queued += 1;
                 }
-                let d = process::receive_select(Some(10_000), |x| x.monitor_ref() == m2).unwrap();
-                assert_eq!(got(&d), Got::Down(m2, p, "bang".into()));
-                refs.push(m);
+                Err(_) => nothing += 1,
             }
-            let late = drain(300);
-            assert_eq!(late, vec![], "late DOWNs");
-            println!("case 129: down_was_queued x{was_queued}, nothing_queued x{nothing}");
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{}", show(&reason));
+            let d = process::receive_select(Some(10_000), |x| x.monitor_ref() == m2).unwrap();
+            assert_eq!(got(&d), Got::Down(m2, p, "bang".into()));
+            refs.push(m);
+        }
+        let late = drain(300);
+        assert_eq!(late, vec![], "late DOWNs");
+        println!("case 129: down_was_queued x{was_queued}, nothing_queued x{nothing}");
+    });
     rt.shutdown();
 }
 
@@ -637,25 +586,19 @@ fn case_129_race_exit_then_demonitor_no_late_down() {
 /// `boom`, never `noproc`.
 #[test]
 fn case_130_race_monitor_then_die_real_reason() {
-    if !require_erl() {
+    let Some((_epmd, rt, _e)) = setup("130") else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv130");
-    let _e = erl(&epmd, "e130");
-    let reason = rt
-        .run(|| {
-            for i in 0..200 {
-                let p = spawn_target("e130@localhost", None);
-                let m = process::monitor(p).unwrap();
-                send_t(p, &Term::atom("die"));
-                let d = process::receive_select(Some(10_000), |x| x.monitor_ref() == m).unwrap();
-                assert_eq!(got(&d), Got::Down(m, p, "boom".into()), "iteration {i}");
-            }
-            assert_eq!(drain(100), vec![]);
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{}", show(&reason));
+    };
+    run_normal(&rt, || {
+        for i in 0..200 {
+            let p = spawn_target("e130@localhost", None);
+            let m = process::monitor(p).unwrap();
+            send_t(p, &Term::atom("die"));
+            let d = process::receive_select(Some(10_000), |x| x.monitor_ref() == m).unwrap();
+            assert_eq!(got(&d), Got::Down(m, p, "boom".into()), "iteration {i}");
+        }
+        assert_eq!(drain(100), vec![]);
+    });
     rt.shutdown();
 }
 
@@ -663,49 +606,43 @@ fn case_130_race_monitor_then_die_real_reason() {
 /// does not renew them; `false` removes one and never fails.
 #[test]
 fn case_131_monitor_node_once_per_call() {
-    if !require_erl() {
+    let Some((_epmd, rt, _e)) = setup("131") else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv131");
-    let _e = erl(&epmd, "e131");
-    let reason = rt
-        .run(|| {
-            let node = "e131@localhost";
-            let down = Got::Data("{nodedown,'e131@localhost'}".into());
-            let down_alt = Got::Data("{nodedown,e131@localhost}".into());
-            let is_down = |g: &Got| *g == down || *g == down_alt;
-            // Connected (a target answered), then two `true`.
-            spawn_target(node, None);
-            dist::monitor_node(node, true).unwrap();
-            dist::monitor_node(node, true).unwrap();
-            assert!(dist::disconnect(node).unwrap());
-            let g = collect(2);
-            assert!(g.iter().all(is_down), "{g:?}");
-            assert_eq!(drain(300), vec![]);
-            // Reconnect and disconnect: nothing.
-            spawn_target(node, None);
-            assert!(dist::disconnect(node).unwrap());
-            assert_eq!(drain(300), vec![]);
-            // true, true, false: one.
-            spawn_target(node, None);
-            dist::monitor_node(node, true).unwrap();
-            dist::monitor_node(node, true).unwrap();
-            dist::monitor_node(node, false).unwrap();
-            assert!(dist::disconnect(node).unwrap());
-            let g = collect(1);
-            assert!(g.iter().all(is_down), "{g:?}");
-            assert_eq!(drain(300), vec![]);
-            // true, false, false: none.
-            spawn_target(node, None);
-            dist::monitor_node(node, true).unwrap();
-            dist::monitor_node(node, false).unwrap();
-            dist::monitor_node(node, false).unwrap();
-            assert!(dist::disconnect(node).unwrap());
-            assert_eq!(drain(300), vec![]);
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{}", show(&reason));
+    };
+    run_normal(&rt, || {
+        let node = "e131@localhost";
+        let down = Got::Data("{nodedown,'e131@localhost'}".into());
+        let down_alt = Got::Data("{nodedown,e131@localhost}".into());
+        let is_down = |g: &Got| *g == down || *g == down_alt;
+        // Connected (a target answered), then two `true`.
+        spawn_target(node, None);
+        dist::monitor_node(node, true).unwrap();
+        dist::monitor_node(node, true).unwrap();
+        assert!(dist::disconnect(node).unwrap());
+        let g = collect(2);
+        assert!(g.iter().all(is_down), "{g:?}");
+        assert_eq!(drain(300), vec![]);
+        // Reconnect and disconnect: nothing.
+        spawn_target(node, None);
+        assert!(dist::disconnect(node).unwrap());
+        assert_eq!(drain(300), vec![]);
+        // true, true, false: one.
+        spawn_target(node, None);
+        dist::monitor_node(node, true).unwrap();
+        dist::monitor_node(node, true).unwrap();
+        dist::monitor_node(node, false).unwrap();
+        assert!(dist::disconnect(node).unwrap());
+        let g = collect(1);
+        assert!(g.iter().all(is_down), "{g:?}");
+        assert_eq!(drain(300), vec![]);
+        // true, false, false: none.
+        spawn_target(node, None);
+        dist::monitor_node(node, true).unwrap();
+        dist::monitor_node(node, false).unwrap();
+        dist::monitor_node(node, false).unwrap();
+        assert!(dist::disconnect(node).unwrap());
+        assert_eq!(drain(300), vec![]);
+    });
     rt.shutdown();
 }
 
@@ -715,27 +652,23 @@ fn case_131_monitor_node_once_per_call() {
 /// `noconnection`, case 142.)
 #[test]
 fn case_132_unreachable_node_monitor_node_nodedown() {
-    if !require_erl() {
+    let Some(epmd) = private_epmd() else {
         return;
-    }
-    let epmd = Epmd::start();
+    };
     let rt = hive_node(&epmd, "hv132");
-    let reason = rt
-        .run(|| {
-            let nosuch = "hv132_nosuch@localhost";
-            dist::monitor_node(nosuch, true).unwrap();
-            let g = collect(1);
-            assert!(
-                g == vec![Got::Data("{nodedown,'hv132_nosuch@localhost'}".into())]
-                    || g == vec![Got::Data("{nodedown,hv132_nosuch@localhost}".into())],
-                "{g:?}"
-            );
-            assert_eq!(drain(300), vec![]);
-            assert!(dist::monitor_node("str", true).is_err(), "badarg");
-            assert_eq!(dist::nodes().unwrap(), Vec::<String>::new());
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{}", show(&reason));
+    run_normal(&rt, || {
+        let nosuch = "hv132_nosuch@localhost";
+        dist::monitor_node(nosuch, true).unwrap();
+        let g = collect(1);
+        assert!(
+            g == vec![Got::Data("{nodedown,'hv132_nosuch@localhost'}".into())]
+                || g == vec![Got::Data("{nodedown,hv132_nosuch@localhost}".into())],
+            "{g:?}"
+        );
+        assert_eq!(drain(300), vec![]);
+        assert!(dist::monitor_node("str", true).is_err(), "badarg");
+        assert_eq!(dist::nodes().unwrap(), Vec::<String>::new());
+    });
     rt.shutdown();
 }
 
@@ -745,12 +678,9 @@ fn case_132_unreachable_node_monitor_node_nodedown() {
 /// `{node_type, hidden}`, and with `nodedown_reason` the reason of its going.
 #[test]
 fn case_133_146_monitor_nodes_sees_hidden_hive_node() {
-    if !require_erl() {
+    let Some((_epmd, rt, e)) = setup("133") else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv133");
-    let e = erl(&epmd, "e133");
+    };
     // Subscriptions in separate processes; `{get, N, F}` waits until N messages came.
     expect(
         &e,
@@ -777,15 +707,12 @@ fn case_133_146_monitor_nodes_sees_hidden_hive_node() {
         "{nodes(), nodes(hidden), lists:member('hv133@localhost', nodes(connected))}.",
         "{[],[hv133@localhost],true}",
     );
-    let reason = rt
-        .run(|| {
-            assert_eq!(dist::nodes().unwrap(), vec!["e133@localhost".to_string()]);
-            assert!(dist::disconnect("e133@localhost").unwrap());
-            assert!(!dist::disconnect("e133@localhost").unwrap());
-            assert_eq!(dist::nodes().unwrap(), Vec::<String>::new());
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{}", show(&reason));
+    run_normal(&rt, || {
+        assert_eq!(dist::nodes().unwrap(), vec!["e133@localhost".to_string()]);
+        assert!(dist::disconnect("e133@localhost").unwrap());
+        assert!(!dist::disconnect("e133@localhost").unwrap());
+        assert_eq!(dist::nodes().unwrap(), Vec::<String>::new());
+    });
     // Erlang sees the nodeup and the nodedown (`connection_closed`) with node_type hidden.
     expect(
         &e,
@@ -855,12 +782,9 @@ fn hive_side_setup(node: &str, name: &str) -> (Pid, u64, Pid, u64) {
 /// to Hive processes dies with `noconnection`.
 #[test]
 fn case_134_135_erlang_disconnects_hive_sees_noconnection_once() {
-    if !require_erl() {
+    let Some((_epmd, rt, e)) = setup("134") else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv134");
-    let e = erl(&epmd, "e134");
+    };
     let (tx, rx) = mpsc::channel::<()>();
     with_proc(
         &rt,
@@ -895,12 +819,9 @@ fn case_134_135_erlang_disconnects_hive_sees_noconnection_once() {
 /// with reason `connection_closed`, and its non-trapping process linked to `S` dies.
 #[test]
 fn case_134_135_hive_disconnects_both_sides_see_noconnection() {
-    if !require_erl() {
+    let Some((_epmd, rt, e)) = setup("135") else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv135");
-    let e = erl(&epmd, "e135");
+    };
     e.eval("register(ev, self()).").unwrap();
     let (tx, rx) = mpsc::channel::<()>();
     with_proc(
@@ -977,10 +898,9 @@ fn case_134_135_hive_disconnects_both_sides_see_noconnection() {
 /// `noconnection` on its link and monitor.
 #[test]
 fn case_136_remote_node_halts_noconnection_once() {
-    if !require_erl() {
+    let Some(epmd) = private_epmd() else {
         return;
-    }
-    let epmd = Epmd::start();
+    };
     let rt = hive_node(&epmd, "hv136");
     let ea = erl(&epmd, "e136a");
     let eb = erl(&epmd, "e136b");
@@ -1037,12 +957,9 @@ fn case_136_remote_node_halts_noconnection_once() {
 /// the Erlang node finds itself disconnected.
 #[test]
 fn case_137_frozen_erlang_node_dropped_after_ticktime() {
-    if !require_erl() {
+    let Some((_epmd, rt, e)) = setup("137") else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv137");
-    let e = erl(&epmd, "e137");
+    };
     expect(
         &e,
         "ok = net_kernel:monitor_nodes(true, [{node_type, all}]), ok.",
@@ -1096,65 +1013,59 @@ fn case_137_frozen_erlang_node_dropped_after_ticktime() {
 /// processes for 15 s: neither side sees the connection go.
 #[test]
 fn case_137_hive_ticks_keep_idle_and_saturated_connection() {
-    if !require_erl() {
+    let Some((_epmd, rt, e)) = setup("137t") else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv137t");
-    let e = erl(&epmd, "e137t");
+    };
     expect(
         &e,
         "ok = net_kernel:monitor_nodes(true, [{node_type, all}]), ok.",
         "ok",
     );
-    let reason = rt
-        .run(|| {
-            let node = "e137t@localhost";
-            process::trap_exit(true).unwrap();
-            let p = spawn_target(node, None);
-            process::link(p).unwrap();
-            process::monitor(p).unwrap();
-            dist::monitor_node(node, true).unwrap();
-            sync(p);
-            // Idle: nothing at all for 12 s.
-            assert_eq!(drain(12_000), vec![], "idle");
-            // Saturated: 4 spinners on 2 schedulers for 15 s.
-            let start = Instant::now();
-            let mut spinners = Vec::new();
-            for _ in 0..4 {
-                spinners.push(
-                    process::spawn_monitor(move || {
-                        let mut x = 0u64;
-                        while start.elapsed() < Duration::from_secs(15) {
-                            for i in 0..2_000u64 {
-                                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
-                            }
-                            process::consume_reductions(50).unwrap();
+    run_normal(&rt, || {
+        let node = "e137t@localhost";
+        process::trap_exit(true).unwrap();
+        let p = spawn_target(node, None);
+        process::link(p).unwrap();
+        process::monitor(p).unwrap();
+        dist::monitor_node(node, true).unwrap();
+        sync(p);
+        // Idle: nothing at all for 12 s.
+        assert_eq!(drain(12_000), vec![], "idle");
+        // Saturated: 4 spinners on 2 schedulers for 15 s.
+        let start = Instant::now();
+        let mut spinners = Vec::new();
+        for _ in 0..4 {
+            spinners.push(
+                process::spawn_monitor(move || {
+                    let mut x = 0u64;
+                    while start.elapsed() < Duration::from_secs(15) {
+                        for i in 0..2_000u64 {
+                            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
                         }
-                    })
-                    .unwrap()
-                    .1,
-                );
-            }
-            let mut seen = Vec::new();
-            while spinners.iter().any(|&r| r != 0) {
-                let m = process::receive(Some(30_000)).expect("spinners end");
-                match spinners.iter().position(|&r| r == m.monitor_ref()) {
-                    Some(i) if m.kind() == MessageKind::Down => {
-                        assert_eq!(m.reason(), Some(ExitReason::Normal));
-                        spinners[i] = 0;
+                        process::consume_reductions(50).unwrap();
                     }
-                    _ => seen.push(got(&m)),
+                })
+                .unwrap()
+                .1,
+            );
+        }
+        let mut seen = Vec::new();
+        while spinners.iter().any(|&r| r != 0) {
+            let m = process::receive(Some(30_000)).expect("spinners end");
+            match spinners.iter().position(|&r| r == m.monitor_ref()) {
+                Some(i) if m.kind() == MessageKind::Down => {
+                    assert_eq!(m.reason(), Some(ExitReason::Normal));
+                    spinners[i] = 0;
                 }
+                _ => seen.push(got(&m)),
             }
-            assert_eq!(seen, vec![], "while saturated");
-            assert!(start.elapsed() >= Duration::from_secs(15));
-            assert_eq!(dist::nodes().unwrap(), vec![node.to_string()]);
-            sync(p);
-            assert_eq!(drain(100), vec![]);
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{}", show(&reason));
+        }
+        assert_eq!(seen, vec![], "while saturated");
+        assert!(start.elapsed() >= Duration::from_secs(15));
+        assert_eq!(dist::nodes().unwrap(), vec![node.to_string()]);
+        sync(p);
+        assert_eq!(drain(100), vec![]);
+    });
     expect(
         &e,
         "Ms = (fun F(A) -> receive M -> F([M | A]) after 0 -> lists:reverse(A) end end)([]), \
@@ -1169,43 +1080,41 @@ fn case_137_hive_ticks_keep_idle_and_saturated_connection() {
 /// never a hole inside the prefix, never an old message after the new one.
 #[test]
 fn case_138_race_messages_in_flight_at_disconnect() {
-    if !require_erl() {
+    let Some((_epmd, rt, _e)) = setup("138") else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv138");
-    let _e = erl(&epmd, "e138");
-    let reason = rt
-        .run(|| {
-            let node = "e138@localhost";
-            let (mut all, mut tail_lost) = (0, 0);
-            let mut min_k = i64::MAX;
-            for i in 0..8 {
-                to_name(node, "srv", &Term::tuple(vec![Term::atom("counter"), me_t()]));
-                let p = pid_from(&recv_tagged("target")[1]);
-                for n in 1..=20_000 {
-                    send_t(p, &Term::tuple(vec![Term::atom("n"), Term::Int(n)]));
-                }
-                assert!(dist::disconnect(node).unwrap(), "iteration {i}");
-                send_t(p, &Term::tuple(vec![Term::atom("n"), Term::Int(20_001)]));
-                send_t(p, &Term::tuple(vec![Term::atom("get"), me_t()]));
-                let v = recv_tagged("got");
-                let k = v[2].as_int().unwrap();
-                assert_eq!(v[3].as_atom(), Some("true"), "a hole in 1..{k}");
-                assert_eq!(v[4].to_string(), "[20001]", "after the prefix 1..{k}");
-                min_k = min_k.min(k);
-                if k == 20_000 {
-                    all += 1;
-                } else {
-                    tail_lost += 1;
-                }
-            }
-            println!(
-                "case 138: all_delivered x{all}, tail_lost_then_later_msg_delivered x{tail_lost}, min K {min_k}"
+    };
+    run_normal(&rt, || {
+        let node = "e138@localhost";
+        let (mut all, mut tail_lost) = (0, 0);
+        let mut min_k = i64::MAX;
+        for i in 0..8 {
+            to_name(
+                node,
+                "srv",
+                &Term::tuple(vec![Term::atom("counter"), me_t()]),
             );
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{}", show(&reason));
+            let p = pid_from(&recv_tagged("target")[1]);
+            for n in 1..=20_000 {
+                send_t(p, &Term::tuple(vec![Term::atom("n"), Term::Int(n)]));
+            }
+            assert!(dist::disconnect(node).unwrap(), "iteration {i}");
+            send_t(p, &Term::tuple(vec![Term::atom("n"), Term::Int(20_001)]));
+            send_t(p, &Term::tuple(vec![Term::atom("get"), me_t()]));
+            let v = recv_tagged("got");
+            let k = v[2].as_int().unwrap();
+            assert_eq!(v[3].as_atom(), Some("true"), "a hole in 1..{k}");
+            assert_eq!(v[4].to_string(), "[20001]", "after the prefix 1..{k}");
+            min_k = min_k.min(k);
+            if k == 20_000 {
+                all += 1;
+            } else {
+                tail_lost += 1;
+            }
+        }
+        println!(
+            "case 138: all_delivered x{all}, tail_lost_then_later_msg_delivered x{tail_lost}, min K {min_k}"
+        );
+    });
     rt.shutdown();
 }
 
@@ -1214,58 +1123,52 @@ fn case_138_race_messages_in_flight_at_disconnect() {
 /// link, the trapping target holds `{'EXIT',S,noconnection}`, and a new link works.
 #[test]
 fn case_140_reconnect_pids_valid_links_not_restored() {
-    if !require_erl() {
+    let Some((_epmd, rt, _e)) = setup("140") else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv140");
-    let _e = erl(&epmd, "e140");
-    let reason = rt
-        .run(|| {
-            let node = "e140@localhost";
-            process::trap_exit(true).unwrap();
-            let p = spawn_target(node, None);
-            send_t(p, &Term::tuple(vec![Term::atom("trap"), me_t()]));
-            recv_tagged("trapping");
-            process::link(p).unwrap();
-            let m = process::monitor(p).unwrap();
-            sync(p);
-            assert!(dist::disconnect(node).unwrap());
-            assert_eq!(
-                sorted(collect(2)),
-                sorted(vec![
-                    Got::Exit(p, "noconnection".into()),
-                    Got::Down(m, p, "noconnection".into()),
-                ])
-            );
-            assert_eq!(drain(300), vec![]);
-            let info = process::process_info(process::self_pid()).unwrap().unwrap();
-            assert_eq!((info.links, info.monitors), (vec![], vec![]));
-            // The send reconnects; the same pid answers.
-            send_t(
-                p,
-                &Term::tuple(vec![Term::atom("echo"), me_t(), Term::atom("again")]),
-            );
-            let v = recv_tagged("echo");
-            assert_eq!((pid_from(&v[1]), v[2].to_string()), (p, "again".into()));
-            send_t(p, &Term::tuple(vec![Term::atom("info"), me_t()]));
-            assert_eq!(recv_tagged("info")[2].to_string(), "[]", "P's links");
-            send_t(p, &Term::tuple(vec![Term::atom("exits"), me_t()]));
-            let v = recv_tagged("exits");
-            let want = Term::list(vec![Term::tuple(vec![
-                Term::atom("EXIT"),
-                me_t(),
-                Term::atom("noconnection"),
-            ])]);
-            assert_eq!(v[2].to_string(), want.to_string());
-            // A new link works.
-            process::link(p).unwrap();
-            send_t(p, &Term::atom("stop"));
-            assert_eq!(collect(1), vec![Got::Exit(p, "normal".into())]);
-            assert_eq!(drain(300), vec![]);
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{}", show(&reason));
+    };
+    run_normal(&rt, || {
+        let node = "e140@localhost";
+        process::trap_exit(true).unwrap();
+        let p = spawn_target(node, None);
+        send_t(p, &Term::tuple(vec![Term::atom("trap"), me_t()]));
+        recv_tagged("trapping");
+        process::link(p).unwrap();
+        let m = process::monitor(p).unwrap();
+        sync(p);
+        assert!(dist::disconnect(node).unwrap());
+        assert_eq!(
+            sorted(collect(2)),
+            sorted(vec![
+                Got::Exit(p, "noconnection".into()),
+                Got::Down(m, p, "noconnection".into()),
+            ])
+        );
+        assert_eq!(drain(300), vec![]);
+        let info = process::process_info(process::self_pid()).unwrap().unwrap();
+        assert_eq!((info.links, info.monitors), (vec![], vec![]));
+        // The send reconnects; the same pid answers.
+        send_t(
+            p,
+            &Term::tuple(vec![Term::atom("echo"), me_t(), Term::atom("again")]),
+        );
+        let v = recv_tagged("echo");
+        assert_eq!((pid_from(&v[1]), v[2].to_string()), (p, "again".into()));
+        send_t(p, &Term::tuple(vec![Term::atom("info"), me_t()]));
+        assert_eq!(recv_tagged("info")[2].to_string(), "[]", "P's links");
+        send_t(p, &Term::tuple(vec![Term::atom("exits"), me_t()]));
+        let v = recv_tagged("exits");
+        let want = Term::list(vec![Term::tuple(vec![
+            Term::atom("EXIT"),
+            me_t(),
+            Term::atom("noconnection"),
+        ])]);
+        assert_eq!(v[2].to_string(), want.to_string());
+        // A new link works.
+        process::link(p).unwrap();
+        send_t(p, &Term::atom("stop"));
+        assert_eq!(collect(1), vec![Got::Exit(p, "normal".into())]);
+        assert_eq!(drain(300), vec![]);
+    });
     rt.shutdown();
 }
 
@@ -1274,12 +1177,9 @@ fn case_140_reconnect_pids_valid_links_not_restored() {
 /// process; with the node up, monitor and link of an old pid give `noproc`.
 #[test]
 fn case_141_restarted_node_new_creation_old_pids_noproc() {
-    if !require_erl() {
+    let Some((epmd, rt, e)) = setup("141") else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv141");
-    let e = erl(&epmd, "e141");
+    };
     let (tx, rx) = mpsc::channel::<()>();
     let mut e2 = None;
     with_proc(
@@ -1345,12 +1245,9 @@ fn case_141_restarted_node_new_creation_old_pids_noproc() {
 /// linker is killed with `noconnection`: each exactly once.
 #[test]
 fn case_142_pids_of_gone_node_noconnection() {
-    if !require_erl() {
+    let Some((epmd, rt, e)) = setup("142") else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv142");
-    let e = erl(&epmd, "e142");
+    };
     let (tx, rx) = mpsc::channel::<()>();
     with_proc(
         &rt,
@@ -1408,37 +1305,34 @@ fn case_143_node_names_and_remote_pid_badarg() {
         .unwrap();
     assert!(r.is_normal(), "{r:?}");
     plain.shutdown();
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv143");
-    let e = erl(&epmd, "e143");
-    let reason = rt
-        .run(|| {
-            let node = "e143@localhost";
-            assert_eq!(
-                dist::node_name().unwrap().as_deref(),
-                Some("hv143@localhost")
-            );
-            let p = spawn_target(node, None);
-            assert_ne!(p.node(), 0);
-            assert_eq!(process::self_pid().node(), 0);
-            assert_eq!(dist::pid_term(p).unwrap().unwrap().node.as_str(), node);
-            assert_eq!(
-                dist::pid_term(process::self_pid())
-                    .unwrap()
-                    .unwrap()
-                    .node
-                    .as_str(),
-                "hv143@localhost"
-            );
-            let alive = process::is_alive(p);
-            let info = process::process_info(p).map(|i| i.is_some());
-            assert!(
-                alive.is_err() && info.is_err(),
-                "is_process_alive and process_info of a remote pid: badarg; got {alive:?}, {info:?}"
-            );
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{}", show(&reason));
+    let Some((_epmd, rt, e)) = setup("143") else {
+        return;
+    };
+    run_normal(&rt, || {
+        let node = "e143@localhost";
+        assert_eq!(
+            dist::node_name().unwrap().as_deref(),
+            Some("hv143@localhost")
+        );
+        let p = spawn_target(node, None);
+        assert_ne!(p.node(), 0);
+        assert_eq!(process::self_pid().node(), 0);
+        assert_eq!(dist::pid_term(p).unwrap().unwrap().node.as_str(), node);
+        assert_eq!(
+            dist::pid_term(process::self_pid())
+                .unwrap()
+                .unwrap()
+                .node
+                .as_str(),
+            "hv143@localhost"
+        );
+        let alive = process::is_alive(p);
+        let info = process::process_info(p).map(|i| i.is_some());
+        assert!(
+            alive.is_err() && info.is_err(),
+            "is_process_alive and process_info of a remote pid: badarg; got {alive:?}, {info:?}"
+        );
+    });
     spawn_agent(&rt, "a143", false);
     expect(
         &e,
@@ -1454,12 +1348,9 @@ fn case_143_node_names_and_remote_pid_badarg() {
 /// unregistered name gives `pang`.
 #[test]
 fn case_144_nodes_and_ping() {
-    if !require_erl() {
+    let Some((_epmd, rt, e)) = setup("144n") else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node(&epmd, "hv144n");
-    let e = erl(&epmd, "e144n");
+    };
     let (tx, rx) = mpsc::channel::<()>();
     with_proc(
         &rt,
@@ -1493,11 +1384,10 @@ fn case_144_nodes_and_ping() {
 /// node lists the other; after `erlang:set_cookie(Hive, TheirCookie)` the ping works.
 #[test]
 fn case_145_wrong_cookie_cannot_connect() {
-    if !require_erl() {
+    let Some(epmd) = private_epmd() else {
         return;
-    }
-    let epmd = Epmd::start();
-    let rt = hive_node_cookie(&epmd, "hv145", "hive_other_cookie");
+    };
+    let rt = start_hive_node(&epmd, "hv145", "hive_other_cookie", TICK_MS).0;
     let e = erl(&epmd, "e145");
     e.eval("register(ev, self()).").unwrap();
     spawn_agent(&rt, "a145", false);
@@ -1508,18 +1398,15 @@ fn case_145_wrong_cookie_cannot_connect() {
                 receive {echo, _, _} -> got after 500 -> dropped end end}.",
         "{pang,[],dropped}",
     );
-    let reason = rt
-        .run(|| {
-            let node = "e145@localhost";
-            to_name(node, "ev", &Term::atom("from_hive"));
-            dist::monitor_node(node, true).unwrap();
-            let g = norm(collect(1));
-            assert_eq!(g, vec![Got::Data(format!("{{nodedown,'{node}'}}"))]);
-            assert_eq!(drain(300), vec![]);
-            assert_eq!(dist::nodes().unwrap(), Vec::<String>::new());
-        })
-        .unwrap();
-    assert!(reason.is_normal(), "{}", show(&reason));
+    run_normal(&rt, || {
+        let node = "e145@localhost";
+        to_name(node, "ev", &Term::atom("from_hive"));
+        dist::monitor_node(node, true).unwrap();
+        let g = norm(collect(1));
+        assert_eq!(g, vec![Got::Data(format!("{{nodedown,'{node}'}}"))]);
+        assert_eq!(drain(300), vec![]);
+        assert_eq!(dist::nodes().unwrap(), Vec::<String>::new());
+    });
     expect(
         &e,
         "{receive X -> X after 300 -> dropped end, nodes(hidden)}.",

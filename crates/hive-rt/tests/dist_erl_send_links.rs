@@ -14,15 +14,14 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::erl::{require_erl, Epmd, ErlNode};
+use common::dist::{erl, hive_node, private_epmd, run_normal};
+use common::erl::{Epmd, ErlNode};
+use common::hive_peer::{reason_term, term_reason};
+use hive_rt::dist;
 use hive_rt::dist::etf::{self, ExtPid, Term};
-use hive_rt::dist::{self, Discovery, Options};
 use hive_rt::{process, ExitReason, Message, MessageKind, Pid, Runtime, Status, TimerDest};
-
-const COOKIE: &str = "hivecookie";
 
 /// The Erlang side: factory, targets and helpers, compiled on every Erlang node.
 const HV_T: &str = r#"-module(hv_t).
@@ -170,33 +169,23 @@ struct Env {
 }
 
 impl Env {
-    fn new(tag: &str) -> Env {
-        let epmd = Epmd::start();
+    /// The nodes of test `tag`, with the Hive factory `hfac` running; `None` when the test
+    /// is skipped.
+    fn new(tag: &str) -> Option<Env> {
+        let epmd = private_epmd()?;
         let hv = format!("hv{tag}@localhost");
-        let rt = common::rt(2);
-        let info = rt
-            .dist_start(Options {
-                name: hv.clone(),
-                cookie: Some(COOKIE.into()),
-                listen: "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
-                discovery: Discovery::Epmd(epmd.port()),
-                start_epmd: false,
-                tick_time_ms: 4_000,
-                ..Options::default()
-            })
-            .expect("dist_start");
-        assert_eq!(info.name, hv);
+        let rt = hive_node(&epmd, &format!("hv{tag}"));
         let fac = rt.spawn(hive_factory).unwrap();
         rt.register(b"hfac", fac).unwrap();
         let e = erl_node(&epmd, &format!("e{tag}"));
         let en = e.name().to_string();
-        Env {
+        Some(Env {
             rt,
             e,
             epmd,
             hv,
             en,
-        }
+        })
     }
 
     /// Another Erlang node on this test's EPMD, with `hv_t` loaded.
@@ -210,10 +199,11 @@ impl Env {
         ev(&self.e, &self.hv, expr)
     }
 
-    /// Runs `f` as a Hive process and checks it ended normally.
-    fn run(&self, f: impl FnOnce() + Send + 'static) {
-        let reason = self.rt.run(f).unwrap();
-        assert!(reason.is_normal(), "the Hive test process: {reason:?}");
+    /// Runs `f` as a Hive process, given the main Erlang node's name, and checks it ended
+    /// normally.
+    fn run(&self, f: impl FnOnce(String) + Send + 'static) {
+        let en = self.en.clone();
+        run_normal(&self.rt, move || f(en));
     }
 }
 
@@ -231,7 +221,7 @@ fn ev(node: &ErlNode, hv: &str, expr: &str) -> String {
 /// An Erlang node `short@localhost` with module `hv_t` loaded and its factory `fac`
 /// running; the evaluator is registered as `tester`.
 fn erl_node(epmd: &Epmd, short: &str) -> ErlNode {
-    let e = ErlNode::start(epmd, short, COOKIE, &["-kernel", "net_ticktime", "4"]);
+    let e = erl(epmd, short);
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("hv_t_{short}"));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("hv_t.erl");
@@ -301,32 +291,6 @@ fn term_of(m: &Message) -> Option<Term> {
 
 fn tag_of(t: &Term) -> Option<&str> {
     t.as_tuple()?.first()?.as_atom()
-}
-
-/// An exit reason as the term Erlang sees.
-fn reason_term(r: &ExitReason) -> Term {
-    match r {
-        ExitReason::Normal => a("normal"),
-        ExitReason::Kill => a("kill"),
-        ExitReason::Killed => a("killed"),
-        ExitReason::Noproc => a("noproc"),
-        ExitReason::Noconnection => a("noconnection"),
-        ExitReason::Shutdown => a("shutdown"),
-        ExitReason::Error(b) => etf::decode(b).unwrap_or_else(|_| Term::Binary(b.to_vec())),
-    }
-}
-
-/// The exit reason a term stands for (the standard atoms are their kinds).
-fn term_reason(t: &Term) -> ExitReason {
-    match t.as_atom() {
-        Some("normal") => ExitReason::Normal,
-        Some("kill") => ExitReason::Kill,
-        Some("killed") => ExitReason::Killed,
-        Some("noproc") => ExitReason::Noproc,
-        Some("noconnection") => ExitReason::Noconnection,
-        Some("shutdown") => ExitReason::Shutdown,
-        _ => ExitReason::error(enc(t)),
-    }
 }
 
 /// The `Error` reason of an atom, as an Erlang process exiting with it has.
@@ -618,12 +582,10 @@ fn spawn_echo(rt: &Runtime, name: &str, raw: bool) {
 /// sender's pid; the Erlang pid is a Hive pid of another node that names the same process.
 #[test]
 fn case_101_hive_sends_to_erlang_pid() {
-    if !require_erl() {
+    let Some(env) = Env::new("101a") else {
         return;
-    }
-    let env = Env::new("101a");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         let req = tup(vec![a("fwd_targets"), Term::Int(1), me()]);
         dist::send_name(&en, "fac", &enc(&req)).unwrap();
         let (from, t) = recv_t(10_000, |t| tag_of(t) == Some("targets"));
@@ -660,10 +622,9 @@ fn case_101_hive_sends_to_erlang_pid() {
 /// and `node/1` gives the Hive node.
 #[test]
 fn case_101_erlang_sends_to_hive_pid() {
-    if !require_erl() {
+    let Some(env) = Env::new("101b") else {
         return;
-    }
-    let env = Env::new("101b");
+    };
     let r = env.ev("[HP] = hv_t:hive_fwd_targets(HV, 1), \
          R1 = (HP ! {self(), hello}), R2 = erlang:send(HP, {self(), x}), \
          Got = [receive {fwd, HP, M} -> M after 5000 -> timeout end || _ <- [1, 2]], \
@@ -681,12 +642,10 @@ fn case_101_erlang_sends_to_hive_pid() {
 /// name) the second.
 #[test]
 fn case_102_hive_sends_to_erlang_name() {
-    if !require_erl() {
+    let Some(env) = Env::new("102a") else {
         return;
-    }
-    let env = Env::new("102a");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         let reg = enc(&tup(vec![a("register"), a("n102"), me()]));
         dist::send_name(&en, "fac", &reg).unwrap();
         let p1 = pid_of_t(&recv_tag("registered")[1]);
@@ -711,10 +670,9 @@ fn case_102_hive_sends_to_erlang_name() {
 /// Case 102, Erlang → Hive: the same with a name registered on the Hive node.
 #[test]
 fn case_102_erlang_sends_to_hive_name() {
-    if !require_erl() {
+    let Some(env) = Env::new("102b") else {
         return;
-    }
-    let env = Env::new("102b");
+    };
     let r = env.ev("P1 = hv_t:hive_register(HV, h102), \
          R1 = ({h102, HV} ! m1), R2 = erlang:send({h102, HV}, m2), \
          Got1 = [receive {fwd, P, M} -> {P, M} after 5000 -> timeout end || _ <- [1, 2]], \
@@ -731,12 +689,10 @@ fn case_102_erlang_sends_to_hive_name() {
 /// arrive in order; 4 Hive senders × 5000 to one Erlang receiver keep each sender's order.
 #[test]
 fn case_104_order_hive_to_erlang() {
-    if !require_erl() {
+    let Some(env) = Env::new("104a") else {
         return;
-    }
-    let env = Env::new("104a");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         let counter = |ids: Vec<Term>, n: i64| {
             let req = tup(vec![a("counter"), Term::list(ids), Term::Int(n), me()]);
             dist::send_name(&en, "fac", &enc(&req)).unwrap();
@@ -769,12 +725,10 @@ fn case_104_order_hive_to_erlang() {
 /// Case 104, Erlang → Hive: the same, Erlang senders, a Hive receiver.
 #[test]
 fn case_104_order_erlang_to_hive() {
-    if !require_erl() {
+    let Some(env) = Env::new("104b") else {
         return;
-    }
-    let env = Env::new("104b");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         let check = |ids: Vec<i64>, n: i64| {
             let req = tup(vec![
                 a("senders"),
@@ -815,12 +769,10 @@ fn case_104_order_erlang_to_hive() {
 /// and the connection stays up.
 #[test]
 fn case_105_hive_sends_to_dead_erlang_pid() {
-    if !require_erl() {
+    let Some(env) = Env::new("105a") else {
         return;
-    }
-    let env = Env::new("105a");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         let d = erl_dead(&en);
         process::send(d, &enc(&a("hello"))).unwrap();
         process::send(d, &enc(&tup(vec![a("x"), Term::Int(1)]))).unwrap();
@@ -835,10 +787,9 @@ fn case_105_hive_sends_to_dead_erlang_pid() {
 /// `hello`, `{x,1}` and `ok`; nothing comes back, and the Hive node stays connected.
 #[test]
 fn case_105_erlang_sends_to_dead_hive_pid() {
-    if !require_erl() {
+    let Some(env) = Env::new("105b") else {
         return;
-    }
-    let env = Env::new("105b");
+    };
     let r = env.ev(
         "[D] = hv_t:hive_targets(HV, 1), M = monitor(process, D), D ! stop, \
          normal = receive {'DOWN', M, process, D, R} -> R after 5000 -> timeout end, \
@@ -853,12 +804,11 @@ fn case_105_erlang_sends_to_dead_hive_pid() {
 /// Hive node itself; only a bare local name (`Name ! Msg`) fails.
 #[test]
 fn case_106_hive_sends_to_unregistered_name() {
-    if !require_erl() {
+    let Some(env) = Env::new("106a") else {
         return;
-    }
-    let env = Env::new("106a");
-    let (en, hv) = (env.en.clone(), env.hv.clone());
-    env.run(move || {
+    };
+    let hv = env.hv.clone();
+    env.run(move |en| {
         let p = erl_target(&en);
         dist::send_name(&en, "nosuch106", &enc(&a("hi"))).unwrap();
         dist::send_name(&hv, "nosuch106", &enc(&a("hi"))).unwrap();
@@ -876,10 +826,9 @@ fn case_106_hive_sends_to_unregistered_name() {
 /// back, the connection stays up.
 #[test]
 fn case_106_erlang_sends_to_unregistered_hive_name() {
-    if !require_erl() {
+    let Some(env) = Env::new("106b") else {
         return;
-    }
-    let env = Env::new("106b");
+    };
     let r = env.ev(
         "X = {{nosuch106, HV} ! hi, erlang:send({nosuch106, HV}, hi)}, \
          [P] = hv_t:hive_targets(HV, 1), \
@@ -893,12 +842,10 @@ fn case_106_erlang_sends_to_unregistered_hive_name() {
 /// disturbed.
 #[test]
 fn case_107_hive_sends_to_unreachable_node() {
-    if !require_erl() {
+    let Some(env) = Env::new("107") else {
         return;
-    }
-    let env = Env::new("107");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         let p = erl_target(&en);
         let nosuch = "nosuch107@localhost";
         let t0 = Instant::now();
@@ -926,12 +873,10 @@ fn case_107_hive_sends_to_unreachable_node() {
 /// A send to a pid also reconnects, and so does a monitor (its DOWN is `normal`).
 #[test]
 fn case_108_hive_reconnects_on_demand() {
-    if !require_erl() {
+    let Some(env) = Env::new("108a") else {
         return;
-    }
-    let env = Env::new("108a");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         let reg = enc(&tup(vec![a("register"), a("n108"), me()]));
         dist::send_name(&en, "fac", &reg).unwrap();
         let r = pid_of_t(&recv_tag("registered")[1]);
@@ -969,10 +914,9 @@ fn case_108_hive_reconnects_on_demand() {
 /// reconnect and arrive in order.
 #[test]
 fn case_108_erlang_reconnects_to_hive_on_demand() {
-    if !require_erl() {
+    let Some(env) = Env::new("108b") else {
         return;
-    }
-    let env = Env::new("108b");
+    };
     let r = env.ev(
         "[HP] = hv_t:hive_fwd_targets(HV, 1), ok = hv_t:sync(HP), \
          ok = net_kernel:monitor_nodes(true, [{node_type, hidden}]), \
@@ -990,12 +934,10 @@ fn case_108_erlang_reconnects_to_hive_on_demand() {
 /// dies arrives before its `EXIT` (trapping link) and before its `DOWN`.
 #[test]
 fn case_109_erlang_message_before_exit_and_down() {
-    if !require_erl() {
+    let Some(env) = Env::new("109a") else {
         return;
-    }
-    let env = Env::new("109a");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         process::trap_exit(true).unwrap();
         let ps = erl_req(&en, "targets", 200);
         for (i, &p) in ps.iter().enumerate() {
@@ -1030,10 +972,9 @@ fn case_109_erlang_message_before_exit_and_down() {
 /// dies.
 #[test]
 fn case_109_hive_message_before_exit_and_down() {
-    if !require_erl() {
+    let Some(env) = Env::new("109b") else {
         return;
-    }
-    let env = Env::new("109b");
+    };
     let r = env.ev(
         "process_flag(trap_exit, true), Ps = hv_t:hive_targets(HV, 200), \
          Res = [begin \
@@ -1059,12 +1000,10 @@ fn case_109_hive_message_before_exit_and_down() {
 /// a non-trapping one dies with `good_signal_order`, never `bad_signal_order`.
 #[test]
 fn case_110_hive_exit_signal_keeps_its_place() {
-    if !require_erl() {
+    let Some(env) = Env::new("110a") else {
         return;
-    }
-    let env = Env::new("110a");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         let n = 100;
         let ms = |r: std::ops::RangeInclusive<i32>| -> Vec<Term> {
             r.map(|i| a(&format!("m{i}"))).collect()
@@ -1103,10 +1042,9 @@ fn case_110_hive_exit_signal_keeps_its_place() {
 /// Case 110 [RACE], Erlang → Hive: the same with Hive targets.
 #[test]
 fn case_110_erlang_exit_signal_keeps_its_place_at_hive() {
-    if !require_erl() {
+    let Some(env) = Env::new("110b") else {
         return;
-    }
-    let env = Env::new("110b");
+    };
     let r = env.ev(
         "Tr = [begin \
                  [P ! M || M <- [m1, m2, m3]], exit(P, r), [P ! M || M <- [m4, m5, m6]], \
@@ -1138,10 +1076,9 @@ const TERMS_112: &str = "Big = 1 bsl 200 + 12345, \
 /// process that echoes the bytes, and through one that decodes and re-encodes them.
 #[test]
 fn case_112_terms_roundtrip_through_hive() {
-    if !require_erl() {
+    let Some(env) = Env::new("112a") else {
         return;
-    }
-    let env = Env::new("112a");
+    };
     spawn_echo(&env.rt, "raw_echo", true);
     spawn_echo(&env.rt, "codec_echo", false);
     let r = env.ev(&format!(
@@ -1161,11 +1098,9 @@ fn case_112_terms_roundtrip_through_hive() {
 /// equal from an Erlang process that forwards them; the new atom now exists there.
 #[test]
 fn case_112_terms_roundtrip_through_erlang() {
-    if !require_erl() {
+    let Some(env) = Env::new("112b") else {
         return;
-    }
-    let env = Env::new("112b");
-    let en = env.en.clone();
+    };
     let fresh = format!(
         "hv112_fresh_{}",
         std::time::SystemTime::now()
@@ -1174,7 +1109,7 @@ fn case_112_terms_roundtrip_through_erlang() {
             .as_nanos()
     );
     let fresh2 = fresh.clone();
-    env.run(move || {
+    env.run(move |en| {
         let p = erl_req(&en, "fwd_targets", 1)[0];
         let mut nested = a("leaf");
         for i in 0..50 {
@@ -1251,9 +1186,9 @@ fn finish(env: Env, stuck: bool) {
 
 /// Case 112, nested tuples `depth` deep, Hive → Erlang: what a probe on Erlang got from a
 /// Hive process with a `stack`-byte stack (`{depth, P, IsTuple, Depth}`), or the sender's
-/// exit reason; `stuck` when it did not end.
-fn deep_hive_to_erl(tag: &str, depth: usize, stack: usize) -> String {
-    let env = Env::new(tag);
+/// exit reason; `stuck` when it did not end. `None` when the test is skipped.
+fn deep_hive_to_erl(tag: &str, depth: usize, stack: usize) -> Option<String> {
+    let env = Env::new(tag)?;
     let en = env.en.clone();
     let r = run_bounded(&env.rt, stack, move || {
         let req = tup(vec![a("probe"), me()]);
@@ -1275,14 +1210,14 @@ fn deep_hive_to_erl(tag: &str, depth: usize, stack: usize) -> String {
         None => "stuck".into(),
     };
     finish(env, r.is_none());
-    out
+    Some(out)
 }
 
 /// Case 112, nested tuples `depth` deep, Erlang → Hive → Erlang through a Hive process
 /// that echoes the bytes: `{echoed back =:=, still connected after it, the Hive factory
-/// still answers}`.
-fn deep_erl_to_hive(tag: &str, depth: usize) -> String {
-    let env = Env::new(tag);
+/// still answers}`; `None` when the test is skipped.
+fn deep_erl_to_hive(tag: &str, depth: usize) -> Option<String> {
+    let env = Env::new(tag)?;
     spawn_echo(&env.rt, "raw_echo", true);
     let r = env.ev(&format!(
         "Deep = hv_t:deep({depth}), {{raw_echo, HV}} ! {{deep, Deep}}, \
@@ -1293,37 +1228,35 @@ fn deep_erl_to_hive(tag: &str, depth: usize) -> String {
          {{Echo, Conn, Alive}}."
     ));
     finish(env, r != "{true,true,true}");
-    r
+    Some(r)
 }
 
 /// Case 112: a tuple nested 100 deep goes from a Hive process (default stack) to Erlang.
 #[test]
 fn case_112_tuple_nested_100_deep_hive_to_erlang() {
-    if !require_erl() {
-        return;
-    }
     let stack = hive_rt::SpawnOptions::default().stack_size;
-    let r = deep_hive_to_erl("112c", 100, stack);
+    let Some(r) = deep_hive_to_erl("112c", 100, stack) else {
+        return;
+    };
     assert!(r.starts_with("{depth,") && r.ends_with(",true,100}"), "{r}");
 }
 
 /// Case 112: a tuple nested 100 deep comes back from a Hive process that echoes it.
 #[test]
 fn case_112_tuple_nested_100_deep_erlang_to_hive() {
-    if !require_erl() {
+    let Some(r) = deep_erl_to_hive("112d", 100) else {
         return;
-    }
-    assert_eq!(deep_erl_to_hive("112d", 100), "{true,true,true}");
+    };
+    assert_eq!(r, "{true,true,true}");
 }
 
 /// Case 112: a tuple nested 10000 deep (as the BEAM's `distribution_SUITE` sends) goes
 /// from a Hive process with a 1 MiB stack to Erlang, as a tuple.
 #[test]
 fn case_112_tuple_nested_10000_deep_hive_to_erlang() {
-    if !require_erl() {
+    let Some(r) = deep_hive_to_erl("112e", 10_000, 1 << 20) else {
         return;
-    }
-    let r = deep_hive_to_erl("112e", 10_000, 1 << 20);
+    };
     assert!(
         r.starts_with("{depth,") && r.ends_with(",true,10000}"),
         "{r}"
@@ -1333,10 +1266,10 @@ fn case_112_tuple_nested_10000_deep_hive_to_erlang() {
 /// Case 112: a tuple nested 10000 deep comes back from a Hive process that echoes it.
 #[test]
 fn case_112_tuple_nested_10000_deep_erlang_to_hive() {
-    if !require_erl() {
+    let Some(r) = deep_erl_to_hive("112f", 10_000) else {
         return;
-    }
-    assert_eq!(deep_erl_to_hive("112f", 10_000), "{true,true,true}");
+    };
+    assert_eq!(r, "{true,true,true}");
 }
 
 /// Case 113: a timer cannot target a remote pid: `send_after` and `start_timer` to an
@@ -1344,12 +1277,10 @@ fn case_112_tuple_nested_10000_deep_erlang_to_hive() {
 /// Hive pid is a remote pid for its timers too.
 #[test]
 fn case_113_timers_cannot_target_remote_pids() {
-    if !require_erl() {
+    let Some(env) = Env::new("113") else {
         return;
-    }
-    let env = Env::new("113");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         let p = erl_req(&en, "fwd_targets", 1)[0];
         let r1 = process::send_after(TimerDest::Pid(p), 10, &enc(&a("m")));
         let r2 = process::start_timer(TimerDest::Pid(p), 10, &enc(&a("m")));
@@ -1376,12 +1307,10 @@ fn case_113_timers_cannot_target_remote_pids() {
 /// sides; linking again changes nothing; `unlink` removes it on both sides.
 #[test]
 fn case_114_hive_links_to_erlang() {
-    if !require_erl() {
+    let Some(env) = Env::new("114a") else {
         return;
-    }
-    let env = Env::new("114a");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         let s = process::self_pid();
         let p = erl_target(&en);
         process::link(p).unwrap();
@@ -1403,10 +1332,9 @@ fn case_114_hive_links_to_erlang() {
 /// Case 114, Erlang → Hive: the same with a Hive target.
 #[test]
 fn case_114_erlang_links_to_hive() {
-    if !require_erl() {
+    let Some(env) = Env::new("114b") else {
         return;
-    }
-    let env = Env::new("114b");
+    };
     let r = env.ev("[HP] = hv_t:hive_targets(HV, 1), \
          L = fun() -> element(2, process_info(self(), links)) end, \
          R1 = link(HP), A1 = L(), B1 = hv_t:links(HP), \
@@ -1421,12 +1349,10 @@ fn case_114_erlang_links_to_hive() {
 /// reference, its own pid and a fun, unchanged (checked `=:=` back on Erlang).
 #[test]
 fn case_115_erlang_abnormal_exit_reaches_hive() {
-    if !require_erl() {
+    let Some(env) = Env::new("115a") else {
         return;
-    }
-    let env = Env::new("115a");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         let s = process::self_pid();
         let p = erl_target(&en);
         let w = process::spawn(move || {
@@ -1461,10 +1387,9 @@ fn case_115_erlang_abnormal_exit_reaches_hive() {
 /// inside) `=:=` to what was sent.
 #[test]
 fn case_115_hive_abnormal_exit_reaches_erlang() {
-    if !require_erl() {
+    let Some(env) = Env::new("115b") else {
         return;
-    }
-    let env = Env::new("115b");
+    };
     let r = env.ev("Me = self(), [HP, HP2] = hv_t:hive_targets(HV, 2), \
          W = spawn(fun() -> link(HP), ok = hv_t:sync(HP), Me ! {linked, self()}, \
                             receive after 10000 -> ok end end), \
@@ -1485,12 +1410,10 @@ fn case_115_hive_abnormal_exit_reaches_erlang() {
 /// its link goes; a trapping one gets `{'EXIT', P, normal}`.
 #[test]
 fn case_116_erlang_normal_exit_at_hive() {
-    if !require_erl() {
+    let Some(env) = Env::new("116a") else {
         return;
-    }
-    let env = Env::new("116a");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         let s = process::self_pid();
         let p = erl_target(&en);
         let w = process::spawn(move || {
@@ -1526,10 +1449,9 @@ fn case_116_erlang_normal_exit_at_hive() {
 /// its link goes; a trapping one gets `{'EXIT', HP, normal}`.
 #[test]
 fn case_116_hive_normal_exit_at_erlang() {
-    if !require_erl() {
+    let Some(env) = Env::new("116b") else {
         return;
-    }
-    let env = Env::new("116b");
+    };
     let r = env.ev("Me = self(), [HP, HP2] = hv_t:hive_targets(HV, 2), \
          W = spawn(fun() -> link(HP), Mon = monitor(process, HP), ok = hv_t:sync(HP), \
                             Me ! {linked, self()}, \
@@ -1551,12 +1473,10 @@ fn case_116_hive_normal_exit_at_erlang() {
 /// with `noproc`; a trapping one gets `{'EXIT', Dead, noproc}` and has no link.
 #[test]
 fn case_117_hive_links_to_dead_erlang_pid() {
-    if !require_erl() {
+    let Some(env) = Env::new("117a") else {
         return;
-    }
-    let env = Env::new("117a");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         let s = process::self_pid();
         let dead = erl_dead(&en);
         let w = process::spawn(move || {
@@ -1583,10 +1503,9 @@ fn case_117_hive_links_to_dead_erlang_pid() {
 /// killed with `noproc`; a trapping one gets `{'EXIT', Dead, noproc}` and has no link.
 #[test]
 fn case_117_erlang_links_to_dead_hive_pid() {
-    if !require_erl() {
+    let Some(env) = Env::new("117b") else {
         return;
-    }
-    let env = Env::new("117b");
+    };
     let r = env.ev("Me = self(), [D] = hv_t:hive_targets(HV, 1), \
          M = monitor(process, D), D ! stop, \
          normal = receive {'DOWN', M, process, D, R0} -> R0 after 5000 -> timeout end, \
@@ -1608,12 +1527,10 @@ fn case_117_erlang_links_to_dead_hive_pid() {
 /// non-trapping caller nor reaches a trapping one (its DOWN does, through a monitor).
 #[test]
 fn case_118_hive_unlink_removes_the_link() {
-    if !require_erl() {
+    let Some(env) = Env::new("118a") else {
         return;
-    }
-    let env = Env::new("118a");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         let s = process::self_pid();
         let dead = erl_dead(&en);
         let never = erl_target(&en);
@@ -1649,10 +1566,9 @@ fn case_118_hive_unlink_removes_the_link() {
 /// Case 118, Erlang → Hive: the same with Hive targets.
 #[test]
 fn case_118_erlang_unlink_removes_the_link_to_hive() {
-    if !require_erl() {
+    let Some(env) = Env::new("118b") else {
         return;
-    }
-    let env = Env::new("118b");
+    };
     let r = env.ev("Me = self(), [D, Never] = hv_t:hive_targets(HV, 2), \
          M = monitor(process, D), D ! stop, \
          normal = receive {'DOWN', M, process, D, R0} -> R0 after 5000 -> timeout end, \
@@ -1677,12 +1593,10 @@ fn case_118_erlang_unlink_removes_the_link_to_hive() {
 /// later.
 #[test]
 fn case_119_hive_exit_then_unlink() {
-    if !require_erl() {
+    let Some(env) = Env::new("119a") else {
         return;
-    }
-    let env = Env::new("119a");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         process::trap_exit(true).unwrap();
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let (mut queued, mut nothing) = (0, 0);
@@ -1707,10 +1621,9 @@ fn case_119_hive_exit_then_unlink() {
 /// Case 119 [RACE], Erlang → Hive: the same with Hive targets.
 #[test]
 fn case_119_erlang_exit_then_unlink_at_hive() {
-    if !require_erl() {
+    let Some(env) = Env::new("119b") else {
         return;
-    }
-    let env = Env::new("119b");
+    };
     let r = env.ev("process_flag(trap_exit, true), \
          Res = [begin link(P), exit(P, bang), hv_t:jitter(), unlink(P), \
                   receive {'EXIT', P, bang} -> queued; {'EXIT', P, O} -> {other, O} \
@@ -1727,12 +1640,10 @@ fn case_119_erlang_exit_then_unlink_at_hive() {
 /// `noproc`.
 #[test]
 fn case_120_hive_link_then_die() {
-    if !require_erl() {
+    let Some(env) = Env::new("120a") else {
         return;
-    }
-    let env = Env::new("120a");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         process::trap_exit(true).unwrap();
         for p in erl_req(&en, "targets", 200) {
             process::link(p).unwrap();
@@ -1745,10 +1656,9 @@ fn case_120_hive_link_then_die() {
 /// Case 120 [RACE], Erlang → Hive: the same with Hive targets.
 #[test]
 fn case_120_erlang_link_then_die_at_hive() {
-    if !require_erl() {
+    let Some(env) = Env::new("120b") else {
         return;
-    }
-    let env = Env::new("120b");
+    };
     let r = env.ev("process_flag(trap_exit, true), \
          Res = [begin link(P), P ! die, \
                   receive {'EXIT', P, R} -> R after 5000 -> timeout end \
@@ -1762,12 +1672,10 @@ fn case_120_erlang_link_then_die_at_hive() {
 /// process `{'EXIT', P2, kill}` and kills a non-trapping one with reason `kill`.
 #[test]
 fn case_121_hive_kill_and_erlang_exit_kill() {
-    if !require_erl() {
+    let Some(env) = Env::new("121a") else {
         return;
-    }
-    let env = Env::new("121a");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         let s = process::self_pid();
         process::trap_exit(true).unwrap();
         let p = erl_req(&en, "trap_targets", 1)[0];
@@ -1800,10 +1708,9 @@ fn case_121_hive_kill_and_erlang_exit_kill() {
 /// Case 121, Erlang → Hive: the same with Hive processes.
 #[test]
 fn case_121_erlang_kill_and_hive_exit_kill() {
-    if !require_erl() {
+    let Some(env) = Env::new("121b") else {
         return;
-    }
-    let env = Env::new("121b");
+    };
     let r = env.ev("Me = self(), process_flag(trap_exit, true), \
          [TP] = hv_t:hive_trap_targets(HV, 1), link(TP), M = monitor(process, TP), \
          exit(TP, kill), \
@@ -1828,12 +1735,10 @@ fn case_121_erlang_kill_and_hive_exit_kill() {
 /// Hive caller (no link needed); `exit(P, other)` ends P with `other`.
 #[test]
 fn case_122_hive_exit2_to_erlang() {
-    if !require_erl() {
+    let Some(env) = Env::new("122a") else {
         return;
-    }
-    let env = Env::new("122a");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         let p = erl_target(&en);
         let mon = process::monitor(p).unwrap();
         process::exit_pid(p, ExitReason::Normal).unwrap();
@@ -1856,10 +1761,9 @@ fn case_122_hive_exit2_to_erlang() {
 /// Case 122, Erlang → Hive: the same with Hive targets.
 #[test]
 fn case_122_erlang_exit2_to_hive() {
-    if !require_erl() {
+    let Some(env) = Env::new("122b") else {
         return;
-    }
-    let env = Env::new("122b");
+    };
     let r = env.ev(
         "[P] = hv_t:hive_targets(HV, 1), [Tr] = hv_t:hive_trap_targets(HV, 1), \
          M = monitor(process, P), \
@@ -1878,12 +1782,10 @@ fn case_122_erlang_exit2_to_hive() {
 /// with `noproc`.
 #[test]
 fn case_123_hive_exit_then_link_or_monitor() {
-    if !require_erl() {
+    let Some(env) = Env::new("123a") else {
         return;
-    }
-    let env = Env::new("123a");
-    let en = env.en.clone();
-    env.run(move || {
+    };
+    env.run(move |en| {
         process::trap_exit(true).unwrap();
         for p in erl_req(&en, "targets", 100) {
             process::exit_pid(p, atom_reason("foo")).unwrap();
@@ -1913,10 +1815,9 @@ fn case_123_hive_exit_then_link_or_monitor() {
 /// Case 123 [RACE], Erlang → Hive: the same with Hive targets.
 #[test]
 fn case_123_erlang_exit_then_link_or_monitor_at_hive() {
-    if !require_erl() {
+    let Some(env) = Env::new("123b") else {
         return;
-    }
-    let env = Env::new("123b");
+    };
     let r = env.ev("process_flag(trap_exit, true), \
          L = [begin exit(P, foo), true = link(P), \
                 receive {'EXIT', P, R} -> R after 5000 -> timeout end \
@@ -1940,10 +1841,9 @@ fn case_123_erlang_exit_then_link_or_monitor_at_hive() {
 /// from Cp, and A never connects to C.
 #[test]
 fn case_124_links_across_three_nodes_through_hive() {
-    if !require_erl() {
+    let Some(env) = Env::new("124") else {
         return;
-    }
-    let env = Env::new("124");
+    };
     let _c = env.erl_node("c124");
     let r = env.ev(
         "process_flag(trap_exit, true), Bp = hv_t:hive_register(HV, bp124), true = link(Bp), \

@@ -5,19 +5,18 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use common::erl::{require_erl, Epmd};
+use common::dist::{private_epmd, run_normal, COOKIE};
+use common::erl::Epmd;
 use common::hive_peer::{
     agent_call, atom, is_nodedown, items, me_t, now_micros, pid_t, reason_str, spawn_agent,
-    spin_until, to_pid, tup, wcall, wsend, HivePeer, REPLY_MS, TICK_MS,
+    spin_until, to_pid, tup, wcall, wsend, HivePeer, REPLY_MS,
 };
+use hive_rt::dist;
 use hive_rt::dist::etf::{self, Term};
-use hive_rt::dist::{self, Discovery, Options};
 use hive_rt::{process, ExitReason, Message, MessageKind, Pid, Runtime};
 
-const COOKIE: &str = "hivecookie";
 const T: Option<u32> = Some(REPLY_MS);
 
 /// The entry of the peer node's process: does nothing in a normal test run.
@@ -28,40 +27,17 @@ fn hive_peer_main() {
 
 /// A Hive node `name@localhost` on `epmd`, with an agent registered as `agent`.
 fn hive_node(epmd: &Epmd, name: &str) -> Runtime {
-    let rt = common::rt(2);
-    let info = rt
-        .dist_start(Options {
-            name: format!("{name}@localhost"),
-            cookie: Some(COOKIE.into()),
-            listen: "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
-            discovery: Discovery::Epmd(epmd.port()),
-            start_epmd: false,
-            tick_time_ms: TICK_MS,
-            ..Options::default()
-        })
-        .expect("dist_start");
-    assert_eq!(info.name, format!("{name}@localhost"));
+    let rt = common::dist::hive_node(epmd, name);
     spawn_agent(&rt);
     rt
 }
 
-/// EPMD, the test node `ht<tag>` and the peer `hp<tag>`.
-fn setup(tag: &str) -> (Epmd, Runtime, Arc<HivePeer>) {
-    let epmd = Epmd::start();
+/// Unless the test is skipped: EPMD, the test node `ht<tag>` and the peer `hp<tag>`.
+fn setup(tag: &str) -> Option<(Epmd, Runtime, Arc<HivePeer>)> {
+    let epmd = private_epmd()?;
     let rt = hive_node(&epmd, &format!("ht{tag}"));
     let peer = Arc::new(HivePeer::start(epmd.port(), &format!("hp{tag}"), COOKIE));
-    (epmd, rt, peer)
-}
-
-/// Runs `f` as a process of `rt` and checks it ended normally.
-fn check(rt: &Runtime, f: impl FnOnce() + Send + 'static) {
-    let reason = rt.run(f).unwrap();
-    assert!(
-        reason.is_normal(),
-        "{:?}: {}",
-        reason.kind(),
-        String::from_utf8_lossy(reason.data())
-    );
+    Some((epmd, rt, peer))
 }
 
 /// Spawns a worker on `node` (named `name` unless empty) through its agent.
@@ -150,11 +126,10 @@ fn node_name() -> String {
 /// both nodes list each other, pids carry the peer's name and creation.
 #[test]
 fn case_144_hive_test_node_connects_first() {
-    if !require_erl() {
+    let Some((_epmd, rt, peer)) = setup("144a") else {
         return;
-    }
-    let (_epmd, rt, peer) = setup("144a");
-    check(&rt, move || {
+    };
+    run_normal(&rt, move || {
         assert_eq!(dist::nodes().unwrap(), Vec::<String>::new());
         let pong = agent_call(peer.name(), "ping", vec![]);
         assert_eq!(pong.as_atom(), Some(peer.name()));
@@ -179,11 +154,10 @@ fn case_144_hive_test_node_connects_first() {
 /// node's agent and both nodes list each other.
 #[test]
 fn case_144_hive_peer_connects_first() {
-    if !require_erl() {
+    let Some((_epmd, rt, peer)) = setup("144b") else {
         return;
-    }
-    let (_epmd, rt, peer) = setup("144b");
-    check(&rt, move || {
+    };
+    run_normal(&rt, move || {
         let me = node_name();
         let p2 = peer.clone();
         let m2 = me.clone();
@@ -208,13 +182,12 @@ fn case_144_hive_peer_connects_first() {
 /// connection on either side, `{nodedown, N}` for `monitor_node`, the sends dropped.
 #[test]
 fn case_145_hive_wrong_cookie_refused() {
-    if !require_erl() {
+    let Some(epmd) = private_epmd() else {
         return;
-    }
-    let epmd = Epmd::start();
+    };
     let rt = hive_node(&epmd, "ht145");
     let peer = Arc::new(HivePeer::start(epmd.port(), "hp145", "othercookie"));
-    check(&rt, move || {
+    run_normal(&rt, move || {
         let me = node_name();
         process::register(b"sink145", process::self_pid()).unwrap();
         // The test node connects first.
@@ -261,13 +234,12 @@ fn case_145_hive_wrong_cookie_refused() {
 /// message of either burst is lost or reordered.
 #[test]
 fn case_144_hive_simultaneous_connect() {
-    if !require_erl() {
-        return;
-    }
     const ITER: i64 = 40;
     const N: i64 = 30;
-    let (_epmd, rt, peer) = setup("144s");
-    check(&rt, move || {
+    let Some((_epmd, rt, peer)) = setup("144s") else {
+        return;
+    };
+    run_normal(&rt, move || {
         let me = node_name();
         process::register(b"sink", process::self_pid()).unwrap();
         let p2 = peer.clone();
@@ -373,11 +345,10 @@ fn case_144_hive_simultaneous_connect() {
 /// sender pid; a name goes to whoever holds it when the message arrives.
 #[test]
 fn case_101_102_hive_send_both_ways() {
-    if !require_erl() {
+    let Some((_epmd, rt, peer)) = setup("101") else {
         return;
-    }
-    let (_epmd, rt, peer) = setup("101");
-    check(&rt, move || {
+    };
+    run_normal(&rt, move || {
         let me = process::self_pid();
         process::register(b"tester", me).unwrap();
         let (w, _) = spawn_w(peer.name(), "w102");
@@ -423,11 +394,10 @@ fn case_101_102_hive_send_both_ways() {
 /// senders to one receiver each keep their own order.
 #[test]
 fn case_104_hive_order_1000_each_way() {
-    if !require_erl() {
+    let Some((_epmd, rt, peer)) = setup("104") else {
         return;
-    }
-    let (_epmd, rt, peer) = setup("104");
-    check(&rt, move || {
+    };
+    run_normal(&rt, move || {
         let me = process::self_pid();
         let (w, _) = spawn_w(peer.name(), "");
         for k in 1..=1000 {
@@ -492,11 +462,10 @@ fn case_104_hive_order_1000_each_way() {
 /// twice, the remote exit reaches neither a trapping nor a non-trapping process.
 #[test]
 fn case_114_118_hive_link_unlink_both_directions() {
-    if !require_erl() {
+    let Some((_epmd, rt, peer)) = setup("114") else {
         return;
-    }
-    let (_epmd, rt, peer) = setup("114");
-    check(&rt, move || {
+    };
+    run_normal(&rt, move || {
         let me = process::self_pid();
         process::trap_exit(true).unwrap();
         let links = || process::process_info(me).unwrap().unwrap().links;
@@ -584,11 +553,10 @@ fn case_114_118_hive_link_unlink_both_directions() {
 /// with the full reason; a normal one is ignored unless trapping, and the link is gone.
 #[test]
 fn case_115_116_hive_exit_reasons_and_trap_exit() {
-    if !require_erl() {
+    let Some((_epmd, rt, peer)) = setup("115") else {
         return;
-    }
-    let (_epmd, rt, peer) = setup("115");
-    check(&rt, move || {
+    };
+    run_normal(&rt, move || {
         let me = process::self_pid();
         let peer_name = peer.name().to_owned();
         // 115: a non-trapping process linked to a remote one that exits `boom`.
@@ -680,11 +648,10 @@ fn case_115_116_hive_exit_reasons_and_trap_exit() {
 /// then an exit signal `noproc` arrives: an `EXIT` when trapping, death otherwise.
 #[test]
 fn case_117_hive_link_to_dead_pid_gives_noproc() {
-    if !require_erl() {
+    let Some((_epmd, rt, peer)) = setup("117") else {
         return;
-    }
-    let (_epmd, rt, peer) = setup("117");
-    check(&rt, move || {
+    };
+    run_normal(&rt, move || {
         let me = process::self_pid();
         let peer_name = peer.name().to_owned();
         let dead = dead_remote(&peer_name);
@@ -730,11 +697,10 @@ fn case_117_hive_link_to_dead_pid_gives_noproc() {
 /// receives and a non-trapping one dies of.
 #[test]
 fn case_121_hive_kill_gives_killed() {
-    if !require_erl() {
+    let Some((_epmd, rt, peer)) = setup("121") else {
         return;
-    }
-    let (_epmd, rt, peer) = setup("121");
-    check(&rt, move || {
+    };
+    run_normal(&rt, move || {
         let me = process::self_pid();
         let peer_name = peer.name().to_owned();
         process::trap_exit(true).unwrap();
@@ -784,11 +750,10 @@ fn case_121_hive_kill_gives_killed() {
 /// its DOWN carries the full reason; a monitor on a dead remote pid gives `noproc`.
 #[test]
 fn case_125_127_hive_monitors_and_noproc() {
-    if !require_erl() {
+    let Some((_epmd, rt, peer)) = setup("125") else {
         return;
-    }
-    let (_epmd, rt, peer) = setup("125");
-    check(&rt, move || {
+    };
+    run_normal(&rt, move || {
         let me = process::self_pid();
         let peer_name = peer.name().to_owned();
         let (w, _) = spawn_w(&peer_name, "");
@@ -863,11 +828,10 @@ fn case_125_127_hive_monitors_and_noproc() {
 /// on an active remote monitor it answers true.
 #[test]
 fn case_128_hive_demonitor_and_flush() {
-    if !require_erl() {
+    let Some((_epmd, rt, peer)) = setup("128") else {
         return;
-    }
-    let (_epmd, rt, peer) = setup("128");
-    check(&rt, move || {
+    };
+    run_normal(&rt, move || {
         let peer_name = peer.name().to_owned();
         let wait_exit = |wt: &Term| {
             let r = agent_call(&peer_name, "wait_exit", vec![wt.clone()]);
@@ -957,11 +921,10 @@ fn expect_loss(node: &str, links: &[Pid], mons: &[(u64, Pid)]) {
 /// `monitor_node`; a second `disconnect` answers false.
 #[test]
 fn case_134_hive_disconnect_noconnection_once() {
-    if !require_erl() {
+    let Some((_epmd, rt, peer)) = setup("134") else {
         return;
-    }
-    let (_epmd, rt, peer) = setup("134");
-    check(&rt, move || {
+    };
+    run_normal(&rt, move || {
         let me = process::self_pid();
         let my_name = node_name();
         let peer_name = peer.name().to_owned();
@@ -1074,11 +1037,10 @@ fn case_134_hive_disconnect_noconnection_once() {
 /// linked process dies of it, `monitor_node` gives one `{nodedown, N}`.
 #[test]
 fn case_136_hive_peer_sigkill_noconnection_once() {
-    if !require_erl() {
+    let Some((_epmd, rt, peer)) = setup("136") else {
         return;
-    }
-    let (_epmd, rt, peer) = setup("136");
-    check(&rt, move || {
+    };
+    run_normal(&rt, move || {
         let me = process::self_pid();
         let peer_name = peer.name().to_owned();
         process::trap_exit(true).unwrap();
@@ -1120,16 +1082,17 @@ fn case_136_hive_peer_sigkill_noconnection_once() {
 }
 
 /// Starts `hp141x` (killed in the middle) and returns the runtime, the EPMD, the old
-/// peer's creation, a pid term of a process of the old incarnation, and the new peer.
-fn restarted(tag: &str) -> (Epmd, Runtime, u32, Term, Arc<HivePeer>) {
-    let epmd = Epmd::start();
+/// peer's creation, a pid term of a process of the old incarnation, and the new peer;
+/// `None` when the test is skipped.
+fn restarted(tag: &str) -> Option<(Epmd, Runtime, u32, Term, Arc<HivePeer>)> {
+    let epmd = private_epmd()?;
     let rt = hive_node(&epmd, &format!("ht{tag}"));
     let short = format!("hp{tag}");
     let old = Arc::new(HivePeer::start(epmd.port(), &short, COOKIE));
     let c1 = old.creation();
     let (tx, rx) = std::sync::mpsc::channel();
     let o2 = old.clone();
-    check(&rt, move || {
+    run_normal(&rt, move || {
         let (w, wt) = spawn_w(o2.name(), "");
         let m = process::monitor(w).unwrap();
         let o3 = o2.clone();
@@ -1141,7 +1104,7 @@ fn restarted(tag: &str) -> (Epmd, Runtime, u32, Term, Arc<HivePeer>) {
     drop(old);
     assert!(epmd.wait_unregistered(&short, std::time::Duration::from_secs(10)));
     let new = Arc::new(HivePeer::start(epmd.port(), &short, COOKIE));
-    (epmd, rt, c1, old_w, new)
+    Some((epmd, rt, c1, old_w, new))
 }
 
 /// A pid term of `t`'s node and numbers with creation `c`.
@@ -1160,12 +1123,11 @@ fn with_creation(t: &Term, c: u32) -> Term {
 /// to it (or to a process of the old incarnation) is dropped.
 #[test]
 fn case_141_hive_restarted_peer_new_creation_sends_dropped() {
-    if !require_erl() {
+    let Some((_epmd, rt, c1, old_w, peer)) = restarted("141a") else {
         return;
-    }
-    let (_epmd, rt, c1, old_w, peer) = restarted("141a");
+    };
     assert_ne!(peer.creation(), c1, "a new incarnation gets a new creation");
-    check(&rt, move || {
+    run_normal(&rt, move || {
         let me = process::self_pid();
         let (w, wt) = spawn_w(peer.name(), "");
         let old_r = to_pid(&with_creation(&wt, c1));
@@ -1194,11 +1156,10 @@ fn case_141_hive_restarted_peer_new_creation_sends_dropped() {
 /// `noconnection`).
 #[test]
 fn case_141_hive_old_incarnation_link_monitor_noproc() {
-    if !require_erl() {
+    let Some((_epmd, rt, c1, old_w, peer)) = restarted("141b") else {
         return;
-    }
-    let (_epmd, rt, c1, old_w, peer) = restarted("141b");
-    check(&rt, move || {
+    };
+    run_normal(&rt, move || {
         process::trap_exit(true).unwrap();
         let (_, wt) = spawn_w(peer.name(), "");
         let old_r = to_pid(&with_creation(&wt, c1));
@@ -1222,11 +1183,10 @@ fn case_141_hive_old_incarnation_link_monitor_noproc() {
 /// dead local pid: a monitor gives `noproc`, a link gives an EXIT `noproc`.
 #[test]
 fn case_141_hive_old_incarnation_pid_is_dead_on_restarted_node() {
-    if !require_erl() {
+    let Some((_epmd, rt, c1, _old_w, peer)) = restarted("141c") else {
         return;
-    }
-    let (_epmd, rt, c1, _old_w, peer) = restarted("141c");
-    check(&rt, move || {
+    };
+    run_normal(&rt, move || {
         let (w, wt) = spawn_w(peer.name(), "");
         let old_r = with_creation(&wt, c1);
         wcall(w, "trap_exit", vec![atom("true")]);
