@@ -422,8 +422,8 @@ fn case_125_remote_monitor_full_reason_both_ways() {
     rt.shutdown();
 }
 
-/// Case 126 (Erlang side; Hive has no API to monitor a remote name): `monitor(process,
-/// {Name, HiveNode})` lists `{Name, Node}`, resolves the name once on the Hive node (a
+/// Case 126 (Erlang side; the Hive side is `dist_erl.rs::case_126_127_hive_monitors_remote_name`):
+/// `monitor(process, {Name, HiveNode})` lists `{Name, Node}`, resolves the name once on the Hive node (a
 /// new holder of the name dying gives no DOWN) and the DOWN names `{Name, Node}`.
 #[test]
 fn case_126_erlang_monitors_hive_name_resolved_once() {
@@ -647,9 +647,9 @@ fn case_131_monitor_node_once_per_call() {
 }
 
 /// Case 132: an unreachable node: `monitor_node` gives one `{nodedown, N}`; a node name
-/// without `@` is a bad argument. (A monitor on `{Name, N}` needs remote-name monitors,
-/// which Hive has no API for; a monitor and a link on a pid of the unreachable node give
-/// `noconnection`, case 142.)
+/// without `@` is a bad argument. (A monitor on `{Name, N}` there gives a DOWN
+/// `noconnection`: `runtime-tests/dist_abi.c`; a monitor and a link on a pid of the
+/// unreachable node give `noconnection`, case 142.)
 #[test]
 fn case_132_unreachable_node_monitor_node_nodedown() {
     let Some(epmd) = private_epmd() else {
