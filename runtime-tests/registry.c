@@ -176,7 +176,7 @@ static void case80_s(void *arg) {
     CHECK_EQ(hive_is_alive(g_dead), 0);
     CHECK_EQ(reg("c80_d", g_dead), HIVE_ERR_NO_PROCESS);
     CHECK_EQ(reg("c80_d", FAKE_PID), HIVE_ERR_NO_PROCESS);
-    CHECK_EQ(reg("c80_d", self | NODE_BIT), HIVE_ERR_NO_PROCESS);
+    CHECK_EQ(reg("c80_d", self | NODE_BIT), HIVE_ERR_BAD_ARGUMENT); /* names are per node: case 103 */
     CHECK_EQ(reg("c80_d", 0), HIVE_ERR_BAD_ARGUMENT);
     /* None of the failures changed anything. */
     CHECK_EQ(whereis("c80_a"), p);

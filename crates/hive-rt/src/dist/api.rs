@@ -365,12 +365,20 @@ pub(crate) fn stop(rt: &RtInner) -> Result<()> {
     let caller = crate::sched::Caller::get();
     let _ = crate::signal::request::exit_pid(rt, &caller, apid, &ExitReason::Kill);
     let entries: Vec<_> = node.entries.read().values().cloned().collect();
+    let mut closing = vec![apid];
     for e in entries {
         let c = e.state.lock().controller;
         if !c.is_none() {
             super::controller::down(&node, &e, c);
-            node.poke(c, b"D");
+            // Killed, not asked: one still connecting would finish its connect first.
+            let _ = crate::signal::request::exit_pid(rt, &caller, c, &ExitReason::Kill);
+            closing.push(c);
         }
+    }
+    // Return once the sockets are closed: EPMD has dropped the name (a new start may
+    // register it at once) and peers see the connections go.
+    for c in closing {
+        wait_closed(rt, c);
     }
     Ok(())
 }
@@ -666,21 +674,26 @@ pub(crate) fn disconnect_on(node: &Node, node_name: &str) -> std::result::Result
     }
     super::controller::down(node, &entry, c);
     node.poke(c, b"D");
-    wait_closed(c);
+    if let Some(rt) = node.rt.upgrade() {
+        wait_closed(&rt, c);
+    }
     Ok(true)
 }
 
-/// Waits (at most 5 s) until the controller `c` has exited, so its socket is closed when
-/// `disconnect` returns and the next connection to that node is not taken for the old one
-/// by the peer (case 138). Only from a process; other threads return at once.
-fn wait_closed(c: Pid) {
+/// Waits (at most 5 s) until the process `c` (a controller, the acceptor) has exited, so
+/// its sockets are closed when `disconnect` or `stop` returns: the peer does not take the
+/// next connection for the old one (case 138), EPMD has dropped the name.
+fn wait_closed(rt: &RtInner, c: Pid) {
+    let bound = std::time::Duration::from_secs(5);
     if crate::process::self_pid().is_none() {
+        // From a thread that is not a process (a worker cannot block here: `wait` refuses).
+        let _ = rt.wait(c, Some(bound));
         return;
     }
     let Ok(mref) = crate::process::monitor(c) else {
         return;
     };
-    let down = crate::process::receive_select(Some(5_000), |m| {
+    let down = crate::process::receive_select(Some(bound.as_millis() as u32), |m| {
         m.kind() == crate::MessageKind::Down && m.monitor_ref() == mref
     });
     if down.is_err() {
