@@ -1448,7 +1448,8 @@ hive_status hive_set_terminate(void (*f)(void *arg, int32_t kind, const uint8_t 
 // process, ordered after the caller's earlier signals to `pid` (like `hive_is_alive`).
 //
 // Returns `HIVE_OK`; `HIVE_ERR_NO_PROCESS` (dead or exiting), `HIVE_ERR_NULL_POINTER`
-// (n_out NULL, or out NULL with cap > 0), `HIVE_ERR_BAD_ARGUMENT` (pid 0),
+// (n_out NULL, or out NULL with cap > 0), `HIVE_ERR_BAD_ARGUMENT` (pid 0, or another
+// node's: case 143),
 // `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
 //
 // # Safety
