@@ -4,30 +4,14 @@
  * that is not connected, stop, and the bad inputs of every call. The tests against real
  * Erlang nodes and a second Hive node are Rust tests (crates/hive-rt/tests/dist_*.rs). */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include "check.h"
+#include "free_port.h"
 
 #define BOUND 30000
-
-static uint16_t free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(fd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK_EQ(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    CHECK_EQ(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 /* True when the message's bytes contain `needle`. */
 static int contains(const hive_msg *m, const char *needle) {
@@ -125,7 +109,7 @@ int main(void) {
     o.cookie = "ccookie";
     o.cookie_len = 7;
     o.flags = HIVE_DIST_NO_EPMD;
-    o.epmd_port = free_port();
+    o.epmd_port = hive_test_free_port();
     o.setup_time_ms = 2000;
     uint32_t creation = 0;
     uint16_t port = 0;

@@ -4,15 +4,13 @@
  * Erlang's own encodings decode (bytes as `term_to_binary` writes them), and hostile or
  * malformed input gives a status, never a crash. */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include "check.h"
+#include "free_port.h"
 
 static int has(const uint8_t *d, size_t len, const char *needle) {
     size_t n = strlen(needle);
@@ -196,19 +194,6 @@ static void root_fn(void *arg) {
     round_trip(hive_self(), ref, node);
 }
 
-static uint16_t free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK_EQ(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t l = sizeof a;
-    CHECK_EQ(getsockname(fd, (struct sockaddr *)&a, &l), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 int main(void) {
     hive_config cfg;
     CHECK_OK(hive_config_default(&cfg));
@@ -226,7 +211,7 @@ int main(void) {
     o.cookie = "c";
     o.cookie_len = 1;
     o.flags = HIVE_DIST_NO_EPMD;
-    o.epmd_port = free_port();
+    o.epmd_port = hive_test_free_port();
     CHECK_OK(hive_dist_start(&o, NULL, NULL));
     node = "tnode@localhost";
     CHECK_OK(hive_run(root_fn, &node, sizeof node, NULL, &info));

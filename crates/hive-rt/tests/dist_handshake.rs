@@ -100,6 +100,6 @@ fn otp_environment_for_the_interop_tests() {
             Instant::now() < end,
             "erl did not register with a private epmd on 127.0.0.1:{port}"
         );
-        thread::sleep(Duration::from_millis(50));
+        thread::sleep(Duration::from_millis(50)); // poll interval; `end` is the bound
     }
 }

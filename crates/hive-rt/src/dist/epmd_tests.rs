@@ -1,7 +1,9 @@
 //! Unit tests of the EPMD client against Hive's port mapper, and of the client's parsing
 //! against scripted replies.
 
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
+
+use crate::dist::script_stream::Script;
 use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -131,38 +133,6 @@ fn port_from_env_defaults() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_PORT);
     assert_eq!(port_from_env(), want);
-}
-
-// ---- Scripted servers -----------------------------------------------------------------
-
-struct Script {
-    input: io::Cursor<Vec<u8>>,
-    output: Vec<u8>,
-}
-
-impl Script {
-    fn new(input: Vec<u8>) -> Self {
-        Script {
-            input: io::Cursor::new(input),
-            output: Vec::new(),
-        }
-    }
-}
-
-impl Read for Script {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.input.read(buf)
-    }
-}
-
-impl Write for Script {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.output.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 #[test]

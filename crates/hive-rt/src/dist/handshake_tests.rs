@@ -1,7 +1,7 @@
 //! Unit tests of the handshake: both roles against each other over loopback TCP, and
 //! scripted peers for the malformed and old-style cases.
 
-use std::io::{self, Read, Write};
+use crate::dist::script_stream::Script;
 use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::Duration;
@@ -216,39 +216,6 @@ fn initiator_checks_the_acceptor_name() {
     assert!(matches!(a, Err(HandshakeError::NameMismatch)), "{a:?}");
     drop(c);
     assert!(acceptor.join().unwrap().is_err());
-}
-
-// ---- Scripted peers -------------------------------------------------------------------
-
-/// A stream that reads from a fixed script and records what is written.
-struct Script {
-    input: io::Cursor<Vec<u8>>,
-    output: Vec<u8>,
-}
-
-impl Script {
-    fn new(input: Vec<u8>) -> Self {
-        Script {
-            input: io::Cursor::new(input),
-            output: Vec::new(),
-        }
-    }
-}
-
-impl Read for Script {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.input.read(buf)
-    }
-}
-
-impl Write for Script {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.output.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 fn framed2(body: &[u8]) -> Vec<u8> {

@@ -13,6 +13,8 @@ pub(crate) mod handshake;
 pub(crate) mod hook;
 pub(crate) mod ids;
 pub(crate) mod node;
+#[cfg(test)]
+mod script_stream;
 pub(crate) mod spawn;
 pub(crate) mod terms;
 

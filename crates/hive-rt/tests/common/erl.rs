@@ -140,6 +140,7 @@ fn wait_child(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     loop {
         match child.try_wait() {
             Ok(Some(st)) => return Some(st),
+            // Poll interval; `end` is the bound.
             Ok(None) if Instant::now() < end => std::thread::sleep(Duration::from_millis(10)),
             _ => return None,
         }
@@ -318,7 +319,7 @@ impl Epmd {
                     e.tail.render()
                 ));
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(20)); // poll interval; `end` is the bound
         }
     }
 
@@ -356,7 +357,7 @@ impl Epmd {
             if Instant::now() >= end {
                 return false;
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(20)); // poll interval; `end` is the bound
         }
     }
 

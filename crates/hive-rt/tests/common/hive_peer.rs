@@ -676,7 +676,7 @@ impl HivePeer {
         let mut last = String::new();
         for attempt in 0..3 {
             if attempt > 0 {
-                std::thread::sleep(Duration::from_millis(300));
+                std::thread::sleep(Duration::from_millis(300)); // retry backoff, 3 tries bound it
             }
             match HivePeer::try_start(epmd_port, short, cookie) {
                 Ok(p) => return p,
