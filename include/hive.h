@@ -41,6 +41,13 @@
 // (`alias([reply])`). For `hive_alias`.
 #define HIVE_ALIAS_REPLY 3
 
+// `hive_spawn_request` option: link the caller to the new process.
+#define HIVE_SPAWN_LINK 1
+
+// `hive_spawn_request` option: the caller monitors the new process (reference: the
+// request's).
+#define HIVE_SPAWN_MONITOR 2
+
 // `hive_dist_options.flags`: long names (`-name`): the host added to a name without one
 // is this machine's full host name (short names, `-sname`, without it).
 #define HIVE_DIST_LONG_NAMES 1
@@ -154,12 +161,6 @@
 // (`demonitor(Ref, [info])`). `info_out` is filled whenever it is non-NULL; the flag is
 // accepted for symmetry with Erlang.
 #define HIVE_DEMONITOR_INFO 2
-
-// `hive_spawn_opts.flags` for `hive_spawn_opt`: link the new process to the caller.
-#define HIVE_SPAWN_LINK 1
-
-// `hive_spawn_opts.flags` for `hive_spawn_opt`: the caller monitors the new process.
-#define HIVE_SPAWN_MONITOR 2
 
 // `hive_tcp_listen` flag: `SO_REUSEADDR`.
 #define HIVE_TCP_REUSEADDR 1
@@ -775,15 +776,17 @@ hive_status hive_dist_register_entry(const char *module, const char *function, s
 // asks `node` to spawn `module:function` with `args[0..len]` (the ETF bytes of a proper
 // list). The request reference goes to `reqid_out`; the reply arrives as the message
 // `{spawn_reply, ReqId, ok, Pid}` or `{spawn_reply, ReqId, error, Reason}` (ETF;
-// `noconnection` when the node cannot be reached). `link` ≠ 0 links the caller to the new
-// process before it runs. Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`,
+// `noconnection` when the node cannot be reached). `opts` bit 1 (`HIVE_SPAWN_LINK`) links
+// the caller to the new process before it runs; bit 2 (`HIVE_SPAWN_MONITOR`) makes it
+// monitor the new process under the request reference (its DOWN carries `ReqId`). Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`,
 // `HIVE_ERR_BAD_LENGTH`, `HIVE_ERR_BAD_ARGUMENT` (args not a proper list, empty names, a
-// node name without `@`), `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NOT_DISTRIBUTED`.
+// node name without `@`, unknown `opts` bits), `HIVE_ERR_NOT_A_PROCESS`,
+// `HIVE_ERR_NOT_DISTRIBUTED`.
 //
 // # Safety
 // `node`, `module` and `function` are NUL-terminated; `args` is NULL or readable for `len`
 // bytes; `reqid_out` is NULL or writable.
-hive_status hive_spawn_request(const char *node, const char *module, const char *function, const void *args, size_t len, int32_t link, uint64_t *reqid_out);
+hive_status hive_spawn_request(const char *node, const char *module, const char *function, const void *args, size_t len, uint32_t opts, uint64_t *reqid_out);
 
 // `monitor(process, {Name, Node})` from the calling process: monitors whichever process
 // is registered as `name[0..name_len]` on `node` when the request arrives (resolved once,

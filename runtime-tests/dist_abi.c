@@ -68,7 +68,7 @@ static void root(void *arg) {
      * {spawn_reply, ReqId, error, noconnection}. */
     const uint8_t no_args[] = {131, 106};
     uint64_t req = 0;
-    CHECK_OK(hive_spawn_request("nosuch@localhost", "m", "f", no_args, sizeof no_args, 1, &req));
+    CHECK_OK(hive_spawn_request("nosuch@localhost", "m", "f", no_args, sizeof no_args, HIVE_SPAWN_LINK | HIVE_SPAWN_MONITOR, &req));
     CHECK_NE(req, 0);
     CHECK_OK(hive_receive(BOUND, &m));
     CHECK(contains(m, "spawn_reply"));

@@ -240,8 +240,10 @@ fn case_153_156_spawn_request_from_erlang() {
     rt.shutdown();
 }
 
-/// Cases 153, 156: `spawn_request` from Hive to the BEAM with `link`: the reply first, then
-/// the exit signal of the new process with its real reason.
+/// Cases 153, 154, 156: `spawn_request` from Hive to the BEAM with `link` and `monitor`:
+/// the reply first, then the exit signal of the new process and its DOWN (whose reference
+/// is the request's), both with its real reason; a spawn with `monitor` only, then
+/// `demonitor`: no DOWN.
 #[test]
 fn case_153_156_spawn_request_from_hive() {
     let Some(epmd) = private_epmd() else {
@@ -251,25 +253,45 @@ fn case_153_156_spawn_request_from_hive() {
     let _e = erl(&epmd, "e154");
     run_normal(&rt, || {
         process::trap_exit(true).unwrap();
-        let args = etf::to_vec(&Term::list(vec![Term::atom("boom")]));
-        let r = dist::spawn_request("e154@localhost", "erlang", "exit", &args, true).unwrap();
-        let m = process::receive(Some(10_000)).unwrap();
-        let t = etf::decode(m.data()).unwrap();
-        let parts = t.as_tuple().unwrap();
-        assert_eq!(parts[0], Term::atom("spawn_reply"));
-        assert_eq!(parts[2], Term::atom("ok"), "{t}");
-        let Term::Pid(p) = &parts[3] else {
-            panic!("a pid: {t}")
+        let reply = |r: u64| {
+            let m = process::receive(Some(10_000)).unwrap();
+            let t = etf::decode(m.data()).unwrap();
+            let parts = t.as_tuple().unwrap().to_vec();
+            assert_eq!(parts[0], Term::atom("spawn_reply"));
+            assert_eq!(parts[2], Term::atom("ok"), "{t}");
+            let Term::Ref(rr) = &parts[1] else {
+                panic!("a reference: {t}")
+            };
+            assert_eq!(u64::from(rr.ids[0]) | (u64::from(rr.ids[1]) << 32), r);
+            let Term::Pid(p) = &parts[3] else {
+                panic!("a pid: {t}")
+            };
+            dist::pid_of(p).unwrap().unwrap()
         };
-        let child = dist::pid_of(p).unwrap().unwrap();
-        let _ = r;
-        let x = process::receive(Some(10_000)).unwrap();
-        assert_eq!(x.kind(), MessageKind::Exit);
-        assert_eq!(x.sender(), child);
-        assert_eq!(
-            etf::decode(x.reason().unwrap().data()).unwrap(),
-            Term::atom("boom")
-        );
+        let args = etf::to_vec(&Term::list(vec![Term::atom("boom")]));
+        let r = dist::spawn_request("e154@localhost", "erlang", "exit", &args, true, true).unwrap();
+        let child = reply(r);
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            let x = process::receive(Some(10_000)).unwrap();
+            assert_eq!(x.sender(), child);
+            let why = etf::decode(x.reason().unwrap().data()).unwrap();
+            assert_eq!(why, Term::atom("boom"));
+            got.push((x.kind(), x.monitor_ref()));
+        }
+        got.sort_by_key(|(k, _)| *k as i32);
+        assert_eq!(got, vec![(MessageKind::Exit, 0), (MessageKind::Down, r)]);
+        // `monitor` only, on a process that waits: demonitor ends it, no DOWN comes.
+        let args = etf::to_vec(&Term::list(vec![Term::Int(60_000)]));
+        let r2 =
+            dist::spawn_request("e154@localhost", "timer", "sleep", &args, false, true).unwrap();
+        let sleeper = reply(r2);
+        assert!(process::demonitor(r2, false).unwrap());
+        process::exit_pid(sleeper, ExitReason::Kill).unwrap();
+        // A second monitor's DOWN comes; none carries the demonitored reference.
+        let m = process::monitor(sleeper).unwrap();
+        let d = process::receive_select(Some(10_000), |x| x.kind() == MessageKind::Down).unwrap();
+        assert_eq!(d.monitor_ref(), m);
     });
     rt.shutdown();
 }

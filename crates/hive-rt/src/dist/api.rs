@@ -562,7 +562,8 @@ pub(crate) fn register_entry_on(
 /// request reference at once; the reply comes as the message `{spawn_reply, ReqId, ok,
 /// Pid}` or `{spawn_reply, ReqId, error, Reason}` (ETF; `noconnection` when the node
 /// cannot be reached, case 155). With `link`, the caller is linked to the new process
-/// before it runs (case 153). Errors: `ErrNotAProcess`, `ErrNotDistributed`,
+/// before it runs (case 153); with `monitor`, it monitors it under the request's reference
+/// (its DOWN carries `ReqId`, case 154). Errors: `ErrNotAProcess`, `ErrNotDistributed`,
 /// `ErrBadArgument` (args not a proper list, an empty name, a node name without `@`),
 /// `ErrBadLength`.
 pub fn spawn_request(
@@ -571,6 +572,7 @@ pub fn spawn_request(
     function: &str,
     args: &[u8],
     link: bool,
+    monitor: bool,
 ) -> Result<u64> {
     let _rt = crate::sched::enter();
     let node = running().map_err(Error)?;
@@ -592,11 +594,14 @@ pub fn spawn_request(
         return Err(Error(Status::ErrNotAProcess));
     };
     let reqid = crate::runtime::runtime_of(pcb).new_ref();
-    let opts = if link {
-        Term::list(vec![Term::atom("link")])
-    } else {
-        Term::Nil
-    };
+    let mut opts = Vec::new();
+    if link {
+        opts.push(Term::atom("link"));
+    }
+    if monitor {
+        opts.push(Term::atom("monitor"));
+    }
+    let opts = Term::list(opts);
     let ctl = Term::tuple(vec![
         Term::Int(op::SPAWN_REQUEST),
         Term::Ref(super::ids::ref_to_ext(&node.me, reqid)),
@@ -608,7 +613,7 @@ pub fn spawn_request(
     let entry = node.entry(&target);
     let queued = target != node.me.name
         && node.queue(&entry, None, &ctl, Some(Payload::data(args)), |s| {
-            s.spawns.insert(reqid, (me, link));
+            s.spawns.insert(reqid, (me, link, monitor));
         });
     if !queued {
         let msg = super::etf::to_vec(&Term::tuple(vec![

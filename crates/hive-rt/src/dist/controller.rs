@@ -387,7 +387,7 @@ fn end(node: &Node, entry: &Entry, me: Pid, next: Pid) {
         node.deliver_local(h.watcher, h.target, Signal::Demonitor(token));
     }
     // A spawn request without its reply fails with `noconnection` (case 155's reply).
-    for (reqid, (requester, _)) in spawns {
+    for (reqid, (requester, ..)) in spawns {
         let msg = super::etf::to_vec(&super::etf::Term::tuple(vec![
             super::etf::Term::atom("spawn_reply"),
             super::etf::Term::Ref(super::ids::ref_to_ext(&node.me, reqid)),

@@ -98,8 +98,8 @@ pub(crate) struct EntryState {
     /// `monitor_node(Node, true)` callers, once per call.
     pub(crate) node_monitors: Vec<Pid>,
     /// `spawn_request`s of local processes awaiting their reply: request reference →
-    /// (the requesting process, whether the `link` option was given).
-    pub(crate) spawns: HashMap<u64, (Pid, bool)>,
+    /// (the requesting process, whether the `link` option was given, whether `monitor`).
+    pub(crate) spawns: HashMap<u64, (Pid, bool, bool)>,
 }
 
 /// One remote node, by name.

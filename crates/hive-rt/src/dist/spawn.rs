@@ -173,9 +173,31 @@ pub(crate) fn reply(node: &Arc<Node>, entry: &Arc<Entry>, t: &[Term]) {
         return;
     };
     let pending = entry.state.lock().spawns.remove(&reqid);
-    let Some((_, link)) = pending else { return };
+    let Some((_, link, monitor)) = pending else {
+        return;
+    };
     let (status, what) = match result {
         Term::Pid(p) => {
+            if let (true, true, Some(child)) =
+                (monitor, flags & 2 != 0, ext_to_pid(&node.me, &node.inc, p))
+            {
+                // The child's node monitors it for us under the request's reference; our
+                // side, before the reply is seen (DOWN frames come after this one).
+                entry.state.lock().monitors.insert(reqid, (to, child, None));
+                if !hold_monitor(node, to, reqid, child) {
+                    // The requester is gone: end the monitor on the child's node.
+                    entry.state.lock().monitors.remove(&reqid);
+                    if let (Some(f), Some(c)) = (node.pid_term(to), node.pid_term(child)) {
+                        let ctl = Term::tuple(vec![
+                            Term::Int(op::DEMONITOR_P),
+                            f,
+                            c,
+                            Term::Ref(req.clone()),
+                        ]);
+                        node.queue(entry, None, &ctl, None, |_| {});
+                    }
+                }
+            }
             if let (true, true, Some(child)) =
                 (link, flags & 1 != 0, ext_to_pid(&node.me, &node.inc, p))
             {
@@ -207,6 +229,29 @@ pub(crate) fn reply(node: &Arc<Node>, entry: &Arc<Entry>, t: &[Term]) {
         what,
     ]));
     node.send_local(Pid::NONE, to, &msg);
+}
+
+/// Records, in the local process `holder`'s own set, its monitor `mref` on the remote
+/// `child` (a `spawn_request` with `monitor`). False when `holder` has exited (its exit
+/// path took its set, or it never existed).
+fn hold_monitor(node: &Node, holder: Pid, mref: u64, child: Pid) -> bool {
+    let Some(rt) = node.rt.upgrade() else {
+        return false;
+    };
+    let Some(_access) = rt.access() else {
+        return false;
+    };
+    let Some(pcb) = rt.table.lookup(holder) else {
+        return false;
+    };
+    // SAFETY: `_access` pins us: the PCB stays allocated while we use it.
+    let pcb = unsafe { pcb.as_ref() };
+    let mut s = pcb.sig.lock();
+    if pcb.life.is_closed() {
+        return false;
+    }
+    s.data().monitors.insert(mref, child);
+    true
 }
 
 /// The `{M, F, Arity}` of a request.

@@ -9,6 +9,12 @@ use std::ffi::{c_char, c_void};
 
 use super::*;
 
+/// `hive_spawn_request` option: link the caller to the new process.
+pub const HIVE_SPAWN_LINK: u32 = 1;
+/// `hive_spawn_request` option: the caller monitors the new process (reference: the
+/// request's).
+pub const HIVE_SPAWN_MONITOR: u32 = 2;
+
 /// `hive_dist_options.flags`: long names (`-name`): the host added to a name without one
 /// is this machine's full host name (short names, `-sname`, without it).
 pub const HIVE_DIST_LONG_NAMES: u32 = 1;
@@ -402,10 +408,12 @@ pub unsafe extern "C" fn hive_dist_register_entry(
 /// asks `node` to spawn `module:function` with `args[0..len]` (the ETF bytes of a proper
 /// list). The request reference goes to `reqid_out`; the reply arrives as the message
 /// `{spawn_reply, ReqId, ok, Pid}` or `{spawn_reply, ReqId, error, Reason}` (ETF;
-/// `noconnection` when the node cannot be reached). `link` ≠ 0 links the caller to the new
-/// process before it runs. Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`,
+/// `noconnection` when the node cannot be reached). `opts` bit 1 (`HIVE_SPAWN_LINK`) links
+/// the caller to the new process before it runs; bit 2 (`HIVE_SPAWN_MONITOR`) makes it
+/// monitor the new process under the request reference (its DOWN carries `ReqId`). Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER`,
 /// `HIVE_ERR_BAD_LENGTH`, `HIVE_ERR_BAD_ARGUMENT` (args not a proper list, empty names, a
-/// node name without `@`), `HIVE_ERR_NOT_A_PROCESS`, `HIVE_ERR_NOT_DISTRIBUTED`.
+/// node name without `@`, unknown `opts` bits), `HIVE_ERR_NOT_A_PROCESS`,
+/// `HIVE_ERR_NOT_DISTRIBUTED`.
 ///
 /// # Safety
 /// `node`, `module` and `function` are NUL-terminated; `args` is NULL or readable for `len`
@@ -417,7 +425,7 @@ pub unsafe extern "C" fn hive_spawn_request(
     function: *const c_char,
     args: *const c_void,
     len: usize,
-    link: i32,
+    opts: u32,
     reqid_out: *mut u64,
 ) -> hive_status {
     guard(|| {
@@ -429,12 +437,22 @@ pub unsafe extern "C" fn hive_spawn_request(
         if args.is_null() {
             return HIVE_ERR_NULL_POINTER;
         }
+        if opts & !(HIVE_SPAWN_LINK | HIVE_SPAWN_MONITOR) != 0 {
+            return HIVE_ERR_BAD_ARGUMENT;
+        }
         if len > crate::mailbox::MAX_MESSAGE_LEN {
             return HIVE_ERR_BAD_LENGTH;
         }
         // SAFETY: readable for `len` bytes per the contract.
         let a = unsafe { std::slice::from_raw_parts(args as *const u8, len) };
-        match crate::dist::spawn_request(n, m, f, a, link != 0) {
+        match crate::dist::spawn_request(
+            n,
+            m,
+            f,
+            a,
+            opts & HIVE_SPAWN_LINK != 0,
+            opts & HIVE_SPAWN_MONITOR != 0,
+        ) {
             Ok(r) => {
                 // SAFETY: NULL or writable per the contract.
                 unsafe { put(reqid_out, r) };
