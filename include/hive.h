@@ -41,13 +41,6 @@
 // (`alias([reply])`). For `hive_alias`.
 #define HIVE_ALIAS_REPLY 3
 
-// `hive_spawn_request` option: link the caller to the new process.
-#define HIVE_SPAWN_LINK 1
-
-// `hive_spawn_request` option: the caller monitors the new process (reference: the
-// request's).
-#define HIVE_SPAWN_MONITOR 2
-
 // `hive_dist_options.flags`: long names (`-name`): the host added to a name without one
 // is this machine's full host name (short names, `-sname`, without it).
 #define HIVE_DIST_LONG_NAMES 1
@@ -161,6 +154,12 @@
 // (`demonitor(Ref, [info])`). `info_out` is filled whenever it is non-NULL; the flag is
 // accepted for symmetry with Erlang.
 #define HIVE_DEMONITOR_INFO 2
+
+// `hive_spawn_opts.flags` for `hive_spawn_opt`: link the new process to the caller.
+#define HIVE_SPAWN_LINK 1
+
+// `hive_spawn_opts.flags` for `hive_spawn_opt`: the caller monitors the new process.
+#define HIVE_SPAWN_MONITOR 2
 
 // `hive_tcp_listen` flag: `SO_REUSEADDR`.
 #define HIVE_TCP_REUSEADDR 1

@@ -7,13 +7,8 @@
 
 use std::ffi::{c_char, c_void};
 
+use super::signal::{HIVE_SPAWN_LINK, HIVE_SPAWN_MONITOR};
 use super::*;
-
-/// `hive_spawn_request` option: link the caller to the new process.
-pub const HIVE_SPAWN_LINK: u32 = 1;
-/// `hive_spawn_request` option: the caller monitors the new process (reference: the
-/// request's).
-pub const HIVE_SPAWN_MONITOR: u32 = 2;
 
 /// `hive_dist_options.flags`: long names (`-name`): the host added to a name without one
 /// is this machine's full host name (short names, `-sname`, without it).
