@@ -156,10 +156,18 @@ fn exceptions_are_errors_and_the_evaluator_survives_them() {
         "evaluator_exited:killed"
     );
     assert_eq!(a.eval("K.").unwrap_err(), "error:{unbound_var,'K'}");
-    // Killed between calls: the next call reports it (and does not run).
-    a.eval("Me = self(), spawn(fun() -> timer:sleep(100), exit(Me, boom) end), ok.")
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(600));
+    // Killed between calls: the next call reports it (and does not run). Node `b` kills
+    // the evaluator and sees its DOWN, so it is gone before `a`'s next call.
+    a.eval("register(evalr, self()), ok.").unwrap();
+    let b = ErlNode::start(&epmd, "b", COOKIE, &[]);
+    assert_eq!(
+        b.eval(
+            "P = rpc:call('a@localhost', erlang, whereis, [evalr]), M = monitor(process, P), \
+             exit(P, boom), receive {'DOWN', M, process, P, R} -> R after 10000 -> timeout end."
+        )
+        .unwrap(),
+        "boom"
+    );
     assert_eq!(a.eval("1.").unwrap_err(), "evaluator_exited:boom");
     assert_eq!(a.eval("1.").unwrap(), "1");
 }

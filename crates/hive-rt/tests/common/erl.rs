@@ -140,8 +140,9 @@ fn wait_child(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     loop {
         match child.try_wait() {
             Ok(Some(st)) => return Some(st),
-            // Poll interval; `end` is the bound.
-            Ok(None) if Instant::now() < end => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) if Instant::now() < end => {
+                std::thread::sleep(Duration::from_millis(10)) // poll interval; `end` is the bound
+            }
             _ => return None,
         }
     }
@@ -470,9 +471,12 @@ impl ErlNode {
             format!("{short_name}@localhost")
         };
         let mut last = String::new();
+        let short = name.split('@').next().unwrap_or(&name).to_string();
         for attempt in 0..3 {
             if attempt > 0 {
-                std::thread::sleep(Duration::from_millis(500));
+                // The name of a node that just went may still be registered: wait until
+                // epmd has dropped it (bounded: a live node keeps it, and this try fails).
+                epmd.wait_unregistered(&short, Duration::from_secs(1));
             }
             match ErlNode::try_start(epmd, &name, cookie, extra_args) {
                 Ok(node) => return node,
