@@ -60,6 +60,14 @@
 // of this runtime, stopped with the node) even if the system `epmd` is installed.
 #define HIVE_DIST_OWN_PORT_MAPPER 16
 
+// `hive_dist_options.flags`, with TLS: an accepting node lets a peer without a client
+// certificate in (one presented is still verified). Off by default: mutual TLS.
+#define HIVE_DIST_TLS_OPTIONAL_PEER_CERT 32
+
+// `hive_dist_options.flags`, with TLS: do not refuse a peer whose certificate is not
+// valid for the host part of its node name (see `docs/distribution.md`, "TLS").
+#define HIVE_DIST_TLS_NO_NAME_CHECK 64
+
 // `hive_process_info.status`: in a run queue.
 #define HIVE_STATUS_RUNNABLE 0
 
@@ -302,8 +310,18 @@ typedef struct hive_dist_options {
   uint32_t flags;
   // `net_ticktime`, ms (0: 60,000); at least 400.
   uint32_t tick_time_ms;
-  // Connect and handshake timeout, ms (0: 7,000).
+  // Connect and handshake timeout, ms (0: 7,000): the whole handshake, TLS included.
   uint32_t setup_time_ms;
+  // TLS distribution (`-proto_dist inet_tls`, mutual TLS): NUL-terminated path of the
+  // PEM file with this node's certificate and its intermediates (OTP `certfile`), or
+  // NULL for plain TCP. With it, `tls_key_file` and `tls_ca_file` are required.
+  const char *tls_cert_file;
+  // NUL-terminated path of the PEM private key of the certificate (PKCS#8, PKCS#1 or
+  // SEC1; OTP `keyfile`).
+  const char *tls_key_file;
+  // NUL-terminated path of the PEM file of CA certificates trusted to sign peers'
+  // certificates (OTP `cacertfile`).
+  const char *tls_ca_file;
 } hive_dist_options;
 
 // A snapshot of one process (`hive_get_process_info`).
@@ -564,6 +582,10 @@ typedef int32_t (*hive_match_fn)(void *env, const struct hive_msg *msg);
 // `hive_dist_stop` was), or `hive_dist_start` was called twice.
 #define HIVE_ERR_NOT_DISTRIBUTED -26
 
+// The TLS files given to `hive_dist_start` are unusable: missing, unreadable, without a
+// certificate or key, or a key that does not match the certificate.
+#define HIVE_ERR_TLS_CONFIG -27
+
 // `normal`: the entry function returned.
 #define HIVE_REASON_NORMAL 0
 
@@ -687,13 +709,15 @@ hive_status hive_send_msg_alias(hive_ref alias, struct hive_msg *msg);
 // Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (opts or name NULL),
 // `HIVE_ERR_BAD_ARGUMENT` (a name with an empty part or not UTF-8, a listen address that
 // does not parse, unknown flags), `HIVE_ERR_BAD_LENGTH` (a name over 255 bytes, a cookie
-// over 255), `HIVE_ERR_NOT_DISTRIBUTED` (already started), `HIVE_ERR_IO` (the cookie file
-// could not be read or made), `HIVE_ERR_ADDR_IN_USE`, `HIVE_ERR_CONN_REFUSED` (no EPMD
+// over 255, a TLS path over 4095), `HIVE_ERR_NOT_DISTRIBUTED` (already started),
+// `HIVE_ERR_IO` (the cookie file could not be read or made), `HIVE_ERR_TLS_CONFIG` (the
+// TLS files are unusable; a NULL key or CA path with a certificate path is
+// `HIVE_ERR_NULL_POINTER`), `HIVE_ERR_ADDR_IN_USE`, `HIVE_ERR_CONN_REFUSED` (no EPMD
 // and starting one is off), `HIVE_ERR_NAME_TAKEN` (EPMD has a node of that name),
 // `HIVE_TIMEOUT`, `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
 //
 // # Safety
-// `opts` is NULL or a valid `hive_dist_options` whose strings are NUL-terminated and whose
+// `opts` is NULL or a valid `hive_dist_options` whose non-NULL strings are NUL-terminated and whose
 // cookie is readable for `cookie_len` bytes; `creation_out` and `port_out` are NULL or
 // writable.
 hive_status hive_dist_start(const struct hive_dist_options *opts, uint32_t *creation_out, uint16_t *port_out);

@@ -150,6 +150,24 @@ int main(void) {
     bad = o;
     bad.name = longname;
     CHECK_EQ(hive_dist_start(&bad, NULL, NULL), HIVE_ERR_BAD_LENGTH);
+    /* TLS: a certificate path needs the key and CA paths; unusable files are an error. */
+    bad = o;
+    bad.tls_cert_file = "/nonexistent/cert.pem";
+    CHECK_EQ(hive_dist_start(&bad, NULL, NULL), HIVE_ERR_NULL_POINTER);
+    bad.tls_key_file = "/nonexistent/key.pem";
+    CHECK_EQ(hive_dist_start(&bad, NULL, NULL), HIVE_ERR_NULL_POINTER);
+    bad.tls_ca_file = "/nonexistent/ca.pem";
+    CHECK_EQ(hive_dist_start(&bad, NULL, NULL), HIVE_ERR_TLS_CONFIG);
+    bad.tls_cert_file = "/dev/null"; /* exists, holds no certificate */
+    CHECK_EQ(hive_dist_start(&bad, NULL, NULL), HIVE_ERR_TLS_CONFIG);
+    char longpath[5000];
+    memset(longpath, 'p', sizeof longpath - 1);
+    longpath[sizeof longpath - 1] = 0;
+    bad.tls_cert_file = longpath;
+    CHECK_EQ(hive_dist_start(&bad, NULL, NULL), HIVE_ERR_BAD_LENGTH);
+    bad = o;
+    bad.flags = HIVE_DIST_NO_EPMD | HIVE_DIST_TLS_NO_NAME_CHECK | HIVE_DIST_TLS_OPTIONAL_PEER_CERT | 128;
+    CHECK_EQ(hive_dist_start(&bad, NULL, NULL), HIVE_ERR_BAD_ARGUMENT);
 
     CHECK_OK(hive_dist_start(&o, &creation, &port));
     CHECK_NE(creation, 0);

@@ -80,6 +80,10 @@ pub enum Status {
     /// Distribution is not running on this runtime (`erlang:is_alive/0` is false), or was
     /// already started (for a second start).
     ErrNotDistributed = -26,
+    /// The TLS distribution options are unusable: a PEM file missing, unreadable or
+    /// holding no certificate or key, a CA file with no usable certificate, or a key that
+    /// does not match the certificate.
+    ErrTlsConfig = -27,
 }
 
 impl Status {
@@ -114,6 +118,7 @@ impl Status {
             Status::ErrIo => "HIVE_ERR_IO",
             Status::ErrNotFound => "HIVE_ERR_NOT_FOUND",
             Status::ErrNotDistributed => "HIVE_ERR_NOT_DISTRIBUTED",
+            Status::ErrTlsConfig => "HIVE_ERR_TLS_CONFIG",
         }
     }
 }

@@ -53,8 +53,13 @@ pub struct Options {
     /// `net_ticktime`, ms: a silent peer is dropped after this long, ticks go out every
     /// quarter of it. Default 60,000 (OTP's default); must match the peer's within ±25%.
     pub tick_time_ms: u32,
-    /// Connect and handshake timeout, ms (`net_setuptime`). Default 7,000.
+    /// Connect and handshake timeout, ms (`net_setuptime`): the whole handshake, TLS
+    /// included, must end within it. Default 7,000.
     pub setup_time_ms: u32,
+    /// TLS distribution (`-proto_dist inet_tls`): every connection, in both directions,
+    /// runs inside mutual TLS; None (the default) is plain TCP (`inet_tcp_dist`). A TLS
+    /// node and a plain one cannot connect to each other.
+    pub tls: Option<super::TlsOptions>,
 }
 
 impl Default for Options {
@@ -70,6 +75,7 @@ impl Default for Options {
             hidden: true,
             tick_time_ms: 60_000,
             setup_time_ms: 7_000,
+            tls: None,
         }
     }
 }
@@ -157,10 +163,7 @@ fn register(
     let addr = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port);
     let try_once = || -> std::result::Result<(Socket, u32), Status> {
         let s = net::tcp_connect(addr, Some(2_000)).map_err(|e| e.0)?;
-        let mut st = super::controller::Stream {
-            s,
-            timeout_ms: 5_000,
-        };
+        let mut st = super::controller::Stream::with_deadline(s, 5_000);
         match super::epmd::alive2(&mut st, listen_port, hidden, short) {
             Ok(c) => Ok((s, c)),
             Err(_) => {
@@ -221,6 +224,10 @@ pub(crate) fn start(rt: &RtInner, opts: Options) -> Result<NodeInfo> {
     let cookie = match opts.cookie.clone() {
         Some(c) => c,
         None => default_cookie().map_err(|_| Error(Status::ErrIo))?,
+    };
+    let tls = match &opts.tls {
+        Some(o) => Some(super::tls::load(o).map_err(|_| Error(Status::ErrTlsConfig))?),
+        None => None,
     };
     let (tx, rx) = crossbeam_channel::bounded::<std::result::Result<Ready, Status>>(1);
     let slot: Arc<Mutex<Option<Arc<Node>>>> = Arc::default();
@@ -309,6 +316,7 @@ pub(crate) fn start(rt: &RtInner, opts: Options) -> Result<NodeInfo> {
             tick_ms: opts.tick_time_ms.max(400),
             setup_ms: opts.setup_time_ms.max(100),
             flags,
+            tls,
             _mapper: mapper.lock().take(),
         },
     ));

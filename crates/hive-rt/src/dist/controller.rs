@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use super::handshake::{self, Framing, HandshakeError, Local, PeerInfo, Verdict};
 use super::node::{Discovery, Entry, Node, Phase};
+use super::tls;
 use crate::config::{Priority, SpawnOptions};
 use crate::io::api::{self as net, Socket};
 use crate::io::tcp::SockOpt;
@@ -62,10 +63,36 @@ pub(crate) fn spawn_accept(node: &Arc<Node>) -> Result<Pid, Status> {
     rt.spawn(ProcEntry::rust(move || accept_role(n)), &[], opts(), None)
 }
 
-/// A socket as a blocking byte stream for the handshake, each call bounded by `timeout`.
+/// A socket as a blocking byte stream for the handshake, each call bounded by
+/// `timeout_ms` and all of them by `deadline` (a peer that trickles bytes cannot hold a
+/// handshake open past it).
 pub(crate) struct Stream {
     pub(crate) s: Socket,
     pub(crate) timeout_ms: u32,
+    pub(crate) deadline: Option<Instant>,
+}
+
+impl Stream {
+    /// A stream whose calls together end within `ms`.
+    pub(crate) fn with_deadline(s: Socket, ms: u32) -> Stream {
+        Stream {
+            s,
+            timeout_ms: ms,
+            deadline: Some(Instant::now() + std::time::Duration::from_millis(u64::from(ms))),
+        }
+    }
+
+    /// The timeout of the next call, ms; an error once the deadline has passed.
+    fn timeout(&self) -> std::io::Result<u32> {
+        let Some(d) = self.deadline else {
+            return Ok(self.timeout_ms);
+        };
+        let left = d.saturating_duration_since(Instant::now()).as_millis();
+        if left == 0 {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        Ok(self.timeout_ms.min(u32::try_from(left).unwrap_or(u32::MAX)))
+    }
 }
 
 fn io_err(e: crate::status::Error) -> std::io::Error {
@@ -77,7 +104,7 @@ impl Read for Stream {
         if buf.is_empty() {
             return Ok(0);
         }
-        match net::recv_partial(self.s, buf, 1, Some(self.timeout_ms)) {
+        match net::recv_partial(self.s, buf, 1, Some(self.timeout()?)) {
             (n, Ok(())) => Ok(n),
             (0, Err(e)) if e.0 == Status::ErrPeerClosed => Ok(0),
             (_, Err(e)) => Err(io_err(e)),
@@ -87,7 +114,7 @@ impl Read for Stream {
 
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        net::send(self.s, buf, Some(self.timeout_ms)).map_err(io_err)?;
+        net::send(self.s, buf, Some(self.timeout()?)).map_err(io_err)?;
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -124,7 +151,7 @@ fn dial(node: &Node, name: &str) -> Result<Socket, String> {
         Discovery::Epmd(ep) => {
             let s = net::tcp_connect(SocketAddr::new(ip, ep), Some(t))
                 .map_err(|e| format!("epmd at {ip}:{ep}: {e:?}"))?;
-            let mut st = Stream { s, timeout_ms: t };
+            let mut st = Stream::with_deadline(s, t);
             let r = super::epmd::port_please(&mut st, short);
             let _ = net::close(s);
             match r {
@@ -137,6 +164,30 @@ fn dial(node: &Node, name: &str) -> Result<Socket, String> {
     net::tcp_connect(SocketAddr::new(ip, port), Some(t)).map_err(|e| format!("connect: {e:?}"))
 }
 
+/// The initiator's handshakes on a connected socket: TLS first when configured (the
+/// acceptor's certificate must be valid for the host part of `name`), then the
+/// distribution handshake inside it.
+fn initiate(
+    node: &Node,
+    st: &mut Stream,
+    name: &str,
+) -> Result<(PeerInfo, Option<tls::Wire>), HandshakeError> {
+    let Some(t) = &node.settings.tls else {
+        return handshake::initiate(st, &local(node), Framing::Len2, name).map(|p| (p, None));
+    };
+    let host = name.split_once('@').map_or("", |(_, h)| h);
+    let mut conn = t
+        .client(host)
+        .map_err(|_| HandshakeError::Protocol("bad host for TLS"))?;
+    let mut ts = tls::TlsStream {
+        conn: &mut conn,
+        io: st,
+    };
+    ts.handshake().map_err(HandshakeError::Io)?;
+    let peer = handshake::initiate(&mut ts, &local(node), Framing::Len4, name)?;
+    Ok((peer, Some(tls::Wire::new(conn))))
+}
+
 fn connect_role(node: Arc<Node>, entry: Arc<Entry>) {
     let me = crate::process::self_pid();
     let r = dial(&node, entry.name.as_str()).and_then(|s| {
@@ -145,12 +196,9 @@ fn connect_role(node: Arc<Node>, entry: Arc<Entry>) {
             let _ = net::close(s);
             return Err(String::new());
         }
-        let mut st = Stream {
-            s,
-            timeout_ms: node.settings.setup_ms,
-        };
-        match handshake::initiate(&mut st, &local(&node), Framing::Len2, entry.name.as_str()) {
-            Ok(peer) => Ok((s, peer)),
+        let mut st = Stream::with_deadline(s, node.settings.setup_ms);
+        match initiate(&node, &mut st, entry.name.as_str()) {
+            Ok((peer, wire)) => Ok((s, peer, wire)),
             Err(e) => {
                 let _ = net::close(s);
                 Err(match e {
@@ -161,7 +209,7 @@ fn connect_role(node: Arc<Node>, entry: Arc<Entry>) {
         }
     });
     match r {
-        Ok((s, peer)) => run(&node, &entry, me, s, &peer),
+        Ok((s, peer, wire)) => run(&node, &entry, me, s, &peer, wire),
         // `nok`: a simultaneous connect that the peer's attempt wins; its accepting
         // controller has taken the entry over.
         Err(e) if e.is_empty() => {}
@@ -178,17 +226,44 @@ fn accept_role(node: Arc<Node>) {
         return;
     };
     let s = Socket(u64::from_le_bytes(raw));
-    let mut st = Stream {
-        s,
-        timeout_ms: node.settings.setup_ms,
-    };
+    let mut st = Stream::with_deadline(s, node.settings.setup_ms);
+    // With TLS: the TLS handshake first; the peer's certificate then decides whether the
+    // node name it announces is allowed.
+    let mut conn = None;
+    let mut cert = None;
+    if let Some(t) = &node.settings.tls {
+        let Ok(mut c) = t.server() else {
+            let _ = net::close(s);
+            return;
+        };
+        if (tls::TlsStream {
+            conn: &mut c,
+            io: &mut st,
+        })
+        .handshake()
+        .is_err()
+        {
+            let _ = net::close(s);
+            return;
+        }
+        cert = c.peer_certificates().and_then(|c| c.first()).cloned();
+        conn = Some(c);
+    }
+    let check_names = node
+        .settings
+        .tls
+        .as_ref()
+        .is_some_and(|t| t.check_node_names);
     // The entry this connection took (Ok, OkSimultaneous), or would replace once the
     // handshake completes (Alive: the old connection stays until then).
     let mut taken: Option<(Arc<Entry>, bool)> = None;
-    let r = handshake::accept(&mut st, &local(&node), Framing::Len2, |name, _creation| {
+    let decide = |name: &str, _creation: u32| {
         let Ok(atom) = super::etf::Atom::new(name) else {
             return Verdict::NotAllowed;
         };
+        if check_names && !tls::cert_names_node(cert.as_ref(), name) {
+            return Verdict::NotAllowed;
+        }
         if atom == node.me.name || node.stopping.load(std::sync::atomic::Ordering::Relaxed) {
             return Verdict::NotAllowed;
         }
@@ -220,7 +295,18 @@ fn accept_role(node: Arc<Node>) {
             _ => {}
         }
         v
-    });
+    };
+    let r = match conn.as_mut() {
+        None => handshake::accept(&mut st, &local(&node), Framing::Len2, decide),
+        Some(c) => {
+            let mut ts = tls::TlsStream {
+                conn: c,
+                io: &mut st,
+            };
+            handshake::accept(&mut ts, &local(&node), Framing::Len4, decide)
+        }
+    };
+    let wire = conn.map(tls::Wire::new);
     match (r, taken) {
         (Ok(peer), Some((entry, replace))) => {
             if replace {
@@ -229,7 +315,7 @@ fn accept_role(node: Arc<Node>) {
                     end_connection(&node, &entry, old, me);
                 }
             }
-            run(&node, &entry, me, s, &peer)
+            run(&node, &entry, me, s, &peer, wire)
         }
         (_, Some((entry, false))) => {
             let _ = net::close(s);
@@ -258,7 +344,14 @@ fn end_connection(node: &Node, entry: &Entry, old: Pid, next: Pid) {
 }
 
 /// The connected loop.
-fn run(node: &Arc<Node>, entry: &Arc<Entry>, me: Pid, s: Socket, peer: &PeerInfo) {
+fn run(
+    node: &Arc<Node>,
+    entry: &Arc<Entry>,
+    me: Pid,
+    s: Socket,
+    peer: &PeerInfo,
+    mut wire: Option<tls::Wire>,
+) {
     {
         let mut st = entry.state.lock();
         if st.controller != me {
@@ -273,8 +366,26 @@ fn run(node: &Arc<Node>, entry: &Arc<Entry>, me: Pid, s: Socket, peer: &PeerInfo
         st.notified = true;
     }
     let _ = net::set_option(s, SockOpt::NoDelay, 1);
-    let _ = net::set_option(s, SockOpt::Packet, 4);
+    // Plain TCP: the socket cuts frames; TLS: ciphertext arrives raw, `wire` cuts them.
+    let _ = net::set_option(s, SockOpt::Packet, if wire.is_some() { 0 } else { 4 });
     let _ = net::set_option(s, SockOpt::Active, ACTIVE_N);
+    let t = node.settings.tick_ms;
+    let send = |wire: &mut Option<tls::Wire>, b: &[u8]| match wire {
+        None => net::send(s, b, Some(t)).map_err(|_| "send failed"),
+        Some(w) => w.send(s, b, t),
+    };
+    // Frames the peer sent right behind its handshake, already decrypted.
+    if let Some(w) = wire.as_mut() {
+        if w.on_bytes(s, &[], t, |f| {
+            super::dispatch::frame(node, entry, f).map_err(drop)
+        })
+        .is_err()
+        {
+            let _ = net::close(s);
+            down(node, entry, me);
+            return;
+        }
+    }
     let tick = u128::from(node.settings.tick_ms / 4).max(1);
     let timeout = u128::from(node.settings.tick_ms);
     let mut last_read = Instant::now();
@@ -294,8 +405,8 @@ fn run(node: &Arc<Node>, entry: &Arc<Entry>, me: Pid, s: Socket, peer: &PeerInfo
                 std::mem::swap(&mut st.out, &mut spare);
             }
             if !spare.is_empty() {
-                if net::send(s, &spare, Some(node.settings.tick_ms)).is_err() {
-                    break "send failed";
+                if let Err(e) = send(&mut wire, &spare) {
+                    break e;
                 }
                 last_write = Instant::now();
                 spare.clear();
@@ -305,8 +416,8 @@ fn run(node: &Arc<Node>, entry: &Arc<Entry>, me: Pid, s: Socket, peer: &PeerInfo
             }
         }
         if last_write.elapsed().as_millis() >= tick {
-            if net::send(s, &[0, 0, 0, 0], Some(node.settings.tick_ms)).is_err() {
-                break "send failed";
+            if let Err(e) = send(&mut wire, &[0, 0, 0, 0]) {
+                break e;
             }
             last_write = Instant::now();
         }
@@ -322,8 +433,23 @@ fn run(node: &Arc<Node>, entry: &Arc<Entry>, me: Pid, s: Socket, peer: &PeerInfo
         match m.kind() {
             MessageKind::Tcp => {
                 last_read = Instant::now();
-                if !m.is_empty() && super::dispatch::frame(node, entry, m.data()).is_err() {
-                    break "bad frame";
+                match wire.as_mut() {
+                    None => {
+                        if !m.is_empty() && super::dispatch::frame(node, entry, m.data()).is_err() {
+                            break "bad frame";
+                        }
+                    }
+                    Some(w) => {
+                        let r = w.on_bytes(s, m.data(), t, |f| {
+                            if f.is_empty() {
+                                return Ok(());
+                            }
+                            super::dispatch::frame(node, entry, f).map_err(drop)
+                        });
+                        if let Err(e) = r {
+                            break e;
+                        }
+                    }
                 }
             }
             MessageKind::TcpPassive => {

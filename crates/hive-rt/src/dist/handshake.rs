@@ -188,9 +188,11 @@ pub(crate) fn digest(challenge: u32, cookie: &[u8]) -> [u8; 16] {
     h.finalize().into()
 }
 
-/// Compares two digests in time independent of where they differ.
+/// Compares two digests in time independent of where they differ (`subtle`'s
+/// constant-time equality: no early exit the optimiser could reintroduce).
 fn digest_eq(a: &[u8], b: &[u8; 16]) -> bool {
-    a.len() == 16 && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.len() == 16 && bool::from(a.ct_eq(&b[..]))
 }
 
 /// Writes one handshake message (`body` behind its length header) and flushes.

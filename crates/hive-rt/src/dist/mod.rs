@@ -17,6 +17,7 @@ pub(crate) mod node;
 mod script_stream;
 pub(crate) mod spawn;
 pub(crate) mod terms;
+pub(crate) mod tls;
 
 pub use api::{
     disconnect, monitor_name, monitor_node, node_name, nodes, pid_of, pid_term, register_entry,
@@ -24,3 +25,4 @@ pub use api::{
 };
 pub(crate) use api::{disconnect_on, node_of, nodes_on, register_entry_on, start, stop};
 pub use node::Discovery;
+pub use tls::TlsOptions;

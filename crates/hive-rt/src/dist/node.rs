@@ -140,6 +140,8 @@ pub(crate) struct Settings {
     /// Handshake and connect timeout, ms (`net_setuptime`, 7 s by default).
     pub(crate) setup_ms: u32,
     pub(crate) flags: u64,
+    /// TLS distribution, when configured.
+    pub(crate) tls: Option<super::tls::Tls>,
     /// Hive's own port mapper, when this node started it: kept running while the node is.
     pub(crate) _mapper: Option<super::epmd::PortMapperHandle>,
 }

@@ -24,6 +24,13 @@ pub const HIVE_DIST_NO_START_EPMD: u32 = 8;
 /// `hive_dist_options.flags`: when no EPMD answers, start Hive's own port mapper (threads
 /// of this runtime, stopped with the node) even if the system `epmd` is installed.
 pub const HIVE_DIST_OWN_PORT_MAPPER: u32 = 16;
+/// `hive_dist_options.flags`, with TLS: an accepting node lets a peer without a client
+/// certificate in (one presented is still verified). Off by default: mutual TLS.
+pub const HIVE_DIST_TLS_OPTIONAL_PEER_CERT: u32 = 32;
+/// `hive_dist_options.flags`, with TLS: do not refuse a peer whose certificate is not
+/// valid for the host part of its node name (see `docs/distribution.md`, "TLS").
+pub const HIVE_DIST_TLS_NO_NAME_CHECK: u32 = 64;
+const ALL_FLAGS: u32 = 127;
 
 /// How to start a node (`hive_dist_start`). Zeroed fields take the defaults.
 #[repr(C)]
@@ -46,8 +53,37 @@ pub struct hive_dist_options {
     pub flags: u32,
     /// `net_ticktime`, ms (0: 60,000); at least 400.
     pub tick_time_ms: u32,
-    /// Connect and handshake timeout, ms (0: 7,000).
+    /// Connect and handshake timeout, ms (0: 7,000): the whole handshake, TLS included.
     pub setup_time_ms: u32,
+    /// TLS distribution (`-proto_dist inet_tls`, mutual TLS): NUL-terminated path of the
+    /// PEM file with this node's certificate and its intermediates (OTP `certfile`), or
+    /// NULL for plain TCP. With it, `tls_key_file` and `tls_ca_file` are required.
+    pub tls_cert_file: *const c_char,
+    /// NUL-terminated path of the PEM private key of the certificate (PKCS#8, PKCS#1 or
+    /// SEC1; OTP `keyfile`).
+    pub tls_key_file: *const c_char,
+    /// NUL-terminated path of the PEM file of CA certificates trusted to sign peers'
+    /// certificates (OTP `cacertfile`).
+    pub tls_ca_file: *const c_char,
+}
+
+/// Reads a NUL-terminated path of at most 4095 bytes.
+///
+/// # Safety
+/// `s` is NULL or points to a NUL-terminated string (or to at least 4096 readable bytes).
+unsafe fn c_path(s: *const c_char) -> Result<std::path::PathBuf, Status> {
+    if s.is_null() {
+        return Err(Status::ErrNullPointer);
+    }
+    // SAFETY: the caller's contract: readable up to its NUL or for 4096 bytes.
+    let n = unsafe { libc::strnlen(s, 4096) };
+    if n > 4095 {
+        return Err(Status::ErrBadLength);
+    }
+    // SAFETY: `n` bytes are readable (strnlen read them).
+    let b = unsafe { std::slice::from_raw_parts(s as *const u8, n) };
+    use std::os::unix::ffi::OsStrExt;
+    Ok(std::ffi::OsStr::from_bytes(b).into())
 }
 
 /// Reads a NUL-terminated string of at most 255 bytes.
@@ -110,13 +146,15 @@ unsafe fn copy_out(text: &[u8], buf: *mut c_char, cap: usize, len_out: *mut usiz
 /// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (opts or name NULL),
 /// `HIVE_ERR_BAD_ARGUMENT` (a name with an empty part or not UTF-8, a listen address that
 /// does not parse, unknown flags), `HIVE_ERR_BAD_LENGTH` (a name over 255 bytes, a cookie
-/// over 255), `HIVE_ERR_NOT_DISTRIBUTED` (already started), `HIVE_ERR_IO` (the cookie file
-/// could not be read or made), `HIVE_ERR_ADDR_IN_USE`, `HIVE_ERR_CONN_REFUSED` (no EPMD
+/// over 255, a TLS path over 4095), `HIVE_ERR_NOT_DISTRIBUTED` (already started),
+/// `HIVE_ERR_IO` (the cookie file could not be read or made), `HIVE_ERR_TLS_CONFIG` (the
+/// TLS files are unusable; a NULL key or CA path with a certificate path is
+/// `HIVE_ERR_NULL_POINTER`), `HIVE_ERR_ADDR_IN_USE`, `HIVE_ERR_CONN_REFUSED` (no EPMD
 /// and starting one is off), `HIVE_ERR_NAME_TAKEN` (EPMD has a node of that name),
 /// `HIVE_TIMEOUT`, `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
 ///
 /// # Safety
-/// `opts` is NULL or a valid `hive_dist_options` whose strings are NUL-terminated and whose
+/// `opts` is NULL or a valid `hive_dist_options` whose non-NULL strings are NUL-terminated and whose
 /// cookie is readable for `cookie_len` bytes; `creation_out` and `port_out` are NULL or
 /// writable.
 #[no_mangle]
@@ -135,7 +173,7 @@ pub unsafe extern "C" fn hive_dist_start(
             Ok(n) => n.to_owned(),
             Err(s) => return code(s),
         };
-        if o.flags & !31 != 0 {
+        if o.flags & !ALL_FLAGS != 0 {
             return HIVE_ERR_BAD_ARGUMENT;
         }
         let cookie = if o.cookie.is_null() {
@@ -181,6 +219,24 @@ pub unsafe extern "C" fn hive_dist_start(
         }
         if o.setup_time_ms != 0 {
             d.setup_time_ms = o.setup_time_ms;
+        }
+        if !o.tls_cert_file.is_null() {
+            // SAFETY: NUL-terminated per the contract.
+            let files = unsafe {
+                (
+                    c_path(o.tls_cert_file),
+                    c_path(o.tls_key_file),
+                    c_path(o.tls_ca_file),
+                )
+            };
+            let (cert, key, ca) = match files {
+                (Ok(c), Ok(k), Ok(a)) => (c, k, a),
+                (Err(s), _, _) | (_, Err(s), _) | (_, _, Err(s)) => return code(s),
+            };
+            let mut t = crate::dist::TlsOptions::new(cert, key, ca);
+            t.require_peer_cert = o.flags & HIVE_DIST_TLS_OPTIONAL_PEER_CERT == 0;
+            t.check_node_names = o.flags & HIVE_DIST_TLS_NO_NAME_CHECK == 0;
+            d.tls = Some(t);
         }
         let rt = match runtime() {
             Ok(rt) => rt,

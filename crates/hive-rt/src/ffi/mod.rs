@@ -96,6 +96,9 @@ pub const HIVE_ERR_NOT_FOUND: hive_status = -25;
 /// Distribution is not running on this runtime (`hive_dist_start` was not called, or
 /// `hive_dist_stop` was), or `hive_dist_start` was called twice.
 pub const HIVE_ERR_NOT_DISTRIBUTED: hive_status = -26;
+/// The TLS files given to `hive_dist_start` are unusable: missing, unreadable, without a
+/// certificate or key, or a key that does not match the certificate.
+pub const HIVE_ERR_TLS_CONFIG: hive_status = -27;
 
 /// Reductions in one time slice (the BEAM's `CONTEXT_REDS`).
 pub const HIVE_REDUCTIONS_PER_SLICE: i32 = 4000;
@@ -188,6 +191,7 @@ mod tests {
             (HIVE_ERR_IO, Status::ErrIo),
             (HIVE_ERR_NOT_FOUND, Status::ErrNotFound),
             (HIVE_ERR_NOT_DISTRIBUTED, Status::ErrNotDistributed),
+            (HIVE_ERR_TLS_CONFIG, Status::ErrTlsConfig),
         ];
         for (c, s) in all {
             assert_eq!(c, s as i32, "{}", s.name());

@@ -261,7 +261,8 @@ impl Runtime {
     /// empty part), `ErrBadLength` (a name over 255 characters), `ErrIo` (the cookie file
     /// could not be read or made), `ErrAddrInUse` (the listen address, or EPMD's port for
     /// Hive's own port mapper), `ErrNameTaken` (EPMD refused the name: a node of that name
-    /// runs), `Timeout`, `ErrShutDown`, `ErrSystemLimit`.
+    /// runs), `ErrTlsConfig` (the TLS options' files are unusable), `Timeout`,
+    /// `ErrShutDown`, `ErrSystemLimit`.
     pub fn dist_start(&self, opts: crate::dist::Options) -> Result<crate::dist::NodeInfo> {
         let _rt = crate::sched::enter();
         crate::dist::start(&self.inner, opts)

@@ -55,6 +55,9 @@ use hive_rt::{process, ExitReason, Message, MessageKind, Pid, Runtime};
 pub(crate) const NODE_VAR: &str = "HIVE_PEER_NODE";
 const EPMD_VAR: &str = "HIVE_PEER_EPMD";
 const COOKIE_VAR: &str = "HIVE_PEER_COOKIE";
+/// TLS distribution for the peer: `DIR:NAME`, the PEM files `DIR/ca.pem`, `DIR/NAME.pem`
+/// and `DIR/NAME.key` (`common/tls.rs`).
+pub(crate) const TLS_VAR: &str = "HIVE_PEER_TLS";
 /// The test (in the test binary) whose body is `common::hive_peer::peer_main()`.
 pub(crate) const PEER_TEST: &str = "hive_peer_main";
 const MARKER: &str = "@@HIVE_NODE@@";
@@ -538,6 +541,15 @@ pub(crate) fn peer_main() {
             discovery: Discovery::Epmd(epmd),
             start_epmd: false,
             tick_time_ms: TICK_MS,
+            tls: std::env::var(TLS_VAR).ok().map(|v| {
+                let (dir, cert) = v.rsplit_once(':').expect("DIR:NAME");
+                let dir = std::path::Path::new(dir);
+                dist::TlsOptions::new(
+                    dir.join(format!("{cert}.pem")),
+                    dir.join(format!("{cert}.key")),
+                    dir.join("ca.pem"),
+                )
+            }),
             ..Options::default()
         })
         .unwrap_or_else(|e| {
@@ -673,12 +685,23 @@ impl HivePeer {
     /// until it is ready (30 s at most; up to 3 tries when the child exits early, e.g. the
     /// name of a node just killed is still registered).
     pub(crate) fn start(epmd_port: u16, short: &str, cookie: &str) -> HivePeer {
+        HivePeer::start_env(epmd_port, short, cookie, &[])
+    }
+
+    /// [`HivePeer::start`] with further environment variables for the peer (e.g.
+    /// [`TLS_VAR`]).
+    pub(crate) fn start_env(
+        epmd_port: u16,
+        short: &str,
+        cookie: &str,
+        env: &[(&str, String)],
+    ) -> HivePeer {
         let mut last = String::new();
         for attempt in 0..3 {
             if attempt > 0 {
                 std::thread::sleep(Duration::from_millis(300)); // retry backoff, 3 tries bound it
             }
-            match HivePeer::try_start(epmd_port, short, cookie) {
+            match HivePeer::try_start(epmd_port, short, cookie, env) {
                 Ok(p) => return p,
                 Err(e) => last = e,
             }
@@ -686,13 +709,19 @@ impl HivePeer {
         panic!("hive peer {short} did not start: {last}");
     }
 
-    fn try_start(epmd_port: u16, short: &str, cookie: &str) -> Result<HivePeer, String> {
+    fn try_start(
+        epmd_port: u16,
+        short: &str,
+        cookie: &str,
+        env: &[(&str, String)],
+    ) -> Result<HivePeer, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut child = Command::new(exe)
             .args(["--exact", PEER_TEST, "--nocapture", "--test-threads=1"])
             .env(NODE_VAR, short)
             .env(EPMD_VAR, epmd_port.to_string())
             .env(COOKIE_VAR, cookie)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

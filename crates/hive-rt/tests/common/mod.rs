@@ -7,6 +7,7 @@ pub(crate) mod dist;
 pub(crate) mod erl;
 pub(crate) mod hive_peer;
 pub(crate) mod signals;
+pub(crate) mod tls;
 
 /// A runtime with `n` schedulers.
 pub(crate) fn rt(n: usize) -> Runtime {
