@@ -322,6 +322,10 @@ typedef struct hive_dist_options {
   // NUL-terminated path of the PEM file of CA certificates trusted to sign peers'
   // certificates (OTP `cacertfile`).
   const char *tls_ca_file;
+  // Bytes queued to one node beyond which a process sending a message there is
+  // suspended until the queue is handed to the socket (the BEAM's busy distribution
+  // port, `+zdbbl`); 0: 1 MiB, as the BEAM's default.
+  size_t busy_limit_bytes;
 } hive_dist_options;
 
 // A snapshot of one process (`hive_get_process_info`).

@@ -60,6 +60,12 @@ pub struct Options {
     /// runs inside mutual TLS; None (the default) is plain TCP (`inet_tcp_dist`). A TLS
     /// node and a plain one cannot connect to each other.
     pub tls: Option<super::TlsOptions>,
+    /// Bytes queued to one node beyond which a process sending a message there is
+    /// suspended until the queue has been handed to the socket (the BEAM's busy
+    /// distribution port, `+zdbbl`, `erlang:system_info(dist_buf_busy_limit)`), so a
+    /// sender faster than the connection cannot grow memory without bound. Default
+    /// 1 MiB, as the BEAM's.
+    pub busy_limit_bytes: usize,
 }
 
 impl Default for Options {
@@ -76,6 +82,7 @@ impl Default for Options {
             tick_time_ms: 60_000,
             setup_time_ms: 7_000,
             tls: None,
+            busy_limit_bytes: 1 << 20,
         }
     }
 }
@@ -316,6 +323,7 @@ pub(crate) fn start(rt: &RtInner, opts: Options) -> Result<NodeInfo> {
             tick_ms: opts.tick_time_ms.max(400),
             setup_ms: opts.setup_time_ms.max(100),
             flags,
+            busy_limit: opts.busy_limit_bytes,
             tls,
             _mapper: mapper.lock().take(),
         },
@@ -471,7 +479,9 @@ pub fn send_name(node_name: &str, name: &str, data: &[u8]) -> Result<()> {
         Term::Atom(to),
     ]);
     let entry = node.entry(&target);
-    node.queue(&entry, None, &ctl, Some(Payload::data(data)), |_| {});
+    if node.queue(&entry, None, &ctl, Some(Payload::data(data)), |_| {}) {
+        node.wait_not_busy(&entry);
+    }
     Ok(())
 }
 

@@ -399,11 +399,13 @@ fn run(
     let reason = loop {
         if flush {
             flush = false;
-            {
+            let waiters = {
                 let mut st = entry.state.lock();
                 st.notified = false;
                 std::mem::swap(&mut st.out, &mut spare);
-            }
+                std::mem::take(&mut st.busy_waiters)
+            };
+            node.wake_busy(waiters);
             if !spare.is_empty() {
                 if let Err(e) = send(&mut wire, &spare) {
                     break e;
@@ -480,7 +482,7 @@ pub(crate) fn down(node: &Node, entry: &Entry, me: Pid) {
 /// is not `NONE`; under one lock, so no sender starts a connection in between.
 fn end(node: &Node, entry: &Entry, me: Pid, next: Pid) {
     let _rt = crate::sched::enter();
-    let (links, monitors, held, watchers, spawns) = {
+    let (links, monitors, held, watchers, spawns, busy) = {
         let mut s = entry.state.lock();
         if s.controller != me {
             return;
@@ -500,8 +502,10 @@ fn end(node: &Node, entry: &Entry, me: Pid, next: Pid) {
             std::mem::take(&mut s.held),
             std::mem::take(&mut s.node_monitors),
             std::mem::take(&mut s.spawns),
+            std::mem::take(&mut s.busy_waiters),
         )
     };
+    node.wake_busy(busy);
     let nc = ExitReason::Noconnection;
     for (local, remote) in links {
         node.deliver_local(remote, local, Signal::LinkExit(&nc));

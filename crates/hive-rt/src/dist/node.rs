@@ -100,6 +100,9 @@ pub(crate) struct EntryState {
     /// `spawn_request`s of local processes awaiting their reply: request reference →
     /// (the requesting process, whether the `link` option was given, whether `monitor`).
     pub(crate) spawns: HashMap<u64, (Pid, bool, bool)>,
+    /// Senders suspended because `out` was over the busy limit ([`Node::wait_not_busy`]);
+    /// woken when the controller takes `out` or the connection ends.
+    pub(crate) busy_waiters: Vec<Pid>,
 }
 
 /// One remote node, by name.
@@ -124,6 +127,7 @@ impl Entry {
                 held_refs: HashMap::new(),
                 node_monitors: Vec::new(),
                 spawns: HashMap::new(),
+                busy_waiters: Vec::new(),
             }),
         }
     }
@@ -140,6 +144,9 @@ pub(crate) struct Settings {
     /// Handshake and connect timeout, ms (`net_setuptime`, 7 s by default).
     pub(crate) setup_ms: u32,
     pub(crate) flags: u64,
+    /// Bytes queued to one node beyond which a process sending a message there is
+    /// suspended until the controller has taken the queue (`dist_buf_busy_limit`).
+    pub(crate) busy_limit: usize,
     /// TLS distribution, when configured.
     pub(crate) tls: Option<super::tls::Tls>,
     /// Hive's own port mapper, when this node started it: kept running while the node is.
@@ -328,6 +335,59 @@ impl Node {
         }
     }
 
+    /// The busy distribution port of the BEAM (`dist_buf_busy_limit`): when more than the
+    /// busy limit is queued to `entry`'s node, the calling process (after queueing its
+    /// message) is suspended until the controller has taken the queue to write it, or the
+    /// connection ends. Exit signals are handled while it waits (a `kill` ends it there).
+    /// Does nothing for a thread that is not a process, for the controller itself, and
+    /// inside a receive match predicate (which must not suspend).
+    pub(crate) fn wait_not_busy(&self, entry: &Entry) {
+        let p = crate::sched::current_pcb();
+        if p.is_null() {
+            return;
+        }
+        // SAFETY: the current process's PCB lives while it runs, and it is the caller.
+        let pcb = unsafe { &*p };
+        if pcb.matching() {
+            return;
+        }
+        let me = pcb.pid;
+        let limit = self.settings.busy_limit;
+        loop {
+            {
+                let mut s = entry.state.lock();
+                if s.out.len() <= limit || s.controller == me || s.phase == Phase::Idle {
+                    s.busy_waiters.retain(|&w| w != me);
+                    return;
+                }
+                if !s.busy_waiters.contains(&me) {
+                    s.busy_waiters.push(me);
+                }
+            }
+            // A wake-up between the unlock and the suspension is not lost: a process
+            // notified while running does not become WAITING (`Suspend::Receive`).
+            // SAFETY: `pcb` is the calling process, outside a match predicate.
+            unsafe {
+                pcb.suspend(crate::process::pcb::Suspend::Receive);
+                crate::signal::handle::check(pcb);
+            }
+        }
+    }
+
+    /// Wakes the senders suspended on a busy connection (taken from its state).
+    pub(crate) fn wake_busy(&self, waiters: Vec<Pid>) {
+        if waiters.is_empty() {
+            return;
+        }
+        let _rt = crate::sched::enter();
+        if let Some(rt) = self.rt.upgrade() {
+            let caller = Caller::get();
+            for w in waiters {
+                crate::io::owner::wake_pid(&rt, &caller, w);
+            }
+        }
+    }
+
     /// Sends the internal message `what` to a controller process.
     pub(crate) fn poke(&self, controller: Pid, what: &[u8]) {
         let _rt = crate::sched::enter();
@@ -407,13 +467,15 @@ impl Remote for Arc<Node> {
             Some(f) => Term::tuple(vec![Term::Int(op::SEND_SENDER), f, to_t]),
             None => Term::tuple(vec![Term::Int(op::SEND), Term::atom(""), to_t]),
         };
-        self.queue(
+        if self.queue(
             &entry,
             Some(creation),
             &ctl,
             Some(Payload::data(data)),
             |_| {},
-        );
+        ) {
+            self.wait_not_busy(&entry);
+        }
         Ok(())
     }
 

@@ -65,6 +65,10 @@ pub struct hive_dist_options {
     /// NUL-terminated path of the PEM file of CA certificates trusted to sign peers'
     /// certificates (OTP `cacertfile`).
     pub tls_ca_file: *const c_char,
+    /// Bytes queued to one node beyond which a process sending a message there is
+    /// suspended until the queue is handed to the socket (the BEAM's busy distribution
+    /// port, `+zdbbl`); 0: 1 MiB, as the BEAM's default.
+    pub busy_limit_bytes: usize,
 }
 
 /// Reads a NUL-terminated path of at most 4095 bytes.
@@ -219,6 +223,9 @@ pub unsafe extern "C" fn hive_dist_start(
         }
         if o.setup_time_ms != 0 {
             d.setup_time_ms = o.setup_time_ms;
+        }
+        if o.busy_limit_bytes != 0 {
+            d.busy_limit_bytes = o.busy_limit_bytes;
         }
         if !o.tls_cert_file.is_null() {
             // SAFETY: NUL-terminated per the contract.
