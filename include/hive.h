@@ -326,6 +326,9 @@ typedef struct hive_dist_options {
   // suspended until the queue is handed to the socket (the BEAM's busy distribution
   // port, `+zdbbl`); 0: 1 MiB, as the BEAM's default.
   size_t busy_limit_bytes;
+  // Accepted connections allowed in their handshake at once (not yet authenticated;
+  // each bounded by the setup time); more are closed at once. 0: 64.
+  uint32_t max_handshakes;
 } hive_dist_options;
 
 // A snapshot of one process (`hive_get_process_info`).

@@ -66,6 +66,11 @@ pub struct Options {
     /// sender faster than the connection cannot grow memory without bound. Default
     /// 1 MiB, as the BEAM's.
     pub busy_limit_bytes: usize,
+    /// Accepted connections that may be in their handshake at once (not yet
+    /// authenticated); a connection beyond it is closed at once. Each is bounded by
+    /// `setup_time_ms`, so peers that connect and stall (slowloris) hold at most this many
+    /// sockets for at most that long. Default 64.
+    pub max_handshakes: usize,
 }
 
 impl Default for Options {
@@ -83,6 +88,7 @@ impl Default for Options {
             setup_time_ms: 7_000,
             tls: None,
             busy_limit_bytes: 1 << 20,
+            max_handshakes: 64,
         }
     }
 }
@@ -324,6 +330,7 @@ pub(crate) fn start(rt: &RtInner, opts: Options) -> Result<NodeInfo> {
             setup_ms: opts.setup_time_ms.max(100),
             flags,
             busy_limit: opts.busy_limit_bytes,
+            max_handshakes: opts.max_handshakes.max(1),
             tls,
             _mapper: mapper.lock().take(),
         },
@@ -345,16 +352,25 @@ pub(crate) fn start(rt: &RtInner, opts: Options) -> Result<NodeInfo> {
     })
 }
 
-/// The acceptor's loop: each connection gets its own controller.
+/// The acceptor's loop: each connection gets its own controller, up to
+/// `max_handshakes` of them still in their handshake.
 fn accept_loop(node: &Arc<Node>, l: Socket) {
+    use std::sync::atomic::Ordering::SeqCst;
     loop {
         let Ok(s) = net::tcp_accept(l, None) else {
             return;
         };
+        if node.handshaking.fetch_add(1, SeqCst) >= node.settings.max_handshakes {
+            node.handshaking.fetch_sub(1, SeqCst);
+            let _ = net::close(s);
+            continue;
+        }
         let Ok(pid) = super::controller::spawn_accept(node) else {
+            node.handshaking.fetch_sub(1, SeqCst);
             let _ = net::close(s);
             continue;
         };
+        // From here the controller gives its handshake slot back, whatever happens.
         if net::controlling_process(s, pid).is_err() {
             let _ = net::close(s);
             continue;

@@ -217,7 +217,19 @@ fn connect_role(node: Arc<Node>, entry: Arc<Entry>) {
     }
 }
 
+/// Gives an accepted connection's handshake slot back when dropped.
+struct HandshakeSlot<'a>(&'a Node);
+
+impl Drop for HandshakeSlot<'_> {
+    fn drop(&mut self) {
+        self.0
+            .handshaking
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 fn accept_role(node: Arc<Node>) {
+    let slot = HandshakeSlot(&node);
     let me = crate::process::self_pid();
     let Ok(m) = crate::process::receive(Some(10_000)) else {
         return;
@@ -307,6 +319,7 @@ fn accept_role(node: Arc<Node>) {
         }
     };
     let wire = conn.map(tls::Wire::new);
+    drop(slot);
     match (r, taken) {
         (Ok(peer), Some((entry, replace))) => {
             if replace {

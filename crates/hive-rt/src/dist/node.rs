@@ -147,6 +147,8 @@ pub(crate) struct Settings {
     /// Bytes queued to one node beyond which a process sending a message there is
     /// suspended until the controller has taken the queue (`dist_buf_busy_limit`).
     pub(crate) busy_limit: usize,
+    /// Accepted connections allowed in their handshake at once; more are closed at once.
+    pub(crate) max_handshakes: usize,
     /// TLS distribution, when configured.
     pub(crate) tls: Option<super::tls::Tls>,
     /// Hive's own port mapper, when this node started it: kept running while the node is.
@@ -167,6 +169,9 @@ pub(crate) struct Node {
     pub(crate) acceptor: Mutex<Pid>,
     /// Set by `stop`: no new connections.
     pub(crate) stopping: std::sync::atomic::AtomicBool,
+    /// Accepted connections whose handshake has not ended (bounded by
+    /// `Settings::max_handshakes`).
+    pub(crate) handshaking: std::sync::atomic::AtomicUsize,
     /// Entry points for `spawn_request` from other nodes, by `(module, function)`.
     pub(crate) spawn_entries: RwLock<HashMap<(String, String), super::spawn::EntryFn>>,
 }
@@ -183,6 +188,7 @@ impl Node {
             acceptor: Mutex::new(Pid::NONE),
             stopping: Default::default(),
             spawn_entries: RwLock::new(HashMap::new()),
+            handshaking: Default::default(),
         }
     }
 

@@ -69,6 +69,9 @@ pub struct hive_dist_options {
     /// suspended until the queue is handed to the socket (the BEAM's busy distribution
     /// port, `+zdbbl`); 0: 1 MiB, as the BEAM's default.
     pub busy_limit_bytes: usize,
+    /// Accepted connections allowed in their handshake at once (not yet authenticated;
+    /// each bounded by the setup time); more are closed at once. 0: 64.
+    pub max_handshakes: u32,
 }
 
 /// Reads a NUL-terminated path of at most 4095 bytes.
@@ -226,6 +229,9 @@ pub unsafe extern "C" fn hive_dist_start(
         }
         if o.busy_limit_bytes != 0 {
             d.busy_limit_bytes = o.busy_limit_bytes;
+        }
+        if o.max_handshakes != 0 {
+            d.max_handshakes = o.max_handshakes as usize;
         }
         if !o.tls_cert_file.is_null() {
             // SAFETY: NUL-terminated per the contract.
