@@ -329,6 +329,10 @@ typedef struct hive_dist_options {
   // Accepted connections allowed in their handshake at once (not yet authenticated;
   // each bounded by the setup time); more are closed at once. 0: 64.
   uint32_t max_handshakes;
+  // Connections per Hive peer, 1 to 16 (0: 4): each process's signals to that node take
+  // the one its pid picks, so a bulk sender does not delay the others; a BEAM peer always
+  // gets one (`docs/distribution.md`, "Lanes").
+  uint32_t lanes;
 } hive_dist_options;
 
 // A snapshot of one process (`hive_get_process_info`).
@@ -715,7 +719,7 @@ hive_status hive_send_msg_alias(hive_ref alias, struct hive_msg *msg);
 //
 // Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (opts or name NULL),
 // `HIVE_ERR_BAD_ARGUMENT` (a name with an empty part or not UTF-8, a listen address that
-// does not parse, unknown flags), `HIVE_ERR_BAD_LENGTH` (a name over 255 bytes, a cookie
+// does not parse, unknown flags, `lanes` over 16), `HIVE_ERR_BAD_LENGTH` (a name over 255 bytes, a cookie
 // over 255, a TLS path over 4095), `HIVE_ERR_NOT_DISTRIBUTED` (already started),
 // `HIVE_ERR_IO` (the cookie file could not be read or made), `HIVE_ERR_TLS_CONFIG` (the
 // TLS files are unusable; a NULL key or CA path with a certificate path is

@@ -166,6 +166,9 @@ int main(void) {
     bad.tls_cert_file = longpath;
     CHECK_EQ(hive_dist_start(&bad, NULL, NULL), HIVE_ERR_BAD_LENGTH);
     bad = o;
+    bad.lanes = 17;
+    CHECK_EQ(hive_dist_start(&bad, NULL, NULL), HIVE_ERR_BAD_ARGUMENT);
+    bad = o;
     bad.flags = HIVE_DIST_NO_EPMD | HIVE_DIST_TLS_NO_NAME_CHECK | HIVE_DIST_TLS_OPTIONAL_PEER_CERT | 128;
     CHECK_EQ(hive_dist_start(&bad, NULL, NULL), HIVE_ERR_BAD_ARGUMENT);
 

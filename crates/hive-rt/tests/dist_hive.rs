@@ -303,12 +303,14 @@ fn case_144_hive_simultaneous_connect() {
             assert_eq!(dist::nodes().unwrap(), vec![peer.name().to_owned()]);
             let seen = items(&agent_call(peer.name(), "nodes", vec![]));
             assert_eq!(seen, vec![atom(&me)], "iteration {i}");
-            // One connection: one socket more than idle on each side, once the loser of a
-            // simultaneous attempt has closed its own.
+            // One connection: one socket per lane (both nodes offer the default number)
+            // more than idle on each side, once the loser of a simultaneous attempt has
+            // closed its own.
+            let lanes = dist::Options::default().lanes as i64;
             let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
             loop {
                 let n = hive_rt::net::open_sockets().unwrap() as i64;
-                if n == base + 1 {
+                if n == base + lanes {
                     break;
                 }
                 assert!(
@@ -319,7 +321,7 @@ fn case_144_hive_simultaneous_connect() {
             }
             loop {
                 let n = agent_call(peer.name(), "sockets", vec![]).as_int().unwrap();
-                if n == base_peer + 1 {
+                if n == base_peer + lanes {
                     break;
                 }
                 assert!(

@@ -71,6 +71,11 @@ pub struct Options {
     /// `setup_time_ms`, so peers that connect and stall (slowloris) hold at most this many
     /// sockets for at most that long. Default 64.
     pub max_handshakes: usize,
+    /// Connections per Hive peer (1 to 16): each local process sends all its signals to
+    /// that node on one of them, chosen by its pid, so one process streaming bulk data
+    /// does not delay the others' messages (`docs/distribution.md`, "Lanes"). Both nodes
+    /// must offer more than one; a BEAM peer always gets one connection. Default 4.
+    pub lanes: usize,
 }
 
 impl Default for Options {
@@ -89,6 +94,7 @@ impl Default for Options {
             tls: None,
             busy_limit_bytes: 1 << 20,
             max_handshakes: 64,
+            lanes: 4,
         }
     }
 }
@@ -331,6 +337,7 @@ pub(crate) fn start(rt: &RtInner, opts: Options) -> Result<NodeInfo> {
             flags,
             busy_limit: opts.busy_limit_bytes,
             max_handshakes: opts.max_handshakes.max(1),
+            lanes: opts.lanes.clamp(1, super::lanes::MAX_LANES),
             tls,
             _mapper: mapper.lock().take(),
         },
@@ -399,12 +406,14 @@ pub(crate) fn stop(rt: &RtInner) -> Result<()> {
     let entries: Vec<_> = node.entries.read().values().cloned().collect();
     let mut closing = vec![apid];
     for e in entries {
-        let c = e.state.lock().controller;
+        let (c, lanes) = controllers(&e);
         if !c.is_none() {
             super::controller::down(&node, &e, c);
             // Killed, not asked: one still connecting would finish its connect first.
-            let _ = crate::signal::request::exit_pid(rt, &caller, c, &ExitReason::Kill);
-            closing.push(c);
+            for p in std::iter::once(c).chain(lanes) {
+                let _ = crate::signal::request::exit_pid(rt, &caller, p, &ExitReason::Kill);
+                closing.push(p);
+            }
         }
     }
     // Return once the sockets are closed: EPMD has dropped the name (a new start may
@@ -495,7 +504,7 @@ pub fn send_name(node_name: &str, name: &str, data: &[u8]) -> Result<()> {
         Term::Atom(to),
     ]);
     let entry = node.entry(&target);
-    if node.queue(&entry, None, &ctl, Some(Payload::data(data)), |_| {}) {
+    if node.queue(&entry, None, me, &ctl, Some(Payload::data(data)), |_| {}) {
         node.wait_not_busy(&entry);
     }
     Ok(())
@@ -539,7 +548,7 @@ pub fn monitor_name(node_name: &str, name: &str) -> Result<u64> {
         Term::Ref(super::ids::ref_to_ext(&node.me, mref)),
     ]);
     let entry = node.entry(&target);
-    if !node.queue(&entry, None, &ctl, None, |s| {
+    if !node.queue(&entry, None, me, &ctl, None, |s| {
         s.monitors.insert(mref, (me, placeholder, Some(to)));
     }) {
         node.deliver_local(
@@ -646,7 +655,7 @@ pub fn spawn_request(
     ]);
     let entry = node.entry(&target);
     let queued = target != node.me.name
-        && node.queue(&entry, None, &ctl, Some(Payload::data(args)), |s| {
+        && node.queue(&entry, None, me, &ctl, Some(Payload::data(args)), |s| {
             s.spawns.insert(reqid, (me, link, monitor));
         });
     if !queued {
@@ -707,16 +716,30 @@ pub(crate) fn disconnect_on(node: &Node, node_name: &str) -> std::result::Result
     let Some(entry) = node.entries.read().get(&target).cloned() else {
         return Ok(false);
     };
-    let c = entry.state.lock().controller;
+    let (c, lanes) = controllers(&entry);
     if c.is_none() {
         return Ok(false);
     }
     super::controller::down(node, &entry, c);
     node.poke(c, b"D");
     if let Some(rt) = node.rt.upgrade() {
-        wait_closed(&rt, c);
+        for p in std::iter::once(c).chain(lanes) {
+            wait_closed(&rt, p);
+        }
     }
     Ok(true)
+}
+
+/// The controller of `entry`'s connection and those of its further lanes.
+fn controllers(entry: &super::node::Entry) -> (Pid, Vec<Pid>) {
+    let st = entry.state.lock();
+    let lanes = st
+        .lanes
+        .iter()
+        .map(|l| l.controller)
+        .filter(|p| !p.is_none())
+        .collect();
+    (st.controller, lanes)
 }
 
 /// Waits (at most 5 s) until the process `c` (a controller, the acceptor) has exited, so

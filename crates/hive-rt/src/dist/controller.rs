@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::handshake::{self, Framing, HandshakeError, Local, PeerInfo, Verdict};
+use super::lanes;
 use super::node::{Discovery, Entry, Node, Phase};
 use super::tls;
 use crate::config::{Priority, SpawnOptions};
@@ -34,7 +35,7 @@ const STACK: usize = 256 * 1024;
 /// Messages an active socket delivers before it must be re-armed.
 const ACTIVE_N: i64 = 1 << 30;
 
-fn opts() -> SpawnOptions {
+pub(crate) fn opts() -> SpawnOptions {
     SpawnOptions {
         priority: Priority::High,
         stack_size: STACK,
@@ -167,13 +168,16 @@ fn dial(node: &Node, name: &str) -> Result<Socket, String> {
 /// The initiator's handshakes on a connected socket: TLS first when configured (the
 /// acceptor's certificate must be valid for the host part of `name`), then the
 /// distribution handshake inside it.
+/// `extra` goes after our name in `send_name` (`lanes.rs`).
 fn initiate(
     node: &Node,
     st: &mut Stream,
     name: &str,
+    extra: &[u8],
 ) -> Result<(PeerInfo, Option<tls::Wire>), HandshakeError> {
     let Some(t) = &node.settings.tls else {
-        return handshake::initiate(st, &local(node), Framing::Len2, name).map(|p| (p, None));
+        return handshake::initiate_ext(st, &local(node), Framing::Len2, name, extra)
+            .map(|p| (p, None));
     };
     let host = name.split_once('@').map_or("", |(_, h)| h);
     let mut conn = t
@@ -184,7 +188,7 @@ fn initiate(
         io: st,
     };
     ts.handshake().map_err(HandshakeError::Io)?;
-    let peer = handshake::initiate(&mut ts, &local(node), Framing::Len4, name)?;
+    let peer = handshake::initiate_ext(&mut ts, &local(node), Framing::Len4, name, extra)?;
     Ok((peer, Some(tls::Wire::new(conn))))
 }
 
@@ -197,7 +201,8 @@ fn connect_role(node: Arc<Node>, entry: Arc<Entry>) {
             return Err(String::new());
         }
         let mut st = Stream::with_deadline(s, node.settings.setup_ms);
-        match initiate(&node, &mut st, entry.name.as_str()) {
+        let offer = lanes::offer(node.settings.lanes);
+        match initiate(&node, &mut st, entry.name.as_str(), &offer) {
             Ok((peer, wire)) => Ok((s, peer, wire)),
             Err(e) => {
                 let _ = net::close(s);
@@ -209,9 +214,71 @@ fn connect_role(node: Arc<Node>, entry: Arc<Entry>) {
         }
     });
     match r {
-        Ok((s, peer, wire)) => run(&node, &entry, me, s, &peer, wire),
+        Ok((s, peer, wire)) => {
+            let role = Role {
+                lane: 0,
+                lanes: lanes::agreed(node.settings.lanes, &peer.extra),
+                initiator: true,
+            };
+            run(&node, &entry, me, s, &peer, wire, role)
+        }
         // `nok`: a simultaneous connect that the peer's attempt wins; its accepting
         // controller has taken the entry over.
+        Err(e) if e.is_empty() => {}
+        Err(_) => down(&node, &entry, me),
+    }
+}
+
+/// Which connection of a node pair a controller runs (`lanes.rs`).
+#[derive(Debug, Clone, Copy)]
+struct Role {
+    /// 0: the first connection; 1 …: a further lane.
+    lane: usize,
+    /// Lanes agreed for the pair (1: just this connection).
+    lanes: usize,
+    /// This node initiated (and so dials the further lanes).
+    initiator: bool,
+}
+
+/// The controller of lane `k` (≥ 1) of the connection to `entry`'s node, incarnation
+/// `creation`, of `n` lanes: dials the node again and runs the whole handshake,
+/// introducing itself as lane `k`. If it cannot, the whole connection ends.
+pub(crate) fn lane_role(node: Arc<Node>, entry: Arc<Entry>, k: usize, creation: u32, n: usize) {
+    let me = crate::process::self_pid();
+    let r = dial(&node, entry.name.as_str()).and_then(|s| {
+        let mine = entry
+            .state
+            .lock()
+            .lanes
+            .get(k - 1)
+            .is_some_and(|l| l.controller == me);
+        if !mine {
+            // The connection ended meanwhile.
+            let _ = net::close(s);
+            return Err(String::new());
+        }
+        let mut st = Stream::with_deadline(s, node.settings.setup_ms);
+        match initiate(&node, &mut st, entry.name.as_str(), &lanes::hello(k)) {
+            Ok((peer, wire)) if peer.creation == creation => Ok((s, peer, wire)),
+            Ok(_) => {
+                let _ = net::close(s);
+                Err("another incarnation answered".into())
+            }
+            Err(e) => {
+                let _ = net::close(s);
+                Err(format!("{e:?}"))
+            }
+        }
+    });
+    match r {
+        Ok((s, peer, wire)) => {
+            let role = Role {
+                lane: k,
+                lanes: n,
+                initiator: true,
+            };
+            run(&node, &entry, me, s, &peer, wire, role)
+        }
         Err(e) if e.is_empty() => {}
         Err(_) => down(&node, &entry, me),
     }
@@ -266,21 +333,45 @@ fn accept_role(node: Arc<Node>) {
         .tls
         .as_ref()
         .is_some_and(|t| t.check_node_names);
-    // The entry this connection took (Ok, OkSimultaneous), or would replace once the
-    // handshake completes (Alive: the old connection stays until then).
-    let mut taken: Option<(Arc<Entry>, bool)> = None;
-    let decide = |name: &str, _creation: u32| {
+    // What this connection took: the entry (Ok, OkSimultaneous), the entry whose
+    // connection it replaces once the handshake completes (Alive: the old one stays until
+    // then), or a lane of a connection up already.
+    let mut taken: Option<Took> = None;
+    let mut role = Role {
+        lane: 0,
+        lanes: 1,
+        initiator: false,
+    };
+    let decide = |name: &str, creation: u32, extra: &[u8]| {
+        let no = (Verdict::NotAllowed, Vec::new());
         let Ok(atom) = super::etf::Atom::new(name) else {
-            return Verdict::NotAllowed;
+            return no;
         };
         if check_names && !tls::cert_names_node(cert.as_ref(), name) {
-            return Verdict::NotAllowed;
+            return no;
         }
         if atom == node.me.name || node.stopping.load(std::sync::atomic::Ordering::Relaxed) {
-            return Verdict::NotAllowed;
+            return no;
         }
         let entry = node.entry(&atom);
         let mut s = entry.state.lock();
+        if let lanes::Hello::Lane(k) = lanes::parse(extra) {
+            // A further lane: only of the incarnation the lanes were agreed with, and
+            // only a free one. Failing later releases the lane, nothing more (so a peer
+            // without the cookie cannot end the connection).
+            let live = !matches!(s.phase, Phase::Idle) && s.lanes_creation == creation;
+            match s.lanes.get_mut(k - 1) {
+                Some(l) if live && l.controller.is_none() => {
+                    l.controller = me;
+                    role.lane = k;
+                    role.lanes = s.lanes.len() + 1;
+                    taken = Some(Took::Lane(entry.clone()));
+                    return (Verdict::Ok, Vec::new());
+                }
+                _ => return no,
+            }
+        }
+        role.lanes = lanes::agreed(node.settings.lanes, extra);
         let v = match s.phase {
             Phase::Idle => Verdict::Ok,
             // Both nodes connect at once: the node with the greater name keeps its own
@@ -295,49 +386,67 @@ fn accept_role(node: Arc<Node>) {
             Verdict::Ok | Verdict::OkSimultaneous => {
                 let old = std::mem::replace(&mut s.controller, me);
                 s.phase = Phase::Pending;
+                lanes::size(&mut s, role.lanes);
+                s.lanes_creation = creation;
                 drop(s);
                 if !old.is_none() {
                     // Our own attempt lost the simultaneous connect: stop it before it
                     // reaches the peer (which, connected by then, would answer `alive`).
                     kill(&node, old);
                 }
-                taken = Some((entry.clone(), false));
+                taken = Some(Took::Main(entry.clone()));
             }
-            Verdict::Alive => taken = Some((entry.clone(), true)),
+            Verdict::Alive => taken = Some(Took::Replace(entry.clone())),
             _ => {}
         }
-        v
+        (v, lanes::offer(role.lanes))
     };
     let r = match conn.as_mut() {
-        None => handshake::accept(&mut st, &local(&node), Framing::Len2, decide),
+        None => handshake::accept_ext(&mut st, &local(&node), Framing::Len2, decide),
         Some(c) => {
             let mut ts = tls::TlsStream {
                 conn: c,
                 io: &mut st,
             };
-            handshake::accept(&mut ts, &local(&node), Framing::Len4, decide)
+            handshake::accept_ext(&mut ts, &local(&node), Framing::Len4, decide)
         }
     };
     let wire = conn.map(tls::Wire::new);
     drop(slot);
     match (r, taken) {
-        (Ok(peer), Some((entry, replace))) => {
-            if replace {
-                let old = entry.state.lock().controller;
-                if !old.is_none() {
-                    end_connection(&node, &entry, old, me);
-                }
+        (Ok(peer), Some(Took::Replace(entry))) => {
+            let old = entry.state.lock().controller;
+            if !old.is_none() {
+                end_connection(&node, &entry, old, me);
             }
-            run(&node, &entry, me, s, &peer, wire)
+            run(&node, &entry, me, s, &peer, wire, role)
         }
-        (_, Some((entry, false))) => {
+        (Ok(peer), Some(Took::Main(entry) | Took::Lane(entry))) => {
+            run(&node, &entry, me, s, &peer, wire, role)
+        }
+        (_, Some(Took::Main(entry))) => {
             let _ = net::close(s);
             down(&node, &entry, me);
+        }
+        (_, Some(Took::Lane(entry))) => {
+            let _ = net::close(s);
+            if let Some(l) = entry.state.lock().lanes.get_mut(role.lane - 1) {
+                if l.controller == me {
+                    l.controller = Pid::NONE;
+                }
+            }
         }
         (_, _) => {
             let _ = net::close(s);
         }
     }
+}
+
+/// What an accepted connection took (see `accept_role`).
+enum Took {
+    Main(Arc<Entry>),
+    Replace(Arc<Entry>),
+    Lane(Arc<Entry>),
 }
 
 /// Kills the controller process `c` (its socket closes with it).
@@ -356,7 +465,112 @@ fn end_connection(node: &Node, entry: &Entry, old: Pid, next: Pid) {
     node.poke(old, b"D");
 }
 
-/// The connected loop.
+/// Frames arriving on a connection, in order: carried out (`dispatch.rs`), except the
+/// lane switch marker on lane 0, and frames on a further lane before that marker, which
+/// are held back (`lanes.rs`, "Order").
+struct Rx {
+    lane: usize,
+    /// The peer's marker was carried out (always true on lane 0).
+    on: bool,
+    held: lanes::Holdback,
+}
+
+impl Rx {
+    fn frame(&mut self, node: &Arc<Node>, entry: &Arc<Entry>, f: &[u8]) -> Result<(), ()> {
+        if f.is_empty() {
+            return Ok(()); // a tick
+        }
+        if self.lane == 0 {
+            if f == lanes::MARKER {
+                let ctls: Vec<Pid> = {
+                    let mut st = entry.state.lock();
+                    st.lanes_rx = true;
+                    st.lanes.iter().map(|l| l.controller).collect()
+                };
+                for c in ctls.into_iter().filter(|c| !c.is_none()) {
+                    node.poke(c, b"E");
+                }
+                return Ok(());
+            }
+            return super::dispatch::frame(node, entry, f).map_err(drop);
+        }
+        if !self.on && entry.state.lock().lanes_rx {
+            self.release(node, entry)?;
+        }
+        if self.on {
+            super::dispatch::frame(node, entry, f).map_err(drop)
+        } else if self.held.hold(f) {
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
+
+    /// The marker was carried out: the frames held back go first.
+    fn release(&mut self, node: &Arc<Node>, entry: &Arc<Entry>) -> Result<(), ()> {
+        self.on = true;
+        for f in self.held.take() {
+            super::dispatch::frame(node, entry, &f).map_err(drop)?;
+        }
+        Ok(())
+    }
+}
+
+/// Marks the connection up (lane 0) or lane `role.lane` up, and switches to lanes once
+/// all are; false when `me` no longer has the place (the connection ended meanwhile).
+fn come_up(node: &Arc<Node>, entry: &Arc<Entry>, me: Pid, peer: &PeerInfo, role: Role) -> bool {
+    let mut spawn_err = false;
+    let poke = {
+        let mut st = entry.state.lock();
+        if role.lane == 0 {
+            if st.controller != me {
+                return false;
+            }
+            st.phase = Phase::Up {
+                creation: peer.creation,
+                flags: super::flags::negotiate(node.settings.flags, peer.flags),
+            };
+            st.notified = true;
+            lanes::size(&mut st, role.lanes);
+            st.lanes_creation = peer.creation;
+            if role.initiator {
+                for k in 1..role.lanes {
+                    match lanes::spawn_lane(node, entry, k, peer.creation, role.lanes) {
+                        Ok(pid) => st.lanes[k - 1].controller = pid,
+                        Err(_) => spawn_err = true,
+                    }
+                }
+            }
+        } else {
+            match st.lanes.get_mut(role.lane - 1) {
+                Some(l) if l.controller == me => {
+                    l.up = true;
+                    l.notified = true;
+                }
+                _ => return false,
+            }
+        }
+        lanes::switch_on(&mut st).then_some(st.controller)
+    };
+    if spawn_err {
+        // A lane that cannot even start: stay on lane 0 by never switching (the lanes
+        // spawned wait for nothing and stop with the connection).
+        entry
+            .state
+            .lock()
+            .lanes
+            .iter_mut()
+            .for_each(|l| l.up = false);
+    }
+    if let Some(c) = poke {
+        if c != me {
+            node.poke(c, b"F");
+        }
+    }
+    true
+}
+
+/// The connected loop of one connection (`role.lane` of the pair).
 fn run(
     node: &Arc<Node>,
     entry: &Arc<Entry>,
@@ -364,19 +578,11 @@ fn run(
     s: Socket,
     peer: &PeerInfo,
     mut wire: Option<tls::Wire>,
+    role: Role,
 ) {
-    {
-        let mut st = entry.state.lock();
-        if st.controller != me {
-            drop(st);
-            let _ = net::close(s);
-            return;
-        }
-        st.phase = Phase::Up {
-            creation: peer.creation,
-            flags: super::flags::negotiate(node.settings.flags, peer.flags),
-        };
-        st.notified = true;
+    if !come_up(node, entry, me, peer, role) {
+        let _ = net::close(s);
+        return;
     }
     let _ = net::set_option(s, SockOpt::NoDelay, 1);
     // Plain TCP: the socket cuts frames; TLS: ciphertext arrives raw, `wire` cuts them.
@@ -387,13 +593,14 @@ fn run(
         None => net::send(s, b, Some(t)).map_err(|_| "send failed"),
         Some(w) => w.send(s, b, t),
     };
+    let mut rx = Rx {
+        lane: role.lane,
+        on: role.lane == 0,
+        held: lanes::Holdback::default(),
+    };
     // Frames the peer sent right behind its handshake, already decrypted.
     if let Some(w) = wire.as_mut() {
-        if w.on_bytes(s, &[], t, |f| {
-            super::dispatch::frame(node, entry, f).map_err(drop)
-        })
-        .is_err()
-        {
+        if w.on_bytes(s, &[], t, |f| rx.frame(node, entry, f)).is_err() {
             let _ = net::close(s);
             down(node, entry, me);
             return;
@@ -414,9 +621,20 @@ fn run(
             flush = false;
             let waiters = {
                 let mut st = entry.state.lock();
-                st.notified = false;
-                std::mem::swap(&mut st.out, &mut spare);
-                std::mem::take(&mut st.busy_waiters)
+                if role.lane == 0 {
+                    st.notified = false;
+                    std::mem::swap(&mut st.out, &mut spare);
+                    std::mem::take(&mut st.busy_waiters)
+                } else {
+                    match st.lanes.get_mut(role.lane - 1) {
+                        Some(l) if l.controller == me => {
+                            l.notified = false;
+                            std::mem::swap(&mut l.out, &mut spare);
+                            std::mem::take(&mut l.busy_waiters)
+                        }
+                        _ => break "lane gone",
+                    }
+                }
             };
             node.wake_busy(waiters);
             if !spare.is_empty() {
@@ -448,23 +666,12 @@ fn run(
         match m.kind() {
             MessageKind::Tcp => {
                 last_read = Instant::now();
-                match wire.as_mut() {
-                    None => {
-                        if !m.is_empty() && super::dispatch::frame(node, entry, m.data()).is_err() {
-                            break "bad frame";
-                        }
-                    }
-                    Some(w) => {
-                        let r = w.on_bytes(s, m.data(), t, |f| {
-                            if f.is_empty() {
-                                return Ok(());
-                            }
-                            super::dispatch::frame(node, entry, f).map_err(drop)
-                        });
-                        if let Err(e) = r {
-                            break e;
-                        }
-                    }
+                let r = match wire.as_mut() {
+                    None => rx.frame(node, entry, m.data()).map_err(|_| "bad frame"),
+                    Some(w) => w.on_bytes(s, m.data(), t, |f| rx.frame(node, entry, f)),
+                };
+                if let Err(e) = r {
+                    break e;
                 }
             }
             MessageKind::TcpPassive => {
@@ -474,6 +681,9 @@ fn run(
             MessageKind::Data if m.sender().is_none() => match m.data() {
                 b"F" => flush = true,
                 b"D" => break "disconnect",
+                // The peer's lane switch was carried out on lane 0: release what this
+                // lane held back (the guard does it; only a failure leaves the loop).
+                b"E" if !rx.on && rx.release(node, entry).is_err() => break "bad frame",
                 _ => {}
             },
             _ => {}
@@ -495,10 +705,19 @@ pub(crate) fn down(node: &Node, entry: &Entry, me: Pid) {
 /// is not `NONE`; under one lock, so no sender starts a connection in between.
 fn end(node: &Node, entry: &Entry, me: Pid, next: Pid) {
     let _rt = crate::sched::enter();
-    let (links, monitors, held, watchers, spawns, busy) = {
+    let (links, monitors, held, watchers, spawns, busy, others) = {
         let mut s = entry.state.lock();
-        if s.controller != me {
+        let lane_ctls: Vec<Pid> = s.lanes.iter().map(|l| l.controller).collect();
+        if s.controller != me && !lane_ctls.contains(&me) {
             return;
+        }
+        // Every other connection of the pair ends too (`lanes.rs`, "Loss").
+        let mut others: Vec<Pid> = lane_ctls
+            .into_iter()
+            .filter(|&c| c != me && !c.is_none())
+            .collect();
+        if s.controller != me && !s.controller.is_none() && s.controller != next {
+            others.push(s.controller);
         }
         s.controller = next;
         s.phase = if next.is_none() {
@@ -509,16 +728,26 @@ fn end(node: &Node, entry: &Entry, me: Pid, next: Pid) {
         s.notified = false;
         s.out = Vec::new();
         s.held_refs.clear();
+        let mut busy = std::mem::take(&mut s.busy_waiters);
+        for l in std::mem::take(&mut s.lanes) {
+            busy.extend(l.busy_waiters);
+        }
+        s.lanes_on = false;
+        s.lanes_rx = false;
         (
             std::mem::take(&mut s.links),
             std::mem::take(&mut s.monitors),
             std::mem::take(&mut s.held),
             std::mem::take(&mut s.node_monitors),
             std::mem::take(&mut s.spawns),
-            std::mem::take(&mut s.busy_waiters),
+            busy,
+            others,
         )
     };
     node.wake_busy(busy);
+    for c in others {
+        node.poke(c, b"D");
+    }
     let nc = ExitReason::Noconnection;
     for (local, remote) in links {
         node.deliver_local(remote, local, Signal::LinkExit(&nc));

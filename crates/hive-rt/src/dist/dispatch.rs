@@ -84,7 +84,7 @@ pub(crate) fn frame(node: &Arc<Node>, entry: &Arc<Entry>, frame: &[u8]) -> Resul
                     t[3].clone(),
                     t[2].clone(),
                 ]);
-                node.queue(entry, None, &ack, None, |s| {
+                node.queue(entry, None, to, &ack, None, |s| {
                     s.links.remove(&(to, from));
                 });
                 node.deliver_local(from, to, Signal::Unlink);
@@ -185,7 +185,14 @@ fn reg_send(node: &Arc<Node>, entry: &Arc<Entry>, from: Pid, name: &str, payload
         };
         let reply = super::etf::to_vec(&Term::tuple(vec![tag.clone(), Term::atom("yes")]));
         let ctl = Term::tuple(vec![Term::Int(op::SEND), Term::atom(""), caller.clone()]);
-        node.queue(entry, None, &ctl, Some(Payload::data(&reply)), |_| {});
+        node.queue(
+            entry,
+            None,
+            Pid::NONE,
+            &ctl,
+            Some(Payload::data(&reply)),
+            |_| {},
+        );
     }
 }
 
@@ -216,6 +223,7 @@ fn link(node: &Arc<Node>, entry: &Arc<Entry>, from: Pid, to: Pid) {
             node.queue(
                 entry,
                 None,
+                to,
                 &ctl,
                 Some(Payload::reason(&ExitReason::Noproc)),
                 |_| {},
@@ -280,6 +288,7 @@ fn monitor(node: &Arc<Node>, entry: &Arc<Entry>, from: Pid, target: &Term, r: &E
         node.queue(
             entry,
             None,
+            to.unwrap_or(Pid::NONE),
             &ctl,
             Some(Payload::reason(&ExitReason::Noproc)),
             |_| {},

@@ -66,6 +66,9 @@ pub(crate) struct PeerInfo {
     pub(crate) flags: u64,
     /// The peer's creation (the incarnation in its pids, ports and references).
     pub(crate) creation: u32,
+    /// The bytes after the name in the peer's `send_name` or `send_challenge` (which the
+    /// protocol says to ignore; Hive nodes put their lane offer there, `controller.rs`).
+    pub(crate) extra: Vec<u8>,
 }
 
 /// The acceptor's answer to a `send_name`, decided by the connection table
@@ -369,19 +372,33 @@ fn recv_ack<S: Read>(
 /// - [`HandshakeError::MissingFlags`]: the acceptor lacks required flags;
 /// - [`HandshakeError::BadCookie`]: the acceptor's digest is wrong, or it closed the
 ///   connection after our challenge reply.
+#[cfg(test)]
 pub(crate) fn initiate<S: Read + Write>(
     s: &mut S,
     local: &Local<'_>,
     framing: Framing,
     peer_name: &str,
 ) -> Result<PeerInfo, HandshakeError> {
+    initiate_ext(s, local, framing, peer_name, &[])
+}
+
+/// [`initiate`], with `extra` sent after our name in `send_name` (peers ignore it, as the
+/// protocol requires; OTP 25's `dist_util` drops the residue).
+pub(crate) fn initiate_ext<S: Read + Write>(
+    s: &mut S,
+    local: &Local<'_>,
+    framing: Framing,
+    peer_name: &str,
+    extra: &[u8],
+) -> Result<PeerInfo, HandshakeError> {
     // 1. send_name.
-    let mut body = Vec::with_capacity(17 + local.name.len());
+    let mut body = Vec::with_capacity(17 + local.name.len() + extra.len());
     body.push(b'N');
     body.extend_from_slice(&local.flags.to_be_bytes());
     body.extend_from_slice(&local.creation.to_be_bytes());
     body.extend_from_slice(&name_len(local.name)?.to_be_bytes());
     body.extend_from_slice(local.name.as_bytes());
+    body.extend_from_slice(extra);
     write_msg(s, framing, &body)?;
 
     // 2. recv_status.
@@ -414,7 +431,8 @@ pub(crate) fn initiate<S: Read + Write>(
     let peer_challenge = c.u32("challenge truncated")?;
     let peer_creation = c.u32("challenge truncated")?;
     let name = c.node_name("challenge truncated")?;
-    // Extra bytes after the name are accepted and ignored.
+    // Extra bytes after the name are accepted (and only read by Hive).
+    let peer_extra = c.rest.to_vec();
     if name != peer_name {
         return Err(HandshakeError::NameMismatch);
     }
@@ -437,6 +455,7 @@ pub(crate) fn initiate<S: Read + Write>(
         name,
         flags: flags::expand_digest(peer_flags),
         creation: peer_creation,
+        extra: peer_extra,
     })
 }
 
@@ -459,11 +478,23 @@ pub(crate) fn initiate<S: Read + Write>(
 /// - [`HandshakeError::Refused`]: `decide` answered `nok` or `not_allowed` (the status is
 ///   sent), or the initiator answered `alive` with `false` (`"false"`);
 /// - [`HandshakeError::BadCookie`]: the initiator's digest is wrong (no ack is sent).
+#[cfg(test)]
 pub(crate) fn accept<S: Read + Write>(
     s: &mut S,
     local: &Local<'_>,
     framing: Framing,
     decide: impl FnOnce(&str, u32) -> Verdict,
+) -> Result<PeerInfo, HandshakeError> {
+    accept_ext(s, local, framing, |n, c, _| (decide(n, c), Vec::new()))
+}
+
+/// [`accept`], where `decide` also sees the bytes after the name in `send_name` and returns
+/// bytes to send after our name in `send_challenge`.
+pub(crate) fn accept_ext<S: Read + Write>(
+    s: &mut S,
+    local: &Local<'_>,
+    framing: Framing,
+    decide: impl FnOnce(&str, u32, &[u8]) -> (Verdict, Vec<u8>),
 ) -> Result<PeerInfo, HandshakeError> {
     // 1. recv_name.
     let msg = read_msg(s, framing)?;
@@ -475,7 +506,7 @@ pub(crate) fn accept<S: Read + Write>(
             let f = c.u64("send_name truncated")?;
             let creation = c.u32("send_name truncated")?;
             let name = c.node_name("send_name truncated")?;
-            // Extra bytes after the name are accepted and ignored.
+            // Extra bytes after the name are accepted (and only read by Hive).
             (f, creation, name)
         }
         b'n' => {
@@ -487,6 +518,7 @@ pub(crate) fn accept<S: Read + Write>(
             }
             let f = u64::from(c.u32("send_name truncated")?);
             let name = node_name(c.rest)?;
+            c.rest = &[];
             (f, 0, name)
         }
         _ => return Err(HandshakeError::Protocol("expected send_name ('N' or 'n')")),
@@ -506,7 +538,8 @@ pub(crate) fn accept<S: Read + Write>(
     }
 
     // 2. send_status.
-    let verdict = decide(&name, peer_creation);
+    let peer_extra = c.rest.to_vec();
+    let (verdict, our_extra) = decide(&name, peer_creation, &peer_extra);
     send_status(s, framing, verdict.status())?;
     match verdict {
         Verdict::Ok | Verdict::OkSimultaneous => {}
@@ -533,6 +566,7 @@ pub(crate) fn accept<S: Read + Write>(
     body.extend_from_slice(&local.creation.to_be_bytes());
     body.extend_from_slice(&name_len(local.name)?.to_be_bytes());
     body.extend_from_slice(local.name.as_bytes());
+    body.extend_from_slice(&our_extra);
     write_msg(s, framing, &body)?;
 
     // 4. recv_complement, after an old send_name only.
@@ -571,6 +605,7 @@ pub(crate) fn accept<S: Read + Write>(
         name,
         flags: flags::expand_digest(peer_flags),
         creation: peer_creation,
+        extra: peer_extra,
     })
 }
 

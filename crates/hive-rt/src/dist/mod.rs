@@ -12,6 +12,7 @@ pub(crate) mod flags;
 pub(crate) mod handshake;
 pub(crate) mod hook;
 pub(crate) mod ids;
+pub(crate) mod lanes;
 pub(crate) mod node;
 #[cfg(test)]
 mod script_stream;

@@ -103,6 +103,69 @@ pub(crate) struct EntryState {
     /// Senders suspended because `out` was over the busy limit ([`Node::wait_not_busy`]);
     /// woken when the controller takes `out` or the connection ends.
     pub(crate) busy_waiters: Vec<Pid>,
+    /// The further connections (lanes 1, 2 …) of a Hive peer; empty with a BEAM peer or
+    /// one lane (`controller.rs`, "Lanes"). `controller`, `out`, `notified` and
+    /// `busy_waiters` above are lane 0's, the connection the handshake made first.
+    pub(crate) lanes: Vec<Lane>,
+    /// Senders use their own lane (all lanes are up and the switch marker is queued on
+    /// lane 0); before, every frame goes on lane 0.
+    pub(crate) lanes_on: bool,
+    /// The peer's switch marker has been carried out: frames arriving on lanes 1, 2 … may
+    /// be carried out (before, their controllers hold them back).
+    pub(crate) lanes_rx: bool,
+    /// The peer incarnation the lanes belong to (a lane of another one is refused).
+    pub(crate) lanes_creation: u32,
+}
+
+/// One further connection of a Hive peer (see [`EntryState::lanes`]).
+#[derive(Debug, Default)]
+pub(crate) struct Lane {
+    /// Its controller; `NONE` until one took it.
+    pub(crate) controller: Pid,
+    /// Frames not yet written.
+    pub(crate) out: Vec<u8>,
+    /// The controller was told to flush and has not yet taken `out`.
+    pub(crate) notified: bool,
+    /// Senders suspended on this lane's busy limit.
+    pub(crate) busy_waiters: Vec<Pid>,
+    /// Its handshake is done and its controller writes `out`.
+    pub(crate) up: bool,
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    /// A fresh entry's state, for unit tests.
+    pub(crate) fn state() -> super::EntryState {
+        super::Entry::new(super::Atom::new("t@h").expect("atom"))
+            .state
+            .into_inner()
+    }
+}
+
+impl EntryState {
+    /// The lane of frames whose sender is `key`: every signal of one sender takes one lane,
+    /// so their order holds; 0 (the first connection) until the lanes are on.
+    pub(crate) fn lane_of(&self, key: Pid) -> usize {
+        if !self.lanes_on || key.is_none() {
+            return 0;
+        }
+        let n = self.lanes.len() as u64 + 1;
+        ((key.0.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % n) as usize
+    }
+
+    /// The output buffer of `lane`.
+    pub(crate) fn out_of(&mut self, lane: usize) -> &mut Vec<u8> {
+        match lane {
+            0 => &mut self.out,
+            k => &mut self.lanes[k - 1].out,
+        }
+    }
+
+    /// The output buffer of the lane of sender `key`.
+    pub(crate) fn out_for(&mut self, key: Pid) -> &mut Vec<u8> {
+        let l = self.lane_of(key);
+        self.out_of(l)
+    }
 }
 
 /// One remote node, by name.
@@ -128,6 +191,10 @@ impl Entry {
                 node_monitors: Vec::new(),
                 spawns: HashMap::new(),
                 busy_waiters: Vec::new(),
+                lanes: Vec::new(),
+                lanes_on: false,
+                lanes_rx: false,
+                lanes_creation: 0,
             }),
         }
     }
@@ -149,6 +216,8 @@ pub(crate) struct Settings {
     pub(crate) busy_limit: usize,
     /// Accepted connections allowed in their handshake at once; more are closed at once.
     pub(crate) max_handshakes: usize,
+    /// Connections offered per Hive peer (`lanes.rs`); 1: one, as the BEAM.
+    pub(crate) lanes: usize,
     /// TLS distribution, when configured.
     pub(crate) tls: Option<super::tls::Tls>,
     /// Hive's own port mapper, when this node started it: kept running while the node is.
@@ -226,18 +295,20 @@ impl Node {
     /// starting a connection when idle. `track` records what the frame sets up or ends,
     /// under the same lock. Returns false when the frame was not queued because the pid
     /// belongs to a gone incarnation: the caller ends what it set up with `noconnection`.
+    /// `from` is the local process the signal comes from (`NONE`: none): its lane.
     pub(crate) fn queue(
         self: &Arc<Self>,
         entry: &Arc<Entry>,
         creation: Option<u32>,
+        from: Pid,
         ctl: &Term,
         payload: Option<Payload<'_>>,
         track: impl FnOnce(&mut EntryState),
     ) -> bool {
         self.queue_built(entry, creation, true, |s| {
             track(s);
-            push_frame(&mut s.out, ctl, payload);
-            true
+            push_frame(s.out_for(from), ctl, payload);
+            Some(from)
         })
     }
 
@@ -250,40 +321,52 @@ impl Node {
         self: &Arc<Self>,
         entry: &Arc<Entry>,
         creation: Option<u32>,
+        from: Pid,
         ctl: &Term,
         payload: Option<Payload<'_>>,
         check: impl FnOnce(&mut EntryState) -> bool,
     ) -> bool {
         self.queue_built(entry, creation, false, |s| {
             if !check(s) {
-                return false;
+                return None;
             }
-            push_frame(&mut s.out, ctl, payload);
-            true
+            push_frame(s.out_for(from), ctl, payload);
+            Some(from)
         })
     }
 
     /// As [`Node::queue`], with the frame written by `build` under the entry's lock (which
-    /// it holds for its whole run: nothing else reaches the connection meanwhile); `build`
-    /// returns whether it wrote one. Connects when idle only with `connect`.
+    /// it holds for its whole run: nothing else reaches the connection meanwhile) into
+    /// `EntryState::out_for(sender)`; `build` returns that sender, or None when it wrote
+    /// nothing. Connects when idle only with `connect`.
     pub(crate) fn queue_built(
         self: &Arc<Self>,
         entry: &Arc<Entry>,
         creation: Option<u32>,
         connect: bool,
-        build: impl FnOnce(&mut EntryState) -> bool,
+        build: impl FnOnce(&mut EntryState) -> Option<Pid>,
     ) -> bool {
         let Some(mut s) = self.connected(entry, creation, connect) else {
             return false;
         };
-        if !build(&mut s) {
+        let Some(key) = build(&mut s) else {
             return false;
-        }
-        let notify = matches!(s.phase, Phase::Up { .. }) && !s.notified;
-        let controller = s.controller;
-        if notify {
-            s.notified = true;
-        }
+        };
+        let lane = s.lane_of(key);
+        let (notify, controller) = if lane == 0 {
+            let n = matches!(s.phase, Phase::Up { .. }) && !s.notified;
+            if n {
+                s.notified = true;
+            }
+            (n, s.controller)
+        } else {
+            let l = &mut s.lanes[lane - 1];
+            let n = l.up && !l.notified;
+            if n {
+                l.notified = true;
+            }
+            (n, l.controller)
+        };
         drop(s);
         if notify {
             self.poke(controller, b"F");
@@ -362,12 +445,22 @@ impl Node {
         loop {
             {
                 let mut s = entry.state.lock();
-                if s.out.len() <= limit || s.controller == me || s.phase == Phase::Idle {
-                    s.busy_waiters.retain(|&w| w != me);
+                let lane = s.lane_of(me);
+                let idle = s.phase == Phase::Idle;
+                let mine = s.controller == me || s.lanes.iter().any(|l| l.controller == me);
+                let (out, waiters) = match lane {
+                    0 => (s.out.len(), &mut s.busy_waiters),
+                    k => {
+                        let l = &mut s.lanes[k - 1];
+                        (l.out.len(), &mut l.busy_waiters)
+                    }
+                };
+                if out <= limit || mine || idle {
+                    waiters.retain(|&w| w != me);
                     return;
                 }
-                if !s.busy_waiters.contains(&me) {
-                    s.busy_waiters.push(me);
+                if !waiters.contains(&me) {
+                    waiters.push(me);
                 }
             }
             // A wake-up between the unlock and the suspension is not lost: a process
@@ -476,6 +569,7 @@ impl Remote for Arc<Node> {
         if self.queue(
             &entry,
             Some(creation),
+            from,
             &ctl,
             Some(Payload::data(data)),
             |_| {},
@@ -497,6 +591,7 @@ impl Remote for Arc<Node> {
             RemoteSignal::Link => self.queue(
                 &entry,
                 Some(creation),
+                from,
                 &t3(op::LINK, from_t, to_t),
                 None,
                 |s| {
@@ -511,13 +606,14 @@ impl Remote for Arc<Node> {
                     from_t,
                     to_t,
                 ]);
-                self.queue_on_connection(&entry, Some(creation), &ctl, None, |s| {
+                self.queue_on_connection(&entry, Some(creation), from, &ctl, None, |s| {
                     s.links.remove(&(from, to))
                 })
             }
             RemoteSignal::Exit(r) => self.queue(
                 &entry,
                 Some(creation),
+                from,
                 &t3(op::PAYLOAD_EXIT2, from_t, to_t),
                 Some(Payload::reason(r)),
                 |_| {},
@@ -526,6 +622,7 @@ impl Remote for Arc<Node> {
             RemoteSignal::LinkExit(r) => self.queue_on_connection(
                 &entry,
                 Some(creation),
+                from,
                 &t3(op::PAYLOAD_EXIT, from_t, to_t),
                 Some(Payload::reason(r)),
                 |s| s.links.remove(&(from, to)),
@@ -537,7 +634,7 @@ impl Remote for Arc<Node> {
                     to_t,
                     Term::Ref(ref_to_ext(&self.me, mref)),
                 ]);
-                self.queue(&entry, Some(creation), &ctl, None, |s| {
+                self.queue(&entry, Some(creation), from, &ctl, None, |s| {
                     s.monitors.insert(mref, (from, to, None));
                 })
             }
@@ -559,7 +656,7 @@ impl Remote for Arc<Node> {
                     to_t,
                     Term::Ref(ref_to_ext(&self.me, mref)),
                 ]);
-                self.queue_on_connection(&entry, creation, &ctl, None, |s| {
+                self.queue_on_connection(&entry, creation, from, &ctl, None, |s| {
                     s.monitors.remove(&mref).is_some()
                 })
             }
@@ -585,6 +682,7 @@ impl Remote for Arc<Node> {
                 self.queue_on_connection(
                     &entry,
                     Some(creation),
+                    from,
                     &ctl,
                     Some(Payload::reason(r)),
                     |_| true,

@@ -92,7 +92,14 @@ pub(crate) fn request(node: &Arc<Node>, entry: &Arc<Entry>, t: &[Term], args: &[
         ])
     };
     let Some(func) = func else {
-        node.queue(entry, None, &reply(Term::atom("undef"), 0), None, |_| {});
+        node.queue(
+            entry,
+            None,
+            Pid::NONE,
+            &reply(Term::atom("undef"), 0),
+            None,
+            |_| {},
+        );
         return;
     };
     let ext_ref = match req {
@@ -125,8 +132,11 @@ pub(crate) fn request(node: &Arc<Node>, entry: &Arc<Entry>, t: &[Term], args: &[
     // sends on this connection.
     node.queue_built(entry, None, false, |s| {
         let r = rt.spawn_for_remote(pentry, &arg, SpawnOptions::default(), from, link, token);
+        // The reply travels on the new process's lane, before anything it sends.
+        let mut key = Pid::NONE;
         let frame = match r {
             Ok(pid) => {
+                key = pid;
                 if link {
                     s.links.insert((pid, from));
                 }
@@ -151,8 +161,8 @@ pub(crate) fn request(node: &Arc<Node>, entry: &Arc<Entry>, t: &[Term], args: &[
             Err(crate::status::Status::ErrSystemLimit) => reply(Term::atom("system_limit"), 0),
             Err(_) => reply(Term::atom("badarg"), 0),
         };
-        push_frame(&mut s.out, &frame, None);
-        true
+        push_frame(s.out_for(key), &frame, None);
+        Some(key)
     });
 }
 
@@ -194,7 +204,7 @@ pub(crate) fn reply(node: &Arc<Node>, entry: &Arc<Entry>, t: &[Term]) {
                             c,
                             Term::Ref(req.clone()),
                         ]);
-                        node.queue(entry, None, &ctl, None, |_| {});
+                        node.queue(entry, None, to, &ctl, None, |_| {});
                     }
                 }
             }
@@ -211,6 +221,7 @@ pub(crate) fn reply(node: &Arc<Node>, entry: &Arc<Entry>, t: &[Term]) {
                         node.queue(
                             entry,
                             None,
+                            to,
                             &ctl,
                             Some(super::control::Payload::reason(&r)),
                             |_| {},

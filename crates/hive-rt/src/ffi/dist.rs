@@ -72,6 +72,10 @@ pub struct hive_dist_options {
     /// Accepted connections allowed in their handshake at once (not yet authenticated;
     /// each bounded by the setup time); more are closed at once. 0: 64.
     pub max_handshakes: u32,
+    /// Connections per Hive peer, 1 to 16 (0: 4): each process's signals to that node take
+    /// the one its pid picks, so a bulk sender does not delay the others; a BEAM peer always
+    /// gets one (`docs/distribution.md`, "Lanes").
+    pub lanes: u32,
 }
 
 /// Reads a NUL-terminated path of at most 4095 bytes.
@@ -152,7 +156,7 @@ unsafe fn copy_out(text: &[u8], buf: *mut c_char, cap: usize, len_out: *mut usiz
 ///
 /// Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (opts or name NULL),
 /// `HIVE_ERR_BAD_ARGUMENT` (a name with an empty part or not UTF-8, a listen address that
-/// does not parse, unknown flags), `HIVE_ERR_BAD_LENGTH` (a name over 255 bytes, a cookie
+/// does not parse, unknown flags, `lanes` over 16), `HIVE_ERR_BAD_LENGTH` (a name over 255 bytes, a cookie
 /// over 255, a TLS path over 4095), `HIVE_ERR_NOT_DISTRIBUTED` (already started),
 /// `HIVE_ERR_IO` (the cookie file could not be read or made), `HIVE_ERR_TLS_CONFIG` (the
 /// TLS files are unusable; a NULL key or CA path with a certificate path is
@@ -229,6 +233,12 @@ pub unsafe extern "C" fn hive_dist_start(
         }
         if o.busy_limit_bytes != 0 {
             d.busy_limit_bytes = o.busy_limit_bytes;
+        }
+        if o.lanes > 16 {
+            return HIVE_ERR_BAD_ARGUMENT;
+        }
+        if o.lanes != 0 {
+            d.lanes = o.lanes as usize;
         }
         if o.max_handshakes != 0 {
             d.max_handshakes = o.max_handshakes as usize;
