@@ -519,7 +519,6 @@ impl Rx {
 /// Marks the connection up (lane 0) or lane `role.lane` up, and switches to lanes once
 /// all are; false when `me` no longer has the place (the connection ended meanwhile).
 fn come_up(node: &Arc<Node>, entry: &Arc<Entry>, me: Pid, peer: &PeerInfo, role: Role) -> bool {
-    let mut spawn_err = false;
     let poke = {
         let mut st = entry.state.lock();
         if role.lane == 0 {
@@ -534,10 +533,11 @@ fn come_up(node: &Arc<Node>, entry: &Arc<Entry>, me: Pid, peer: &PeerInfo, role:
             lanes::size(&mut st, role.lanes);
             st.lanes_creation = peer.creation;
             if role.initiator {
+                // A lane that cannot be spawned stays without a controller, never up: the
+                // pair then never switches and stays on lane 0.
                 for k in 1..role.lanes {
-                    match lanes::spawn_lane(node, entry, k, peer.creation, role.lanes) {
-                        Ok(pid) => st.lanes[k - 1].controller = pid,
-                        Err(_) => spawn_err = true,
+                    if let Ok(pid) = lanes::spawn_lane(node, entry, k, peer.creation, role.lanes) {
+                        st.lanes[k - 1].controller = pid;
                     }
                 }
             }
@@ -552,16 +552,6 @@ fn come_up(node: &Arc<Node>, entry: &Arc<Entry>, me: Pid, peer: &PeerInfo, role:
         }
         lanes::switch_on(&mut st).then_some(st.controller)
     };
-    if spawn_err {
-        // A lane that cannot even start: stay on lane 0 by never switching (the lanes
-        // spawned wait for nothing and stop with the connection).
-        entry
-            .state
-            .lock()
-            .lanes
-            .iter_mut()
-            .for_each(|l| l.up = false);
-    }
     if let Some(c) = poke {
         if c != me {
             node.poke(c, b"F");
