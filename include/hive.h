@@ -719,8 +719,9 @@ hive_status hive_send_msg_alias(hive_ref alias, struct hive_msg *msg);
 //
 // Returns `HIVE_OK`; `HIVE_ERR_NULL_POINTER` (opts or name NULL),
 // `HIVE_ERR_BAD_ARGUMENT` (a name with an empty part or not UTF-8, a listen address that
-// does not parse, unknown flags, `lanes` over 16), `HIVE_ERR_BAD_LENGTH` (a name over 255 bytes, a cookie
-// over 255, a TLS path over 4095), `HIVE_ERR_NOT_DISTRIBUTED` (already started),
+// does not parse, unknown flags, `lanes` over 16), `HIVE_ERR_BAD_LENGTH` (a name over
+// 255 bytes, a cookie over 255, a TLS path over 4095), `HIVE_ERR_NOT_DISTRIBUTED` (already
+// started),
 // `HIVE_ERR_IO` (the cookie file could not be read or made), `HIVE_ERR_TLS_CONFIG` (the
 // TLS files are unusable; a NULL key or CA path with a certificate path is
 // `HIVE_ERR_NULL_POINTER`), `HIVE_ERR_ADDR_IN_USE`, `HIVE_ERR_CONN_REFUSED` (no EPMD
@@ -728,9 +729,9 @@ hive_status hive_send_msg_alias(hive_ref alias, struct hive_msg *msg);
 // `HIVE_TIMEOUT`, `HIVE_ERR_NOT_INITIALIZED`, `HIVE_ERR_SHUT_DOWN`.
 //
 // # Safety
-// `opts` is NULL or a valid `hive_dist_options` whose non-NULL strings are NUL-terminated and whose
-// cookie is readable for `cookie_len` bytes; `creation_out` and `port_out` are NULL or
-// writable.
+// `opts` is NULL or a valid `hive_dist_options` whose non-NULL strings are NUL-terminated
+// and whose cookie is readable for `cookie_len` bytes; `creation_out` and `port_out` are
+// NULL or writable.
 hive_status hive_dist_start(const struct hive_dist_options *opts, uint32_t *creation_out, uint16_t *port_out);
 
 // Stops distribution: every connection closes (links and monitors across them end with
