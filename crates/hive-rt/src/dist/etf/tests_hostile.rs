@@ -349,6 +349,10 @@ fn a_funs_free_variables_are_not_built() {
     let (t, peak) = crate::peak_heap(|| decode(&b));
     assert_eq!(t, Ok(Term::Opaque(b[1..].to_vec())));
     if let Some(peak) = peak {
-        assert!(peak <= 2 * b.len(), "peak {peak} B for {} input bytes", b.len());
+        assert!(
+            peak <= 2 * b.len(),
+            "peak {peak} B for {} input bytes",
+            b.len()
+        );
     }
 }
