@@ -136,7 +136,7 @@ soak:
 # Fuzzing of what a hostile peer sends (issue 18; crates/hive-rt/src/dist/fuzz_tests,
 # docs/distribution.md, "Fuzzing"): the ETF decoder, distribution frames through the
 # dispatcher, the handshake in both roles and framings, EPMD replies and requests.
-# FUZZ_ITERS inputs per target in release (about 5 minutes plus the build on 2 cores); one
+# FUZZ_ITERS inputs per target in release (about 3 minutes plus 3 of build on 2 cores); one
 # line per target: inputs accepted and rejected, panics (must be 0), inputs over the memory
 # bound (must be 0), the peak heap against the input's length, the time. FUZZ_SEED picks
 # another input stream. `make test` runs a few thousand per target.
