@@ -133,6 +133,19 @@ soak:
 	HIVE_SOAK_SECS=$(SOAK_SECS) HIVE_SOAK_SCHEDULERS=$(SOAK_SCHEDULERS) $(if $(SOAK_SEED),HIVE_SOAK_SEED=$(SOAK_SEED)) \
 	  $(CARGO) test --release -p hive-rt --test soak -- --nocapture
 
+# Fuzzing of what a hostile peer sends (issue 18; crates/hive-rt/src/dist/fuzz_tests,
+# docs/distribution.md, "Fuzzing"): the ETF decoder, distribution frames through the
+# dispatcher, the handshake in both roles and framings, EPMD replies and requests.
+# FUZZ_ITERS inputs per target in release (about 3 minutes plus 3 of build on 2 cores); one
+# line per target: inputs accepted and rejected, panics (must be 0), inputs over the memory
+# bound (must be 0), the peak heap against the input's length, the time. FUZZ_SEED picks
+# another input stream. `make test` runs a few thousand per target.
+FUZZ_ITERS ?= 2000000
+.PHONY: fuzz
+fuzz:
+	HIVE_FUZZ_ITERS=$(FUZZ_ITERS) $(if $(FUZZ_SEED),HIVE_FUZZ_SEED=$(FUZZ_SEED)) \
+	  $(CARGO) test --release -p hive-rt --lib fuzz_ -- --nocapture
+
 # Model checking of the lock-free protocols (own target dir: different cfg).
 loom:
 	CARGO_TARGET_DIR=target/loom RUSTFLAGS="--cfg loom" $(CARGO) test -p hive-rt --release --lib loom_

@@ -18,6 +18,8 @@
 //! check the address, falling back to the aligned call if it ever is not.
 
 use std::alloc::{GlobalAlloc, Layout};
+#[cfg(feature = "alloc-stats")]
+use std::cell::Cell;
 use std::ffi::c_void;
 #[cfg(feature = "alloc-stats")]
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
@@ -32,17 +34,77 @@ pub(crate) struct HiveAlloc;
 #[cfg(feature = "alloc-stats")]
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 
+/// One thread's allocations since [`peak_begin`], with `alloc-stats`: the bytes it
+/// allocated minus those it freed, and the highest that sum reached.
+#[cfg(feature = "alloc-stats")]
+#[derive(Clone, Copy)]
+struct Peak {
+    on: bool,
+    live: isize,
+    high: isize,
+}
+
+#[cfg(feature = "alloc-stats")]
+thread_local! {
+    // `const` and without `Drop`: reading it never allocates, so the allocator may.
+    static PEAK: Cell<Peak> = const { Cell::new(Peak { on: false, live: 0, high: 0 }) };
+}
+
 /// Counts `delta` bytes handed out (negative: given back) when `p`, the block the call
-/// returned, is not null (with `alloc-stats`; otherwise does nothing). Returns `p`.
+/// returned, is not null (with `alloc-stats`; otherwise does nothing). `transient` bytes
+/// more were live for a moment (a moving `realloc` holds both blocks). Returns `p`.
 #[inline(always)]
-fn counted(p: *mut u8, delta: isize) -> *mut u8 {
+fn counted(p: *mut u8, delta: isize, transient: isize) -> *mut u8 {
     #[cfg(feature = "alloc-stats")]
     if !p.is_null() {
         LIVE.fetch_add(delta, Relaxed);
+        let _ = PEAK.try_with(|c| {
+            let mut t = c.get();
+            if t.on {
+                t.high = t.high.max(t.live + delta.max(0) + transient);
+                t.live += delta;
+                c.set(t);
+            }
+        });
     }
     #[cfg(not(feature = "alloc-stats"))]
-    let _ = delta;
+    let _ = (delta, transient);
     p
+}
+
+/// Starts measuring the calling thread's peak of live bytes from zero (with
+/// `alloc-stats`; otherwise does nothing).
+#[cfg(test)]
+pub(crate) fn peak_begin() {
+    #[cfg(feature = "alloc-stats")]
+    let _ = PEAK.try_with(|c| {
+        c.set(Peak {
+            on: true,
+            live: 0,
+            high: 0,
+        })
+    });
+}
+
+/// Stops measuring and returns the highest number of bytes the calling thread had
+/// allocated and not freed since [`peak_begin`] (blocks freed by this thread that another
+/// allocated count as given back): with `alloc-stats`, else None.
+#[cfg(test)]
+pub(crate) fn peak_end() -> Option<usize> {
+    #[cfg(feature = "alloc-stats")]
+    return PEAK
+        .try_with(|c| {
+            let t = c.get();
+            c.set(Peak {
+                on: false,
+                live: 0,
+                high: 0,
+            });
+            t.high.max(0) as usize
+        })
+        .ok();
+    #[cfg(not(feature = "alloc-stats"))]
+    None
 }
 
 /// A block for `l` from mimalloc, zeroed when `zeroed`, or null.
@@ -102,18 +164,18 @@ unsafe impl GlobalAlloc for HiveAlloc {
     #[inline]
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         // SAFETY: GlobalAlloc's contract (non-zero size) is `alloc_block`'s.
-        counted(unsafe { alloc_block(l, false) }, l.size() as isize)
+        counted(unsafe { alloc_block(l, false) }, l.size() as isize, 0)
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
         // SAFETY: as in `alloc`.
-        counted(unsafe { alloc_block(l, true) }, l.size() as isize)
+        counted(unsafe { alloc_block(l, true) }, l.size() as isize, 0)
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, l: Layout) {
-        counted(ptr, -(l.size() as isize));
+        counted(ptr, -(l.size() as isize), 0);
         // SAFETY: `ptr` was returned by one of the calls above (GlobalAlloc's contract).
         unsafe { mi::mi_free(ptr as *mut c_void) }
     }
@@ -123,7 +185,13 @@ unsafe impl GlobalAlloc for HiveAlloc {
         // SAFETY: `ptr` is a live block of ours with layout `l` (GlobalAlloc's contract);
         // the aligned realloc keeps `l.align()`. On failure (null) `ptr` stays as it was.
         let p = unsafe { mi::mi_realloc_aligned(ptr as *mut c_void, new_size, l.align()) };
-        counted(p as *mut u8, new_size as isize - l.size() as isize)
+        // A growing realloc may copy: both blocks are live until the old one is freed.
+        let grow = new_size as isize - l.size() as isize;
+        counted(
+            p as *mut u8,
+            grow,
+            if grow > 0 { l.size() as isize } else { 0 },
+        )
     }
 }
 

@@ -59,6 +59,22 @@ pub fn heap_in_use() -> Option<usize> {
     None
 }
 
+/// Runs `f` and returns its result with the most bytes the calling thread had allocated and
+/// not yet freed at any moment during `f` (requested sizes; a growing `realloc` counts
+/// both blocks): with the `alloc-stats` and `mimalloc` features, else None. Other threads'
+/// allocations do not count. For the fuzz tests' memory bounds.
+#[cfg(test)]
+pub(crate) fn peak_heap<R>(f: impl FnOnce() -> R) -> (R, Option<usize>) {
+    #[cfg(feature = "mimalloc")]
+    {
+        alloc::peak_begin();
+        let r = f();
+        (r, alloc::peak_end())
+    }
+    #[cfg(not(feature = "mimalloc"))]
+    (f(), None)
+}
+
 pub mod alias;
 pub mod config;
 pub mod dist;

@@ -407,15 +407,9 @@ impl PortMapper {
         {
             return;
         }
-        let Ok(len) = read_u16(&mut s) else { return };
-        let len = usize::from(len);
-        if len == 0 || len > MAX_REQUEST {
+        let Some(req) = read_request(&mut s) else {
             return;
-        }
-        let mut req = vec![0u8; len];
-        if s.read_exact(&mut req).is_err() {
-            return;
-        }
+        };
         match req[0] {
             ALIVE2_REQ => self.serve_alive2(s, &req[1..], id),
             PORT_PLEASE2_REQ => {
@@ -436,28 +430,14 @@ impl PortMapper {
     }
 
     fn serve_alive2(&self, mut s: TcpStream, req: &[u8], id: u64) {
-        // PortNo:16 NodeType:8 Protocol:8 Highest:16 Lowest:16 Nlen:16 Name Elen:16 Extra
-        let parsed = (|| {
-            let mut r = req;
-            let port = read_u16(&mut r).ok()?;
-            let node_type = read_u8(&mut r).ok()?;
-            let _protocol = read_u8(&mut r).ok()?;
-            let highest = read_u16(&mut r).ok()?;
-            let lowest = read_u16(&mut r).ok()?;
-            let nlen = usize::from(read_u16(&mut r).ok()?);
-            let name = std::str::from_utf8(r.get(..nlen)?).ok()?;
-            if name.is_empty() || name.contains('@') {
-                return None;
-            }
-            Some((
-                name.to_owned(),
-                port,
-                node_type == NODE_HIDDEN,
-                highest,
-                lowest,
-            ))
-        })();
-        let Some((name, port, hidden, highest, lowest)) = parsed else {
+        let Some(Alive2 {
+            name,
+            port,
+            hidden,
+            highest,
+            lowest,
+        }) = parse_alive2(req)
+        else {
             let _ = s.write_all(&[ALIVE2_X_RESP, 1, 0, 0, 0, 0]);
             return;
         };
@@ -514,6 +494,53 @@ impl PortMapper {
         reply.extend_from_slice(&0u16.to_be_bytes());
         reply
     }
+}
+
+/// Reads one request, `[Length:16][Request]`: None when the length is 0 or over
+/// [`MAX_REQUEST`], or the stream ends first. The buffer grows with the bytes that arrive,
+/// not with what the length field announces.
+pub(super) fn read_request<S: Read>(s: &mut S) -> Option<Vec<u8>> {
+    let len = usize::from(read_u16(s).ok()?);
+    if len == 0 || len > MAX_REQUEST {
+        return None;
+    }
+    let mut req = Vec::new();
+    s.take(len as u64).read_to_end(&mut req).ok()?;
+    (req.len() == len).then_some(req)
+}
+
+/// An `ALIVE2_REQ`'s fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Alive2 {
+    pub(super) name: String,
+    pub(super) port: u16,
+    pub(super) hidden: bool,
+    pub(super) highest: u16,
+    pub(super) lowest: u16,
+}
+
+/// Parses an `ALIVE2_REQ` after its tag: `PortNo:16 NodeType:8 Protocol:8 Highest:16
+/// Lowest:16 Nlen:16 Name Elen:16 Extra`. None when malformed or the name is empty, not
+/// UTF-8, or has an `@`. What follows the name is not read.
+pub(super) fn parse_alive2(req: &[u8]) -> Option<Alive2> {
+    let mut r = req;
+    let port = read_u16(&mut r).ok()?;
+    let node_type = read_u8(&mut r).ok()?;
+    let _protocol = read_u8(&mut r).ok()?;
+    let highest = read_u16(&mut r).ok()?;
+    let lowest = read_u16(&mut r).ok()?;
+    let nlen = usize::from(read_u16(&mut r).ok()?);
+    let name = std::str::from_utf8(r.get(..nlen)?).ok()?;
+    if name.is_empty() || name.contains('@') {
+        return None;
+    }
+    Some(Alive2 {
+        name: name.to_owned(),
+        port,
+        hidden: node_type == NODE_HIDDEN,
+        highest,
+        lowest,
+    })
 }
 
 impl PortMapperHandle {

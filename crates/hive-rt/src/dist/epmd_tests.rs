@@ -203,3 +203,38 @@ fn names_parses_and_bounds() {
     let mut s = Script::new(big);
     assert!(matches!(names(&mut s), Err(EpmdError::Protocol(_))));
 }
+
+#[test]
+fn a_request_buffer_grows_with_the_bytes_not_the_length_field() {
+    // 4,096 bytes announced, 3 sent: the port mapper must not allocate what was announced.
+    let input = [0x10u8, 0x00, ALIVE2_REQ, 0, 1];
+    let (r, peak) = crate::peak_heap(|| read_request(&mut &input[..]));
+    assert_eq!(r, None);
+    if let Some(p) = peak {
+        assert!(p < 1024, "{p} bytes allocated for a 5-byte request");
+    }
+    let mut whole = vec![0, 3, NAMES_REQ, 1, 2];
+    whole.push(9);
+    assert_eq!(read_request(&mut &whole[..]), Some(vec![NAMES_REQ, 1, 2]));
+    assert_eq!(read_request(&mut &[0u8, 0][..]), None);
+}
+
+#[test]
+fn alive2_requests_parse() {
+    let mut req = vec![0x13, 0x89, NODE_HIDDEN, PROTO_TCP, 0, 6, 0, 5, 0, 5];
+    req.extend(b"alpha");
+    req.extend([0, 0]);
+    assert_eq!(
+        parse_alive2(&req),
+        Some(Alive2 {
+            name: "alpha".into(),
+            port: 5001,
+            hidden: true,
+            highest: 6,
+            lowest: 5
+        })
+    );
+    assert_eq!(parse_alive2(&req[..12]), None); // name cut short
+    req[10] = b'@';
+    assert_eq!(parse_alive2(&req), None);
+}

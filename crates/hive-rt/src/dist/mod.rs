@@ -9,6 +9,8 @@ pub(crate) mod dispatch;
 pub(crate) mod epmd;
 pub mod etf;
 pub(crate) mod flags;
+#[cfg(test)]
+mod fuzz_tests;
 pub(crate) mod handshake;
 pub(crate) mod hook;
 pub(crate) mod ids;

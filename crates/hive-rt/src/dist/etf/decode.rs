@@ -1,7 +1,9 @@
 //! The decoder: one iterative walker, instantiated twice. With `B = false` it validates
 //! and measures without allocating ([`skip`]); with `B = true` it builds the [`Term`], and
 //! only ever runs on input the first instantiation has accepted, so that every vector it
-//! reserves is backed by elements that are really there.
+//! reserves is backed by elements that are really there. A fun is kept as its bytes: the
+//! building walker hands its free variables to the validating one, which builds nothing
+//! (two frame stacks, 6 KiB, on the machine stack then).
 
 use super::tag::*;
 use super::term::{big_term, mask_last_byte, Atom, ExtPid, ExtPort, ExtRef, Term};
@@ -130,7 +132,7 @@ impl<'a> Walker<'a> {
     /// does not depend on the nesting.
     fn term<const B: bool>(&mut self) -> R<Option<Term>> {
         let mut frames = Frames::new();
-        let mut items: Vec<Vec<Term>> = Vec::new();
+        let mut items: Vec<Items> = Vec::new();
         loop {
             let start = self.pos;
             let tag = self.u8()?;
@@ -166,14 +168,22 @@ impl<'a> Walker<'a> {
                     start,
                     size,
                 };
-                if count > 0 {
+                if B && matches!(kind, Kind::NewFun | Kind::OldFun) {
+                    // A fun is kept as its bytes: its free variables (validated already)
+                    // are walked over, not built only to be dropped.
+                    for _ in 0..count {
+                        self.term::<false>()?;
+                    }
+                    self.close::<B>(open, Items::Seq(Vec::new()))?
+                } else if count > 0 {
                     frames.push(open);
                     if B {
-                        items.push(Vec::with_capacity(count as usize));
+                        items.push(Items::new(kind, count));
                     }
                     continue;
+                } else {
+                    self.close::<B>(open, Items::Seq(Vec::new()))?
                 }
-                self.close::<B>(open, Vec::new())?
             };
             // A complete term: give it to the open container, closing those it completes.
             loop {
@@ -189,10 +199,9 @@ impl<'a> Walker<'a> {
                 }
                 let open = *top;
                 frames.pop();
-                let list = if B {
-                    items.pop().unwrap_or_default()
-                } else {
-                    Vec::new()
+                let list = match items.pop() {
+                    Some(list) if B => list,
+                    _ => Items::Seq(Vec::new()),
                 };
                 value = self.close::<B>(open, list)?;
             }
@@ -200,10 +209,11 @@ impl<'a> Walker<'a> {
     }
 
     /// The term of a container whose last element has been read.
-    fn close<const B: bool>(&self, open: Open, mut list: Vec<Term>) -> R<Option<Term>> {
+    fn close<const B: bool>(&self, open: Open, list: Items) -> R<Option<Term>> {
         Ok(match open.kind {
-            Kind::Tuple => built::<B>(|| Term::Tuple(list)),
+            Kind::Tuple => built::<B>(|| Term::Tuple(list.seq())),
             Kind::List => {
+                let mut list = list.seq();
                 let tail = list.pop();
                 if list.is_empty() {
                     // LIST_EXT without elements: the BEAM reads it as its tail.
@@ -212,14 +222,7 @@ impl<'a> Walker<'a> {
                     tail.map(|t| Term::List(list, Box::new(t)))
                 }
             }
-            Kind::Map => built::<B>(|| {
-                let mut pairs = Vec::with_capacity(list.len() / 2);
-                let mut it = list.into_iter();
-                while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                    pairs.push((k, v));
-                }
-                Term::Map(pairs)
-            }),
+            Kind::Map => built::<B>(|| Term::Map(list.pairs())),
             _ => {
                 if open.kind == Kind::NewFun && self.pos - (open.start + 1) != open.size as usize {
                     return Err(EtfError::BadLength);
@@ -446,6 +449,51 @@ fn old_float(field: &[u8]) -> R<f64> {
     match text.trim().parse::<f64>() {
         Ok(x) if x.is_finite() => Ok(x),
         _ => Err(EtfError::BadFloat),
+    }
+}
+
+/// The elements of an open container so far, when building. A map's go straight into
+/// pairs (a key waits for its value), so that building a map holds one [`Term`] per
+/// element, as for the other containers, not a list of them and then the pairs.
+enum Items {
+    Seq(Vec<Term>),
+    Pairs(Vec<(Term, Term)>, Option<Term>),
+}
+
+impl Items {
+    /// Room for the `count` terms of a container of `kind`. The building pass runs on
+    /// input the validating pass has accepted, so the elements are all there.
+    fn new(kind: Kind, count: u64) -> Items {
+        match kind {
+            Kind::Map => Items::Pairs(Vec::with_capacity((count / 2) as usize), None),
+            _ => Items::Seq(Vec::with_capacity(count as usize)),
+        }
+    }
+
+    fn push(&mut self, t: Term) {
+        match self {
+            Items::Seq(v) => v.push(t),
+            Items::Pairs(v, key) => match key.take() {
+                Some(k) => v.push((k, t)),
+                None => *key = Some(t),
+            },
+        }
+    }
+
+    /// The terms of a tuple, list or fun (a map's are not asked for this way).
+    fn seq(self) -> Vec<Term> {
+        match self {
+            Items::Seq(v) => v,
+            Items::Pairs(..) => Vec::new(),
+        }
+    }
+
+    /// The pairs of a map.
+    fn pairs(self) -> Vec<(Term, Term)> {
+        match self {
+            Items::Pairs(v, _) => v,
+            Items::Seq(_) => Vec::new(),
+        }
     }
 }
 

@@ -17,7 +17,8 @@
 //!   byte, plus a copy of the binaries and texts);
 //! - bounds nesting by [`Limits::max_depth`] ([`EtfError::TooDeep`]). Decoding and
 //!   [`skip`] do not recurse: open containers live in an explicit stack, on the machine
-//!   stack (3 KiB) up to 128 levels and on the heap beyond (only with a larger
+//!   stack (3 KiB; 6 KiB while a fun's free variables are walked over) up to 128 levels and
+//!   on the heap beyond (only with a larger
 //!   `max_depth`), so they run on a 64 KiB coroutine stack at any depth. Encoding and
 //!   [`Term`]'s `Display` do not recurse either. Dropping a [`Term`] does, once per level;
 //!   decoded terms are at most `max_depth` deep, and 128 levels of `Drop` fit.

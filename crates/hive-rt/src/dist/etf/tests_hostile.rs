@@ -315,3 +315,44 @@ fn bad_fun_fields() {
     f[at] = 70;
     assert!(decode(&v(&[&[131], &f])).is_err());
 }
+
+#[test]
+fn a_map_holds_one_term_per_element_while_decoding() {
+    // A map of N pairs of NIL_EXT is 2N + 6 bytes; building it must not hold its 2N
+    // elements in a list and in pairs at once (twice the memory of a tuple that size).
+    let n = 4000;
+    let mut b = vec![131, 116];
+    b.extend((n as u32).to_be_bytes());
+    b.resize(b.len() + 2 * n, 106);
+    let (t, peak) = crate::peak_heap(|| decode(&b));
+    assert!(matches!(t, Ok(Term::Map(ref p)) if p.len() == n));
+    if let Some(peak) = peak {
+        let per_byte = std::mem::size_of::<Term>();
+        assert!(
+            peak <= per_byte * b.len() + 8192,
+            "peak {peak} B for {} input bytes",
+            b.len()
+        );
+    }
+}
+
+#[test]
+fn a_funs_free_variables_are_not_built() {
+    // A fun is kept as its bytes: decoding one with N free variables holds a copy of its
+    // bytes, not N terms besides.
+    let n = 10_000;
+    let mut b = vec![131, 117];
+    b.extend((n as u32).to_be_bytes());
+    b.extend([88, 119, 1, b'a', 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]);
+    b.extend([119, 1, b'm', 97, 1, 97, 2]);
+    b.resize(b.len() + n, 106);
+    let (t, peak) = crate::peak_heap(|| decode(&b));
+    assert_eq!(t, Ok(Term::Opaque(b[1..].to_vec())));
+    if let Some(peak) = peak {
+        assert!(
+            peak <= 2 * b.len(),
+            "peak {peak} B for {} input bytes",
+            b.len()
+        );
+    }
+}
