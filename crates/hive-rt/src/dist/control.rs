@@ -127,6 +127,11 @@ fn reason_atom(r: &ExitReason) -> Option<&'static str> {
 /// any other term is an `Error` reason carrying the term's bytes (`{shutdown, X}`
 /// included).
 pub(crate) fn reason_of(bytes: &[u8]) -> ExitReason {
+    // An atom is short: only a term that small is decoded (a large reason is not built
+    // just to learn that it is not one of six atoms).
+    if bytes.len() > 32 {
+        return ExitReason::error(bytes);
+    }
     if let Ok(Term::Atom(a)) = etf::decode(bytes) {
         match a.as_str() {
             "normal" => return ExitReason::Normal,

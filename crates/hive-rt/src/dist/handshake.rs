@@ -239,8 +239,13 @@ fn read_msg<S: Read>(s: &mut S, framing: Framing) -> Result<Vec<u8>, HandshakeEr
     if len > MAX_MESSAGE {
         return Err(HandshakeError::Protocol("handshake message over 64 KiB"));
     }
-    let mut body = vec![0u8; len];
-    s.read_exact(&mut body)?;
+    // Grows with the bytes that arrive, not with the length header (a peer that sends a
+    // 2-byte header costs 2 bytes, not 64 KiB).
+    let mut body = Vec::new();
+    s.by_ref().take(len as u64).read_to_end(&mut body)?;
+    if body.len() < len {
+        return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
+    }
     Ok(body)
 }
 

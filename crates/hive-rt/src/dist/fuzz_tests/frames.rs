@@ -270,6 +270,10 @@ fn node() -> (Arc<Node>, Arc<crate::dist::node::Entry>) {
             tick_ms: 60_000,
             setup_ms: 7_000,
             flags: crate::dist::flags::ADVERTISED,
+            busy_limit: 1 << 20,
+            max_handshakes: 64,
+            lanes: 1,
+            tls: None,
             _mapper: None,
         },
     ));
