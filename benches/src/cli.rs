@@ -18,8 +18,9 @@ options:
   --schedulers N    scheduler count of the main pass (default: number of cores)
   --also-one        also run everything at 1 scheduler after the main pass (default when N > 1)
   --no-one          only run the main pass
-  --only a,b        run only these workloads (a program name selects all its sizes:
-                    dist_ping_pong runs dist_ping_pong/1 and dist_ping_pong/100)
+  --only a,b        run only these workloads (a name before `/` selects all its sizes:
+                    dist_ping_pong runs dist_ping_pong/1 and dist_ping_pong/100;
+                    dist_ping_pong_tls their TLS mode)
   --quick           small sizes (checks counts, not speed)
   --no-peers        skip Erlang
   --erl PATH        the erl to use (default: erl on PATH)
@@ -28,7 +29,7 @@ options:
   --no-probe        skip the page-fault probe before each pass (skipped with --quick)
   -h, --help        this text
 
-workloads: spawn, spawn_live, ring, ping_pong, fan_in, big, skynet, link_cascade, monitor_storm, registry, timer_storm, selective_receive, recv_timeout, idle, fairness, overload, held_worker, echo, echo_active, dist_ping_pong/1, dist_ping_pong/100, dist_throughput/64, dist_throughput/64k, dist_fan_in";
+workloads: spawn, spawn_live, ring, ping_pong, fan_in, big, skynet, link_cascade, monitor_storm, registry, timer_storm, selective_receive, recv_timeout, idle, fairness, overload, held_worker, echo, echo_active, dist_ping_pong/1, dist_ping_pong/100, dist_throughput/64, dist_throughput/64k, dist_fan_in, dist_ping_pong_tls/1, dist_ping_pong_tls/100, dist_throughput_tls/64k, dist_ping_bulk, dist_connect, dist_connect_tls";
 
 /// The runner's options.
 #[derive(Debug)]
@@ -185,7 +186,7 @@ mod tests {
         assert_eq!(o.bin_dir, PathBuf::from("target/stress/bin"));
         assert_eq!(o.schedulers, 2);
         assert_eq!(o.passes(), vec![2, 1]);
-        assert_eq!(o.workloads.len(), 24);
+        assert_eq!(o.workloads.len(), 30);
         assert_eq!(o.workloads[7].name, "link_cascade");
         assert_eq!(o.workloads[8].name, "monitor_storm");
         assert_eq!(o.workloads[9].name, "registry");

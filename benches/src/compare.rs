@@ -36,7 +36,8 @@ options:
   --schedulers LIST     scheduler counts, e.g. 1,2 (default 1,2; with --scaling 1..N)
   --scaling             the scaling sweep instead of the comparison
   --max-schedulers N    the sweep's N (default: number of cores)
-  --only a,b            run only these workloads (dist_ping_pong: both its sizes)
+  --only a,b            run only these workloads (dist_ping_pong: both its sizes;
+                        dist_ping_pong_tls: their TLS mode)
   --quick               small sizes (checks counts, not speed)
   --runs K              runs per workload and language, interleaved (default 5)
   --no-erlang           skip the BEAM column

@@ -10,7 +10,8 @@
 //! This crate parses those lines ([`ResultLine`]), knows the workloads, their sizes and the
 //! issue's targets ([`workload`]), runs programs with a timeout ([`child`]), compiles the
 //! Erlang peers ([`erlang`]), makes and records each run for both runners ([`runs`]) and
-//! prints the comparison tables and the CSV file ([`report`]).
+//! prints the comparison tables and the CSV file ([`report`]); [`tls`] makes the throwaway
+//! PKI of the TLS distribution workloads.
 //! See `benches/README.md` for the contract the C programs follow.
 //!
 //! `hive-compare` adds the Go peers (`lang=go`, [`go`]), median [min–max] per language and
@@ -27,6 +28,7 @@ pub mod go;
 pub mod probe;
 pub mod report;
 pub mod runs;
+pub mod tls;
 pub mod workload;
 
 use std::fmt;

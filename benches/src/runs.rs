@@ -173,6 +173,59 @@ pub fn hive_command(
     Ok(cmd)
 }
 
+/// Makes the throwaway PKI in `out_dir/tls` when one of `workloads` runs in TLS mode
+/// ([`Workload::tls`]) and says where; `Ok(None)` when none does; the exit code (after
+/// saying why, as `prog`) when it cannot be made.
+pub fn tls_setup(
+    prog: &str,
+    out_dir: &Path,
+    workloads: &[&'static Workload],
+) -> Result<Option<PathBuf>, ExitCode> {
+    if !workloads.iter().any(|w| w.tls()) {
+        return Ok(None);
+    }
+    match crate::tls::make_pki(&out_dir.join("tls")) {
+        Ok(dir) => {
+            eprintln!(
+                "TLS workloads: throwaway PKI in {} ({}={})",
+                dir.display(),
+                crate::tls::TLS_DIR_ENV,
+                dir.display()
+            );
+            Ok(Some(dir))
+        }
+        Err(e) => {
+            eprintln!("{prog}: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// `cmd` with the PKI's directory in its environment when `w` runs in TLS mode, and without
+/// that variable otherwise (a plain run never inherits TLS from the runner's environment).
+pub fn with_tls(
+    cmd: Result<Command, Failure>,
+    w: &Workload,
+    tls_dir: Option<&Path>,
+) -> Result<Command, Failure> {
+    let mut cmd = cmd?;
+    match (w.tls(), tls_dir) {
+        (true, Some(dir)) => {
+            cmd.env(crate::tls::TLS_DIR_ENV, dir);
+        }
+        (true, None) => {
+            return Err(Failure {
+                kind: "missing",
+                detail: "a TLS workload without the bench PKI".into(),
+            })
+        }
+        (false, _) => {
+            cmd.env_remove(crate::tls::TLS_DIR_ENV);
+        }
+    }
+    Ok(cmd)
+}
+
 /// The progress bar over `total` runs.
 pub fn progress_bar(total: usize) -> ProgressBar {
     let pb = ProgressBar::new(total as u64);

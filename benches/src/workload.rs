@@ -109,10 +109,26 @@ impl Workload {
         }
     }
 
-    /// The program that runs this workload: `name` up to a `/` (`dist_ping_pong/100` is
-    /// run by `dist_ping_pong`, which prints `RESULT name=dist_ping_pong`).
-    pub fn program(&self) -> &'static str {
+    /// The name up to a `/`: what `--only` selects every size of (`dist_ping_pong_tls`
+    /// selects `dist_ping_pong_tls/1` and `dist_ping_pong_tls/100`).
+    pub fn family(&self) -> &'static str {
         self.name.split('/').next().unwrap_or(self.name)
+    }
+
+    /// The program that runs this workload: the [`family`](Workload::family) without a
+    /// `_tls` suffix (`dist_ping_pong/100` and `dist_ping_pong_tls/100` are both run by
+    /// `dist_ping_pong`, which prints `RESULT name=dist_ping_pong`).
+    pub fn program(&self) -> &'static str {
+        let f = self.family();
+        f.strip_suffix("_tls").unwrap_or(f)
+    }
+
+    /// True for the TLS mode of a distribution workload (a family ending in `_tls`): the
+    /// runner makes a throwaway PKI and gives both the Hive program and the Erlang peer its
+    /// directory in `HIVE_BENCH_TLS_DIR` (`crate::tls`), and both nodes of either side run
+    /// TLS distribution (mutual TLS; `-proto_dist inet_tls` on the BEAM).
+    pub fn tls(&self) -> bool {
+        self.family().ends_with("_tls")
     }
 
     /// The Erlang module that implements this workload.
@@ -167,8 +183,19 @@ const DIST_PING_PONG_TARGET: Target = Target::All(&[
 const DIST_THROUGHPUT_KEYS: &[&str] =
     &["size", "msgs", "seconds", "msgs_per_s", "mb_per_s", "cpu_s"];
 
+/// The keys of dist_connect (plain and TLS): set-up times (send to reply on a fresh
+/// connection) and the whole loop's `seconds` and `cpu_s`.
+const DIST_CONNECT_KEYS: &[&str] = &["n", "setup_p50_us", "setup_p99_us", "seconds", "cpu_s"];
+
+/// dist_connect's target: none from the issue (it asks for the ratio to the BEAM); ours is
+/// a set-up median no slower than the BEAM's.
+const DIST_CONNECT_TARGET: Target = Target::KeyRatioAtMost {
+    key: "setup_p50_us",
+    max: 1.0,
+};
+
 /// All workloads, in the order they run.
-pub const WORKLOADS: [Workload; 24] = [
+pub const WORKLOADS: [Workload; 30] = [
     Workload {
         name: "spawn",
         full_args: &[1_000_000],
@@ -560,6 +587,96 @@ pub const WORKLOADS: [Workload; 24] = [
         lower_is_better: false,
         target: Target::RateRatioAtLeast(2.0),
     },
+    Workload {
+        // Issue 18: the TLS mode of dist_ping_pong (same program and peer, both nodes with
+        // TLS distribution; Hive↔Hive over TLS against BEAM↔BEAM over inet_tls_dist) ...
+        name: "dist_ping_pong_tls/1",
+        full_args: &[1, 20_000],
+        quick_args: &[1, 200],
+        arg_keys: &["pairs", "k"],
+        keys: DIST_PING_PONG_KEYS,
+        rate_key: "msgs_per_s",
+        rate_unit: "msgs/s",
+        lower_is_better: false,
+        // "msgs/s ≥ 2× BEAM↔BEAM in TLS mode".
+        target: Target::RateRatioAtLeast(2.0),
+    },
+    Workload {
+        name: "dist_ping_pong_tls/100",
+        full_args: &[100, 1000],
+        quick_args: &[10, 50],
+        arg_keys: &["pairs", "k"],
+        keys: DIST_PING_PONG_KEYS,
+        rate_key: "msgs_per_s",
+        rate_unit: "msgs/s",
+        lower_is_better: false,
+        target: Target::RateRatioAtLeast(2.0),
+    },
+    Workload {
+        // ... and of dist_throughput with 64 KiB messages.
+        // 5000 messages, not 20,000: the BEAM's inet_tls_dist moves 64 KiB messages at
+        // about 50-100 MB/s, so 20,000 (1.3 GB) took 25-30 s per run.
+        name: "dist_throughput_tls/64k",
+        full_args: &[65_536, 5000],
+        quick_args: &[65_536, 200],
+        arg_keys: &["size", "msgs"],
+        keys: DIST_THROUGHPUT_KEYS,
+        rate_key: "msgs_per_s",
+        rate_unit: "msgs/s",
+        lower_is_better: false,
+        target: Target::RateRatioAtLeast(2.0),
+    },
+    Workload {
+        // S K: one pair does K timed round trips (24 bytes) while S senders stream 64 KiB
+        // messages over the same connection (at most 64 unacknowledged each, and the busy
+        // limit); the round trip's p99 under that load.
+        name: "dist_ping_bulk",
+        full_args: &[2, 500],
+        quick_args: &[2, 50],
+        arg_keys: &["senders", "k"],
+        keys: &[
+            "senders",
+            "k",
+            "seconds",
+            "rt_p50_us",
+            "rt_p99_us",
+            "bulk_mb_per_s",
+            "cpu_s",
+        ],
+        rate_key: "rt_p99_us",
+        rate_unit: "µs p99 round trip under bulk",
+        lower_is_better: true,
+        // "ping p99 ≤ 0.25× the BEAM's".
+        target: Target::KeyRatioAtMost {
+            key: "rt_p99_us",
+            max: 0.25,
+        },
+    },
+    Workload {
+        // N: a send to a node not connected, until its reply (connect, handshake, one
+        // round trip), N times with a disconnect in between; plain TCP ...
+        name: "dist_connect",
+        full_args: &[100],
+        quick_args: &[5],
+        arg_keys: &["n"],
+        keys: DIST_CONNECT_KEYS,
+        rate_key: "setup_p50_us",
+        rate_unit: "µs set-up median",
+        lower_is_better: true,
+        target: DIST_CONNECT_TARGET,
+    },
+    Workload {
+        // ... and TLS.
+        name: "dist_connect_tls",
+        full_args: &[100],
+        quick_args: &[5],
+        arg_keys: &["n"],
+        keys: DIST_CONNECT_KEYS,
+        rate_key: "setup_p50_us",
+        rate_unit: "µs set-up median",
+        lower_is_better: true,
+        target: DIST_CONNECT_TARGET,
+    },
 ];
 
 /// The workload called `name`.
@@ -568,11 +685,12 @@ pub fn by_name(name: &str) -> Option<&'static Workload> {
 }
 
 /// The workloads a name selects (`--only`): the one called `name`, else every size of the
-/// program `name` (`dist_ping_pong` selects `dist_ping_pong/1` and `dist_ping_pong/100`).
+/// family `name` (`dist_ping_pong` selects `dist_ping_pong/1` and `dist_ping_pong/100`, not
+/// the TLS rows, which `dist_ping_pong_tls` selects).
 pub fn select(name: &str) -> Vec<&'static Workload> {
     match by_name(name) {
         Some(w) => vec![w],
-        None => WORKLOADS.iter().filter(|w| w.program() == name).collect(),
+        None => WORKLOADS.iter().filter(|w| w.family() == name).collect(),
     }
 }
 
@@ -623,6 +741,12 @@ mod tests {
                 ("dist_throughput/64", &[64, 500_000][..]),
                 ("dist_throughput/64k", &[65_536, 20_000][..]),
                 ("dist_fan_in", &[100, 5000][..]),
+                ("dist_ping_pong_tls/1", &[1, 20_000][..]),
+                ("dist_ping_pong_tls/100", &[100, 1000][..]),
+                ("dist_throughput_tls/64k", &[65_536, 5000][..]),
+                ("dist_ping_bulk", &[2, 500][..]),
+                ("dist_connect", &[100][..]),
+                ("dist_connect_tls", &[100][..]),
             ]
         );
         let quick: Vec<_> = WORKLOADS.iter().map(|w| (w.name, w.quick_args)).collect();
@@ -653,6 +777,12 @@ mod tests {
                 ("dist_throughput/64", &[64, 5000][..]),
                 ("dist_throughput/64k", &[65_536, 200][..]),
                 ("dist_fan_in", &[10, 500][..]),
+                ("dist_ping_pong_tls/1", &[1, 200][..]),
+                ("dist_ping_pong_tls/100", &[10, 50][..]),
+                ("dist_throughput_tls/64k", &[65_536, 200][..]),
+                ("dist_ping_bulk", &[2, 50][..]),
+                ("dist_connect", &[5][..]),
+                ("dist_connect_tls", &[5][..]),
             ]
         );
         for w in &WORKLOADS {
@@ -713,7 +843,10 @@ mod tests {
                 "overload",
                 "held_worker",
                 "echo",
-                "echo_active"
+                "echo_active",
+                "dist_ping_bulk",
+                "dist_connect",
+                "dist_connect_tls"
             ]
         );
         assert_eq!(WORKLOADS[12].name, "recv_timeout");
@@ -850,7 +983,8 @@ mod tests {
         assert!(keys.contains(&"rt_p99_us") && keys.contains(&"rss_kept_pct"));
         assert!(keys.contains(&"takeovers"));
         assert!(keys.contains(&"rss_per_conn_b"));
-        assert_eq!(keys.last(), Some(&"mb_per_s"));
+        assert!(keys.contains(&"mb_per_s") && keys.contains(&"bulk_mb_per_s"));
+        assert_eq!(keys.last(), Some(&"setup_p99_us"));
         let unique: std::collections::HashSet<_> = keys.iter().collect();
         assert_eq!(keys.len(), unique.len());
     }
@@ -947,7 +1081,7 @@ mod tests {
     fn dist_workloads() {
         // Each program has its sizes as `<program>/<variant>` rows; `--only <program>`
         // selects them all, in order.
-        let names: Vec<_> = WORKLOADS[19..].iter().map(|w| w.name).collect();
+        let names: Vec<_> = WORKLOADS[19..24].iter().map(|w| w.name).collect();
         assert_eq!(
             names,
             [
@@ -958,6 +1092,7 @@ mod tests {
                 "dist_fan_in"
             ]
         );
+        assert!(WORKLOADS[..24].iter().all(|w| !w.tls()));
         let pp = select("dist_ping_pong");
         assert_eq!(pp.len(), 2);
         assert_eq!((pp[0].args(false)[0], pp[1].args(false)[0]), (1, 100));
@@ -978,6 +1113,53 @@ mod tests {
             assert_eq!(w.target, Target::RateRatioAtLeast(2.0));
             assert!(w.keys.contains(&"mb_per_s"));
         }
+    }
+
+    #[test]
+    fn issue_18_workloads() {
+        let names: Vec<_> = WORKLOADS[24..].iter().map(|w| w.name).collect();
+        assert_eq!(
+            names,
+            [
+                "dist_ping_pong_tls/1",
+                "dist_ping_pong_tls/100",
+                "dist_throughput_tls/64k",
+                "dist_ping_bulk",
+                "dist_connect",
+                "dist_connect_tls"
+            ]
+        );
+        // The TLS rows run the plain rows' programs and peers, with the PKI's directory.
+        let tls = select("dist_ping_pong_tls");
+        assert_eq!(tls.len(), 2);
+        assert!(tls
+            .iter()
+            .all(|w| w.tls() && w.program() == "dist_ping_pong"));
+        assert_eq!(tls[0].erlang_module(), "hive_peer_dist_ping_pong");
+        assert_eq!(tls[0].family(), "dist_ping_pong_tls");
+        assert_eq!(tls[0].target, Target::RateRatioAtLeast(2.0));
+        // The plain family does not pick up the TLS rows.
+        assert_eq!(select("dist_ping_pong").len(), 2);
+        assert!(select("dist_ping_pong").iter().all(|w| !w.tls()));
+        let tp = by_name("dist_throughput_tls/64k").unwrap();
+        assert_eq!((tp.program(), tp.tls()), ("dist_throughput", true));
+        assert_eq!(tp.full_args, &[65_536, 5000]);
+        let c = select("dist_connect_tls");
+        assert_eq!(c.len(), 1);
+        assert_eq!((c[0].program(), c[0].tls()), ("dist_connect", true));
+        assert_eq!(select("dist_connect").len(), 1);
+        assert!(!by_name("dist_connect").unwrap().tls());
+        let b = by_name("dist_ping_bulk").unwrap();
+        assert_eq!(
+            b.target,
+            Target::KeyRatioAtMost {
+                key: "rt_p99_us",
+                max: 0.25
+            }
+        );
+        assert_eq!((b.rate_key, b.lower_is_better), ("rt_p99_us", true));
+        assert!(b.keys.contains(&"bulk_mb_per_s") && b.keys.contains(&"rt_p50_us"));
+        assert!(!b.tls());
     }
 
     #[test]

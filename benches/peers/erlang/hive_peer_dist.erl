@@ -13,9 +13,16 @@
 %% it inherits ERL_EPMD_PORT), registers B's server `bench` there, and runs the
 %% workload; B's processes are spawned by that server, as on Hive. Nothing of the
 %% launcher is timed.
+%%
+%% TLS: when the environment variable HIVE_BENCH_TLS_DIR names a directory (the runner
+%% makes a throwaway PKI there for the `_tls` workloads), nodes A and B both run
+%% `-proto_dist inet_tls -ssl_dist_optfile DIR/erl.conf` (mutual TLS: verify_peer and
+%% fail_if_no_peer_cert, the certificate DIR/node.pem valid for localhost), and A checks
+%% that its connection to B is TLS.
 -module(hive_peer_dist).
 
--export([launch/2, start_b/1, stop_b/1, server/0, cpu_ticks_of/1, pct/2]).
+-export([launch/2, start_b/1, start_b/2, stop_b/1, server/0, cpu_ticks_of/1, pct/2,
+         tls/0]).
 
 -define(COOKIE, "hive-bench-cookie").
 
@@ -34,7 +41,8 @@ launch(Module, Args) ->
     Name = "benchA_" ++ os:getpid() ++ "@localhost",
     ErlArgs = ["-noshell", "-sname", Name, "-setcookie", ?COOKIE,
                "+S", lists:flatten(io_lib:format("~b:~b", [S, S])),
-               "+P", "4000000", "-pa", Dir, "-run", atom_to_list(Module), "node_a" | Args],
+               "+P", "4000000", "-pa", Dir | tls_args()]
+        ++ ["-run", atom_to_list(Module), "node_a" | Args],
     A = open_port({spawn_executable, os:find_executable("erl")},
                   [{args, ErlArgs}, {env, [{"ERL_EPMD_PORT", integer_to_list(Port)}]},
                    exit_status, binary, stream]),
@@ -61,18 +69,50 @@ wait_epmd(Port, N) ->
         _ -> receive after 10 -> wait_epmd(Port, N - 1) end
     end.
 
+%% True when the nodes run TLS distribution (HIVE_BENCH_TLS_DIR is set).
+tls() ->
+    case os:getenv("HIVE_BENCH_TLS_DIR") of
+        false -> false;
+        "" -> false;
+        _ -> true
+    end.
+
+%% The erl arguments of TLS distribution, or none.
+tls_args() ->
+    case tls() of
+        false -> [];
+        true ->
+            Conf = filename:join(os:getenv("HIVE_BENCH_TLS_DIR"), "erl.conf"),
+            filelib:is_regular(Conf)
+                orelse hive_peer_util:fail("HIVE_BENCH_TLS_DIR: no ~s", [Conf]),
+            ["-proto_dist", "inet_tls", "-ssl_dist_optfile", Conf]
+    end.
+
 %% On node A: starts node B (peer, connected over distribution) with the same epmd port,
-%% cookie and scheduler count, and registers B's server. Returns {Peer, Node, BOsPid}.
-start_b(Module) ->
+%% cookie, scheduler count and distribution protocol, and registers B's server. Returns
+%% {Peer, Node, BOsPid}. start_b/2 passes extra peer options (e.g. the control
+%% connection over standard_io, so that B outlives a dropped distribution connection).
+start_b(Module) -> start_b(Module, #{}).
+
+start_b(Module, Extra) ->
     S = erlang:system_info(schedulers_online),
     Dir = filename:dirname(code:which(Module)),
     Name = list_to_atom("benchB_" ++ os:getpid()),
-    {ok, Peer, Node} = peer:start(#{name => Name, host => "localhost",
+    {ok, Peer, Node} = peer:start(maps:merge(#{name => Name, host => "localhost",
         args => ["-setcookie", ?COOKIE,
                  "+S", lists:flatten(io_lib:format("~b:~b", [S, S])),
-                 "+P", "4000000", "-pa", Dir]}),
+                 "+P", "4000000", "-pa", Dir | tls_args()]}, Extra)),
     ok = erpc:call(Node, ?MODULE, server, []),
     BPid = list_to_integer(erpc:call(Node, os, getpid, [])),
+    case tls() of
+        false -> ok;
+        true ->
+            {ok, Info} = net_kernel:node_info(Node),
+            case proplists:get_value(address, Info) of
+                {net_address, _, _, tls, _} -> ok;
+                Other -> hive_peer_util:fail("the connection to B is not TLS: ~p", [Other])
+            end
+    end,
     {Peer, Node, BPid}.
 
 stop_b({Peer, _, _}) -> peer:stop(Peer).
@@ -89,6 +129,7 @@ serve() ->
     receive
         {hello_echo, From} -> spawn(fun() -> echo(From) end), serve();
         {hello_sink, From, W, S, K} -> spawn(fun() -> sink(From, W, S, K) end), serve();
+        {connect, From, I} -> From ! {connect, I}, serve();
         {stop, From} -> From ! bye
     end.
 
@@ -111,30 +152,67 @@ echo(Pinger, N) ->
 
 %% The sink: replies {ready, self()} to From, then takes S*K data binaries
 %% (<<Seq:64/little, Index:32/little, Len:32/little, ...>>), checking each one's length
-%% and each sender's order; sends {ack, Count} to the data's sender (From) every W
-%% messages (W = 0: never) and {done, Count, Bytes} to From after the last. Each sender's
-%% next sequence number is in the process dictionary (an array on Hive).
+%% and each sender's order; sends {ack, N} to the data's sender every W messages of that
+%% sender (N: its count so far; W = 0: never) and {done, Count, Bytes} to From after the
+%% last. K = 0 is a stream of unknown length: each sender first announces itself with
+%% {sender, Index, Pid} (answered {sender_ok, Index}; acks go there) and ends its stream
+%% with {'end', Index, Sent}; done follows the S-th end. Each sender's next sequence number is in the
+%% process dictionary (an array on Hive).
 sink(From, W, S, K) ->
     From ! {ready, self()},
     [put(I, 0) || I <- lists:seq(0, S - 1)],
-    sink(From, W, S * K, 0, 0).
+    case K of
+        0 -> stream(From, W, S, 0, 0);
+        _ -> sink(From, W, S * K, 0, 0)
+    end.
 
 sink(From, _W, Total, Total, Bytes) ->
     From ! {done, Total, Bytes};
 sink(From, W, Total, Count, Bytes) ->
     receive
-        <<Seq:64/little, Idx:32/little, Len:32/little, _/binary>> = Bin ->
-            byte_size(Bin) =:= Len
-                orelse hive_peer_util:fail("node B sink: ~b bytes, expected ~b",
-                                           [byte_size(Bin), Len]),
+        <<_:64, _:32, Len:32/little, _/binary>> = Bin ->
+            data(Bin, From, W),
+            sink(From, W, Total, Count + 1, Bytes + Len)
+    end.
+
+stream(From, _W, 0, Count, Bytes) ->
+    From ! {done, Count, Bytes};
+stream(From, W, Left, Count, Bytes) ->
+    receive
+        <<_:64, _:32, Len:32/little, _/binary>> = Bin ->
+            data(Bin, From, W),
+            stream(From, W, Left, Count + 1, Bytes + Len);
+        {sender, Idx, Pid} ->
+            put({pid, Idx}, Pid),
+            Pid ! {sender_ok, Idx},
+            stream(From, W, Left, Count, Bytes);
+        {'end', Idx, Sent} ->
             case get(Idx) of
-                Seq -> put(Idx, Seq + 1);
-                Other -> hive_peer_util:fail("node B sink: sender ~p sent ~b, expected ~p",
-                                             [Idx, Seq, Other])
+                Sent -> put(Idx, ended);
+                Other -> hive_peer_util:fail("node B sink: sender ~p ended after ~p, ~p arrived",
+                                             [Idx, Sent, Other])
             end,
-            C = Count + 1,
-            W > 0 andalso C rem W =:= 0 andalso (From ! {ack, C}),
-            sink(From, W, Total, C, Bytes + Len)
+            stream(From, W, Left - 1, Count, Bytes)
+    end.
+
+%% One data binary: its length and its sender's order checked, an ack every W messages
+%% of that sender, to the pid it announced ({sender, Idx, Pid}, streams) or else to From.
+data(<<Seq:64/little, Idx:32/little, Len:32/little, _/binary>> = Bin, From, W) ->
+    byte_size(Bin) =:= Len
+        orelse hive_peer_util:fail("node B sink: ~b bytes, expected ~b", [byte_size(Bin), Len]),
+    case get(Idx) of
+        Seq -> put(Idx, Seq + 1);
+        Other -> hive_peer_util:fail("node B sink: sender ~p sent ~b, expected ~p",
+                                     [Idx, Seq, Other])
+    end,
+    N = Seq + 1,
+    W > 0 andalso N rem W =:= 0 andalso (ack_to(Idx, From) ! {ack, N}),
+    ok.
+
+ack_to(Idx, From) ->
+    case get({pid, Idx}) of
+        undefined -> From;
+        Pid -> Pid
     end.
 
 %% utime + stime of OS process Pid in clock ticks (/proc/<pid>/stat fields 14, 15).

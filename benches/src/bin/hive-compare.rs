@@ -74,6 +74,10 @@ fn main() -> ExitCode {
         &opts.bin_dir,
     );
     let gopeers = setup_go(&opts, &root);
+    let tls_dir = match runs::tls_setup("hive-compare", &opts.out_dir, &opts.workloads) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
     let (runs_csv, summary_csv, svg) = if opts.scaling {
         ("scaling-runs.csv", "scaling.csv", "scaling.svg")
     } else {
@@ -149,6 +153,7 @@ fn main() -> ExitCode {
                             Ok(c)
                         }
                     };
+                    let cmd = runs::with_tls(cmd, w, tls_dir.as_deref());
                     records.push(this.execute(&pb, cmd, opts.timeout, None));
                     if let Err(e) = report::write_csv(&runs_csv, &records) {
                         csv_error.get_or_insert(format!("{}: {e}", runs_csv.display()));

@@ -51,6 +51,11 @@ fn main() -> ExitCode {
         &opts.bin_dir,
     );
 
+    let tls_dir = match runs::tls_setup("hive-stress", &out_dir, &opts.workloads) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+
     let passes = opts.passes();
     let langs: &[Lang] = if beam.is_some() {
         &[Lang::Hive, Lang::Erlang]
@@ -92,6 +97,7 @@ fn main() -> ExitCode {
                         }
                         Lang::Go => unreachable!("hive-stress runs no Go peers"),
                     };
+                    let cmd = runs::with_tls(cmd, w, tls_dir.as_deref());
                     records.push(this.execute(&pb, cmd, opts.timeout, page_fault_us));
                     if let Err(e) = report::write_csv(&csv_path, &records) {
                         csv_error.get_or_insert(e);

@@ -26,9 +26,20 @@
  *   D_HELLO_SINK {aux=W, pid=S, val=K}: spawns a sink for S senders of K D_DATA messages
  *     each ({aux=sender index, pid=message length, val=sequence number}); it replies
  *     D_READY, checks every message (length, index, per-sender order), sends D_ACK
- *     {val=count} to the data's sender after every W messages (W=0: none), and D_DONE
- *     {val=count, pid=bytes} to the hello's sender after the S*K-th, then exits.
+ *     {val=n} to the data's sender after every W messages of that sender (n = that
+ *     sender's count so far; W=0: none), and D_DONE {val=count, pid=bytes} to the hello's
+ *     sender after the S*K-th, then exits. K = 0 is a stream of unknown length: each
+ *     sender ends its stream with D_END {aux=index, val=messages sent}, and D_DONE follows
+ *     the S-th D_END.
+ *   D_CONNECT {val=I}: replied with D_CONNECT {val=I} (dist_connect's round trip); the
+ *     server monitors node A first and, on its {nodedown, A}, writes a byte on the ready
+ *     pipe, so A knows B has dropped the connection before it connects again.
  *   D_STOP: replies D_BYE and returns (node B then stops).
+ *
+ * TLS: when the environment variable HIVE_BENCH_TLS_DIR names a directory (the runner
+ * makes a throwaway PKI there for the `_tls` workloads), both nodes start with
+ * tls_cert_file = DIR/node.pem, tls_key_file = DIR/node.key, tls_ca_file = DIR/ca.pem:
+ * mutual TLS, the certificate valid for localhost and 127.0.0.1.
  */
 #ifndef HIVE_BENCH_DIST_H
 #define HIVE_BENCH_DIST_H
@@ -55,6 +66,8 @@ enum {
     D_ACK,
     D_DONE,
     D_BYE,
+    D_END,
+    D_CONNECT,
     /* local (node A) messages */
     L_READY = 64,
     L_GO,
@@ -73,7 +86,25 @@ static struct {
     char node_a[96], node_b[96];
     int go_w, ready_r; /* parent's ends */
     int go_r, ready_w; /* child's ends */
+    int tls;           /* HIVE_BENCH_TLS_DIR is set: both nodes use TLS */
+    char tls_cert[4096], tls_key[4096], tls_ca[4096];
 } dist_g;
+
+#define DIST_TLS_ENV "HIVE_BENCH_TLS_DIR"
+
+/* Reads HIVE_BENCH_TLS_DIR (before the fork): the PEM files of both nodes. */
+static inline void dist_tls_setup(void) {
+    const char *dir = getenv(DIST_TLS_ENV);
+    if (!dir || !*dir) return;
+    dist_g.tls = 1;
+    snprintf(dist_g.tls_cert, sizeof dist_g.tls_cert, "%s/node.pem", dir);
+    snprintf(dist_g.tls_key, sizeof dist_g.tls_key, "%s/node.key", dir);
+    snprintf(dist_g.tls_ca, sizeof dist_g.tls_ca, "%s/ca.pem", dir);
+    const char *files[3] = {dist_g.tls_cert, dist_g.tls_key, dist_g.tls_ca};
+    for (int i = 0; i < 3; i++)
+        CHECK(access(files[i], R_OK) == 0, "%s=%s: cannot read %s", DIST_TLS_ENV, dir,
+              files[i]);
+}
 
 static inline uint16_t dist_free_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -98,6 +129,11 @@ static inline void dist_start_node(const char *name, uint32_t flags) {
     o.listen = "127.0.0.1:0";
     o.epmd_port = dist_g.epmd_port;
     o.flags = flags;
+    if (dist_g.tls) {
+        o.tls_cert_file = dist_g.tls_cert;
+        o.tls_key_file = dist_g.tls_key;
+        o.tls_ca_file = dist_g.tls_ca;
+    }
     CHECK_OK(hive_dist_start(&o, NULL, NULL));
 }
 
@@ -125,6 +161,7 @@ static void dist_b_root(void *arg);
  * hive_init, with nothing buffered on stdout. */
 static inline void dist_fork(uint32_t schedulers) {
     pid_t parent = getpid();
+    dist_tls_setup();
     dist_g.epmd_port = dist_free_port();
     snprintf(dist_g.node_a, sizeof dist_g.node_a, "benchA_%d@localhost", (int)parent);
     snprintf(dist_g.node_b, sizeof dist_g.node_b, "benchB_%d@localhost", (int)parent);
@@ -331,13 +368,26 @@ static void dist_b_sink(void *arg) {
     int64_t *next = calloc(a.senders, sizeof *next);
     CHECK(next != NULL, "out of memory");
     dist_send(a.requester, D_READY, 0, 0, 0);
+    /* K = 0: a stream, until every sender's D_END. */
+    int stream = a.per_sender == 0;
     int64_t total = (int64_t)a.senders * a.per_sender, count = 0;
-    uint64_t bytes = 0;
-    while (count < total) {
+    uint64_t bytes = 0, ended = 0;
+    while (stream ? ended < a.senders : count < total) {
         hive_msg *m;
         CHECK_OK(hive_receive(-1, &m));
         size_t n;
         bmsg b = dist_hdr(m, &n);
+        if (stream && b.tag == D_END) {
+            if (b.aux >= a.senders || next[b.aux] < 0)
+                FAIL("node B sink: end of stream from sender %u twice or out of range", b.aux);
+            if (b.val != next[b.aux])
+                FAIL("node B sink: sender %u ended after %lld messages, %lld arrived", b.aux,
+                     (long long)b.val, (long long)next[b.aux]);
+            next[b.aux] = -1;
+            ended++;
+            hive_msg_free(m);
+            continue;
+        }
         if (b.tag != D_DATA) FAIL("node B sink: unexpected tag %u", b.tag);
         if (b.pid != n) FAIL("node B sink: a message of %zu bytes says %llu", n,
                              (unsigned long long)b.pid);
@@ -348,12 +398,18 @@ static void dist_b_sink(void *arg) {
         next[b.aux]++;
         count++;
         bytes += n;
-        if (a.window && count % a.window == 0)
-            dist_send(hive_msg_sender(m), D_ACK, 0, 0, count);
+        if (a.window && next[b.aux] % a.window == 0)
+            dist_send(hive_msg_sender(m), D_ACK, 0, 0, next[b.aux]);
         hive_msg_free(m);
     }
     free(next);
     dist_send(a.requester, D_DONE, 0, bytes, count);
+}
+
+/* A {nodedown, Node} message (ETF, a tuple: 131, 104), as hive_monitor_node sends. */
+static inline int dist_is_nodedown(const hive_msg *m) {
+    const uint8_t *d = hive_msg_data(m);
+    return hive_msg_len(m) >= 2 && d[0] == 131 && d[1] == 104;
 }
 
 static void dist_b_root(void *arg) {
@@ -364,6 +420,12 @@ static void dist_b_root(void *arg) {
         hive_pid from;
         hive_msg *m;
         CHECK_OK(hive_receive(-1, &m));
+        if (dist_is_nodedown(m)) {
+            /* dist_connect: A dropped the connection; tell it (out of band). */
+            hive_msg_free(m);
+            dist_write_byte(dist_g.ready_w);
+            continue;
+        }
         size_t n;
         bmsg b = dist_hdr(m, &n);
         from = hive_msg_sender(m);
@@ -376,6 +438,10 @@ static void dist_b_root(void *arg) {
         } else if (b.tag == D_HELLO_SINK) {
             struct dist_sink_arg sa = {from, b.aux, b.pid, b.val};
             CHECK_OK(hive_spawn(dist_b_sink, &sa, sizeof sa, NULL, &p));
+        } else if (b.tag == D_CONNECT) {
+            /* Monitor first: the reply lets A disconnect at once. */
+            CHECK_OK(hive_monitor_node(dist_g.node_a, 1));
+            dist_send(from, D_CONNECT, 0, 0, b.val);
         } else if (b.tag == D_STOP) {
             /* Say bye, then wait until A closes the connection (its hive_dist_stop), so
              * the bye is not lost in B's own stop. */
@@ -417,11 +483,13 @@ static inline void dist_timing_stop(dist_timing *t) {
     t->cpu_b_s = cpu_s_between(t->cb0, cb1);
 }
 
-/* The keys cpu_s (both nodes' CPU over the timed part), then cpu_a_s and cpu_b_s. */
+/* The keys cpu_s (both nodes' CPU over the timed part), then cpu_a_s, cpu_b_s and tls
+(1 when both nodes ran TLS distribution). */
 static inline void dist_result_cpu(const dist_timing *t) {
     result_float("cpu_s", t->cpu_a_s + t->cpu_b_s);
     result_float("cpu_a_s", t->cpu_a_s);
     result_float("cpu_b_s", t->cpu_b_s);
+    result_int("tls", dist_g.tls);
 }
 
 /* ---- latency percentiles ----------------------------------------------------------- */
