@@ -162,7 +162,12 @@ fn dial(node: &Node, name: &str) -> Result<Socket, String> {
             }
         }
     };
-    net::tcp_connect(SocketAddr::new(ip, port), Some(t)).map_err(|e| format!("connect: {e:?}"))
+    let s = net::tcp_connect(SocketAddr::new(ip, port), Some(t))
+        .map_err(|e| format!("connect: {e:?}"))?;
+    // Before the handshake: its small messages (and TLS's) must not wait for Nagle's
+    // algorithm against the peer's delayed ACKs (about 40 ms per exchange).
+    let _ = net::set_option(s, SockOpt::NoDelay, 1);
+    Ok(s)
 }
 
 /// The initiator's handshakes on a connected socket: TLS first when configured (the
@@ -305,6 +310,7 @@ fn accept_role(node: Arc<Node>) {
         return;
     };
     let s = Socket(u64::from_le_bytes(raw));
+    let _ = net::set_option(s, SockOpt::NoDelay, 1);
     let mut st = Stream::with_deadline(s, node.settings.setup_ms);
     // With TLS: the TLS handshake first; the peer's certificate then decides whether the
     // node name it announces is allowed.
@@ -574,7 +580,6 @@ fn run(
         let _ = net::close(s);
         return;
     }
-    let _ = net::set_option(s, SockOpt::NoDelay, 1);
     // Plain TCP: the socket cuts frames; TLS: ciphertext arrives raw, `wire` cuts them.
     let _ = net::set_option(s, SockOpt::Packet, if wire.is_some() { 0 } else { 4 });
     let _ = net::set_option(s, SockOpt::Active, ACTIVE_N);
