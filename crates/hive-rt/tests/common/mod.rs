@@ -8,6 +8,7 @@ pub(crate) mod erl;
 pub(crate) mod fault_proxy;
 pub(crate) mod hive_peer;
 pub(crate) mod signals;
+pub(crate) mod streams;
 
 /// A runtime with `n` schedulers.
 pub(crate) fn rt(n: usize) -> Runtime {
