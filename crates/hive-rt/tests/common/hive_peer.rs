@@ -19,7 +19,9 @@
 //! `{b, 1..N}` to `{Name, Node}`; `{forward, R, Pid, Cmd}` → `Cmd`, with `R` as its
 //! `ReplyTo`, to worker `Pid`; `{wait_exit, R, Pid}` → `{ok, Reason}` once the local
 //! `Pid` has finished its exit path (everything it sent while exiting is queued before
-//! the reply), in the peer process only.
+//! the reply), in the peer process only; `{stream_send, R, Pid}` → the pid of a new
+//! [`super::streams::sender`] to `Pid`; `{stream_recv, R}` → the pid of a new
+//! [`super::streams::collector`].
 //!
 //! Worker: a message `{'$w', Cmd}` is a command; every other message, exit signal
 //! (trapped) and DOWN is recorded as `{msg, From, Term}`, `{'EXIT', From, Reason}` or
@@ -58,6 +60,13 @@ const COOKIE_VAR: &str = "HIVE_PEER_COOKIE";
 /// TLS distribution for the peer: `DIR:NAME`, the PEM files `DIR/ca.pem`, `DIR/NAME.pem`
 /// and `DIR/NAME.key` (`common/tls.rs`).
 pub(crate) const TLS_VAR: &str = "HIVE_PEER_TLS";
+/// Connections the peer offers a Hive node (`Options::lanes`; the default when unset).
+pub(crate) const LANES_VAR: &str = "HIVE_PEER_LANES";
+/// With [`PeerNet::Fixed`]: the port the peer listens on, and the one it dials.
+const LISTEN_VAR: &str = "HIVE_PEER_LISTEN";
+const DIAL_VAR: &str = "HIVE_PEER_DIAL";
+/// The peer's tick time, ms ([`TICK_MS`] when unset).
+const TICK_VAR: &str = "HIVE_PEER_TICK";
 /// The test (in the test binary) whose body is `common::hive_peer::peer_main()`.
 pub(crate) const PEER_TEST: &str = "hive_peer_main";
 const MARKER: &str = "@@HIVE_NODE@@";
@@ -65,6 +74,16 @@ const MARKER: &str = "@@HIVE_NODE@@";
 pub(crate) const REPLY_MS: u32 = 20_000;
 /// The tick time both sides use, ms.
 pub(crate) const TICK_MS: u32 = 4_000;
+
+/// How a peer node finds the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PeerNet {
+    /// Registered with the EPMD on this port, listening on any loopback port.
+    Epmd(u16),
+    /// No EPMD (`Discovery::FixedPort`): listens on 127.0.0.1:`listen` and dials every
+    /// node at port `dial` (a fault proxy in front of the other node, `common/fault_proxy.rs`).
+    Fixed { listen: u16, dial: u16 },
+}
 
 /// The peer's runtime, for `wait_exit`.
 static PEER_RT: OnceLock<Runtime> = OnceLock::new();
@@ -321,6 +340,15 @@ pub(crate) fn agent() {
                 let m = tup(vec![atom("$w"), tup(c)]);
                 process::send(to, &etf::to_vec(&m)).expect("send");
             }
+            "stream_send" => {
+                let to = to_pid(&arg(0));
+                let p = process::spawn(move || super::streams::sender(to)).expect("spawn");
+                reply(r, "stream_send", pid_t(p));
+            }
+            "stream_recv" => {
+                let p = process::spawn(super::streams::collector).expect("spawn");
+                reply(r, "stream_recv", pid_t(p));
+            }
             "wait_exit" => {
                 let (r, p) = (r.clone(), to_pid(&arg(0)));
                 process::spawn(move || {
@@ -527,20 +555,28 @@ pub(crate) fn peer_main() {
     let Ok(name) = std::env::var(NODE_VAR) else {
         return;
     };
-    let epmd: u16 = std::env::var(EPMD_VAR)
-        .expect("epmd port")
-        .parse()
-        .expect("port");
+    let port = |var: &str| -> Option<u16> {
+        std::env::var(var)
+            .ok()
+            .map(|v| v.parse().expect("a port number"))
+    };
+    let (listen, discovery) = match (port(DIAL_VAR), port(LISTEN_VAR)) {
+        (Some(dial), Some(listen)) => (listen, Discovery::FixedPort(dial)),
+        _ => (0, Discovery::Epmd(port(EPMD_VAR).expect("epmd port"))),
+    };
+    let tick_time_ms = std::env::var(TICK_VAR)
+        .ok()
+        .map_or(TICK_MS, |v| v.parse().expect("a tick time"));
     let cookie = std::env::var(COOKIE_VAR).expect("cookie");
     let rt = PEER_RT.get_or_init(|| super::rt(2));
     let info = rt
         .dist_start(Options {
             name: format!("{name}@localhost"),
             cookie: Some(cookie.into_bytes()),
-            listen: "127.0.0.1:0".parse::<SocketAddr>().expect("addr"),
-            discovery: Discovery::Epmd(epmd),
+            listen: SocketAddr::from(([127, 0, 0, 1], listen)),
+            discovery,
             start_epmd: false,
-            tick_time_ms: TICK_MS,
+            tick_time_ms,
             tls: std::env::var(TLS_VAR).ok().map(|v| {
                 let (dir, cert) = v.rsplit_once(':').expect("DIR:NAME");
                 let dir = std::path::Path::new(dir);
@@ -550,6 +586,9 @@ pub(crate) fn peer_main() {
                     dir.join("ca.pem"),
                 )
             }),
+            lanes: std::env::var(LANES_VAR)
+                .ok()
+                .map_or(Options::default().lanes, |v| v.parse().expect("lanes")),
             ..Options::default()
         })
         .unwrap_or_else(|e| {
@@ -689,11 +728,28 @@ impl HivePeer {
     }
 
     /// [`HivePeer::start`] with further environment variables for the peer (e.g.
-    /// [`TLS_VAR`]).
+    /// [`TLS_VAR`], [`LANES_VAR`]).
     pub(crate) fn start_env(
         epmd_port: u16,
         short: &str,
         cookie: &str,
+        env: &[(&str, String)],
+    ) -> HivePeer {
+        HivePeer::start_full(PeerNet::Epmd(epmd_port), short, cookie, TICK_MS, env)
+    }
+
+    /// As [`HivePeer::start`], finding other nodes as `net` says, with a tick time of
+    /// `tick_ms`.
+    pub(crate) fn start_net(net: PeerNet, short: &str, cookie: &str, tick_ms: u32) -> HivePeer {
+        HivePeer::start_full(net, short, cookie, tick_ms, &[])
+    }
+
+    /// [`HivePeer::start_net`] with further environment variables for the peer.
+    pub(crate) fn start_full(
+        net: PeerNet,
+        short: &str,
+        cookie: &str,
+        tick_ms: u32,
         env: &[(&str, String)],
     ) -> HivePeer {
         let mut last = String::new();
@@ -701,7 +757,7 @@ impl HivePeer {
             if attempt > 0 {
                 std::thread::sleep(Duration::from_millis(300)); // retry backoff, 3 tries bound it
             }
-            match HivePeer::try_start(epmd_port, short, cookie, env) {
+            match HivePeer::try_start(net, short, cookie, tick_ms, env) {
                 Ok(p) => return p,
                 Err(e) => last = e,
             }
@@ -709,19 +765,29 @@ impl HivePeer {
         panic!("hive peer {short} did not start: {last}");
     }
 
-    fn try_start(
-        epmd_port: u16,
+    /// One try of [`HivePeer::start_full`]: `Err` when the child exits before it is ready
+    /// (e.g. its name or port is still taken).
+    pub(crate) fn try_start(
+        net: PeerNet,
         short: &str,
         cookie: &str,
+        tick_ms: u32,
         env: &[(&str, String)],
     ) -> Result<HivePeer, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
-            .args(["--exact", PEER_TEST, "--nocapture", "--test-threads=1"])
+        let mut cmd = Command::new(exe);
+        cmd.args(["--exact", PEER_TEST, "--nocapture", "--test-threads=1"])
             .env(NODE_VAR, short)
-            .env(EPMD_VAR, epmd_port.to_string())
             .env(COOKIE_VAR, cookie)
-            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env(TICK_VAR, tick_ms.to_string())
+            .envs(env.iter().map(|(k, v)| (k, v)));
+        match net {
+            PeerNet::Epmd(p) => cmd.env(EPMD_VAR, p.to_string()),
+            PeerNet::Fixed { listen, dial } => cmd
+                .env(LISTEN_VAR, listen.to_string())
+                .env(DIAL_VAR, dial.to_string()),
+        };
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -5,8 +5,10 @@ use hive_rt::{Config, Pid, Runtime};
 
 pub(crate) mod dist;
 pub(crate) mod erl;
+pub(crate) mod fault_proxy;
 pub(crate) mod hive_peer;
 pub(crate) mod signals;
+pub(crate) mod streams;
 pub(crate) mod tls;
 
 /// A runtime with `n` schedulers.
