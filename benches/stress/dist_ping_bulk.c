@@ -5,8 +5,10 @@
  * stream 64 KiB messages to one sink on B as fast as they are allowed: each keeps at most
  * 2W unacknowledged (W = 2 MiB / 64 KiB = 32; the sink acks every W messages of each
  * sender), and a sender to a node with more than the busy limit queued (1 MiB) is
- * suspended by the runtime until the queue is handed to the socket. Everything crosses
- * the one connection between the nodes.
+ * suspended by the runtime until the queue is handed to the socket. The nodes connect
+ * over 4 lanes (hive_dist_options.lanes; HIVE_BENCH_LANES overrides it): each process's
+ * traffic takes the lane its pid picks, so the pinger's pings do not queue behind bulk
+ * frames unless it shares a lane with a bulk sender. The BEAM has one connection.
  *
  * Set-up, untimed: the pinger's hello (B spawns its echo), the sink's hello (a stream
  * sink for S senders), every process ready. The clock runs from the go broadcast (the
@@ -173,6 +175,7 @@ int main(int argc, char **argv) {
     uint32_t s = bench_args(argc, argv, 2, "S K", a);
     struct params p = {a[0], a[1]};
     CHECK(p.s >= 1 && p.k >= 1, "S and K must be positive");
+    setenv("HIVE_BENCH_LANES", "4", 0); /* both nodes; the child inherits it */
     dist_fork(s);
     dist_run_root(root, &p, sizeof p);
 

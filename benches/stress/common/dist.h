@@ -129,6 +129,9 @@ static inline void dist_start_node(const char *name, uint32_t flags) {
     o.listen = "127.0.0.1:0";
     o.epmd_port = dist_g.epmd_port;
     o.flags = flags;
+    /* HIVE_BENCH_LANES: connections per node pair (unset: the runtime's default, 1). */
+    const char *lanes = getenv("HIVE_BENCH_LANES");
+    if (lanes) o.lanes = (uint32_t)atoi(lanes);
     if (dist_g.tls) {
         o.tls_cert_file = dist_g.tls_cert;
         o.tls_key_file = dist_g.tls_key;

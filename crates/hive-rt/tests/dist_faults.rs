@@ -894,17 +894,10 @@ fn hive_kill9_during_traffic_then_restart() {
 /// attempt fails (`nodedown` to `monitor_node` callers, queued messages dropped) and the
 /// next send connects anew. So within a few setup times (A's is 1 s here) A reaches B.
 ///
-/// BUG (found by this test, not fixed: the fix belongs in `dist/controller.rs`, which is
-/// being edited elsewhere). `connect_role` returns without a word on `nok`
-/// (`Err(e) if e.is_empty() => {}`), leaving A's entry `Pending` with a controller that
-/// has exited. Only an incoming connection from B (accepted as `ok_simultaneous`) ever
-/// resets it; when B's attempt fails instead, A's entry stays `Pending` for good: every
-/// later send, link and monitor to B is buffered without end, `monitor_node` never fires,
-/// no new connection is attempted (the proxy sees none). Expected: the entry goes back to
-/// idle (with the `down` of a failed attempt) once the peer's connection has not come
-/// within the setup time, as `dist_util` does after `nok`.
+/// (Found by this test: `connect_role` used to return at once on `nok`, leaving A's entry
+/// `Pending` for good when B's attempt failed; it now waits the setup time for B's
+/// connection, then fails the attempt.)
 #[test]
-#[ignore = "BUG in dist/controller.rs: after `nok` the entry stays Pending for good if the peer's own attempt fails; see the comment"]
 fn hive_simultaneous_connect_winner_fails_loser_reconnects() {
     const SETUP_MS: u32 = 1_000;
     let (rt, net) = HiveNet::start_setup("sim", TICK, SETUP_MS);

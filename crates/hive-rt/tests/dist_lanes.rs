@@ -11,7 +11,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 
 use common::dist::{private_epmd, run_normal, COOKIE};
-use common::hive_peer::{atom, items, spawn_agent, to_pid, tup, wcall, HivePeer, REPLY_MS};
+use common::erl::Epmd;
+use common::hive_peer::{
+    atom, items, spawn_agent, to_pid, tup, wcall, HivePeer, LANES_VAR, REPLY_MS, TICK_MS,
+};
 use hive_rt::dist::etf::{self, Term};
 use hive_rt::dist::{self, Options};
 use hive_rt::{net, process, MessageKind, Pid};
@@ -20,6 +23,30 @@ use hive_rt::{net, process, MessageKind, Pid};
 #[test]
 fn hive_peer_main() {
     common::hive_peer::peer_main();
+}
+
+/// Lanes both nodes offer here (the default is one).
+const LANES: usize = 4;
+
+/// A Hive node `name@localhost` offering [`LANES`] lanes, with an agent, and a peer
+/// `peer@localhost` offering as many.
+fn pair(epmd: &Epmd, name: &str, peer: &str) -> (hive_rt::Runtime, HivePeer) {
+    let rt = common::rt(2);
+    rt.dist_start(Options {
+        name: format!("{name}@localhost"),
+        cookie: Some(COOKIE.into()),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        discovery: dist::Discovery::Epmd(epmd.port()),
+        start_epmd: false,
+        tick_time_ms: TICK_MS,
+        lanes: LANES,
+        ..Options::default()
+    })
+    .unwrap();
+    spawn_agent(&rt);
+    let env = [(LANES_VAR, LANES.to_string())];
+    let p = HivePeer::start_env(epmd.port(), peer, COOKIE, &env);
+    (rt, p)
 }
 
 const SENDERS: i64 = 8;
@@ -34,9 +61,7 @@ fn lanes_keep_each_senders_order_across_the_switch() {
     let Some(epmd) = private_epmd() else {
         return;
     };
-    let rt = common::dist::hive_node(&epmd, "htlane");
-    spawn_agent(&rt);
-    let peer = HivePeer::start(epmd.port(), "hplane", COOKIE);
+    let (rt, peer) = pair(&epmd, "htlane", "hplane");
     // Over stdin: no connection yet.
     let sink = peer.call(&tup(vec![atom("spawn"), atom("none"), atom("sink")]));
     let pname = peer.name().to_owned();
@@ -73,7 +98,7 @@ fn lanes_keep_each_senders_order_across_the_switch() {
             assert_eq!(k, next[i as usize], "sender {i}: out of order");
             next[i as usize] += 1;
         }
-        let lanes = Options::default().lanes as i64;
+        let lanes = LANES as i64;
         assert_eq!(
             net::open_sockets().unwrap() as i64,
             base + lanes,
@@ -90,9 +115,7 @@ fn lanes_keep_messages_before_the_exit_signal() {
     let Some(epmd) = private_epmd() else {
         return;
     };
-    let rt = common::dist::hive_node(&epmd, "htlanx");
-    spawn_agent(&rt);
-    let peer = HivePeer::start(epmd.port(), "hplanx", COOKIE);
+    let (rt, peer) = pair(&epmd, "htlanx", "hplanx");
     let workers: Vec<Term> = (0..SENDERS)
         .map(|_| peer.call(&tup(vec![atom("spawn"), atom("none"), atom("undefined")])))
         .collect();
@@ -141,10 +164,8 @@ fn a_false_lane_changes_nothing() {
     let Some(epmd) = private_epmd() else {
         return;
     };
-    let rt = common::dist::hive_node(&epmd, "htlanf");
+    let (rt, peer) = pair(&epmd, "htlanf", "hplanf");
     let info_port = epmd_port_of(&epmd, "htlanf");
-    spawn_agent(&rt);
-    let peer = HivePeer::start(epmd.port(), "hplanf", COOKIE);
     let pong = |peer: &HivePeer| {
         peer.call(&tup(vec![
             atom("ping_node"),
@@ -157,7 +178,7 @@ fn a_false_lane_changes_nothing() {
     let idle = rx.recv().unwrap();
     assert_eq!(pong(&peer), atom("pong"));
     // Every lane up: one socket each (the lanes come up right after the first).
-    let sockets = idle + Options::default().lanes;
+    let sockets = idle + LANES;
     let (tx, rx) = std::sync::mpsc::channel();
     run_normal(&rt, move || {
         let end = std::time::Instant::now() + std::time::Duration::from_secs(20);

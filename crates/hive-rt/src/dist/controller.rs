@@ -227,9 +227,24 @@ fn connect_role(node: Arc<Node>, entry: Arc<Entry>) {
             };
             run(&node, &entry, me, s, &peer, wire, role)
         }
-        // `nok`: a simultaneous connect that the peer's attempt wins; its accepting
-        // controller has taken the entry over.
-        Err(e) if e.is_empty() => {}
+        // `nok`: a simultaneous connect that the peer's attempt wins. Its accepting
+        // controller takes the entry over (and kills this process) once it arrives; if it
+        // never does within the setup time (the peer's attempt failed), this attempt
+        // fails, as `dist_util` gives up after `net_setuptime`, and the next send
+        // connects anew.
+        Err(e) if e.is_empty() => {
+            let end =
+                Instant::now() + std::time::Duration::from_millis(node.settings.setup_ms.into());
+            loop {
+                let left = end.saturating_duration_since(Instant::now()).as_millis();
+                if left == 0 || entry.state.lock().controller != me {
+                    break;
+                }
+                // Flush requests meanwhile are for whoever takes over: ignored.
+                let _ = crate::process::receive(Some(left.min(u128::from(u32::MAX)) as u32));
+            }
+            down(&node, &entry, me);
+        }
         Err(_) => down(&node, &entry, me),
     }
 }
