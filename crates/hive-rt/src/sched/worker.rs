@@ -427,6 +427,13 @@ pub(crate) fn thread_main(rt: Arc<RtInner>, mut index: Option<usize>) {
         let shared = &rt.sched.workers[i];
 
         let local = shared.local.load(Acquire);
+        if local.is_null() {
+            // Handed over while the runtime shut down, after the thread that held the
+            // worker last freed it (seen in the distribution tests: a hand-over racing
+            // shutdown): nothing left to run.
+            debug_assert!(rt.is_shut_down(), "a worker freed while the runtime runs");
+            return;
+        }
         // SAFETY: the worker's state lives until the thread holding it at shutdown frees it
         // (below); this thread holds it now (the monitor handed it over, or it is ours from
         // the start), and the previous holder touches it no more (`held` invariants).
