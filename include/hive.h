@@ -329,7 +329,7 @@ typedef struct hive_dist_options {
   // Accepted connections allowed in their handshake at once (not yet authenticated;
   // each bounded by the setup time); more are closed at once. 0: 64.
   uint32_t max_handshakes;
-  // Connections per Hive peer, 1 to 16 (0: 4): each process's signals to that node take
+  // Connections per Hive peer, 1 to 16 (0: 1): each process's signals to that node take
   // the one its pid picks, so a bulk sender does not delay the others; a BEAM peer always
   // gets one (`docs/distribution.md`, "Lanes").
   uint32_t lanes;
