@@ -184,7 +184,7 @@ fn register(
     let addr = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port);
     let try_once = || -> std::result::Result<(Socket, u32), Status> {
         let s = net::tcp_connect(addr, Some(2_000)).map_err(|e| e.0)?;
-        let mut st = super::controller::Stream::with_deadline(s, 5_000);
+        let mut st = super::stream::Stream::with_deadline(s, 5_000);
         match super::epmd::alive2(&mut st, listen_port, hidden, short) {
             Ok(c) => Ok((s, c)),
             Err(_) => {

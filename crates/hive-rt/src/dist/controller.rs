@@ -10,7 +10,6 @@
 //! is dropped (`net_tick_timeout`, case 137). A high-priority process runs before every
 //! normal one, so saturated workers do not delay ticks past a time slice.
 
-use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,6 +17,7 @@ use std::time::Instant;
 use super::handshake::{self, Framing, HandshakeError, Local, PeerInfo, Verdict};
 use super::lanes;
 use super::node::{Discovery, Entry, Node, Phase};
+use super::stream::Stream;
 use super::tls;
 use crate::config::{Priority, SpawnOptions};
 use crate::io::api::{self as net, Socket};
@@ -35,7 +35,7 @@ const STACK: usize = 256 * 1024;
 /// Messages an active socket delivers before it must be re-armed.
 const ACTIVE_N: i64 = 1 << 30;
 
-pub(crate) fn opts() -> SpawnOptions {
+fn opts() -> SpawnOptions {
     SpawnOptions {
         priority: Priority::High,
         stack_size: STACK,
@@ -62,65 +62,6 @@ pub(crate) fn spawn_accept(node: &Arc<Node>) -> Result<Pid, Status> {
     let rt = node.rt.upgrade().ok_or(Status::ErrShutDown)?;
     let n = node.clone();
     rt.spawn(ProcEntry::rust(move || accept_role(n)), &[], opts(), None)
-}
-
-/// A socket as a blocking byte stream for the handshake, each call bounded by
-/// `timeout_ms` and all of them by `deadline` (a peer that trickles bytes cannot hold a
-/// handshake open past it).
-pub(crate) struct Stream {
-    pub(crate) s: Socket,
-    pub(crate) timeout_ms: u32,
-    pub(crate) deadline: Option<Instant>,
-}
-
-impl Stream {
-    /// A stream whose calls together end within `ms`.
-    pub(crate) fn with_deadline(s: Socket, ms: u32) -> Stream {
-        Stream {
-            s,
-            timeout_ms: ms,
-            deadline: Some(Instant::now() + std::time::Duration::from_millis(u64::from(ms))),
-        }
-    }
-
-    /// The timeout of the next call, ms; an error once the deadline has passed.
-    fn timeout(&self) -> std::io::Result<u32> {
-        let Some(d) = self.deadline else {
-            return Ok(self.timeout_ms);
-        };
-        let left = d.saturating_duration_since(Instant::now()).as_millis();
-        if left == 0 {
-            return Err(std::io::ErrorKind::TimedOut.into());
-        }
-        Ok(self.timeout_ms.min(u32::try_from(left).unwrap_or(u32::MAX)))
-    }
-}
-
-fn io_err(e: crate::status::Error) -> std::io::Error {
-    std::io::Error::other(format!("{e:?}"))
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        match net::recv_partial(self.s, buf, 1, Some(self.timeout()?)) {
-            (n, Ok(())) => Ok(n),
-            (0, Err(e)) if e.0 == Status::ErrPeerClosed => Ok(0),
-            (_, Err(e)) => Err(io_err(e)),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        net::send(self.s, buf, Some(self.timeout()?)).map_err(io_err)?;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 fn local(node: &Node) -> Local<'_> {
@@ -260,10 +201,30 @@ struct Role {
     initiator: bool,
 }
 
+/// Spawns the controller of lane `k` toward `entry`'s node, whose incarnation must stay
+/// `creation`, of `n` lanes ([`lane_role`]).
+fn spawn_lane(
+    node: &Arc<Node>,
+    entry: &Arc<Entry>,
+    k: usize,
+    creation: u32,
+    n: usize,
+) -> Result<Pid, Status> {
+    let _rt = crate::sched::enter();
+    let rt = node.rt.upgrade().ok_or(Status::ErrShutDown)?;
+    let (nd, e) = (node.clone(), entry.clone());
+    rt.spawn(
+        ProcEntry::rust(move || lane_role(nd, e, k, creation, n)),
+        &[],
+        opts(),
+        None,
+    )
+}
+
 /// The controller of lane `k` (≥ 1) of the connection to `entry`'s node, incarnation
 /// `creation`, of `n` lanes: dials the node again and runs the whole handshake,
 /// introducing itself as lane `k`. If it cannot, the whole connection ends.
-pub(crate) fn lane_role(node: Arc<Node>, entry: Arc<Entry>, k: usize, creation: u32, n: usize) {
+fn lane_role(node: Arc<Node>, entry: Arc<Entry>, k: usize, creation: u32, n: usize) {
     let me = crate::process::self_pid();
     let r = dial(&node, entry.name.as_str()).and_then(|s| {
         let mine = entry
@@ -407,7 +368,7 @@ fn accept_role(node: Arc<Node>) {
             Verdict::Ok | Verdict::OkSimultaneous => {
                 let old = std::mem::replace(&mut s.controller, me);
                 s.phase = Phase::Pending;
-                lanes::size(&mut s, role.lanes);
+                s.size_lanes(role.lanes);
                 s.lanes_creation = creation;
                 drop(s);
                 if !old.is_none() {
@@ -497,7 +458,12 @@ struct Rx {
 }
 
 impl Rx {
-    fn frame(&mut self, node: &Arc<Node>, entry: &Arc<Entry>, f: &[u8]) -> Result<(), ()> {
+    pub(crate) fn frame(
+        &mut self,
+        node: &Arc<Node>,
+        entry: &Arc<Entry>,
+        f: &[u8],
+    ) -> Result<(), ()> {
         if f.is_empty() {
             return Ok(()); // a tick
         }
@@ -551,13 +517,13 @@ fn come_up(node: &Arc<Node>, entry: &Arc<Entry>, me: Pid, peer: &PeerInfo, role:
                 flags: super::flags::negotiate(node.settings.flags, peer.flags),
             };
             st.notified = true;
-            lanes::size(&mut st, role.lanes);
+            st.size_lanes(role.lanes);
             st.lanes_creation = peer.creation;
             if role.initiator {
                 // A lane that cannot be spawned stays without a controller, never up: the
                 // pair then never switches and stays on lane 0.
                 for k in 1..role.lanes {
-                    if let Ok(pid) = lanes::spawn_lane(node, entry, k, peer.creation, role.lanes) {
+                    if let Ok(pid) = spawn_lane(node, entry, k, peer.creation, role.lanes) {
                         st.lanes[k - 1].controller = pid;
                     }
                 }
@@ -571,7 +537,7 @@ fn come_up(node: &Arc<Node>, entry: &Arc<Entry>, me: Pid, peer: &PeerInfo, role:
                 _ => return false,
             }
         }
-        lanes::switch_on(&mut st).then_some(st.controller)
+        st.switch_lanes_on().then_some(st.controller)
     };
     if let Some(c) = poke {
         if c != me {

@@ -32,11 +32,7 @@
 //! the whole connection ends (`controller::end`: every lane's controller is told to stop,
 //! links and monitors end once with `noconnection`).
 
-use std::sync::Arc;
-
-use super::node::{Entry, EntryState, Lane, Node};
 use crate::pid::Pid;
-use crate::status::Status;
 
 /// The frame that switches the sending node to lanes (never sent to a BEAM node, and
 /// unlike any frame of the protocol, which starts with 112, 131 or 68).
@@ -97,58 +93,19 @@ pub(crate) fn agreed(local: usize, extra: &[u8]) -> usize {
     }
 }
 
-/// Makes room for `n` lanes (lane 0 included) in `st` unless it has it: free lanes 1 …
-/// n−1 (a lane that already registered itself is kept).
-pub(crate) fn size(st: &mut EntryState, n: usize) {
-    if st.lanes.len() + 1 != n {
-        st.lanes = (1..n).map(|_| Lane::default()).collect();
-        st.lanes_on = false;
-        st.lanes_rx = false;
-    }
-}
-
-/// Switches `st` to lanes when all are up: queues [`MARKER`] on lane 0 and returns true
-/// when lane 0's controller must be told to flush (the caller pokes it). Under the lock.
-pub(crate) fn switch_on(st: &mut EntryState) -> bool {
-    if st.lanes_on
-        || st.lanes.is_empty()
-        || !matches!(st.phase, super::node::Phase::Up { .. })
-        || !st.lanes.iter().all(|l| l.up)
-    {
-        return false;
-    }
-    st.out
-        .extend_from_slice(&(MARKER.len() as u32).to_be_bytes());
-    st.out.extend_from_slice(MARKER);
-    st.lanes_on = true;
-    if st.notified {
-        false
-    } else {
-        st.notified = true;
-        true
-    }
-}
-
-/// Spawns the controller of lane `k` toward `entry`'s node, whose incarnation must stay
-/// `creation`.
-pub(crate) fn spawn_lane(
-    node: &Arc<Node>,
-    entry: &Arc<Entry>,
-    k: usize,
-    creation: u32,
-    n: usize,
-) -> Result<Pid, Status> {
-    let _rt = crate::sched::enter();
-    let rt = node.rt.upgrade().ok_or(Status::ErrShutDown)?;
-    let (nd, e) = (node.clone(), entry.clone());
-    rt.spawn(
-        crate::process::pcb::Entry::rust(move || {
-            super::controller::lane_role(nd, e, k, creation, n)
-        }),
-        &[],
-        super::controller::opts(),
-        None,
-    )
+/// One further connection of a Hive peer (see [`EntryState::lanes`]).
+#[derive(Debug, Default)]
+pub(crate) struct Lane {
+    /// Its controller; `NONE` until one took it.
+    pub(crate) controller: Pid,
+    /// Frames not yet written.
+    pub(crate) out: Vec<u8>,
+    /// The controller was told to flush and has not yet taken `out`.
+    pub(crate) notified: bool,
+    /// Senders suspended on this lane's busy limit.
+    pub(crate) busy_waiters: Vec<Pid>,
+    /// Its handshake is done and its controller writes `out`.
+    pub(crate) up: bool,
 }
 
 /// Frames that arrived on a lane before the peer's marker was carried out on lane 0: held
@@ -204,15 +161,15 @@ mod tests {
             creation: 1,
             flags: 0,
         };
-        size(&mut st, 3);
-        assert!(!switch_on(&mut st));
+        st.size_lanes(3);
+        assert!(!st.switch_lanes_on());
         st.lanes[0].up = true;
-        assert!(!switch_on(&mut st));
+        assert!(!st.switch_lanes_on());
         assert_eq!(st.lane_of(Pid(12345)), 0, "lane 0 until the switch");
         st.lanes[1].up = true;
-        assert!(switch_on(&mut st));
+        assert!(st.switch_lanes_on());
         assert!(st.out.ends_with(MARKER));
-        assert!(!switch_on(&mut st), "once");
+        assert!(!st.switch_lanes_on(), "once");
         let lanes: std::collections::HashSet<usize> =
             (1..200u64).map(|i| st.lane_of(Pid(i << 24 | i))).collect();
         assert_eq!(lanes.len(), 3, "senders spread over every lane");

@@ -19,6 +19,7 @@ pub(crate) mod node;
 #[cfg(test)]
 mod script_stream;
 pub(crate) mod spawn;
+pub(crate) mod stream;
 pub(crate) mod terms;
 pub(crate) mod tls;
 

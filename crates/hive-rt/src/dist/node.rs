@@ -29,6 +29,7 @@ use super::control::{op, push_frame, Payload};
 use super::etf::{Atom, ExtRef, Term};
 use super::hook::{Remote, RemoteSignal};
 use super::ids::{pid_to_ext, ref_to_ext, Incarnations, Me};
+pub(crate) use super::lanes::Lane;
 use crate::pid::Pid;
 use crate::reason::ExitReason;
 use crate::runtime::RtInner;
@@ -117,21 +118,6 @@ pub(crate) struct EntryState {
     pub(crate) lanes_creation: u32,
 }
 
-/// One further connection of a Hive peer (see [`EntryState::lanes`]).
-#[derive(Debug, Default)]
-pub(crate) struct Lane {
-    /// Its controller; `NONE` until one took it.
-    pub(crate) controller: Pid,
-    /// Frames not yet written.
-    pub(crate) out: Vec<u8>,
-    /// The controller was told to flush and has not yet taken `out`.
-    pub(crate) notified: bool,
-    /// Senders suspended on this lane's busy limit.
-    pub(crate) busy_waiters: Vec<Pid>,
-    /// Its handshake is done and its controller writes `out`.
-    pub(crate) up: bool,
-}
-
 #[cfg(test)]
 pub(crate) mod tests_support {
     /// A fresh entry's state, for unit tests.
@@ -158,6 +144,39 @@ impl EntryState {
         match lane {
             0 => &mut self.out,
             k => &mut self.lanes[k - 1].out,
+        }
+    }
+
+    /// Makes room for `n` lanes (lane 0 included) unless there is: free lanes 1 … n−1 (a
+    /// lane that already registered itself is kept).
+    pub(crate) fn size_lanes(&mut self, n: usize) {
+        if self.lanes.len() + 1 != n {
+            self.lanes = (1..n).map(|_| Lane::default()).collect();
+            self.lanes_on = false;
+            self.lanes_rx = false;
+        }
+    }
+
+    /// Switches to lanes when all are up (`lanes.rs`, "How lanes come up"): queues
+    /// [`super::lanes::MARKER`] on lane 0 and returns true when lane 0's controller must be
+    /// told to flush (the caller pokes it). Under the lock.
+    pub(crate) fn switch_lanes_on(&mut self) -> bool {
+        if self.lanes_on
+            || self.lanes.is_empty()
+            || !matches!(self.phase, Phase::Up { .. })
+            || !self.lanes.iter().all(|l| l.up)
+        {
+            return false;
+        }
+        let m = super::lanes::MARKER;
+        self.out.extend_from_slice(&(m.len() as u32).to_be_bytes());
+        self.out.extend_from_slice(m);
+        self.lanes_on = true;
+        if self.notified {
+            false
+        } else {
+            self.notified = true;
+            true
         }
     }
 
