@@ -297,40 +297,7 @@ fn no_loss_queued(what: &str) {
 /// `links`, a DOWN `noconnection` for each of `mons`, and one `{nodedown, node}`; exactly
 /// these (checks nothing more is queued once they are all there).
 fn expect_loss(node: &str, links: &[Pid], mons: &[(u64, Pid)]) {
-    let mut want: Vec<String> = links
-        .iter()
-        .map(|p| format!("EXIT {p:?} noconnection"))
-        .chain(
-            mons.iter()
-                .map(|(m, p)| format!("DOWN {m} {p:?} noconnection")),
-        )
-        .collect();
-    want.push(format!("nodedown {node}"));
-    want.sort();
-    let mut got = Vec::new();
-    while got.len() < want.len() {
-        let m = process::receive_select(T, |m| {
-            matches!(m.kind(), MessageKind::Exit | MessageKind::Down) || is_nodedown(m)
-        })
-        .unwrap_or_else(|e| panic!("{e:?}: have {got:?}, want {want:?}"));
-        got.push(match m.kind() {
-            MessageKind::Exit => {
-                format!("EXIT {:?} {}", m.sender(), reason_str(&m.reason().unwrap()))
-            }
-            MessageKind::Down => format!(
-                "DOWN {} {:?} {}",
-                m.monitor_ref(),
-                m.sender(),
-                reason_str(&m.reason().unwrap())
-            ),
-            _ => {
-                let t = etf::decode(m.data()).unwrap();
-                format!("nodedown {}", t.as_tuple().unwrap()[1].as_atom().unwrap())
-            }
-        });
-    }
-    got.sort();
-    assert_eq!(got, want);
+    common::dist::expect_loss(node, links, mons, T);
     no_loss_queued("a second signal of the lost connection");
 }
 

@@ -7,7 +7,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::dist::{private_epmd, run_normal, COOKIE};
+use common::dist::{expect_loss, private_epmd, run_normal, COOKIE};
 use common::erl::Epmd;
 use common::hive_peer::{
     agent_call, atom, is_nodedown, items, me_t, now_micros, pid_t, reason_str, spawn_agent,
@@ -878,45 +878,6 @@ fn case_128_hive_demonitor_and_flush() {
 
 // ------------------------------------------------------------------ O. node loss
 
-/// What a connection loss must give the test process: the EXIT of each of `links`, the
-/// DOWN of each of `mons` (all `noconnection`), and one `{nodedown, node}`; exactly these.
-fn expect_loss(node: &str, links: &[Pid], mons: &[(u64, Pid)]) {
-    let mut want: Vec<String> = links
-        .iter()
-        .map(|p| format!("EXIT {p:?} noconnection"))
-        .chain(
-            mons.iter()
-                .map(|(m, p)| format!("DOWN {m} {p:?} noconnection")),
-        )
-        .collect();
-    want.push(format!("nodedown {node}"));
-    want.sort();
-    let mut got = Vec::new();
-    while got.len() < want.len() {
-        let m = process::receive_select(T, |m| {
-            matches!(m.kind(), MessageKind::Exit | MessageKind::Down) || is_nodedown(m)
-        })
-        .unwrap_or_else(|e| panic!("{e:?}: have {got:?}, want {want:?}"));
-        got.push(match m.kind() {
-            MessageKind::Exit => {
-                format!("EXIT {:?} {}", m.sender(), reason_str(&m.reason().unwrap()))
-            }
-            MessageKind::Down => format!(
-                "DOWN {} {:?} {}",
-                m.monitor_ref(),
-                m.sender(),
-                reason_str(&m.reason().unwrap())
-            ),
-            _ => {
-                let t = etf::decode(m.data()).unwrap();
-                format!("nodedown {}", t.as_tuple().unwrap()[1].as_atom().unwrap())
-            }
-        });
-    }
-    got.sort();
-    assert_eq!(got, want);
-}
-
 /// Case 134 (and 135 on the peer's side), Hive ↔ Hive: `disconnect` ends every link and
 /// monitor across the connection once with `noconnection` on both sides (links made from
 /// either side, a non-trapping linked process killed), with one `{nodedown, N}` per
@@ -955,7 +916,7 @@ fn case_134_hive_disconnect_noconnection_once() {
         wcall(w1, "sync", vec![]);
         assert!(dist::disconnect(&peer_name).unwrap());
         assert_eq!(dist::nodes().unwrap(), Vec::<String>::new());
-        expect_loss(&peer_name, &[w1, w2], &[(m1, w1), (m2, w2), (mx, x)]);
+        expect_loss(&peer_name, &[w1, w2], &[(m1, w1), (m2, w2), (mx, x)], T);
         assert!(!dist::disconnect(&peer_name).unwrap());
         // The peer's side, asked over stdin (no new connection).
         let fwd = |wt: &Term, n: i64| {
@@ -1063,7 +1024,7 @@ fn case_136_hive_peer_sigkill_noconnection_once() {
         wcall(w1, "sync", vec![]);
         let p2 = peer.clone();
         process::blocking(move || p2.kill()).unwrap();
-        expect_loss(&peer_name, &[w1, w2], &[(m1, w1), (m2, w2), (mx, x)]);
+        expect_loss(&peer_name, &[w1, w2], &[(m1, w1), (m2, w2), (mx, x)], T);
         assert_eq!(dist::nodes().unwrap(), Vec::<String>::new());
         // Exactly once: a new monitor_node finds the node gone (one nodedown), and
         // nothing else came before it.

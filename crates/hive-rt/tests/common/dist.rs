@@ -8,7 +8,8 @@ use hive_rt::dist::{etf, Discovery, NodeInfo, Options};
 use hive_rt::{ExitReason, Runtime};
 
 use super::erl::{require_erl, Epmd, ErlNode};
-use super::hive_peer::TICK_MS;
+use super::hive_peer::{is_nodedown, reason_str, TICK_MS};
+use hive_rt::{process, MessageKind, Pid};
 
 /// The cookie of every node of the distribution tests.
 pub(crate) const COOKIE: &str = "hivecookie";
@@ -77,4 +78,44 @@ pub(crate) fn show_reason(r: &ExitReason) -> String {
 pub(crate) fn run_normal(rt: &Runtime, f: impl FnOnce() + Send + 'static) {
     let reason = rt.run(f).unwrap();
     assert!(reason.is_normal(), "{}", show_reason(&reason));
+}
+
+/// What a connection loss must give the test process: the EXIT of each of `links`, the
+/// DOWN of each of `mons` (all `noconnection`), and one `{nodedown, node}`; exactly these
+/// (each waited for at most `timeout` ms).
+pub(crate) fn expect_loss(node: &str, links: &[Pid], mons: &[(u64, Pid)], timeout: Option<u32>) {
+    let mut want: Vec<String> = links
+        .iter()
+        .map(|p| format!("EXIT {p:?} noconnection"))
+        .chain(
+            mons.iter()
+                .map(|(m, p)| format!("DOWN {m} {p:?} noconnection")),
+        )
+        .collect();
+    want.push(format!("nodedown {node}"));
+    want.sort();
+    let mut got = Vec::new();
+    while got.len() < want.len() {
+        let m = process::receive_select(timeout, |m| {
+            matches!(m.kind(), MessageKind::Exit | MessageKind::Down) || is_nodedown(m)
+        })
+        .unwrap_or_else(|e| panic!("{e:?}: have {got:?}, want {want:?}"));
+        got.push(match m.kind() {
+            MessageKind::Exit => {
+                format!("EXIT {:?} {}", m.sender(), reason_str(&m.reason().unwrap()))
+            }
+            MessageKind::Down => format!(
+                "DOWN {} {:?} {}",
+                m.monitor_ref(),
+                m.sender(),
+                reason_str(&m.reason().unwrap())
+            ),
+            _ => {
+                let t = etf::decode(m.data()).unwrap();
+                format!("nodedown {}", t.as_tuple().unwrap()[1].as_atom().unwrap())
+            }
+        });
+    }
+    got.sort();
+    assert_eq!(got, want);
 }
