@@ -181,14 +181,17 @@ impl Driver {
     /// Handles every message until `done` holds; false (and a violation) after
     /// [`WAIT_MS`] without it.
     pub(crate) fn wait(&mut self, what: &str, mut done: impl FnMut(&Driver) -> bool) -> bool {
-        let end = Instant::now() + Duration::from_millis(u64::from(WAIT_MS));
+        let end = Instant::now() + Duration::from_millis(u64::from(WAIT_MS()));
         while !done(self) {
             let left = end.saturating_duration_since(Instant::now()).as_millis() as u32;
             match process::receive(Some(left)) {
                 Ok(m) => self.handle(&m),
                 Err(_) => {
                     let nodes = hive_rt::dist::nodes();
-                    self.v(format!("waited {WAIT_MS} ms for {what} (connected: {nodes:?})"));
+                    self.v(format!(
+                        "waited {} ms for {what} (connected: {nodes:?})",
+                        WAIT_MS()
+                    ));
                     return false;
                 }
             }
@@ -334,7 +337,12 @@ impl Driver {
         let mut r = e.own.clone();
         if let Some(w) = e.partner_of.and_then(|w| self.ents.get(&w)) {
             // A partner (not trapping) dies of its worker's abnormal exit.
-            r.extend(w.own.iter().filter(|x| x.as_atom() != Some("normal")).cloned());
+            r.extend(
+                w.own
+                    .iter()
+                    .filter(|x| x.as_atom() != Some("normal"))
+                    .cloned(),
+            );
         }
         r
     }
@@ -371,12 +379,32 @@ impl Driver {
             self.reasons(p).contains(r)
         };
         if !ok {
+            let w = self.ents.get(&p).and_then(|e| e.partner_of);
+            let ws = w.and_then(|w| self.ents.get(&w)).map(|w| {
+                format!(
+                    "; a partner of {:?}: main {}, cut {}, cuts {}, dead {:?}, traps {:?}, \
+                     linked {}/{}, epoch0 {}, cuts now {}",
+                    self.ents[&p].partner_of,
+                    w.main,
+                    w.cut,
+                    w.cuts,
+                    w.dead.as_ref().map(show),
+                    w.traps,
+                    w.linked,
+                    w.partner_linked,
+                    w.epoch0,
+                    CUT_STARTED[w.node].load(SeqCst)
+                )
+            });
             self.v(format!(
-                "DOWN of {p:?} (node {node}) with {}; allowed: {:?}, noproc {}, noconnection {}",
+                "DOWN of {p:?} (node {node}) with {}; allowed: {:?}, noproc {}, noconnection {} \
+                 (monitor epoch {}){}",
                 show(r),
                 self.reasons(p).iter().map(show).collect::<Vec<_>>(),
                 mon.noproc_ok,
-                cut_since(node, mon.epoch)
+                cut_since(node, mon.epoch),
+                mon.epoch,
+                ws.unwrap_or_default()
             ));
         }
         let Some(e) = self.ents.get_mut(&p) else {
@@ -441,7 +469,10 @@ impl Driver {
     /// Monitors `p` (remote or local), recording what its DOWN may say.
     pub(crate) fn monitor(&mut self, p: Pid) -> u64 {
         let (node, noproc_ok) = self.ents.get(&p).map_or((PEER, true), |e| {
-            (e.node, e.noproc_ok || !e.own.is_empty() || e.may_have_died_of_a_cut())
+            (
+                e.node,
+                e.noproc_ok || !e.own.is_empty() || e.may_have_died_of_a_cut(),
+            )
         });
         let ep = epoch(node);
         let m = process::monitor(p).expect("monitor");
@@ -527,14 +558,18 @@ impl Driver {
                     if s.len() == 3 && s[0].as_atom() == Some("seq") && to_pid(&s[1]) == me {
                         self.seq_out(w, s[2].as_int().unwrap_or(-1));
                     } else {
-                        self.v(format!("{w:?} recorded an unexpected message {}", show(&it)));
+                        self.v(format!(
+                            "{w:?} recorded an unexpected message {}",
+                            show(&it)
+                        ));
                     }
                 }
                 (Some(kind @ ("EXIT" | "DOWN")), n) if n >= 3 => {
                     let (from, r) = (to_pid(&v[n - 2]), &v[n - 1]);
-                    let hit = expect.iter().enumerate().position(|(i, (k, f, x))| {
-                        !seen[i] && *k == kind && *f == from && x == r
-                    });
+                    let hit = expect
+                        .iter()
+                        .enumerate()
+                        .position(|(i, (k, f, x))| !seen[i] && *k == kind && *f == from && x == r);
                     match hit {
                         Some(i) => {
                             seen[i] = true;
@@ -552,7 +587,10 @@ impl Driver {
         }
         for (i, (k, f, r)) in expect.iter().enumerate() {
             if !seen[i] && !cut_since(node, ep0) {
-                self.v(format!("{w:?} did not record {k} from {f:?} with {}", show(r)));
+                self.v(format!(
+                    "{w:?} did not record {k} from {f:?} with {}",
+                    show(r)
+                ));
             }
         }
         let e = &self.ents[&w];
@@ -570,11 +608,15 @@ impl Driver {
         let (seen, sent, lossy) = (e.out_seen, e.out_sent, e.out_lossy);
         e.out_seen = e.out_seen.max(k);
         if k <= seen {
-            self.v(format!("driver → {w:?}: seq {k} after {seen} (duplicate or out of order)"));
+            self.v(format!(
+                "driver → {w:?}: seq {k} after {seen} (duplicate or out of order)"
+            ));
         } else if k > sent {
             self.v(format!("driver → {w:?}: seq {k}, only {sent} sent"));
         } else if k > seen + 1 && k - 1 > lossy {
-            self.v(format!("driver → {w:?}: seq {k} after {seen}: a gap without a cut"));
+            self.v(format!(
+                "driver → {w:?}: seq {k} after {seen}: a gap without a cut"
+            ));
         }
         bump(&TOTALS.msgs_out_seen);
     }

@@ -48,7 +48,7 @@ fn partner(d: Pid, w: Pid) {
             _ => false,
         })
     };
-    if process::receive_select(Some(WAIT_MS), is_sync).is_err() {
+    if process::receive_select(Some(WAIT_MS()), is_sync).is_err() {
         let _ = process::exit(ExitReason::error(etf::to_vec(&atom("partner_timeout"))));
     }
     let m = tup(vec![atom("linked"), me_t()]);
@@ -100,8 +100,8 @@ impl Driver {
         };
         let ep = epoch(node);
         let args = etf::to_vec(&Term::Nil);
-        let req = dist::spawn_request(&self.nodes[node], m, f, &args, true, true)
-            .expect("spawn_request");
+        let req =
+            dist::spawn_request(&self.nodes[node], m, f, &args, true, true).expect("spawn_request");
         self.spawns.insert(req, (node, ep));
         self.wait("a spawn reply", |d| d.spawned.contains_key(&req));
         self.spawned.remove(&req).flatten()
@@ -250,7 +250,7 @@ impl Driver {
     /// Asks `w`, alive and expected to stay so, for `expect` records (and checks them).
     fn expect_records(&mut self, w: Pid, expect: &[(&str, Pid, Term)]) {
         let n = Term::Int(expect.len() as i64);
-        let ms = Term::Int(i64::from(WAIT_MS) / 2);
+        let ms = Term::Int(i64::from(WAIT_MS()) / 2);
         if let Some(list) = self.call(w, "await", vec![n, ms]) {
             self.check_records(w, &list, expect);
         }
@@ -303,8 +303,7 @@ impl Driver {
                     self.ents.get_mut(&w).expect("ent").own.push(r.clone());
                 }
                 let pm = self.ents[&p].main;
-                process::send(p, &etf::to_vec(&tup(vec![atom("die"), r.clone()])))
-                    .expect("send");
+                process::send(p, &etf::to_vec(&tup(vec![atom("die"), r.clone()]))).expect("send");
                 self.wait("a partner's DOWN", |d| !d.mons.contains_key(&pm));
                 bump(&TOTALS.partner_deaths);
                 if traps == Some(true) && self.ents[&w].usable() {
