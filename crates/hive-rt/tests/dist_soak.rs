@@ -8,7 +8,8 @@
 //! `make soak-dist` runs it for a minute in release (`DIST_SOAK_SECS`). Knobs:
 //! `HIVE_DIST_SOAK_SECS`, `HIVE_DIST_SOAK_SEED`, `HIVE_DIST_SOAK_DRIVERS` (4),
 //! `HIVE_DIST_SOAK_CUT` (per mille of the chances to cut a connection that are taken, 5),
-//! `HIVE_DIST_SOAK_NODES` (`peer` or `erl`: workers on that node only; both by default).
+//! `HIVE_DIST_SOAK_NODES` (`peer` or `erl`: workers on that node only; both by default),
+//! `HIVE_DIST_SOAK_LANES` (this node's lanes, 4), `HIVE_DIST_SOAK_WAIT_MS` (60,000).
 //! `HIVE_SKIP_ERL=1` skips it, as every distribution test.
 //!
 //! ## What runs
@@ -203,7 +204,20 @@ fn dist_soak_with_invariants() {
         Relaxed,
     );
 
-    let rt = common::dist::hive_node(&epmd, "dsoak");
+    // Lanes toward the peer: the smaller of both nodes' (the peer has the default, 4).
+    let lanes = env_u64("HIVE_DIST_SOAK_LANES", dist::Options::default().lanes as u64);
+    let rt = common::rt(2);
+    rt.dist_start(dist::Options {
+        name: "dsoak@localhost".into(),
+        cookie: Some(COOKIE.into()),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        discovery: dist::Discovery::Epmd(epmd.port()),
+        start_epmd: false,
+        tick_time_ms: common::hive_peer::TICK_MS,
+        lanes: lanes as usize,
+        ..dist::Options::default()
+    })
+    .expect("dist_start");
     let peer = Arc::new(HivePeer::start(epmd.port(), "dsoakp", COOKIE));
     let e = erl(&epmd, "dsoake");
     let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/erl/dist_soak.erl");

@@ -250,8 +250,8 @@ pub(crate) fn reply(node: &Arc<Node>, entry: &Arc<Entry>, t: &[Term]) {
     let me = crate::process::self_pid();
     let up = {
         let mut s = entry.state.lock();
-        let up = !me.is_none()
-            && (s.controller == me || s.lanes.iter().any(|l| l.controller == me));
+        let up =
+            !me.is_none() && (s.controller == me || s.lanes.iter().any(|l| l.controller == me));
         if up {
             if held {
                 s.monitors.insert(reqid, (to, child, None));
