@@ -205,7 +205,10 @@ fn dist_soak_with_invariants() {
     );
 
     // Lanes toward the peer: the smaller of both nodes' (the peer has the default, 4).
-    let lanes = env_u64("HIVE_DIST_SOAK_LANES", dist::Options::default().lanes as u64);
+    let lanes = env_u64(
+        "HIVE_DIST_SOAK_LANES",
+        dist::Options::default().lanes as u64,
+    );
     let rt = common::rt(2);
     rt.dist_start(dist::Options {
         name: "dsoak@localhost".into(),
