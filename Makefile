@@ -133,6 +133,19 @@ soak:
 	HIVE_SOAK_SECS=$(SOAK_SECS) HIVE_SOAK_SCHEDULERS=$(SOAK_SCHEDULERS) $(if $(SOAK_SEED),HIVE_SOAK_SEED=$(SOAK_SEED)) \
 	  $(CARGO) test --release -p hive-rt --test soak -- --nocapture
 
+# Multi-node soak (crates/hive-rt/tests/dist_soak.rs, docs/distribution.md, "Multi-node
+# soak"): this node, a Hive peer in its own OS process and an erl node; workers spawned on
+# both, linked, monitored, trapping, numbered messages both ways, random deaths and cuts of
+# whole connections; every DOWN, EXIT and message checked, every node back to its process
+# count at the end. `make test` runs 4 seconds of it. Knobs: DIST_SOAK_SECS, DIST_SOAK_SEED,
+# DIST_SOAK_CUT (per mille).
+DIST_SOAK_SECS ?= 60
+.PHONY: soak-dist
+soak-dist: erl-deps
+	HIVE_DIST_SOAK_SECS=$(DIST_SOAK_SECS) $(if $(DIST_SOAK_SEED),HIVE_DIST_SOAK_SEED=$(DIST_SOAK_SEED)) \
+	  $(if $(DIST_SOAK_CUT),HIVE_DIST_SOAK_CUT=$(DIST_SOAK_CUT)) \
+	  $(CARGO) test --release -p hive-rt --test dist_soak -- --nocapture dist_soak_with_invariants
+
 # Fuzzing of what a hostile peer sends (issue 18; crates/hive-rt/src/dist/fuzz_tests,
 # docs/distribution.md, "Fuzzing"): the ETF decoder, distribution frames through the
 # dispatcher, the handshake in both roles and framings, EPMD replies and requests.

@@ -186,17 +186,23 @@ pub(crate) fn reply(node: &Arc<Node>, entry: &Arc<Entry>, t: &[Term]) {
     let Some((_, link, monitor)) = pending else {
         return;
     };
+    // The requester's own side of the link and the monitor is set up first (nothing it
+    // sees), then the reply goes, and only then are they recorded on the connection:
+    // `controller::end`, which may run at any moment on another process (a
+    // `disconnect`), ends only what is recorded there, after the reply. If it ran in
+    // between, the connection this reply came on is gone and the link and monitor end
+    // here, with `noconnection`, after the reply (found by `tests/dist_soak.rs`: the DOWN
+    // came before the reply, or never).
+    let mut child = None;
+    let (mut held, mut linked) = (false, false);
     let (status, what) = match result {
         Term::Pid(p) => {
-            if let (true, true, Some(child)) =
-                (monitor, flags & 2 != 0, ext_to_pid(&node.me, &node.inc, p))
-            {
-                // The child's node monitors it for us under the request's reference; our
-                // side, before the reply is seen (DOWN frames come after this one).
-                entry.state.lock().monitors.insert(reqid, (to, child, None));
-                if !hold_monitor(node, to, reqid, child) {
+            child = ext_to_pid(&node.me, &node.inc, p);
+            if let (true, true, Some(child)) = (monitor, flags & 2 != 0, child) {
+                // The child's node monitors it for us under the request's reference.
+                held = hold_monitor(node, to, reqid, child);
+                if !held {
                     // The requester is gone: end the monitor on the child's node.
-                    entry.state.lock().monitors.remove(&reqid);
                     if let (Some(f), Some(c)) = (node.pid_term(to), node.pid_term(child)) {
                         let ctl = Term::tuple(vec![
                             Term::Int(op::DEMONITOR_P),
@@ -208,13 +214,10 @@ pub(crate) fn reply(node: &Arc<Node>, entry: &Arc<Entry>, t: &[Term]) {
                     }
                 }
             }
-            if let (true, true, Some(child)) =
-                (link, flags & 1 != 0, ext_to_pid(&node.me, &node.inc, p))
-            {
-                // The child's side is set up; ours, before the reply is seen.
-                entry.state.lock().links.insert((to, child));
-                if node.deliver_local(child, to, Signal::Link) != Some(Delivery::Delivered) {
-                    entry.state.lock().links.remove(&(to, child));
+            if let (true, true, Some(child)) = (link, flags & 1 != 0, child) {
+                // The child's side is set up.
+                linked = node.deliver_local(child, to, Signal::Link) == Some(Delivery::Delivered);
+                if !linked {
                     if let (Some(f), Some(c)) = (node.pid_term(to), node.pid_term(child)) {
                         let ctl = Term::tuple(vec![Term::Int(op::PAYLOAD_EXIT), f, c]);
                         let r = crate::reason::ExitReason::Noproc;
@@ -240,6 +243,34 @@ pub(crate) fn reply(node: &Arc<Node>, entry: &Arc<Entry>, t: &[Term]) {
         what,
     ]));
     node.send_local(Pid::NONE, to, &msg);
+    let Some(child) = child.filter(|_| held || linked) else {
+        return;
+    };
+    // Still the connection this frame came on: carried out by one of its controllers.
+    let me = crate::process::self_pid();
+    let up = {
+        let mut s = entry.state.lock();
+        let up =
+            !me.is_none() && (s.controller == me || s.lanes.iter().any(|l| l.controller == me));
+        if up {
+            if held {
+                s.monitors.insert(reqid, (to, child, None));
+            }
+            if linked {
+                s.links.insert((to, child));
+            }
+        }
+        up
+    };
+    if !up {
+        let nc = crate::reason::ExitReason::Noconnection;
+        if linked {
+            node.deliver_local(child, to, Signal::LinkExit(&nc));
+        }
+        if held {
+            node.deliver_local(child, to, Signal::Down(reqid, &nc));
+        }
+    }
 }
 
 /// Records, in the local process `holder`'s own set, its monitor `mref` on the remote

@@ -21,7 +21,8 @@
 //! `Pid` has finished its exit path (everything it sent while exiting is queued before
 //! the reply), in the peer process only; `{stream_send, R, Pid}` → the pid of a new
 //! [`super::streams::sender`] to `Pid`; `{stream_recv, R}` → the pid of a new
-//! [`super::streams::collector`].
+//! [`super::streams::collector`]; `{procs, R}` → the peer runtime's process count (-1
+//! outside the peer process). `spawn_request` of `hive_peer:worker` starts a worker.
 //!
 //! Worker: a message `{'$w', Cmd}` is a command; every other message, exit signal
 //! (trapped) and DOWN is recorded as `{msg, From, Term}`, `{'EXIT', From, Reason}` or
@@ -29,7 +30,8 @@
 //! `sync` → self; `{die, R, Reason}` (no reply); `{link|unlink|monitor, R, Pid}`;
 //! `{demonitor, R, RefInt, Flush}` → bool (whether it was active); `{trap_exit, R, Bool}`
 //! → old; `{exit, R, Pid, Reason}`; `{send, R, Pid, Msg}`; `{send_name, R, Node, Name,
-//! Msg}`; `{send_seq, R, Pid, N}` (`{seq, 1..N}`); `{register, R, Name}`;
+//! Msg}`; `{send_seq, R, Pid, N}` (`{seq, 1..N}`); `{send_range, R, Pid, A, B}`
+//! (`{seq, Self, K}` for K in A..=B); `{register, R, Name}`;
 //! `{monitor_node, R, Node, Bool}`; `{info, R}` → `{Links, [{RefInt, Pid}], MonitoredBy}`;
 //! `{await, R, N, TimeoutMs}` → the recorded items (and forgets them) once there are at
 //! least `N`, or when the timeout passes.
@@ -294,6 +296,10 @@ pub(crate) fn agent() {
                 let n = hive_rt::net::open_sockets().expect("open_sockets");
                 reply(r, "sockets", Term::Int(n as i64));
             }
+            "procs" => {
+                let n = PEER_RT.get().map_or(-1, |rt| rt.process_count() as i64);
+                reply(r, "procs", Term::Int(n));
+            }
             "ping_node" => {
                 let (r, node) = (r.clone(), arg(0));
                 process::spawn(move || {
@@ -501,6 +507,14 @@ fn command(c: &Term, waiting: &mut Option<(usize, Term, Instant)>) -> bool {
             );
             reply(r, "send_name", ok(res));
         }
+        "send_range" => {
+            let (to, me) = (to_pid(&arg(0)), me_t());
+            for k in arg(1).as_int().unwrap_or(1)..=arg(2).as_int().unwrap_or(0) {
+                let m = etf::to_vec(&tup(vec![atom("seq"), me.clone(), Term::Int(k)]));
+                process::send(to, &m).expect("send");
+            }
+            reply(r, "send_range", atom("ok"));
+        }
         "send_seq" => {
             let to = to_pid(&arg(0));
             for k in 1..=arg(1).as_int().unwrap_or(0) {
@@ -596,6 +610,9 @@ pub(crate) fn peer_main() {
             std::process::exit(3)
         });
     spawn_agent(rt);
+    // `spawn_request(Peer, hive_peer, worker, [], Opts)` starts a worker (tests/dist_soak.rs).
+    let r = rt.run(|| dist::register_entry("hive_peer", "worker", |_| worker()).expect("entry"));
+    assert!(r.is_ok_and(|r| r.is_normal()), "register_entry");
     let out = Mutex::new(std::io::stdout());
     let say = |line: String| {
         let mut o = lock(&out);
