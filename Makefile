@@ -137,13 +137,14 @@ soak:
 # soak"): this node, a Hive peer in its own OS process and an erl node; workers spawned on
 # both, linked, monitored, trapping, numbered messages both ways, random deaths and cuts of
 # whole connections; every DOWN, EXIT and message checked, every node back to its process
-# count at the end. `make test` runs 4 seconds of it. Knobs: DIST_SOAK_SECS, DIST_SOAK_SEED,
-# DIST_SOAK_CUT (per mille).
+# count at the end. `make test` runs 4 seconds of it without cuts. Knobs: DIST_SOAK_SECS,
+# DIST_SOAK_SEED, DIST_SOAK_CUT (per mille, 5).
 DIST_SOAK_SECS ?= 60
+DIST_SOAK_CUT ?= 5
 .PHONY: soak-dist
 soak-dist: erl-deps
 	HIVE_DIST_SOAK_SECS=$(DIST_SOAK_SECS) $(if $(DIST_SOAK_SEED),HIVE_DIST_SOAK_SEED=$(DIST_SOAK_SEED)) \
-	  $(if $(DIST_SOAK_CUT),HIVE_DIST_SOAK_CUT=$(DIST_SOAK_CUT)) \
+	  HIVE_DIST_SOAK_CUT=$(DIST_SOAK_CUT) \
 	  $(CARGO) test --release -p hive-rt --test dist_soak -- --nocapture dist_soak_with_invariants
 
 # Fuzzing of what a hostile peer sends (issue 18; crates/hive-rt/src/dist/fuzz_tests,

@@ -114,15 +114,17 @@ fn dial(node: &Node, name: &str) -> Result<Socket, String> {
 /// The initiator's handshakes on a connected socket: TLS first when configured (the
 /// acceptor's certificate must be valid for the host part of `name`), then the
 /// distribution handshake inside it.
-/// `extra` goes after our name in `send_name` (`lanes.rs`).
+/// `extra` goes after our name in `send_name` (`lanes.rs`); `wanted` says whether this
+/// attempt is still the node's (the answer to `alive`).
 fn initiate(
     node: &Node,
     st: &mut Stream,
     name: &str,
     extra: &[u8],
+    wanted: impl FnOnce() -> bool,
 ) -> Result<(PeerInfo, Option<tls::Wire>), HandshakeError> {
     let Some(t) = &node.settings.tls else {
-        return handshake::initiate_ext(st, &local(node), Framing::Len2, name, extra)
+        return handshake::initiate_ext(st, &local(node), Framing::Len2, name, extra, wanted)
             .map(|p| (p, None));
     };
     let host = name.split_once('@').map_or("", |(_, h)| h);
@@ -134,7 +136,7 @@ fn initiate(
         io: st,
     };
     ts.handshake().map_err(HandshakeError::Io)?;
-    let peer = handshake::initiate_ext(&mut ts, &local(node), Framing::Len4, name, extra)?;
+    let peer = handshake::initiate_ext(&mut ts, &local(node), Framing::Len4, name, extra, wanted)?;
     Ok((peer, Some(tls::Wire::new(conn))))
 }
 
@@ -148,7 +150,8 @@ fn connect_role(node: Arc<Node>, entry: Arc<Entry>) {
         }
         let mut st = Stream::with_deadline(s, node.settings.setup_ms);
         let offer = lanes::offer(node.settings.lanes);
-        match initiate(&node, &mut st, entry.name.as_str(), &offer) {
+        let wanted = || entry.state.lock().controller == me;
+        match initiate(&node, &mut st, entry.name.as_str(), &offer, wanted) {
             Ok((peer, wire)) => Ok((s, peer, wire)),
             Err(e) => {
                 let _ = net::close(s);
@@ -239,7 +242,17 @@ fn lane_role(node: Arc<Node>, entry: Arc<Entry>, k: usize, creation: u32, n: usi
             return Err(String::new());
         }
         let mut st = Stream::with_deadline(s, node.settings.setup_ms);
-        match initiate(&node, &mut st, entry.name.as_str(), &lanes::hello(k)) {
+        let wanted = || {
+            let st = entry.state.lock();
+            st.lanes.get(k - 1).is_some_and(|l| l.controller == me)
+        };
+        match initiate(
+            &node,
+            &mut st,
+            entry.name.as_str(),
+            &lanes::hello(k),
+            wanted,
+        ) {
             Ok((peer, wire)) if peer.creation == creation => Ok((s, peer, wire)),
             Ok(_) => {
                 let _ = net::close(s);
@@ -397,7 +410,17 @@ fn accept_role(node: Arc<Node>) {
     drop(slot);
     match (r, taken) {
         (Ok(peer), Some(Took::Replace(entry))) => {
-            let old = entry.state.lock().controller;
+            // The old connection may have gone meanwhile (the entry is idle then): this
+            // one takes the entry as a first connection would.
+            let old = {
+                let mut st = entry.state.lock();
+                let old = st.controller;
+                if old.is_none() {
+                    st.controller = me;
+                    st.phase = Phase::Pending;
+                }
+                old
+            };
             if !old.is_none() {
                 end_connection(&node, &entry, old, me);
             }

@@ -364,7 +364,8 @@ fn recv_ack<S: Read>(
 /// (`name@host`, checked against the name in the acceptor's challenge).
 ///
 /// An `alive` status is answered `true`: when we initiate, we hold no other connection to
-/// the peer, so the acceptor should replace its old one.
+/// the peer, so the acceptor should replace its old one (see [`initiate_ext`] for when
+/// not).
 ///
 /// # Errors
 ///
@@ -384,17 +385,21 @@ pub(crate) fn initiate<S: Read + Write>(
     framing: Framing,
     peer_name: &str,
 ) -> Result<PeerInfo, HandshakeError> {
-    initiate_ext(s, local, framing, peer_name, &[])
+    initiate_ext(s, local, framing, peer_name, &[], || true)
 }
 
 /// [`initiate`], with `extra` sent after our name in `send_name` (peers ignore it, as the
-/// protocol requires; OTP 25's `dist_util` drops the residue).
+/// protocol requires; OTP 25's `dist_util` drops the residue), and `wanted` deciding the
+/// answer to `alive`: `true` (replace the peer's connection) only while this attempt is
+/// still the one the node wants — an attempt that lost a simultaneous connect meanwhile
+/// must not replace the connection that won (the error is then `Refused("false")`).
 pub(crate) fn initiate_ext<S: Read + Write>(
     s: &mut S,
     local: &Local<'_>,
     framing: Framing,
     peer_name: &str,
     extra: &[u8],
+    wanted: impl FnOnce() -> bool,
 ) -> Result<PeerInfo, HandshakeError> {
     // 1. send_name.
     let mut body = Vec::with_capacity(17 + local.name.len() + extra.len());
@@ -415,7 +420,11 @@ pub(crate) fn initiate_ext<S: Read + Write>(
                 String::from_utf8_lossy(&status).into_owned(),
             ))
         }
-        b"alive" => send_status(s, framing, "true")?,
+        b"alive" if wanted() => send_status(s, framing, "true")?,
+        b"alive" => {
+            send_status(s, framing, "false")?;
+            return Err(HandshakeError::Refused("false".to_owned()));
+        }
         st if st.starts_with(b"named:") => {
             return Err(HandshakeError::Protocol(
                 "status named: without our asking for a dynamic name",
