@@ -119,18 +119,33 @@ fn tls_with_erlang_both_directions() {
             ))
             .unwrap();
         assert_eq!(info, "tls");
-        // Hive connects: drop the connection, then send first from Hive.
+        // Hive connects: drop the connection (Hive sees it go: nodedown), then send first
+        // from Hive.
+        e.eval("register(tls_sink, self()), ok.").unwrap();
+        let en = e.name().to_owned();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        rt.spawn(move || {
+            dist::monitor_node(&en, true).unwrap();
+            tx.send(()).unwrap();
+            let m = process::receive_select(Some(20_000), |m| {
+                m.kind() == MessageKind::Data && is_nodedown(m)
+            });
+            assert!(m.is_ok(), "no nodedown after disconnect_node");
+            let m = etf::to_vec(&Term::tuple(vec![Term::atom("from_hive"), Term::Int(7)]));
+            dist::send_name(&en, "tls_sink", &m).unwrap();
+            done_tx.send(()).unwrap();
+        })
+        .unwrap();
+        rx.recv().unwrap();
         assert_eq!(
             e.eval(&format!("erlang:disconnect_node('{hv}@localhost')."))
                 .unwrap(),
             "true"
         );
-        e.eval("register(tls_sink, self()), ok.").unwrap();
-        let en = e.name().to_owned();
-        run_normal(&rt, move || {
-            let m = etf::to_vec(&Term::tuple(vec![Term::atom("from_hive"), Term::Int(7)]));
-            dist::send_name(&en, "tls_sink", &m).unwrap();
-        });
+        done_rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("Hive saw the disconnect and sent");
         let got = e
             .eval("receive {from_hive, N} -> N after 10000 -> timeout end.")
             .unwrap();
