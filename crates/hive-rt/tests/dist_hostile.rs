@@ -62,6 +62,9 @@ fn closed(s: &mut TcpStream) -> bool {
     }
 }
 
+/// The trickling attacker's pace: one byte per this long.
+const PACE: Duration = Duration::from_millis(100);
+
 /// A silent connection, and one that sends a valid-looking length header and then one
 /// byte every 100 ms (each read succeeds, the message would take 25 s), are both closed
 /// at the handshake deadline (1 s), not after the whole message or never.
@@ -81,8 +84,7 @@ fn slowloris_is_cut_at_the_handshake_deadline() {
             cut = true;
             break;
         }
-        // The attack's pace, not a synchronisation; bound: 250 steps.
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(PACE); // the attack's pace (no synchronisation); bound: 250 steps
     }
     assert!(cut, "a trickling handshake was never cut");
     let took = start.elapsed();
