@@ -506,9 +506,7 @@ pub fn send_name(node_name: &str, name: &str, data: &[u8]) -> Result<()> {
         Term::Atom(to),
     ]);
     let entry = node.entry(&target);
-    if node.queue(&entry, None, me, &ctl, Some(Payload::data(data)), |_| {}) {
-        node.wait_not_busy(&entry);
-    }
+    node.queue_message(&entry, None, me, &ctl, data);
     Ok(())
 }
 

@@ -443,6 +443,32 @@ impl Node {
         }
     }
 
+    /// Queues a message frame from `from` ([`Node::queue`]) and, when that left its lane
+    /// over the busy limit (seen under the same lock), suspends the sender
+    /// ([`Node::wait_not_busy`]).
+    pub(crate) fn queue_message(
+        self: &Arc<Self>,
+        entry: &Arc<Entry>,
+        creation: Option<u32>,
+        from: Pid,
+        ctl: &Term,
+        data: &[u8],
+    ) {
+        let limit = self.settings.busy_limit;
+        // Checked before the lock is taken (`Payload`).
+        let payload = Payload::data(data);
+        let mut busy = false;
+        self.queue_built(entry, creation, true, |s| {
+            let out = s.out_for(from);
+            push_frame(out, ctl, Some(payload));
+            busy = out.len() > limit;
+            Some(from)
+        });
+        if busy {
+            self.wait_not_busy(entry);
+        }
+    }
+
     /// The busy distribution port of the BEAM (`dist_buf_busy_limit`): when more than the
     /// busy limit is queued to `entry`'s node, the calling process (after queueing its
     /// message) is suspended until the controller has taken the queue to write it, or the
@@ -585,16 +611,7 @@ impl Remote for Arc<Node> {
             Some(f) => Term::tuple(vec![Term::Int(op::SEND_SENDER), f, to_t]),
             None => Term::tuple(vec![Term::Int(op::SEND), Term::atom(""), to_t]),
         };
-        if self.queue(
-            &entry,
-            Some(creation),
-            from,
-            &ctl,
-            Some(Payload::data(data)),
-            |_| {},
-        ) {
-            self.wait_not_busy(&entry);
-        }
+        self.queue_message(&entry, Some(creation), from, &ctl, data);
         Ok(())
     }
 
