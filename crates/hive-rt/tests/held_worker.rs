@@ -237,3 +237,43 @@ fn blocking_calls_need_a_process() {
         hive_rt::Status::ErrNotAProcess
     );
 }
+
+/// A runtime call that waits in a blocking section of its own works from a process:
+/// `dist_start` waits for its acceptor so. The process gives its worker away for the wait
+/// and is back on a worker before the call goes on, so everything after it works; on one
+/// scheduler the acceptor can only run because the worker was given away.
+#[test]
+fn a_runtime_call_with_a_blocking_section_inside_works_from_a_process() {
+    use hive_rt::dist::{Discovery, Options};
+    let rt = std::sync::Arc::new(rt(1));
+    let before = rt.stats().takeovers;
+    let (tx, rx) = mpsc::channel();
+    let r2 = rt.clone();
+    rt.spawn(move || {
+        let info = r2
+            .dist_start(Options {
+                name: "blocking_inside@localhost".into(),
+                cookie: Some("c".into()),
+                listen: "127.0.0.1:0".parse().unwrap(),
+                discovery: Discovery::FixedPort(0),
+                start_epmd: false,
+                ..Options::default()
+            })
+            .expect("dist_start from a process");
+        // The runtime as usual afterwards: a spawn, a message round trip, a timer.
+        let me = process::self_pid();
+        process::spawn(move || process::send(me, b"child").unwrap()).unwrap();
+        let m = process::receive(Some(60_000)).unwrap();
+        process::sleep(1).unwrap();
+        let name = hive_rt::dist::node_name().unwrap();
+        r2.dist_stop().unwrap();
+        tx.send((info.name, name, m.data().to_vec())).unwrap();
+    })
+    .unwrap();
+    let (started, name, data) = rx.recv_timeout(BOUND).expect("the process went on");
+    assert_eq!(started, "blocking_inside@localhost");
+    assert_eq!(name.as_deref(), Some("blocking_inside@localhost"));
+    assert_eq!(data, b"child");
+    assert!(rt.stats().takeovers > before, "the wait gave the worker away");
+    rt.shutdown();
+}

@@ -247,7 +247,9 @@ pub unsafe extern "C" fn hive_set_priority(priority: i32, old_out: *mut i32) -> 
 /// Returns `HIVE_OK`; `HIVE_ERR_NOT_A_PROCESS` (not called from a process).
 #[no_mangle]
 pub extern "C" fn hive_blocking_begin() -> hive_status {
-    guard(|| result_code(process::blocking_begin().map_err(|e| e.0)))
+    // `blocking_begin` enters the runtime itself: the hand-off needs it to be the
+    // outermost entry.
+    guard_entering(|| result_code(process::blocking_begin().map_err(|e| e.0)))
 }
 
 /// Ends a blocking section begun by `hive_blocking_begin`: the calling process is back on a

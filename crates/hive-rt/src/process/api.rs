@@ -518,10 +518,14 @@ pub fn set_terminate<F: FnOnce(&ExitReason) + Send + 'static>(f: F) -> Result<()
 ///
 /// Errors: `ErrNotAProcess`.
 pub fn blocking_begin() -> Result<()> {
-    let _rt = crate::sched::enter();
+    let rt = crate::sched::enter();
     let pcb = current()?;
-    if let Some(w) = runtime_of(pcb).local_worker() {
-        crate::sched::held::hand_off_for_blocking(pcb, w);
+    // Only from the process's own code: runtime code that called this would go on using
+    // the worker it gave away (the runtime's own blocking waits use [`blocking`]).
+    if rt.from_process_code() {
+        if let Some(w) = runtime_of(pcb).local_worker() {
+            crate::sched::held::hand_off_for_blocking(pcb, w);
+        }
     }
     Ok(())
 }
@@ -539,15 +543,26 @@ pub fn blocking_end() -> Result<()> {
 
 /// Runs `f` in a blocking section ([`blocking_begin`] … [`blocking_end`]) and returns its
 /// value. `f` must not call the runtime (a call would end the section early, which is safe
-/// but keeps the rest of `f` on a worker). A panic in `f` propagates; the process gets back
-/// to a worker on its next runtime call.
+/// but keeps the rest of `f` on a worker). A panic in `f` propagates once the process is back
+/// on a worker.
 ///
 /// Errors: `ErrNotAProcess` (then `f` is not run).
 pub fn blocking<R>(f: impl FnOnce() -> R) -> Result<R> {
-    blocking_begin()?;
-    let r = f();
-    blocking_end()?;
-    Ok(r)
+    let _rt = crate::sched::enter();
+    let pcb = current()?;
+    if let Some(w) = runtime_of(pcb).local_worker() {
+        crate::sched::held::hand_off_for_blocking(pcb, w);
+    }
+    // `f` runs as the process's own code, holding no worker, also when this call comes
+    // from runtime code (distribution start waits for its acceptor so); coming back moves
+    // the process to a worker before that code goes on.
+    crate::sched::handshake::leave_for_process_code(pcb);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    crate::sched::handshake::back_from_process_code(pcb);
+    match r {
+        Ok(v) => Ok(v),
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
 }
 
 /// Runs `f` on the blocking pool (a thread of its own, not a worker) and returns at once

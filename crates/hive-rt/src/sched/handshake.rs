@@ -133,6 +133,11 @@ pub(crate) fn enter_pcb(p: *const Pcb) -> InRuntime {
     let pcb = unsafe { &*p };
     let h = Handshake::of(pcb);
     if h.in_rt() {
+        debug_assert!(
+            h.revoked.load(Relaxed) != REVOKED,
+            "runtime code went on after its thread gave the worker away (a blocking \
+             section begun inside runtime code must be `process::blocking`)"
+        );
         return InRuntime {
             from_process_code: std::ptr::null(),
         };
@@ -142,6 +147,14 @@ pub(crate) fn enter_pcb(p: *const Pcb) -> InRuntime {
     }
     InRuntime {
         from_process_code: p,
+    }
+}
+
+impl InRuntime {
+    /// Did this entry come from the process's own code (the outermost runtime call)?
+    #[inline]
+    pub(crate) fn from_process_code(&self) -> bool {
+        !self.from_process_code.is_null()
     }
 }
 

@@ -30,8 +30,9 @@
 //! 2. issues `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`: every thread of the OS process
 //!    executes a full memory barrier;
 //! 3. reads the process's `OWN_IN_RT` and the stamp again. If the process is in its own
-//!    code in the same run, it stores `REVOKED` and hands the worker to a spare thread;
-//!    otherwise it stores `NOT_REVOKED` back.
+//!    code in the same run, it stores `REVOKED`, ends that run on the worker (`release`:
+//!    stamp even, `running` null) and hands the worker to a spare thread; otherwise it
+//!    stores `NOT_REVOKED` back.
 //!
 //! The process's side, on each entry from its own code, is: set `OWN_IN_RT`, a compiler
 //! fence, load `revoked`. With the membarrier this is Dekker's protocol with the expensive
@@ -49,6 +50,10 @@
 //!   when the monitor observed `OWN_IN_RT` clear after its membarrier (and the same run);
 //!   `REVOKED → NOT_REVOKED` only by the old thread, when the process came back to it.
 //! - The monitor hands a revoked worker to exactly one thread.
+//! - A worker's stamp is odd only while the thread holding it runs a process: every
+//!   hand-over (a takeover or a blocking hand-off) first ends the run it interrupts. So the
+//!   monitor never judges a worker by a run that went on elsewhere, and never takes a
+//!   worker from a thread that holds it rightly.
 //!
 //! Without `membarrier` (Linux < 4.14, or a sandbox that forbids it) no takeover happens:
 //! the monitor is not started and held workers behave as before (documented limit).
@@ -103,25 +108,63 @@ impl Monitor {
         }
     }
 
-    /// Gives worker `index` to a spare thread, or starts a new thread for it. If no thread
-    /// can be started the worker waits in `orphans` for the next spare (a thread that loses
-    /// its worker) or the monitor's next round.
-    pub(crate) fn hand_over(&self, rt: &Arc<RtInner>, index: usize) {
-        if let Some(spare) = self.spares.lock().pop() {
-            *spare.given.lock() = Some(index);
+    /// Gives worker `index` to a spare thread, or starts a new thread for it, calling
+    /// `release` first (see [`release`]). If no thread can be started the worker waits in
+    /// `orphans` for the next spare (a thread that loses its worker) or the monitor's next
+    /// round. False, with nothing done, once the runtime is shutting down: the caller keeps
+    /// the worker (shutdown joins only the threads it knows of, and frees each worker on the
+    /// thread that holds it).
+    pub(crate) fn hand_over(
+        &self,
+        rt: &Arc<RtInner>,
+        index: usize,
+        release: impl FnOnce(),
+    ) -> bool {
+        let spare = self.spares.lock().pop();
+        if let Some(spare) = spare {
+            let mut given = spare.given.lock();
+            // Checked under `given`: a spare that saw the shutdown under it has taken its
+            // `given` for the last time.
+            if rt.is_shut_down() {
+                return false;
+            }
+            release();
+            *given = Some(index);
             spare.cv.notify_one();
-            return;
+            return true;
         }
+        // Checked under the thread list: shutdown sets the flag, then takes the list to
+        // join it, so a thread pushed here is joined.
+        let mut threads = rt.threads.lock();
+        if rt.is_shut_down() {
+            return false;
+        }
+        release();
         let rt2 = rt.clone();
         let n = self.extra_threads.fetch_add(1, Relaxed);
         let spawned = std::thread::Builder::new()
             .name(format!("hive-worker-x{n}"))
             .spawn(move || super::worker::thread_main(rt2, Some(index)));
         match spawned {
-            Ok(h) => rt.threads.lock().push(h),
+            Ok(h) => threads.push(h),
             Err(_) => self.orphans.lock().push(index),
         }
+        true
     }
+}
+
+/// Ends the run of the process that held worker `w`, as the monitor sees it, before `w`
+/// goes to another thread: the stamp moves to even and `running` to null. The old thread no
+/// longer touches `w` (it lost it) and the new one has not started, so nothing else writes
+/// them now. Without this the stamp would stay odd and unchanged, naming the old process,
+/// until the new thread ran a process on `w`: once that process, moved to another worker,
+/// ran its own code again, the monitor would take `w` from the thread holding it now and
+/// give it to a second one.
+fn release(w: &WorkerLocal) {
+    if w.stamp.load(Relaxed) & 1 == 1 {
+        w.stamp_run_ends();
+    }
+    w.running.store(std::ptr::null_mut(), Ordering::Release);
 }
 
 /// A blocking call announced by the process itself (`hive_blocking_begin`): the calling
@@ -153,8 +196,12 @@ pub(crate) fn hand_off_for_blocking(pcb: &Pcb, w: &WorkerLocal) {
             }
         }
     }
-    w.rt.sched.monitor.takeovers.fetch_add(1, Relaxed);
-    w.rt.sched.monitor.hand_over(&w.rt, w.index);
+    if w.rt.sched.monitor.hand_over(&w.rt, w.index, || release(w)) {
+        w.rt.sched.monitor.takeovers.fetch_add(1, Relaxed);
+    } else {
+        // Shutting down: the process keeps its worker through the section.
+        h.revoked.store(NOT_REVOKED, Ordering::Release);
+    }
 }
 
 /// Body of the monitor thread: watches the workers' stamps and takes over held workers
@@ -170,7 +217,8 @@ pub(crate) fn monitor_main(rt: Arc<RtInner>) {
     while !sched.monitor.stop.load(Acquire) {
         let orphans = std::mem::take(&mut *sched.monitor.orphans.lock());
         for i in orphans {
-            sched.monitor.hand_over(&rt, i);
+            // The monitor stops before shutdown begins: this hands over.
+            sched.monitor.hand_over(&rt, i, || {});
         }
         let now = rt.now_ns();
         for (i, w) in sched.workers.iter().enumerate() {
@@ -222,6 +270,48 @@ fn take_over(rt: &Arc<RtInner>, index: usize, stamp: u64) -> bool {
         return false;
     }
     rt.sched.monitor.takeovers.fetch_add(1, Relaxed);
-    rt.sched.monitor.hand_over(rt, index);
+    // The monitor stops before shutdown begins: this hands over.
+    rt.sched.monitor.hand_over(rt, index, || release(local));
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering::Acquire;
+
+    use crate::{process, Config, Runtime};
+
+    /// After a blocking hand-off the worker shows no run of the process that gave it away:
+    /// its stamp is even and `running` does not name that process. (With the stamp left
+    /// odd, the monitor took the worker a second time once the process ran its own code on
+    /// another worker: two threads then ran one worker's loop.)
+    #[test]
+    fn a_blocking_hand_off_ends_the_run_on_the_worker() {
+        let rt = Runtime::new(Config {
+            schedulers: 1,
+            ..Config::default()
+        })
+        .expect("runtime starts");
+        let inner = rt.inner.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        rt.spawn(move || {
+            let me = crate::sched::current_pcb();
+            let seen = process::blocking(|| {
+                let local = inner.sched.workers[0].local.load(Acquire);
+                // SAFETY: a worker's state lives until shutdown; both fields are atomics.
+                unsafe { ((*local).stamp.load(Acquire), (*local).running.load(Acquire)) }
+            })
+            .unwrap();
+            tx.send((seen.0, seen.1 as usize == me as usize)).unwrap();
+        })
+        .unwrap();
+        let (stamp, names_me) = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the process reports");
+        assert!(rt.stats().takeovers >= 1, "the worker was handed off");
+        // Only this process exists: the thread that took the worker is idle.
+        assert_eq!(stamp & 1, 0, "the hand-off ended the run on the worker");
+        assert!(!names_me, "the worker no longer names the process");
+        rt.shutdown();
+    }
 }

@@ -282,6 +282,9 @@ impl WorkerLocal {
                 return true;
             }
         }
+        // The runtime outlives this call (`thread_main` holds it); the worker may not: a
+        // process that comes back revoked (`Suspend::Migrate`) lost it to another thread.
+        let rt: &RtInner = &self.rt;
         loop {
             pcb.state.transition_to_running();
             // SAFETY: this worker took `p` from a run queue and so has the exclusive right to run
@@ -310,7 +313,7 @@ impl WorkerLocal {
                         std::sync::atomic::Ordering::Release,
                     );
                     pcb.state.transition_to_runnable();
-                    self.rt.sched.inject(p);
+                    rt.sched.inject(p);
                     return false;
                 }
                 CoroutineResult::Return(Ending::StackOverflow)
@@ -320,7 +323,7 @@ impl WorkerLocal {
                     // process is still ours to hand on.
                     unsafe { pcb.set_exit(crate::ExitReason::error("stack_overflow")) };
                     pcb.state.transition_to_runnable();
-                    self.rt.sched.inject(p);
+                    rt.sched.inject(p);
                     return false;
                 }
                 _ => {}
@@ -428,10 +431,10 @@ pub(crate) fn thread_main(rt: Arc<RtInner>, mut index: Option<usize>) {
 
         let local = shared.local.load(Acquire);
         if local.is_null() {
-            // Handed over while the runtime shut down, after the thread that held the
-            // worker last freed it (seen in the distribution tests: a hand-over racing
-            // shutdown): nothing left to run.
-            debug_assert!(rt.is_shut_down(), "a worker freed while the runtime runs");
+            // Never: a worker is given to one thread at a time (`held::hand_over`) and freed
+            // only by the thread holding it at shutdown. Checked, as a freed worker would
+            // be run or freed twice.
+            debug_assert!(false, "worker {i} handed over after it was freed");
             return;
         }
         // SAFETY: the worker's state lives until the thread holding it at shutdown frees it
