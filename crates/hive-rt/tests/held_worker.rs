@@ -274,6 +274,9 @@ fn a_runtime_call_with_a_blocking_section_inside_works_from_a_process() {
     assert_eq!(started, "blocking_inside@localhost");
     assert_eq!(name.as_deref(), Some("blocking_inside@localhost"));
     assert_eq!(data, b"child");
-    assert!(rt.stats().takeovers > before, "the wait gave the worker away");
+    assert!(
+        rt.stats().takeovers > before,
+        "the wait gave the worker away"
+    );
     rt.shutdown();
 }

@@ -522,7 +522,7 @@ pub fn blocking_begin() -> Result<()> {
     let pcb = current()?;
     // Only from the process's own code: runtime code that called this would go on using
     // the worker it gave away (the runtime's own blocking waits use [`blocking`]).
-    if rt.from_process_code() {
+    if rt.is_outermost() {
         if let Some(w) = runtime_of(pcb).local_worker() {
             crate::sched::held::hand_off_for_blocking(pcb, w);
         }

@@ -153,7 +153,7 @@ pub(crate) fn enter_pcb(p: *const Pcb) -> InRuntime {
 impl InRuntime {
     /// Did this entry come from the process's own code (the outermost runtime call)?
     #[inline]
-    pub(crate) fn from_process_code(&self) -> bool {
+    pub(crate) fn is_outermost(&self) -> bool {
         !self.from_process_code.is_null()
     }
 }

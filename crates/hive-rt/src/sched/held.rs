@@ -302,7 +302,8 @@ mod tests {
                 unsafe { ((*local).stamp.load(Acquire), (*local).running.load(Acquire)) }
             })
             .unwrap();
-            tx.send((seen.0, seen.1 as usize == me as usize)).unwrap();
+            tx.send((seen.0, std::ptr::eq(seen.1.cast_const(), me)))
+                .unwrap();
         })
         .unwrap();
         let (stamp, names_me) = rx
