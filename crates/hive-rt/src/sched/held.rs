@@ -123,8 +123,9 @@ impl Monitor {
         let spare = self.spares.lock().pop();
         if let Some(spare) = spare {
             let mut given = spare.given.lock();
-            // Checked under `given`: a spare that saw the shutdown under it has taken its
-            // `given` for the last time.
+            // Checked under `given`: a spare leaves only after it saw the shutdown under
+            // this lock, and then this sees it too, so no worker is given to a spare that
+            // has left.
             if rt.is_shut_down() {
                 return false;
             }
