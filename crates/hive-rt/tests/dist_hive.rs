@@ -882,6 +882,65 @@ fn case_128_hive_demonitor_and_flush() {
 /// monitor across the connection once with `noconnection` on both sides (links made from
 /// either side, a non-trapping linked process killed), with one `{nodedown, N}` per
 /// `monitor_node`; a second `disconnect` answers false.
+/// A disconnect while the old connection's controller has a flush pending: what another
+/// process queues right after it goes on the next connection, and its monitor fires. (The
+/// old controller used to take that queue and write it on the dying connection: the peer
+/// carried out the monitor and the kill there, its DOWN was lost with the connection, and
+/// the monitor never fired while the new connection stood.) One scheduler fixes the order:
+/// the test process wakes `p2` (high priority) and then, by a send, the controller; its
+/// disconnect ends the connection; `p2` runs before the controller and monitors and kills
+/// a remote worker; then the controller finds its flush.
+#[test]
+fn case_134_hive_disconnect_with_a_flush_pending_queues_for_the_next_connection() {
+    let Some(epmd) = private_epmd() else {
+        return;
+    };
+    let rt = common::rt(1);
+    rt.dist_start(hive_rt::dist::Options {
+        name: "ht134q@localhost".into(),
+        cookie: Some(COOKIE.into()),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        discovery: hive_rt::dist::Discovery::Epmd(epmd.port()),
+        start_epmd: false,
+        tick_time_ms: common::hive_peer::TICK_MS,
+        ..hive_rt::dist::Options::default()
+    })
+    .expect("dist_start");
+    spawn_agent(&rt);
+    let peer = Arc::new(HivePeer::start(epmd.port(), "hp134q", COOKIE));
+    run_normal(&rt, move || {
+        let me = process::self_pid();
+        let b = peer.name().to_owned();
+        let (w, _) = spawn_w(&b, "");
+        let high = hive_rt::SpawnOptions {
+            priority: hive_rt::Priority::High,
+            ..Default::default()
+        };
+        let p2 = process::spawn_opts(high, move || {
+            process::send(me, b"ready").unwrap();
+            process::receive(T).unwrap();
+            let m = process::monitor(w).unwrap();
+            process::exit_pid(w, ExitReason::Kill).unwrap();
+            let (_, r) = expect_down(m);
+            process::send(me, reason_str(&r).as_bytes()).unwrap();
+        })
+        .unwrap();
+        let ready = process::receive_select(T, |m| m.sender() == p2).unwrap();
+        assert_eq!(ready.data(), b"ready");
+        process::send(p2, b"go").unwrap();
+        process::send(w, &etf::to_vec(&atom("queued"))).unwrap();
+        assert!(dist::disconnect(&b).unwrap());
+        let got = process::receive_select(T, |m| m.sender() == p2)
+            .expect("the monitor made after the disconnect fires");
+        let r = String::from_utf8_lossy(got.data()).into_owned();
+        assert!(
+            r == "killed" || r == "noconnection",
+            "DOWN of the killed worker: {r}"
+        );
+    });
+    rt.shutdown();
+}
+
 #[test]
 fn case_134_hive_disconnect_noconnection_once() {
     let Some((_epmd, rt, peer)) = setup("134") else {

@@ -11,6 +11,7 @@
 //! normal one, so saturated workers do not delay ticks past a time slice.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering::Acquire;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -527,13 +528,20 @@ impl Rx {
 }
 
 /// Marks the connection up (lane 0) or lane `role.lane` up, and switches to lanes once
-/// all are; false when `me` no longer has the place (the connection ended meanwhile).
-fn come_up(node: &Arc<Node>, entry: &Arc<Entry>, me: Pid, peer: &PeerInfo, role: Role) -> bool {
-    let poke = {
+/// all are. Returns the entry's `ended` count it came up under; None when `me` no longer
+/// has the place (the connection ended meanwhile).
+fn come_up(
+    node: &Arc<Node>,
+    entry: &Arc<Entry>,
+    me: Pid,
+    peer: &PeerInfo,
+    role: Role,
+) -> Option<u64> {
+    let (poke, ended) = {
         let mut st = entry.state.lock();
         if role.lane == 0 {
             if st.controller != me {
-                return false;
+                return None;
             }
             st.phase = Phase::Up {
                 creation: peer.creation,
@@ -557,17 +565,18 @@ fn come_up(node: &Arc<Node>, entry: &Arc<Entry>, me: Pid, peer: &PeerInfo, role:
                     l.up = true;
                     l.notified = true;
                 }
-                _ => return false,
+                _ => return None,
             }
         }
-        st.switch_lanes_on().then_some(st.controller)
+        let poke = st.switch_lanes_on().then_some(st.controller);
+        (poke, entry.ended.load(Acquire))
     };
     if let Some(c) = poke {
         if c != me {
             node.poke(c, b"F");
         }
     }
-    true
+    Some(ended)
 }
 
 /// The connected loop of one connection (`role.lane` of the pair).
@@ -580,10 +589,10 @@ fn run(
     mut wire: Option<tls::Wire>,
     role: Role,
 ) {
-    if !come_up(node, entry, me, peer, role) {
+    let Some(ended) = come_up(node, entry, me, peer, role) else {
         let _ = net::close(s);
         return;
-    }
+    };
     // Plain TCP: the socket cuts frames; TLS: ciphertext arrives raw, `wire` cuts them.
     let _ = net::set_option(s, SockOpt::Packet, if wire.is_some() { 0 } else { 4 });
     let _ = net::set_option(s, SockOpt::Active, ACTIVE_N);
@@ -621,6 +630,9 @@ fn run(
             let waiters = {
                 let mut st = entry.state.lock();
                 if role.lane == 0 {
+                    if st.controller != me {
+                        break "replaced"; // ended (`end`): what is queued is the next one's
+                    }
                     st.notified = false;
                     std::mem::swap(&mut st.out, &mut spare);
                     std::mem::take(&mut st.busy_waiters)
@@ -664,6 +676,11 @@ fn run(
         };
         match m.kind() {
             MessageKind::Tcp => {
+                if entry.ended.load(Acquire) != ended {
+                    // Ended here (`end`) before its `D` came: what still arrives is lost
+                    // with it, as the BEAM drops frames of an old connection id.
+                    break "replaced";
+                }
                 last_read = Instant::now();
                 let r = match wire.as_mut() {
                     None => rx.frame(node, entry, m.data()).map_err(|_| "bad frame"),
@@ -718,6 +735,9 @@ fn end(node: &Node, entry: &Entry, me: Pid, next: Pid) {
         if s.controller != me && !s.controller.is_none() && s.controller != next {
             others.push(s.controller);
         }
+        entry
+            .ended
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         s.controller = next;
         s.phase = if next.is_none() {
             Phase::Idle

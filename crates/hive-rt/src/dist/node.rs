@@ -192,12 +192,17 @@ impl EntryState {
 pub(crate) struct Entry {
     pub(crate) name: Atom,
     pub(crate) state: Mutex<EntryState>,
+    /// How many times a connection of this entry ended on this side (`controller::end`,
+    /// under `state`'s lock): a controller that saw another number at its start no longer
+    /// holds the entry, and drops what still arrives (the BEAM's connection id).
+    pub(crate) ended: AtomicU64,
 }
 
 impl Entry {
     fn new(name: Atom) -> Entry {
         Entry {
             name,
+            ended: AtomicU64::new(0),
             state: Mutex::new(EntryState {
                 phase: Phase::Idle,
                 out: Vec::new(),
