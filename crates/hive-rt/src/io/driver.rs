@@ -240,11 +240,13 @@ impl Driver {
         let slot = self.slot(index).expect("a referenced slot exists");
         if slot.release() {
             let (fd, _left) = slot.take_fd();
+            // Uncounted before the descriptor closes: whoever sees the close (the peer)
+            // finds the count down already (it is deregistered since `close`).
+            self.open.fetch_sub(1, SeqCst);
             // SAFETY: the descriptor was the socket's and nothing uses it any more (its
             // last reference is gone and new ones are refused).
             drop(unsafe { OwnedFd::from_raw_fd(fd) });
             self.free.lock().push(index);
-            self.open.fetch_sub(1, SeqCst);
         }
     }
 
