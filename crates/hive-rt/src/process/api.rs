@@ -523,11 +523,18 @@ pub fn blocking_begin() -> Result<()> {
     // Only from the process's own code: runtime code that called this would go on using
     // the worker it gave away (the runtime's own blocking waits use [`blocking`]).
     if rt.is_outermost() {
-        if let Some(w) = runtime_of(pcb).local_worker() {
-            crate::sched::held::hand_off_for_blocking(pcb, w);
-        }
+        hand_off(pcb);
     }
     Ok(())
+}
+
+/// Gives the calling process's worker to another thread for a blocking section (`pcb`
+/// is the calling process, in runtime code; nothing when it runs on no worker of its
+/// runtime).
+fn hand_off(pcb: &Pcb) {
+    if let Some(w) = runtime_of(pcb).local_worker() {
+        crate::sched::held::hand_off_for_blocking(pcb, w);
+    }
 }
 
 /// Ends a blocking section begun by [`blocking_begin`]: the calling process comes back to a
@@ -550,9 +557,7 @@ pub fn blocking_end() -> Result<()> {
 pub fn blocking<R>(f: impl FnOnce() -> R) -> Result<R> {
     let _rt = crate::sched::enter();
     let pcb = current()?;
-    if let Some(w) = runtime_of(pcb).local_worker() {
-        crate::sched::held::hand_off_for_blocking(pcb, w);
-    }
+    hand_off(pcb);
     // `f` runs as the process's own code, holding no worker, also when this call comes
     // from runtime code (distribution start waits for its acceptor so); coming back moves
     // the process to a worker before that code goes on.

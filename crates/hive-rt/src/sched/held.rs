@@ -233,8 +233,9 @@ pub(crate) fn monitor_main(rt: Arc<RtInner>) {
                 seen[i] = (stamp, now);
                 continue;
             }
-            if now.saturating_sub(seen[i].1) >= HELD_NS && take_over(&rt, i, stamp) {
-                seen[i] = (stamp, u64::MAX / 2);
+            // A takeover ends the run (`release`): the next round sees an even stamp.
+            if now.saturating_sub(seen[i].1) >= HELD_NS {
+                take_over(&rt, i, stamp);
             }
         }
         let m = &sched.monitor;
