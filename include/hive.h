@@ -15,6 +15,12 @@
 #include <stddef.h>
 #include <stdbool.h>
 
+// Default [`Config::poll_spin_us`], µs.
+#define DEFAULT_POLL_SPIN_US 50
+
+// Largest accepted [`Config::poll_spin_us`], µs (10 ms).
+#define MAX_POLL_SPIN_US 10000
+
 // The version byte that starts every encoded term.
 #define VERSION 131
 
@@ -399,8 +405,11 @@ typedef struct hive_config {
   // Number of scheduler (worker) threads; 0 = one per core the process may use.
   // At most 1024.
   uint32_t schedulers;
-  // Reserved; must be 0.
-  uint32_t reserved;
+  // Microseconds the idle worker holding the event poller keeps polling without
+  // blocking before it sleeps, while sockets are open, every worker is idle and the
+  // previous idle spell was short (the BEAM's `+sbwt` busy wait; docs/io.md, "Busy
+  // wait"). 0 = never; at most 10,000. Default 50.
+  uint32_t poll_spin_us;
   // Default process stack size in bytes (usable, excluding the guard page); rounded up to
   // a power of two, at least 16 KiB, at most 64 MiB. Default 64 KiB. Only touched pages
   // use memory.
@@ -873,8 +882,8 @@ hive_status hive_config_default(struct hive_config *out);
 //
 // `config`: NULL for the defaults.
 // Returns `HIVE_OK`; `HIVE_ERR_ALREADY_INITIALIZED` (called before), `HIVE_ERR_SHUT_DOWN`
-// (the runtime was already shut down), `HIVE_ERR_BAD_ARGUMENT` (reserved ≠ 0,
-// schedulers > 1024, max_processes 0 or > 2^24), `HIVE_ERR_BAD_LENGTH` (stack_size >
+// (the runtime was already shut down), `HIVE_ERR_BAD_ARGUMENT` (poll_spin_us >
+// 10,000, schedulers > 1024, max_processes 0 or > 2^24), `HIVE_ERR_BAD_LENGTH` (stack_size >
 // 64 MiB, guard_size > 512 KiB), `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_SYSTEM_LIMIT` (threads
 // could not start).
 //

@@ -270,7 +270,7 @@ int main(void) {
     CHECK_EQ(hive_config_default(NULL), HIVE_ERR_NULL_POINTER);
     memset(&c, 0xFF, sizeof c);
     CHECK_OK(hive_config_default(&c));
-    CHECK_EQ(c.reserved, 0);
+    CHECK_EQ(c.poll_spin_us, 50);
     CHECK_EQ(c.stack_size, 64 * 1024);
     CHECK_EQ(c.max_processes, 1u << 22);
     CHECK_EQ(c.guard_size, 4096);
@@ -280,7 +280,7 @@ int main(void) {
     struct { const char *what; hive_config cfg; hive_status want; } bad[10];
     int nbad = 0;
     CHECK_OK(hive_config_default(&c));
-    bad[nbad].what = "reserved=1"; bad[nbad].cfg = c; bad[nbad].cfg.reserved = 1; bad[nbad++].want = HIVE_ERR_BAD_ARGUMENT;
+    bad[nbad].what = "poll_spin_us=10001"; bad[nbad].cfg = c; bad[nbad].cfg.poll_spin_us = 10001; bad[nbad++].want = HIVE_ERR_BAD_ARGUMENT;
     bad[nbad].what = "schedulers=5000"; bad[nbad].cfg = c; bad[nbad].cfg.schedulers = 5000; bad[nbad++].want = HIVE_ERR_BAD_ARGUMENT;
     bad[nbad].what = "schedulers=1025"; bad[nbad].cfg = c; bad[nbad].cfg.schedulers = 1025; bad[nbad++].want = HIVE_ERR_BAD_ARGUMENT;
     bad[nbad].what = "max_processes=0"; bad[nbad].cfg = c; bad[nbad].cfg.max_processes = 0; bad[nbad++].want = HIVE_ERR_BAD_ARGUMENT;

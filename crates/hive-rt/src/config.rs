@@ -22,6 +22,13 @@ pub struct Config {
     /// larger than the guard can skip it and write into the stack below (`docs/abi.md`,
     /// "Stack probes").
     pub guard_size: usize,
+    /// Microseconds the idle worker holding the event poller keeps polling without
+    /// blocking before it sleeps, when sockets are open, every worker is idle and the
+    /// previous idle spell was short (`docs/io.md`, "Busy wait"; the BEAM's scheduler busy
+    /// wait, `erl +sbwt`, and Go's spinning threads). A message over a socket then finds a
+    /// worker awake instead of waking a sleeping thread (tens of µs in a virtual machine).
+    /// 0 = never; at most [`MAX_POLL_SPIN_US`]. Default [`DEFAULT_POLL_SPIN_US`].
+    pub poll_spin_us: u32,
 }
 
 /// Smallest accepted stack size, in bytes.
@@ -38,6 +45,10 @@ pub const MAX_PROCESSES_LIMIT: usize = 1 << 24;
 pub const MAX_SCHEDULERS: usize = 1024;
 /// Default guard below each process stack, in bytes (one page).
 pub const DEFAULT_GUARD_SIZE: usize = crate::stack::GUARD_UNIT;
+/// Default [`Config::poll_spin_us`], µs.
+pub const DEFAULT_POLL_SPIN_US: u32 = 50;
+/// Largest accepted [`Config::poll_spin_us`], µs (10 ms).
+pub const MAX_POLL_SPIN_US: u32 = 10_000;
 /// Largest accepted [`Config::guard_size`], in bytes (512 KiB).
 pub const MAX_GUARD_SIZE: usize = crate::stack::MAX_GUARD;
 
@@ -48,6 +59,7 @@ impl Default for Config {
             stack_size: DEFAULT_STACK_SIZE,
             max_processes: DEFAULT_MAX_PROCESSES,
             guard_size: DEFAULT_GUARD_SIZE,
+            poll_spin_us: DEFAULT_POLL_SPIN_US,
         }
     }
 }
@@ -73,11 +85,15 @@ impl Config {
             g if g > MAX_GUARD_SIZE => return Err(Status::ErrBadLength),
             g => g.next_multiple_of(crate::stack::GUARD_UNIT),
         };
+        if self.poll_spin_us > MAX_POLL_SPIN_US {
+            return Err(Status::ErrBadArgument);
+        }
         Ok(Config {
             schedulers,
             stack_size,
             max_processes: self.max_processes.next_power_of_two(),
             guard_size,
+            poll_spin_us: self.poll_spin_us,
         })
     }
 }

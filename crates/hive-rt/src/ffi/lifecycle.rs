@@ -21,8 +21,11 @@ pub struct hive_config {
     /// Number of scheduler (worker) threads; 0 = one per core the process may use.
     /// At most 1024.
     pub schedulers: u32,
-    /// Reserved; must be 0.
-    pub reserved: u32,
+    /// Microseconds the idle worker holding the event poller keeps polling without
+    /// blocking before it sleeps, while sockets are open, every worker is idle and the
+    /// previous idle spell was short (the BEAM's `+sbwt` busy wait; docs/io.md, "Busy
+    /// wait"). 0 = never; at most 10,000. Default 50.
+    pub poll_spin_us: u32,
     /// Default process stack size in bytes (usable, excluding the guard page); rounded up to
     /// a power of two, at least 16 KiB, at most 64 MiB. Default 64 KiB. Only touched pages
     /// use memory.
@@ -122,7 +125,7 @@ pub unsafe extern "C" fn hive_config_default(out: *mut hive_config) -> hive_stat
         unsafe {
             out.write(hive_config {
                 schedulers: d.schedulers as u32,
-                reserved: 0,
+                poll_spin_us: d.poll_spin_us,
                 stack_size: d.stack_size,
                 max_processes: d.max_processes,
                 guard_size: d.guard_size,
@@ -136,8 +139,8 @@ pub unsafe extern "C" fn hive_config_default(out: *mut hive_config) -> hive_stat
 ///
 /// `config`: NULL for the defaults.
 /// Returns `HIVE_OK`; `HIVE_ERR_ALREADY_INITIALIZED` (called before), `HIVE_ERR_SHUT_DOWN`
-/// (the runtime was already shut down), `HIVE_ERR_BAD_ARGUMENT` (reserved ≠ 0,
-/// schedulers > 1024, max_processes 0 or > 2^24), `HIVE_ERR_BAD_LENGTH` (stack_size >
+/// (the runtime was already shut down), `HIVE_ERR_BAD_ARGUMENT` (poll_spin_us >
+/// 10,000, schedulers > 1024, max_processes 0 or > 2^24), `HIVE_ERR_BAD_LENGTH` (stack_size >
 /// 64 MiB, guard_size > 512 KiB), `HIVE_ERR_NO_MEMORY`, `HIVE_ERR_SYSTEM_LIMIT` (threads
 /// could not start).
 ///
@@ -151,14 +154,12 @@ pub unsafe extern "C" fn hive_init(config: *const hive_config) -> hive_status {
         } else {
             // SAFETY: non-null and readable per the contract.
             let c = unsafe { config.read() };
-            if c.reserved != 0 {
-                return HIVE_ERR_BAD_ARGUMENT;
-            }
             Config {
                 schedulers: c.schedulers as usize,
                 stack_size: c.stack_size,
                 max_processes: c.max_processes,
                 guard_size: c.guard_size,
+                poll_spin_us: c.poll_spin_us,
             }
         };
         match STATE.compare_exchange(UNINIT, STARTING, AcqRel, Acquire) {

@@ -52,6 +52,9 @@ pub(crate) struct Poller {
     events: Events,
     /// Whether the timerfd is armed.
     timer_armed: bool,
+    /// How long the last idle worker's spell in the poller lasted, ns (`sched/poll.rs`
+    /// decides from it whether to busy-wait).
+    pub(crate) last_spell_ns: u64,
 }
 
 impl std::fmt::Debug for Poller {
@@ -113,6 +116,7 @@ impl Driver {
                 poll,
                 events: Events::with_capacity(EVENTS),
                 timer_armed: false,
+                last_spell_ns: 0,
             }),
             registry,
             waker,

@@ -56,6 +56,9 @@ pub(crate) struct WorkerLocal {
     pub(super) io_woken: RefCell<Vec<crate::io::driver::Ready>>,
     /// Active sockets whose last pass left data to deliver (`poll.rs`).
     pub(super) io_more: RefCell<Vec<u64>>,
+    /// Pushes that may skip waking an idle worker: set while a worker back from an idle
+    /// poll wakes what it found, whose first process it runs itself (`poll.rs`).
+    pub(super) quiet_pushes: Cell<u32>,
     /// This worker's counters in `rt.sched.workers[index]` (read on every run and send:
     /// one load instead of an index and a bounds check).
     stats: *const crate::sched::WorkerStats,
@@ -80,9 +83,23 @@ impl WorkerLocal {
         }
     }
 
-    /// Appends a process to this worker's queue of its priority and tells idle workers.
+    /// Whether nothing waits in this worker's queues or LIFO slot.
+    pub(super) fn has_nothing_queued(&self) -> bool {
+        let l = self.lifo.take();
+        let empty = l.is_none();
+        self.lifo.set(l);
+        empty && self.queues.iter().all(|q| q.is_empty())
+    }
+
+    /// Appends a process to this worker's queue of its priority and tells idle workers
+    /// (unless this push is one the worker runs itself, `quiet_pushes`).
     pub(crate) fn push_back(&self, p: ProcRef) {
         self.queues[p.priority() as usize].push(p);
+        let quiet = self.quiet_pushes.get();
+        if quiet > 0 {
+            self.quiet_pushes.set(quiet - 1);
+            return;
+        }
         self.rt.sched.notify_work();
     }
 
@@ -133,6 +150,7 @@ impl WorkerLocal {
             msg_cache: RefCell::new(Default::default()),
             io_woken: RefCell::new(Vec::new()),
             io_more: RefCell::new(Vec::new()),
+            quiet_pushes: Cell::new(0),
             stats: &rt.sched.workers[index].stats,
             timer_slots: RefCell::new(Default::default()),
             freed_bytes: Cell::new(0),

@@ -96,6 +96,13 @@ impl Parker {
     }
 }
 
+impl Parker {
+    /// Whether an unpark is pending (a busy wait in the poller ends on it).
+    pub(crate) fn is_notified(&self) -> bool {
+        self.state.load(SeqCst) == NOTIFIED
+    }
+}
+
 impl std::fmt::Debug for Unparker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Unparker").finish_non_exhaustive()

@@ -12,12 +12,19 @@
 //!   tokio's maintenance tick).
 //! - **Woken processes** go to the back of the polling worker's queue (FIFO: readiness is
 //!   not a message from the process running here), and `notify_work` lets an idle worker
-//!   steal them.
+//!   steal them — except the first one an idle worker back from the poller finds, which
+//!   it runs itself (`wake_polled`).
+//! - **Busy wait**: the idle worker that holds the poller polls without blocking for up
+//!   to `Config::poll_spin_us` before it sleeps, when every worker is idle and its
+//!   previous spell there was short (`spin_for`). In a virtual machine, waking a sleeping
+//!   thread costs tens of µs (the host must run the halted vCPU again): a busy wait of
+//!   50 µs took a ping-pong between two nodes from 70 µs to 15 µs per round trip
+//!   (`docs/io.md`, "Busy wait").
 //!
 //! With no socket open nobody takes the poller and the busy check is one relaxed load per
 //! interval: the scheduler behaves as without I/O.
 
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::time::Duration;
 
 use super::local::WorkerLocal;
@@ -28,6 +35,9 @@ use crate::sched::Caller;
 
 /// A busy worker polls only if nobody did for this long (ns).
 const POLL_AGE_NS: u64 = 100_000;
+/// An idle worker busy-waits in the poller only if the previous idle spell there lasted
+/// less than this many spins.
+const SPIN_WINDOW: u64 = 20;
 
 /// How an idle worker may sleep.
 #[derive(Clone, Copy, Debug)]
@@ -55,12 +65,50 @@ impl WorkerLocal {
             Sleep::For(t) => t,
         };
         let mut woken = self.io_woken.borrow_mut();
+        let start = self.rt.now_ns();
+        let spin = self.spin_for(poller.last_spell_ns, timeout);
         self.parker.park_in_driver(|block| {
-            let t = if block { timeout } else { Some(Duration::ZERO) };
+            let mut t = if block { timeout } else { Some(Duration::ZERO) };
+            if let (true, Some(limit)) = (block, spin) {
+                // Busy wait first: poll without blocking until something is ready, an
+                // unpark comes, or the spin's time is up.
+                loop {
+                    io.poll(&mut poller, Some(Duration::ZERO), |p| woken.push(p));
+                    let spun = Duration::from_nanos(self.rt.now_ns() - start);
+                    if !woken.is_empty() || self.parker.is_notified() {
+                        return;
+                    }
+                    if spun >= limit {
+                        t = timeout.map(|d| d.saturating_sub(spun));
+                        break;
+                    }
+                    // Let a thread waiting for this core (another node's, a load
+                    // generator's) have it.
+                    std::thread::yield_now();
+                }
+            }
             io.poll(&mut poller, t, |p| woken.push(p));
         });
-        io.last_poll_ns.store(self.rt.now_ns(), Relaxed);
+        let now = self.rt.now_ns();
+        poller.last_spell_ns = now - start;
+        io.last_poll_ns.store(now, Relaxed);
         true
+    }
+
+    /// How long to busy-wait in the poller before blocking (`Config::poll_spin_us`): only
+    /// when every worker is idle (another awake worker would take the work anyway) and the
+    /// previous idle spell, `last_spell_ns`, was short — under [`SPIN_WINDOW`] spins — so a
+    /// quiet node sleeps at once and an idle one costs no CPU. At most until `timeout`.
+    fn spin_for(&self, last_spell_ns: u64, timeout: Option<Duration>) -> Option<Duration> {
+        let spin = Duration::from_micros(u64::from(self.rt.config.poll_spin_us));
+        let sched = &self.rt.sched;
+        if spin.is_zero()
+            || last_spell_ns >= SPIN_WINDOW * spin.as_nanos() as u64
+            || sched.idle.num_sleeping.load(SeqCst) < sched.workers.len()
+        {
+            return None;
+        }
+        Some(timeout.map_or(spin, |t| t.min(spin)))
     }
 
     /// A busy worker's look at the poller (see the module docs); the worker is pinned.
@@ -82,15 +130,23 @@ impl WorkerLocal {
         }
         io.last_poll_ns.store(now, Relaxed);
         drop(poller);
-        self.wake_polled();
+        self.wake_polled(false);
     }
 
     /// Wakes the processes the last poll found ready and reads the active sockets it
-    /// found readable (the worker is pinned).
-    pub(super) fn wake_polled(&self) {
+    /// found readable (the worker is pinned). `idle`: the worker comes back from sleeping
+    /// in the poller; if it has nothing queued, the first process woken here is one it
+    /// runs next itself, and only the others wake idle workers (Go's `findRunnable` keeps
+    /// one of the goroutines `netpoll` returns and starts idle Ps for the rest). Waking a
+    /// sleeping worker for the first would cost a futex wake-up per socket event, most
+    /// often to find nothing left to steal.
+    pub(super) fn wake_polled(&self, idle: bool) {
         let woken = std::mem::take(&mut *self.io_woken.borrow_mut());
         if woken.is_empty() {
             return;
+        }
+        if idle && self.has_nothing_queued() {
+            self.quiet_pushes.set(1);
         }
         let caller = Caller {
             pcb: std::ptr::null(),
@@ -106,6 +162,7 @@ impl WorkerLocal {
                 }
             }
         }
+        self.quiet_pushes.set(0);
         // Keep the buffer's capacity.
         let mut buf = self.io_woken.borrow_mut();
         if buf.is_empty() {

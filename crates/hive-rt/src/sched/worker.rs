@@ -501,7 +501,7 @@ impl WorkerLocal {
             drop(guard);
             self.park();
             guard = epoch::pin();
-            self.wake_polled();
+            self.wake_polled(true);
         }
     }
 
