@@ -19,6 +19,7 @@ use super::handshake::{self, Framing, HandshakeError, Local, PeerInfo, Verdict};
 use super::lanes;
 use super::node::{Discovery, Entry, Node, Phase};
 use super::stream::Stream;
+use super::ticks::{self, Quarter, Ticks};
 use super::tls;
 use crate::config::{Priority, SpawnOptions};
 use crate::io::api::{self as net, Socket};
@@ -614,10 +615,11 @@ fn run(
             return;
         }
     }
-    let tick = u128::from(node.settings.tick_ms / 4).max(1);
-    let timeout = u128::from(node.settings.tick_ms);
-    let mut last_read = Instant::now();
-    let mut last_write = Instant::now();
+    let Some(mut ticks) = Ticks::start(me, node.settings.tick_ms) else {
+        let _ = net::close(s);
+        down(node, entry, me);
+        return;
+    };
     let mut flush = true;
     // The buffer being written; swapped with the entry's so both keep their capacity (a
     // fresh buffer per flush regrew into newly faulted pages, a quarter of the time of
@@ -652,26 +654,15 @@ fn run(
                 if let Err(e) = send(&mut wire, &spare) {
                     break e;
                 }
-                last_write = Instant::now();
+                ticks.wrote = true;
                 spare.clear();
                 if spare.capacity() > KEEP {
                     spare = Vec::new();
                 }
             }
         }
-        if last_write.elapsed().as_millis() >= tick {
-            if let Err(e) = send(&mut wire, &[0, 0, 0, 0]) {
-                break e;
-            }
-            last_write = Instant::now();
-        }
-        if last_read.elapsed().as_millis() >= timeout {
-            break "net_tick_timeout";
-        }
-        let wait = tick.saturating_sub(last_write.elapsed().as_millis()).max(1) as u32;
-        let m = match crate::process::receive(Some(wait)) {
+        let m = match crate::process::receive(None) {
             Ok(m) => m,
-            Err(e) if e.0 == Status::Timeout => continue,
             Err(_) => break "receive failed",
         };
         match m.kind() {
@@ -681,7 +672,7 @@ fn run(
                     // with it, as the BEAM drops frames of an old connection id.
                     break "replaced";
                 }
-                last_read = Instant::now();
+                ticks.heard = true;
                 let r = match wire.as_mut() {
                     None => rx.frame(node, entry, m.data()).map_err(|_| "bad frame"),
                     Some(w) => w.on_bytes(s, m.data(), t, |f| rx.frame(node, entry, f)),
@@ -696,6 +687,16 @@ fn run(
             MessageKind::TcpClosed | MessageKind::TcpError => break "connection_closed",
             MessageKind::Data if m.sender().is_none() => match m.data() {
                 b"F" => flush = true,
+                ticks::QUARTER => match ticks.end_quarter() {
+                    Ok(Quarter::Quiet) => {}
+                    Ok(Quarter::Tick) => {
+                        if let Err(e) = send(&mut wire, &[0, 0, 0, 0]) {
+                            break e;
+                        }
+                    }
+                    Ok(Quarter::Timeout) => break "net_tick_timeout",
+                    Err(e) => break e,
+                },
                 b"D" => break "disconnect",
                 // The peer's lane switch was carried out on lane 0: release what this
                 // lane held back (the guard does it; only a failure leaves the loop).

@@ -21,6 +21,7 @@ mod script_stream;
 pub(crate) mod spawn;
 pub(crate) mod stream;
 pub(crate) mod terms;
+pub(crate) mod ticks;
 pub(crate) mod tls;
 
 pub use api::{
