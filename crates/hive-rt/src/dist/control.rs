@@ -146,6 +146,15 @@ pub(crate) fn reason_of(bytes: &[u8]) -> ExitReason {
     ExitReason::error(bytes)
 }
 
+/// The payload of a frame once its control term was read (`split_frame`'s check, for
+/// the fast path in `dispatch.rs`): `rest` must be empty or exactly one well-formed term.
+pub(crate) fn check_payload(rest: &[u8]) -> Result<&[u8], etf::EtfError> {
+    if !rest.is_empty() && etf::skip(rest, &PASS_THROUGH_LIMITS)? != rest.len() {
+        return Err(etf::EtfError::Trailing);
+    }
+    Ok(rest)
+}
+
 /// A frame split into its control term and the bytes of its payload term (empty when
 /// none). Errors: anything but one pass-through frame holding one or two well-formed terms.
 pub(crate) fn split_frame(frame: &[u8]) -> Result<(Term, &[u8]), etf::EtfError> {
@@ -156,9 +165,5 @@ pub(crate) fn split_frame(frame: &[u8]) -> Result<(Term, &[u8]), etf::EtfError> 
     };
     let limits = Limits::default();
     let (ctl, n) = etf::decode_prefix(rest, &limits)?;
-    let payload = &rest[n..];
-    if !payload.is_empty() && etf::skip(payload, &PASS_THROUGH_LIMITS)? != payload.len() {
-        return Err(etf::EtfError::Trailing);
-    }
-    Ok((ctl, payload))
+    Ok((ctl, check_payload(&rest[n..])?))
 }

@@ -11,9 +11,9 @@
 
 use std::sync::Arc;
 
-use super::control::{op, reason_of, split_frame, Payload};
+use super::control::{check_payload, op, reason_of, split_frame, Payload};
 use super::etf::{EtfError, ExtRef, Term};
-use super::ids::{ext_to_local_ref, ext_to_pid};
+use super::ids::{ext_to_local_ref, ext_to_pid, raw_pid_to_pid, RawPid};
 use super::node::{Entry, HeldMonitor, Node};
 use crate::pid::Pid;
 use crate::reason::ExitReason;
@@ -24,6 +24,9 @@ use crate::signal::Signal;
 /// connection is then dropped. Control messages Hive does not know are ignored.
 pub(crate) fn frame(node: &Arc<Node>, entry: &Arc<Entry>, frame: &[u8]) -> Result<(), EtfError> {
     let _rt = crate::sched::enter();
+    if let Some(r) = send_sender(node, entry, frame) {
+        return r;
+    }
     let (ctl, payload) = split_frame(frame)?;
     let Some(t) = ctl.as_tuple() else {
         return Ok(());
@@ -153,6 +156,30 @@ pub(crate) fn frame(node: &Arc<Node>, entry: &Arc<Entry>, frame: &[u8]) -> Resul
 /// `REG_SEND` to `name`: a registered local process gets the payload; `net_kernel`'s
 /// `is_auth` call (what `net_adm:ping/1` sends) is answered `yes` (case 144); other
 /// sends to names nobody holds are dropped (case 106).
+/// The bytes of a `SEND_SENDER` control term up to its first pid: pass-through, version,
+/// a 3-tuple, the small integer 22.
+const SEND_SENDER_HEAD: [u8; 6] = [112, 131, 104, 3, 97, op::SEND_SENDER as u8];
+
+/// The message frames from one process to another, most of all traffic, read straight from
+/// their bytes: `{SEND_SENDER, From, To}` whose pids name this node and the peer. None
+/// when the frame is anything else (the general path decodes it: an older incarnation,
+/// another node's pid, Latin-1 atoms, other control messages). The payload is checked as
+/// `split_frame` checks it.
+fn send_sender(node: &Node, entry: &Entry, frame: &[u8]) -> Option<Result<(), EtfError>> {
+    let rest = frame.strip_prefix(&SEND_SENDER_HEAD)?;
+    let (from, rest) = RawPid::read(rest)?;
+    let (to, rest) = RawPid::read(rest)?;
+    let pid = |raw| raw_pid_to_pid(&node.me, &node.inc, &entry.name, &entry.peer_field, raw);
+    let (Ok(from), Ok(to)) = (pid(from), pid(to)) else {
+        return None;
+    };
+    Some(check_payload(rest).map(|payload| {
+        if let (Some(from), Some(to)) = (from, to) {
+            node.send_local(from, to, payload);
+        }
+    }))
+}
+
 fn reg_send(node: &Arc<Node>, entry: &Arc<Entry>, from: Pid, name: &str, payload: &[u8]) {
     let Some(rt) = node.rt.upgrade() else { return };
     if let Some(to) = rt.registry.whereis(name.as_bytes()) {

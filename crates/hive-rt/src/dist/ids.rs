@@ -109,6 +109,85 @@ pub(crate) fn ext_to_pid(me: &Me, inc: &Incarnations, p: &ExtPid) -> Option<Pid>
     Some(Pid::remote(node, p.id, p.serial))
 }
 
+/// [`ext_to_pid`] for a pid read straight from its bytes (`NEW_PID_EXT` with a UTF-8
+/// atom), when its node is this one or `peer`, the connection's node: `node` is the atom's
+/// bytes. The peer's node field is cached in `cache` (`creation << 32 | field`, 0 = none);
+/// fields are never reused, so a hit stays right. `Err(())`: another node (the caller
+/// takes the general path); `Ok(None)`: a pid that names no process, as `ext_to_pid`'s.
+pub(crate) fn raw_pid_to_pid(
+    me: &Me,
+    inc: &Incarnations,
+    peer: &Atom,
+    cache: &std::sync::atomic::AtomicU64,
+    raw: RawPid<'_>,
+) -> Result<Option<Pid>, ()> {
+    use std::sync::atomic::Ordering::Relaxed;
+    if u64::from(raw.id) >= 1 << INDEX_BITS || u64::from(raw.serial) >= 1 << SERIAL_BITS {
+        return Ok(None);
+    }
+    if raw.node == me.name.as_str().as_bytes() {
+        if raw.creation != me.creation {
+            return Err(()); // an older incarnation of this node's name
+        }
+        return Ok((raw.serial != 0).then(|| Pid::local(raw.id, raw.serial)));
+    }
+    if raw.node != peer.as_str().as_bytes() {
+        return Err(());
+    }
+    let c = cache.load(Relaxed);
+    let field = if c != 0 && (c >> 32) as u32 == raw.creation {
+        c as u32
+    } else {
+        let Some(field) = inc.id_of(peer, raw.creation) else {
+            return Ok(None);
+        };
+        cache.store(u64::from(raw.creation) << 32 | u64::from(field), Relaxed);
+        field
+    };
+    Ok(Some(Pid::remote(field, raw.id, raw.serial)))
+}
+
+/// A `NEW_PID_EXT` as its bytes give it (see [`raw_pid_to_pid`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawPid<'a> {
+    pub(crate) node: &'a [u8],
+    pub(crate) id: u32,
+    pub(crate) serial: u32,
+    pub(crate) creation: u32,
+}
+
+impl<'a> RawPid<'a> {
+    /// Reads a `NEW_PID_EXT` (88) whose node is a UTF-8 atom (119 or 118) at the start of
+    /// `b`: the pid and the bytes after it. None for anything else (the general decoder
+    /// handles it, or refuses it).
+    pub(crate) fn read(b: &'a [u8]) -> Option<(RawPid<'a>, &'a [u8])> {
+        let (&88, b) = b.split_first()? else {
+            return None;
+        };
+        let (node, b) = match b.split_first()? {
+            (119, b) => {
+                let (&n, b) = b.split_first()?;
+                (b.get(..n as usize)?, &b[n as usize..])
+            }
+            (118, b) => {
+                let n = u16::from_be_bytes([*b.first()?, *b.get(1)?]) as usize;
+                (b.get(2..2 + n)?, &b[2 + n..])
+            }
+            _ => return None,
+        };
+        let w = |i: usize| -> Option<u32> {
+            Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?))
+        };
+        let pid = RawPid {
+            node,
+            id: w(0)?,
+            serial: w(4)?,
+            creation: w(8)?,
+        };
+        Some((pid, &b[12..]))
+    }
+}
+
 /// A local reference as a term.
 pub(crate) fn ref_to_ext(me: &Me, r: u64) -> ExtRef {
     ExtRef {
@@ -128,4 +207,71 @@ pub(crate) fn ext_to_local_ref(me: &Me, r: &ExtRef) -> Option<u64> {
         return None;
     }
     Some(u64::from(r.ids[0]) | (u64::from(r.ids[1]) << 32))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU64;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::dist::etf::{to_vec, Term};
+
+    fn atom(s: &str) -> Atom {
+        Atom::new(s).unwrap()
+    }
+
+    proptest! {
+        /// A pid read from its bytes names what the general decoder's pid names, for this
+        /// node, the peer (cached or not) and others (left to the general path), at any
+        /// creation, id and serial (fields of 32 bits, beyond what a Hive pid holds).
+        #[test]
+        fn a_raw_pid_names_what_the_decoded_pid_names(
+            who in 0u8..4,
+            creation in prop_oneof![Just(7u32), Just(8u32), any::<u32>()],
+            id in prop_oneof![0u32..4, any::<u32>()],
+            serial in prop_oneof![0u32..4, any::<u32>()],
+            warm in any::<bool>(),
+        ) {
+            let me = Me { name: atom("me@host"), creation: 7 };
+            let peer = atom("peer@host");
+            let node = match who {
+                0 => me.name.clone(),
+                1 | 2 => peer.clone(),
+                _ => atom("other@host"),
+            };
+            let ext = ExtPid { node, id, serial, creation };
+            let inc = Incarnations::default();
+            let cache = AtomicU64::new(0);
+            if warm {
+                // An earlier frame of another incarnation of the peer filled the cache.
+                let _ = raw_pid_to_pid(&me, &inc, &peer, &cache, RawPid {
+                    node: b"peer@host", id: 1, serial: 1, creation: creation.wrapping_add(1),
+                });
+            }
+            let bytes = to_vec(&Term::Pid(ext.clone()));
+            let (raw, rest) = RawPid::read(&bytes[1..]).expect("a NEW_PID_EXT with a UTF-8 atom");
+            prop_assert!(rest.is_empty());
+            let want = ext_to_pid(&me, &inc, &ext);
+            match raw_pid_to_pid(&me, &inc, &peer, &cache, raw) {
+                Ok(got) => prop_assert_eq!(got, want),
+                Err(()) => prop_assert!(who == 3 || who == 0 && creation != 7),
+            }
+            // A second read takes the cache, and still agrees.
+            if let Ok(got) = raw_pid_to_pid(&me, &inc, &peer, &cache, raw) {
+                prop_assert_eq!(got, ext_to_pid(&me, &inc, &ext));
+            }
+        }
+
+        /// Cut anywhere, a pid's bytes are refused, never misread.
+        #[test]
+        fn a_cut_raw_pid_is_refused(cut in 0usize..40) {
+            let ext = ExtPid { node: atom("peer@host"), id: 5, serial: 6, creation: 7 };
+            let bytes = to_vec(&Term::Pid(ext));
+            let b = &bytes[1..];
+            prop_assume!(cut < b.len());
+            prop_assert!(RawPid::read(&b[..cut]).is_none());
+        }
+    }
 }

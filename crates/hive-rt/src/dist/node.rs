@@ -196,6 +196,9 @@ pub(crate) struct Entry {
     /// under `state`'s lock): a controller that saw another number at its start no longer
     /// holds the entry, and drops what still arrives (the BEAM's connection id).
     pub(crate) ended: AtomicU64,
+    /// The node field of the peer's latest incarnation seen in a frame (`creation << 32 |
+    /// field`; 0 = none yet), for reading pids straight from frames (`dispatch.rs`).
+    pub(crate) peer_field: AtomicU64,
 }
 
 impl Entry {
@@ -203,6 +206,7 @@ impl Entry {
         Entry {
             name,
             ended: AtomicU64::new(0),
+            peer_field: AtomicU64::new(0),
             state: Mutex::new(EntryState {
                 phase: Phase::Idle,
                 out: Vec::new(),
