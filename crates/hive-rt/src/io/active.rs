@@ -75,7 +75,7 @@ pub(crate) fn deliver(rt: &RtInner, caller: &Caller, h: Handle) -> Pass {
                     consumed,
                 } => {
                     send(rt, caller, owner, h, MessageKind::Tcp, &rx.buf[start..end]);
-                    rx.buf.drain(..consumed);
+                    rx.consume(consumed);
                     if rx.count_down() {
                         send(rt, caller, owner, h, MessageKind::TcpPassive, &[]);
                     }

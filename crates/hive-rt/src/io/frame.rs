@@ -20,14 +20,23 @@ pub(crate) enum Packet {
 /// (`{packet_size, N}`).
 pub(crate) const MAX_FRAME: usize = 64 << 20;
 
+/// Delivered bytes at the front of the buffer are dropped (the rest moved down) once there
+/// are this many and they are at least half of it.
+const COMPACT_AFTER: usize = 64 << 10;
+
 /// Active-mode state of one socket (under the slot's lock).
 #[derive(Debug)]
 pub(crate) struct RxState {
     /// 0: passive; -1: once; n > 0: n more messages, then passive.
     pub(crate) active: i32,
     pub(crate) packet: Packet,
-    /// Bytes read and not yet delivered (a partial frame).
+    /// Bytes read; those from `pos` on are not yet delivered ([`RxState::pending`]).
     pub(crate) buf: Vec<u8>,
+    /// Where the undelivered bytes start: delivering a frame moves it instead of the
+    /// bytes behind it, and the buffer is compacted once at least half of it is
+    /// delivered (a pass over 1 MiB of 64 KiB frames moved 8 MiB when every frame
+    /// shifted the rest).
+    pub(crate) pos: usize,
     /// End of stream or an error was delivered: nothing more will be.
     pub(crate) finished: bool,
 }
@@ -38,6 +47,7 @@ impl Default for RxState {
             active: 0,
             packet: Packet::Raw,
             buf: Vec::new(),
+            pos: 0,
             finished: false,
         }
     }
@@ -46,8 +56,8 @@ impl Default for RxState {
 /// What the buffer holds next.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Next {
-    /// A whole frame: bytes `start..end` of the buffer are its payload, and `consumed`
-    /// bytes leave the buffer with it.
+    /// A whole frame: bytes `start..end` of `buf` are its payload, and `consumed` bytes
+    /// leave the buffer with it ([`RxState::consume`]).
     Frame {
         start: usize,
         end: usize,
@@ -62,7 +72,40 @@ pub(crate) enum Next {
 impl RxState {
     /// The next frame in the buffer under the current packet mode.
     pub(crate) fn next(&self) -> Next {
-        let b = &self.buf;
+        match self.next_in(self.pending()) {
+            Next::Frame {
+                start,
+                end,
+                consumed,
+            } => Next::Frame {
+                start: self.pos + start,
+                end: self.pos + end,
+                consumed,
+            },
+            other => other,
+        }
+    }
+
+    /// The bytes read and not yet delivered.
+    pub(crate) fn pending(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    /// `n` more bytes (at most [`RxState::pending`]'s) were delivered.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.pos += n;
+        debug_assert!(self.pos <= self.buf.len());
+        if self.pos >= self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        } else if self.pos >= COMPACT_AFTER && 2 * self.pos >= self.buf.len() {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+    }
+
+    /// [`RxState::next`] in `b` (offsets in `b`).
+    fn next_in(&self, b: &[u8]) -> Next {
         match self.packet {
             Packet::Raw => {
                 if b.is_empty() {
@@ -144,9 +187,9 @@ mod tests {
         } = rx.next()
         {
             out.push(rx.buf[start..end].to_vec());
-            rx.buf.drain(..consumed);
+            rx.consume(consumed);
         }
-        (out, rx.buf.len())
+        (out, rx.pending().len())
     }
 
     #[test]
@@ -165,6 +208,46 @@ mod tests {
         };
         rx.buf.extend_from_slice(&[0xff, 0, 0, 0]);
         assert_eq!(rx.next(), Next::TooLarge);
+    }
+
+    /// Large frames delivered one by one, with more bytes arriving between them: each
+    /// frame comes out whole and in order, and the delivered front of the buffer is
+    /// dropped once it is at least half of it.
+    #[test]
+    fn delivered_frames_leave_the_buffer_without_moving_each_time() {
+        let frame = |i: u8| {
+            let mut f = 70_000u32.to_be_bytes().to_vec();
+            f.extend((0..70_000u32).map(|k| i.wrapping_add(k as u8)));
+            f
+        };
+        let mut rx = RxState {
+            packet: Packet::Len(4),
+            ..Default::default()
+        };
+        for i in 0..6 {
+            rx.buf.extend_from_slice(&frame(i));
+        }
+        let mut next_in = 6;
+        for i in 0..20u8 {
+            let Next::Frame {
+                start,
+                end,
+                consumed,
+            } = rx.next()
+            else {
+                panic!("frame {i} is whole in the buffer");
+            };
+            assert_eq!(rx.buf[start..end], frame(i)[4..], "frame {i}");
+            rx.consume(consumed);
+            assert!(rx.pos < COMPACT_AFTER || 2 * rx.pos < rx.buf.len());
+            if next_in < 20 {
+                rx.buf.extend_from_slice(&frame(next_in));
+                next_in += 1;
+            }
+        }
+        assert_eq!(rx.next(), Next::More);
+        assert!(rx.pending().is_empty());
+        assert_eq!((rx.pos, rx.buf.len()), (0, 0));
     }
 
     #[test]

@@ -245,7 +245,7 @@ fn recv_frame(
                     return Attempt::Fail(Status::ErrBadLength);
                 }
                 buf[..n].copy_from_slice(&rx.buf[start..end]);
-                rx.buf.drain(..consumed);
+                rx.consume(consumed);
                 return Attempt::Done(n);
             }
             Next::TooLarge => return Attempt::Fail(Status::ErrBadLength),
@@ -322,10 +322,10 @@ pub(crate) unsafe fn recv(
                     Attempt::Fail(e) => Attempt::Fail(e),
                 };
             }
-            if !rx.buf.is_empty() {
-                let n = rx.buf.len().min(buf.len() - got);
-                buf[got..got + n].copy_from_slice(&rx.buf[..n]);
-                rx.buf.drain(..n);
+            if !rx.pending().is_empty() {
+                let n = rx.pending().len().min(buf.len() - got);
+                buf[got..got + n].copy_from_slice(&rx.pending()[..n]);
+                rx.consume(n);
                 got += n;
                 if got >= want {
                     return Attempt::Done(());

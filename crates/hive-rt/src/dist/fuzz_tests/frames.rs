@@ -314,7 +314,7 @@ fn exec(input: &Vec<u8>) -> Out {
                     }
                     frames += 1;
                 }
-                rx.buf.drain(..consumed);
+                rx.consume(consumed);
             }
             Next::More => break,
             Next::TooLarge => {
