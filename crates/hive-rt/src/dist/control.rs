@@ -6,7 +6,8 @@
 //! way is a pass-through frame: `[Len:32] 112 ControlTerm [PayloadTerm]`, each term with
 //! its 131 version byte; `Len = 0` is a tick.
 
-use super::etf::{self, Limits, Term};
+use super::etf::{self, Atom, Limits, Term};
+use crate::pid::Pid;
 use crate::reason::ExitReason;
 
 /// The pass-through frame type.
@@ -49,18 +50,43 @@ pub(crate) fn push_frame(out: &mut Vec<u8>, ctl: &Term, payload: Option<Payload<
     let start = out.len();
     out.extend_from_slice(&[0, 0, 0, 0, PASS_THROUGH]);
     etf::encode(ctl, out);
+    if let Some(p) = payload {
+        push_payload(out, p);
+    }
+    let len = (out.len() - start - 4) as u32;
+    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+}
+
+/// [`push_frame`] of `{SEND_SENDER, From, To}` and `payload`, the frame of most
+/// messages, written without building the control term: the same bytes. A pid is given as
+/// its node's name, creation and the local pid's index and serial.
+pub(crate) fn push_send_sender(
+    out: &mut Vec<u8>,
+    from: (&Atom, u32, Pid),
+    to: (&Atom, u32, Pid),
+    payload: Payload<'_>,
+) {
+    let start = out.len();
+    out.extend_from_slice(&[0, 0, 0, 0, PASS_THROUGH, etf::VERSION, 104, 3, 97]);
+    out.push(op::SEND_SENDER as u8);
+    for (node, creation, pid) in [from, to] {
+        etf::put_pid(node, pid.index(), pid.serial(), creation, out);
+    }
+    push_payload(out, payload);
+    let len = (out.len() - start - 4) as u32;
+    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+}
+
+fn push_payload(out: &mut Vec<u8>, payload: Payload<'_>) {
     match payload {
-        Some(Payload::Term(d)) => out.extend_from_slice(d),
-        Some(Payload::Binary(d)) => {
+        Payload::Term(d) => out.extend_from_slice(d),
+        Payload::Binary(d) => {
             out.extend_from_slice(&[etf::VERSION, 109]);
             out.extend_from_slice(&(d.len() as u32).to_be_bytes());
             out.extend_from_slice(d);
         }
-        Some(Payload::Atom(a)) => etf::encode(&Term::atom(a), out),
-        None => {}
+        Payload::Atom(a) => etf::encode(&Term::atom(a), out),
     }
-    let len = (out.len() - start - 4) as u32;
-    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
 }
 
 /// The payload of a frame, checked when made ([`Payload::data`], [`Payload::reason`]):
@@ -149,6 +175,12 @@ pub(crate) fn reason_of(bytes: &[u8]) -> ExitReason {
 /// The payload of a frame once its control term was read (`split_frame`'s check, for
 /// the fast path in `dispatch.rs`): `rest` must be empty or exactly one well-formed term.
 pub(crate) fn check_payload(rest: &[u8]) -> Result<&[u8], etf::EtfError> {
+    // A binary, what most messages are, needs no walk: its length says where it ends.
+    if let [etf::VERSION, 109, a, b, c, d, bytes @ ..] = rest {
+        if u32::from_be_bytes([*a, *b, *c, *d]) as usize == bytes.len() {
+            return Ok(rest);
+        }
+    }
     if !rest.is_empty() && etf::skip(rest, &PASS_THROUGH_LIMITS)? != rest.len() {
         return Err(etf::EtfError::Trailing);
     }
@@ -166,4 +198,60 @@ pub(crate) fn split_frame(frame: &[u8]) -> Result<(Term, &[u8]), etf::EtfError> 
     let limits = Limits::default();
     let (ctl, n) = etf::decode_prefix(rest, &limits)?;
     Ok((ctl, check_payload(&rest[n..])?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::etf::ExtPid;
+
+    /// The message frame written from the pids' parts is byte for byte the one written
+    /// from the control term, for short and long node names and every payload kind.
+    #[test]
+    fn a_send_sender_frame_from_parts_is_the_general_one() {
+        // 200 characters, 400 bytes: written as ATOM_UTF8 (118), not the small form.
+        let long = Atom::new(&"é".repeat(200)).unwrap();
+        let short = Atom::new("peer@host").unwrap();
+        let from = Pid::local(5, 6);
+        let to = Pid::remote(3, 70_000, 1 << 20);
+        for (a, b) in [(&short, &long), (&long, &short)] {
+            for payload in [
+                Payload::Binary(b"hello"),
+                Payload::Term(&[131, 97, 7]),
+                Payload::Atom("normal"),
+                Payload::Binary(&[]),
+            ] {
+                let mut fast = vec![1, 2];
+                push_send_sender(&mut fast, (a, 9, from), (b, 11, to), payload);
+                let pid = |node: &Atom, creation, p: Pid| {
+                    Term::Pid(ExtPid {
+                        node: node.clone(),
+                        id: p.index(),
+                        serial: p.serial(),
+                        creation,
+                    })
+                };
+                let ctl = Term::tuple(vec![
+                    Term::Int(op::SEND_SENDER),
+                    pid(a, 9, from),
+                    pid(b, 11, to),
+                ]);
+                let mut general = vec![1, 2];
+                push_frame(&mut general, &ctl, Some(payload));
+                assert_eq!(fast, general);
+            }
+        }
+    }
+
+    /// A binary payload is taken by its length; one whose length is wrong, or anything
+    /// after it, is refused as before.
+    #[test]
+    fn a_binary_payload_is_checked_by_its_length() {
+        let ok = [131, 109, 0, 0, 0, 2, 7, 8];
+        assert_eq!(check_payload(&ok), Ok(&ok[..]));
+        assert!(check_payload(&[131, 109, 0, 0, 0, 3, 7, 8]).is_err());
+        assert!(check_payload(&[131, 109, 0, 0, 0, 1, 7, 8]).is_err());
+        assert_eq!(check_payload(&[]), Ok(&[][..]));
+        assert_eq!(check_payload(&[131, 97, 1]), Ok(&[131, 97, 1][..]));
+    }
 }

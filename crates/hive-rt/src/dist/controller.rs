@@ -10,7 +10,7 @@
 //! is dropped (`net_tick_timeout`, case 137). A high-priority process runs before every
 //! normal one, so saturated workers do not delay ticks past a time slice.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Acquire;
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,6 +23,7 @@ use super::ticks::{self, Quarter, Ticks};
 use super::tls;
 use crate::config::{Priority, SpawnOptions};
 use crate::io::api::{self as net, Socket};
+use crate::io::frame::batch_frames;
 use crate::io::tcp::SockOpt;
 use crate::mailbox::MessageKind;
 use crate::pid::Pid;
@@ -75,21 +76,11 @@ fn local(node: &Node) -> Local<'_> {
     }
 }
 
-/// The first address of `host` (IPv4 preferred).
-pub(crate) fn resolve(host: &str, timeout_ms: u32) -> Option<IpAddr> {
-    let addrs = net::resolve(host, Some(timeout_ms)).ok()?;
-    addrs
-        .iter()
-        .find(|a| a.is_ipv4())
-        .or(addrs.first())
-        .copied()
-}
-
 /// Finds the port of node `name` (`short@host`) and connects to it.
 fn dial(node: &Node, name: &str) -> Result<Socket, String> {
     let (short, host) = name.split_once('@').ok_or("node name without a host")?;
     let t = node.settings.setup_ms;
-    let ip = resolve(host, t).ok_or_else(|| format!("cannot resolve {host}"))?;
+    let ip = super::epmd::resolve(host, t).ok_or_else(|| format!("cannot resolve {host}"))?;
     let port = match node.settings.discovery {
         Discovery::FixedPort(p) => p,
         Discovery::Epmd(ep) => {
@@ -594,8 +585,12 @@ fn run(
         let _ = net::close(s);
         return;
     };
-    // Plain TCP: the socket cuts frames; TLS: ciphertext arrives raw, `wire` cuts them.
-    let _ = net::set_option(s, SockOpt::Packet, if wire.is_some() { 0 } else { 4 });
+    // Plain TCP: the socket cuts frames, delivered in batches; TLS: ciphertext arrives
+    // raw, `wire` cuts them.
+    let _ = match wire {
+        Some(_) => net::set_option(s, SockOpt::Packet, 0),
+        None => net::set_batched_frames(s),
+    };
     let _ = net::set_option(s, SockOpt::Active, ACTIVE_N);
     let t = node.settings.tick_ms;
     let send = |wire: &mut Option<tls::Wire>, b: &[u8]| match wire {
@@ -674,7 +669,9 @@ fn run(
                 }
                 ticks.heard = true;
                 let r = match wire.as_mut() {
-                    None => rx.frame(node, entry, m.data()).map_err(|_| "bad frame"),
+                    None => batch_frames(m.data())
+                        .try_for_each(|f| rx.frame(node, entry, f.ok_or(())?))
+                        .map_err(|_| "bad frame"),
                     Some(w) => w.on_bytes(s, m.data(), t, |f| rx.frame(node, entry, f)),
                 };
                 if let Err(e) = r {

@@ -20,6 +20,16 @@ use std::time::Duration;
 
 use super::handshake::random_u32;
 
+/// The first address of `host` (IPv4 preferred), resolved on the blocking pool.
+pub(crate) fn resolve(host: &str, timeout_ms: u32) -> Option<std::net::IpAddr> {
+    let addrs = crate::io::api::resolve(host, Some(timeout_ms)).ok()?;
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+}
+
 /// EPMD's well-known TCP port.
 pub(crate) const DEFAULT_PORT: u16 = 4369;
 

@@ -25,7 +25,7 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::{Mutex, RwLock};
 
-use super::control::{op, push_frame, Payload};
+use super::control::{op, push_frame, push_send_sender, Payload};
 use super::etf::{Atom, ExtRef, Term};
 use super::hook::{Remote, RemoteSignal};
 use super::ids::{pid_to_ext, ref_to_ext, Incarnations, Me};
@@ -260,6 +260,9 @@ pub(crate) struct Node {
     pub(crate) settings: Settings,
     pub(crate) inc: Incarnations,
     pub(crate) entries: RwLock<HashMap<Atom, Arc<Entry>>>,
+    /// [`Node::target`]'s answers by node field: a field is never reused and an entry
+    /// never removed, so an answer stays right.
+    targets: RwLock<Vec<Option<Target>>>,
     /// The next `UNLINK_ID` id.
     unlink_ids: AtomicU64,
     /// The acceptor process (listener and EPMD registration).
@@ -273,6 +276,9 @@ pub(crate) struct Node {
     pub(crate) spawn_entries: RwLock<HashMap<(String, String), super::spawn::EntryFn>>,
 }
 
+/// A remote pid's entry and its incarnation's creation.
+type Target = (Arc<Entry>, u32);
+
 impl Node {
     pub(crate) fn new(rt: Weak<RtInner>, me: Me, settings: Settings) -> Node {
         Node {
@@ -281,6 +287,7 @@ impl Node {
             settings,
             inc: Incarnations::default(),
             entries: RwLock::new(HashMap::new()),
+            targets: RwLock::new(Vec::new()),
             unlink_ids: AtomicU64::new(1),
             acceptor: Mutex::new(Pid::NONE),
             stopping: Default::default(),
@@ -302,9 +309,19 @@ impl Node {
     }
 
     /// The entry and creation of remote pid `to`'s incarnation.
-    fn target(&self, to: Pid) -> Option<(Arc<Entry>, u32)> {
+    fn target(&self, to: Pid) -> Option<Target> {
+        let field = to.node() as usize;
+        if let Some(Some(t)) = self.targets.read().get(field) {
+            return Some(t.clone());
+        }
         let (name, creation) = self.inc.get(to.node())?;
-        Some((self.entry(&name), creation))
+        let t = (self.entry(&name), creation);
+        let mut targets = self.targets.write();
+        if targets.len() <= field {
+            targets.resize(field + 1, None);
+        }
+        targets[field] = Some(t.clone());
+        Some(t)
     }
 
     /// The pid that stands for node `name` in monitors of `{Name, Node}`: the node's
@@ -463,13 +480,28 @@ impl Node {
         ctl: &Term,
         data: &[u8],
     ) {
+        self.queue_frame(entry, creation, from, data, |out, payload| {
+            push_frame(out, ctl, Some(payload))
+        });
+    }
+
+    /// [`Node::queue_message`] with the frame written by `write` (given the buffer and
+    /// the checked payload).
+    fn queue_frame(
+        self: &Arc<Self>,
+        entry: &Arc<Entry>,
+        creation: Option<u32>,
+        from: Pid,
+        data: &[u8],
+        write: impl FnOnce(&mut Vec<u8>, Payload<'_>),
+    ) {
         let limit = self.settings.busy_limit;
         // Checked before the lock is taken (`Payload`).
         let payload = Payload::data(data);
         let mut busy = false;
         self.queue_built(entry, creation, true, |s| {
             let out = s.out_for(from);
-            push_frame(out, ctl, Some(payload));
+            write(out, payload);
             busy = out.len() > limit;
             Some(from)
         });
@@ -613,6 +645,17 @@ impl Remote for Arc<Node> {
         let Some((entry, creation)) = self.target(to) else {
             return Ok(());
         };
+        if !from.is_none() && from.node() == 0 {
+            // A local sender, the usual case: the frame is written from the pids' parts.
+            let (me, peer) = (
+                (&self.me.name, self.me.creation, from),
+                (&entry.name, creation, to),
+            );
+            self.queue_frame(&entry, Some(creation), from, data, |out, payload| {
+                push_send_sender(out, me, peer, payload)
+            });
+            return Ok(());
+        }
         let Some(to_t) = self.pid_term(to) else {
             return Ok(());
         };

@@ -276,5 +276,13 @@ pub(crate) fn packet(pcb: &Pcb, h: Handle) -> Result<i64, Status> {
         Packet::Raw => 0,
         Packet::Len(n) => n as i64,
         Packet::Line => -1,
+        Packet::Batch4 => 4,
     })
+}
+
+/// Puts socket `h` in [`Packet::Batch4`] framing (a distribution connection's).
+pub(crate) fn set_batched(pcb: &Pcb, h: Handle) -> Result<(), Status> {
+    let sock = runtime_of(pcb).io.acquire(h)?;
+    sock.slot.rx.lock().packet = Packet::Batch4;
+    Ok(())
 }

@@ -276,6 +276,13 @@ pub fn set_option(s: Socket, opt: SockOpt, value: i64) -> Result<()> {
     with_caller(|pcb| tcp::set_option(pcb, s.0, opt, value).map_err(Error))
 }
 
+/// Frames of 4-byte length prefixes, delivered in active mode as batches of whole frames
+/// (prefixes included; split them with `io::frame::batch_frames`): the framing of a
+/// distribution connection. Errors: as [`set_option`]'s.
+pub(crate) fn set_batched_frames(s: Socket) -> Result<()> {
+    with_caller(|pcb| super::active::set_batched(pcb, s.0).map_err(Error))
+}
+
 /// Reads a socket option (`inet:getopts/2`).
 ///
 /// Errors: `ErrNotAProcess`, `ErrClosed`, `ErrIo`.

@@ -13,6 +13,36 @@ pub(crate) enum Packet {
     /// Up to and including a `\n` (`{packet, line}`); a line longer than the limit is an
     /// error.
     Line,
+    /// 4-byte length prefixes, and each message carries every whole frame buffered, with
+    /// their prefixes, up to [`BATCH_BYTES`] (one frame alone when it is larger). Internal:
+    /// a distribution connection's controller cuts the frames itself, one message per
+    /// read instead of per frame.
+    Batch4,
+}
+
+/// Bytes of frames one [`Packet::Batch4`] message carries at most (unless one frame is
+/// larger).
+pub(crate) const BATCH_BYTES: usize = 256 << 10;
+
+/// Splits [`Packet::Batch4`] message data into its frames. None when the data does not end
+/// at a frame's end (not such a message).
+pub(crate) fn batch_frames(mut data: &[u8]) -> impl Iterator<Item = Option<&[u8]>> {
+    std::iter::from_fn(move || {
+        if data.is_empty() {
+            return None;
+        }
+        let Some((len, rest)) = data.split_first_chunk::<4>() else {
+            data = &[];
+            return Some(None);
+        };
+        let len = u32::from_be_bytes(*len) as usize;
+        let Some(frame) = rest.get(..len) else {
+            data = &[];
+            return Some(None);
+        };
+        data = &rest[len..];
+        Some(Some(frame))
+    })
 }
 
 /// Largest frame active mode delivers (bytes): a longer length prefix or line is an
@@ -136,6 +166,32 @@ impl RxState {
                     consumed: n + len,
                 }
             }
+            Packet::Batch4 => {
+                let mut at = 0;
+                while let Some(p) = b.get(at..at + 4) {
+                    let len = p.iter().fold(0usize, |a, &x| (a << 8) | x as usize);
+                    if len > MAX_FRAME {
+                        if at == 0 {
+                            return Next::TooLarge;
+                        }
+                        break; // delivered on its own, next
+                    }
+                    let end = at + 4 + len;
+                    if end > b.len() || at > 0 && end > BATCH_BYTES {
+                        break;
+                    }
+                    at = end;
+                }
+                if at == 0 {
+                    Next::More
+                } else {
+                    Next::Frame {
+                        start: 0,
+                        end: at,
+                        consumed: at,
+                    }
+                }
+            }
             Packet::Line => match b.iter().position(|&c| c == b'\n') {
                 Some(i) => Next::Frame {
                     start: 0,
@@ -248,6 +304,46 @@ mod tests {
         assert_eq!(rx.next(), Next::More);
         assert!(rx.pending().is_empty());
         assert_eq!((rx.pos, rx.buf.len()), (0, 0));
+    }
+
+    /// Batches carry every whole frame buffered with their prefixes, stop at the batch
+    /// limit or a partial frame, and split back into the same frames.
+    #[test]
+    fn a_batch_carries_the_whole_frames_and_splits_into_them() {
+        let mut input = Vec::new();
+        let sizes = [0usize, 3, 200_000, 100_000, 5, 300_000, 1];
+        for (i, &n) in sizes.iter().enumerate() {
+            input.extend_from_slice(&(n as u32).to_be_bytes());
+            input.extend(std::iter::repeat_n(i as u8, n));
+        }
+        input.extend_from_slice(&[0, 0, 0, 9, 1, 2]); // a partial frame
+        let (batches, left) = frames(Packet::Batch4, &input);
+        assert_eq!(left, 6);
+        let sizes_of = |b: &Vec<u8>| {
+            batch_frames(b)
+                .map(|f| f.expect("whole frames").len())
+                .collect::<Vec<_>>()
+        };
+        let got: Vec<Vec<usize>> = batches.iter().map(sizes_of).collect();
+        // 4 + 0 + 4 + 3 + 4 + 200,000 fit 256 KiB; 100,000 more would not; 300,000 goes
+        // alone; the last frame after it.
+        assert_eq!(
+            got,
+            vec![
+                vec![0, 3, 200_000],
+                vec![100_000, 5],
+                vec![300_000],
+                vec![1]
+            ]
+        );
+        for (k, f) in batch_frames(&batches[0]).enumerate() {
+            assert!(f.unwrap().iter().all(|&x| x == k as u8));
+        }
+        assert_eq!(
+            batch_frames(&[0, 0, 0, 2, 1]).collect::<Vec<_>>(),
+            vec![None]
+        );
+        assert_eq!(batch_frames(&[0, 0]).collect::<Vec<_>>(), vec![None]);
     }
 
     #[test]

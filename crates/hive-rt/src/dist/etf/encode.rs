@@ -109,13 +109,7 @@ fn put_leaf(t: &Term, out: &mut Vec<u8>) {
                 out.push(NIL);
             }
         }
-        Term::Pid(p) => {
-            out.push(NEW_PID);
-            put_atom(&p.node, out);
-            out.extend_from_slice(&p.id.to_be_bytes());
-            out.extend_from_slice(&p.serial.to_be_bytes());
-            out.extend_from_slice(&p.creation.to_be_bytes());
-        }
+        Term::Pid(p) => put_pid(&p.node, p.id, p.serial, p.creation, out),
         Term::Ref(r) => {
             let n = match u16::try_from(r.ids.len()) {
                 Ok(n) => n,
@@ -171,6 +165,16 @@ fn put_big(negative: bool, magnitude: &[u8], out: &mut Vec<u8>) {
     }
     out.push(u8::from(negative));
     out.extend_from_slice(magnitude);
+}
+
+/// A pid (`NEW_PID_EXT`) as [`encode`] writes `Term::Pid`, from its parts (no [`Term`]
+/// built).
+pub(crate) fn put_pid(node: &Atom, id: u32, serial: u32, creation: u32, out: &mut Vec<u8>) {
+    out.push(NEW_PID);
+    put_atom(node, out);
+    out.extend_from_slice(&id.to_be_bytes());
+    out.extend_from_slice(&serial.to_be_bytes());
+    out.extend_from_slice(&creation.to_be_bytes());
 }
 
 fn put_atom(a: &Atom, out: &mut Vec<u8>) {

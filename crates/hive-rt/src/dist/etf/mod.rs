@@ -66,6 +66,7 @@ mod tests_hostile;
 use std::fmt;
 
 pub use decode::{decode, decode_prefix, skip};
+pub(crate) use encode::put_pid;
 pub use encode::{encode, to_vec};
 pub use term::{Atom, ExtPid, ExtPort, ExtRef, Term};
 
