@@ -50,8 +50,9 @@ pub struct Options {
     /// `global` or transitive connections. False publishes the node; Hive then answers
     /// nothing `global` or `rex` send (see `docs/distribution.md`).
     pub hidden: bool,
-    /// `net_ticktime`, ms: a silent peer is dropped after this long, ticks go out every
-    /// quarter of it. Default 60,000 (OTP's default); must match the peer's within ±25%.
+    /// `net_ticktime`, ms: ticks go out every quarter of it, and a peer silent for four
+    /// quarters in a row is dropped (after 3/4 to 5/4 of it, as the BEAM). Default 60,000
+    /// (OTP's default); at least 400; must match the peer's within ±25%.
     pub tick_time_ms: u32,
     /// Connect and handshake timeout, ms (`net_setuptime`): the whole handshake, TLS
     /// included, must end within it. Default 7,000.
