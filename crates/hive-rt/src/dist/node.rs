@@ -584,6 +584,15 @@ impl Node {
         }
     }
 
+    /// Kills the local process `c`, a controller (its socket closes with it).
+    pub(crate) fn kill(&self, c: Pid) {
+        let _rt = crate::sched::enter();
+        if let Some(rt) = self.rt.upgrade() {
+            let caller = Caller::get();
+            let _ = crate::signal::request::exit_pid(&rt, &caller, c, &ExitReason::Kill);
+        }
+    }
+
     /// Sends `data` as a message from `from` to the local process `to` (dropped if it is
     /// not alive).
     pub(crate) fn send_local(&self, from: Pid, to: Pid, data: &[u8]) {
