@@ -394,6 +394,15 @@ static void dist_b_sink(void *arg) {
         if (b.tag != D_DATA) FAIL("node B sink: unexpected tag %u", b.tag);
         if (b.pid != n) FAIL("node B sink: a message of %zu bytes says %llu", n,
                              (unsigned long long)b.pid);
+        /* Data after the header is the sender's filler, byte i = i * 7 (spot-checked:
+         * a frame placed at the wrong offset shifts it), and the data 16-byte aligned. */
+        if (n > sizeof(bmsg)) {
+            const uint8_t *d = dist_bytes(m, &n);
+            size_t mid = n / 2 < sizeof(bmsg) ? sizeof(bmsg) : n / 2;
+            if (d[n - 1] != (uint8_t)((n - 1) * 7) || d[mid] != (uint8_t)(mid * 7))
+                FAIL("node B sink: the filler of a %zu-byte message differs", n);
+        }
+        if (((uintptr_t)hive_msg_data(m) & 15) != 0) FAIL("node B sink: data not 16-byte aligned");
         if (b.aux >= a.senders) FAIL("node B sink: sender index %u", b.aux);
         if (b.val != next[b.aux])
             FAIL("node B sink: sender %u sent message %lld, expected %lld", b.aux,

@@ -99,6 +99,53 @@ fn case_108_hive_connects_on_first_send_in_order() {
     rt.shutdown();
 }
 
+/// Case 101: binaries of every size class cross both ways whole and in order — under and
+/// over the size from which a node reads a frame into the message that carries it on
+/// (`docs/distribution.md`, "Connections"), and over the bound of that path — and each
+/// arrives 16-byte aligned, as every message does.
+#[test]
+fn case_101_large_binaries_both_ways() {
+    let Some(epmd) = private_epmd() else {
+        return;
+    };
+    let rt = hive_node(&epmd, "hv101b");
+    let e = erl(&epmd, "e101b");
+    e.eval("register(bigecho, spawn(fun L() -> receive {P, B} -> P ! B, L() end end)), ok.")
+        .unwrap();
+    run_normal(&rt, || {
+        let me = dist::pid_term(process::self_pid())
+            .unwrap()
+            .expect("a pid term");
+        let sizes = [
+            0,
+            100,
+            16_383,
+            16_384,
+            16_400,
+            65_536,
+            70_001,
+            1 << 20,
+            (4 << 20) + 1,
+        ];
+        let body = |n: usize, k: usize| -> Vec<u8> { (0..n).map(|i| (i * 13 + k) as u8).collect() };
+        for (k, &n) in sizes.iter().enumerate() {
+            let m = etf::to_vec(&Term::tuple(vec![
+                Term::Pid(me.clone()),
+                Term::Binary(body(n, k)),
+            ]));
+            dist::send_name("e101b@localhost", "bigecho", &m).unwrap();
+        }
+        for (k, &n) in sizes.iter().enumerate() {
+            let m = process::receive(Some(20_000)).expect("the echo in time");
+            assert_eq!(m.kind(), MessageKind::Data);
+            assert_eq!(m.data().as_ptr() as usize % 16, 0, "{n} bytes: not aligned");
+            let t = etf::decode(m.data()).expect("an ETF binary");
+            assert!(t == Term::Binary(body(n, k)), "{n} bytes: differs");
+        }
+    });
+    rt.shutdown();
+}
+
 /// Cases 114, 115, 125: a Hive process links to and monitors an Erlang process, which
 /// exits with `{shutdown, boom}`: the trapping Hive process gets the `'EXIT'` and the
 /// `'DOWN'` with the full reason.

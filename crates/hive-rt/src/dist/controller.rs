@@ -15,6 +15,7 @@ use std::sync::atomic::Ordering::Acquire;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::dispatch::Rx;
 use super::handshake::{self, Framing, HandshakeError, Local, PeerInfo, Verdict};
 use super::lanes;
 use super::node::{Discovery, Entry, Node, Phase};
@@ -454,62 +455,6 @@ fn end_connection(node: &Node, entry: &Entry, old: Pid, next: Pid) {
     node.poke(old, b"D");
 }
 
-/// Frames arriving on a connection, in order: carried out (`dispatch.rs`), except the
-/// lane switch marker on lane 0, and frames on a further lane before that marker, which
-/// are held back (`lanes.rs`, "Order").
-struct Rx {
-    lane: usize,
-    /// The peer's marker was carried out (always true on lane 0).
-    on: bool,
-    held: lanes::Holdback,
-}
-
-impl Rx {
-    pub(crate) fn frame(
-        &mut self,
-        node: &Arc<Node>,
-        entry: &Arc<Entry>,
-        f: &[u8],
-    ) -> Result<(), ()> {
-        if f.is_empty() {
-            return Ok(()); // a tick
-        }
-        if self.lane == 0 {
-            if f == lanes::MARKER {
-                let ctls: Vec<Pid> = {
-                    let mut st = entry.state.lock();
-                    st.lanes_rx = true;
-                    st.lanes.iter().map(|l| l.controller).collect()
-                };
-                for c in ctls.into_iter().filter(|c| !c.is_none()) {
-                    node.poke(c, b"E");
-                }
-                return Ok(());
-            }
-            return super::dispatch::frame(node, entry, f).map_err(drop);
-        }
-        if !self.on && entry.state.lock().lanes_rx {
-            self.release(node, entry)?;
-        }
-        if self.on {
-            super::dispatch::frame(node, entry, f).map_err(drop)
-        } else if self.held.hold(f) {
-            Ok(())
-        } else {
-            Err(())
-        }
-    }
-
-    /// The marker was carried out: the frames held back go first.
-    fn release(&mut self, node: &Arc<Node>, entry: &Arc<Entry>) -> Result<(), ()> {
-        self.on = true;
-        for f in self.held.take() {
-            super::dispatch::frame(node, entry, &f).map_err(drop)?;
-        }
-        Ok(())
-    }
-}
-
 /// Marks the connection up (lane 0) or lane `role.lane` up, and switches to lanes once
 /// all are. Returns the entry's `ended` count it came up under; None when `me` no longer
 /// has the place (the connection ended meanwhile).
@@ -580,7 +525,7 @@ fn run(
     // raw, `wire` cuts them.
     let _ = match wire {
         Some(_) => net::set_option(s, SockOpt::Packet, 0),
-        None => net::set_batched_frames(s),
+        None => net::set_batched_frames(s, super::dispatch::payload_at),
     };
     let _ = net::set_option(s, SockOpt::Active, ACTIVE_N);
     let t = node.settings.tick_ms;
@@ -666,6 +611,15 @@ fn run(
                     break "replaced";
                 }
                 ticks.heard = true;
+                // Plain TCP only: under TLS the message is ciphertext.
+                let m = match wire {
+                    None => match rx.in_place(node, entry, m) {
+                        Ok(Ok(())) => continue,
+                        Ok(Err(e)) => break e,
+                        Err(m) => m,
+                    },
+                    Some(_) => m,
+                };
                 let r = match wire.as_mut() {
                     None => batch_frames(m.data())
                         .try_for_each(|f| rx.frame(node, entry, f.ok_or(())?))

@@ -1,5 +1,8 @@
 //! The receiving side of a connection: each frame's control message, carried out on this
-//! node with the BEAM's semantics (`docs/distribution.md`, "What maps to what").
+//! node with the BEAM's semantics (`docs/distribution.md`, "What maps to what"), in the
+//! order the frames came ([`Rx`]: held back on a further lane until the peer's switch to
+//! lanes, `lanes.rs`, "Order"); a large message frame goes on in its own message
+//! ([`send_in_place`]).
 //!
 //! Signals from a remote process go to local processes by the one route
 //! (`signal::route::deliver`) with the remote pid as sender, so they keep their order with
@@ -14,11 +17,91 @@ use std::sync::Arc;
 use super::control::{check_payload, op, reason_of, split_frame, Payload};
 use super::etf::{EtfError, ExtRef, Term};
 use super::ids::{ext_to_local_ref, ext_to_pid, raw_pid_to_pid, RawPid};
+use super::lanes;
 use super::node::{Entry, HeldMonitor, Node};
+use crate::io::frame::{batch_frames, BIG_FRAME};
+use crate::mailbox::{MessageKind, Msg, MESSAGE_ALIGN};
 use crate::pid::Pid;
+use crate::process::message::Message;
 use crate::reason::ExitReason;
 use crate::signal::route::Delivery;
 use crate::signal::Signal;
+
+/// Frames arriving on a connection, in order: carried out (`dispatch.rs`), except the
+/// lane switch marker on lane 0, and frames on a further lane before that marker, which
+/// are held back (`lanes.rs`, "Order").
+pub(crate) struct Rx {
+    pub(crate) lane: usize,
+    /// The peer's marker was carried out (always true on lane 0).
+    pub(crate) on: bool,
+    pub(crate) held: lanes::Holdback,
+}
+
+impl Rx {
+    pub(crate) fn frame(
+        &mut self,
+        node: &Arc<Node>,
+        entry: &Arc<Entry>,
+        f: &[u8],
+    ) -> Result<(), ()> {
+        if f.is_empty() {
+            return Ok(()); // a tick
+        }
+        if self.lane == 0 {
+            if f == lanes::MARKER {
+                let ctls: Vec<Pid> = {
+                    let mut st = entry.state.lock();
+                    st.lanes_rx = true;
+                    st.lanes.iter().map(|l| l.controller).collect()
+                };
+                for c in ctls.into_iter().filter(|c| !c.is_none()) {
+                    node.poke(c, b"E");
+                }
+                return Ok(());
+            }
+            return frame(node, entry, f).map_err(drop);
+        }
+        if !self.on && entry.state.lock().lanes_rx {
+            self.release(node, entry)?;
+        }
+        if self.on {
+            frame(node, entry, f).map_err(drop)
+        } else if self.held.hold(f) {
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
+
+    /// A large frame alone in its message goes on in it when it is a message to a local
+    /// process (`dispatch::send_in_place`); `Err(m)` when it is not, or when it must wait
+    /// behind held-back frames.
+    pub(crate) fn in_place(
+        &self,
+        node: &Arc<Node>,
+        entry: &Arc<Entry>,
+        m: Message,
+    ) -> Result<Result<(), &'static str>, Message> {
+        if m.len() < BIG_FRAME || !(self.lane == 0 || self.on) {
+            return Err(m);
+        }
+        let alone =
+            matches!(batch_frames(m.data()).next(), Some(Some(f)) if f.len() + 4 == m.len());
+        if !alone {
+            return Err(m);
+        }
+        send_in_place(node, entry, m).map(|r| r.map_err(|_| "bad frame"))
+    }
+
+    /// The marker was carried out: the frames held back go first.
+    pub(crate) fn release(&mut self, node: &Arc<Node>, entry: &Arc<Entry>) -> Result<(), ()> {
+        self.on = true;
+        for f in self.held.take() {
+            frame(node, entry, &f).map_err(drop)?;
+        }
+        Ok(())
+    }
+}
 
 /// Carries out one frame (not a tick). Errors: a frame that is not well formed; the
 /// connection is then dropped. Control messages Hive does not know are ignored.
@@ -178,6 +261,82 @@ fn send_sender(node: &Node, entry: &Entry, frame: &[u8]) -> Option<Result<(), Et
             node.send_local(from, to, payload);
         }
     }))
+}
+
+/// Where the payload of a `SEND_SENDER` frame starts, counted from its 4-byte length
+/// prefix, given the frame's first bytes (`head`, prefix included); None for other frames
+/// or when `head` is too short to tell. The socket places a large frame so that this
+/// offset is 16-byte aligned (`io::active`, "Large frames"), and [`send_in_place`] can
+/// then pass the payload on in the frame's own message.
+pub(crate) fn payload_at(head: &[u8]) -> Option<usize> {
+    let rest = head.get(4..)?.strip_prefix(&SEND_SENDER_HEAD)?;
+    let (_, rest) = RawPid::read(rest)?;
+    let (_, rest) = RawPid::read(rest)?;
+    Some(head.len() - rest.len())
+}
+
+/// A large frame alone in its message `m` (length prefix included): a `SEND_SENDER`
+/// whose pids [`send_sender`] reads, with its payload 16-byte aligned, becomes the
+/// receiver's message in place — narrowed to the payload, with the sender's pid — so its
+/// bytes are not copied again. `Err(m)` when the frame is anything else: the caller
+/// carries it out the ordinary way. `Ok(Err(_))`: a malformed payload (the connection is
+/// dropped, as [`frame`] would).
+pub(crate) fn send_in_place(
+    node: &Node,
+    entry: &Entry,
+    m: Message,
+) -> Result<Result<(), EtfError>, Message> {
+    let data = m.data();
+    let Some(frame) = data.get(4..) else {
+        return Err(m);
+    };
+    let Some(rest) = frame.strip_prefix(&SEND_SENDER_HEAD) else {
+        return Err(m);
+    };
+    let Some((from, rest)) = RawPid::read(rest) else {
+        return Err(m);
+    };
+    let Some((to, rest)) = RawPid::read(rest) else {
+        return Err(m);
+    };
+    if !(rest.as_ptr() as usize).is_multiple_of(MESSAGE_ALIGN) {
+        return Err(m);
+    }
+    let pid = |raw| raw_pid_to_pid(&node.me, &node.inc, &entry.name, &entry.peer_field, raw);
+    let (Ok(from), Ok(to)) = (pid(from), pid(to)) else {
+        return Err(m);
+    };
+    let payload = match check_payload(rest) {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(e)),
+    };
+    let (start, len) = (data.len() - payload.len(), payload.len());
+    if let (Some(from), Some(to)) = (from, to) {
+        let raw = m.into_raw();
+        // SAFETY: `raw` is the message `m` owned (given up above); its payload holds
+        // `start + len` bytes, the payload at `start` is 16-byte aligned (checked above),
+        // as a message reaching user code must be.
+        unsafe {
+            Msg::narrow(raw.as_ptr(), start, len);
+            Msg::set_kind(raw.as_ptr(), MessageKind::Data as u32);
+            Msg::set_sender(raw.as_ptr(), from);
+        }
+        send_msg(node, to, raw);
+    }
+    Ok(Ok(()))
+}
+
+/// Sends message `m`, received whole from the peer, to the local `to`.
+fn send_msg(node: &Node, to: Pid, m: std::ptr::NonNull<Msg>) {
+    let _rt = crate::sched::enter();
+    let caller = crate::sched::Caller::get();
+    match node.rt.upgrade() {
+        Some(rt) => {
+            let _ = rt.send_as(&caller, to, m);
+        }
+        // SAFETY: `m` is owned here and not used again.
+        None => unsafe { Msg::free_by(m.as_ptr(), caller.worker) },
+    }
 }
 
 fn reg_send(node: &Arc<Node>, entry: &Arc<Entry>, from: Pid, name: &str, payload: &[u8]) {

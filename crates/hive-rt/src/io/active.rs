@@ -13,10 +13,19 @@
 //!   ([`Pass::More`]), which runs another pass on a later tick, between processes.
 //! - Reading and delivering happen under the slot's `rx` lock: two workers (a poll and an
 //!   owner's call) never interleave one socket's frames.
+//! - **Large frames** ([`Packet::Batch4`], a distribution connection's): a frame of
+//!   [`BIG_FRAME`] bytes or more whose head is buffered is read straight into the message
+//!   that will carry it ([`Big`]), placed so that the bytes the socket's `locate` names
+//!   start 16-byte aligned; each read asks for the rest of that frame and for
+//!   [`HEAD_BYTES`] more (the next frame's head, which says where its payload goes). The
+//!   controller can then pass the payload on in that message (`Msg::narrow`) instead of
+//!   copying it twice. The frames before it are delivered first, those after it later:
+//!   the order holds. Only a connected, authenticated peer's socket uses this mode, and a
+//!   frame over [`BIG_MAX`] bytes goes the ordinary way, through the buffer.
 
 use std::sync::atomic::Ordering::{Acquire, SeqCst};
 
-use super::frame::{Next, Packet, RxState};
+use super::frame::{Big, Next, Packet, RxState, BIG_FRAME, BIG_MAX, HEAD_BYTES};
 use super::slot::{Handle, Kind, READABLE};
 use super::socket::{check_owner, errno, status_of_errno};
 use crate::mailbox::{MessageKind, Msg};
@@ -30,7 +39,6 @@ use crate::status::Status;
 pub(crate) const PASS_BYTES: usize = 1 << 20;
 /// Bytes one read asks for.
 const READ_CHUNK: usize = 64 << 10;
-
 /// What a pass left.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Pass {
@@ -104,22 +112,23 @@ pub(crate) fn deliver(rt: &RtInner, caller: &Caller, h: Handle) -> Pass {
         }
         // Forget the edge before reading: one arriving after the read sets it again.
         slot.ready.fetch_and(!READABLE, SeqCst);
-        let len = rx.buf.len();
-        rx.buf.reserve(READ_CHUNK);
-        // SAFETY: the buffer has room for `READ_CHUNK` more bytes after `len`; the
-        // descriptor is held open by `sock`.
-        let n = unsafe {
-            libc::recv(
-                sock.fd(),
-                rx.buf.as_mut_ptr().add(len).cast(),
-                READ_CHUNK,
-                0,
-            )
-        };
+        if rx.packet == Packet::Batch4 && rx.big.is_none() {
+            rx.big = Big::start(&mut rx, Pid(h), caller.worker);
+        }
+        let n = read_some(&mut rx, sock.fd());
         if n > 0 {
-            // SAFETY: the kernel wrote `n` bytes after `len`.
-            unsafe { rx.buf.set_len(len + n as usize) };
             read += n as usize;
+            if let Some(big) = rx.big.take() {
+                match big.finish() {
+                    Ok(m) => {
+                        let _ = rt.send_as(caller, owner, m);
+                        if rx.count_down() {
+                            send(rt, caller, owner, h, MessageKind::TcpPassive, &[]);
+                        }
+                    }
+                    Err(big) => rx.big = Some(big),
+                }
+            }
             continue;
         }
         if n == 0 {
@@ -137,6 +146,70 @@ pub(crate) fn deliver(rt: &RtInner, caller: &Caller, h: Handle) -> Pass {
                 return Pass::Idle;
             }
         }
+    }
+}
+
+/// One read from descriptor `fd`: into the large frame being read, if any, and then (or
+/// else) into the buffer; the buffer's head of a large frame is completed first (up to
+/// [`HEAD_BYTES`]). Returns what `recv`/`readv` returned.
+fn read_some(rx: &mut RxState, fd: i32) -> isize {
+    let len = rx.buf.len();
+    let want = match &rx.big {
+        Some(_) => HEAD_BYTES,
+        None if rx.packet == Packet::Batch4 && is_big_head(rx.pending()) => {
+            HEAD_BYTES - rx.pending().len()
+        }
+        None => READ_CHUNK,
+    };
+    rx.buf.reserve(want);
+    let Some(big) = rx.big.as_mut() else {
+        // SAFETY: the buffer has room for `want` more bytes after `len`; the caller holds
+        // the descriptor open.
+        let n = unsafe { libc::recv(fd, rx.buf.as_mut_ptr().add(len).cast(), want, 0) };
+        if n > 0 {
+            // SAFETY: the kernel wrote `n` bytes after `len`.
+            unsafe { rx.buf.set_len(len + n as usize) };
+        }
+        return n;
+    };
+    let left = big.total - big.filled;
+    // SAFETY: the message's payload has `lead + total` bytes, so `left` bytes from
+    // `lead + filled` are inside it; the buffer has room for `want` bytes after `len`.
+    let iov = unsafe {
+        [
+            libc::iovec {
+                iov_base: Msg::payload(big.msg.as_ptr())
+                    .add(big.lead + big.filled)
+                    .cast(),
+                iov_len: left,
+            },
+            libc::iovec {
+                iov_base: rx.buf.as_mut_ptr().add(len).cast(),
+                iov_len: want,
+            },
+        ]
+    };
+    // SAFETY: both vectors are writable for their lengths (above); the caller holds the
+    // descriptor open.
+    let n = unsafe { libc::readv(fd, iov.as_ptr(), 2) };
+    if n > 0 {
+        let into_big = (n as usize).min(left);
+        big.filled += into_big;
+        // SAFETY: the kernel wrote the rest, `n - into_big` bytes, after `len`.
+        unsafe { rx.buf.set_len(len + (n as usize - into_big)) };
+    }
+    n
+}
+
+/// True when `pending` starts with the head of a large frame, shorter than
+/// [`HEAD_BYTES`]: the next read completes the head only.
+fn is_big_head(pending: &[u8]) -> bool {
+    match pending.first_chunk::<4>() {
+        Some(p) => {
+            let len = u32::from_be_bytes(*p) as usize;
+            (BIG_FRAME..=BIG_MAX).contains(&len) && pending.len() < HEAD_BYTES
+        }
+        None => false,
     }
 }
 
@@ -280,9 +353,16 @@ pub(crate) fn packet(pcb: &Pcb, h: Handle) -> Result<i64, Status> {
     })
 }
 
-/// Puts socket `h` in [`Packet::Batch4`] framing (a distribution connection's).
-pub(crate) fn set_batched(pcb: &Pcb, h: Handle) -> Result<(), Status> {
+/// Puts socket `h` in [`Packet::Batch4`] framing (a distribution connection's), with
+/// `locate` saying where a large frame's payload starts (`RxState::locate`).
+pub(crate) fn set_batched(
+    pcb: &Pcb,
+    h: Handle,
+    locate: super::frame::Locate,
+) -> Result<(), Status> {
     let sock = runtime_of(pcb).io.acquire(h)?;
-    sock.slot.rx.lock().packet = Packet::Batch4;
+    let mut rx = sock.slot.rx.lock();
+    rx.packet = Packet::Batch4;
+    rx.locate = Some(locate);
     Ok(())
 }

@@ -277,10 +277,11 @@ pub fn set_option(s: Socket, opt: SockOpt, value: i64) -> Result<()> {
 }
 
 /// Frames of 4-byte length prefixes, delivered in active mode as batches of whole frames
-/// (prefixes included; split them with `io::frame::batch_frames`): the framing of a
+/// (prefixes included; split them with `io::frame::batch_frames`), a large frame alone in
+/// a message with the bytes at `locate(head)` 16-byte aligned: the framing of a
 /// distribution connection. Errors: as [`set_option`]'s.
-pub(crate) fn set_batched_frames(s: Socket) -> Result<()> {
-    with_caller(|pcb| super::active::set_batched(pcb, s.0).map_err(Error))
+pub(crate) fn set_batched_frames(s: Socket, locate: super::frame::Locate) -> Result<()> {
+    with_caller(|pcb| super::active::set_batched(pcb, s.0, locate).map_err(Error))
 }
 
 /// Reads a socket option (`inet:getopts/2`).

@@ -1,6 +1,12 @@
 //! Active mode's receive state and framing (`{active, once | N}`, `{packet, raw | 1 | 2 |
 //! 4 | line}` of `inet:setopts/2`): bytes read from the socket accumulate here and leave
-//! as whole frames, one message each. Pure data: `active.rs` does the reading and sending.
+//! as whole frames, one message each. `active.rs` does the reading and sending; a large
+//! frame of [`Packet::Batch4`] is gathered here in the message that will carry it ([`Big`]).
+
+use std::ptr::NonNull;
+
+use crate::mailbox::{CacheSource, MessageKind, Msg, MESSAGE_ALIGN};
+use crate::pid::Pid;
 
 /// How the byte stream is cut into messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +60,86 @@ pub(crate) const MAX_FRAME: usize = 64 << 20;
 /// are this many and they are at least half of it.
 const COMPACT_AFTER: usize = 64 << 10;
 
+/// Frames from this many bytes on are read into their own message ([`Big`]).
+pub(crate) const BIG_FRAME: usize = 16 << 10;
+/// Frames over this many bytes are buffered as any other: a peer cannot make the node
+/// allocate more than this for a frame announced and not sent.
+pub(crate) const BIG_MAX: usize = 4 << 20;
+/// Bytes of a frame's head buffered before its payload is placed.
+pub(crate) const HEAD_BYTES: usize = 1024;
+
+/// A large frame being read into the message that will carry it: `total` bytes (its
+/// length prefix included) from offset `lead` of the payload, `filled` of them read.
+#[derive(Debug)]
+pub(crate) struct Big {
+    pub(crate) msg: NonNull<Msg>,
+    pub(crate) lead: usize,
+    pub(crate) filled: usize,
+    pub(crate) total: usize,
+}
+
+// SAFETY: `Big` is the only owner of its message, which no other thread refers to.
+unsafe impl Send for Big {}
+
+impl Drop for Big {
+    fn drop(&mut self) {
+        // SAFETY: the message is owned by `self` and not used again.
+        unsafe { Msg::free(self.msg.as_ptr()) }
+    }
+}
+
+impl Big {
+    /// Starts a large frame when the buffer holds the head of one (and nothing else: the
+    /// whole frames before it were delivered). None otherwise, or when the message cannot
+    /// be allocated (the frame then goes through the buffer).
+    pub(crate) fn start<W: CacheSource>(rx: &mut RxState, sender: Pid, worker: W) -> Option<Big> {
+        let head = rx.pending();
+        let len = u32::from_be_bytes(*head.first_chunk::<4>()?) as usize;
+        if !(BIG_FRAME..=BIG_MAX).contains(&len) || head.len() >= 4 + len {
+            return None;
+        }
+        if head.len() < HEAD_BYTES {
+            return None; // the next read completes the head first
+        }
+        let lead = rx
+            .locate
+            .and_then(|f| f(head))
+            .map_or(0, |at| at.wrapping_neg() % MESSAGE_ALIGN);
+        let total = 4 + len;
+        let m = Msg::alloc_by(lead + total, sender, MessageKind::Tcp, worker)?;
+        let filled = head.len();
+        // SAFETY: the payload of `m` has `lead + total` bytes, more than `lead + filled`;
+        // `head` is the socket's buffer, not `m`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(head.as_ptr(), Msg::payload(m.as_ptr()).add(lead), filled)
+        };
+        rx.consume(filled);
+        Some(Big {
+            msg: m,
+            lead,
+            filled,
+            total,
+        })
+    }
+
+    /// The message, narrowed to the frame, once every byte is in; else `Err` with `self`.
+    pub(crate) fn finish(self) -> Result<NonNull<Msg>, Big> {
+        if self.filled < self.total {
+            return Err(self);
+        }
+        let m = self.msg;
+        // SAFETY: `m` is owned here (forgotten from `self` below) and its payload holds the
+        // frame at `lead`; `lead + total` is its length. The frame goes to the socket's
+        // owner, runtime code, which only reads it as bytes.
+        unsafe { Msg::narrow(m.as_ptr(), self.lead, self.total) };
+        std::mem::forget(self);
+        Ok(m)
+    }
+}
+
+/// Where a frame's payload starts, given the frame's first bytes ([`RxState::locate`]).
+pub(crate) type Locate = fn(&[u8]) -> Option<usize>;
+
 /// Active-mode state of one socket (under the slot's lock).
 #[derive(Debug)]
 pub(crate) struct RxState {
@@ -69,6 +155,14 @@ pub(crate) struct RxState {
     pub(crate) pos: usize,
     /// End of stream or an error was delivered: nothing more will be.
     pub(crate) finished: bool,
+    /// [`Packet::Batch4`]: a large frame being read straight into the message that will
+    /// carry it (`active.rs`, "Large frames"). Such a socket is only read in active mode
+    /// (its controller never reads it passively), so no passive read skips these bytes.
+    pub(crate) big: Option<Big>,
+    /// [`Packet::Batch4`]: where in a frame (counted from its length prefix) the bytes
+    /// that should start 16-byte aligned begin, given the frame's first bytes; None when
+    /// it cannot tell (a distribution connection's payload: `dist::dispatch::payload_at`).
+    pub(crate) locate: Option<Locate>,
 }
 
 impl Default for RxState {
@@ -79,6 +173,8 @@ impl Default for RxState {
             buf: Vec::new(),
             pos: 0,
             finished: false,
+            big: None,
+            locate: None,
         }
     }
 }

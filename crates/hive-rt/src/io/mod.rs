@@ -18,6 +18,8 @@
 
 pub(crate) mod active;
 pub mod api;
+#[cfg(test)]
+mod big_tests;
 pub(crate) mod driver;
 pub(crate) mod frame;
 pub(crate) mod owner;

@@ -57,7 +57,7 @@ mod tests;
 pub(crate) use cache::{CacheSource, MsgCache, MsgDepot};
 pub(crate) use inner::InnerQueue;
 pub use kind::MessageKind;
-pub(crate) use kind::{MAX_MESSAGE_LEN, SIG_BASE, SIG_PREFIX};
+pub(crate) use kind::{MAX_MESSAGE_LEN, MESSAGE_ALIGN, SIG_BASE, SIG_PREFIX};
 pub(crate) use msg::Msg;
 pub(crate) use outer::OuterQueue;
 #[cfg(test)]

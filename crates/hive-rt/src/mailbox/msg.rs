@@ -17,8 +17,11 @@ pub(crate) struct Msg {
     /// The message after this one (in the outer or the inner queue). Must stay the first
     /// field: the outer queue's stub node is only this field.
     next: AtomicPtr<Msg>,
-    /// Payload length in bytes.
-    len: usize,
+    /// Payload length in bytes (at most [`MAX_MESSAGE_LEN`], which fits).
+    len: u32,
+    /// Where the payload starts in the buffer after the header (bytes): 0 but for a
+    /// message narrowed to part of what it was allocated with ([`Msg::narrow`]).
+    off: u32,
     /// The sending process, or [`Pid::NONE`] when sent from a thread that is not a process.
     sender: Pid,
     kind: u32,
@@ -29,6 +32,7 @@ pub(crate) struct Msg {
 
 const HEADER: usize = std::mem::size_of::<Msg>();
 const _: () = assert!(HEADER.is_multiple_of(MESSAGE_ALIGN));
+const _: () = assert!(MAX_MESSAGE_LEN <= u32::MAX as usize);
 
 impl Msg {
     pub(super) fn layout(len: usize) -> Layout {
@@ -100,7 +104,8 @@ impl Msg {
         unsafe {
             p.as_ptr().write(Msg {
                 next: AtomicPtr::new(ptr::null_mut()),
-                len,
+                len: len as u32,
+                off: 0,
                 sender,
                 kind,
                 cap: cap as u32,
@@ -180,8 +185,28 @@ impl Msg {
     /// # Safety
     /// `m` points to a live message.
     pub(crate) unsafe fn payload(m: *mut Msg) -> *mut u8 {
-        // SAFETY: the payload follows the header inside the same allocation.
-        unsafe { (m as *mut u8).add(HEADER) }
+        // SAFETY: the buffer follows the header inside the same allocation, and the payload
+        // starts `off` bytes into it (`narrow` keeps it inside).
+        unsafe { (m as *mut u8).add(HEADER + (*m).off as usize) }
+    }
+
+    /// Narrows the payload of `m` to its bytes `start..start + len`, in place: a message
+    /// that carries a frame becomes one that carries the frame's data, without a copy
+    /// (`io::active`, `dist::dispatch`). The bytes left out stay allocated until `m` is
+    /// freed. The payload may then start anywhere: a message that reaches user code must
+    /// start 16-byte aligned, as `hive_msg_data` promises, and the caller checks that.
+    ///
+    /// # Safety
+    /// `m` points to a live message the caller owns; `start + len` is at most its payload
+    /// length.
+    pub(crate) unsafe fn narrow(m: *mut Msg, start: usize, len: usize) {
+        // SAFETY: `m` is live and owned (the caller's contract): nobody else reads or writes
+        // its header.
+        unsafe {
+            debug_assert!(start + len <= (*m).len as usize);
+            (*m).off += start as u32;
+            (*m).len = len as u32;
+        }
     }
 
     /// Sender pid.
@@ -369,7 +394,7 @@ impl Msg {
             let kind = ReasonKind::from_raw((p.add(8) as *const u32).read() as i32)?;
             Some(ExitReason::from_kind(
                 kind,
-                std::slice::from_raw_parts(p.add(SIG_PREFIX), (*m).len - SIG_PREFIX),
+                std::slice::from_raw_parts(p.add(SIG_PREFIX), (*m).len as usize - SIG_PREFIX),
             ))
         }
     }
@@ -409,7 +434,7 @@ impl Msg {
     pub(crate) unsafe fn user_len(m: *const Msg) -> usize {
         // SAFETY: `m` points to a live message (the caller's contract): its header is readable;
         // a kind with a prefix has `len` at least its size.
-        unsafe { (*m).len - Self::prefix_of((*m).kind) }
+        unsafe { (*m).len as usize - Self::prefix_of((*m).kind) }
     }
 
     /// Bytes before the user-visible payload of a message of `kind`: none for `Data` (the

@@ -83,6 +83,13 @@ impl Message {
         Message { ptr }
     }
 
+    /// Gives up ownership of the raw message (for the runtime to send it on).
+    pub(crate) fn into_raw(self) -> NonNull<Msg> {
+        let p = self.ptr;
+        std::mem::forget(self);
+        p
+    }
+
     /// The payload bytes (for `Exit` and `Down` messages: the reason's bytes).
     pub fn data(&self) -> &[u8] {
         // SAFETY: the message is live and owned by `self`; the payload has `len` bytes.
