@@ -6,9 +6,9 @@
  * 2W unacknowledged (W = 2 MiB / 64 KiB = 32; the sink acks every W messages of each
  * sender), and a sender to a node with more than the busy limit queued (1 MiB) is
  * suspended by the runtime until the queue is handed to the socket. The nodes connect
- * over 4 lanes (hive_dist_options.lanes; HIVE_BENCH_LANES overrides it): each process's
- * traffic takes the lane its pid picks, so the pinger's pings do not queue behind bulk
- * frames unless it shares a lane with a bulk sender. The BEAM has one connection.
+ * with the runtime's default, one connection, as the BEAM; HIVE_BENCH_LANES=N gives N
+ * lanes, each process's traffic on the lane its pid picks (four measured no better:
+ * docs/benchmarks.md).
  *
  * Set-up, untimed: the pinger's hello (B spawns its echo), the sink's hello (a stream
  * sink for S senders), every process ready. The clock runs from the go broadcast (the
