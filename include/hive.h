@@ -330,7 +330,8 @@ typedef struct hive_dist_options {
   const char *tls_ca_file;
   // Bytes queued to one node beyond which a process sending a message there is
   // suspended until the queue is handed to the socket (the BEAM's busy distribution
-  // port, `+zdbbl`); 0: 1 MiB, as the BEAM's default.
+  // port, `+zdbbl`); 0: 512 KiB (the BEAM's default is 1 MiB; docs/distribution.md,
+  // "Back-pressure").
   size_t busy_limit_bytes;
   // Accepted connections allowed in their handshake at once (not yet authenticated;
   // each bounded by the setup time); more are closed at once. 0: 64.

@@ -4,7 +4,7 @@
  * process on node B (24-byte pings, each round trip timed), while S bulk senders on A
  * stream 64 KiB messages to one sink on B as fast as they are allowed: each keeps at most
  * 2W unacknowledged (W = 2 MiB / 64 KiB = 32; the sink acks every W messages of each
- * sender), and a sender to a node with more than the busy limit queued (1 MiB) is
+ * sender), and a sender to a node with more than the busy limit queued (512 KiB) is
  * suspended by the runtime until the queue is handed to the socket. The nodes connect
  * with the runtime's default, one connection, as the BEAM; HIVE_BENCH_LANES=N gives N
  * lanes, each process's traffic on the lane its pid picks (four measured no better:

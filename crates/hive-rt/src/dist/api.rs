@@ -65,7 +65,9 @@ pub struct Options {
     /// suspended until the queue has been handed to the socket (the BEAM's busy
     /// distribution port, `+zdbbl`, `erlang:system_info(dist_buf_busy_limit)`), so a
     /// sender faster than the connection cannot grow memory without bound. Default
-    /// 1 MiB, as the BEAM's.
+    /// 512 KiB, half the BEAM's: the buffer stays in cache while it is filled and
+    /// written, and writes alternate with the filling sooner (`docs/distribution.md`,
+    /// "Back-pressure").
     pub busy_limit_bytes: usize,
     /// Accepted connections that may be in their handshake at once (not yet
     /// authenticated); a connection beyond it is closed at once. Each is bounded by
@@ -95,7 +97,7 @@ impl Default for Options {
             tick_time_ms: 60_000,
             setup_time_ms: 7_000,
             tls: None,
-            busy_limit_bytes: 1 << 20,
+            busy_limit_bytes: 512 << 10,
             max_handshakes: 64,
             lanes: 1,
         }

@@ -67,7 +67,8 @@ pub struct hive_dist_options {
     pub tls_ca_file: *const c_char,
     /// Bytes queued to one node beyond which a process sending a message there is
     /// suspended until the queue is handed to the socket (the BEAM's busy distribution
-    /// port, `+zdbbl`); 0: 1 MiB, as the BEAM's default.
+    /// port, `+zdbbl`); 0: 512 KiB (the BEAM's default is 1 MiB; docs/distribution.md,
+    /// "Back-pressure").
     pub busy_limit_bytes: usize,
     /// Accepted connections allowed in their handshake at once (not yet authenticated;
     /// each bounded by the setup time); more are closed at once. 0: 64.
