@@ -5,11 +5,13 @@
 //!   worker has it, and waits in it with its own next timer deadline (armed on the
 //!   poller's timerfd, so a 1 ms receive timeout keeps its precision); otherwise it sleeps
 //!   on its thread parker as before. An unpark reaches it either way (`park.rs`).
-//! - **A busy worker** polls without waiting every 64 ticks (on the run loop's epoch-flush
-//!   branch, so a tick pays nothing for it) when sockets are open and nobody polled for
-//!   [`POLL_AGE_NS`], so sockets (waiting processes, active
-//!   sockets) are not starved while every worker has work (Go's `sysmon`/`findRunnable`,
-//!   tokio's maintenance tick).
+//! - **A busy worker** polls without waiting every 8 ticks (on the run loop's epoch-repin
+//!   branch; without sockets the check is one relaxed load) when sockets are open and
+//!   nobody polled for [`POLL_AGE_NS`], so sockets (waiting processes, active sockets) are
+//!   not starved while every worker has work (Go's `sysmon`/`findRunnable`, tokio's
+//!   maintenance tick). Every 64 ticks was too seldom where slices are long: a ping
+//!   between two nodes streaming 64 KiB messages waited for it (`docs/io.md`, "Busy
+//!   workers poll").
 //! - **Woken processes** go to the back of the polling worker's queue (FIFO: readiness is
 //!   not a message from the process running here), and `notify_work` lets an idle worker
 //!   steal them — except the first one an idle worker back from the poller finds, which

@@ -39,7 +39,8 @@ const SWEEP_STEP: usize = 512;
 
 /// A low-priority process runs at least once per this many normal runs (`RESCHEDULE_LOW`).
 const LOW_SKIP: u32 = 8;
-/// Ticks between epoch re-pins (quiescent points).
+/// Ticks between epoch re-pins (quiescent points), and between a busy worker's looks at
+/// the poller.
 const REPIN_INTERVAL: u64 = 8;
 /// Ticks between epoch flushes (hand deferred frees to the collector).
 const FLUSH_INTERVAL: u64 = 64;
@@ -474,13 +475,13 @@ impl WorkerLocal {
             // passed one. Every few ticks is enough (reclamation only waits a little longer).
             if tick.is_multiple_of(REPIN_INTERVAL) {
                 guard.repin();
+                // A busy worker's look at the poller (`poll.rs`): without sockets one
+                // relaxed load.
+                self.poll_if_due();
             }
             if tick.is_multiple_of(FLUSH_INTERVAL) {
                 guard.flush();
-                // Sockets, on the same rare branch (no cost per tick without them): a busy
-                // worker's look at the poller, and the next pass over active sockets with
-                // data left (`poll.rs`).
-                self.poll_if_due();
+                // The next pass over active sockets with data left (`poll.rs`).
                 self.deliver_more();
             }
             self.take_timer_inbox();
