@@ -249,9 +249,7 @@ const SEND_SENDER_HEAD: [u8; 6] = [112, 131, 104, 3, 97, op::SEND_SENDER as u8];
 /// another node's pid, Latin-1 atoms, other control messages). The payload is checked as
 /// `split_frame` checks it.
 fn send_sender(node: &Node, entry: &Entry, frame: &[u8]) -> Option<Result<(), EtfError>> {
-    let rest = frame.strip_prefix(&SEND_SENDER_HEAD)?;
-    let (from, rest) = RawPid::read(rest)?;
-    let (to, rest) = RawPid::read(rest)?;
+    let (from, to, rest) = send_sender_parts(frame)?;
     let pid = |raw| raw_pid_to_pid(&node.me, &node.inc, &entry.name, &entry.peer_field, raw);
     let (Ok(from), Ok(to)) = (pid(from), pid(to)) else {
         return None;
@@ -269,10 +267,18 @@ fn send_sender(node: &Node, entry: &Entry, frame: &[u8]) -> Option<Result<(), Et
 /// offset is 16-byte aligned (`io::active`, "Large frames"), and [`send_in_place`] can
 /// then pass the payload on in the frame's own message.
 pub(crate) fn payload_at(head: &[u8]) -> Option<usize> {
-    let rest = head.get(4..)?.strip_prefix(&SEND_SENDER_HEAD)?;
-    let (_, rest) = RawPid::read(rest)?;
-    let (_, rest) = RawPid::read(rest)?;
+    let (_, _, rest) = send_sender_parts(head.get(4..)?)?;
     Some(head.len() - rest.len())
+}
+
+/// The sender, the receiver and the payload bytes of a `SEND_SENDER` frame (no length
+/// prefix) read from its bytes; None when it is not one in the form [`send_sender`] reads
+/// (or is cut short).
+fn send_sender_parts(frame: &[u8]) -> Option<(RawPid<'_>, RawPid<'_>, &[u8])> {
+    let rest = frame.strip_prefix(&SEND_SENDER_HEAD)?;
+    let (from, rest) = RawPid::read(rest)?;
+    let (to, rest) = RawPid::read(rest)?;
+    Some((from, to, rest))
 }
 
 /// A large frame alone in its message `m` (length prefix included): a `SEND_SENDER`
@@ -287,16 +293,7 @@ pub(crate) fn send_in_place(
     m: Message,
 ) -> Result<Result<(), EtfError>, Message> {
     let data = m.data();
-    let Some(frame) = data.get(4..) else {
-        return Err(m);
-    };
-    let Some(rest) = frame.strip_prefix(&SEND_SENDER_HEAD) else {
-        return Err(m);
-    };
-    let Some((from, rest)) = RawPid::read(rest) else {
-        return Err(m);
-    };
-    let Some((to, rest)) = RawPid::read(rest) else {
+    let Some((from, to, rest)) = data.get(4..).and_then(send_sender_parts) else {
         return Err(m);
     };
     if !(rest.as_ptr() as usize).is_multiple_of(MESSAGE_ALIGN) {

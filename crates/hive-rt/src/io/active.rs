@@ -39,6 +39,7 @@ use crate::status::Status;
 pub(crate) const PASS_BYTES: usize = 1 << 20;
 /// Bytes one read asks for.
 const READ_CHUNK: usize = 64 << 10;
+
 /// What a pass left.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Pass {
