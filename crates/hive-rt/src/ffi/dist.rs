@@ -195,9 +195,8 @@ pub unsafe extern "C" fn hive_dist_start(
             return HIVE_ERR_BAD_LENGTH;
         } else {
             // SAFETY: readable for `cookie_len` bytes per the contract.
-            Some(
-                unsafe { std::slice::from_raw_parts(o.cookie as *const u8, o.cookie_len) }.to_vec(),
-            )
+            let bytes = unsafe { std::slice::from_raw_parts(o.cookie as *const u8, o.cookie_len) };
+            Some(bytes.to_vec())
         };
         let mut d = crate::dist::Options {
             name,

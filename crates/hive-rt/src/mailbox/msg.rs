@@ -123,7 +123,7 @@ impl Msg {
         let m = Self::alloc_by(data.len(), sender, MessageKind::Data, worker)?;
         // SAFETY: the payload area of `m` has exactly `data.len()` bytes and cannot overlap
         // `data`, which the caller owns.
-        unsafe { ptr::copy_nonoverlapping(data.as_ptr(), Self::payload(m.as_ptr()), data.len()) };
+        unsafe { ptr::copy_nonoverlapping(data.as_ptr(), Self::fresh_payload(m), data.len()) };
         Some(m)
     }
 
@@ -188,6 +188,14 @@ impl Msg {
         // SAFETY: the buffer follows the header inside the same allocation, and the payload
         // starts `off` bytes into it (`narrow` keeps it inside).
         unsafe { (m as *mut u8).add(HEADER + (*m).off as usize) }
+    }
+
+    /// [`Msg::payload`] of a message just allocated, which has no offset yet: the send
+    /// path's copy skips reading it.
+    #[inline(always)]
+    fn fresh_payload(m: NonNull<Msg>) -> *mut u8 {
+        // SAFETY: the payload follows the header inside the same allocation.
+        unsafe { (m.as_ptr() as *mut u8).add(HEADER) }
     }
 
     /// Narrows the payload of `m` to its bytes `start..start + len`, in place: a message
