@@ -1167,6 +1167,31 @@ hive_pid hive_self(void);
 // `data` is NULL or readable for `len` bytes.
 hive_status hive_exit(int32_t kind, const void *data, size_t len);
 
+// Hibernates the calling process (`erlang:hibernate/3`): its stack is given back to the
+// runtime and, once a message is in its mailbox (at once if one is queued already), the
+// process starts again by calling `entry(copy_of_arg)` on a fresh stack, as a new process
+// starts; returning from `entry` ends it with `normal`. Its pid, mailbox, links, monitors,
+// registered name, `trap_exit`, priority and sockets stay. Signals that come meanwhile are
+// handled as in a receive: an exit signal can end it while it hibernates, and a signal
+// that leaves no message (a monitor request, an exit signal it ignores) does not wake
+// `entry`. Frames of the process are discarded without unwinding, as by `hive_exit`.
+// An idle process then holds no stack: a server with many idle clients hibernates their
+// processes (`gen_server`'s `hibernate_after`).
+//
+// - `arg`, `arg_len`: bytes copied by the runtime (at most `HIVE_MAX_ARG_LEN`, 1 MiB)
+//   before the stack goes; `entry` receives a pointer to the copy, 16-byte aligned and
+//   valid until the process exits or hibernates again (that call may copy from it).
+//   NULL/0 for none (then NULL).
+//
+// Does not return on success. Returns only on error: `HIVE_ERR_NOT_A_PROCESS`,
+// `HIVE_ERR_NULL_POINTER` (entry NULL, or arg NULL with arg_len > 0),
+// `HIVE_ERR_BAD_LENGTH` (arg_len > `HIVE_MAX_ARG_LEN`), `HIVE_ERR_REENTRANT` (from inside
+// a match predicate, or from the process's terminate callback), `HIVE_ERR_NO_MEMORY` (no memory for the argument's copy).
+//
+// # Safety
+// `arg` is NULL or readable for `arg_len` bytes.
+hive_status hive_hibernate(void (*entry)(void *arg), const void *arg, size_t arg_len);
+
 // Sets the calling process's priority to `priority` (`HIVE_PRIORITY_LOW`, `_NORMAL` or
 // `_HIGH`; `process_flag(priority, P)`, BEAM case 99) and writes the old one to
 // `*old_out` when it is non-NULL. It takes effect the next time the process is queued (its

@@ -53,7 +53,8 @@ pub enum Status {
     /// mark, the mailbox length, a flushing demonitor, an exit signal to itself) or re-arm
     /// its receive timeout (a sleep). The scan that called the predicate holds its place in
     /// the mailbox; the call is refused with no effect. On the BEAM a guard cannot receive
-    /// at all.
+    /// at all. Also a hibernation from the process's terminate callback (its exit is under
+    /// way: there is nothing to wake).
     ErrReentrant = -17,
     /// The socket handle names no open socket: it was closed (by a call, by its owner's
     /// exit, by shutdown) or never named one. Descriptors are reused, handles are not: a

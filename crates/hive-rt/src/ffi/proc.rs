@@ -1,4 +1,4 @@
-//! Processes: `hive_spawn`, `hive_self`, `hive_exit`, `hive_yield`, reductions,
+//! Processes: `hive_spawn`, `hive_self`, `hive_exit`, `hive_hibernate`, `hive_yield`, reductions,
 //! `hive_is_alive`, `hive_process_count`.
 
 use std::ffi::c_void;
@@ -176,6 +176,72 @@ pub unsafe extern "C" fn hive_exit(kind: i32, data: *const c_void, len: usize) -
     match reason {
         // SAFETY: `pcb` is the calling process. Outside `guard`: nothing to unwind here.
         Ok((pcb, r)) => unsafe { process::exit::exit_raw(pcb, r) },
+        Err(c) => c,
+    }
+}
+
+/// Hibernates the calling process (`erlang:hibernate/3`): its stack is given back to the
+/// runtime and, once a message is in its mailbox (at once if one is queued already), the
+/// process starts again by calling `entry(copy_of_arg)` on a fresh stack, as a new process
+/// starts; returning from `entry` ends it with `normal`. Its pid, mailbox, links, monitors,
+/// registered name, `trap_exit`, priority and sockets stay. Signals that come meanwhile are
+/// handled as in a receive: an exit signal can end it while it hibernates, and a signal
+/// that leaves no message (a monitor request, an exit signal it ignores) does not wake
+/// `entry`. Frames of the process are discarded without unwinding, as by `hive_exit`.
+/// An idle process then holds no stack: a server with many idle clients hibernates their
+/// processes (`gen_server`'s `hibernate_after`).
+///
+/// - `arg`, `arg_len`: bytes copied by the runtime (at most `HIVE_MAX_ARG_LEN`, 1 MiB)
+///   before the stack goes; `entry` receives a pointer to the copy, 16-byte aligned and
+///   valid until the process exits or hibernates again (that call may copy from it).
+///   NULL/0 for none (then NULL).
+///
+/// Does not return on success. Returns only on error: `HIVE_ERR_NOT_A_PROCESS`,
+/// `HIVE_ERR_NULL_POINTER` (entry NULL, or arg NULL with arg_len > 0),
+/// `HIVE_ERR_BAD_LENGTH` (arg_len > `HIVE_MAX_ARG_LEN`), `HIVE_ERR_REENTRANT` (from inside
+/// a match predicate, or from the process's terminate callback), `HIVE_ERR_NO_MEMORY` (no memory for the argument's copy).
+///
+/// # Safety
+/// `arg` is NULL or readable for `arg_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn hive_hibernate(
+    entry: Option<extern "C" fn(arg: *mut c_void)>,
+    arg: *const c_void,
+    arg_len: usize,
+) -> hive_status {
+    // Held across the hibernation below, which never returns on success.
+    let _rt = crate::sched::enter();
+    let req = guard_value(Err(HIVE_ERR_INTERNAL), || {
+        let pcb = process::current().map_err(code)?;
+        let f = entry.ok_or(HIVE_ERR_NULL_POINTER)?;
+        if arg.is_null() && arg_len != 0 {
+            return Err(HIVE_ERR_NULL_POINTER);
+        }
+        if arg_len > HIVE_MAX_ARG_LEN {
+            return Err(HIVE_ERR_BAD_LENGTH);
+        }
+        if arg_len == 0 {
+            return Ok((pcb, f, std::ptr::null_mut(), None));
+        }
+        let mut copy: Vec<u128> = Vec::new();
+        copy.try_reserve_exact(arg_len.div_ceil(16))
+            .map_err(|_| HIVE_ERR_NO_MEMORY)?;
+        copy.resize(arg_len.div_ceil(16), 0);
+        let mut copy = copy.into_boxed_slice();
+        let dst = copy.as_mut_ptr() as *mut c_void;
+        // SAFETY: `arg` is readable for `arg_len` bytes (the contract) and `copy` holds at
+        // least `arg_len` bytes; they do not overlap (`copy` is new).
+        unsafe { std::ptr::copy_nonoverlapping(arg as *const u8, dst as *mut u8, arg_len) };
+        Ok((pcb, f, dst, Some(copy)))
+    });
+    match req {
+        Ok((pcb, f, dst, copy)) => {
+            let entry = Entry::C { f, arg: dst };
+            // SAFETY: `pcb` is the calling process; the entry's argument points into `copy`.
+            // Outside `guard`: nothing to unwind here.
+            let refused = unsafe { process::hibernate::hibernate_raw(pcb, entry, copy) };
+            code(refused)
+        }
         Err(c) => c,
     }
 }

@@ -307,6 +307,25 @@ pub fn exit(reason: ExitReason) -> Error {
     }
 }
 
+/// Hibernates the calling process (`erlang:hibernate/3`): its stack is given back and,
+/// once a message is in its mailbox (at once if one is queued already), it starts again by
+/// running `f` on a fresh stack; returning from `f` ends it with `normal`. The mailbox,
+/// links, monitors, registered name, `trap_exit` and priority stay; signals that come
+/// meanwhile are handled as in a receive (an exit signal can end it while it hibernates),
+/// and one that leaves no message does not wake `f`. Values on the process's stack are
+/// leaked, not dropped (see the module docs): move what `f` needs into it. Does not return
+/// on success; returns `ErrNotAProcess`, or `ErrReentrant` from inside a match predicate or
+/// from the terminate callback.
+/// See `process/hibernate.rs` and `docs/semantics.md`, "Hibernation".
+pub fn hibernate<F: FnOnce() + Send + 'static>(f: F) -> Error {
+    let _rt = crate::sched::enter();
+    match current() {
+        // SAFETY: the calling process; a Rust entry has no argument copy.
+        Ok(pcb) => Error(unsafe { super::hibernate::hibernate_raw(pcb, Entry::rust(f), None) }),
+        Err(e) => Error(e),
+    }
+}
+
 /// Spawns a process on the calling process's runtime (`erlang:spawn/1`).
 /// Errors: `ErrNotAProcess`, `ErrShutDown`, `ErrSystemLimit`, `ErrNoMemory`.
 pub fn spawn<F: FnOnce() + Send + 'static>(f: F) -> Result<Pid> {

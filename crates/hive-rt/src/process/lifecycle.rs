@@ -75,6 +75,13 @@ impl Lifecycle {
         self.0.store(CLOSED, Relaxed);
     }
 
+    /// True once the process decided to exit (EXITING or later). Meaningful to the process
+    /// itself, which alone moves the word from ALIVE.
+    #[inline]
+    pub(crate) fn exit_begun(&self) -> bool {
+        self.0.load(Relaxed) != ALIVE
+    }
+
     /// True once the exit is public: the process counts as dead for everybody.
     #[inline]
     pub(crate) fn is_exiting(&self) -> bool {

@@ -26,6 +26,7 @@
 mod api;
 pub(crate) mod context;
 pub(crate) mod exit;
+pub(crate) mod hibernate;
 pub(crate) mod lifecycle;
 pub(crate) mod message;
 pub(crate) mod pcb;

@@ -65,6 +65,12 @@ pub(crate) enum Suspend {
     /// The thread lost its worker while the process ran its own code (`sched::held`): any
     /// worker resumes it, inside the runtime call it was entering.
     Migrate,
+    /// Hibernated with an empty mailbox (`process/hibernate.rs`): its stack is discarded
+    /// and it becomes WAITING unless notified meanwhile; it starts again at its new entry.
+    Hibernate,
+    /// Hibernated with a message queued: its stack is discarded and it starts again at its
+    /// new entry at once.
+    Restart,
 }
 
 /// The coroutine type of a process.
@@ -120,6 +126,11 @@ struct Extras {
     io_wait: Option<(u64, u8)>,
     /// The OS error number of the process's last failed socket call (0: none).
     last_errno: i32,
+    /// The entry (and its argument's heap copy) a hibernating process starts again at,
+    /// until the worker installs it (`process/hibernate.rs`).
+    hibernation: Option<(Entry, Option<Box<[u128]>>)>,
+    /// Hibernated: when it starts again, it waits for a message before its entry runs.
+    hibernated: bool,
 }
 
 /// A receive timeout that is armed on some worker's wheel.
@@ -584,6 +595,59 @@ impl Pcb {
     pub(crate) unsafe fn last_errno(&self) -> i32 {
         // SAFETY: the caller is the only one touching `extras` now (the contract).
         unsafe { (*self.extras.get()).as_ref() }.map_or(0, |x| x.last_errno)
+    }
+
+    /// Records the entry `entry` (with `arg`, the heap copy of its argument) the calling
+    /// process starts again at once it hibernated, and marks it hibernated.
+    ///
+    /// # Safety
+    /// Called by the process itself (the owner of `extras` while it runs).
+    pub(crate) unsafe fn set_hibernation(&self, entry: Entry, arg: Option<Box<[u128]>>) {
+        // SAFETY: the caller is the running process, the only one touching `extras` now.
+        let extras = unsafe { &mut *self.extras.get() };
+        let x = extras.get_or_insert_with(Default::default);
+        x.hibernation = Some((entry, arg));
+        x.hibernated = true;
+    }
+
+    /// Installs the entry recorded by [`Pcb::set_hibernation`], if any, in place of the
+    /// old one (whose stack is gone), with its argument copy.
+    ///
+    /// # Safety
+    /// Called by the worker that ran the process, after it suspended with
+    /// `Suspend::Hibernate` or `Suspend::Restart` and before it runs again.
+    pub(crate) unsafe fn install_hibernation(&self) {
+        // SAFETY: the process is suspended and owned by the calling worker (the contract):
+        // nobody else touches `extras` or `entry`.
+        let extras = unsafe { &mut *self.extras.get() };
+        if let Some((entry, arg)) = extras.as_mut().and_then(|x| x.hibernation.take()) {
+            // SAFETY: as above; the old entry (a Rust closure that will not run again, or a
+            // C entry already taken) is dropped here.
+            unsafe { *self.entry.get() = entry };
+            if let Some(x) = extras {
+                x.heap_arg = arg;
+            }
+        }
+    }
+
+    /// Hibernated and not yet given a message (see [`Pcb::set_hibernation`]).
+    ///
+    /// # Safety
+    /// Called by the process itself.
+    pub(crate) unsafe fn is_hibernated(&self) -> bool {
+        // SAFETY: the caller is the running process, the only one touching `extras` now.
+        unsafe { (*self.extras.get()).as_ref() }.is_some_and(|x| x.hibernated)
+    }
+
+    /// Ends the hibernation: a message is queued, the new entry runs.
+    ///
+    /// # Safety
+    /// Called by the process itself.
+    pub(crate) unsafe fn end_hibernation(&self) {
+        // SAFETY: the caller is the running process, the only one touching `extras` now.
+        if let Some(x) = unsafe { (*self.extras.get()).as_mut() } {
+            x.hibernated = false;
+        }
     }
 
     /// Keeps `arg`, the heap copy of a large spawn argument, until the process exits.

@@ -214,6 +214,27 @@ impl RtInner {
         Ok(())
     }
 
+    /// Discards the stack of a process that has just hibernated (`process/hibernate.rs`):
+    /// its coroutine is dropped without unwinding, the stack goes back to the worker's
+    /// cache, and the entry it hibernated into replaces the old one. The next run gives it
+    /// a stack as to a process that never ran ([`RtInner::start_process`]).
+    ///
+    /// # Safety
+    /// `pcb` suspended with `Suspend::Hibernate` or `Suspend::Restart` on the calling
+    /// worker, which still owns it (it is neither WAITING nor queued).
+    pub(crate) unsafe fn discard_stack(&self, pcb: &Pcb, worker: &WorkerLocal) {
+        // SAFETY: owner-only field; the process is suspended and ours (the contract).
+        if let Some(mut co) = unsafe { (*pcb.coroutine.get()).take() } {
+            // SAFETY: by the runtime's rule, no value with a destructor lives on a process
+            // stack across a suspension point (`process` module docs), so nothing is
+            // skipped; the coroutine is suspended, never resumed again.
+            unsafe { co.force_reset() };
+            self.recycle_stack(co.into_stack(), pcb.stack_usable(), Some(worker));
+        }
+        // SAFETY: the process is suspended and owned by the calling worker.
+        unsafe { pcb.install_hibernation() };
+    }
+
     pub(crate) fn recycle_stack(
         &self,
         stack: crate::stack::ArenaStack,
@@ -239,6 +260,12 @@ unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
     // Signals that arrived before the first instruction (an exit signal ends it here).
     // SAFETY: the calling process.
     unsafe { crate::signal::handle::check(pcb) };
+    // Started again after hibernating: its entry runs once a message is queued.
+    // SAFETY: the calling process, which owns its extras while it runs.
+    if unsafe { pcb.is_hibernated() } {
+        // SAFETY: the calling process, hibernated.
+        unsafe { crate::process::hibernate::await_message(pcb) };
+    }
     // A Rust entry stays in the PCB while it runs (see `Entry::rust`): the exit path frees
     // it even if the process never comes back here.
     // SAFETY: `pcb.entry` belongs to this running process; nothing else touches it until the

@@ -349,6 +349,25 @@ impl WorkerLocal {
                     ToWaiting::Notified => continue,
                 },
                 CoroutineResult::Yield(Suspend::Migrate) => unreachable!("handled above"),
+                CoroutineResult::Yield(why @ (Suspend::Hibernate | Suspend::Restart)) => {
+                    // SAFETY: it suspended hibernating, here, and is still ours.
+                    unsafe { rt.discard_stack(pcb, self) };
+                    if why == Suspend::Hibernate
+                        && matches!(pcb.state.transition_to_waiting(), ToWaiting::Parked)
+                    {
+                        return true;
+                    }
+                    // A message is queued (or came meanwhile): start again, on a new stack.
+                    // SAFETY: the process is ours and has no coroutine now.
+                    if unsafe { rt.start_process(pcb_ptr, self) }.is_err() {
+                        // SAFETY: the process is not running and is ours.
+                        unsafe {
+                            pcb.set_exit(crate::ExitReason::error("system_limit: no stack"));
+                            crate::process::exit::finish(rt, pcb_ptr, Some(self), Some(guard));
+                        }
+                        return true;
+                    }
+                }
                 CoroutineResult::Return(Ending::StackOverflow) => {
                     // SAFETY: the trapped coroutine is done; owner-only field.
                     unsafe {

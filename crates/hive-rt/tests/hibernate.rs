@@ -1,0 +1,294 @@
+//! Hibernation (`erlang:hibernate/3`, `process::hibernate`, `hive_hibernate`): the process
+//! gives its stack back and starts again at a new entry when a message comes
+//! (`docs/semantics.md`, "Hibernation").
+
+mod common;
+use common::signals::*;
+use hive_rt::{process, ExitReason, MessageKind, Pid, ProcessStatus, Status};
+
+/// Waits (yielding; 30 s at most) until `p` is WAITING: hibernated, or blocked in receive.
+fn until_waiting(p: Pid) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let info = process::process_info(p).unwrap().expect("alive");
+        if info.status == ProcessStatus::Waiting {
+            return;
+        }
+        assert!(std::time::Instant::now() < end, "{p:?} never waited");
+        process::yield_now().unwrap();
+    }
+}
+
+/// The next message whose data starts with `tag`, from `from`.
+fn tagged(from: Pid, tag: &[u8]) -> Vec<u8> {
+    let m = process::receive_select(T, |m| m.sender() == from && m.data().starts_with(tag))
+        .expect("tagged message");
+    m.data()[tag.len()..].to_vec()
+}
+
+/// A message to a hibernated process starts it again in its new entry, which takes that
+/// message first; the pid, links and `trap_exit` of the process are the same after.
+#[test]
+fn message_wakes_the_new_entry() {
+    run(|_| {
+        let me = process::self_pid();
+        process::trap_exit(true).unwrap();
+        let p = process::spawn_link(move || {
+            process::trap_exit(true).unwrap();
+            let kept = vec![7u8; 3];
+            process::send(me, b"ready").unwrap();
+            process::hibernate(move || {
+                let m = process::receive(None).unwrap();
+                let mut out = b"woke:".to_vec();
+                out.extend_from_slice(m.data());
+                out.extend_from_slice(&kept);
+                out.push(process::trap_exit(true).unwrap() as u8);
+                process::send(me, &out).unwrap();
+                process::exit(err("bye")).ignore();
+            })
+            .ignore();
+            unreachable!("hibernate returned");
+        })
+        .unwrap();
+        tagged(p, b"ready");
+        until_waiting(p);
+        process::send(p, b"hello").unwrap();
+        assert_eq!(tagged(p, b"woke:"), b"hello\x07\x07\x07\x01");
+        // The link made before hibernating carries the exit of the new entry.
+        assert_eq!(exit_msg(p), err("bye"));
+    });
+}
+
+/// With a message already queued, the process starts again at once: the new entry takes
+/// the oldest message, one a selective receive had left behind.
+#[test]
+fn queued_message_restarts_at_once() {
+    run(|_| {
+        let me = process::self_pid();
+        let p = process::spawn(move || {
+            process::receive_select(None, |m| m.data() == b"second").unwrap();
+            process::hibernate(move || {
+                let m = process::receive(Some(0)).unwrap();
+                process::send(me, &[b"got:", m.data()].concat()).unwrap();
+            })
+            .ignore();
+        })
+        .unwrap();
+        let m = process::monitor(p).unwrap();
+        process::send(p, b"first").unwrap();
+        process::send(p, b"second").unwrap();
+        assert_eq!(tagged(p, b"got:"), b"first");
+        assert_eq!(down_reason(m), ExitReason::Normal);
+    });
+}
+
+/// Signals that leave no message (a monitor, an exit signal with reason `normal` to a
+/// process not trapping exits) are handled while it hibernates and do not run its entry:
+/// the entry, run by the later message, finds that message at once.
+#[test]
+fn signals_without_a_message_do_not_run_the_entry() {
+    run(|_| {
+        let me = process::self_pid();
+        let p = process::spawn(move || {
+            process::send(me, b"ready").unwrap();
+            process::hibernate(move || {
+                let first = match process::receive(Some(0)) {
+                    Ok(m) => m.data().to_vec(),
+                    Err(e) => format!("nothing: {e:?}").into_bytes(),
+                };
+                process::send(me, &[b"first:", &first[..]].concat()).unwrap();
+                process::receive(None).unwrap();
+            })
+            .ignore();
+        })
+        .unwrap();
+        tagged(p, b"ready");
+        until_waiting(p);
+        let m = process::monitor(p).unwrap();
+        process::exit_pid(p, ExitReason::Normal).unwrap();
+        // Ordered after both signals (case 23): the process has handled them.
+        assert!(process::is_alive(p).unwrap());
+        until_waiting(p);
+        process::send(p, b"msg").unwrap();
+        assert_eq!(tagged(p, b"first:"), b"msg");
+        process::exit_pid(p, ExitReason::Kill).unwrap();
+        assert_eq!(down_reason(m), ExitReason::Killed);
+    });
+}
+
+/// An exit signal ends a hibernated process (`kill` as any other); one it traps arrives as
+/// an `EXIT` message and runs its entry.
+#[test]
+fn exit_signals_reach_a_hibernated_process() {
+    run(|_| {
+        let me = process::self_pid();
+        let sleeper = || {
+            process::hibernate(|| {
+                process::receive(None).unwrap();
+            })
+            .ignore()
+        };
+        let (a, ma) = process::spawn_monitor(sleeper).unwrap();
+        until_waiting(a);
+        process::exit_pid(a, ExitReason::Kill).unwrap();
+        assert_eq!(down_reason(ma), ExitReason::Killed);
+        let (b, mb) = process::spawn_monitor(sleeper).unwrap();
+        until_waiting(b);
+        process::exit_pid(b, err("stop")).unwrap();
+        assert_eq!(down_reason(mb), err("stop"));
+
+        let c = process::spawn(move || {
+            process::trap_exit(true).unwrap();
+            process::send(me, b"ready").unwrap();
+            process::hibernate(move || {
+                let m = process::receive(None).unwrap();
+                assert_eq!(m.kind(), MessageKind::Exit);
+                assert_eq!(m.reason(), Some(err("trapped")));
+                process::send(me, b"trapped").unwrap();
+            })
+            .ignore();
+        })
+        .unwrap();
+        tagged(c, b"ready");
+        until_waiting(c);
+        let mc = process::monitor(c).unwrap();
+        process::exit_pid(c, err("trapped")).unwrap();
+        tagged(c, b"trapped");
+        assert_eq!(down_reason(mc), ExitReason::Normal);
+    });
+}
+
+/// A process may hibernate again and again (each time into a new entry), and from a
+/// thread that is not a process the call fails with `ErrNotAProcess`.
+#[test]
+fn hibernates_repeatedly() {
+    fn count_down(me: Pid, n: u32) {
+        process::hibernate(move || {
+            let m = process::receive(None).unwrap();
+            assert_eq!(m.data(), b"tick");
+            if n == 0 {
+                process::send(me, b"done").unwrap();
+            } else {
+                process::send(me, b"ack").unwrap();
+                count_down(me, n - 1);
+            }
+        })
+        .ignore();
+    }
+    run(|_| {
+        let me = process::self_pid();
+        let (p, m) = process::spawn_monitor(move || count_down(me, 100)).unwrap();
+        for _ in 0..100 {
+            process::send(p, b"tick").unwrap();
+            tagged(p, b"ack");
+        }
+        process::send(p, b"tick").unwrap();
+        tagged(p, b"done");
+        assert_eq!(down_reason(m), ExitReason::Normal);
+    });
+    assert_eq!(process::hibernate(|| {}).0, Status::ErrNotAProcess);
+}
+
+/// Inside a match predicate and inside the terminate callback (the exit is under way)
+/// hibernation is refused with `ErrReentrant`, and nothing changes.
+#[test]
+fn refused_where_it_cannot_be() {
+    run(|_| {
+        let me = process::self_pid();
+        process::send(me, b"x").unwrap();
+        let mut inside = None;
+        process::receive_match(T, |_, _| {
+            inside = Some(process::hibernate(|| {}).0);
+            true
+        })
+        .unwrap();
+        assert_eq!(inside, Some(Status::ErrReentrant));
+        let (_p, m) = process::spawn_monitor(move || {
+            process::set_terminate(move |_| {
+                let s = process::hibernate(|| {}).0;
+                process::send(me, format!("cb:{s:?}").as_bytes()).unwrap();
+            })
+            .unwrap();
+            process::exit(err("end")).ignore();
+        })
+        .unwrap();
+        let cb = process::receive_select(T, |m| m.data().starts_with(b"cb:")).unwrap();
+        assert_eq!(cb.data(), b"cb:ErrReentrant");
+        assert_eq!(down_reason(m), err("end"));
+    });
+}
+
+/// Resident memory of this OS process, bytes.
+fn rss_bytes() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = s.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+/// Touches `n` bytes of the calling process's stack.
+#[inline(never)]
+fn touch_stack(n: usize) -> u8 {
+    let mut buf = [0u8; 40 * 1024];
+    let n = n.min(buf.len());
+    for i in (0..n).step_by(512) {
+        buf[i] = i as u8;
+    }
+    std::hint::black_box(&mut buf)[n / 2]
+}
+
+/// Hibernated processes hold no stack: 2,000 processes that each used 40 KiB of stack and
+/// hibernate leave a small fraction of the resident memory that the same processes
+/// blocked in `receive` hold (their stacks, about 80 MiB).
+#[test]
+fn hibernated_processes_hold_no_stack() {
+    const N: usize = 2000;
+    run(|_| {
+        let me = process::self_pid();
+        let mut grew = [0u64; 2];
+        for (i, hibernating) in [true, false].into_iter().enumerate() {
+            let before = rss_bytes();
+            let mut pids = Vec::with_capacity(N);
+            for _ in 0..N {
+                pids.push(
+                    process::spawn(move || {
+                        touch_stack(40 * 1024);
+                        process::send(me, b"ready").unwrap();
+                        if hibernating {
+                            process::hibernate(|| {
+                                process::receive(None).unwrap();
+                            })
+                            .ignore();
+                        } else {
+                            process::receive(None).unwrap();
+                        }
+                    })
+                    .unwrap(),
+                );
+            }
+            for &p in &pids {
+                tagged(p, b"ready");
+            }
+            for &p in &pids {
+                until_waiting(p);
+            }
+            grew[i] = rss_bytes().saturating_sub(before);
+            let refs: Vec<u64> = pids.iter().map(|&p| process::monitor(p).unwrap()).collect();
+            for &p in &pids {
+                process::send(p, b"end").unwrap();
+            }
+            for r in refs {
+                assert_eq!(down_reason(r), ExitReason::Normal);
+            }
+        }
+        let [hibernated, waiting] = grew;
+        assert!(
+            waiting > (N as u64) * 32 * 1024,
+            "the control did not hold its stacks: {waiting} bytes"
+        );
+        assert!(
+            hibernated * 4 < waiting,
+            "hibernated processes grew RSS by {hibernated} bytes, waiting ones by {waiting}"
+        );
+    });
+}
