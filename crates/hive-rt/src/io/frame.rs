@@ -163,6 +163,10 @@ pub(crate) struct RxState {
     /// that should start 16-byte aligned begin, given the frame's first bytes; None when
     /// it cannot tell (a distribution connection's payload: `dist::dispatch::payload_at`).
     pub(crate) locate: Option<Locate>,
+    /// A read has filled a small buffer: reads ask for 64 KiB from then on
+    /// (`active.rs`, `read_some`). Until then they ask for little, so an idle socket of a
+    /// request-response protocol keeps a small buffer, not a 64 KiB one.
+    pub(crate) streaming: bool,
 }
 
 impl Default for RxState {
@@ -175,6 +179,7 @@ impl Default for RxState {
             finished: false,
             big: None,
             locate: None,
+            streaming: false,
         }
     }
 }

@@ -24,6 +24,8 @@ pub(crate) mod driver;
 pub(crate) mod frame;
 pub(crate) mod owner;
 pub(crate) mod pool;
+#[cfg(test)]
+mod read_size_tests;
 pub(crate) mod slot;
 pub(crate) mod socket;
 pub(crate) mod tcp;
