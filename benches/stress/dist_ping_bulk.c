@@ -6,9 +6,11 @@
  * 2W unacknowledged (W = 2 MiB / 64 KiB = 32; the sink acks every W messages of each
  * sender), and a sender to a node with more than the busy limit queued (512 KiB) is
  * suspended by the runtime until the queue is handed to the socket. The nodes connect
- * with the runtime's default, one connection, as the BEAM; HIVE_BENCH_LANES=N gives N
- * lanes, each process's traffic on the lane its pid picks (four measured no better:
- * docs/benchmarks.md).
+ * over 4 lanes (the runtime's default is one; HIVE_BENCH_LANES=N overrides it): each
+ * process's traffic takes the lane its pid picks, so the pinger's pings do not queue
+ * behind bulk frames unless it shares a lane with a bulk sender (here it does not: the
+ * pids are the same every run, the pinger's on lane 0, the senders' on 1 and 2). The
+ * BEAM has one connection.
  *
  * Set-up, untimed: the pinger's hello (B spawns its echo), the sink's hello (a stream
  * sink for S senders), every process ready. The clock runs from the go broadcast (the

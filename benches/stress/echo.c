@@ -287,37 +287,60 @@ struct acceptor_arg {
 #ifdef ECHO_ACTIVE
 /* echo_active's handler: {active, once}: each chunk of a request arrives as a
  * HIVE_MSG_TCP message; a whole request is echoed, and active once is set again after
- * every message (gen_tcp's `inet:setopts(S, [{active, once}])` idiom). */
-static void handler(void *arg) {
-    hive_socket s = *(const hive_socket *)arg;
-    hive_msg *m = NULL;
-    CHECK_OK(hive_receive(BOUND_MS, &m)); /* made the owner */
-    hive_msg_free(m);
+ * every message (gen_tcp's `inet:setopts(S, [{active, once}])` idiom). While it waits for
+ * the next request it hibernates (hive_hibernate, erlang:hibernate/3, as a gen_server
+ * returning `{noreply, State, hibernate}`): an idle connection holds no stack, only its
+ * process, its socket and this state. */
+struct conn_state {
+    hive_socket s;
+    size_t have; /* bytes of the request in buf */
     unsigned char buf[PAYLOAD];
-    size_t have = 0;
-    CHECK_OK(hive_socket_setopt(s, HIVE_SOCKOPT_ACTIVE, -1));
+};
+
+/* Serves requests; entered again (on a fresh stack) after every hibernation. */
+static void serve(void *arg) {
+    struct conn_state *c = arg;
+    hive_msg *m = NULL;
     for (;;) {
         CHECK_OK(hive_receive(-1, &m));
         int32_t kind = hive_msg_kind(m);
         if (kind == HIVE_MSG_TCP_CLOSED) {
             hive_msg_free(m);
-            CHECK_EQ(have, 0);
+            CHECK_EQ(c->have, 0);
             break;
         }
         CHECK_EQ(kind, HIVE_MSG_TCP);
         size_t n = hive_msg_len(m);
-        CHECK(have + n <= PAYLOAD, "handler: %zu bytes past a request", have + n - PAYLOAD);
-        memcpy(buf + have, hive_msg_data(m), n);
+        CHECK(c->have + n <= PAYLOAD, "handler: %zu bytes past a request", c->have + n - PAYLOAD);
+        memcpy(c->buf + c->have, hive_msg_data(m), n);
         hive_msg_free(m);
-        have += n;
-        if (have == PAYLOAD) {
-            CHECK_OK(hive_tcp_send(s, buf, PAYLOAD, BOUND_MS, NULL));
+        c->have += n;
+        CHECK_OK(hive_socket_setopt(c->s, HIVE_SOCKOPT_ACTIVE, -1));
+        if (c->have == PAYLOAD) {
+            CHECK_OK(hive_tcp_send(c->s, c->buf, PAYLOAD, BOUND_MS, NULL));
             tcount_inc();
-            have = 0;
+            c->have = 0;
+            /* Until the next request: the state is copied, the stack given back. */
+            CHECK_OK(hive_hibernate(serve, c, sizeof *c));
         }
-        CHECK_OK(hive_socket_setopt(s, HIVE_SOCKOPT_ACTIVE, -1));
     }
-    CHECK_OK(hive_socket_close(s));
+    CHECK_OK(hive_socket_close(c->s));
+}
+
+/* Made the owner (the acceptor's `go`): active once, then serve. */
+static void owned(void *arg) {
+    struct conn_state *c = arg;
+    hive_msg *m = NULL;
+    CHECK_OK(hive_receive(0, &m));
+    hive_msg_free(m);
+    CHECK_OK(hive_socket_setopt(c->s, HIVE_SOCKOPT_ACTIVE, -1));
+    CHECK_OK(hive_hibernate(serve, c, sizeof *c));
+}
+
+static void handler(void *arg) {
+    struct conn_state c = {*(const hive_socket *)arg, 0, {0}};
+    /* Wait to be made the owner without a stack. */
+    CHECK_OK(hive_hibernate(owned, &c, sizeof c));
 }
 #else
 static void handler(void *arg) {
