@@ -25,7 +25,7 @@
 //! As with `exit`, values on the discarded stack are leaked, not dropped (`process` module
 //! docs): a Rust process hands everything it keeps to the closure it hibernates into.
 
-use super::pcb::{Entry, Pcb, Suspend};
+use super::pcb::{Entry, Pcb, Suspend, OWN_HIBERNATED};
 use super::receive::outside_match;
 use crate::mailbox::{Msg, SIG_BASE};
 use crate::status::Status;
@@ -61,12 +61,12 @@ pub(crate) unsafe fn hibernate_raw(pcb: &Pcb, entry: Entry, arg: Option<Box<[u12
 /// message is queued; with none, hibernates again (and does not return).
 ///
 /// # Safety
-/// `pcb` is the calling process, hibernated ([`Pcb::is_hibernated`]).
+/// `pcb` is the calling process, hibernated (its `OWN_HIBERNATED` flag set).
 pub(crate) unsafe fn await_message(pcb: &Pcb) {
     // SAFETY: `pcb` is the calling process (this function's contract).
     unsafe {
         if has_message(pcb) {
-            pcb.end_hibernation();
+            pcb.set_own_flag(OWN_HIBERNATED, false);
             return;
         }
         pcb.suspend(Suspend::Hibernate);

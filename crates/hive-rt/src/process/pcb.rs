@@ -129,8 +129,6 @@ struct Extras {
     /// The entry (and its argument's heap copy) a hibernating process starts again at,
     /// until the worker installs it (`process/hibernate.rs`).
     hibernation: Option<(Entry, Option<Box<[u128]>>)>,
-    /// Hibernated: when it starts again, it waits for a message before its entry runs.
-    hibernated: bool,
 }
 
 /// A receive timeout that is armed on some worker's wheel.
@@ -269,7 +267,8 @@ pub(crate) struct Pcb {
     pub(crate) inner: UnsafeCell<InnerQueue>,
     pub(crate) yielder: Cell<*const Yielder<(), Suspend>>,
     pub(crate) coroutine: UnsafeCell<Option<ProcCoroutine>>,
-    /// Owner-written flags ([`OWN_MATCHING`], [`OWN_EARLY`], [`OWN_IN_RT`]): the process (and
+    /// Owner-written flags ([`OWN_MATCHING`], [`OWN_EARLY`], [`OWN_IN_RT`],
+    /// [`OWN_HIBERNATED`]): the process (and
     /// its worker) writes them with plain load-and-store; the held-worker monitor reads
     /// `OWN_IN_RT` (see `sched::held`).
     pub(crate) own: crate::sync::AtomicU8,
@@ -368,6 +367,9 @@ pub(crate) const OWN_EARLY: u8 = 2;
 /// `Pcb::own`: the process runs runtime code, not its own (see `sched::held`); set while
 /// it is not running.
 pub(crate) const OWN_IN_RT: u8 = 4;
+/// `Pcb::own`: hibernated; when it starts again, it waits for a message before its entry
+/// runs (`process/hibernate.rs`).
+pub(crate) const OWN_HIBERNATED: u8 = 8;
 
 static NORMAL: ExitReason = ExitReason::Normal;
 
@@ -605,9 +607,8 @@ impl Pcb {
     pub(crate) unsafe fn set_hibernation(&self, entry: Entry, arg: Option<Box<[u128]>>) {
         // SAFETY: the caller is the running process, the only one touching `extras` now.
         let extras = unsafe { &mut *self.extras.get() };
-        let x = extras.get_or_insert_with(Default::default);
-        x.hibernation = Some((entry, arg));
-        x.hibernated = true;
+        extras.get_or_insert_with(Default::default).hibernation = Some((entry, arg));
+        self.set_own_flag(OWN_HIBERNATED, true);
     }
 
     /// Installs the entry recorded by [`Pcb::set_hibernation`], if any, in place of the
@@ -627,26 +628,6 @@ impl Pcb {
             if let Some(x) = extras {
                 x.heap_arg = arg;
             }
-        }
-    }
-
-    /// Hibernated and not yet given a message (see [`Pcb::set_hibernation`]).
-    ///
-    /// # Safety
-    /// Called by the process itself.
-    pub(crate) unsafe fn is_hibernated(&self) -> bool {
-        // SAFETY: the caller is the running process, the only one touching `extras` now.
-        unsafe { (*self.extras.get()).as_ref() }.is_some_and(|x| x.hibernated)
-    }
-
-    /// Ends the hibernation: a message is queued, the new entry runs.
-    ///
-    /// # Safety
-    /// Called by the process itself.
-    pub(crate) unsafe fn end_hibernation(&self) {
-        // SAFETY: the caller is the running process, the only one touching `extras` now.
-        if let Some(x) = unsafe { (*self.extras.get()).as_mut() } {
-            x.hibernated = false;
         }
     }
 

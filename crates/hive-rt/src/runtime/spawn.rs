@@ -261,8 +261,7 @@ unsafe fn process_main(pcb: *const Pcb, y: &Yielder<(), Suspend>) -> Ending {
     // SAFETY: the calling process.
     unsafe { crate::signal::handle::check(pcb) };
     // Started again after hibernating: its entry runs once a message is queued.
-    // SAFETY: the calling process, which owns its extras while it runs.
-    if unsafe { pcb.is_hibernated() } {
+    if pcb.own_flag(crate::process::pcb::OWN_HIBERNATED) {
         // SAFETY: the calling process, hibernated.
         unsafe { crate::process::hibernate::await_message(pcb) };
     }
