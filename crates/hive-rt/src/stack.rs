@@ -24,6 +24,18 @@
 //!
 //! **Recycling.** Freed slots go to a LIFO free list (hot pages first) and keep their
 //! resident pages; the scheduler keeps a small per-worker cache in front of the pool.
+//!
+//! **Decay.** A burst of processes leaves as many freed slots behind, each with the pages
+//! its process touched: 100,000 short-lived connections would keep hundreds of MiB
+//! resident for good. So slots that stay unused give their pages back
+//! ([`StackPool::decay`]): every [`DECAY_NS`] an idle worker looks at each pool, and the
+//! slots below the free list's low-water mark since the last look (none of them was taken
+//! meanwhile), except the [`KEEP_HOT`] on top, are `madvise(MADV_DONTNEED)`ed, in address
+//! order and merged into ranges (guards included: a `MADV_GUARD_INSTALL` guard survives it,
+//! an `mprotect` guard has no pages). A slot being decommitted is out of the list, so no
+//! process can take it meanwhile; taken later, it faults in zeroed pages. A pool in steady
+//! use never decays (its low-water mark stays near the top); after a burst it takes one or
+//! two looks, and an idle runtime then wakes for it no more.
 
 use parking_lot::Mutex;
 use std::io;
@@ -31,6 +43,10 @@ use std::io;
 use corosensei::stack::{Stack, StackPointer};
 
 const PAGE: usize = 4096;
+/// How often an idle worker looks for free slots to decay, ns ([`StackPool::decay`]).
+pub(crate) const DECAY_NS: u64 = 1_000_000_000;
+/// Free slots on top of each pool's list that keep their pages (the next spawns' stacks).
+const KEEP_HOT: usize = 256;
 /// Bytes reserved per chunk (rounded down to whole slots).
 const CHUNK_BYTES: usize = 1 << 30;
 const MADV_GUARD_INSTALL: libc::c_int = 102;
@@ -132,8 +148,42 @@ pub(crate) struct StackPool {
     guard_size: usize,
     slot: usize,
     guard: GuardMode,
-    free: Mutex<Vec<usize>>,
+    free: Mutex<FreeList>,
+    /// Free slots may decay at a later look ([`FreeList::candidates`], as last seen).
+    pending: std::sync::atomic::AtomicBool,
     bump: Mutex<Bump>,
+}
+
+/// A pool's free slots (their limit addresses) and what decay knows of them.
+#[derive(Default)]
+struct FreeList {
+    /// LIFO: the most recently freed slot last.
+    slots: Vec<usize>,
+    /// `slots[..clean]` have given their pages back.
+    clean: usize,
+    /// The shortest the list was since the last decay: `slots[..low]` were not taken
+    /// meanwhile.
+    low: usize,
+}
+
+impl FreeList {
+    fn pop(&mut self) -> Option<usize> {
+        let s = self.slots.pop()?;
+        self.shrunk();
+        Some(s)
+    }
+
+    /// After slots were taken from the top.
+    fn shrunk(&mut self) {
+        let n = self.slots.len();
+        self.low = self.low.min(n);
+        self.clean = self.clean.min(n);
+    }
+
+    /// Free slots that may decay at a later look (above the clean ones, below the hot).
+    fn candidates(&self) -> bool {
+        self.slots.len() > self.clean + KEEP_HOT
+    }
 }
 
 impl std::fmt::Debug for StackPool {
@@ -157,7 +207,8 @@ impl StackPool {
             guard_size,
             slot: usable + guard_size,
             guard: probe_guard_mode(),
-            free: Mutex::new(Vec::new()),
+            free: Mutex::new(FreeList::default()),
+            pending: std::sync::atomic::AtomicBool::new(false),
             bump: Mutex::new(Bump {
                 next: 0,
                 end: 0,
@@ -174,7 +225,8 @@ impl StackPool {
 
     /// Takes one slot.
     pub(crate) fn alloc(&self) -> io::Result<ArenaStack> {
-        if let Some(limit) = self.free.lock().pop() {
+        let popped = self.free.lock().pop();
+        if let Some(limit) = popped {
             return Ok(self.slot_at(limit));
         }
         self.carve()
@@ -184,9 +236,10 @@ impl StackPool {
     pub(crate) fn alloc_batch(&self, n: usize, out: &mut Vec<ArenaStack>) -> io::Result<()> {
         {
             let mut free = self.free.lock();
-            let take = n.min(free.len());
-            let from = free.len() - take;
-            out.extend(free.drain(from..).map(|l| self.slot_at(l)));
+            let take = n.min(free.slots.len());
+            let from = free.slots.len() - take;
+            out.extend(free.slots.drain(from..).map(|l| self.slot_at(l)));
+            free.shrunk();
         }
         if out.is_empty() {
             out.push(self.carve()?);
@@ -196,19 +249,24 @@ impl StackPool {
 
     /// Returns a slot to the pool.
     pub(crate) fn free(&self, stack: ArenaStack) {
-        self.free.lock().push(stack.limit_addr());
+        let mut f = self.free.lock();
+        f.slots.push(stack.limit_addr());
+        self.note_candidates(&f);
     }
 
     /// Returns many slots to the pool.
     #[cfg(test)]
     pub(crate) fn free_batch(&self, stacks: impl Iterator<Item = ArenaStack>) {
         let mut free = self.free.lock();
-        free.extend(stacks.map(|s| s.limit_addr()));
+        free.slots.extend(stacks.map(|s| s.limit_addr()));
+        self.note_candidates(&free);
     }
 
     /// Returns slots, given by their `limit` addresses, to the pool.
     pub(crate) fn free_limits(&self, limits: impl Iterator<Item = usize>) {
-        self.free.lock().extend(limits);
+        let mut f = self.free.lock();
+        f.slots.extend(limits);
+        self.note_candidates(&f);
     }
 
     /// The slot whose lowest address is `limit` (a slot of this pool).
@@ -258,6 +316,66 @@ impl StackPool {
 }
 
 impl StackPool {
+    /// Records, after slots were freed, that some may decay at a later look.
+    fn note_candidates(&self, f: &FreeList) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if f.candidates() && !self.pending.load(Relaxed) {
+            self.pending.store(true, Relaxed);
+        }
+    }
+
+    /// One look of the decay (module docs): the free slots that nobody took since the last
+    /// look, but for the [`KEEP_HOT`] on top, give their pages back. Returns how many did,
+    /// and whether free slots are left that may decay at the next look.
+    pub(crate) fn decay(&self) -> (usize, bool) {
+        let (cold, at) = {
+            let mut f = self.free.lock();
+            let end = f.low.min(f.slots.len().saturating_sub(KEEP_HOT));
+            if end <= f.clean {
+                f.low = f.slots.len();
+                let more = f.candidates();
+                self.pending
+                    .store(more, std::sync::atomic::Ordering::Relaxed);
+                return (0, more);
+            }
+            let at = f.clean;
+            let cold: Vec<usize> = f.slots.drain(at..end).collect();
+            f.shrunk();
+            (cold, at)
+        };
+        // Out of the list: nobody can take these slots while their pages go.
+        let mut sorted = cold;
+        sorted.sort_unstable();
+        let mut i = 0;
+        while i < sorted.len() {
+            let start = sorted[i];
+            let mut end = start + self.slot;
+            i += 1;
+            while i < sorted.len() && sorted[i] == end {
+                end += self.slot;
+                i += 1;
+            }
+            // SAFETY: `start..end` is a run of whole slots of this pool (inside one of its
+            // chunks, which stay mapped while the pool lives), all free and out of the free
+            // list, so no coroutine uses them and none can take them until they are back;
+            // their guards survive MADV_DONTNEED (module docs).
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+            }
+        }
+        let n = sorted.len();
+        let mut f = self.free.lock();
+        // Back at the bottom, clean; slots taken meanwhile came from the top.
+        let at = at.min(f.slots.len()).min(f.clean);
+        f.slots.splice(at..at, sorted);
+        f.clean = at + n;
+        f.low = f.slots.len();
+        let more = f.candidates();
+        self.pending
+            .store(more, std::sync::atomic::Ordering::Relaxed);
+        (n, more)
+    }
+
     /// Returns the physical pages of every slot to the OS (their contents become zero;
     /// guards installed with MADV_GUARD_INSTALL survive this).
     ///
@@ -295,6 +413,8 @@ pub(crate) struct Stacks {
     /// Guard bytes below every stack of every class (`Config::guard_size`).
     guard_size: usize,
     pools: Vec<std::sync::OnceLock<StackPool>>,
+    /// When the decay last looked at the pools (the runtime's clock, ns).
+    last_decay_ns: std::sync::atomic::AtomicU64,
 }
 
 impl Stacks {
@@ -306,6 +426,7 @@ impl Stacks {
             default_usable,
             guard_size,
             pools: (0..classes).map(|_| std::sync::OnceLock::new()).collect(),
+            last_decay_ns: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -327,6 +448,33 @@ impl Stacks {
     /// Usable bytes of the default class.
     pub(crate) fn default_usable(&self) -> usize {
         self.default_usable
+    }
+
+    /// Called by a worker about to sleep, at `now_ns` (the runtime's clock): looks at every
+    /// pool ([`StackPool::decay`]) if the last look is [`DECAY_NS`] old (one worker does),
+    /// and returns how long the worker may sleep before the next look is due, ns — None
+    /// when no free slot waits to decay (the worker may sleep for good).
+    pub(crate) fn decay_if_due(&self, now_ns: u64) -> Option<u64> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let pools = || self.pools.iter().filter_map(|p| p.get());
+        if !pools().any(|p| p.pending.load(Relaxed)) {
+            return None;
+        }
+        let last = self.last_decay_ns.load(Relaxed);
+        let since = now_ns.saturating_sub(last);
+        if since < DECAY_NS {
+            return Some(DECAY_NS - since);
+        }
+        if self
+            .last_decay_ns
+            .compare_exchange(last, now_ns, Relaxed, Relaxed)
+            .is_ok()
+        {
+            for p in pools() {
+                p.decay();
+            }
+        }
+        pools().any(|p| p.pending.load(Relaxed)).then_some(DECAY_NS)
     }
 
     /// Returns the memory of every stack to the OS.
@@ -418,6 +566,66 @@ mod tests {
         assert_eq!(c.limit_addr(), a_limit, "free list is LIFO");
         pool.free(b);
         pool.free(c);
+    }
+
+    /// Decay: slots freed since the last look are left alone; at the next look those not
+    /// taken meanwhile give their pages back (they read as zero), but for the `KEEP_HOT`
+    /// on top; a slot taken between two looks keeps what it holds; guards still fault.
+    #[test]
+    fn unused_free_slots_decay_and_the_hot_ones_stay() {
+        let pool = StackPool::new(16 * 1024, PAGE);
+        let n = KEEP_HOT + 100;
+        let stacks: Vec<ArenaStack> = (0..n).map(|_| pool.alloc().unwrap()).collect();
+        let mark = |s: &ArenaStack| s.usable_bottom() as *mut u64;
+        for (i, s) in stacks.iter().enumerate() {
+            // SAFETY: the slot's usable part is mapped read-write and ours.
+            unsafe { mark(s).write(i as u64 + 1) };
+        }
+        let limits: Vec<usize> = stacks.iter().map(|s| s.limit_addr()).collect();
+        pool.free_batch(stacks.into_iter());
+        // The first look: every slot was freed since (above the low-water mark).
+        assert_eq!(pool.decay(), (0, true));
+        // More slots than the hot ones taken and given back between the looks: all of
+        // them were in use since the last look, so none decays.
+        let m = KEEP_HOT + 10;
+        let taken: Vec<ArenaStack> = (0..m).map(|_| pool.alloc().unwrap()).collect();
+        let taken_limits: Vec<usize> = taken.iter().map(|s| s.limit_addr()).collect();
+        pool.free_batch(taken.into_iter().rev());
+        let (decayed, more) = pool.decay();
+        assert_eq!(decayed, n - m);
+        assert!(
+            more,
+            "the taken slots below the hot ones decay at the next look"
+        );
+        let read = |limit: usize| {
+            let s = pool.slot_at(limit);
+            // SAFETY: a slot of this pool: its usable part stays mapped read-write.
+            unsafe { mark(&s).read() }
+        };
+        let zeroed = limits.iter().filter(|&&l| read(l) == 0).count();
+        assert_eq!(zeroed, n - m);
+        for &l in &taken_limits {
+            assert_ne!(read(l), 0, "a slot taken between the looks decayed");
+        }
+        assert!(
+            !readable(limits[0]),
+            "a decayed slot's guard no longer faults"
+        );
+        // The next look: the taken ones below the hot; then nothing is left to decay.
+        assert_eq!(pool.decay(), (m - KEEP_HOT, false));
+        assert_eq!(pool.decay(), (0, false));
+        let zeroed = limits.iter().filter(|&&l| read(l) == 0).count();
+        assert_eq!(zeroed, n - KEEP_HOT);
+        // All slots are still there, the hot ones first out.
+        let taken_limit = taken_limits[0];
+        let again: Vec<ArenaStack> = (0..n).map(|_| pool.alloc().unwrap()).collect();
+        let mut got: Vec<usize> = again.iter().map(|s| s.limit_addr()).collect();
+        assert_eq!(got[0], taken_limit);
+        got.sort_unstable();
+        let mut want = limits.clone();
+        want.sort_unstable();
+        assert_eq!(got, want);
+        pool.free_batch(again.into_iter());
     }
 
     #[test]

@@ -404,6 +404,12 @@ impl WorkerLocal {
             self.trimmed_epoch.set(epoch);
             trim_allocator();
         }
+        // Free process stacks that nobody took for a while give their pages back
+        // (`stack.rs`, "Decay"); the next look bounds the sleep while any are left.
+        let decay = rt
+            .stacks
+            .decay_if_due(rt.now_ns())
+            .map(Duration::from_nanos);
         let woken = sched.idle.sleep(
             self.index,
             || sched.has_visible_work() || rt.is_shut_down(),
@@ -421,6 +427,11 @@ impl WorkerLocal {
                         }
                     }
                     None => Sleep::For(None),
+                };
+                let sleep = match (sleep, decay) {
+                    (Sleep::For(None), Some(d)) => Sleep::For(Some(d)),
+                    (Sleep::For(Some(t)), Some(d)) => Sleep::For(Some(t.min(d))),
+                    (s, _) => s,
                 };
                 if !self.sleep_in_poller(sleep) {
                     if let Sleep::For(t) = sleep {

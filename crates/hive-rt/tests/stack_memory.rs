@@ -1,0 +1,156 @@
+//! Resident memory of process stacks (a binary of its own: the figures are the OS
+//! process's RSS, and the tests run one at a time): hibernated processes hold no stack
+//! (`process/hibernate.rs`), and the stacks of exited processes give their pages back once
+//! nobody took them for a while (`stack.rs`, "Decay").
+
+mod common;
+use common::signals::*;
+use hive_rt::{process, ExitReason, Pid, ProcessStatus};
+
+/// One test at a time: each measures the whole OS process.
+static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Waits (yielding; 30 s at most) until `p` is WAITING.
+fn until_waiting(p: Pid) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let info = process::process_info(p).unwrap().expect("alive");
+        if info.status == ProcessStatus::Waiting {
+            return;
+        }
+        assert!(std::time::Instant::now() < end, "{p:?} never waited");
+        process::yield_now().unwrap();
+    }
+}
+
+/// The next message with data `tag` from `from`.
+fn tagged(from: Pid, tag: &[u8]) {
+    process::receive_select(T, |m| m.sender() == from && m.data() == tag).expect("tagged message");
+}
+
+/// Resident memory of this OS process, bytes.
+fn rss_bytes() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = s.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+/// Touches `n` bytes of the calling process's stack.
+#[inline(never)]
+fn touch_stack(n: usize) -> u8 {
+    let mut buf = [0u8; 40 * 1024];
+    let n = n.min(buf.len());
+    for i in (0..n).step_by(512) {
+        buf[i] = i as u8;
+    }
+    std::hint::black_box(&mut buf)[n / 2]
+}
+
+/// Hibernated processes hold no stack: 2,000 processes that each used 40 KiB of stack and
+/// hibernate leave a small fraction of the resident memory that the same processes
+/// blocked in `receive` hold (their stacks, about 80 MiB).
+#[test]
+fn hibernated_processes_hold_no_stack() {
+    const N: usize = 2000;
+    let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
+    run(|_| {
+        let me = process::self_pid();
+        let mut grew = [0u64; 2];
+        for (i, hibernating) in [true, false].into_iter().enumerate() {
+            let before = rss_bytes();
+            let mut pids = Vec::with_capacity(N);
+            for _ in 0..N {
+                pids.push(
+                    process::spawn(move || {
+                        touch_stack(40 * 1024);
+                        process::send(me, b"ready").unwrap();
+                        if hibernating {
+                            process::hibernate(|| {
+                                process::receive(None).unwrap();
+                            })
+                            .ignore();
+                        } else {
+                            process::receive(None).unwrap();
+                        }
+                    })
+                    .unwrap(),
+                );
+            }
+            for &p in &pids {
+                tagged(p, b"ready");
+            }
+            for &p in &pids {
+                until_waiting(p);
+            }
+            grew[i] = rss_bytes().saturating_sub(before);
+            let refs: Vec<u64> = pids.iter().map(|&p| process::monitor(p).unwrap()).collect();
+            for &p in &pids {
+                process::send(p, b"end").unwrap();
+            }
+            for r in refs {
+                assert_eq!(down_reason(r), ExitReason::Normal);
+            }
+        }
+        let [hibernated, waiting] = grew;
+        assert!(
+            waiting > (N as u64) * 32 * 1024,
+            "the control did not hold its stacks: {waiting} bytes"
+        );
+        assert!(
+            hibernated * 4 < waiting,
+            "hibernated processes grew RSS by {hibernated} bytes, waiting ones by {waiting}"
+        );
+    });
+}
+
+/// The stacks of 3,000 exited processes that used 40 KiB each (about 120 MiB resident)
+/// give their pages back within a few seconds of idleness, but for a few hundred kept hot.
+#[test]
+fn stacks_of_exited_processes_decay() {
+    const N: usize = 3000;
+    let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
+    run(|_| {
+        let me = process::self_pid();
+        let before = rss_bytes();
+        let mut pids = Vec::with_capacity(N);
+        for _ in 0..N {
+            pids.push(
+                process::spawn(move || {
+                    touch_stack(40 * 1024);
+                    process::send(me, b"ready").unwrap();
+                    process::receive(None).unwrap();
+                })
+                .unwrap(),
+            );
+        }
+        for &p in &pids {
+            tagged(p, b"ready");
+        }
+        let grown = rss_bytes().saturating_sub(before);
+        assert!(
+            grown > (N as u64) * 32 * 1024,
+            "the stacks grew RSS by {grown} only"
+        );
+        let refs: Vec<u64> = pids.iter().map(|&p| process::monitor(p).unwrap()).collect();
+        for &p in &pids {
+            process::send(p, b"end").unwrap();
+        }
+        for r in refs {
+            assert_eq!(down_reason(r), ExitReason::Normal);
+        }
+        // Idle now but for this process's naps: the workers sleep, and look at the pools.
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let left = rss_bytes().saturating_sub(before);
+            if left * 4 < grown {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < end,
+                "{left} of {grown} bytes still resident after 30 s"
+            );
+            process::sleep(100).unwrap();
+        }
+    });
+}
