@@ -450,16 +450,18 @@ impl Stacks {
         self.default_usable
     }
 
-    /// Called by a worker about to sleep, at `now_ns` (the runtime's clock): looks at every
-    /// pool ([`StackPool::decay`]) if the last look is [`DECAY_NS`] old (one worker does),
-    /// and returns how long the worker may sleep before the next look is due, ns — None
-    /// when no free slot waits to decay (the worker may sleep for good).
-    pub(crate) fn decay_if_due(&self, now_ns: u64) -> Option<u64> {
+    /// Called by a worker about to sleep, with the runtime's clock (ns, read only when
+    /// free slots wait to decay): looks at every pool ([`StackPool::decay`]) if the last
+    /// look is [`DECAY_NS`] old (one worker does), and returns how long the worker may
+    /// sleep before the next look is due, ns — None when no free slot waits to decay (the
+    /// worker may sleep for good).
+    pub(crate) fn decay_if_due(&self, now_ns: impl FnOnce() -> u64) -> Option<u64> {
         use std::sync::atomic::Ordering::Relaxed;
         let pools = || self.pools.iter().filter_map(|p| p.get());
         if !pools().any(|p| p.pending.load(Relaxed)) {
             return None;
         }
+        let now_ns = now_ns();
         let last = self.last_decay_ns.load(Relaxed);
         let since = now_ns.saturating_sub(last);
         if since < DECAY_NS {

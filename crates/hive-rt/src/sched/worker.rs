@@ -408,7 +408,7 @@ impl WorkerLocal {
         // (`stack.rs`, "Decay"); the next look bounds the sleep while any are left.
         let decay = rt
             .stacks
-            .decay_if_due(rt.now_ns())
+            .decay_if_due(|| rt.now_ns())
             .map(Duration::from_nanos);
         let woken = sched.idle.sleep(
             self.index,
