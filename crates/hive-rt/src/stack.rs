@@ -149,8 +149,9 @@ pub(crate) struct StackPool {
     slot: usize,
     guard: GuardMode,
     free: Mutex<FreeList>,
-    /// Free slots may decay at a later look ([`FreeList::candidates`], as last seen).
-    pending: std::sync::atomic::AtomicBool,
+    /// Set when free slots may decay at a later look ([`FreeList::candidates`]); shared
+    /// by all the pools of a runtime ([`Stacks`]), so a sleeping worker checks one flag.
+    pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
     bump: Mutex<Bump>,
 }
 
@@ -199,7 +200,17 @@ impl std::fmt::Debug for StackPool {
 impl StackPool {
     /// A pool of slots with `usable` bytes each (a power of two, at least 4 pages) above a
     /// guard of `guard_size` bytes (whole pages, at most [`MAX_GUARD`]).
+    #[cfg(test)]
     pub(crate) fn new(usable: usize, guard_size: usize) -> StackPool {
+        Self::with_flag(usable, guard_size, Default::default())
+    }
+
+    /// [`StackPool::new`], setting `pending` when free slots may decay.
+    fn with_flag(
+        usable: usize,
+        guard_size: usize,
+        pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> StackPool {
         debug_assert!(usable.is_power_of_two() && usable >= 4 * PAGE);
         debug_assert!(guard_size.is_multiple_of(PAGE) && (PAGE..=MAX_GUARD).contains(&guard_size));
         StackPool {
@@ -208,7 +219,7 @@ impl StackPool {
             slot: usable + guard_size,
             guard: probe_guard_mode(),
             free: Mutex::new(FreeList::default()),
-            pending: std::sync::atomic::AtomicBool::new(false),
+            pending,
             bump: Mutex::new(Bump {
                 next: 0,
                 end: 0,
@@ -333,10 +344,7 @@ impl StackPool {
             let end = f.low.min(f.slots.len().saturating_sub(KEEP_HOT));
             if end <= f.clean {
                 f.low = f.slots.len();
-                let more = f.candidates();
-                self.pending
-                    .store(more, std::sync::atomic::Ordering::Relaxed);
-                return (0, more);
+                return (0, f.candidates());
             }
             let at = f.clean;
             let cold: Vec<usize> = f.slots.drain(at..end).collect();
@@ -370,10 +378,7 @@ impl StackPool {
         f.slots.splice(at..at, sorted);
         f.clean = at + n;
         f.low = f.slots.len();
-        let more = f.candidates();
-        self.pending
-            .store(more, std::sync::atomic::Ordering::Relaxed);
-        (n, more)
+        (n, f.candidates())
     }
 
     /// Returns the physical pages of every slot to the OS (their contents become zero;
@@ -415,6 +420,8 @@ pub(crate) struct Stacks {
     pools: Vec<std::sync::OnceLock<StackPool>>,
     /// When the decay last looked at the pools (the runtime's clock, ns).
     last_decay_ns: std::sync::atomic::AtomicU64,
+    /// Some pool has free slots that may decay at a later look (set by the pools).
+    pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Stacks {
@@ -427,6 +434,7 @@ impl Stacks {
             guard_size,
             pools: (0..classes).map(|_| std::sync::OnceLock::new()).collect(),
             last_decay_ns: std::sync::atomic::AtomicU64::new(0),
+            pending: Default::default(),
         }
     }
 
@@ -437,7 +445,7 @@ impl Stacks {
     /// The pool for a size class (`usable` must be a value `config::stack_class` returned).
     pub(crate) fn pool(&self, usable: usize) -> &StackPool {
         self.pools[Self::class_index(usable)]
-            .get_or_init(|| StackPool::new(usable, self.guard_size))
+            .get_or_init(|| StackPool::with_flag(usable, self.guard_size, self.pending.clone()))
     }
 
     /// The pool of the runtime's default stack size.
@@ -457,8 +465,7 @@ impl Stacks {
     /// worker may sleep for good).
     pub(crate) fn decay_if_due(&self, now_ns: impl FnOnce() -> u64) -> Option<u64> {
         use std::sync::atomic::Ordering::Relaxed;
-        let pools = || self.pools.iter().filter_map(|p| p.get());
-        if !pools().any(|p| p.pending.load(Relaxed)) {
+        if !self.pending.load(Relaxed) {
             return None;
         }
         let now_ns = now_ns();
@@ -472,11 +479,17 @@ impl Stacks {
             .compare_exchange(last, now_ns, Relaxed, Relaxed)
             .is_ok()
         {
-            for p in pools() {
-                p.decay();
+            // Cleared first: a pool that frees slots meanwhile sets it again.
+            self.pending.store(false, Relaxed);
+            let mut more = false;
+            for p in self.pools.iter().filter_map(|p| p.get()) {
+                more |= p.decay().1;
+            }
+            if more {
+                self.pending.store(true, Relaxed);
             }
         }
-        pools().any(|p| p.pending.load(Relaxed)).then_some(DECAY_NS)
+        self.pending.load(Relaxed).then_some(DECAY_NS)
     }
 
     /// Returns the memory of every stack to the OS.
