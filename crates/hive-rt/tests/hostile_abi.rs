@@ -131,6 +131,7 @@ enum Op {
     MonitorAlias(PidArg, i32, bool),
     SendAlias(RefArg, Bytes),
     SendMsgAlias(RefArg, Option<usize>),
+    Hibernate(u8),
 }
 
 fn pid_arg() -> impl Strategy<Value = PidArg> {
@@ -221,6 +222,7 @@ fn op() -> impl Strategy<Value = Op> {
         any::<bool>().prop_map(Op::MailboxLen),
         prop_oneof![Just(-1i64), Just(0), Just(1), Just(1 << 33)].prop_map(Op::Sleep),
         Just(Op::Yield),
+        (0..5u8).prop_map(Op::Hibernate),
         Just(Op::MsgAccessors),
         any::<bool>().prop_map(Op::MakeRef),
         (-1..5i32, any::<bool>()).prop_map(|(m, n)| Op::Alias(m, n)),

@@ -33,6 +33,7 @@ pub(super) fn run_op(w: &mut World, op: &Op, in_process: bool) {
         Op::MailboxLen(null_out) => mailbox_len(*null_out, in_process),
         Op::Sleep(ms) => sleep(*ms, in_process),
         Op::Yield => not_proc(in_process, "yield", hive_yield()),
+        Op::Hibernate(how) => hibernate(*how, in_process),
         Op::MsgAccessors => msg_accessors(),
         Op::MakeRef(null_out) => make_ref(w, *null_out),
         Op::Alias(mode, null_out) => alias(w, *mode, *null_out, in_process),
@@ -422,6 +423,44 @@ fn sleep(ms: i64, in_process: bool) {
         expect("sleep", s, HIVE_ERR_BAD_ARGUMENT);
     } else {
         not_proc(in_process, "sleep", s);
+    }
+}
+
+extern "C" fn never_entered(_: *mut c_void) {
+    unreachable!("a refused hibernation ran its entry");
+}
+
+/// `hive_hibernate` with bad input (each refused before anything happens), or with good
+/// input from a plain thread; a good call from a process would hibernate the driver.
+fn hibernate(how: u8, in_process: bool) {
+    let b = [7u8; 16];
+    let bp: *const c_void = b.as_ptr().cast();
+    let (entry, arg, len, want): (Option<extern "C" fn(*mut c_void)>, *const c_void, usize, _) =
+        match how {
+            0 => (None, bp, b.len(), Some(HIVE_ERR_NULL_POINTER)),
+            1 => (Some(never_entered), null(), 8, Some(HIVE_ERR_NULL_POINTER)),
+            2 => (
+                Some(never_entered),
+                bp,
+                HIVE_MAX_ARG_LEN + 1,
+                Some(HIVE_ERR_BAD_LENGTH),
+            ),
+            3 => (
+                Some(never_entered),
+                bp,
+                usize::MAX,
+                Some(HIVE_ERR_BAD_LENGTH),
+            ),
+            _ if in_process => return,
+            _ => (Some(never_entered), bp, b.len(), None),
+        };
+    // SAFETY: `arg` is NULL or `b`; the lengths past `b` are refused before any read (the
+    // documented checks come first), which is what this op checks.
+    let s = unsafe { hive_hibernate(entry, arg, len) };
+    match want {
+        Some(code) if in_process => expect("hibernate", s, code),
+        // From a plain thread the caller is checked first.
+        _ => expect("hibernate", s, HIVE_ERR_NOT_A_PROCESS),
     }
 }
 
