@@ -4,20 +4,7 @@
 
 mod common;
 use common::signals::*;
-use hive_rt::{process, ExitReason, MessageKind, Pid, ProcessStatus, Status};
-
-/// Waits (yielding; 30 s at most) until `p` is WAITING: hibernated, or blocked in receive.
-fn until_waiting(p: Pid) {
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let info = process::process_info(p).unwrap().expect("alive");
-        if info.status == ProcessStatus::Waiting {
-            return;
-        }
-        assert!(std::time::Instant::now() < end, "{p:?} never waited");
-        process::yield_now().unwrap();
-    }
-}
+use hive_rt::{process, ExitReason, MessageKind, Pid, Status};
 
 /// The next message whose data starts with `tag`, from `from`.
 fn tagged(from: Pid, tag: &[u8]) -> Vec<u8> {

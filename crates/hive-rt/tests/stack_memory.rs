@@ -5,23 +5,10 @@
 
 mod common;
 use common::signals::*;
-use hive_rt::{process, ExitReason, Pid, ProcessStatus};
+use hive_rt::{process, ExitReason, Pid};
 
 /// One test at a time: each measures the whole OS process.
 static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Waits (yielding; 30 s at most) until `p` is WAITING.
-fn until_waiting(p: Pid) {
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let info = process::process_info(p).unwrap().expect("alive");
-        if info.status == ProcessStatus::Waiting {
-            return;
-        }
-        assert!(std::time::Instant::now() < end, "{p:?} never waited");
-        process::yield_now().unwrap();
-    }
-}
 
 /// The next message with data `tag` from `from`.
 fn tagged(from: Pid, tag: &[u8]) {
@@ -47,6 +34,44 @@ fn touch_stack(n: usize) -> u8 {
     std::hint::black_box(&mut buf)[n / 2]
 }
 
+/// Spawns `n` processes that each use 40 KiB of stack, report `ready`, then wait for one
+/// message (hibernating first when `hibernating`), and returns once all are ready.
+fn spawn_stack_users(n: usize, hibernating: bool) -> Vec<Pid> {
+    let me = process::self_pid();
+    let pids: Vec<Pid> = (0..n)
+        .map(|_| {
+            process::spawn(move || {
+                touch_stack(40 * 1024);
+                process::send(me, b"ready").unwrap();
+                if hibernating {
+                    process::hibernate(|| {
+                        process::receive(None).unwrap();
+                    })
+                    .ignore();
+                } else {
+                    process::receive(None).unwrap();
+                }
+            })
+            .unwrap()
+        })
+        .collect();
+    for &p in &pids {
+        tagged(p, b"ready");
+    }
+    pids
+}
+
+/// Ends the processes of [`spawn_stack_users`] and waits until they are gone.
+fn end_all(pids: &[Pid]) {
+    let refs: Vec<u64> = pids.iter().map(|&p| process::monitor(p).unwrap()).collect();
+    for &p in pids {
+        process::send(p, b"end").unwrap();
+    }
+    for r in refs {
+        assert_eq!(down_reason(r), ExitReason::Normal);
+    }
+}
+
 /// Hibernated processes hold no stack: 2,000 processes that each used 40 KiB of stack and
 /// hibernate leave a small fraction of the resident memory that the same processes
 /// blocked in `receive` hold (their stacks, about 80 MiB).
@@ -55,42 +80,15 @@ fn hibernated_processes_hold_no_stack() {
     const N: usize = 2000;
     let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
     run(|_| {
-        let me = process::self_pid();
         let mut grew = [0u64; 2];
         for (i, hibernating) in [true, false].into_iter().enumerate() {
             let before = rss_bytes();
-            let mut pids = Vec::with_capacity(N);
-            for _ in 0..N {
-                pids.push(
-                    process::spawn(move || {
-                        touch_stack(40 * 1024);
-                        process::send(me, b"ready").unwrap();
-                        if hibernating {
-                            process::hibernate(|| {
-                                process::receive(None).unwrap();
-                            })
-                            .ignore();
-                        } else {
-                            process::receive(None).unwrap();
-                        }
-                    })
-                    .unwrap(),
-                );
-            }
-            for &p in &pids {
-                tagged(p, b"ready");
-            }
+            let pids = spawn_stack_users(N, hibernating);
             for &p in &pids {
                 until_waiting(p);
             }
             grew[i] = rss_bytes().saturating_sub(before);
-            let refs: Vec<u64> = pids.iter().map(|&p| process::monitor(p).unwrap()).collect();
-            for &p in &pids {
-                process::send(p, b"end").unwrap();
-            }
-            for r in refs {
-                assert_eq!(down_reason(r), ExitReason::Normal);
-            }
+            end_all(&pids);
         }
         let [hibernated, waiting] = grew;
         assert!(
@@ -111,34 +109,14 @@ fn stacks_of_exited_processes_decay() {
     const N: usize = 3000;
     let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
     run(|_| {
-        let me = process::self_pid();
         let before = rss_bytes();
-        let mut pids = Vec::with_capacity(N);
-        for _ in 0..N {
-            pids.push(
-                process::spawn(move || {
-                    touch_stack(40 * 1024);
-                    process::send(me, b"ready").unwrap();
-                    process::receive(None).unwrap();
-                })
-                .unwrap(),
-            );
-        }
-        for &p in &pids {
-            tagged(p, b"ready");
-        }
+        let pids = spawn_stack_users(N, false);
         let grown = rss_bytes().saturating_sub(before);
         assert!(
             grown > (N as u64) * 32 * 1024,
             "the stacks grew RSS by {grown} only"
         );
-        let refs: Vec<u64> = pids.iter().map(|&p| process::monitor(p).unwrap()).collect();
-        for &p in &pids {
-            process::send(p, b"end").unwrap();
-        }
-        for r in refs {
-            assert_eq!(down_reason(r), ExitReason::Normal);
-        }
+        end_all(&pids);
         // Idle now but for this process's naps: the workers sleep, and look at the pools.
         let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {

@@ -12,6 +12,21 @@ use super::frame::BIG_FRAME;
 use crate::mailbox::{MessageKind, MESSAGE_ALIGN};
 use crate::{Config, Runtime};
 
+/// For a test over a Unix socket: a fresh directory named after `tag`, the socket's path
+/// in it, and a runtime with one scheduler.
+pub(super) fn unix_test_setup(tag: &str) -> (std::path::PathBuf, std::path::PathBuf, Runtime) {
+    let dir = std::env::temp_dir().join(format!("hive-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s");
+    let rt = Runtime::new(Config {
+        schedulers: 1,
+        ..Config::default()
+    })
+    .unwrap();
+    (dir, path, rt)
+}
+
 /// Where `locate` says a frame's payload starts (from its length prefix).
 const AT: usize = 11;
 
@@ -65,16 +80,7 @@ fn large_frames_arrive_whole_in_order_and_alone_with_the_payload_aligned() {
         .enumerate()
         .map(|(i, &(len, _))| frame(i, len))
         .collect();
-    let dir = std::env::temp_dir().join(format!("hive-big-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("s");
-
-    let rt = Runtime::new(Config {
-        schedulers: 1,
-        ..Config::default()
-    })
-    .unwrap();
+    let (dir, path, rt) = unix_test_setup("big");
     let (p, fr) = (path.clone(), frames.clone());
     let r = rt
         .run(move || {

@@ -7,7 +7,6 @@ use std::os::unix::net::UnixStream;
 
 use super::api::{self as net, SockOpt};
 use crate::mailbox::MessageKind;
-use crate::{Config, Runtime};
 
 /// The capacity of socket `s`'s receive buffer and whether it streams.
 fn buffer_of(s: net::Socket) -> (usize, bool) {
@@ -20,15 +19,7 @@ fn buffer_of(s: net::Socket) -> (usize, bool) {
 
 #[test]
 fn idle_request_sockets_keep_a_small_buffer_and_streams_read_large() {
-    let dir = std::env::temp_dir().join(format!("hive-readsize-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("s");
-    let rt = Runtime::new(Config {
-        schedulers: 1,
-        ..Config::default()
-    })
-    .unwrap();
+    let (dir, path, rt) = super::big_tests::unix_test_setup("readsize");
     let p = path.clone();
     let r = rt
         .run(move || {

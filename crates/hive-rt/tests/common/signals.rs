@@ -115,3 +115,17 @@ pub(crate) trait Ignore {
 impl Ignore for hive_rt::Error {
     fn ignore(self) {}
 }
+
+/// Waits (yielding; 30 s at most) until `p` is WAITING: blocked in `receive`, or
+/// hibernated.
+pub(crate) fn until_waiting(p: Pid) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let info = process::process_info(p).unwrap().expect("alive");
+        if info.status == hive_rt::ProcessStatus::Waiting {
+            return;
+        }
+        assert!(std::time::Instant::now() < end, "{p:?} never waited");
+        process::yield_now().unwrap();
+    }
+}
