@@ -22,14 +22,6 @@
 //!   copying it twice. The frames before it are delivered first, those after it later:
 //!   the order holds. Only a connected, authenticated peer's socket uses this mode, and a
 //!   frame over [`BIG_MAX`] bytes goes the ordinary way, through the buffer.
-//! - **No read that would find nothing.** A stream read that returned less than it asked
-//!   for (or `EAGAIN`) emptied the socket's receive queue ([`RxState::drained`]); data
-//!   that arrives later raises an edge, which sets the slot's `READABLE` bit. So when the
-//!   bit is clear and the last read drained the socket, a pass does not read: it would
-//!   get `EAGAIN`. That is the read at the end of every pass, and the one of every
-//!   `{active, once}` renewal. The poller sets the bit before it looks at `active`, and a
-//!   pass clears it before it looks at `drained` (both SeqCst): an edge the pass does not
-//!   see finds the socket active and is delivered by the poll.
 
 use std::sync::atomic::Ordering::{Acquire, SeqCst};
 
@@ -123,11 +115,8 @@ pub(crate) fn deliver(rt: &RtInner, caller: &Caller, h: Handle) -> Pass {
         if read >= PASS_BYTES {
             return Pass::More;
         }
-        // Forget the edge before reading; nothing arrived since a read emptied the socket
-        // (module docs): the read would get EAGAIN.
-        if slot.read_would_find_nothing(rx.drained) {
-            return Pass::Idle;
-        }
+        // Forget the edge before reading: one arriving after the read sets it again.
+        slot.ready.fetch_and(!READABLE, SeqCst);
         if rx.packet == Packet::Batch4 && rx.big.is_none() {
             rx.big = Big::start(&mut rx, Pid(h), caller.worker);
         }
@@ -154,10 +143,7 @@ pub(crate) fn deliver(rt: &RtInner, caller: &Caller, h: Handle) -> Pass {
             return Pass::Idle;
         }
         match errno() {
-            libc::EAGAIN => {
-                rx.drained = true;
-                return Pass::Idle;
-            }
+            libc::EAGAIN => return Pass::Idle,
             libc::EINTR => continue,
             e => {
                 fail(rt, caller, owner, h, &mut rx, status_of_errno(e), e);
@@ -190,7 +176,6 @@ fn read_some(rx: &mut RxState, fd: i32) -> isize {
         if n > 0 {
             // SAFETY: the kernel wrote `n` bytes after `len`.
             unsafe { rx.buf.set_len(len + n as usize) };
-            rx.drained = (n as usize) < want;
             if n as usize == want {
                 rx.streaming = true;
             }
@@ -218,7 +203,6 @@ fn read_some(rx: &mut RxState, fd: i32) -> isize {
     // descriptor open.
     let n = unsafe { libc::readv(fd, iov.as_ptr(), 2) };
     if n > 0 {
-        rx.drained = (n as usize) < left + want;
         let into_big = (n as usize).min(left);
         big.filled += into_big;
         // SAFETY: the kernel wrote the rest, `n - into_big` bytes, after `len`.

@@ -167,9 +167,6 @@ pub(crate) struct RxState {
     /// (`active.rs`, `read_some`). Until then they ask for little, so an idle socket of a
     /// request-response protocol keeps a small buffer, not a 64 KiB one.
     pub(crate) streaming: bool,
-    /// The last read of a stream socket returned less than it asked for, or `EAGAIN`: it
-    /// emptied the receive queue (`active.rs`, "No read that would find nothing").
-    pub(crate) drained: bool,
 }
 
 impl Default for RxState {
@@ -183,7 +180,6 @@ impl Default for RxState {
             big: None,
             locate: None,
             streaming: false,
-            drained: false,
         }
     }
 }

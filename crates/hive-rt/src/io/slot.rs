@@ -287,16 +287,6 @@ impl Slot {
         out
     }
 
-    /// Before an active-mode read: forgets the read edge (one arriving after the read
-    /// sets it again) and says whether the read would find nothing — no edge came since a
-    /// read that emptied the receive queue (`drained`, `RxState::drained`). SeqCst: against
-    /// the poller's `on_ready` then `is_active`, an edge this does not see finds the socket
-    /// active (`active.rs`, "No read that would find nothing"; `tests/loom_io.rs`).
-    pub(crate) fn read_would_find_nothing(&self, drained: bool) -> bool {
-        let seen = self.ready.fetch_and(!READABLE, SeqCst);
-        seen & (READABLE | HUP) == 0 && drained
-    }
-
     /// Is active mode on (readable means: deliver messages)?
     pub(crate) fn is_active(&self) -> bool {
         self.active.load(SeqCst) != 0

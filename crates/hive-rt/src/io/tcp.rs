@@ -312,9 +312,6 @@ pub(crate) unsafe fn recv(
         // packet mode set, the receive is one whole frame.
         {
             let mut rx = sock.slot.rx.lock();
-            // A passive read may leave bytes in the kernel: active mode must read again
-            // before it may skip a read (`active.rs`, "No read that would find nothing").
-            rx.drained = false;
             if rx.packet != Packet::Raw {
                 return match recv_frame(pcb, sock, &mut rx, buf) {
                     Attempt::Done(n) => {

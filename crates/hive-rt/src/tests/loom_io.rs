@@ -8,13 +8,6 @@
 //! wake that lands before the suspend makes it return at once. A lost wake-up leaves the
 //! process suspended with the data there: loom reports the deadlock.
 //!
-//! **A skipped read against new data** (`io/active.rs`, "No read that would find
-//! nothing"): an `{active, once}` socket whose last read emptied it was used up (passive);
-//! data arrives and the poller runs the real `on_ready` then `is_active`, and delivers if
-//! active, while the owner turns active once on again and runs a pass, which skips its read
-//! when the real `read_would_find_nothing` says so. The data must be delivered by one of
-//! them: a skip that strands it fails the model.
-//!
 //! **The parker's poller state** (`sched/park.rs`): a worker that found no work waits in
 //! the poller through the real `Parker::park_in_driver` (EMPTY → IN_DRIVER, poll, back),
 //! while a producer makes work visible and runs the real `Unparker::unpark` (NOTIFIED;
@@ -67,44 +60,6 @@ fn loom_a_process_waiting_for_readiness_is_always_woken() {
         }
         waiter.join().unwrap();
         assert!(!data.load(SeqCst), "the waiter took the data");
-    });
-}
-
-#[test]
-fn loom_an_active_socket_never_skips_a_read_that_would_find_data() {
-    model(|| {
-        let slot = Arc::new(Slot::default());
-        slot.open(3, Kind::Stream, Pid(1));
-        slot.rx.lock().drained = true;
-        let data = Arc::new(AtomicBool::new(false));
-        let delivered = Arc::new(AtomicUsize::new(0));
-        // One pass under the rx lock: skip, or read (take the data, or find it empty).
-        let pass = |slot: &Slot, data: &AtomicBool, delivered: &AtomicUsize| {
-            let mut rx = slot.rx.lock();
-            if slot.read_would_find_nothing(rx.drained) {
-                return;
-            }
-            if data.compare_exchange(true, false, SeqCst, SeqCst).is_ok() {
-                delivered.fetch_add(1, SeqCst);
-            }
-            // A short read or EAGAIN: the receive queue is empty now.
-            rx.drained = true;
-        };
-        let poller = {
-            let (slot, data, delivered) = (slot.clone(), data.clone(), delivered.clone());
-            thread::spawn(move || {
-                data.store(true, SeqCst);
-                slot.on_ready(READABLE);
-                if slot.is_active() {
-                    pass(&slot, &data, &delivered);
-                }
-            })
-        };
-        // The owner: active once again, then the pass `set_active` runs.
-        slot.active.store(1, SeqCst);
-        pass(&slot, &data, &delivered);
-        poller.join().unwrap();
-        assert_eq!(delivered.load(SeqCst), 1, "the data was stranded");
     });
 }
 
