@@ -103,6 +103,45 @@ static void queued(void *arg) {
     CHECK(0);
 }
 
+/* The spawn argument's copy outlives hibernation: a 200-byte spawn argument (a heap
+ * copy), then two hibernations with 200-byte arguments of other bytes (which the
+ * allocator would place in a freed spawn copy). */
+#define KEEP_LEN 200
+static const uint8_t *g_spawn_copy;
+static void kept_check(uint8_t fill) {
+    for (size_t i = 0; i < KEEP_LEN; i++) CHECK_EQ(g_spawn_copy[i], 0xaa);
+    (void)fill;
+}
+static void keeper_last(void *arg) {
+    const uint8_t *a = arg;
+    CHECK_EQ(a[0], 0xcc);
+    kept_check(0xcc);
+    hive_msg *m = NULL;
+    CHECK_OK(hive_receive(0, &m));
+    hive_pid root = hive_msg_sender(m);
+    hive_msg_free(m);
+    CHECK_OK(hive_test_send_2u64(root, T_DONE, 2));
+}
+static void keeper_mid(void *arg) {
+    const uint8_t *a = arg;
+    CHECK_EQ(a[KEEP_LEN - 1], 0xbb);
+    kept_check(0xbb);
+    hive_msg *m = NULL;
+    CHECK_OK(hive_receive(0, &m));
+    hive_msg_free(m);
+    uint8_t next[KEEP_LEN];
+    memset(next, 0xcc, sizeof next);
+    hive_hibernate(keeper_last, next, sizeof next);
+    CHECK(0);
+}
+static void keeper(void *arg) {
+    g_spawn_copy = arg;
+    uint8_t next[KEEP_LEN];
+    memset(next, 0xbb, sizeof next);
+    hive_hibernate(keeper_mid, next, sizeof next);
+    CHECK(0);
+}
+
 static void bad_input(void) {
     uint8_t b[16] = {0};
     CHECK_EQ(hive_hibernate(NULL, b, sizeof b), HIVE_ERR_NULL_POINTER);
@@ -155,6 +194,19 @@ static void root(void *arg) {
     CHECK_OK(hive_receive(T, &r));
     CHECK_EQ(hive_test_word(r, 0), T_DONE);
     CHECK_EQ(hive_msg_sender(r), q);
+    hive_msg_free(r);
+
+    /* The spawn argument's copy stays valid across hibernations. */
+    uint8_t spawn_arg[KEEP_LEN];
+    memset(spawn_arg, 0xaa, sizeof spawn_arg);
+    hive_pid k = 0;
+    CHECK_OK(hive_spawn(keeper, spawn_arg, sizeof spawn_arg, NULL, &k));
+    CHECK_OK(hive_test_send_u64(k, 1));
+    CHECK_OK(hive_test_send_u64(k, 2));
+    CHECK_OK(hive_receive(T, &r));
+    CHECK_EQ(hive_test_word(r, 0), T_DONE);
+    CHECK_EQ(hive_test_word(r, 1), 2);
+    CHECK_EQ(hive_msg_sender(r), k);
     hive_msg_free(r);
 
     /* Left hibernating: shutdown stops it. */

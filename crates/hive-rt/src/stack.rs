@@ -28,7 +28,9 @@
 //! **Decay.** A burst of processes leaves as many freed slots behind, each with the pages
 //! its process touched: 100,000 short-lived connections would keep hundreds of MiB
 //! resident for good. So slots that stay unused give their pages back
-//! ([`StackPool::decay`]): every [`DECAY_NS`] an idle worker looks at each pool, and the
+//! ([`StackPool::decay`]): a worker about to sleep looks at each pool if the last look is
+//! [`DECAY_NS`] old, and sleeps no longer than until the next look while free slots wait
+//! (a runtime whose workers never sleep does not decay); at a look, the
 //! slots below the free list's low-water mark since the last look (none of them was taken
 //! meanwhile), except the [`KEEP_HOT`] on top, are `madvise(MADV_DONTNEED)`ed, in address
 //! order and merged into ranges (guards included: a `MADV_GUARD_INSTALL` guard survives it,
@@ -165,6 +167,8 @@ struct FreeList {
     /// The shortest the list was since the last decay: `slots[..low]` were not taken
     /// meanwhile.
     low: usize,
+    /// A decay has slots out of the list, returning their pages.
+    decaying: bool,
 }
 
 impl FreeList {
@@ -341,6 +345,10 @@ impl StackPool {
     pub(crate) fn decay(&self) -> (usize, bool) {
         let (cold, at) = {
             let mut f = self.free.lock();
+            if f.decaying {
+                // Another look is returning pages (one that took longer than DECAY_NS).
+                return (0, true);
+            }
             let end = f.low.min(f.slots.len().saturating_sub(KEEP_HOT));
             if end <= f.clean {
                 f.low = f.slots.len();
@@ -349,6 +357,7 @@ impl StackPool {
             let at = f.clean;
             let cold: Vec<usize> = f.slots.drain(at..end).collect();
             f.shrunk();
+            f.decaying = true;
             (cold, at)
         };
         // Out of the list: nobody can take these slots while their pages go.
@@ -378,6 +387,7 @@ impl StackPool {
         f.slots.splice(at..at, sorted);
         f.clean = at + n;
         f.low = f.slots.len();
+        f.decaying = false;
         (n, f.candidates())
     }
 

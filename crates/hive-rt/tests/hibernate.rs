@@ -204,3 +204,36 @@ fn refused_where_it_cannot_be() {
         assert_eq!(down_reason(m), err("end"));
     });
 }
+
+/// A process that hibernates again and again with a message queued (so it starts again at
+/// once every time) takes turns with the others on its worker, as one that yields does: on
+/// a single scheduler another process still runs, and kills it.
+#[test]
+fn hibernating_again_and_again_takes_turns() {
+    fn spin() {
+        process::hibernate(spin).ignore();
+    }
+    let (done, finished) = std::sync::mpsc::channel();
+    let runner = std::thread::spawn(move || {
+        let rt = common::rt(1);
+        let r = rt
+            .run(|| {
+                let p = process::spawn(spin).unwrap();
+                process::send(p, b"never taken").unwrap();
+                for _ in 0..100 {
+                    process::yield_now().unwrap();
+                }
+                let m = process::monitor(p).unwrap();
+                process::exit_pid(p, ExitReason::Kill).unwrap();
+                assert_eq!(down_reason(m), ExitReason::Killed);
+            })
+            .unwrap();
+        rt.shutdown();
+        done.send(r).unwrap();
+    });
+    let r = finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the hibernating process kept the only worker");
+    assert!(r.is_normal(), "{r:?}");
+    runner.join().unwrap();
+}

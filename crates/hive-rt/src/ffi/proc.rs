@@ -194,7 +194,7 @@ pub unsafe extern "C" fn hive_exit(kind: i32, data: *const c_void, len: usize) -
 /// - `arg`, `arg_len`: bytes copied by the runtime (at most `HIVE_MAX_ARG_LEN`, 1 MiB)
 ///   before the stack goes; `entry` receives a pointer to the copy, 16-byte aligned and
 ///   valid until the process exits or hibernates again (that call may copy from it).
-///   NULL/0 for none (then NULL).
+///   NULL/0 for none (then NULL). The copy of the spawn argument stays valid until exit.
 ///
 /// Does not return on success. Returns only on error: `HIVE_ERR_NOT_A_PROCESS`,
 /// `HIVE_ERR_NULL_POINTER` (entry NULL, or arg NULL with arg_len > 0),

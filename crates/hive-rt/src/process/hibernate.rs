@@ -15,8 +15,9 @@
 //! (handling the signals it meets, so an exit signal can end it there), and suspends with
 //! `Suspend::Hibernate` (none: wait) or `Suspend::Restart` (one is queued). Its worker then
 //! drops the coroutine without unwinding, returns the stack to its cache, installs the new
-//! entry, and either parks the process as WAITING, exactly as a receive does (a message
-//! pushed meanwhile finds it notified and it starts again at once), or starts it again. A
+//! entry, and either parks the process as WAITING, exactly as a receive does, or (a
+//! message queued, or pushed meanwhile: notified) puts it at the back of its run queue as
+//! a yield, so one that hibernates again and again cannot keep its worker. A
 //! process without a coroutine gets a stack the next time a worker runs it, as a newly
 //! spawned process does. When it starts again, it first looks for a message: woken by a
 //! signal that left none (a monitor request, an ignored exit signal), it hibernates again

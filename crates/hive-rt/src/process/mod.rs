@@ -5,9 +5,12 @@
 //! pointer and fails with `ErrNotAProcess` on a thread that is not running one.
 //!
 //! **Rust values across suspension points.** A process may be stopped for good while it is
-//! suspended (by [`exit`](fn@exit), and later by `kill`); its stack is then discarded without
-//! unwinding, so values owned by the stack at that moment are leaked, not dropped. Prefer
-//! returning from the process function to calling [`exit`](fn@exit) with live values.
+//! suspended (by [`exit`](fn@exit), and later by `kill`), and [`hibernate`] discards its
+//! stack; the stack is then dropped without unwinding, so values owned by the stack at that
+//! moment are leaked, not dropped (and must not be borrowed by anything that outlives it,
+//! such as a `std::thread::scope`). Prefer returning from the process function to calling
+//! [`exit`](fn@exit) with live values, and move into the closure given to [`hibernate`]
+//! what it needs.
 //!
 //! **Match predicates.** The predicate of a selective receive ([`receive_match`],
 //! [`receive_select`], [`receive_match_from`], and `hive_receive_match*` in C) runs while the

@@ -119,8 +119,12 @@ impl Entry {
 struct Extras {
     /// Set by `exit` (None: `normal`).
     exit: Option<ExitReason>,
-    /// A heap copy of a spawn argument larger than `INLINE_ARG_BYTES`, freed at exit.
+    /// A heap copy of a spawn argument larger than `INLINE_ARG_BYTES`, freed at exit (kept
+    /// across hibernation: the spawn argument lives as long as the process).
     heap_arg: Option<Box<[u128]>>,
+    /// The argument copy of the entry the process last hibernated into, freed when it
+    /// hibernates again or exits.
+    hibernation_arg: Option<Box<[u128]>>,
     /// The socket queue the process waits in (`io/`): (handle, direction), so its exit
     /// path can leave it if it dies there.
     io_wait: Option<(u64, u8)>,
@@ -626,7 +630,7 @@ impl Pcb {
             // C entry already taken) is dropped here.
             unsafe { *self.entry.get() = entry };
             if let Some(x) = extras {
-                x.heap_arg = arg;
+                x.hibernation_arg = arg;
             }
         }
     }

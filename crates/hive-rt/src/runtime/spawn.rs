@@ -225,9 +225,9 @@ impl RtInner {
     pub(crate) unsafe fn discard_stack(&self, pcb: &Pcb, worker: &WorkerLocal) {
         // SAFETY: owner-only field; the process is suspended and ours (the contract).
         if let Some(mut co) = unsafe { (*pcb.coroutine.get()).take() } {
-            // SAFETY: by the runtime's rule, no value with a destructor lives on a process
-            // stack across a suspension point (`process` module docs), so nothing is
-            // skipped; the coroutine is suspended, never resumed again.
+            // SAFETY: the coroutine is suspended and never resumed again; values on its
+            // stack are leaked, not dropped, as documented for `hibernate` (and `exit`) in
+            // the `process` module docs, and the runtime keeps none of its own there.
             unsafe { co.force_reset() };
             self.recycle_stack(co.into_stack(), pcb.stack_usable(), Some(worker));
         }

@@ -351,9 +351,8 @@ impl WorkerLocal {
                 CoroutineResult::Yield(Suspend::Migrate) => unreachable!("handled above"),
                 CoroutineResult::Yield(why @ (Suspend::Hibernate | Suspend::Restart)) => {
                     // SAFETY: it suspended hibernating, here, and is still ours.
-                    if unsafe { self.hibernated(pcb_ptr, why, guard) } {
-                        return true;
-                    }
+                    unsafe { self.hibernated(p, why) };
+                    return true;
                 }
                 CoroutineResult::Return(Ending::StackOverflow) => {
                     // SAFETY: the trapped coroutine is done; owner-only field.
@@ -375,37 +374,29 @@ impl WorkerLocal {
         }
     }
 
-    /// After `pcb_ptr` suspended with `why`, `Suspend::Hibernate` or `Suspend::Restart`
-    /// (`process/hibernate.rs`): discards its stack, then parks it (true) or, with a message
-    /// queued, gives it a new stack to run on at once (false; true if none could be had,
-    /// and it exited).
+    /// After `p` suspended with `why`, `Suspend::Hibernate` or `Suspend::Restart`
+    /// (`process/hibernate.rs`): discards its stack, then parks it as WAITING or, with a
+    /// message queued (or one that came meanwhile), puts it at the back of its run queue,
+    /// as a yield: it gets a new stack when it runs next ([`WorkerLocal::run`]), and a
+    /// process that hibernates again and again with a message queued takes turns with the
+    /// others instead of keeping the worker.
     ///
     /// # Safety
-    /// `pcb_ptr` is the process this worker has just run, suspended with `why`.
+    /// `p` is the process this worker has just run, suspended with `why`.
     #[cold]
     #[inline(never)]
-    unsafe fn hibernated(&self, pcb_ptr: *mut Pcb, why: Suspend, guard: &Guard) -> bool {
+    unsafe fn hibernated(&self, p: ProcRef, why: Suspend) {
         // SAFETY: the contract: the process is live and ours.
-        let pcb = unsafe { &*pcb_ptr };
-        let rt: &RtInner = &self.rt;
+        let pcb = unsafe { p.0.as_ref() };
         // SAFETY: it suspended hibernating, here, and is still ours.
-        unsafe { rt.discard_stack(pcb, self) };
+        unsafe { self.rt.discard_stack(pcb, self) };
         if why == Suspend::Hibernate
             && matches!(pcb.state.transition_to_waiting(), ToWaiting::Parked)
         {
-            return true;
+            return;
         }
-        // A message is queued (or came meanwhile): start again, on a new stack.
-        // SAFETY: the process is ours and has no coroutine now.
-        if unsafe { rt.start_process(pcb_ptr, self) }.is_err() {
-            // SAFETY: the process is not running and is ours.
-            unsafe {
-                pcb.set_exit(crate::ExitReason::error("system_limit: no stack"));
-                crate::process::exit::finish(rt, pcb_ptr, Some(self), Some(guard));
-            }
-            return true;
-        }
-        false
+        pcb.state.transition_to_runnable();
+        self.queues[p.priority() as usize].push(p);
     }
 
     /// Parks until woken, or until the next timer is due. After some worker freed many
