@@ -622,6 +622,8 @@ impl Pcb {
     /// Called by the worker that ran the process, after it suspended with
     /// `Suspend::Hibernate` or `Suspend::Restart` and before it runs again.
     pub(crate) unsafe fn install_hibernation(&self) {
+        // The old stack is gone: no suspend point to prefetch for whoever wakes it.
+        self.park_sp.store(0, std::sync::atomic::Ordering::Relaxed);
         // SAFETY: the process is suspended and owned by the calling worker (the contract):
         // nobody else touches `extras` or `entry`.
         let extras = unsafe { &mut *self.extras.get() };
