@@ -372,10 +372,9 @@ impl StackPool {
                 end += self.slot;
                 i += 1;
             }
-            // SAFETY: `start..end` is a run of whole slots of this pool (inside one of its
-            // chunks, which stay mapped while the pool lives), all free and out of the free
-            // list, so no coroutine uses them and none can take them until they are back;
-            // their guards survive MADV_DONTNEED (module docs).
+            // `start..end` is a run of whole slots of this pool, inside one of its chunks
+            // (mapped while the pool lives); their guards survive MADV_DONTNEED.
+            // SAFETY: the slots are free and out of the free list: no coroutine uses them.
             unsafe {
                 libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
             }

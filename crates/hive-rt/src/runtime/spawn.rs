@@ -225,9 +225,9 @@ impl RtInner {
     pub(crate) unsafe fn discard_stack(&self, pcb: &Pcb, worker: &WorkerLocal) {
         // SAFETY: owner-only field; the process is suspended and ours (the contract).
         if let Some(mut co) = unsafe { (*pcb.coroutine.get()).take() } {
-            // SAFETY: the coroutine is suspended and never resumed again; values on its
-            // stack are leaked, not dropped, as documented for `hibernate` (and `exit`) in
-            // the `process` module docs, and the runtime keeps none of its own there.
+            // Values on its stack are leaked, not dropped, as the `process` module docs say
+            // of `hibernate` and `exit`; the runtime keeps none of its own there.
+            // SAFETY: the coroutine is suspended and never resumed again (see above).
             unsafe { co.force_reset() };
             self.recycle_stack(co.into_stack(), pcb.stack_usable(), Some(worker));
         }
