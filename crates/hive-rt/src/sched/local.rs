@@ -17,6 +17,10 @@ use crate::timer::{self, Wheel};
 /// Stack slots kept per worker before spilling to the shared pool.
 const STACK_CACHE_MAX: usize = 64;
 
+/// The bit of `WorkerLocal::push_mode` that sends a poll's processes to the shared run
+/// queue (`poll.rs`, "Woken processes").
+pub(super) const PUSH_SHARED: u32 = 1 << 31;
+
 /// The worker-owned state. Aligned to 128 bytes (two cache lines, the unit the adjacent-
 /// line prefetcher pulls in): the workers' states are heap neighbours, and a line shared by
 /// two of them would bounce between their threads on every write.
@@ -56,9 +60,12 @@ pub(crate) struct WorkerLocal {
     pub(super) io_woken: RefCell<Vec<crate::io::driver::Ready>>,
     /// Active sockets whose last pass left data to deliver (`poll.rs`).
     pub(super) io_more: RefCell<Vec<u64>>,
-    /// Pushes that may skip waking an idle worker: set while a worker back from an idle
-    /// poll wakes what it found, whose first process it runs itself (`poll.rs`).
-    pub(super) quiet_pushes: Cell<u32>,
+    /// Where [`WorkerLocal::push_back`] puts processes while the worker wakes what a poll
+    /// found (`poll.rs`); 0 the rest of the time. The bits below [`PUSH_SHARED`] count
+    /// pushes that go to this worker's queue without waking an idle worker (a worker back
+    /// from an idle poll runs the first process it wakes itself); with [`PUSH_SHARED`]
+    /// the others go to the shared run queue.
+    pub(super) push_mode: Cell<u32>,
     /// This worker's counters in `rt.sched.workers[index]` (read on every run and send:
     /// one load instead of an index and a bounds check).
     stats: *const crate::sched::WorkerStats,
@@ -92,15 +99,27 @@ impl WorkerLocal {
     }
 
     /// Appends a process to this worker's queue of its priority and tells idle workers
-    /// (unless this push is one the worker runs itself, `quiet_pushes`).
+    /// (while a poll's processes are woken, as `push_mode` says instead).
     pub(crate) fn push_back(&self, p: ProcRef) {
-        self.queues[p.priority() as usize].push(p);
-        let quiet = self.quiet_pushes.get();
-        if quiet > 0 {
-            self.quiet_pushes.set(quiet - 1);
-            return;
+        let mode = self.push_mode.get();
+        if mode != 0 {
+            return self.push_polled(p, mode);
         }
+        self.queues[p.priority() as usize].push(p);
         self.rt.sched.notify_work();
+    }
+
+    /// `push_back` of a process a poll woke (`mode`, the `push_mode`, is not 0): a quiet
+    /// push to this worker's queue while quiet pushes are left, else (`mode` is
+    /// [`PUSH_SHARED`]) one to the shared run queue, which tells idle workers.
+    #[inline(never)]
+    fn push_polled(&self, p: ProcRef, mode: u32) {
+        if mode & !PUSH_SHARED != 0 {
+            self.push_mode.set(mode - 1);
+            self.queues[p.priority() as usize].push(p);
+        } else {
+            self.rt.sched.inject(p);
+        }
     }
 
     /// Takes a stack slot limit from the cache, refilling from the pool.
@@ -150,7 +169,7 @@ impl WorkerLocal {
             msg_cache: RefCell::new(Default::default()),
             io_woken: RefCell::new(Vec::new()),
             io_more: RefCell::new(Vec::new()),
-            quiet_pushes: Cell::new(0),
+            push_mode: Cell::new(0),
             stats: &rt.sched.workers[index].stats,
             timer_slots: RefCell::new(Default::default()),
             freed_bytes: Cell::new(0),

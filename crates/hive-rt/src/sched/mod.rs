@@ -3,9 +3,10 @@
 //! One worker thread per scheduler, each with three crossbeam-deque FIFO run queues (high,
 //! normal, low priority) and a **LIFO slot** holding the process most recently woken by the
 //! process running on it (Go's `runnext`, tokio's `lifo_slot`), which keeps a ping-pong pair
-//! on one core. Work from threads that are not workers goes to a global `Injector` per
-//! priority, which every worker checks when idle and every 61 ticks even when busy. Idle
-//! workers steal half of a victim's queue (`steal_batch_and_pop`), then sleep (`idle.rs`).
+//! on one core. Work from threads that are not workers, and processes woken by socket
+//! readiness (`poll.rs`), go to a global `Injector` per priority, which every worker checks
+//! when idle and every 61 ticks even when busy. Idle workers steal half of a victim's queue
+//! (`steal_batch_and_pop`), then sleep (`idle.rs`).
 //!
 //! ## Migration and thread-locals
 //! A suspended process may be resumed by any worker (after a steal, or woken into another

@@ -12,10 +12,16 @@
 //!   maintenance tick). Every 64 ticks was too seldom where slices are long: a ping
 //!   between two nodes streaming 64 KiB messages waited for it (`docs/io.md`, "Busy
 //!   workers poll").
-//! - **Woken processes** go to the back of the polling worker's queue (FIFO: readiness is
-//!   not a message from the process running here), and `notify_work` lets an idle worker
-//!   steal them — except the first one an idle worker back from the poller finds, which
-//!   it runs itself (`wake_polled`).
+//! - **Processes woken by readiness** (waiting in accept, connect, receive or send) go to
+//!   the shared run queue, the injector, in the order the poll found them, and
+//!   `notify_work` wakes an idle worker for them — except the first one an idle worker
+//!   back from the poller finds, which it runs itself (`wake_polled`). So every waiting
+//!   connection is served from one FIFO, whichever worker polled it; in the polling
+//!   worker's own queue, the connections it found waited behind that queue while the
+//!   others were served at once, which spread a server's latencies (`docs/io.md`, "Woken
+//!   processes"; Go's netpoller feeds its global run queue too). With one worker they go
+//!   to its own queue. Processes woken by the messages of an active socket's pass go to
+//!   the polling worker's queue (the data it just read is in its cache).
 //! - **Busy wait**: the idle worker that holds the poller polls without blocking for up
 //!   to `Config::poll_spin_us` before it sleeps, when every worker is idle and its
 //!   previous spell there was short (`spin_for`). In a virtual machine, waking a sleeping
@@ -29,7 +35,7 @@
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::time::Duration;
 
-use super::local::WorkerLocal;
+use super::local::{WorkerLocal, PUSH_SHARED};
 use crate::io::active::{deliver, Pass};
 use crate::io::driver::Ready;
 use crate::io::owner::wake_pid;
@@ -136,7 +142,9 @@ impl WorkerLocal {
     }
 
     /// Wakes the processes the last poll found ready and reads the active sockets it
-    /// found readable (the worker is pinned). `idle`: the worker comes back from sleeping
+    /// found readable (the worker is pinned): the first to the shared run queue (with
+    /// more than one worker), the others' receivers to this worker's queue, as the module
+    /// docs say. `idle`: the worker comes back from sleeping
     /// in the poller; if it has nothing queued, the first process woken here is one it
     /// runs next itself, and only the others wake idle workers (Go's `findRunnable` keeps
     /// one of the goroutines `netpoll` returns and starts idle Ps for the rest). Waking a
@@ -148,15 +156,23 @@ impl WorkerLocal {
             return;
         }
         if idle && self.has_nothing_queued() {
-            self.quiet_pushes.set(1);
+            self.push_mode.set(1);
         }
+        let shared = self.rt.sched.workers.len() > 1;
         let caller = Caller {
             pcb: std::ptr::null(),
             worker: self,
         };
         for &r in &woken {
             match r {
-                Ready::Wake(p) => wake_pid(&self.rt, &caller, p),
+                Ready::Wake(p) => {
+                    // The quiet push, if still unused, comes first (`push_polled`).
+                    if shared {
+                        self.push_mode.set(self.push_mode.get() | PUSH_SHARED);
+                    }
+                    wake_pid(&self.rt, &caller, p);
+                    self.push_mode.set(self.push_mode.get() & !PUSH_SHARED);
+                }
                 Ready::Active(h) => {
                     if deliver(&self.rt, &caller, h) == Pass::More {
                         self.io_more.borrow_mut().push(h);
@@ -164,7 +180,7 @@ impl WorkerLocal {
                 }
             }
         }
-        self.quiet_pushes.set(0);
+        self.push_mode.set(0);
         // Keep the buffer's capacity.
         let mut buf = self.io_woken.borrow_mut();
         if buf.is_empty() {
