@@ -28,9 +28,9 @@
 //! **Decay.** A burst of processes leaves as many freed slots behind, each with the pages
 //! its process touched: 100,000 short-lived connections would keep hundreds of MiB
 //! resident for good. So slots that stay unused give their pages back
-//! ([`StackPool::decay`]): a worker about to sleep looks at each pool if the last look is
-//! [`DECAY_NS`] old, and sleeps no longer than until the next look while free slots wait
-//! (a runtime whose workers never sleep does not decay); at a look, the
+//! ([`StackPool::decay`]): a worker about to sleep, and a busy one every 64 ticks, looks
+//! at each pool if the last look is [`DECAY_NS`] old, and a sleeping worker sleeps no
+//! longer than until the next look while free slots wait; at a look, the
 //! slots below the free list's low-water mark since the last look (none of them was taken
 //! meanwhile), except the [`KEEP_HOT`] on top, are `madvise(MADV_DONTNEED)`ed, in address
 //! order and merged into ranges (guards included: a `MADV_GUARD_INSTALL` guard survives it,
@@ -45,7 +45,7 @@ use std::io;
 use corosensei::stack::{Stack, StackPointer};
 
 const PAGE: usize = 4096;
-/// How often an idle worker looks for free slots to decay, ns ([`StackPool::decay`]).
+/// How often a worker looks for free slots to decay, ns ([`StackPool::decay`]).
 pub(crate) const DECAY_NS: u64 = 1_000_000_000;
 /// Free slots on top of each pool's list that keep their pages (the next spawns' stacks).
 const KEEP_HOT: usize = 256;
@@ -467,7 +467,7 @@ impl Stacks {
         self.default_usable
     }
 
-    /// Called by a worker about to sleep, with the runtime's clock (ns, read only when
+    /// Called by a worker about to sleep and by busy ones, with the runtime's clock (ns, read only when
     /// free slots wait to decay): looks at every pool ([`StackPool::decay`]) if the last
     /// look is [`DECAY_NS`] old (one worker does), and returns how long the worker may
     /// sleep before the next look is due, ns — None when no free slot waits to decay (the

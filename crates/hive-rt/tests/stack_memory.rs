@@ -102,33 +102,68 @@ fn hibernated_processes_hold_no_stack() {
     });
 }
 
-/// The stacks of 3,000 exited processes that used 40 KiB each (about 120 MiB resident)
-/// give their pages back within a few seconds of idleness, but for a few hundred kept hot.
+/// Runs 3,000 processes that use 40 KiB of stack each (about 120 MiB resident), ends
+/// them, calls `meanwhile` (which returns what to call at the end), and waits until their
+/// stacks hold less than a quarter of that (at most 30 s).
+fn burst_then_decay<E: FnOnce()>(meanwhile: impl FnOnce() -> E) {
+    const N: usize = 3000;
+    let before = rss_bytes();
+    let pids = spawn_stack_users(N, false);
+    let grown = rss_bytes().saturating_sub(before);
+    assert!(
+        grown > (N as u64) * 32 * 1024,
+        "the stacks grew RSS by {grown} only"
+    );
+    end_all(&pids);
+    let end_meanwhile = meanwhile();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let left = rss_bytes().saturating_sub(before);
+        if left * 4 < grown {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "{left} of {grown} bytes still resident after 30 s"
+        );
+        process::sleep(100).unwrap();
+    }
+    end_meanwhile();
+}
+
+/// The stacks of a burst of exited processes give their pages back within a few seconds
+/// of idleness, but for a few hundred kept hot: the workers sleep (but for this process's
+/// naps), and look at the pools.
 #[test]
 fn stacks_of_exited_processes_decay() {
-    const N: usize = 3000;
     let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
-    run(|_| {
-        let before = rss_bytes();
-        let pids = spawn_stack_users(N, false);
-        let grown = rss_bytes().saturating_sub(before);
-        assert!(
-            grown > (N as u64) * 32 * 1024,
-            "the stacks grew RSS by {grown} only"
-        );
-        end_all(&pids);
-        // Idle now but for this process's naps: the workers sleep, and look at the pools.
-        let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
-            let left = rss_bytes().saturating_sub(before);
-            if left * 4 < grown {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < end,
-                "{left} of {grown} bytes still resident after 30 s"
-            );
-            process::sleep(100).unwrap();
-        }
-    });
+    run(|_| burst_then_decay(|| || ()));
+}
+
+/// The same while the only worker never sleeps: a process that yields in a loop keeps it
+/// busy, and busy workers look at the pools too.
+#[test]
+fn stacks_decay_while_every_worker_is_busy() {
+    let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = common::rt(1);
+    let r = rt
+        .run(|| {
+            burst_then_decay(|| {
+                let me = process::self_pid();
+                let spinner = process::spawn(move || loop {
+                    if process::receive(Some(0)).is_ok() {
+                        process::send(me, b"stopped").unwrap();
+                        return;
+                    }
+                    process::yield_now().unwrap();
+                })
+                .unwrap();
+                move || {
+                    process::send(spinner, b"stop").unwrap();
+                    tagged(spinner, b"stopped");
+                }
+            })
+        })
+        .unwrap();
+    assert!(r.is_normal(), "{r:?}");
 }

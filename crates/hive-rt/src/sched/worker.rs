@@ -524,6 +524,10 @@ impl WorkerLocal {
                 guard.flush();
                 // The next pass over active sockets with data left (`poll.rs`).
                 self.deliver_more();
+                // Free stacks decay while every worker is busy too (`stack.rs`,
+                // "Decay"); with nothing waiting to decay one relaxed load.
+                let rt = &*self.rt;
+                rt.stacks.decay_if_due(|| rt.now_ns());
             }
             self.take_timer_inbox();
             self.poll_timers();
