@@ -20,8 +20,11 @@
 //!   worker's own queue, the connections it found waited behind that queue while the
 //!   others were served at once, which spread a server's latencies (`docs/io.md`, "Woken
 //!   processes"; Go's netpoller feeds its global run queue too). With one worker they go
-//!   to its own queue. Processes woken by the messages of an active socket's pass go to
-//!   the polling worker's queue (the data it just read is in its cache).
+//!   to its own queue. Processes woken by the messages of an active socket's pass go
+//!   there too when the poll found at least twice as many sockets as there are workers;
+//!   after a poll that found fewer, they go to the polling worker's queue (the data it
+//!   just read is in its cache, and a distribution connection's controller runs sooner
+//!   there, `docs/io.md`).
 //! - **Busy wait**: the idle worker that holds the poller polls without blocking for up
 //!   to `Config::poll_spin_us` before it sleeps, when every worker is idle and its
 //!   previous spell there was short (`spin_for`). In a virtual machine, waking a sleeping
@@ -142,9 +145,7 @@ impl WorkerLocal {
     }
 
     /// Wakes the processes the last poll found ready and reads the active sockets it
-    /// found readable (the worker is pinned): the first to the shared run queue (with
-    /// more than one worker), the others' receivers to this worker's queue, as the module
-    /// docs say. `idle`: the worker comes back from sleeping
+    /// found readable (the worker is pinned), each to the queue the module docs say. `idle`: the worker comes back from sleeping
     /// in the poller; if it has nothing queued, the first process woken here is one it
     /// runs next itself, and only the others wake idle workers (Go's `findRunnable` keeps
     /// one of the goroutines `netpoll` returns and starts idle Ps for the rest). Waking a
@@ -158,7 +159,10 @@ impl WorkerLocal {
         if idle && self.has_nothing_queued() {
             self.push_mode.set(1);
         }
-        let shared = self.rt.sched.workers.len() > 1;
+        let workers = self.rt.sched.workers.len();
+        let shared = workers > 1;
+        // An active socket's receivers are spread too when the poll found many sockets.
+        let spread = shared && woken.len() >= 2 * workers;
         let caller = Caller {
             pcb: std::ptr::null(),
             worker: self,
@@ -174,7 +178,12 @@ impl WorkerLocal {
                     self.push_mode.set(self.push_mode.get() & !PUSH_SHARED);
                 }
                 Ready::Active(h) => {
-                    if deliver(&self.rt, &caller, h) == Pass::More {
+                    if spread {
+                        self.push_mode.set(self.push_mode.get() | PUSH_SHARED);
+                    }
+                    let pass = deliver(&self.rt, &caller, h);
+                    self.push_mode.set(self.push_mode.get() & !PUSH_SHARED);
+                    if pass == Pass::More {
                         self.io_more.borrow_mut().push(h);
                     }
                 }
