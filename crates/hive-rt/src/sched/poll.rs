@@ -145,8 +145,9 @@ impl WorkerLocal {
     }
 
     /// Wakes the processes the last poll found ready and reads the active sockets it
-    /// found readable (the worker is pinned), each to the queue the module docs say. `idle`: the worker comes back from sleeping
-    /// in the poller; if it has nothing queued, the first process woken here is one it
+    /// found readable (the worker is pinned), each to the queue the module docs say.
+    /// `idle`: the worker comes back from sleeping in the poller; if it has nothing
+    /// queued, the first process woken here is one it
     /// runs next itself, and only the others wake idle workers (Go's `findRunnable` keeps
     /// one of the goroutines `netpoll` returns and starts idle Ps for the rest). Waking a
     /// sleeping worker for the first would cost a futex wake-up per socket event, most
@@ -168,22 +169,21 @@ impl WorkerLocal {
             worker: self,
         };
         for &r in &woken {
+            // The quiet push, if still unused, comes first either way (`push_polled`).
+            let to_shared = match r {
+                Ready::Wake(_) => shared,
+                Ready::Active(_) => spread,
+            };
+            let quiet = self.push_mode.get() & !PUSH_SHARED;
+            self.push_mode.set(if to_shared {
+                quiet | PUSH_SHARED
+            } else {
+                quiet
+            });
             match r {
-                Ready::Wake(p) => {
-                    // The quiet push, if still unused, comes first (`push_polled`).
-                    if shared {
-                        self.push_mode.set(self.push_mode.get() | PUSH_SHARED);
-                    }
-                    wake_pid(&self.rt, &caller, p);
-                    self.push_mode.set(self.push_mode.get() & !PUSH_SHARED);
-                }
+                Ready::Wake(p) => wake_pid(&self.rt, &caller, p),
                 Ready::Active(h) => {
-                    if spread {
-                        self.push_mode.set(self.push_mode.get() | PUSH_SHARED);
-                    }
-                    let pass = deliver(&self.rt, &caller, h);
-                    self.push_mode.set(self.push_mode.get() & !PUSH_SHARED);
-                    if pass == Pass::More {
+                    if deliver(&self.rt, &caller, h) == Pass::More {
                         self.io_more.borrow_mut().push(h);
                     }
                 }
