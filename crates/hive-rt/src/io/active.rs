@@ -35,8 +35,11 @@ use crate::runtime::{runtime_of, RtInner};
 use crate::sched::Caller;
 use crate::status::Status;
 
-/// Bytes one pass reads at most.
-pub(crate) const PASS_BYTES: usize = 1 << 20;
+/// Bytes one pass reads at most. A pass runs on the worker that polled, before the
+/// processes in its queue and the other sockets the poll found: with 1 MiB, a ping between
+/// two nodes waited behind the passes of the connections streaming 64 KiB messages beside
+/// it (`docs/io.md`, "Active mode").
+pub(crate) const PASS_BYTES: usize = 128 << 10;
 /// Bytes one read asks for once the socket streams ([`RxState::streaming`]).
 const READ_CHUNK: usize = 64 << 10;
 /// Bytes one read asks for until a read fills them: the buffer an idle socket keeps. The

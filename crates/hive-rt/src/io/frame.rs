@@ -150,7 +150,7 @@ pub(crate) struct RxState {
     pub(crate) buf: Vec<u8>,
     /// Where the undelivered bytes start: delivering a frame moves it instead of the
     /// bytes behind it, and the buffer is compacted once at least half of it is
-    /// delivered (a pass over 1 MiB of 64 KiB frames moved 8 MiB when every frame
+    /// delivered (a buffer of 1 MiB of 64 KiB frames moved 8 MiB when every frame
     /// shifted the rest).
     pub(crate) pos: usize,
     /// End of stream or an error was delivered: nothing more will be.

@@ -5,13 +5,13 @@
 //!   worker has it, and waits in it with its own next timer deadline (armed on the
 //!   poller's timerfd, so a 1 ms receive timeout keeps its precision); otherwise it sleeps
 //!   on its thread parker as before. An unpark reaches it either way (`park.rs`).
-//! - **A busy worker** polls without waiting every 8 ticks (on the run loop's epoch-repin
-//!   branch; without sockets the check is one relaxed load) when sockets are open and
-//!   nobody polled for [`POLL_AGE_NS`], so sockets (waiting processes, active sockets) are
-//!   not starved while every worker has work (Go's `sysmon`/`findRunnable`, tokio's
-//!   maintenance tick). Every 64 ticks was too seldom where slices are long: a ping
-//!   between two nodes streaming 64 KiB messages waited for it (`docs/io.md`, "Busy
-//!   workers poll").
+//! - **A busy worker** polls without waiting when sockets are open and nobody polled for
+//!   [`POLL_AGE_NS`]; it looks every tick (without sockets the look is one relaxed load,
+//!   with sockets a clock read), so sockets (waiting processes, active sockets) are not
+//!   starved while every worker has work (Go's `sysmon`/`findRunnable`, tokio's
+//!   maintenance tick). Looking every 64 ticks, then every 8, was too seldom where slices
+//!   are long: a ping between two nodes streaming 64 KiB messages waited for it
+//!   (`docs/io.md`, "Busy workers poll").
 //! - **Processes woken by readiness** (waiting in accept, connect, receive or send) go to
 //!   the shared run queue, the injector, in the order the poll found them, and
 //!   `notify_work` wakes an idle worker for them — except the first one an idle worker
@@ -33,7 +33,7 @@
 //!   (`docs/io.md`, "Busy wait").
 //!
 //! With no socket open nobody takes the poller and the busy check is one relaxed load per
-//! interval: the scheduler behaves as without I/O.
+//! tick: the scheduler behaves as without I/O.
 
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::time::Duration;
@@ -122,12 +122,19 @@ impl WorkerLocal {
         Some(timeout.map_or(spin, |t| t.min(spin)))
     }
 
-    /// A busy worker's look at the poller (see the module docs); the worker is pinned.
+    /// A busy worker's look at the poller, every tick (see the module docs); the worker is
+    /// pinned.
+    #[inline]
     pub(super) fn poll_if_due(&self) {
-        let io = &self.rt.io;
-        if io.open.load(Relaxed) == 0 {
-            return;
+        if self.rt.io.open.load(Relaxed) != 0 {
+            self.poll_busy();
         }
+    }
+
+    /// [`Self::poll_if_due`] with sockets open.
+    #[inline(never)]
+    fn poll_busy(&self) {
+        let io = &self.rt.io;
         let now = self.rt.now_ns();
         if now.saturating_sub(io.last_poll_ns.load(Relaxed)) < POLL_AGE_NS {
             return;

@@ -39,8 +39,7 @@ const SWEEP_STEP: usize = 512;
 
 /// A low-priority process runs at least once per this many normal runs (`RESCHEDULE_LOW`).
 const LOW_SKIP: u32 = 8;
-/// Ticks between epoch re-pins (quiescent points), and between a busy worker's looks at
-/// the poller.
+/// Ticks between epoch re-pins (quiescent points).
 const REPIN_INTERVAL: u64 = 8;
 /// Ticks between epoch flushes (hand deferred frees to the collector).
 const FLUSH_INTERVAL: u64 = 64;
@@ -516,10 +515,10 @@ impl WorkerLocal {
             // passed one. Every few ticks is enough (reclamation only waits a little longer).
             if tick.is_multiple_of(REPIN_INTERVAL) {
                 guard.repin();
-                // A busy worker's look at the poller (`poll.rs`): without sockets one
-                // relaxed load.
-                self.poll_if_due();
             }
+            // A busy worker's look at the poller (`poll.rs`): without sockets one relaxed
+            // load, with sockets a clock read.
+            self.poll_if_due();
             if tick.is_multiple_of(FLUSH_INTERVAL) {
                 guard.flush();
                 // The next pass over active sockets with data left (`poll.rs`).
