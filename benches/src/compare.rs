@@ -287,6 +287,48 @@ impl Group {
     }
 }
 
+/// The workload whose ceiling `hive-compare` measures beside it: 64 KiB messages between
+/// two nodes on this machine, over loopback TCP.
+pub const CEILING_WORKLOAD: &str = "dist_throughput/64k";
+
+/// The note printed under the table of `schedulers` for [`CEILING_WORKLOAD`]: the loopback
+/// TCP ceiling measured in the same pass (`ceilings`, bytes per second, one per Hive run;
+/// see `probe::loopback_tcp_bytes_per_s`) in 64 KiB messages per second, and the share of
+/// it that Hive's median, the BEAM's median and twice the BEAM's median (the issue's
+/// target) come to. `None` when the workload was not run at that count or no ceiling was
+/// measured.
+pub fn ceiling_note(groups: &[Group], schedulers: u32, ceilings: &[f64]) -> Option<String> {
+    let g = groups
+        .iter()
+        .find(|g| g.workload.name == CEILING_WORKLOAD && g.schedulers == schedulers)?;
+    let c = Stats::of(ceilings)?;
+    const MSG: f64 = 65536.0;
+    let msgs = c.median / MSG;
+    let share = |x: f64| format!("{:.0}%", 100.0 * x / msgs);
+    let mut note = format!(
+        "{CEILING_WORKLOAD}: loopback TCP between two threads doing nothing else (1 MiB \
+         writes, 64 KiB reads) carried {:.2} GB/s [{:.2}–{:.2}] in this pass, {} msgs/s of \
+         64 KiB",
+        c.median / 1e9,
+        c.min / 1e9,
+        c.max / 1e9,
+        report::human(msgs)
+    );
+    if let Some(h) = g.median(Lang::Hive) {
+        let _ = write!(note, "; Hive's median is {} of that", share(h));
+    }
+    if let Some(b) = g.median(Lang::Erlang) {
+        let _ = write!(
+            note,
+            ", the BEAM's {}, and twice the BEAM's {}",
+            share(b),
+            share(2.0 * b)
+        );
+    }
+    note.push_str(" (both nodes share this machine and its loopback).\n");
+    Some(note)
+}
+
 /// The groups for every workload and scheduler count, workload-major.
 pub fn groups(
     records: &[RunRecord],
@@ -761,6 +803,30 @@ mod tests {
         let go = s.lines().find(|l| l.contains(" Go ")).unwrap();
         assert!(go.contains("5.00M") && go.trim_end().ends_with('-'), "{s}");
         assert!(s.contains("2 vs 1"));
+    }
+
+    #[test]
+    fn ceiling_note_shares() {
+        let w = by_name(CEILING_WORKLOAD).unwrap();
+        let f = |rate: u64| {
+            format!("size=65536 msgs=20000 seconds=1 msgs_per_s={rate} mb_per_s=1 cpu_s=1")
+        };
+        let records = vec![
+            rec(Lang::Hive, w.name, 2, 1, &f(40_000)),
+            rec(Lang::Erlang, w.name, 2, 1, &f(30_000)),
+        ];
+        let g = groups(&records, &[w], &[2]);
+        // 65536 * 50_000 bytes/s: 50k messages of 64 KiB per second.
+        let c = 65536.0 * 50_000.0;
+        let note = ceiling_note(&g, 2, &[c, c * 0.9, c * 1.1]).unwrap();
+        assert!(note.contains("50.0k msgs/s"), "{note}");
+        assert!(note.contains("Hive's median is 80% of that"), "{note}");
+        assert!(
+            note.contains("the BEAM's 60%, and twice the BEAM's 120%"),
+            "{note}"
+        );
+        assert_eq!(ceiling_note(&g, 1, &[c]), None);
+        assert_eq!(ceiling_note(&g, 2, &[]), None);
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! Machine-state probes recorded next to every pass: page-fault cost, load average, and
 //! the two latencies that set the message workloads' pace.
 //!
+//! The loopback TCP probe ([`loopback_tcp_bytes_per_s`]) is the ceiling of the
+//! distribution workloads that move large messages: both nodes run on this machine and
+//! talk over loopback TCP, so no node pair can move more than two threads doing nothing
+//! but write and read.
+//!
 //! `shared/bench/baselines.md` found that page faults dominate spawn_live and skynet, and
 //! that their cost varies with the VM's state (fresh guest pages ~8 µs, reused ~1.3–2 µs),
 //! so the cost is measured before each pass to tell comparable runs apart. Two VMs of the
@@ -122,6 +127,63 @@ pub fn dependent_load_ns(bytes: usize) -> f64 {
     elapsed.as_secs_f64() * 1e9 / loads as f64
 }
 
+/// Bytes per second that loopback TCP carries between two threads doing nothing else: a
+/// writer thread sends `total` bytes in `write_chunk`-byte writes (blocking), this thread
+/// reads them in `read_chunk`-byte reads, timed from the connection's first byte read to
+/// its end. Both sockets keep the kernel's default buffer sizes (autotuned), as the
+/// distribution's do. The payload is never touched in user space, so this is the kernel's
+/// part alone: a node pair moving the same bytes also copies and handles them.
+///
+/// Errors: the socket calls' (none expected on a machine with loopback), or
+/// `InvalidInput` when a size is 0.
+pub fn loopback_tcp_bytes_per_s(
+    total: usize,
+    write_chunk: usize,
+    read_chunk: usize,
+) -> std::io::Result<f64> {
+    use std::io::{Read, Write};
+    use std::net::{Ipv4Addr, TcpListener, TcpStream};
+    if total == 0 || write_chunk == 0 || read_chunk == 0 {
+        return Err(std::io::ErrorKind::InvalidInput.into());
+    }
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let addr = listener.local_addr()?;
+    let writer = std::thread::spawn(move || -> std::io::Result<()> {
+        let mut s = TcpStream::connect(addr)?;
+        let buf = vec![7u8; write_chunk];
+        let mut left = total;
+        while left > 0 {
+            let n = left.min(write_chunk);
+            s.write_all(&buf[..n])?;
+            left -= n;
+        }
+        Ok(())
+    });
+    let (mut s, _) = listener.accept()?;
+    let mut buf = vec![0u8; read_chunk];
+    let mut got = s.read(&mut buf)?;
+    let start = Instant::now();
+    let mut timed = 0usize;
+    loop {
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+        timed += n;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    writer
+        .join()
+        .map_err(|_| std::io::Error::other("the writer thread panicked"))??;
+    if got != total {
+        return Err(std::io::Error::other(format!(
+            "read {got} bytes of {total}"
+        )));
+    }
+    Ok(timed as f64 / elapsed.max(1e-9))
+}
+
 /// The 1-, 5- and 15-minute load averages from `/proc/loadavg`, if readable.
 pub fn load_average() -> Option<[f64; 3]> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
@@ -156,6 +218,18 @@ mod tests {
             assert!(rt > 0.0 && rt < 1e9, "{rt}");
         }
         assert_eq!(cache_line_round_trip_ns(0), None);
+    }
+
+    #[test]
+    fn loopback_probe_moves_every_byte() {
+        let bps = loopback_tcp_bytes_per_s(8 << 20, 1 << 20, 64 << 10).unwrap();
+        assert!(bps > 1e6 && bps < 1e12, "{bps}");
+        // A total that is not a multiple of the write size is sent whole.
+        assert!(loopback_tcp_bytes_per_s((1 << 20) + 5, 1 << 16, 4096).is_ok());
+        assert_eq!(
+            loopback_tcp_bytes_per_s(0, 1, 1).unwrap_err().kind(),
+            std::io::ErrorKind::InvalidInput
+        );
     }
 
     #[test]

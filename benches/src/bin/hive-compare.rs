@@ -124,6 +124,9 @@ fn main() -> ExitCode {
     let mut records: Vec<RunRecord> = Vec::new();
     let mut csv_error = None;
     let mut loads = Vec::new();
+    // Per scheduler count: the loopback ceilings measured before the runs of
+    // `compare::CEILING_WORKLOAD` (bytes/s).
+    let mut ceilings: Vec<(u32, f64)> = Vec::new();
     for &sched in &opts.schedulers {
         let load = probe::load_average_label();
         let latencies = machine_latencies();
@@ -135,6 +138,16 @@ fn main() -> ExitCode {
                     let this = Run::new(lang, w, sched, run, opts.runs, opts.quick);
                     let args = this.args;
                     this.announce(&pb, records.len() + 1, total);
+                    if lang == Lang::Hive && w.name == compare::CEILING_WORKLOAD && !opts.quick {
+                        // 1 GiB, written as the distribution writes (1 MiB batches) and
+                        // read as it reads (64 KiB).
+                        match probe::loopback_tcp_bytes_per_s(1 << 30, 1 << 20, 64 << 10) {
+                            Ok(bps) => ceilings.push((sched, bps)),
+                            Err(e) => pb.suspend(|| {
+                                eprintln!("hive-compare: the loopback TCP probe failed: {e}")
+                            }),
+                        }
+                    }
                     let cmd = match lang {
                         Lang::Hive => runs::hive_command(&opts.bin_dir, w, sched, args),
                         Lang::Erlang => {
@@ -184,6 +197,14 @@ fn main() -> ExitCode {
                 "\n{}",
                 compare::compare_table(&groups, sched, &peers, opts.quick)
             );
+            let at: Vec<f64> = ceilings
+                .iter()
+                .filter(|(s, _)| *s == sched)
+                .map(|(_, b)| *b)
+                .collect();
+            if let Some(note) = compare::ceiling_note(&groups, sched, &at) {
+                println!("{note}");
+            }
         }
     }
     if let Err(e) = compare::write_summary_csv(&summary_csv, &groups) {
