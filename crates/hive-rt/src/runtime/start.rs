@@ -53,6 +53,7 @@ impl RtInner {
                 idle: Idle::new(n),
                 monitor: Default::default(),
                 trim_epoch: Default::default(),
+                trim_rss: Default::default(),
             },
             registry: crate::registry::Registry::new(),
             timers: crate::timer::user::Timers::new(n),

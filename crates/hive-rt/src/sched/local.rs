@@ -47,6 +47,9 @@ pub(crate) struct WorkerLocal {
     pub(super) freed_bytes: Cell<usize>,
     /// The `trim_epoch` this worker last trimmed at.
     pub(super) trimmed_epoch: Cell<usize>,
+    /// This worker bumped `trim_epoch` since it last trimmed: when it trims, it wakes the
+    /// sleeping workers so that they trim too.
+    pub(super) trim_wakes: Cell<bool>,
     /// Moved to an odd value when a process run begins, to the next even one when it ends
     /// (written by the holding thread only; the monitor reads it, see `held`).
     pub(crate) stamp: AtomicU64,
@@ -174,6 +177,7 @@ impl WorkerLocal {
             timer_slots: RefCell::new(Default::default()),
             freed_bytes: Cell::new(0),
             trimmed_epoch: Cell::new(0),
+            trim_wakes: Cell::new(false),
             stamp: AtomicU64::new(0),
             running: Default::default(),
             parker,
@@ -213,15 +217,34 @@ pub(crate) unsafe fn count_freed(w: *const WorkerLocal, bytes: usize) {
     }
     w.freed_bytes.set(0);
     let sched = &w.rt.sched;
+    // Only when the process grew by as much since the last trim: a stream of large
+    // messages frees 64 MiB every few ms while its memory is reused, and has nothing to
+    // give back.
+    if let Some(rss) = resident_bytes() {
+        if rss < sched.trim_rss.load(Relaxed) + TRIM_AFTER_FREED_BYTES as u64 {
+            return;
+        }
+    }
     sched
         .trim_epoch
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    // The buffers belong to the heaps of the workers that allocated them (the senders'):
-    // wake the sleeping ones so that they trim too (with mimalloc each thread returns only
-    // its own heap's free pages).
-    sched.unpark_all();
+    // The buffers belong to the heaps of the workers that allocated them (the senders'),
+    // which must trim too (with mimalloc each thread returns only its own heap's free
+    // pages): this worker wakes the sleeping ones when it trims, that is once it is quiet
+    // (`worker.rs`, `park`), not now, while it is still freeing.
+    w.trim_wakes.set(true);
 }
 
-/// Message bytes a worker frees to the allocator before it trims at its next park: a
-/// drained queue of 10M messages frees ~1.4 GB, which glibc would otherwise keep.
+/// The process's resident memory, bytes (`/proc/self/statm`; None where unreadable).
+pub(super) fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(page).ok().map(|p| pages * p)
+}
+
+/// Message bytes a worker frees to the allocator before it trims once quiet (`worker.rs`,
+/// `park`): a drained queue of 10M messages frees ~1.4 GB, which glibc would otherwise
+/// keep.
 const TRIM_AFTER_FREED_BYTES: usize = 64 << 20;

@@ -106,10 +106,13 @@ pub(crate) struct Scheduler {
     pub(crate) idle: Idle,
     /// Watches for held workers and hands them to other threads.
     pub(crate) monitor: spares::Monitor,
-    /// Bumped each time a worker has freed another `TRIM_AFTER_FREED_BYTES` of message
-    /// buffers: every worker then has the allocator return free memory when it next goes
-    /// idle (`worker::WorkerLocal::park`).
+    /// Bumped when a worker has freed another `TRIM_AFTER_FREED_BYTES` of message buffers
+    /// and the process grew by as much since the last trim: every worker then has the
+    /// allocator return free memory once it is quiet (`worker::WorkerLocal::park`).
     pub(crate) trim_epoch: std::sync::atomic::AtomicUsize,
+    /// Resident bytes after the last trim (`local::count_freed` bumps `trim_epoch` only
+    /// when the process grew past it).
+    pub(crate) trim_rss: std::sync::atomic::AtomicU64,
 }
 
 impl Scheduler {

@@ -43,6 +43,9 @@ const LOW_SKIP: u32 = 8;
 const REPIN_INTERVAL: u64 = 8;
 /// Ticks between epoch flushes (hand deferred frees to the collector).
 const FLUSH_INTERVAL: u64 = 64;
+/// How long a worker sleeps without work before it trims the allocator (ns): a drained
+/// flood leaves its workers asleep for longer, a stream of large messages seldom does.
+const TRIM_QUIET_NS: u64 = 1_000_000;
 
 impl WorkerLocal {
     /// Next process to run from local sources (no stealing).
@@ -399,8 +402,8 @@ impl WorkerLocal {
     }
 
     /// Parks until woken, or until the next timer is due. After some worker freed many
-    /// message buffers (a drained flood), each worker first has the allocator give its free
-    /// memory back to the kernel.
+    /// message buffers (a drained flood), each worker has the allocator give its free
+    /// memory back to the kernel once it has slept [`TRIM_QUIET_NS`] without work.
     fn park(&self) {
         let sched = &self.rt.sched;
         if self.searching.replace(false) && sched.idle.stop_searching() && sched.has_visible_work()
@@ -409,11 +412,13 @@ impl WorkerLocal {
         }
         let rt = &*self.rt;
         self.stats().parks.add(1);
+        // A trim waits for a quiet worker: this sleep lasts at most `TRIM_QUIET_NS`, and the
+        // trim follows if it ended without work. Trimming at every park, workers streaming
+        // 64 KiB messages between two nodes trimmed every 25 ms and stalled what waited
+        // for them (`docs/design.md`, "Memory after the flood").
         let epoch = sched.trim_epoch.load(std::sync::atomic::Ordering::Relaxed);
-        if epoch != self.trimmed_epoch.get() {
-            self.trimmed_epoch.set(epoch);
-            trim_allocator();
-        }
+        let trim_from = (epoch != self.trimmed_epoch.get()).then(|| rt.now_ns());
+        let quiet = trim_from.map(|_| Duration::from_nanos(TRIM_QUIET_NS));
         // Free process stacks that nobody took for a while give their pages back
         // (`stack.rs`, "Decay"); the next look bounds the sleep while any are left.
         let decay = rt
@@ -438,7 +443,11 @@ impl WorkerLocal {
                     }
                     None => Sleep::For(None),
                 };
-                let sleep = match (sleep, decay) {
+                let bound = match (decay, quiet) {
+                    (Some(d), Some(q)) => Some(d.min(q)),
+                    (d, q) => d.or(q),
+                };
+                let sleep = match (sleep, bound) {
                     (Sleep::For(None), Some(d)) => Sleep::For(Some(d)),
                     (Sleep::For(Some(t)), Some(d)) => Sleep::For(Some(t.min(d))),
                     (s, _) => s,
@@ -452,6 +461,25 @@ impl WorkerLocal {
         );
         if woken {
             self.searching.set(true); // the waker counted us as a searcher
+        } else if let Some(from) = trim_from {
+            // Quiet: nobody woke this worker for work, the poller found nothing, and the
+            // sleep lasted the whole quiet time.
+            if self.io_woken.borrow().is_empty()
+                && !sched.has_visible_work()
+                && rt.now_ns().saturating_sub(from) >= TRIM_QUIET_NS
+            {
+                self.trimmed_epoch.set(epoch);
+                trim_allocator();
+                if let Some(rss) = super::local::resident_bytes() {
+                    sched
+                        .trim_rss
+                        .store(rss, std::sync::atomic::Ordering::Relaxed);
+                }
+                if self.trim_wakes.replace(false) {
+                    // The sleeping workers trim their heaps too, each once quiet.
+                    sched.unpark_all();
+                }
+            }
         }
         // Not asleep any more: the monitor may have parked meanwhile (`held::monitor_main`).
         sched.monitor.wake();
