@@ -3,16 +3,9 @@
 //! are quiet (`sched/worker.rs`, `park`; `docs/design.md`, "Memory after the flood").
 
 mod common;
+use common::memory::{rss_bytes, until_a_quarter_is_left};
 use common::signals::*;
 use hive_rt::process;
-
-/// Resident memory of this OS process, bytes.
-fn rss_bytes() -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = s.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kb * 1024
-}
 
 /// 3,200 messages of 64 KiB (200 MiB) wait in one process's mailbox, sent by another
 /// process (so their buffers belong to the sender's worker), until it drains them; then,
@@ -51,17 +44,6 @@ fn drained_mailbox_gives_its_buffers_back() {
         );
         process::send(sink, b"go").unwrap();
         process::receive_select(T, |m| m.sender() == sink && m.data() == b"drained").unwrap();
-        let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
-            let left = rss_bytes().saturating_sub(before);
-            if left * 4 < grown {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < end,
-                "{left} of {grown} bytes still resident 30 s after the drain"
-            );
-            process::sleep(100).unwrap();
-        }
+        until_a_quarter_is_left(before, grown, "the drain");
     });
 }

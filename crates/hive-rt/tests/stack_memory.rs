@@ -4,6 +4,7 @@
 //! nobody took them for a while (`stack.rs`, "Decay").
 
 mod common;
+use common::memory::{rss_bytes, until_a_quarter_is_left};
 use common::signals::*;
 use hive_rt::{process, ExitReason, Pid};
 
@@ -13,14 +14,6 @@ static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// The next message with data `tag` from `from`.
 fn tagged(from: Pid, tag: &[u8]) {
     process::receive_select(T, |m| m.sender() == from && m.data() == tag).expect("tagged message");
-}
-
-/// Resident memory of this OS process, bytes.
-fn rss_bytes() -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = s.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
-    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kb * 1024
 }
 
 /// Touches `n` bytes of the calling process's stack.
@@ -116,18 +109,7 @@ fn burst_then_decay<E: FnOnce()>(meanwhile: impl FnOnce() -> E) {
     );
     end_all(&pids);
     let end_meanwhile = meanwhile();
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let left = rss_bytes().saturating_sub(before);
-        if left * 4 < grown {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < end,
-            "{left} of {grown} bytes still resident after 30 s"
-        );
-        process::sleep(100).unwrap();
-    }
+    until_a_quarter_is_left(before, grown, "the processes ended");
     end_meanwhile();
 }
 

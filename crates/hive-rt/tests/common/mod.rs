@@ -7,6 +7,7 @@ pub(crate) mod dist;
 pub(crate) mod erl;
 pub(crate) mod fault_proxy;
 pub(crate) mod hive_peer;
+pub(crate) mod memory;
 pub(crate) mod signals;
 pub(crate) mod streams;
 pub(crate) mod tls;
