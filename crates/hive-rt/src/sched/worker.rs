@@ -418,7 +418,6 @@ impl WorkerLocal {
         // for them (`docs/design.md`, "Memory after the flood").
         let epoch = sched.trim_epoch.load(std::sync::atomic::Ordering::Relaxed);
         let trim_from = (epoch != self.trimmed_epoch.get()).then(|| rt.now_ns());
-        let quiet = trim_from.map(|_| Duration::from_nanos(TRIM_QUIET_NS));
         // Free process stacks that nobody took for a while give their pages back
         // (`stack.rs`, "Decay"); the next look bounds the sleep while any are left.
         let decay = rt
@@ -443,10 +442,8 @@ impl WorkerLocal {
                     }
                     None => Sleep::For(None),
                 };
-                let bound = match (decay, quiet) {
-                    (Some(d), Some(q)) => Some(d.min(q)),
-                    (d, q) => d.or(q),
-                };
+                let quiet = trim_from.map(|_| Duration::from_nanos(TRIM_QUIET_NS));
+                let bound = decay.into_iter().chain(quiet).min();
                 let sleep = match (sleep, bound) {
                     (Sleep::For(None), Some(d)) => Sleep::For(Some(d)),
                     (Sleep::For(Some(t)), Some(d)) => Sleep::For(Some(t.min(d))),
